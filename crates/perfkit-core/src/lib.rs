@@ -1,0 +1,36 @@
+//! The shared vocabulary of perfkit.
+//!
+//! Every other perfkit crate speaks in these types: a [`MetricsSnapshot`] is what the
+//! orchestrator collects, what alert rules and optimization rules read, and what the HTTP API
+//! returns; a [`Metric`] names one figure of it; a [`Severity`] ranks alerts and
+//! recommendations; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`].
+//!
+//! This crate does no I/O and has no async code: it is vocabulary only, and stays small so
+//! that everything can depend on it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use perfkit_core::{Clock, ManualClock, Metric, MetricsSnapshot, Severity, Timestamp};
+//!
+//! let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+//! let mut snapshot = MetricsSnapshot::empty(clock.now());
+//! snapshot.p95 = Some(420.0);
+//! clock.advance(Duration::from_secs(30));
+//!
+//! assert_eq!(snapshot.get(Metric::P95), Some(420.0));
+//! assert_eq!(snapshot.get(Metric::CpuUsage), None); // not measured
+//! assert!(Severity::Critical > Severity::Low);
+//! assert_eq!(clock.now().duration_since(snapshot.timestamp), Duration::from_secs(30));
+//! ```
+
+mod clock;
+mod metric;
+mod severity;
+mod snapshot;
+mod timestamp;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use metric::{Metric, ParseMetricError};
+pub use severity::{ParseSeverityError, Severity};
+pub use snapshot::MetricsSnapshot;
+pub use timestamp::{ParseTimestampError, Timestamp};

@@ -1,0 +1,143 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{Metric, Timestamp};
+
+/// The headline figures of a service at one moment: the seed's `PerformanceMetrics`, extended.
+///
+/// Times are milliseconds; rates and usages are ratios in 0..1. A figure that was not measured
+/// (no requests yet, no cache reads, a probe that failed) is `None` and serializes as `null`:
+/// rules treat a missing figure as "no data", never as zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsSnapshot {
+    /// When the snapshot was taken.
+    pub timestamp: Timestamp,
+    /// Mean request duration over the last interval, ms.
+    pub response_time: Option<f64>,
+    /// Median request duration, ms.
+    pub p50: Option<f64>,
+    /// 95th percentile request duration, ms.
+    pub p95: Option<f64>,
+    /// 99th percentile request duration, ms.
+    pub p99: Option<f64>,
+    /// Requests per second.
+    pub throughput: Option<f64>,
+    /// Server errors per request, 0..1.
+    pub error_rate: Option<f64>,
+    /// Cache hits per cache read, 0..1.
+    pub cache_hit_rate: Option<f64>,
+    /// System memory in use, 0..1.
+    pub memory_usage: Option<f64>,
+    /// CPU capacity in use, 0..1.
+    pub cpu_usage: Option<f64>,
+    /// Open client connections.
+    pub active_connections: Option<f64>,
+    /// Jobs waiting in the work queue.
+    pub queue_length: Option<f64>,
+    /// 95th percentile database query duration, ms.
+    pub db_query_p95: Option<f64>,
+    /// Requests completed in the last interval.
+    pub request_count: Option<f64>,
+}
+
+impl MetricsSnapshot {
+    /// A snapshot taken at `timestamp` in which nothing was measured yet.
+    #[must_use]
+    pub fn empty(timestamp: Timestamp) -> Self {
+        MetricsSnapshot {
+            timestamp,
+            response_time: None,
+            p50: None,
+            p95: None,
+            p99: None,
+            throughput: None,
+            error_rate: None,
+            cache_hit_rate: None,
+            memory_usage: None,
+            cpu_usage: None,
+            active_connections: None,
+            queue_length: None,
+            db_query_p95: None,
+            request_count: None,
+        }
+    }
+
+    /// The value of one figure, `None` when it was not measured. Non-finite values (NaN,
+    /// infinities) are never returned: they count as not measured.
+    #[must_use]
+    pub fn get(&self, metric: Metric) -> Option<f64> {
+        let value = match metric {
+            Metric::ResponseTime => self.response_time,
+            Metric::P50 => self.p50,
+            Metric::P95 => self.p95,
+            Metric::P99 => self.p99,
+            Metric::Throughput => self.throughput,
+            Metric::ErrorRate => self.error_rate,
+            Metric::CacheHitRate => self.cache_hit_rate,
+            Metric::MemoryUsage => self.memory_usage,
+            Metric::CpuUsage => self.cpu_usage,
+            Metric::ActiveConnections => self.active_connections,
+            Metric::QueueLength => self.queue_length,
+            Metric::DbQueryP95 => self.db_query_p95,
+            Metric::RequestCount => self.request_count,
+        };
+        value.filter(|v| v.is_finite())
+    }
+
+    /// Sets one figure; `None` marks it as not measured.
+    pub fn set(&mut self, metric: Metric, value: Option<f64>) {
+        let slot = match metric {
+            Metric::ResponseTime => &mut self.response_time,
+            Metric::P50 => &mut self.p50,
+            Metric::P95 => &mut self.p95,
+            Metric::P99 => &mut self.p99,
+            Metric::Throughput => &mut self.throughput,
+            Metric::ErrorRate => &mut self.error_rate,
+            Metric::CacheHitRate => &mut self.cache_hit_rate,
+            Metric::MemoryUsage => &mut self.memory_usage,
+            Metric::CpuUsage => &mut self.cpu_usage,
+            Metric::ActiveConnections => &mut self.active_connections,
+            Metric::QueueLength => &mut self.queue_length,
+            Metric::DbQueryP95 => &mut self.db_query_p95,
+            Metric::RequestCount => &mut self.request_count,
+        };
+        *slot = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_and_set_cover_every_metric() {
+        let mut snapshot = MetricsSnapshot::empty(Timestamp::UNIX_EPOCH);
+        for (i, metric) in Metric::ALL.into_iter().enumerate() {
+            assert_eq!(snapshot.get(metric), None);
+            snapshot.set(metric, Some(i as f64));
+        }
+        for (i, metric) in Metric::ALL.into_iter().enumerate() {
+            assert_eq!(snapshot.get(metric), Some(i as f64), "{metric}");
+        }
+    }
+
+    #[test]
+    fn non_finite_values_read_as_missing() {
+        let mut snapshot = MetricsSnapshot::empty(Timestamp::UNIX_EPOCH);
+        snapshot.error_rate = Some(f64::NAN);
+        assert_eq!(snapshot.get(Metric::ErrorRate), None);
+    }
+
+    #[test]
+    fn serializes_in_camel_case_with_rfc3339_time() {
+        let mut snapshot = MetricsSnapshot::empty(Timestamp::from_unix_millis(0));
+        snapshot.cache_hit_rate = Some(0.5);
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(json["timestamp"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(json["cacheHitRate"], 0.5);
+        assert!(json["responseTime"].is_null());
+        assert!(json.get("dbQueryP95").is_some());
+        let back: MetricsSnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, snapshot);
+    }
+}

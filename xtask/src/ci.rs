@@ -1,0 +1,78 @@
+//! `cargo xtask ci`: the whole of CI, runnable on a developer's machine.
+//!
+//! Each step is printed before it runs; the first failure stops the run with a non-zero exit,
+//! and a green run ends with a one-line summary.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::shell::{cargo, has_program, run};
+
+struct Step {
+    name: &'static str,
+    action: fn() -> Result<()>,
+}
+
+const STEPS: &[Step] = &[
+    Step { name: "fmt", action: fmt },
+    Step { name: "clippy", action: clippy },
+    Step { name: "test", action: test },
+    Step { name: "doc tests", action: doc_tests },
+    Step { name: "deny", action: deny },
+];
+
+pub(crate) fn run_all() -> Result<()> {
+    let started = Instant::now();
+    for (index, step) in STEPS.iter().enumerate() {
+        println!("\n==> [{}/{}] {}", index + 1, STEPS.len(), step.name);
+        let step_started = Instant::now();
+        (step.action)().with_context(|| format!("ci step `{}` failed", step.name))?;
+        println!("==> {} ok ({:.0?})", step.name, step_started.elapsed());
+    }
+    let names: Vec<&str> = STEPS.iter().map(|step| step.name).collect();
+    println!(
+        "\nxtask ci: all {} steps green in {:.0?} ({})",
+        STEPS.len(),
+        started.elapsed(),
+        names.join(", ")
+    );
+    Ok(())
+}
+
+pub(crate) fn run() -> Result<()> {
+    run_all()
+}
+
+fn fmt() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))
+}
+
+fn clippy() -> Result<()> {
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+}
+
+fn test() -> Result<()> {
+    // `--all-targets` also runs each criterion bench once in test mode, so a broken bench
+    // fails CI without CI paying for a measurement.
+    run(cargo().args(["test", "--workspace", "--all-targets"]))
+}
+
+fn doc_tests() -> Result<()> {
+    run(cargo().args(["test", "--workspace", "--doc"]))
+}
+
+fn deny() -> Result<()> {
+    if !has_program("cargo-deny", &["--version"]) {
+        println!("cargo-deny is missing: installing it with `cargo install --locked cargo-deny`");
+        run(cargo().args(["install", "--locked", "cargo-deny"]))
+            .context("install cargo-deny by hand: cargo install --locked cargo-deny")?;
+    }
+    // Advisories need the network to fetch the advisory database, which CI does not have.
+    run(cargo().args(["deny", "--all-features", "check", "bans", "licenses", "sources"]))
+}
+
+#[allow(dead_code)]
+fn fail(message: &str) -> Result<()> {
+    bail!("{message}")
+}

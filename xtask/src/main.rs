@@ -1,0 +1,41 @@
+//! perfkit's project automation, in the cargo-xtask pattern: `cargo xtask <command>`.
+//!
+//! Commands:
+//! - `ci`: every check CI runs, in order, stopping at the first failure.
+//! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
+
+mod bench;
+mod ci;
+mod shell;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci       formatting, clippy (warnings denied), tests, doc tests, cargo-deny
+  bench    run the criterion benchmarks and compare each figure with its baseline
+  help     show this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
