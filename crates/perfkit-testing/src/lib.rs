@@ -1,0 +1,28 @@
+//! Test support shared by perfkit's own tests; never a dependency of a library's public API.
+//!
+//! [`RedisServer`] gives a test a Redis server of its own: a private `redis-server` process on
+//! a free loopback port, in a temporary directory, with persistence off, killed when the
+//! handle drops. Fault tests can [`stop`](RedisServer::stop) and
+//! [`restart`](RedisServer::restart) it on the same port. When the `REDIS_URL` environment
+//! variable is set, [`RedisServer::start`] uses that server instead (CI may provide one);
+//! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
+//!
+//! Tests never touch a shared Redis on the default port and never flush a database: each test
+//! writes under its own [`unique_namespace`], so tests can share a server in parallel.
+//!
+//! ```
+//! use perfkit_testing::{RedisServer, unique_namespace};
+//!
+//! let server = RedisServer::start_private();
+//! assert!(server.url().starts_with("redis://127.0.0.1:"));
+//! assert_ne!(server.port(), 6379);
+//! assert_ne!(unique_namespace("doc"), unique_namespace("doc"));
+//! ```
+
+mod error;
+mod namespace;
+mod redis_server;
+
+pub use error::TestingError;
+pub use namespace::unique_namespace;
+pub use redis_server::RedisServer;
