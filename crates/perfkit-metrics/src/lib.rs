@@ -1,1 +1,64 @@
-//! placeholder
+//! perfkit's measuring instrument: a recorder cheap enough for every request, a system
+//! probe, and a Prometheus exposition read from both at scrape time.
+//!
+//! - [`Recorder`] counts requests (by route template, method and status class), errors by
+//!   kind, DB queries, cache reads, WebSocket traffic and queue length. Recording is
+//!   lock-free and allocation-free on known names; every label set has a cap, so memory is
+//!   bounded whatever the traffic. [`Recorder::snapshot`] returns [`ApplicationMetrics`]:
+//!   latency percentiles over the last interval and since reset, throughput, error rate,
+//!   slowest routes, DB timing.
+//! - [`SystemProbe`] reads CPU, load, memory, disks, network and the process's own
+//!   footprint; [`SysinfoProbe`] implements it with `sysinfo`.
+//! - [`PrometheusExporter`] renders the text exposition through the `prometheus` crate's
+//!   registry and encoder, from collectors that read the recorder and the probe when scraped:
+//!   nothing is recorded twice.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use perfkit_metrics::{Method, PrometheusExporter, Recorder};
+//!
+//! let recorder = Arc::new(Recorder::default());
+//! recorder.record_request(Some("/api/users/{id}"), Method::Get, 200, Duration::from_millis(8));
+//! recorder.record_cache_operation(true);
+//!
+//! let exporter = PrometheusExporter::new(Arc::clone(&recorder), None)?;
+//! let text = exporter.render()?;
+//! assert!(text.contains(r#"http_requests_total{method="GET",route="/api/users/{id}",status="2xx"} 1"#));
+//!
+//! let mut snapshot = perfkit_core::MetricsSnapshot::empty(perfkit_core::Timestamp::UNIX_EPOCH);
+//! recorder.snapshot().apply_to(&mut snapshot);
+//! assert_eq!(snapshot.cache_hit_rate, Some(1.0));
+//! # Ok::<(), perfkit_metrics::MetricsError>(())
+//! ```
+
+mod buckets;
+mod config;
+mod error;
+mod exposition;
+mod http;
+mod probe;
+mod recorder;
+mod report;
+mod series;
+mod shard;
+mod slow_log;
+mod summarize;
+mod table;
+mod totals;
+mod window;
+
+pub use config::RecorderConfig;
+pub use error::MetricsError;
+pub use exposition::PrometheusExporter;
+pub use http::{Method, StatusClass};
+pub use probe::{
+    DiskIo, DiskUsage, LoadAverage, MemoryFigures, NetworkTraffic, ProcessFigures, SysinfoProbe,
+    SystemMetrics, SystemProbe,
+};
+pub use recorder::{OVERFLOW_ROUTE, Recorder};
+pub use report::{
+    ApplicationMetrics, CacheOperationFigures, DatabaseFigures, ErrorFigures, IntervalSpan,
+    LatencyFigures, LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary,
+    Throughput, WebSocketFigures,
+};

@@ -1,0 +1,14 @@
+/// Everything that can go wrong in perfkit-metrics.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// A recorder setting is out of range.
+    #[error("invalid recorder config: {0}")]
+    InvalidConfig(String),
+    /// The system probe could not read a figure from the operating system.
+    #[error("system probe failed: {0}")]
+    Probe(String),
+    /// The Prometheus registry refused a collector or could not encode the exposition.
+    #[error("prometheus exposition failed: {0}")]
+    Exposition(#[from] prometheus::Error),
+}

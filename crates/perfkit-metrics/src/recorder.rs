@@ -1,0 +1,564 @@
+//! The recorder: the hot path every request of an embedding service pays for.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use perfkit_core::{Clock, SystemClock};
+
+use crate::buckets::{FineBuckets, MAX_VALUE};
+use crate::http::{Method, StatusClass};
+use crate::report::{
+    ApplicationMetrics, CacheOperationFigures, DatabaseFigures, ErrorFigures, IntervalSpan,
+    LatencyFigures, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
+    WebSocketFigures,
+};
+use crate::series::{RequestSeries, SeriesCounts};
+use crate::shard::{CachePadded, stripe_count, thread_stripe};
+use crate::slow_log::SlowLog;
+use crate::summarize::{latency_summary, mean_millis, ratio, route_latency};
+use crate::table::BoundedTable;
+use crate::totals::Totals;
+use crate::window::Window;
+use crate::{MetricsError, RecorderConfig};
+
+/// Hot counters of one thread stripe.
+#[derive(Debug, Default)]
+struct Stripe {
+    latency: FineBuckets,
+    db_latency: FineBuckets,
+    db_duration_sum_micros: AtomicU64,
+    db_slow: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    ws_messages: AtomicU64,
+    ws_opened: AtomicU64,
+    errors_recorded: AtomicU64,
+    slow_requests: AtomicU64,
+}
+
+/// Counts for one DB query kind.
+#[derive(Debug, Default)]
+struct QueryKindStats {
+    count: AtomicU64,
+    slow: AtomicU64,
+    duration_sum_micros: AtomicU64,
+}
+
+/// The named, capped label sets. Swapped whole on reset, so a reset also forgets the names
+/// (a burst of junk route names does not hold the caps forever).
+#[derive(Debug)]
+struct LabelSets {
+    routes: BoundedTable<RequestSeries>,
+    /// Requests on routes beyond the cap.
+    overflow: RequestSeries,
+    error_kinds: BoundedTable<AtomicU64>,
+    other_error_kinds: AtomicU64,
+    query_kinds: BoundedTable<QueryKindStats>,
+    other_query_kinds: AtomicU64,
+}
+
+impl LabelSets {
+    fn new(config: &RecorderConfig) -> Self {
+        LabelSets {
+            routes: BoundedTable::new(config.max_routes),
+            overflow: RequestSeries::default(),
+            error_kinds: BoundedTable::new(config.max_error_kinds),
+            other_error_kinds: AtomicU64::new(0),
+            query_kinds: BoundedTable::new(config.max_query_kinds),
+            other_query_kinds: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Records what a service does: requests, errors, DB queries, cache reads, WebSocket traffic
+/// and queue length. Share it with `Arc`; every method takes `&self`.
+///
+/// Recording never takes a lock and never allocates once a route or kind is known: counters
+/// are atomics striped per thread, durations go into fixed log-linear buckets, and the label
+/// sets are capped, lock-free tables. Reading ([`snapshot`](Recorder::snapshot)) adds the
+/// stripes up and is where all the arithmetic happens.
+///
+/// ```
+/// use std::time::Duration;
+/// use perfkit_metrics::{Method, Recorder};
+///
+/// let recorder = Recorder::default();
+/// recorder.record_request(Some("/api/posts/{id}"), Method::Get, 200, Duration::from_millis(12));
+/// recorder.record_request(None, Method::Post, 503, Duration::from_millis(40));
+/// recorder.record_error("db_timeout");
+///
+/// let metrics = recorder.snapshot();
+/// assert_eq!(metrics.requests.total, 2);
+/// assert_eq!(metrics.errors.server_errors, 1);
+/// assert_eq!(metrics.errors.by_kind["db_timeout"], 1);
+/// assert_eq!(metrics.routes.slowest[0].route, "/api/posts/{id}");
+/// ```
+#[derive(Debug)]
+pub struct Recorder {
+    config: RecorderConfig,
+    clock: Arc<dyn Clock>,
+    stripes: Box<[CachePadded<Stripe>]>,
+    stripe_mask: usize,
+    unrouted: RequestSeries,
+    labels: ArcSwap<LabelSets>,
+    slow_request_micros: u64,
+    slow_query_micros: u64,
+    slow_log: SlowLog,
+    ws_active: AtomicI64,
+    queue_length: AtomicU64,
+    window: Mutex<Window>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::build(RecorderConfig::default(), Arc::new(SystemClock))
+    }
+}
+
+fn micros_of(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(MAX_VALUE)
+}
+
+impl Recorder {
+    /// A recorder with `config`, reading time from `clock` (only on reads and for the
+    /// slow-operation log, never on the ordinary recording path).
+    ///
+    /// # Errors
+    /// [`MetricsError::InvalidConfig`] when a setting is out of range.
+    pub fn new(config: RecorderConfig, clock: Arc<dyn Clock>) -> Result<Self, MetricsError> {
+        config.validate()?;
+        Ok(Recorder::build(config, clock))
+    }
+
+    fn build(config: RecorderConfig, clock: Arc<dyn Clock>) -> Self {
+        let stripes = stripe_count();
+        let now = clock.now();
+        Recorder {
+            stripes: (0..stripes).map(|_| CachePadded::default()).collect(),
+            stripe_mask: stripes - 1,
+            unrouted: RequestSeries::default(),
+            labels: ArcSwap::from_pointee(LabelSets::new(&config)),
+            slow_request_micros: micros_of(config.slow_request_threshold),
+            slow_query_micros: micros_of(config.slow_query_threshold),
+            slow_log: SlowLog::new(config.slow_log_interval),
+            ws_active: AtomicI64::new(0),
+            queue_length: AtomicU64::new(0),
+            window: Mutex::new(Window::new(config.interval, now)),
+            config,
+            clock,
+        }
+    }
+
+    /// The settings this recorder runs with.
+    #[must_use]
+    pub fn config(&self) -> &RecorderConfig {
+        &self.config
+    }
+
+    #[inline]
+    fn stripe(&self) -> (usize, &Stripe) {
+        let index = thread_stripe();
+        (index, &self.stripes[index & self.stripe_mask])
+    }
+
+    /// Records one finished request. `route` is the matched route template
+    /// (`/api/posts/{id}`), never the raw path, or `None` when there is no route.
+    #[inline]
+    pub fn record_request(
+        &self,
+        route: Option<&str>,
+        method: Method,
+        status: u16,
+        duration: Duration,
+    ) {
+        let micros = micros_of(duration);
+        let class = StatusClass::of(status);
+        let (index, stripe) = self.stripe();
+        stripe.latency.record(micros);
+        match route {
+            None => self.unrouted.record(index, method, class, micros),
+            Some(route) => {
+                let labels = self.labels.load();
+                let series = labels
+                    .routes
+                    .get_or_insert_with(route, RequestSeries::default)
+                    .unwrap_or(&labels.overflow);
+                series.record(index, method, class, micros);
+            }
+        }
+        if micros >= self.slow_request_micros {
+            self.note_slow_request(stripe, route, method, status, duration);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_slow_request(
+        &self,
+        stripe: &Stripe,
+        route: Option<&str>,
+        method: Method,
+        status: u16,
+        duration: Duration,
+    ) {
+        stripe.slow_requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = self.slow_log.permit(&*self.clock) {
+            tracing::warn!(
+                route = route.unwrap_or("-"),
+                %method,
+                status,
+                duration_ms = duration.as_secs_f64() * 1000.0,
+                suppressed,
+                "slow request"
+            );
+        }
+    }
+
+    /// Counts one error of `kind` (`db_timeout`, `upstream_5xx`, ...). The first
+    /// `max_error_kinds` kinds are counted by name, later ones as `other`.
+    pub fn record_error(&self, kind: &str) {
+        let (_, stripe) = self.stripe();
+        stripe.errors_recorded.fetch_add(1, Ordering::Relaxed);
+        let labels = self.labels.load();
+        match labels.error_kinds.get_or_insert_with(kind, AtomicU64::default) {
+            Some(count) => count.fetch_add(1, Ordering::Relaxed),
+            None => labels.other_error_kinds.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    /// Records a WebSocket connection opening (`true`) or closing (`false`).
+    pub fn record_ws_connection(&self, opened: bool) {
+        if opened {
+            self.stripe().1.ws_opened.fetch_add(1, Ordering::Relaxed);
+            self.ws_active.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // A close without an open (after a reset, say) must not drive the gauge negative.
+            let _ = self.ws_active.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |active| {
+                Some((active - 1).max(0))
+            });
+        }
+    }
+
+    /// Records one WebSocket message, either direction.
+    pub fn record_ws_message(&self) {
+        self.stripe().1.ws_messages.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one database query of `duration`.
+    pub fn record_db_query(&self, duration: Duration) {
+        let micros = micros_of(duration);
+        let (_, stripe) = self.stripe();
+        stripe.db_latency.record(micros);
+        stripe.db_duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        if micros >= self.slow_query_micros {
+            self.note_slow_query(stripe, None, duration);
+        }
+    }
+
+    /// Records one database query of `duration` and counts it under `kind` (`select_posts`),
+    /// so slow-query reports can say which queries are slow.
+    pub fn record_db_query_kind(&self, kind: &str, duration: Duration) {
+        let micros = micros_of(duration);
+        let (_, stripe) = self.stripe();
+        stripe.db_latency.record(micros);
+        stripe.db_duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        let slow = micros >= self.slow_query_micros;
+        let labels = self.labels.load();
+        match labels.query_kinds.get_or_insert_with(kind, QueryKindStats::default) {
+            Some(stats) => {
+                stats.count.fetch_add(1, Ordering::Relaxed);
+                stats.duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
+                if slow {
+                    stats.slow.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None => {
+                labels.other_query_kinds.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if slow {
+            self.note_slow_query(stripe, Some(kind), duration);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_slow_query(&self, stripe: &Stripe, kind: Option<&str>, duration: Duration) {
+        stripe.db_slow.fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = self.slow_log.permit(&*self.clock) {
+            tracing::warn!(
+                kind = kind.unwrap_or("-"),
+                duration_ms = duration.as_secs_f64() * 1000.0,
+                suppressed,
+                "slow database query"
+            );
+        }
+    }
+
+    /// Records one cache read: a hit or a miss.
+    pub fn record_cache_operation(&self, hit: bool) {
+        let stripe = self.stripe().1;
+        let counter = if hit { &stripe.cache_hits } else { &stripe.cache_misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets the number of jobs waiting in the work queue.
+    pub fn set_queue_length(&self, length: u64) {
+        self.queue_length.store(length, Ordering::Relaxed);
+    }
+
+    /// Reads every cumulative counter once.
+    fn totals(&self, labels: &LabelSets) -> Totals {
+        let mut totals = self.stripe_totals();
+        totals.requests = self.unrouted.read();
+        totals.requests.add(&labels.overflow.read());
+        for (_, series) in labels.routes.iter() {
+            totals.requests.add(&series.read());
+        }
+        totals
+    }
+
+    /// Reads the striped counters; request series are left empty.
+    fn stripe_totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for stripe in &*self.stripes {
+            stripe.latency.add_into(&mut totals.latency.counts);
+            stripe.db_latency.add_into(&mut totals.db_latency.counts);
+            totals.db_duration_sum_micros += stripe.db_duration_sum_micros.load(Ordering::Relaxed);
+            totals.db_slow += stripe.db_slow.load(Ordering::Relaxed);
+            totals.cache_hits += stripe.cache_hits.load(Ordering::Relaxed);
+            totals.cache_misses += stripe.cache_misses.load(Ordering::Relaxed);
+            totals.ws_messages += stripe.ws_messages.load(Ordering::Relaxed);
+            totals.ws_opened += stripe.ws_opened.load(Ordering::Relaxed);
+            totals.errors_recorded += stripe.errors_recorded.load(Ordering::Relaxed);
+            totals.slow_requests += stripe.slow_requests.load(Ordering::Relaxed);
+        }
+        totals
+    }
+
+    /// What the Prometheus exposition needs besides the request series: read without closing
+    /// the interval or summarizing anything.
+    pub(crate) fn exposition_figures(&self) -> ExpositionFigures {
+        let labels = self.labels.load();
+        ExpositionFigures {
+            totals: self.stripe_totals(),
+            error_kinds: labels
+                .error_kinds
+                .iter()
+                .map(|(kind, count)| (kind.to_owned(), count.load(Ordering::Relaxed)))
+                .collect(),
+            other_error_kinds: labels.other_error_kinds.load(Ordering::Relaxed),
+            query_kinds: labels
+                .query_kinds
+                .iter()
+                .map(|(kind, stats)| (kind.to_owned(), stats.count.load(Ordering::Relaxed)))
+                .collect(),
+            other_query_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
+            routes_tracked: labels.routes.len(),
+            ws_active: u64::try_from(self.ws_active.load(Ordering::Relaxed)).unwrap_or(0),
+            queue_length: self.queue_length.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Everything the recorder knows, with interval figures over the last interval (which
+    /// closes here if it has run its configured length).
+    #[must_use]
+    pub fn snapshot(&self) -> ApplicationMetrics {
+        let labels = self.labels.load();
+        let totals = self.totals(&labels);
+        let now = self.clock.now();
+        let (interval, per_minute) = {
+            let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+            let interval = window.observe(now, &totals);
+            let per_minute = window
+                .rate_over(now, Duration::from_secs(60), totals.requests.total())
+                .map(|per_second| per_second * 60.0);
+            (interval, per_minute)
+        };
+        let delta = &interval.delta;
+        let interval_requests = delta.requests.total();
+        let seconds = interval.seconds();
+
+        ApplicationMetrics {
+            timestamp: now,
+            interval: IntervalSpan { start: interval.start, end: interval.end, seconds },
+            requests: RequestFigures {
+                total: totals.requests.total(),
+                interval: interval_requests,
+                by_status_class: StatusClass::ALL
+                    .iter()
+                    .map(|class| (class.as_str().to_owned(), totals.requests.in_class(*class)))
+                    .filter(|(_, count)| *count > 0)
+                    .collect(),
+                slow: totals.slow_requests,
+            },
+            response_time: LatencyFigures {
+                interval: latency_summary(&delta.latency, delta.requests.duration_sum_micros),
+                cumulative: latency_summary(&totals.latency, totals.requests.duration_sum_micros),
+            },
+            throughput: Throughput {
+                #[allow(clippy::cast_precision_loss)]
+                per_second: (seconds >= 0.001).then(|| interval_requests as f64 / seconds),
+                per_minute,
+            },
+            errors: self.error_figures(&labels, &totals, delta),
+            routes: self.route_figures(&labels, &totals),
+            database: database_figures(&labels, &totals, delta),
+            websocket: WebSocketFigures {
+                active_connections: u64::try_from(self.ws_active.load(Ordering::Relaxed))
+                    .unwrap_or(0),
+                total_connections: totals.ws_opened,
+                messages: totals.ws_messages,
+            },
+            cache: CacheOperationFigures {
+                hits: totals.cache_hits,
+                misses: totals.cache_misses,
+                hit_rate: ratio(delta.cache_hits, delta.cache_hits + delta.cache_misses),
+            },
+            queue_length: self.queue_length.load(Ordering::Relaxed),
+        }
+    }
+
+    fn error_figures(&self, labels: &LabelSets, totals: &Totals, delta: &Totals) -> ErrorFigures {
+        let server_errors = totals.requests.in_class(StatusClass::ServerError);
+        ErrorFigures {
+            server_errors,
+            rate: ratio(delta.requests.in_class(StatusClass::ServerError), delta.requests.total()),
+            cumulative_rate: ratio(server_errors, totals.requests.total()),
+            recorded: totals.errors_recorded,
+            by_kind: labels
+                .error_kinds
+                .iter()
+                .map(|(kind, count)| (kind.to_owned(), count.load(Ordering::Relaxed)))
+                .collect::<BTreeMap<_, _>>(),
+            other: labels.other_error_kinds.load(Ordering::Relaxed),
+        }
+    }
+
+    fn route_figures(&self, labels: &LabelSets, _totals: &Totals) -> RouteFigures {
+        let mut slowest: Vec<RouteSummary> = labels
+            .routes
+            .iter()
+            .map(|(route, series)| route_summary(route, &series.read()))
+            .collect();
+        slowest.sort_by(|a, b| {
+            b.p95
+                .partial_cmp(&a.p95)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.route.cmp(&b.route))
+        });
+        RouteFigures {
+            tracked: labels.routes.len(),
+            max: self.config.max_routes,
+            overflow_requests: labels.overflow.read().total(),
+            unrouted_requests: self.unrouted.read().total(),
+            slowest,
+        }
+    }
+
+    /// Visits each request series (tracked routes, then the overflow series as
+    /// `Some("__overflow__")`, then unrouted requests as `None`) with its counts: the
+    /// Prometheus exposition reads through this.
+    pub(crate) fn for_each_series(&self, mut visit: impl FnMut(Option<&str>, &SeriesCounts)) {
+        let labels = self.labels.load();
+        for (route, series) in labels.routes.iter() {
+            visit(Some(route), &series.read());
+        }
+        visit(Some(OVERFLOW_ROUTE), &labels.overflow.read());
+        visit(None, &self.unrouted.read());
+    }
+
+    /// Closes the running interval now, whatever its length: for schedulers that want
+    /// interval boundaries to match their own ticks exactly.
+    pub fn close_interval(&self) {
+        let labels = self.labels.load();
+        let totals = self.totals(&labels);
+        let now = self.clock.now();
+        self.window.lock().unwrap_or_else(PoisonError::into_inner).close(now, &totals);
+    }
+
+    /// Zeroes every figure and forgets every route, error kind and query kind. The
+    /// WebSocket gauge and queue length are kept: they describe the present, not the past.
+    pub fn reset(&self) {
+        self.labels.store(Arc::new(LabelSets::new(&self.config)));
+        self.unrouted.reset();
+        for stripe in &*self.stripes {
+            stripe.latency.reset();
+            stripe.db_latency.reset();
+            for counter in [
+                &stripe.db_duration_sum_micros,
+                &stripe.db_slow,
+                &stripe.cache_hits,
+                &stripe.cache_misses,
+                &stripe.ws_messages,
+                &stripe.ws_opened,
+                &stripe.errors_recorded,
+                &stripe.slow_requests,
+            ] {
+                counter.store(0, Ordering::Relaxed);
+            }
+        }
+        self.window.lock().unwrap_or_else(PoisonError::into_inner).reset(self.clock.now());
+    }
+}
+
+/// Figures for the exposition, read in one pass (see [`Recorder::exposition_figures`]).
+#[derive(Debug)]
+pub(crate) struct ExpositionFigures {
+    /// Striped counters; `requests` is empty (series are visited one by one instead).
+    pub(crate) totals: Totals,
+    pub(crate) error_kinds: Vec<(String, u64)>,
+    pub(crate) other_error_kinds: u64,
+    pub(crate) query_kinds: Vec<(String, u64)>,
+    pub(crate) other_query_kinds: u64,
+    pub(crate) routes_tracked: usize,
+    pub(crate) ws_active: u64,
+    pub(crate) queue_length: u64,
+}
+
+/// The route label of requests folded into the overflow series.
+pub const OVERFLOW_ROUTE: &str = "__overflow__";
+
+fn route_summary(route: &str, counts: &SeriesCounts) -> RouteSummary {
+    let (avg, p95) = route_latency(&counts.latency, counts.duration_sum_micros);
+    RouteSummary {
+        route: route.to_owned(),
+        count: counts.total(),
+        errors: counts.in_class(StatusClass::ServerError),
+        avg,
+        p95,
+    }
+}
+
+fn database_figures(labels: &LabelSets, totals: &Totals, delta: &Totals) -> DatabaseFigures {
+    let mut by_kind: Vec<QueryKindSummary> = labels
+        .query_kinds
+        .iter()
+        .map(|(kind, stats)| {
+            let count = stats.count.load(Ordering::Relaxed);
+            QueryKindSummary {
+                kind: kind.to_owned(),
+                count,
+                slow: stats.slow.load(Ordering::Relaxed),
+                avg: mean_millis(stats.duration_sum_micros.load(Ordering::Relaxed), count),
+            }
+        })
+        .collect();
+    by_kind.sort_by(|a, b| {
+        b.avg
+            .partial_cmp(&a.avg)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
+    DatabaseFigures {
+        queries: totals.db_latency.total(),
+        slow_queries: totals.db_slow,
+        interval: latency_summary(&delta.db_latency, delta.db_duration_sum_micros),
+        cumulative: latency_summary(&totals.db_latency, totals.db_duration_sum_micros),
+        by_kind,
+        other_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
+    }
+}

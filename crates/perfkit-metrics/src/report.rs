@@ -1,0 +1,228 @@
+//! What the recorder reports: plain data, serde camelCase, times in milliseconds.
+
+use std::collections::BTreeMap;
+
+use perfkit_core::{MetricsSnapshot, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Everything the recorder knows, as of one read. Returned by
+/// [`Recorder::snapshot`](crate::Recorder::snapshot).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationMetrics {
+    /// When this was read.
+    pub timestamp: Timestamp,
+    /// The interval that interval figures cover.
+    pub interval: IntervalSpan,
+    /// Request counts.
+    pub requests: RequestFigures,
+    /// Request durations.
+    pub response_time: LatencyFigures,
+    /// Requests per second and per minute.
+    pub throughput: Throughput,
+    /// Server errors and recorded errors by kind.
+    pub errors: ErrorFigures,
+    /// Per-route figures, slowest first.
+    pub routes: RouteFigures,
+    /// Database query timing.
+    pub database: DatabaseFigures,
+    /// WebSocket connections and messages.
+    pub websocket: WebSocketFigures,
+    /// Cache reads recorded through the recorder.
+    pub cache: CacheOperationFigures,
+    /// Jobs waiting, as last set.
+    pub queue_length: u64,
+}
+
+/// The span of the "last interval".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntervalSpan {
+    /// Start of the interval.
+    pub start: Timestamp,
+    /// End of the interval.
+    pub end: Timestamp,
+    /// Its length in seconds.
+    pub seconds: f64,
+}
+
+/// Request counts since reset and in the last interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestFigures {
+    /// Requests since reset.
+    pub total: u64,
+    /// Requests in the last interval.
+    pub interval: u64,
+    /// Requests since reset by status class (`2xx`, `5xx`, ...).
+    pub by_status_class: BTreeMap<String, u64>,
+    /// Requests at least as slow as the slow-request threshold, since reset.
+    pub slow: u64,
+}
+
+/// Latency over the last interval and since reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencyFigures {
+    /// Over the last interval.
+    pub interval: LatencySummary,
+    /// Since reset.
+    pub cumulative: LatencySummary,
+}
+
+/// Summary of a latency distribution, in milliseconds; `None` without samples.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencySummary {
+    /// Number of samples.
+    pub count: u64,
+    /// Mean.
+    pub avg: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest sample (to the histogram's resolution).
+    pub max: Option<f64>,
+}
+
+/// Request throughput.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Throughput {
+    /// Requests per second over the last interval.
+    pub per_second: Option<f64>,
+    /// Requests per minute over the last 60 s of reads (or as much as has been seen).
+    pub per_minute: Option<f64>,
+}
+
+/// Server errors and errors recorded by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorFigures {
+    /// 5xx responses since reset.
+    pub server_errors: u64,
+    /// 5xx responses per request over the last interval, 0..1.
+    pub rate: Option<f64>,
+    /// 5xx responses per request since reset, 0..1.
+    pub cumulative_rate: Option<f64>,
+    /// Calls of `record_error` since reset.
+    pub recorded: u64,
+    /// Recorded errors by kind, for the first `maxErrorKinds` kinds seen.
+    pub by_kind: BTreeMap<String, u64>,
+    /// Recorded errors of kinds beyond the cap.
+    pub other: u64,
+}
+
+/// Per-route figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteFigures {
+    /// Routes tracked one by one.
+    pub tracked: usize,
+    /// The cap on tracked routes.
+    pub max: usize,
+    /// Requests on routes beyond the cap, folded into one series.
+    pub overflow_requests: u64,
+    /// Requests recorded without a route.
+    pub unrouted_requests: u64,
+    /// Every tracked route, slowest P95 first.
+    pub slowest: Vec<RouteSummary>,
+}
+
+/// One route since reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSummary {
+    /// The route template.
+    pub route: String,
+    /// Requests.
+    pub count: u64,
+    /// 5xx responses.
+    pub errors: u64,
+    /// Mean duration, ms.
+    pub avg: Option<f64>,
+    /// 95th percentile duration, ms (to within 3 %).
+    pub p95: Option<f64>,
+}
+
+/// Database query timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseFigures {
+    /// Queries since reset.
+    pub queries: u64,
+    /// Queries at least as slow as the slow-query threshold, since reset.
+    pub slow_queries: u64,
+    /// Over the last interval.
+    pub interval: LatencySummary,
+    /// Since reset.
+    pub cumulative: LatencySummary,
+    /// Per query kind (when recorded with a kind), slowest mean first.
+    pub by_kind: Vec<QueryKindSummary>,
+    /// Queries of kinds beyond the cap.
+    pub other_kinds: u64,
+}
+
+/// One kind of query since reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryKindSummary {
+    /// The kind, as the caller named it (`select_posts`, ...).
+    pub kind: String,
+    /// Queries.
+    pub count: u64,
+    /// Slow queries.
+    pub slow: u64,
+    /// Mean duration, ms.
+    pub avg: Option<f64>,
+}
+
+/// WebSocket figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebSocketFigures {
+    /// Connections open now.
+    pub active_connections: u64,
+    /// Connections opened since reset.
+    pub total_connections: u64,
+    /// Messages since reset.
+    pub messages: u64,
+}
+
+/// Cache reads recorded with `record_cache_operation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheOperationFigures {
+    /// Hits since reset.
+    pub hits: u64,
+    /// Misses since reset.
+    pub misses: u64,
+    /// Hits per read over the last interval, 0..1.
+    pub hit_rate: Option<f64>,
+}
+
+impl ApplicationMetrics {
+    /// Writes the figures the recorder owns into `snapshot`: latency, throughput, error rate,
+    /// cache hit rate (from recorded cache reads), WebSocket connections, queue length, DB P95
+    /// and request count. Memory and CPU come from the system probe, not from here.
+    pub fn apply_to(&self, snapshot: &mut MetricsSnapshot) {
+        let latency = &self.response_time.interval;
+        snapshot.response_time = latency.avg;
+        snapshot.p50 = latency.p50;
+        snapshot.p95 = latency.p95;
+        snapshot.p99 = latency.p99;
+        snapshot.throughput = self.throughput.per_second;
+        snapshot.error_rate = self.errors.rate;
+        snapshot.cache_hit_rate = self.cache.hit_rate;
+        #[allow(clippy::cast_precision_loss)]
+        {
+            snapshot.active_connections = Some(self.websocket.active_connections as f64);
+            snapshot.queue_length = Some(self.queue_length as f64);
+            snapshot.request_count = Some(self.requests.interval as f64);
+        }
+        snapshot.db_query_p95 = self.database.interval.p95;
+    }
+}
