@@ -1,0 +1,308 @@
+//! The in-memory backend on moka.
+
+mod entry;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::future::Cache as MokaCache;
+use moka::notification::RemovalCause;
+use moka::ops::compute::Op;
+use perfkit_core::{Clock, SystemClock};
+
+use self::entry::{Entry, EntryExpiry};
+use crate::single_flight::SingleFlight;
+use crate::stats::Counters;
+use crate::{Backend, Cache, CacheError, CacheStats, Compute, Footprint, OptimizeReport, frame};
+
+/// Settings of a [`MemoryCache`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryConfig {
+    /// The size limit: keys plus stored frames, in bytes. Beyond it, entries are evicted
+    /// (TinyLFU admission, LRU eviction) and counted.
+    pub max_bytes: u64,
+    /// The TTL of writes that pass `None`; `None` here means such entries never expire.
+    pub default_ttl: Option<Duration>,
+    /// Values of at least this many bytes are lz4-compressed.
+    pub compression_threshold: usize,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            max_bytes: 64 * 1024 * 1024,
+            default_ttl: Some(Duration::from_secs(300)),
+            compression_threshold: 1024,
+        }
+    }
+}
+
+/// The embedded cache: moka with per-entry TTL, a byte-size limit and exact statistics.
+///
+/// The store belongs to this process, so it needs no namespace; pattern operations match key
+/// prefixes.
+///
+/// ```
+/// use std::time::Duration;
+/// use perfkit_cache::{Cache, MemoryCache, MemoryConfig};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let cache = MemoryCache::new(MemoryConfig { max_bytes: 1 << 20, ..MemoryConfig::default() });
+/// cache.set("k", b"v", None).await?;
+/// let stats = cache.stats().await;
+/// assert_eq!((stats.keys, stats.bytes), (1, 2));
+/// # Ok::<_, perfkit_cache::CacheError>(())
+/// # }).unwrap();
+/// ```
+pub struct MemoryCache {
+    store: MokaCache<String, Entry>,
+    config: MemoryConfig,
+    clock: Arc<dyn Clock>,
+    counters: Arc<Counters>,
+    flights: SingleFlight,
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        MemoryCache::new(MemoryConfig::default())
+    }
+}
+
+impl fmt::Debug for MemoryCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryCache").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl MemoryCache {
+    /// A cache on the system clock.
+    #[must_use]
+    pub fn new(config: MemoryConfig) -> Self {
+        MemoryCache::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// A cache whose TTLs run on `clock` (a `ManualClock` in tests).
+    #[must_use]
+    pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
+        let counters = Arc::new(Counters::default());
+        let evictions = counters.clone();
+        let store = MokaCache::builder()
+            .max_capacity(config.max_bytes)
+            .weigher(|key: &String, entry: &Entry| Entry::weight(key, entry))
+            .expire_after(EntryExpiry)
+            .eviction_listener(move |_, _, cause| {
+                if cause == RemovalCause::Size {
+                    evictions.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .build();
+        MemoryCache { store, config, clock, counters, flights: SingleFlight::default() }
+    }
+
+    fn ttl_or_default(&self, ttl: Option<Duration>) -> Option<Duration> {
+        ttl.or(self.config.default_ttl).map(|ttl| ttl.max(Duration::from_millis(1)))
+    }
+
+    /// Reads without counting a hit or miss.
+    async fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let Some(entry) = self.store.get(key).await else { return Ok(None) };
+        if entry.is_expired(self.clock.now()) {
+            return Ok(None);
+        }
+        frame::decode(&entry.frame)
+            .map(Some)
+            .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason })
+    }
+
+    async fn footprint(&self) -> Footprint {
+        self.store.run_pending_tasks().await;
+        Footprint { keys: self.store.entry_count(), bytes: self.store.weighted_size() }
+    }
+
+    /// Removes the live entries whose key passes `matches`; how many.
+    async fn remove_where(&self, matches: impl Fn(&str) -> bool) -> u64 {
+        let now = self.clock.now();
+        let keys: Vec<Arc<String>> =
+            self.store.iter().filter(|(key, _)| matches(key)).map(|(key, _)| key).collect();
+        let mut removed = 0;
+        for key in keys {
+            if self.store.remove(key.as_str()).await.is_some_and(|entry| !entry.is_expired(now)) {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Stores a raw frame; for tests that need a corrupt one.
+    #[doc(hidden)]
+    pub async fn set_raw_frame(&self, key: &str, frame: &[u8]) {
+        let entry = Entry::new(frame.into(), self.config.default_ttl, self.clock.now());
+        self.store.insert(key.to_owned(), entry).await;
+    }
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let value = self.peek(key).await;
+        match &value {
+            Ok(Some(_)) => self.counters.hit(),
+            Ok(None) => self.counters.miss(),
+            Err(_) => {
+                self.counters.miss();
+                self.counters.error();
+            }
+        }
+        value
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
+        let encoded = frame::encode(value, self.config.compression_threshold);
+        self.counters.saved(encoded.saved);
+        let entry =
+            Entry::new(Arc::from(encoded.frame), self.ttl_or_default(ttl), self.clock.now());
+        self.store.insert(key.to_owned(), entry).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let now = self.clock.now();
+        Ok(self.store.remove(key).await.is_some_and(|entry| !entry.is_expired(now)))
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        let now = self.clock.now();
+        Ok(self.store.get(key).await.is_some_and(|entry| !entry.is_expired(now)))
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .get(key)
+            .await
+            .filter(|entry| !entry.is_expired(now))
+            .and_then(|entry| entry.remaining(now)))
+    }
+
+    async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key).await?);
+        }
+        Ok(values)
+    }
+
+    async fn mset(
+        &self,
+        entries: &[(&str, &[u8])],
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        for (key, value) in entries {
+            self.set(key, value, ttl).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
+        Ok(self.remove_where(|key| key.starts_with(prefix)).await)
+    }
+
+    async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError> {
+        let now = self.clock.now();
+        let ttl = self.ttl_or_default(ttl);
+        let mut outcome = Err(CacheError::NotAnInteger { key: key.to_owned() });
+        self.store
+            .entry_by_ref(key)
+            .and_compute_with(|current| {
+                let live = current.map(moka::Entry::into_value).filter(|e| !e.is_expired(now));
+                let op = match live {
+                    None => {
+                        outcome = Ok(1);
+                        Op::Put(Entry::new(Arc::from(&b"1"[..]), ttl, now))
+                    }
+                    Some(entry) => match parse_counter(&entry.frame).and_then(|n| n.checked_add(1))
+                    {
+                        Some(next) => {
+                            outcome = Ok(next);
+                            Op::Put(entry.replaced(Arc::from(next.to_string().as_bytes())))
+                        }
+                        None => Op::Nop,
+                    },
+                };
+                std::future::ready(op)
+            })
+            .await;
+        outcome
+    }
+
+    async fn get_or_compute(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        compute: Compute<'_>,
+    ) -> Result<Vec<u8>, CacheError> {
+        if let Some(value) = self.get(key).await? {
+            return Ok(value);
+        }
+        self.flights
+            .run(key, || async move {
+                // A flight that landed just before this one began has stored the value.
+                if let Some(value) = self.peek(key).await? {
+                    return Ok(value);
+                }
+                let value = compute().await?;
+                self.set(key, &value, ttl).await?;
+                Ok(value)
+            })
+            .await
+    }
+
+    async fn stats(&self) -> CacheStats {
+        let footprint = self.footprint().await;
+        CacheStats {
+            keys: footprint.keys,
+            bytes: footprint.bytes,
+            ..self.counters.snapshot(Backend::Memory)
+        }
+    }
+
+    async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
+        let started = Instant::now();
+        let before = self.footprint().await;
+        let now = self.clock.now();
+        // Entries expired on our clock but not yet on moka's (a manual clock, or a clock step).
+        let expired: Vec<Arc<String>> = self
+            .store
+            .iter()
+            .filter(|(_, entry)| entry.is_expired(now))
+            .map(|(key, _)| key)
+            .collect();
+        for key in &expired {
+            self.store.invalidate(key.as_str()).await;
+        }
+        let after = self.footprint().await;
+        Ok(OptimizeReport {
+            backend: Backend::Memory,
+            before,
+            after,
+            keys_scanned: before.keys,
+            expired_removed: before.keys.saturating_sub(after.keys).max(expired.len() as u64),
+            ttl_applied: 0,
+            namespace_bytes: after.bytes,
+            memory_purged: false,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    async fn clear(&self) -> Result<u64, CacheError> {
+        Ok(self.remove_where(|_| true).await)
+    }
+}
+
+fn parse_counter(frame: &[u8]) -> Option<i64> {
+    frame::decode(frame).ok().and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse().ok())
+}

@@ -1,0 +1,249 @@
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use fred::prelude::{ClientLike, Expiration, KeysInterface, LuaInterface, MemoryInterface, Value};
+use fred::types::ExpireOptions;
+
+use super::RedisCache;
+use crate::{Backend, Cache, CacheError, CacheStats, Compute, Footprint, OptimizeReport, frame};
+
+/// INCR, and the TTL only when this INCR created the counter: atomic on the server.
+const INCREMENT_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
+     if n == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+     return n";
+
+impl RedisCache {
+    fn decode(&self, key: &str, value: &Value) -> Result<Option<Vec<u8>>, CacheError> {
+        match value.as_bytes() {
+            Some(stored) => frame::decode(stored)
+                .map(Some)
+                .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason }),
+            None => Ok(None),
+        }
+    }
+
+    /// A read outcome, counted; an unreachable Redis reads as a miss (fail-open).
+    fn count_read(
+        &self,
+        key: &str,
+        read: Result<Value, CacheError>,
+    ) -> Result<Option<Vec<u8>>, CacheError> {
+        let decoded = match read {
+            Ok(value) => self.decode(key, &value),
+            Err(error) => {
+                tracing::debug!(%error, key, "cache read failed open");
+                Ok(None)
+            }
+        };
+        match &decoded {
+            Ok(Some(_)) => self.counters.hit(),
+            Ok(None) => self.counters.miss(),
+            Err(_) => {
+                self.counters.miss();
+                self.counters.error();
+            }
+        }
+        decoded
+    }
+
+    /// Reads without counting a hit or miss; errors are returned.
+    async fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let value: Value = self.call("GET", self.pool.get(self.namespace.key(key))).await?;
+        self.decode(key, &value)
+    }
+
+    fn encode(&self, value: &[u8]) -> Vec<u8> {
+        let encoded = frame::encode(value, self.config.compression_threshold);
+        self.counters.saved(encoded.saved);
+        encoded.frame.into_owned()
+    }
+
+    async fn footprint(&self) -> Footprint {
+        self.server_stats()
+            .await
+            .map(|s| Footprint { keys: s.db_keys, bytes: s.used_memory })
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let read = self.call("GET", self.pool.get(self.namespace.key(key))).await;
+        self.count_read(key, read)
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
+        let frame = self.encode(value);
+        let expire = self.px(ttl).map(Expiration::PX);
+        self.call(
+            "SET",
+            self.pool.set::<(), _, _>(self.namespace.key(key), frame, expire, None, false),
+        )
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let n: i64 = self.call("UNLINK", self.pool.unlink(self.namespace.key(key))).await?;
+        Ok(n > 0)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        let n: i64 = self.call("EXISTS", self.pool.exists(self.namespace.key(key))).await?;
+        Ok(n > 0)
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        let millis: i64 = self.call("PTTL", self.pool.pttl(self.namespace.key(key))).await?;
+        // -2: no such key; -1: no expiry.
+        Ok(u64::try_from(millis).ok().map(Duration::from_millis))
+    }
+
+    async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let full: Vec<String> = keys.iter().map(|key| self.namespace.key(key)).collect();
+        let read: Result<Vec<Value>, CacheError> = if self.clustered {
+            // MGET must stay within one hash slot on a cluster: pipeline single GETs instead.
+            let pipeline = self.pool.next().pipeline();
+            for key in full {
+                let _: () = pipeline.get(key).await.map_err(|e| super::backend_error("GET", &e))?;
+            }
+            self.call("GET", pipeline.all()).await
+        } else {
+            self.call("MGET", self.pool.mget(full)).await
+        };
+        match read {
+            Ok(values) => keys
+                .iter()
+                .zip(values)
+                .map(|(key, value)| self.count_read(key, Ok(value)))
+                .collect(),
+            Err(error) => {
+                tracing::debug!(%error, "cache mget failed open");
+                keys.iter().for_each(|_| self.counters.miss());
+                Ok(vec![None; keys.len()])
+            }
+        }
+    }
+
+    async fn mset(
+        &self,
+        entries: &[(&str, &[u8])],
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let expire = self.px(ttl);
+        // MSET cannot set a TTL: one pipelined SET PX per entry, a single round trip.
+        let pipeline = self.pool.next().pipeline();
+        for (key, value) in entries {
+            let frame = self.encode(value);
+            let _: () = pipeline
+                .set(self.namespace.key(key), frame, expire.map(Expiration::PX), None, false)
+                .await
+                .map_err(|e| super::backend_error("SET", &e))?;
+        }
+        let _: Vec<Value> = self.call("SET", pipeline.all()).await?;
+        Ok(())
+    }
+
+    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
+        self.unlink_matching(self.namespace.match_prefix(prefix)).await
+    }
+
+    async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError> {
+        let ttl_ms = self.px(ttl).unwrap_or(0);
+        let full = self.namespace.key(key);
+        match self.call("EVAL", self.pool.eval(INCREMENT_SCRIPT, full, ttl_ms)).await {
+            Err(CacheError::Backend { message, .. }) if message.contains("not an integer") => {
+                Err(CacheError::NotAnInteger { key: key.to_owned() })
+            }
+            other => other,
+        }
+    }
+
+    async fn get_or_compute(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        compute: Compute<'_>,
+    ) -> Result<Vec<u8>, CacheError> {
+        if let Some(value) = self.get(key).await? {
+            return Ok(value);
+        }
+        self.flights
+            .run(key, || async move {
+                // A flight that landed just before this one began has stored the value; an
+                // unreachable Redis is a miss here too.
+                if let Ok(Some(value)) = self.peek(key).await {
+                    return Ok(value);
+                }
+                let value = compute().await?;
+                if let Err(error) = self.set(key, &value, ttl).await {
+                    tracing::debug!(%error, key, "computed value not cached");
+                }
+                Ok(value)
+            })
+            .await
+    }
+
+    async fn stats(&self) -> CacheStats {
+        let server = self.server_stats().await;
+        let mut stats = self.counters.snapshot(Backend::Redis);
+        stats.connected = self.pool.is_connected();
+        stats.breaker = self.breaker.state();
+        if let Some(server) = &server {
+            stats.keys = server.db_keys;
+            stats.bytes = server.used_memory;
+            stats.evictions = server.evicted_keys;
+        }
+        stats.server = server;
+        stats
+    }
+
+    async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
+        let started = Instant::now();
+        let before = self.footprint().await;
+        let default_ttl = self.px(None);
+        let (mut keys_scanned, mut ttl_applied, mut namespace_bytes) = (0_u64, 0_u64, 0_u64);
+        let mut pages = self.scan(self.namespace.match_prefix(""))?;
+        while let Some(keys) = self.next_page(&mut pages).await? {
+            for key in keys {
+                keys_scanned += 1;
+                let millis: i64 = self.call("PTTL", self.pool.pttl(key.clone())).await?;
+                if let (-1, Some(ttl)) = (millis, default_ttl) {
+                    // NX: a TTL set meanwhile by a writer wins.
+                    let nx = Some(ExpireOptions::NX);
+                    let set: i64 =
+                        self.call("PEXPIRE", self.pool.pexpire(key.clone(), ttl, nx)).await?;
+                    ttl_applied += u64::try_from(set).unwrap_or(0);
+                }
+                if keys_scanned <= self.config.memory_sample_limit {
+                    let usage: Option<u64> =
+                        self.call("MEMORY USAGE", self.pool.memory_usage(key, None)).await?;
+                    namespace_bytes += usage.unwrap_or(0);
+                }
+            }
+        }
+        let memory_purged = self.call("MEMORY PURGE", self.pool.memory_purge()).await.is_ok();
+        let after = self.footprint().await;
+        Ok(OptimizeReport {
+            backend: Backend::Redis,
+            before,
+            after,
+            keys_scanned,
+            expired_removed: 0,
+            ttl_applied,
+            namespace_bytes,
+            memory_purged,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    async fn clear(&self) -> Result<u64, CacheError> {
+        self.unlink_matching(self.namespace.match_prefix("")).await
+    }
+}

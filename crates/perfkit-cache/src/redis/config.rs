@@ -1,0 +1,50 @@
+use std::time::Duration;
+
+use crate::BreakerConfig;
+
+/// Settings of a [`RedisCache`](crate::RedisCache).
+///
+/// `url` takes `redis://[user:pass@]host[:port][/db]`, `redis-cluster://host:port?node=...`
+/// for Redis Cluster, and `rediss://` (TLS) when the crate's `tls` feature is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// Where Redis is.
+    pub url: String,
+    /// Connections in the pool; commands are auto-pipelined on each.
+    pub pool_size: usize,
+    /// How long to wait for a connection at start-up (the cache starts anyway, failing open).
+    pub connect_timeout: Duration,
+    /// The longest any call waits for Redis; past it the call fails and counts towards the
+    /// circuit breaker.
+    pub command_timeout: Duration,
+    /// The prefix of every key this cache writes, reads and deletes.
+    pub namespace: String,
+    /// The TTL of writes that pass `None`, and the TTL `optimize` gives to namespace keys that
+    /// have none; `None` leaves such keys without expiry.
+    pub default_ttl: Option<Duration>,
+    /// Values of at least this many bytes are lz4-compressed.
+    pub compression_threshold: usize,
+    /// Keys asked per `SCAN` page, and so deleted per `UNLINK`.
+    pub scan_batch: u32,
+    /// Keys whose `MEMORY USAGE` one `optimize` run measures at most.
+    pub memory_sample_limit: u64,
+    /// When the circuit breaker opens.
+    pub breaker: BreakerConfig,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: "redis://127.0.0.1:6379".to_owned(),
+            pool_size: 4,
+            connect_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_millis(500),
+            namespace: "perfkit:".to_owned(),
+            default_ttl: Some(Duration::from_secs(300)),
+            compression_threshold: 1024,
+            scan_batch: 500,
+            memory_sample_limit: 10_000,
+            breaker: BreakerConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The Redis backend on fred.
+
+mod cache_impl;
+mod config;
+mod info;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::prelude::{
+    Builder, ClientLike, Config, Error as FredError, ErrorKind, KeysInterface, Pool,
+    ReconnectPolicy,
+};
+use fred::types::Key;
+use fred::types::scan::ScanResult;
+use fred::types::scan::Scanner;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use perfkit_core::{Clock, SystemClock};
+
+pub use self::config::RedisConfig;
+use crate::namespace::Namespace;
+use crate::single_flight::SingleFlight;
+use crate::stats::Counters;
+use crate::{CacheError, CircuitBreaker, RedisServerStats};
+
+type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
+
+/// A cache in Redis, shared by every instance that uses the same namespace.
+///
+/// Every key is `namespace + key`; `clear`, `delete_pattern` and `optimize` work by
+/// `SCAN MATCH <namespace>...*` and `UNLINK` in batches, so keys of other applications in the
+/// same database are never touched. Every call is bounded by `command_timeout` and guarded by
+/// a [`CircuitBreaker`]; when Redis is down, reads miss, `get_or_compute` still computes, and
+/// the pool reconnects by itself when Redis returns.
+///
+/// ```no_run
+/// use perfkit_cache::{Cache, RedisCache, RedisConfig};
+///
+/// # async fn run() -> Result<(), perfkit_cache::CacheError> {
+/// let cache = RedisCache::connect(RedisConfig {
+///     url: "redis://127.0.0.1:6379".to_owned(),
+///     namespace: "myapp:".to_owned(),
+///     ..RedisConfig::default()
+/// })
+/// .await?;
+/// cache.set("greeting", b"hello", None).await?;
+/// assert_eq!(cache.clear().await?, 1); // only myapp:* keys
+/// # Ok(())
+/// # }
+/// ```
+pub struct RedisCache {
+    pool: Pool,
+    config: RedisConfig,
+    namespace: Namespace,
+    breaker: CircuitBreaker,
+    counters: Counters,
+    flights: SingleFlight,
+    clustered: bool,
+    db: u8,
+}
+
+impl fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("config", &self.config)
+            .field("breaker", &self.breaker.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// Connects a pool to `config.url`.
+    ///
+    /// When Redis does not answer within `connect_timeout`, the cache is returned anyway and
+    /// fails open until the pool's reconnection reaches Redis.
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidConfig`] for a malformed URL, or `rediss://` without the `tls`
+    /// feature.
+    pub async fn connect(config: RedisConfig) -> Result<Self, CacheError> {
+        RedisCache::connect_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`connect`](Self::connect) with the circuit breaker on `clock` (a `ManualClock` in
+    /// tests).
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with_clock(
+        config: RedisConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CacheError> {
+        if config.url.starts_with("rediss") && !cfg!(feature = "tls") {
+            return Err(CacheError::InvalidConfig(format!(
+                "{:?} needs TLS: build perfkit-cache with its `tls` feature",
+                config.url
+            )));
+        }
+        let invalid = |error: FredError| {
+            CacheError::InvalidConfig(format!("redis url {:?}: {error}", config.url))
+        };
+        let mut fred_config = Config::from_url(&config.url).map_err(invalid)?;
+        // Keep reconnecting when Redis is down at start-up: the cache fails open meanwhile.
+        fred_config.fail_fast = false;
+        let db = fred_config.database.unwrap_or(0);
+        let clustered = fred_config.server.is_clustered();
+        let pool = Builder::from_config(fred_config)
+            .with_connection_config(|c| {
+                c.connection_timeout = config.connect_timeout;
+                c.internal_command_timeout = config.connect_timeout;
+            })
+            .with_performance_config(|p| p.default_command_timeout = config.command_timeout)
+            .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2))
+            .build_pool(config.pool_size.max(1))
+            .map_err(invalid)?;
+        drop(pool.connect());
+        if tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await.is_err() {
+            tracing::warn!(url = %config.url, "redis not reachable at start-up; failing open until it is");
+        }
+        Ok(RedisCache {
+            namespace: Namespace::new(&config.namespace),
+            breaker: CircuitBreaker::new(config.breaker, clock),
+            counters: Counters::default(),
+            flights: SingleFlight::default(),
+            pool,
+            config,
+            clustered,
+            db,
+        })
+    }
+
+    /// The prefix of every key of this cache.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_str()
+    }
+
+    /// The fred pool, for callers that need a command this trait does not offer. Keys written
+    /// through it are not namespaced.
+    #[must_use]
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs one Redis call under the breaker and the command timeout, counting failures.
+    async fn call<T>(
+        &self,
+        command: &'static str,
+        call: impl Future<Output = Result<T, FredError>>,
+    ) -> Result<T, CacheError> {
+        if !self.breaker.allow() {
+            self.counters.error();
+            return Err(CacheError::CircuitOpen);
+        }
+        let outcome = tokio::time::timeout(self.config.command_timeout, call).await;
+        let result = match outcome {
+            Ok(Ok(value)) => {
+                self.breaker.record_success();
+                return Ok(value);
+            }
+            Ok(Err(error)) => {
+                if is_unreachable(&error) {
+                    self.breaker.record_failure();
+                } else {
+                    self.breaker.record_success();
+                }
+                Err(backend_error(command, &error))
+            }
+            Err(_) => {
+                self.breaker.record_failure();
+                Err(CacheError::Timeout { command, timeout: self.config.command_timeout })
+            }
+        };
+        self.counters.error();
+        result
+    }
+
+    fn px(&self, ttl: Option<Duration>) -> Option<i64> {
+        ttl.or(self.config.default_ttl)
+            .map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1))
+    }
+
+    /// The server's figures, unless Redis is unreachable.
+    async fn server_stats(&self) -> Option<RedisServerStats> {
+        let text: String = self.call("INFO", self.pool.info(None)).await.ok()?;
+        Some(info::parse_info(&text, self.db))
+    }
+
+    /// Starts a `SCAN MATCH pattern` (on every primary of a cluster), read page by page with
+    /// [`next_page`](Self::next_page).
+    fn scan(&self, pattern: String) -> Result<KeyPages<'_>, CacheError> {
+        if !self.breaker.allow() {
+            self.counters.error();
+            return Err(CacheError::CircuitOpen);
+        }
+        let client = self.pool.next();
+        let count = Some(self.config.scan_batch.max(1));
+        Ok(if self.clustered {
+            client.scan_cluster(pattern, count, None).boxed()
+        } else {
+            client.scan(pattern, count, None).boxed()
+        })
+    }
+
+    /// The next page of full keys, `None` when the scan is complete.
+    async fn next_page(&self, pages: &mut KeyPages<'_>) -> Result<Option<Vec<Key>>, CacheError> {
+        let Some(mut page) = self.call("SCAN", async { pages.next().await.transpose() }).await?
+        else {
+            return Ok(None);
+        };
+        let keys = page.take_results().unwrap_or_default();
+        // Asks for the following page now; SCAN tolerates the deletes we make meanwhile.
+        page.next();
+        Ok(Some(keys))
+    }
+
+    /// Deletes every key matching `pattern` with `UNLINK`, a page at a time.
+    async fn unlink_matching(&self, pattern: String) -> Result<u64, CacheError> {
+        let mut pages = self.scan(pattern)?;
+        let mut deleted = 0;
+        while let Some(keys) = self.next_page(&mut pages).await? {
+            if !keys.is_empty() {
+                deleted += self.unlink(keys).await?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn unlink(&self, keys: Vec<Key>) -> Result<u64, CacheError> {
+        if !self.clustered {
+            let n: i64 = self.call("UNLINK", self.pool.unlink(keys)).await?;
+            return Ok(u64::try_from(n).unwrap_or(0));
+        }
+        // A multi-key UNLINK must stay within one hash slot on a cluster.
+        let mut deleted = 0;
+        for key in keys {
+            let n: i64 = self.call("UNLINK", self.pool.unlink(key)).await?;
+            deleted += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(deleted)
+    }
+}
+
+impl Drop for RedisCache {
+    fn drop(&mut self) {
+        // Stop the pool's reconnect loops; without a runtime they end with it anyway.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pool = self.pool.clone();
+            runtime.spawn(async move {
+                let _ = pool.quit().await;
+            });
+        }
+    }
+}
+
+/// Errors that mean Redis could not be reached, as opposed to Redis refusing a command.
+fn is_unreachable(error: &FredError) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::IO
+            | ErrorKind::Timeout
+            | ErrorKind::Canceled
+            | ErrorKind::Routing
+            | ErrorKind::Backpressure
+    )
+}
+
+fn backend_error(command: &'static str, error: &FredError) -> CacheError {
+    CacheError::Backend { command, message: error.to_string() }
+}

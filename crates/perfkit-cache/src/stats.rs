@@ -1,0 +1,141 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::BreakerState;
+
+/// Which kind of backend produced the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Backend {
+    /// [`MemoryCache`](crate::MemoryCache).
+    Memory,
+    /// [`RedisCache`](crate::RedisCache).
+    Redis,
+}
+
+/// A cache's figures, as the HTTP API and the Prometheus collector show them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheStats {
+    /// The backend.
+    pub backend: Backend,
+    /// Reads that found a value (`get`, `mget` per key, `get_or_compute`).
+    pub hits: u64,
+    /// Reads that found nothing, including reads that failed open.
+    pub misses: u64,
+    /// `hits / (hits + misses)`, 0 before any read.
+    pub hit_rate: f64,
+    /// Keys held: exact for memory; for Redis, the keys of the selected database.
+    pub keys: u64,
+    /// Bytes held: keys plus stored frames for memory; `used_memory` for Redis.
+    pub bytes: u64,
+    /// Entries evicted to respect the size limit (for Redis, the server's `evicted_keys`).
+    pub evictions: u64,
+    /// Operations that failed (backend errors, timeouts, calls refused by the breaker).
+    pub errors: u64,
+    /// Whether the backend is reachable now (always true for memory).
+    pub connected: bool,
+    /// The circuit breaker's state (always closed for memory).
+    pub breaker: BreakerState,
+    /// Bytes saved by compression over all writes.
+    pub compressed_bytes_saved: u64,
+    /// The Redis server's own figures, when the backend is Redis and it answered `INFO`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<RedisServerStats>,
+}
+
+/// Figures from the Redis server's `INFO`: the whole server, not only our namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisServerStats {
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
+    /// `evicted_keys`.
+    pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// `used_memory` in bytes.
+    pub used_memory: u64,
+    /// `maxmemory` in bytes (0: no limit).
+    pub maxmemory: u64,
+    /// Keys in the selected database (`dbN:keys=`).
+    pub db_keys: u64,
+}
+
+/// The counters a backend keeps itself; lock-free so the hot path stays cheap.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) evictions: AtomicU64,
+    pub(crate) compressed_bytes_saved: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn saved(&self, bytes: u64) {
+        if bytes > 0 {
+            self.compressed_bytes_saved.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters as stats; the backend fills in the rest.
+    pub(crate) fn snapshot(&self, backend: Backend) -> CacheStats {
+        let hits = self.hits.load(Ordering::Relaxed);
+        let misses = self.misses.load(Ordering::Relaxed);
+        let reads = hits + misses;
+        #[allow(clippy::cast_precision_loss)] // a ratio; exact to 2^53 reads
+        let hit_rate = if reads == 0 { 0.0 } else { hits as f64 / reads as f64 };
+        CacheStats {
+            backend,
+            hits,
+            misses,
+            hit_rate,
+            keys: 0,
+            bytes: 0,
+            evictions: self.evictions.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            connected: true,
+            breaker: BreakerState::Closed,
+            compressed_bytes_saved: self.compressed_bytes_saved.load(Ordering::Relaxed),
+            server: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_serialize_in_camel_case() {
+        let counters = Counters::default();
+        counters.hit();
+        counters.hit();
+        counters.hit();
+        counters.miss();
+        let stats = counters.snapshot(Backend::Memory);
+        assert!((stats.hit_rate - 0.75).abs() < f64::EPSILON);
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["hitRate"], 0.75);
+        assert_eq!(json["backend"], "memory");
+        assert_eq!(json["breaker"], "closed");
+        assert_eq!(json["compressedBytesSaved"], 0);
+        assert!(json.get("server").is_none());
+    }
+}
