@@ -1,0 +1,55 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The optimizations the optimizer knows how to perform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActionKind {
+    /// Compact the cache and evict configured prefixes ([`CacheControl`](crate::CacheControl)).
+    OptimizeCache,
+    /// Close connections idle for longer than the idle timeout
+    /// ([`ConnectionControl`](crate::ConnectionControl)).
+    CloseIdleConnections,
+    /// Shrink caches and return freed memory to the OS ([`MemoryControl`](crate::MemoryControl)).
+    ReleaseMemory,
+    /// Report slow database queries; has no effect beyond the record.
+    ReportSlowQueries,
+    /// Change the number of job queue workers ([`QueueControl`](crate::QueueControl)).
+    ScaleWorkers,
+}
+
+impl ActionKind {
+    /// Every action, in the order a run considers them.
+    pub const ALL: [ActionKind; 5] = [
+        ActionKind::OptimizeCache,
+        ActionKind::CloseIdleConnections,
+        ActionKind::ReleaseMemory,
+        ActionKind::ReportSlowQueries,
+        ActionKind::ScaleWorkers,
+    ];
+
+    /// The camelCase name used in JSON and configuration.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::OptimizeCache => "optimizeCache",
+            ActionKind::CloseIdleConnections => "closeIdleConnections",
+            ActionKind::ReleaseMemory => "releaseMemory",
+            ActionKind::ReportSlowQueries => "reportSlowQueries",
+            ActionKind::ScaleWorkers => "scaleWorkers",
+        }
+    }
+
+    /// Whether the action can be undone when verification finds it made things worse.
+    #[must_use]
+    pub const fn is_reversible(self) -> bool {
+        matches!(self, ActionKind::ScaleWorkers)
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

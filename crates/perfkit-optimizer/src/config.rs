@@ -1,0 +1,256 @@
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ActionKind;
+
+/// The optimizer's configuration, in the seed's camelCase shape.
+///
+/// Durations are milliseconds. Every section has defaults, so `{}` is a valid config and a
+/// partial JSON document fills the rest from [`Default`]; unknown fields are refused, so a
+/// typo never passes silently. [`OptimizerConfig::validate`] lists every problem at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// Automation switches.
+    pub mode: ModeConfig,
+    /// When and how to optimize the cache.
+    pub cache_optimization: CacheOptimizationConfig,
+    /// When to close idle connections.
+    pub connection_optimization: ConnectionOptimizationConfig,
+    /// When to release memory.
+    pub memory_optimization: MemoryOptimizationConfig,
+    /// When to report slow queries.
+    pub query_optimization: QueryOptimizationConfig,
+    /// How to scale the job queue's workers.
+    pub queue_scaling: QueueScalingConfig,
+    /// The least time between two runs of each action, ms.
+    pub cooldowns: Cooldowns,
+    /// The limits that keep automation from acting on noise.
+    pub guardrails: GuardrailsConfig,
+}
+
+/// Automation switches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ModeConfig {
+    /// Whether scheduled checks act by themselves.
+    pub auto: bool,
+    /// Record every decision but perform no effect.
+    pub dry_run: bool,
+}
+
+impl Default for ModeConfig {
+    fn default() -> Self {
+        ModeConfig { auto: true, dry_run: false }
+    }
+}
+
+/// `cacheOptimization`: the cache is optimized when its hit rate is low or memory is high.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct CacheOptimizationConfig {
+    /// Whether the rule may recommend anything.
+    pub enabled: bool,
+    /// Optimize when the hit rate is below this ratio.
+    pub hit_rate_threshold: f64,
+    /// Optimize when memory usage is above this ratio.
+    pub memory_threshold: f64,
+    /// Key prefixes evicted when the trigger is high memory (none by default).
+    pub evict_prefixes: Vec<String>,
+}
+
+impl Default for CacheOptimizationConfig {
+    fn default() -> Self {
+        CacheOptimizationConfig {
+            enabled: true,
+            hit_rate_threshold: 0.7,
+            memory_threshold: 0.8,
+            evict_prefixes: Vec::new(),
+        }
+    }
+}
+
+/// `connectionOptimization`: idle connections are closed when there are too many.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ConnectionOptimizationConfig {
+    /// Whether the rule may recommend anything.
+    pub enabled: bool,
+    /// Close idle connections when more than this many are open.
+    pub max_connections: u64,
+    /// A connection without activity for this long is idle, ms.
+    pub idle_timeout: u64,
+    /// Close idle connections when at least this share of the open ones is idle.
+    pub idle_ratio_threshold: f64,
+}
+
+impl ConnectionOptimizationConfig {
+    /// The idle timeout as a duration.
+    #[must_use]
+    pub fn idle_after(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout)
+    }
+}
+
+impl Default for ConnectionOptimizationConfig {
+    fn default() -> Self {
+        ConnectionOptimizationConfig {
+            enabled: true,
+            max_connections: 500,
+            idle_timeout: 300_000,
+            idle_ratio_threshold: 0.5,
+        }
+    }
+}
+
+/// `memoryOptimization`: memory is released when usage is high.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct MemoryOptimizationConfig {
+    /// Whether the rule may recommend anything.
+    pub enabled: bool,
+    /// Release memory when usage is above this ratio.
+    pub gc_threshold: f64,
+}
+
+impl Default for MemoryOptimizationConfig {
+    fn default() -> Self {
+        MemoryOptimizationConfig { enabled: true, gc_threshold: 0.8 }
+    }
+}
+
+/// `queryOptimization`: slow database queries are reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct QueryOptimizationConfig {
+    /// Whether the rule may recommend anything.
+    pub enabled: bool,
+    /// Report when the P95 database query time is above this, ms.
+    pub slow_query_ms: f64,
+}
+
+impl Default for QueryOptimizationConfig {
+    fn default() -> Self {
+        QueryOptimizationConfig { enabled: true, slow_query_ms: 1000.0 }
+    }
+}
+
+/// `queueScaling`: workers follow the queue length like a Kubernetes HPA follows its metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct QueueScalingConfig {
+    /// Whether the rule may recommend anything.
+    pub enabled: bool,
+    /// Queued jobs per worker the scaling aims at.
+    pub target_per_worker: f64,
+    /// Never fewer workers than this.
+    pub min_workers: u32,
+    /// Never more workers than this.
+    pub max_workers: u32,
+    /// No change while queue per worker is within this ratio of the target (HPA: 0.1).
+    pub tolerance: f64,
+}
+
+impl Default for QueueScalingConfig {
+    fn default() -> Self {
+        QueueScalingConfig {
+            enabled: true,
+            target_per_worker: 10.0,
+            min_workers: 1,
+            max_workers: 16,
+            tolerance: 0.1,
+        }
+    }
+}
+
+/// The least time between two runs of each action, ms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Cooldowns {
+    /// After `optimizeCache`.
+    pub optimize_cache: u64,
+    /// After `closeIdleConnections`.
+    pub close_idle_connections: u64,
+    /// After `releaseMemory`.
+    pub release_memory: u64,
+    /// After `reportSlowQueries`.
+    pub report_slow_queries: u64,
+    /// After `scaleWorkers`.
+    pub scale_workers: u64,
+}
+
+impl Cooldowns {
+    /// The cooldown of one action.
+    #[must_use]
+    pub fn of(&self, action: ActionKind) -> Duration {
+        Duration::from_millis(match action {
+            ActionKind::OptimizeCache => self.optimize_cache,
+            ActionKind::CloseIdleConnections => self.close_idle_connections,
+            ActionKind::ReleaseMemory => self.release_memory,
+            ActionKind::ReportSlowQueries => self.report_slow_queries,
+            ActionKind::ScaleWorkers => self.scale_workers,
+        })
+    }
+}
+
+impl Default for Cooldowns {
+    fn default() -> Self {
+        Cooldowns {
+            optimize_cache: 600_000,
+            close_idle_connections: 300_000,
+            release_memory: 600_000,
+            report_slow_queries: 900_000,
+            scale_workers: 180_000,
+        }
+    }
+}
+
+/// The limits that keep automation from acting on noise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct GuardrailsConfig {
+    /// A trigger must hold for this many consecutive checks before its action runs (scale-up
+    /// is exempt); it is also the window whose highest worker count a scale-down takes.
+    pub stabilization_checks: u32,
+    /// A snapshot older than this is missing data, ms.
+    pub max_snapshot_age: u64,
+    /// A goal metric that moves the wrong way by more than this ratio counts as worse.
+    pub worsening_margin: f64,
+    /// Automation stops after this many reversals of direction within the window.
+    pub max_flip_flops: u32,
+    /// The window in which reversals are counted, ms.
+    pub flip_flop_window: u64,
+    /// How many runs the history keeps.
+    pub history_capacity: usize,
+}
+
+impl Default for GuardrailsConfig {
+    fn default() -> Self {
+        GuardrailsConfig {
+            stabilization_checks: 3,
+            max_snapshot_age: 300_000,
+            worsening_margin: 0.2,
+            max_flip_flops: 4,
+            flip_flop_window: 3_600_000,
+            history_capacity: 1000,
+        }
+    }
+}
+
+/// One thing wrong with a configuration: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigProblem {
+    /// The camelCase path of the field, e.g. `queueScaling.maxWorkers`.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
