@@ -1,0 +1,2 @@
+//! Placeholder until the evaluate benchmark lands.
+fn main() {}

@@ -1,0 +1,160 @@
+use std::time::Duration;
+
+use perfkit_core::{MetricsSnapshot, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::duration_text;
+use crate::error_ledger::{ErrorLedger, MAX_WINDOW};
+use crate::rule::Verdict;
+
+/// An SLO error budget burning too fast (Google SRE workbook, multiwindow multi-burn-rate).
+///
+/// The burn rate over a window is the error ratio over that window divided by the error budget
+/// `1 - slo`. The condition holds when, for any of the window pairs, the burn rate exceeds the
+/// pair's factor over **both** the long and the short window: the long window proves the burn
+/// is significant, the short one that it is still going on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurnRateCondition {
+    /// The availability objective, e.g. `0.999`.
+    pub slo: f64,
+    /// Window pairs; the workbook's paging pairs by default.
+    #[serde(default = "BurnWindow::paging_defaults")]
+    pub windows: Vec<BurnWindow>,
+    /// Fewest requests in the long window for the pair to count: a quiet service must not
+    /// page on one failed request.
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u64,
+}
+
+fn default_min_requests() -> u64 {
+    100
+}
+
+/// One long/short window pair and the burn rate both must exceed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurnWindow {
+    /// The long window (at most 6 h).
+    #[serde(with = "duration_text")]
+    pub long: Duration,
+    /// The short window; the workbook uses a twelfth of the long one.
+    #[serde(with = "duration_text")]
+    pub short: Duration,
+    /// The burn rate both windows must exceed.
+    pub factor: f64,
+}
+
+impl BurnWindow {
+    /// The workbook's paging pairs: 14.4x over 1 h and 5 min (2 % of a 30-day budget in an
+    /// hour), and 6x over 6 h and 30 min (5 % in six hours).
+    #[must_use]
+    pub fn paging_defaults() -> Vec<BurnWindow> {
+        vec![
+            BurnWindow {
+                long: Duration::from_secs(3600),
+                short: Duration::from_secs(300),
+                factor: 14.4,
+            },
+            BurnWindow {
+                long: Duration::from_secs(6 * 3600),
+                short: Duration::from_secs(1800),
+                factor: 6.0,
+            },
+        ]
+    }
+}
+
+impl BurnRateCondition {
+    /// A condition on `slo` with the workbook's paging windows and a 100-request minimum.
+    #[must_use]
+    pub fn paging(slo: f64) -> Self {
+        BurnRateCondition {
+            slo,
+            windows: BurnWindow::paging_defaults(),
+            min_requests: default_min_requests(),
+        }
+    }
+
+    /// The burn rate over `window` ending at `now`, `None` without requests in it.
+    fn burn_rate(
+        &self,
+        ledger: &ErrorLedger,
+        now: Timestamp,
+        window: Duration,
+    ) -> (f64, Option<f64>) {
+        let totals = ledger.totals(now, window);
+        (totals.requests, totals.error_ratio().map(|ratio| ratio / (1.0 - self.slo)))
+    }
+
+    pub(crate) fn evaluate(
+        &self,
+        snapshot: &MetricsSnapshot,
+        ledger: &ErrorLedger,
+        now: Timestamp,
+    ) -> Verdict {
+        if snapshot.get(perfkit_core::Metric::RequestCount).is_none() {
+            return Verdict::Missing;
+        }
+        let mut headline = None;
+        for window in &self.windows {
+            let (requests, long_burn) = self.burn_rate(ledger, now, window.long);
+            let (_, short_burn) = self.burn_rate(ledger, now, window.short);
+            headline = headline.or(long_burn);
+            #[allow(clippy::cast_precision_loss)] // request minimums are far below 2^52
+            let enough = requests >= self.min_requests as f64;
+            if let (true, Some(long), Some(short)) = (enough, long_burn, short_burn)
+                && long > window.factor
+                && short > window.factor
+            {
+                return Verdict::Breach(long);
+            }
+        }
+        Verdict::Clear(headline)
+    }
+
+    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !(self.slo > 0.0 && self.slo < 1.0) {
+            problems.push((
+                "slo",
+                format!("slo {} must be strictly between 0 and 1 (e.g. 0.999)", self.slo),
+            ));
+        }
+        if self.windows.is_empty() {
+            problems.push(("windows", "at least one window pair is needed".to_owned()));
+        }
+        if self.windows.len() > 4 {
+            problems.push((
+                "windows",
+                format!("{} window pairs given, at most 4 are allowed", self.windows.len()),
+            ));
+        }
+        for (i, w) in self.windows.iter().enumerate() {
+            if !(w.factor.is_finite() && w.factor > 0.0) {
+                problems.push((
+                    "windows",
+                    format!("pair {i}: factor {} must be a positive number", w.factor),
+                ));
+            }
+            if w.short.is_zero() || w.short >= w.long {
+                problems.push((
+                    "windows",
+                    format!(
+                        "pair {i}: short window must be non-zero and shorter than the long window"
+                    ),
+                ));
+            }
+            if w.long > MAX_WINDOW {
+                problems.push((
+                    "windows",
+                    format!(
+                        "pair {i}: long window {} exceeds the 6h the engine keeps",
+                        humantime::format_duration(w.long)
+                    ),
+                ));
+            }
+        }
+        problems
+    }
+}

@@ -1,0 +1,565 @@
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use perfkit_core::{MetricsSnapshot, Timestamp};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::alert::{Alert, AlertEvent, AlertEventKind, AlertPhase};
+use crate::error::AlertingError;
+use crate::error_ledger::ErrorLedger;
+use crate::group_dispatcher::GroupDispatcher;
+use crate::labels::{Labels, fingerprint};
+use crate::notification::{AlertStatus, NotificationPolicy, NotifiedAlert};
+use crate::notifier::Notifier;
+use crate::outbox::{DeliveryStats, DeliveryWorker, Outbox};
+use crate::predictive::PointSeries;
+use crate::rule::{AlertRule, Condition, Verdict};
+use crate::rule_set::RuleSet;
+use crate::rule_state::RuleState;
+use crate::silence::{InhibitRule, Silence};
+use crate::template::{self, TemplateValues};
+
+/// Settings of an [`AlertEngine`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EngineConfig {
+    /// Most events kept in the history (oldest dropped first).
+    pub history_capacity: usize,
+    /// Inhibition rules; [`InhibitRule::defaults`] by default.
+    pub inhibit_rules: Vec<InhibitRule>,
+    /// Most silences held at once.
+    pub max_silences: usize,
+    /// Most notifications queued per notifier before the oldest are dropped.
+    pub outbox_capacity: usize,
+    /// Events buffered per subscriber of [`AlertEngine::subscribe`]; a subscriber that falls
+    /// further behind misses events (it is told how many).
+    pub event_capacity: usize,
+    /// The `generatorURL` put on notified alerts (a link back to perfkit); may be empty.
+    pub generator_url: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            history_capacity: 1000,
+            inhibit_rules: InhibitRule::defaults(),
+            max_silences: 1000,
+            outbox_capacity: 256,
+            event_capacity: 256,
+            generator_url: String::new(),
+        }
+    }
+}
+
+/// One rule's phase, for listing rules with their state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleStatus {
+    /// The rule's name.
+    pub name: String,
+    /// Its phase.
+    pub state: AlertPhase,
+    /// Since when.
+    pub since: Timestamp,
+    /// The latest value its condition saw.
+    pub value: Option<f64>,
+}
+
+/// A rule with everything the engine keeps about it between evaluations.
+#[derive(Debug)]
+struct RuleRuntime {
+    rule: AlertRule,
+    labels: Labels,
+    fingerprint: String,
+    state: RuleState,
+    alert: Option<Alert>,
+    series: Option<PointSeries>,
+    value: Option<f64>,
+    /// Whether notifications of the current firing alert are held back.
+    muted: bool,
+}
+
+impl RuleRuntime {
+    fn new(rule: AlertRule, now: Timestamp) -> Self {
+        let mut labels = rule.labels.clone();
+        labels.insert("alertname".to_owned(), rule.name.clone());
+        labels.insert("severity".to_owned(), rule.severity.as_str().to_owned());
+        labels.insert("metric".to_owned(), rule.condition.metric().as_str().to_owned());
+        let series = matches!(rule.condition, Condition::Predictive(_)).then(PointSeries::default);
+        RuleRuntime {
+            fingerprint: fingerprint(&labels),
+            labels,
+            rule,
+            state: RuleState::new(now),
+            alert: None,
+            series,
+            value: None,
+            muted: false,
+        }
+    }
+
+    fn render_annotations(&self, value: Option<f64>) -> Labels {
+        let values = TemplateValues {
+            name: &self.rule.name,
+            metric: self.rule.condition.metric(),
+            severity: self.rule.severity,
+            value,
+            threshold: self.rule.condition.reference_value(),
+            labels: &self.labels,
+        };
+        self.rule
+            .annotations
+            .iter()
+            .map(|(k, t)| (k.clone(), template::render(t, &values)))
+            .collect()
+    }
+
+    /// An alert record for an event of a rule that has none (a no-data event).
+    fn bare_alert(&self, now: Timestamp) -> Alert {
+        Alert {
+            fingerprint: self.fingerprint.clone(),
+            rule: self.rule.name.clone(),
+            severity: self.rule.severity,
+            state: self.state.phase,
+            labels: self.labels.clone(),
+            annotations: Labels::new(),
+            value: self.value,
+            active_since: now,
+            starts_at: None,
+            ends_at: None,
+            last_evaluated_at: now,
+        }
+    }
+
+    fn is_firing(&self) -> bool {
+        self.alert.as_ref().is_some_and(Alert::is_firing)
+    }
+}
+
+struct Route {
+    dispatcher: GroupDispatcher,
+    outbox: Arc<Outbox>,
+    name: String,
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        self.outbox.close();
+    }
+}
+
+/// Evaluates alert rules on each snapshot and decides what to notify.
+///
+/// `evaluate` is synchronous and cheap: it updates one state machine per rule, records
+/// history, and queues notifications in bounded per-notifier outboxes that
+/// [`DeliveryWorker`]s drain on their own tasks. Nothing it does waits on a network.
+///
+/// ```
+/// use std::time::Duration;
+/// use perfkit_alerting::{AlertEngine, AlertEventKind, EngineConfig, RuleSet};
+/// use perfkit_core::{MetricsSnapshot, Timestamp};
+///
+/// let mut engine = AlertEngine::new(RuleSet::default(), EngineConfig::default()).unwrap();
+/// let start = Timestamp::from_unix_millis(1_700_000_000_000);
+/// for step in 0..3u64 {
+///     let now = start + Duration::from_secs(30 * step);
+///     let mut snapshot = MetricsSnapshot::empty(now);
+///     snapshot.response_time = Some(1500.0);
+///     engine.evaluate(&snapshot, now);
+/// }
+/// // `for` is 1 minute: pending at 0 s, firing at 60 s.
+/// let active = engine.active_alerts();
+/// assert_eq!(active.len(), 1);
+/// assert_eq!(active[0].rule, "high_response_time");
+/// // Rules whose metrics this snapshot lacks went to no-data; look at the latency rule only.
+/// let kinds: Vec<_> = engine
+///     .history()
+///     .filter(|e| e.alert.rule == "high_response_time")
+///     .map(|e| e.kind)
+///     .collect();
+/// assert_eq!(kinds, [AlertEventKind::Pending, AlertEventKind::Fired]);
+/// ```
+pub struct AlertEngine {
+    config: EngineConfig,
+    rule_set: RuleSet,
+    rules: Vec<RuleRuntime>,
+    ledger: ErrorLedger,
+    history: VecDeque<AlertEvent>,
+    silences: Vec<Silence>,
+    next_silence_id: u64,
+    routes: Vec<Route>,
+    events: broadcast::Sender<AlertEvent>,
+}
+
+impl std::fmt::Debug for AlertEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertEngine")
+            .field("rules", &self.rules.len())
+            .field("history", &self.history.len())
+            .field("silences", &self.silences.len())
+            .field("routes", &self.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlertEngine {
+    /// An engine over `rules`.
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidRules`] listing every problem of the rule set.
+    pub fn new(rules: RuleSet, config: EngineConfig) -> Result<Self, AlertingError> {
+        rules.validate()?;
+        let (events, _) = broadcast::channel(config.event_capacity.max(1));
+        let now = Timestamp::UNIX_EPOCH;
+        Ok(AlertEngine {
+            rules: rules.rules.iter().cloned().map(|r| RuleRuntime::new(r, now)).collect(),
+            rule_set: rules,
+            ledger: ErrorLedger::default(),
+            history: VecDeque::with_capacity(config.history_capacity.min(1024)),
+            silences: Vec::new(),
+            next_silence_id: 1,
+            routes: Vec::new(),
+            events,
+            config,
+        })
+    }
+
+    /// Sends notifications to `notifier` under `policy`. Returns the worker that delivers
+    /// them: spawn its [`DeliveryWorker::run`] on a tokio runtime.
+    pub fn add_notifier(
+        &mut self,
+        notifier: Arc<dyn Notifier>,
+        policy: NotificationPolicy,
+    ) -> DeliveryWorker {
+        let outbox = Arc::new(Outbox::new(self.config.outbox_capacity));
+        let name = notifier.name().to_owned();
+        self.routes.push(Route {
+            dispatcher: GroupDispatcher::new(&name, policy),
+            outbox: Arc::clone(&outbox),
+            name,
+        });
+        DeliveryWorker { outbox, notifier }
+    }
+
+    /// Evaluates every rule on `snapshot` at `now`; returns the events this evaluation caused
+    /// (also recorded in the history and sent to subscribers).
+    pub fn evaluate(&mut self, snapshot: &MetricsSnapshot, now: Timestamp) -> Vec<AlertEvent> {
+        self.ledger.record(snapshot);
+        self.silences.retain(|s| s.ends_at > now);
+        let mut events = Vec::new();
+        let mut changed = Vec::new();
+        for (index, runtime) in self.rules.iter_mut().enumerate() {
+            let verdict = match &runtime.rule.condition {
+                Condition::Threshold(c) => c.evaluate(snapshot, runtime.state.alert_active()),
+                Condition::BurnRate(c) => c.evaluate(snapshot, &self.ledger, now),
+                Condition::Predictive(c) => {
+                    let series = runtime.series.get_or_insert_with(PointSeries::default);
+                    series.record(snapshot.timestamp, snapshot.get(c.metric), c.lookback);
+                    c.evaluate(snapshot, series, now)
+                }
+            };
+            if let Some(kind) = step_rule(runtime, verdict, now) {
+                changed.push((index, kind));
+                let alert = runtime.alert.clone().unwrap_or_else(|| runtime.bare_alert(now));
+                events.push(AlertEvent { kind, at: now, alert });
+            }
+            if matches!(runtime.state.phase, AlertPhase::Inactive | AlertPhase::Resolved) {
+                runtime.alert = None;
+            }
+        }
+        for event in &events {
+            self.record(event.clone());
+        }
+        self.route_notifications(&changed, now);
+        events
+    }
+
+    /// Updates each route's groups from this evaluation's changes, then queues what is due.
+    fn route_notifications(&mut self, changed: &[(usize, AlertEventKind)], now: Timestamp) {
+        if self.routes.is_empty() {
+            return;
+        }
+        let muted = self.muted_rules(now);
+        let mut changed = changed.iter().peekable();
+        for (index, runtime) in self.rules.iter_mut().enumerate() {
+            let kind = changed.next_if(|(i, _)| *i == index).map(|(_, kind)| *kind);
+            let firing = runtime.is_firing();
+            let now_muted = firing && muted[index];
+            match kind {
+                Some(AlertEventKind::Resolved) => {
+                    for route in &mut self.routes {
+                        route.dispatcher.observe_resolved(&runtime.fingerprint, now);
+                    }
+                }
+                Some(AlertEventKind::Fired) if !now_muted => {
+                    let alert = notified(runtime, &self.config.generator_url);
+                    for route in &mut self.routes {
+                        route.dispatcher.observe_firing(alert.clone(), now);
+                    }
+                }
+                _ if firing && now_muted != runtime.muted => {
+                    let alert = notified(runtime, &self.config.generator_url);
+                    for route in &mut self.routes {
+                        if now_muted {
+                            route.dispatcher.forget(&runtime.fingerprint);
+                        } else {
+                            route.dispatcher.observe_firing(alert.clone(), now);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            runtime.muted = now_muted;
+        }
+        for route in &mut self.routes {
+            for notification in route.dispatcher.flush_due(now) {
+                route.outbox.push(notification);
+            }
+        }
+    }
+
+    /// Which rules' alerts are silenced or inhibited at `now`, by rule index.
+    fn muted_rules(&self, now: Timestamp) -> Vec<bool> {
+        let sources: Vec<(&InhibitRule, &Labels)> = self
+            .config
+            .inhibit_rules
+            .iter()
+            .flat_map(|inhibit| {
+                self.rules.iter().filter(|r| r.is_firing()).map(move |r| (inhibit, &r.labels))
+            })
+            .collect();
+        self.rules
+            .iter()
+            .map(|r| {
+                r.is_firing()
+                    && (self.silences.iter().any(|s| s.mutes(&r.labels, now))
+                        || sources
+                            .iter()
+                            .any(|(inhibit, source)| inhibit.inhibits(source, &r.labels)))
+            })
+            .collect()
+    }
+
+    fn record(&mut self, event: AlertEvent) {
+        if self.config.history_capacity == 0 {
+            return;
+        }
+        while self.history.len() >= self.config.history_capacity {
+            self.history.pop_front();
+        }
+        // No subscribers is fine: the history keeps the event anyway.
+        let _ = self.events.send(event.clone());
+        self.history.push_back(event);
+    }
+
+    /// Drops every active and pending alert; rules start over from inactive, so an alert
+    /// whose condition still holds fires again after its `for`. Receivers are not told: a
+    /// cleared alert is withdrawn, not resolved. Returns how many alerts were dropped.
+    pub fn clear(&mut self, now: Timestamp) -> usize {
+        let mut cleared = Vec::new();
+        for runtime in &mut self.rules {
+            for route in &mut self.routes {
+                route.dispatcher.forget(&runtime.fingerprint);
+            }
+            if let Some(mut alert) = runtime.alert.take() {
+                alert.last_evaluated_at = now;
+                cleared.push(AlertEvent { kind: AlertEventKind::Cleared, at: now, alert });
+            }
+            runtime.state.reset(now);
+            runtime.muted = false;
+        }
+        let count = cleared.len();
+        for event in cleared {
+            self.record(event);
+        }
+        count
+    }
+
+    /// Replaces the rule set. Rules whose definition did not change keep their state; alerts
+    /// of removed or changed rules resolve.
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidRules`] listing every problem; the old rules stay.
+    pub fn replace_rules(&mut self, rules: RuleSet, now: Timestamp) -> Result<(), AlertingError> {
+        rules.validate()?;
+        let mut old: Vec<Option<RuleRuntime>> =
+            std::mem::take(&mut self.rules).into_iter().map(Some).collect();
+        let mut fresh = Vec::with_capacity(rules.rules.len());
+        for rule in &rules.rules {
+            let kept = old
+                .iter_mut()
+                .find(|slot| slot.as_ref().is_some_and(|r| r.rule == *rule))
+                .and_then(Option::take);
+            fresh.push(kept.unwrap_or_else(|| RuleRuntime::new(rule.clone(), now)));
+        }
+        for mut retired in old.into_iter().flatten() {
+            let Some(mut alert) = retired.alert.take() else { continue };
+            for route in &mut self.routes {
+                route.dispatcher.observe_resolved(&retired.fingerprint, now);
+            }
+            if alert.is_firing() {
+                alert.state = AlertPhase::Resolved;
+                alert.ends_at = Some(now);
+                alert.last_evaluated_at = now;
+                self.record(AlertEvent { kind: AlertEventKind::Resolved, at: now, alert });
+            }
+        }
+        self.rules = fresh;
+        self.rule_set = rules;
+        Ok(())
+    }
+
+    /// The current rule set.
+    #[must_use]
+    pub fn rules(&self) -> &RuleSet {
+        &self.rule_set
+    }
+
+    /// Alerts that fired and have not resolved (firing, recovering, or firing without data).
+    #[must_use]
+    pub fn active_alerts(&self) -> Vec<Alert> {
+        self.rules
+            .iter()
+            .filter_map(|r| r.alert.as_ref().filter(|a| a.is_firing()).cloned())
+            .collect()
+    }
+
+    /// Alerts whose condition holds but not yet for their `for` duration.
+    #[must_use]
+    pub fn pending_alerts(&self) -> Vec<Alert> {
+        self.rules
+            .iter()
+            .filter_map(|r| r.alert.as_ref().filter(|a| a.state == AlertPhase::Pending).cloned())
+            .collect()
+    }
+
+    /// Every rule with its phase.
+    #[must_use]
+    pub fn rule_statuses(&self) -> Vec<RuleStatus> {
+        self.rules
+            .iter()
+            .map(|r| RuleStatus {
+                name: r.rule.name.clone(),
+                state: r.state.phase,
+                since: r.state.phase_since,
+                value: r.value,
+            })
+            .collect()
+    }
+
+    /// The history, oldest first; at most `history_capacity` events.
+    pub fn history(&self) -> impl DoubleEndedIterator<Item = &AlertEvent> + ExactSizeIterator {
+        self.history.iter()
+    }
+
+    /// A stream of every event recorded from now on (pending, fired, resolved, ...).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<AlertEvent> {
+        self.events.subscribe()
+    }
+
+    /// Adds a silence; returns its id.
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidSilence`] when it has no matchers, ends before it starts, or
+    /// the engine already holds `max_silences`.
+    pub fn add_silence(&mut self, mut silence: Silence) -> Result<u64, AlertingError> {
+        if let Some(problem) = silence.problems() {
+            return Err(AlertingError::InvalidSilence(problem));
+        }
+        if self.silences.len() >= self.config.max_silences {
+            return Err(AlertingError::InvalidSilence(format!(
+                "{} silences are already held, the most allowed",
+                self.config.max_silences
+            )));
+        }
+        silence.id = self.next_silence_id;
+        self.next_silence_id += 1;
+        self.silences.push(silence);
+        Ok(self.next_silence_id - 1)
+    }
+
+    /// Ends a silence before its expiry.
+    ///
+    /// # Errors
+    /// [`AlertingError::UnknownSilence`] when no silence has this id.
+    pub fn expire_silence(&mut self, id: u64) -> Result<(), AlertingError> {
+        let before = self.silences.len();
+        self.silences.retain(|s| s.id != id);
+        if self.silences.len() == before { Err(AlertingError::UnknownSilence(id)) } else { Ok(()) }
+    }
+
+    /// The silences in force or yet to start.
+    #[must_use]
+    pub fn silences(&self) -> &[Silence] {
+        &self.silences
+    }
+
+    /// Outbox counters for each notifier.
+    #[must_use]
+    pub fn delivery_stats(&self) -> Vec<DeliveryStats> {
+        self.routes.iter().map(|r| r.outbox.stats(&r.name)).collect()
+    }
+}
+
+/// Moves one rule's state machine and its alert record; returns the event, if any.
+fn step_rule(
+    runtime: &mut RuleRuntime,
+    verdict: Verdict,
+    now: Timestamp,
+) -> Option<AlertEventKind> {
+    let kind =
+        runtime.state.step(verdict, runtime.rule.for_duration, runtime.rule.keep_firing_for, now);
+    let value = verdict.value();
+    runtime.value = value;
+    match kind {
+        Some(AlertEventKind::Pending | AlertEventKind::Fired) => {
+            let annotations = runtime.render_annotations(value);
+            let alert = runtime.alert.get_or_insert_with(|| Alert {
+                fingerprint: runtime.fingerprint.clone(),
+                rule: runtime.rule.name.clone(),
+                severity: runtime.rule.severity,
+                state: AlertPhase::Pending,
+                labels: runtime.labels.clone(),
+                annotations: Labels::new(),
+                value,
+                active_since: now,
+                starts_at: None,
+                ends_at: None,
+                last_evaluated_at: now,
+            });
+            alert.annotations = annotations;
+            if kind == Some(AlertEventKind::Fired) {
+                alert.starts_at = Some(now);
+            }
+        }
+        Some(AlertEventKind::Resolved) => {
+            if let Some(alert) = &mut runtime.alert {
+                alert.ends_at = Some(now);
+            }
+        }
+        _ => {}
+    }
+    if let Some(alert) = &mut runtime.alert {
+        alert.state = runtime.state.phase;
+        alert.last_evaluated_at = now;
+        if value.is_some() {
+            alert.value = value;
+        }
+    }
+    kind
+}
+
+fn notified(runtime: &RuleRuntime, generator_url: &str) -> NotifiedAlert {
+    let alert = runtime.alert.as_ref();
+    NotifiedAlert {
+        status: AlertStatus::Firing,
+        labels: runtime.labels.clone(),
+        annotations: alert.map(|a| a.annotations.clone()).unwrap_or_default(),
+        starts_at: alert.and_then(|a| a.starts_at).unwrap_or_default(),
+        ends_at: None,
+        generator_url: generator_url.to_owned(),
+        fingerprint: runtime.fingerprint.clone(),
+    }
+}

@@ -1,0 +1,103 @@
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AlertingError;
+
+/// Time limits of an HTTP notifier: a dead receiver costs at most
+/// `max_attempts x timeout + backoffs` per notification, and the outbox bounds how many wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HttpDeliverySettings {
+    /// Limit on one attempt, connection included.
+    #[serde(with = "crate::duration_text")]
+    pub timeout: Duration,
+    /// Attempts per notification (at least 1).
+    pub max_attempts: u32,
+    /// Pause after the first failed attempt; doubled after each further one.
+    #[serde(with = "crate::duration_text")]
+    pub backoff: Duration,
+}
+
+impl Default for HttpDeliverySettings {
+    fn default() -> Self {
+        HttpDeliverySettings {
+            timeout: Duration::from_secs(10),
+            max_attempts: 3,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// POSTs JSON bodies with the settings' timeout and bounded retries.
+#[derive(Debug)]
+pub(crate) struct HttpDelivery {
+    notifier: String,
+    client: reqwest::Client,
+    settings: HttpDeliverySettings,
+}
+
+impl HttpDelivery {
+    pub(crate) fn new(
+        notifier: &str,
+        settings: HttpDeliverySettings,
+    ) -> Result<Self, AlertingError> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // Receivers are addressed explicitly; a proxy from the environment would only
+            // add a hop that can fail.
+            .no_proxy()
+            .user_agent(concat!("perfkit-alerting/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AlertingError::NotifierSetup {
+                notifier: notifier.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(HttpDelivery { notifier: notifier.to_owned(), client, settings })
+    }
+
+    fn failure(&self, reason: String) -> AlertingError {
+        AlertingError::Delivery { notifier: self.notifier.clone(), reason }
+    }
+
+    /// Posts `body`; retries connection errors, timeouts and 5xx answers, not 4xx ones
+    /// (the receiver refused the body, and will again).
+    pub(crate) async fn post_json(&self, url: &str, body: Vec<u8>) -> Result<(), AlertingError> {
+        let attempts = self.settings.max_attempts.max(1);
+        let mut pause = self.settings.backoff;
+        let mut last_failure = String::new();
+        for attempt in 1..=attempts {
+            let sent = self
+                .client
+                .post(url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(response) if response.status().is_success() => return Ok(()),
+                Ok(response) if response.status().is_client_error() => {
+                    return Err(self.failure(format!(
+                        "{url} refused the notification with {}",
+                        response.status()
+                    )));
+                }
+                Ok(response) => last_failure = format!("{url} answered {}", response.status()),
+                Err(error) if error.is_timeout() => {
+                    last_failure = format!(
+                        "{url} did not answer within {}",
+                        humantime::format_duration(self.settings.timeout)
+                    );
+                }
+                Err(error) => last_failure = format!("cannot reach {url}: {error}"),
+            }
+            if attempt < attempts {
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2);
+            }
+        }
+        Err(self.failure(format!("{last_failure} (after {attempts} attempts)")))
+    }
+}

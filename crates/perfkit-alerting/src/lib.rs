@@ -1,0 +1,89 @@
+//! Alerting for perfkit: rules that do not flap, and notifications that existing receivers
+//! understand.
+//!
+//! - **Rules** ([`AlertRule`], [`RuleSet`]): a threshold on a [`Metric`](perfkit_core::Metric)
+//!   with a `for` duration, `keep_firing_for` and a recovery threshold (hysteresis); SLO
+//!   burn-rate rules over multiple windows ([`BurnRateCondition`]); predictive rules by
+//!   least squares ([`PredictiveCondition`]). Rule sets load from and save to JSON and TOML,
+//!   and are validated whole, listing every problem.
+//! - **The engine** ([`AlertEngine`]): one state machine per rule (inactive -> pending ->
+//!   firing -> recovering -> resolved, and no-data), active alerts, a bounded history,
+//!   silences and inhibition, and Alertmanager's grouping and timing for notifications.
+//! - **Notifiers** ([`Notifier`]): a tracing log ([`LogNotifier`]), a webhook whose body is
+//!   Alertmanager's webhook payload version 4 ([`WebhookNotifier`]), and a real Alertmanager's
+//!   `/api/v2/alerts` ([`AlertmanagerNotifier`]). They run on their own tasks behind bounded
+//!   outboxes: evaluation never waits on a network.
+//!
+//! ```
+//! use std::time::Duration;
+//! use perfkit_alerting::{AlertEngine, AlertPhase, EngineConfig, RuleSet};
+//! use perfkit_core::{ManualClock, Clock, MetricsSnapshot, Timestamp};
+//!
+//! let rules = RuleSet::from_toml(r#"
+//!     [[rules]]
+//!     name = "slow"
+//!     severity = "high"
+//!     kind = "threshold"
+//!     metric = "responseTime"
+//!     comparison = "above"
+//!     threshold = 1000.0
+//!     recoveryThreshold = 900.0
+//!     for = "0s"
+//! "#).unwrap();
+//! let mut engine = AlertEngine::new(rules, EngineConfig::default()).unwrap();
+//! let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+//!
+//! // 980 -> 1010 -> 990 -> 1020: fires once, and stays firing inside the recovery band.
+//! for ms in [980.0, 1010.0, 990.0, 1020.0] {
+//!     let mut snapshot = MetricsSnapshot::empty(clock.now());
+//!     snapshot.response_time = Some(ms);
+//!     engine.evaluate(&snapshot, clock.now());
+//!     clock.advance(Duration::from_secs(30));
+//! }
+//! let active = engine.active_alerts();
+//! assert_eq!(active.len(), 1);
+//! assert_eq!(active[0].state, AlertPhase::Firing);
+//! assert_eq!(engine.history().count(), 1); // one "fired" event, no flapping
+//! ```
+
+mod alert;
+mod alertmanager;
+mod burn_rate;
+mod duration_text;
+mod engine;
+mod error;
+mod error_ledger;
+mod go_json;
+mod group_dispatcher;
+mod http_delivery;
+mod labels;
+mod log_notifier;
+mod notification;
+mod notifier;
+mod outbox;
+mod predictive;
+mod rule;
+mod rule_set;
+mod rule_state;
+mod silence;
+mod template;
+mod threshold;
+mod webhook;
+
+pub use alert::{Alert, AlertEvent, AlertEventKind, AlertPhase};
+pub use alertmanager::{AlertmanagerNotifier, PostableAlert};
+pub use burn_rate::{BurnRateCondition, BurnWindow};
+pub use engine::{AlertEngine, EngineConfig, RuleStatus};
+pub use error::{AlertingError, RuleProblem};
+pub use http_delivery::HttpDeliverySettings;
+pub use labels::{LabelMatcher, Labels, MAX_LABEL_LEN, MAX_LABELS, fingerprint};
+pub use log_notifier::LogNotifier;
+pub use notification::{AlertStatus, Notification, NotificationPolicy, NotifiedAlert};
+pub use notifier::Notifier;
+pub use outbox::{DeliveryStats, DeliveryWorker};
+pub use predictive::{MAX_POINTS, PredictiveCondition};
+pub use rule::{AlertRule, Comparison, Condition};
+pub use rule_set::{MAX_RULES, RuleSet};
+pub use silence::{InhibitRule, Silence};
+pub use threshold::ThresholdCondition;
+pub use webhook::{WebhookAlert, WebhookNotifier, WebhookPayload};
