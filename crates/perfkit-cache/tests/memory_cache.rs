@@ -1,0 +1,56 @@
+//! MemoryCache behaviour beyond the conformance suite: the size limit, exact figures,
+//! corrupt frames, optimize.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use perfkit_cache::{Cache, CacheError, MemoryCache, MemoryConfig};
+use perfkit_core::{ManualClock, Timestamp};
+
+#[tokio::test]
+async fn the_size_limit_evicts_and_counts() {
+    let config = MemoryConfig { max_bytes: 10_000, ..MemoryConfig::default() };
+    let cache = MemoryCache::new(config);
+    // Distinct incompressible-enough values below the compression threshold.
+    for i in 0..100 {
+        let value = format!("{i:0>900}");
+        cache.set(&format!("key:{i}"), value.as_bytes(), None).await.unwrap();
+        cache.get(&format!("key:{i}")).await.unwrap();
+    }
+    let stats = cache.stats().await;
+    assert!(stats.bytes <= 10_000, "{stats:?}");
+    assert!(stats.evictions > 0, "{stats:?}");
+    assert_eq!(stats.evictions + stats.keys, 100, "{stats:?}");
+}
+
+#[tokio::test]
+async fn figures_are_exact() {
+    let cache = MemoryCache::default();
+    cache.set("ab", b"xyz", None).await.unwrap();
+    cache.set("c", b"", None).await.unwrap();
+    let stats = cache.stats().await;
+    assert_eq!((stats.keys, stats.bytes, stats.evictions), (2, 6, 0));
+    cache.delete("ab").await.unwrap();
+    assert_eq!(cache.stats().await.keys, 1);
+}
+
+#[tokio::test]
+async fn a_corrupt_frame_is_an_error_and_counted() {
+    let cache = MemoryCache::default();
+    cache.set_raw_frame("bad", &[0xFE, 9, 0, 0, 0, 0xF0]).await;
+    assert!(matches!(cache.get("bad").await, Err(CacheError::CorruptFrame { .. })));
+    assert_eq!(cache.stats().await.errors, 1);
+}
+
+#[tokio::test]
+async fn optimize_drops_entries_expired_on_the_cache_clock() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    let cache = MemoryCache::with_clock(MemoryConfig::default(), clock.clone());
+    cache.set("short", b"v", Some(Duration::from_secs(1))).await.unwrap();
+    cache.set("long", b"v", Some(Duration::from_secs(100))).await.unwrap();
+    clock.advance(Duration::from_secs(2));
+    let report = cache.optimize().await.unwrap();
+    assert_eq!((report.before.keys, report.after.keys, report.expired_removed), (2, 1, 1));
+    assert_eq!(cache.get("long").await.unwrap(), Some(b"v".to_vec()));
+}
