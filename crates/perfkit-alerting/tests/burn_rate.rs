@@ -1,0 +1,163 @@
+//! SLO burn-rate rules on synthetic error series, with the SRE workbook's numbers: a 99.9 %
+//! SLO (0.1 % error budget), paging at 14.4x over 1 h and 5 min, and at 6x over 6 h and 30 min.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use perfkit_alerting::{
+    AlertEngine, AlertEventKind, AlertRule, BurnRateCondition, Condition, EngineConfig, RuleSet,
+};
+use perfkit_core::{MetricsSnapshot, Severity, Timestamp};
+use support::START;
+
+const STEP: Duration = Duration::from_secs(30);
+const REQUESTS_PER_STEP: f64 = 1000.0;
+
+fn burn_rule(min_requests: u64) -> AlertRule {
+    AlertRule {
+        name: "error_budget_burn".to_owned(),
+        severity: Severity::Critical,
+        condition: Condition::BurnRate(BurnRateCondition { min_requests, ..BurnRateCondition::paging(0.999) }),
+        for_duration: Duration::ZERO,
+        keep_firing_for: Duration::ZERO,
+        labels: Default::default(),
+        annotations: [("summary".to_owned(), "burning the error budget {{ value }}x".to_owned())].into(),
+    }
+}
+
+/// Feeds snapshots every 30 s; returns the fired and resolved times, relative to `START`.
+struct Feed {
+    engine: AlertEngine,
+    now: Timestamp,
+    fired: Vec<Duration>,
+    resolved: Vec<Duration>,
+}
+
+impl Feed {
+    fn new(min_requests: u64) -> Self {
+        let rules = RuleSet { rules: vec![burn_rule(min_requests)] };
+        Feed {
+            engine: AlertEngine::new(rules, EngineConfig::default()).unwrap(),
+            now: START,
+            fired: Vec::new(),
+            resolved: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, duration: Duration, requests: f64, error_ratio: f64) {
+        for _ in 0..(duration.as_secs() / STEP.as_secs()) {
+            self.now = self.now + STEP;
+            let mut snapshot = MetricsSnapshot::empty(self.now);
+            snapshot.request_count = Some(requests);
+            snapshot.error_rate = Some(error_ratio);
+            for event in self.engine.evaluate(&snapshot, self.now) {
+                let elapsed = self.now.duration_since(START);
+                match event.kind {
+                    AlertEventKind::Fired => self.fired.push(elapsed),
+                    AlertEventKind::Resolved => self.resolved.push(elapsed),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn hours(h: u64) -> Duration {
+    Duration::from_secs(h * 3600)
+}
+
+fn minutes(m: u64) -> Duration {
+    Duration::from_secs(m * 60)
+}
+
+#[test]
+fn a_one_x_burn_never_pages() {
+    let mut feed = Feed::new(100);
+    // Spending the budget exactly as fast as the SLO allows, for longer than every window.
+    feed.run(hours(7), REQUESTS_PER_STEP, 0.001);
+    assert!(feed.fired.is_empty(), "{:?}", feed.fired);
+}
+
+#[test]
+fn a_full_outage_pages_within_the_workbooks_detection_time() {
+    let mut feed = Feed::new(100);
+    feed.run(hours(6), REQUESTS_PER_STEP, 0.001);
+    feed.run(minutes(5), REQUESTS_PER_STEP, 1.0);
+    // Workbook: 100 % errors against a 14.4x / 1 h alert are detected in 0.864 min.
+    let fired = feed.fired.first().copied().expect("an outage pages");
+    let after = fired - hours(6);
+    // 52 s, rounded up to the next 30 s evaluation.
+    assert!(after <= Duration::from_secs(60), "fired {after:?} into the outage");
+}
+
+#[test]
+fn a_fifteen_x_burn_pages_through_the_one_hour_pair_when_the_long_window_crosses() {
+    let mut feed = Feed::new(100);
+    feed.run(hours(6), REQUESTS_PER_STEP, 0.0);
+    // 1.5 % errors is a 15x burn: the 1 h ratio passes 14.4x after 14.4/15 h = 57.6 min.
+    feed.run(minutes(70), REQUESTS_PER_STEP, 0.015);
+    let fired = feed.fired.first().copied().expect("a 15x burn pages") - hours(6);
+    assert!(fired > minutes(57) && fired <= minutes(58), "{fired:?}");
+    let alert = &feed.engine.active_alerts()[0];
+    assert!(alert.value.unwrap() > 14.4);
+    assert_eq!(alert.labels["metric"], "errorRate");
+}
+
+#[test]
+fn a_burst_that_stopped_resolves_within_the_five_minute_window() {
+    let mut feed = Feed::new(100);
+    // The 1 h / 5 min pair alone: the 6 h / 30 min pair would (rightly) keep paging for the
+    // 30 minutes of its own short window.
+    let mut rule = burn_rule(100);
+    if let Condition::BurnRate(c) = &mut rule.condition {
+        c.windows.truncate(1);
+    }
+    feed.engine.replace_rules(RuleSet { rules: vec![rule] }, feed.now).unwrap();
+    feed.run(hours(6), REQUESTS_PER_STEP, 0.0);
+    feed.run(minutes(10), REQUESTS_PER_STEP, 1.0);
+    assert_eq!(feed.fired.len(), 1);
+    feed.run(minutes(10), REQUESTS_PER_STEP, 0.0);
+    // The 1 h window is still far past 14.4x, but the 5 min window has cleared: the short
+    // window is what makes the alert reset quickly.
+    let resolved = feed.resolved.first().copied().expect("resolves after the burst") - hours(6) - minutes(10);
+    assert!(resolved <= minutes(5), "{resolved:?}");
+}
+
+#[test]
+fn a_seven_x_burn_pages_only_through_the_six_hour_pair() {
+    let mut feed = Feed::new(100);
+    feed.run(hours(6), REQUESTS_PER_STEP, 0.0);
+    feed.run(hours(4), REQUESTS_PER_STEP, 0.007);
+    assert!(feed.fired.is_empty(), "7x never reaches 14.4x, and 6 h at 7x takes 5.1 h to pass 6x");
+    feed.run(hours(2), REQUESTS_PER_STEP, 0.007);
+    // 6 h ratio passes 6x after 6/7 x 6 h = 5 h 8.6 min.
+    let fired = feed.fired.first().copied().expect("6x pair pages") - hours(6);
+    assert!(fired > minutes(308) && fired <= minutes(309), "{fired:?}");
+}
+
+#[test]
+fn a_quiet_service_does_not_page_on_one_error() {
+    for (min_requests, pages) in [(100, false), (0, true)] {
+        let mut feed = Feed::new(min_requests);
+        feed.run(hours(1), 0.0, 0.0);
+        feed.run(STEP, 1.0, 1.0); // one request, failed
+        feed.run(minutes(2), 0.0, 0.0);
+        assert_eq!(!feed.fired.is_empty(), pages, "min_requests {min_requests}");
+    }
+}
+
+#[test]
+fn snapshots_without_request_counts_mean_no_data() {
+    let mut feed = Feed::new(100);
+    feed.run(minutes(1), REQUESTS_PER_STEP, 0.0);
+    let mut empty = MetricsSnapshot::empty(feed.now);
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        feed.now = feed.now + STEP;
+        empty.timestamp = feed.now;
+        kinds.extend(feed.engine.evaluate(&empty, feed.now).into_iter().map(|e| e.kind));
+    }
+    assert_eq!(kinds, [AlertEventKind::NoData]);
+}
