@@ -1,2 +1,207 @@
-//! Placeholder, replaced by the criterion benches.
-fn main() {}
+//! perfkit-cache against the raw clients underneath, each pair in one criterion group:
+//! `<group>/perfkit` is ours, the other function is the baseline.
+//!
+//! - `memory_get`, `memory_set`: `MemoryCache` vs raw moka with the same weigher and TTL.
+//! - `redis_get`, `redis_set`: `RedisCache` vs raw fred calls on the same private server.
+//! - `redis_mget_100`, `redis_mset_100`: one batched call of 100 keys vs 100 single calls.
+//! - `lz4_encode_4k_json`, `lz4_decode_4k_json`: lz4 on a compressible 4 KiB JSON value vs a
+//!   plain copy; the compression ratio is printed once.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use fred::prelude::{Expiration, KeysInterface, Value};
+use perfkit_cache::{Cache, MemoryCache, MemoryConfig, RedisCache, RedisConfig};
+use perfkit_testing::RedisServer;
+use tokio::runtime::Runtime;
+
+const KEYS: usize = 1000;
+const VALUE: &[u8] = br#"{"id":12345,"name":"perfkit","roles":["admin","ops"],"active":true}"#;
+const TTL: Duration = Duration::from_secs(300);
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn keys() -> Vec<String> {
+    (0..KEYS).map(|i| format!("bench:key:{i}")).collect()
+}
+
+/// Round-robin over the keys, so no single entry stays hot in the CPU cache.
+fn next<'a>(keys: &'a [String], cursor: &AtomicUsize) -> &'a str {
+    &keys[cursor.fetch_add(1, Ordering::Relaxed) % keys.len()]
+}
+
+fn raw_moka() -> moka::future::Cache<String, Vec<u8>> {
+    moka::future::Cache::builder()
+        .max_capacity(64 * 1024 * 1024)
+        .weigher(|k: &String, v: &Vec<u8>| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
+        .time_to_live(TTL)
+        .build()
+}
+
+fn memory(c: &mut Criterion) {
+    let rt = runtime();
+    let keys = keys();
+    let ours = MemoryCache::new(MemoryConfig::default());
+    let moka = raw_moka();
+    rt.block_on(async {
+        for key in &keys {
+            ours.set(key, VALUE, Some(TTL)).await.unwrap();
+            moka.insert(key.clone(), VALUE.to_vec()).await;
+        }
+    });
+    let cursor = AtomicUsize::new(0);
+
+    let mut group = c.benchmark_group("memory_get");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt).iter(|| async { black_box(ours.get(next(&keys, &cursor)).await.unwrap()) });
+    });
+    group.bench_function("moka", |b| {
+        b.to_async(&rt).iter(|| async { black_box(moka.get(next(&keys, &cursor)).await) });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("memory_set");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt)
+            .iter(|| async { ours.set(next(&keys, &cursor), VALUE, Some(TTL)).await.unwrap() });
+    });
+    group.bench_function("moka", |b| {
+        b.to_async(&rt)
+            .iter(|| async { moka.insert(next(&keys, &cursor).to_owned(), VALUE.to_vec()).await });
+    });
+    group.finish();
+}
+
+fn redis(c: &mut Criterion) {
+    let rt = runtime();
+    let server = RedisServer::start_private();
+    let namespace = "bench:";
+    let config = RedisConfig {
+        url: server.url().to_owned(),
+        namespace: namespace.to_owned(),
+        ..RedisConfig::default()
+    };
+    let ours = rt.block_on(RedisCache::connect(config)).unwrap();
+    // The baseline uses the same pool, so both sides share connections and pipelining.
+    let raw = ours.pool().clone();
+    let keys = keys();
+    let full_keys: Vec<String> = keys.iter().map(|k| format!("{namespace}{k}")).collect();
+    rt.block_on(async {
+        for key in &keys {
+            ours.set(key, VALUE, Some(TTL)).await.unwrap();
+        }
+    });
+    let cursor = AtomicUsize::new(0);
+    let px = Some(Expiration::PX(300_000));
+
+    let mut group = c.benchmark_group("redis_get");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt).iter(|| async { black_box(ours.get(next(&keys, &cursor)).await.unwrap()) });
+    });
+    group.bench_function("fred", |b| {
+        b.to_async(&rt).iter(|| async {
+            let value: Value = raw.get(next(&full_keys, &cursor)).await.unwrap();
+            black_box(value)
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_set");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt)
+            .iter(|| async { ours.set(next(&keys, &cursor), VALUE, Some(TTL)).await.unwrap() });
+    });
+    group.bench_function("fred", |b| {
+        b.to_async(&rt).iter(|| async {
+            let key = next(&full_keys, &cursor);
+            let _: () = raw.set(key, VALUE, px.clone(), None, false).await.unwrap();
+        });
+    });
+    group.finish();
+
+    let batch: Vec<&str> = keys.iter().take(100).map(String::as_str).collect();
+    let entries: Vec<(&str, &[u8])> = batch.iter().map(|k| (*k, VALUE)).collect();
+
+    let mut group = c.benchmark_group("redis_mget_100");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt).iter(|| async { black_box(ours.mget(&batch).await.unwrap()) });
+    });
+    group.bench_function("single_calls", |b| {
+        b.to_async(&rt).iter(|| async {
+            for key in &batch {
+                black_box(ours.get(key).await.unwrap());
+            }
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_mset_100");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt).iter(|| async { ours.mset(&entries, Some(TTL)).await.unwrap() });
+    });
+    group.bench_function("single_calls", |b| {
+        b.to_async(&rt).iter(|| async {
+            for (key, value) in &entries {
+                ours.set(key, value, Some(TTL)).await.unwrap();
+            }
+        });
+    });
+    group.finish();
+
+    rt.block_on(async { ours.clear().await.unwrap() });
+    drop(ours);
+    drop(server);
+}
+
+fn json_4k() -> Vec<u8> {
+    let mut items = Vec::new();
+    let mut i = 0;
+    loop {
+        items.push(format!(
+            r#"{{"id":{i},"name":"user-{i}","email":"user{i}@example.com","roles":["reader"],"active":{}}}"#,
+            i % 3 == 0
+        ));
+        let json = format!("[{}]", items.join(","));
+        if json.len() >= 4096 {
+            return json.into_bytes()[..4096].to_vec();
+        }
+        i += 1;
+    }
+}
+
+fn lz4(c: &mut Criterion) {
+    let value = json_4k();
+    let compressed = lz4_flex::compress_prepend_size(&value);
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = compressed.len() as f64 / value.len() as f64;
+    eprintln!("lz4 on 4 KiB JSON: {} -> {} bytes, ratio {ratio:.3}", value.len(), compressed.len());
+
+    let mut group = c.benchmark_group("lz4_encode_4k_json");
+    group.bench_function("perfkit", |b| {
+        b.iter(|| black_box(lz4_flex::compress_prepend_size(black_box(&value))));
+    });
+    group.bench_function("copy", |b| b.iter(|| black_box(black_box(&value).to_vec())));
+    group.finish();
+
+    let mut group = c.benchmark_group("lz4_decode_4k_json");
+    group.bench_function("perfkit", |b| {
+        b.iter(|| black_box(lz4_flex::decompress_size_prepended(black_box(&compressed)).unwrap()));
+    });
+    group.bench_function("copy", |b| b.iter(|| black_box(black_box(&value).to_vec())));
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30)
+}
+
+criterion_group! { name = benches; config = config(); targets = memory, redis, lz4 }
+criterion_main!(benches);
