@@ -19,11 +19,15 @@ fn burn_rule(min_requests: u64) -> AlertRule {
     AlertRule {
         name: "error_budget_burn".to_owned(),
         severity: Severity::Critical,
-        condition: Condition::BurnRate(BurnRateCondition { min_requests, ..BurnRateCondition::paging(0.999) }),
+        condition: Condition::BurnRate(BurnRateCondition {
+            min_requests,
+            ..BurnRateCondition::paging(0.999)
+        }),
         for_duration: Duration::ZERO,
         keep_firing_for: Duration::ZERO,
         labels: Default::default(),
-        annotations: [("summary".to_owned(), "burning the error budget {{ value }}x".to_owned())].into(),
+        annotations: [("summary".to_owned(), "burning the error budget {{ value }}x".to_owned())]
+            .into(),
     }
 }
 
@@ -121,7 +125,8 @@ fn a_burst_that_stopped_resolves_within_the_five_minute_window() {
     feed.run(minutes(10), REQUESTS_PER_STEP, 0.0);
     // The 1 h window is still far past 14.4x, but the 5 min window has cleared: the short
     // window is what makes the alert reset quickly.
-    let resolved = feed.resolved.first().copied().expect("resolves after the burst") - hours(6) - minutes(10);
+    let resolved =
+        feed.resolved.first().copied().expect("resolves after the burst") - hours(6) - minutes(10);
     assert!(resolved <= minutes(5), "{resolved:?}");
 }
 

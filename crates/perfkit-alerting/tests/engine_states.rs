@@ -22,7 +22,8 @@ fn phase(engine: &AlertEngine) -> AlertPhase {
 
 #[test]
 fn hysteresis_keeps_firing_inside_the_recovery_band() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 0)]);
+    let mut engine =
+        engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 0)]);
     let clock = ManualClock::new(START);
     let mut phases = Vec::new();
     for ms in [980.0, 1010.0, 990.0, 1020.0, 950.0, 905.0, 1001.0, 899.0] {
@@ -49,7 +50,8 @@ fn without_recovery_threshold_the_same_series_flaps() {
 
 #[test]
 fn for_one_minute_at_thirty_second_intervals_fires_on_the_third_breach() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 60)]);
+    let mut engine =
+        engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 60)]);
     let mut seen = Vec::new();
     for step in 0..4 {
         let now = at(30 * step);
@@ -150,7 +152,8 @@ fn clear_drops_alerts_which_fire_again_if_the_condition_holds() {
 #[test]
 fn history_is_bounded() {
     let config = EngineConfig { history_capacity: 10, ..EngineConfig::default() };
-    let rules = RuleSet { rules: vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)] };
+    let rules =
+        RuleSet { rules: vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)] };
     let mut engine = AlertEngine::new(rules, config).unwrap();
     for step in 0..100u64 {
         let value = if step % 2 == 0 { 1500.0 } else { 10.0 };
@@ -191,12 +194,13 @@ fn replacing_rules_keeps_unchanged_state_and_refuses_invalid_sets_whole() {
     broken.name = String::new();
     let mut bad_threshold = slow.clone();
     bad_threshold.name = "other".to_owned();
-    bad_threshold.condition = perfkit_alerting::Condition::Threshold(perfkit_alerting::ThresholdCondition {
-        metric: Metric::P95,
-        comparison: perfkit_alerting::Comparison::Above,
-        threshold: f64::INFINITY,
-        recovery_threshold: None,
-    });
+    bad_threshold.condition =
+        perfkit_alerting::Condition::Threshold(perfkit_alerting::ThresholdCondition {
+            metric: Metric::P95,
+            comparison: perfkit_alerting::Comparison::Above,
+            threshold: f64::INFINITY,
+            recovery_threshold: None,
+        });
     let refused = engine.replace_rules(RuleSet { rules: vec![broken, bad_threshold] }, at(30));
     let Err(AlertingError::InvalidRules { problems }) = refused else { panic!("{refused:?}") };
     assert_eq!(problems.len(), 2, "{problems:?}");

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use perfkit_alerting::{
-    AlertEngine, AlertStatus, AlertingError, EngineConfig, LabelMatcher, Notification, NotificationPolicy,
-    RuleSet, Silence,
+    AlertEngine, AlertStatus, AlertingError, EngineConfig, LabelMatcher, Notification,
+    NotificationPolicy, RuleSet, Silence,
 };
 use perfkit_core::{Metric, MetricsSnapshot};
 use support::{RecordingNotifier, at, engine, snapshot, threshold_rule};
@@ -56,7 +56,10 @@ async fn oscillating_around_the_threshold_gives_one_firing_and_one_resolve() {
         let mut secs = 0;
         for round in 0..10 {
             for ms in wobble {
-                engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, ms + f64::from(round)), at(secs));
+                engine.evaluate(
+                    &snapshot(at(secs), Metric::ResponseTime, ms + f64::from(round)),
+                    at(secs),
+                );
                 secs += 30;
             }
         }
@@ -76,7 +79,8 @@ async fn oscillating_around_the_threshold_gives_one_firing_and_one_resolve() {
 #[tokio::test]
 async fn an_alert_that_resolves_within_group_wait_sends_nothing() {
     let rules = vec![threshold_rule("blip", Metric::ResponseTime, 1000.0, None, 0)];
-    let policy = NotificationPolicy { group_wait: Duration::from_secs(60), ..NotificationPolicy::default() };
+    let policy =
+        NotificationPolicy { group_wait: Duration::from_secs(60), ..NotificationPolicy::default() };
     let sent = notifications_of(engine(rules), policy, |engine| {
         for (secs, ms) in [(0, 1500.0), (30, 100.0), (60, 100.0), (90, 100.0), (600, 100.0)] {
             engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, ms), at(secs));
@@ -130,9 +134,12 @@ async fn a_critical_error_rate_alert_inhibits_latency_and_cache_alerts() {
     })
     .await;
     let names = summary(&sent);
-    let firing_at_start: Vec<_> = sent[..2].iter().map(|n| n.alerts[0].labels["alertname"].as_str()).collect();
+    let firing_at_start: Vec<_> =
+        sent[..2].iter().map(|n| n.alerts[0].labels["alertname"].as_str()).collect();
     assert_eq!(firing_at_start, ["high_cpu_usage", "high_error_rate"]);
-    assert!(!names[..2].iter().any(|(n, _)| n == "high_response_time" || n == "low_cache_hit_rate"));
+    assert!(
+        !names[..2].iter().any(|(n, _)| n == "high_response_time" || n == "low_cache_hit_rate")
+    );
     assert!(names.contains(&("high_error_rate".to_owned(), AlertStatus::Resolved)));
     assert!(names.contains(&("high_response_time".to_owned(), AlertStatus::Firing)), "{names:?}");
     // The cache recovered along with the errors, while muted: receivers never heard of it.
@@ -185,7 +192,8 @@ async fn silences_mute_until_they_expire() {
         assert!(matches!(engine.expire_silence(id), Err(AlertingError::UnknownSilence(_))));
     })
     .await;
-    let when: Vec<_> = sent.iter().map(|n| (n.alerts[0].labels["alertname"].clone(), n.sent_at)).collect();
+    let when: Vec<_> =
+        sent.iter().map(|n| (n.alerts[0].labels["alertname"].clone(), n.sent_at)).collect();
     assert_eq!(when, [("slow".to_owned(), at(0)), ("busy".to_owned(), at(600))]);
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use perfkit_alerting::{
-    AlertEngine, AlertRule, AlertingError, Comparison, Condition, EngineConfig, Notification, Notifier,
-    RuleSet, ThresholdCondition,
+    AlertEngine, AlertRule, AlertingError, Comparison, Condition, EngineConfig, Notification,
+    Notifier, RuleSet, ThresholdCondition,
 };
 use perfkit_core::{Metric, MetricsSnapshot, Severity, Timestamp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,7 +21,13 @@ pub(crate) fn at(secs: u64) -> Timestamp {
     START + Duration::from_secs(secs)
 }
 
-pub(crate) fn threshold_rule(name: &str, metric: Metric, above: f64, recovery: Option<f64>, for_secs: u64) -> AlertRule {
+pub(crate) fn threshold_rule(
+    name: &str,
+    metric: Metric,
+    above: f64,
+    recovery: Option<f64>,
+    for_secs: u64,
+) -> AlertRule {
     AlertRule {
         name: name.to_owned(),
         severity: Severity::High,
@@ -107,7 +113,9 @@ pub(crate) async fn start_receiver(answer: Answer) -> (String, mpsc::UnboundedRe
                     let _ = tx.send(request);
                     let response: &[u8] = match answer {
                         Answer::Ok => b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
-                        Answer::ServerError => b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+                        Answer::ServerError => {
+                            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"
+                        }
                         Answer::Hang => {
                             std::future::pending::<()>().await;
                             return;
