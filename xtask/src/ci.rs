@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::shell::{cargo, has_program, run};
+use crate::shell::{cargo, execute, has_program};
 
 struct Step {
     name: &'static str,
@@ -22,7 +22,7 @@ const STEPS: &[Step] = &[
     Step { name: "deny", action: deny },
 ];
 
-pub(crate) fn run_all() -> Result<()> {
+pub(crate) fn run() -> Result<()> {
     let started = Instant::now();
     for (index, step) in STEPS.iter().enumerate() {
         println!("\n==> [{}/{}] {}", index + 1, STEPS.len(), step.name);
@@ -40,39 +40,30 @@ pub(crate) fn run_all() -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn run() -> Result<()> {
-    run_all()
-}
-
 fn fmt() -> Result<()> {
-    run(cargo().args(["fmt", "--all", "--", "--check"]))
+    execute(cargo().args(["fmt", "--all", "--", "--check"]))
 }
 
 fn clippy() -> Result<()> {
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    execute(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
 }
 
 fn test() -> Result<()> {
     // `--all-targets` also runs each criterion bench once in test mode, so a broken bench
     // fails CI without CI paying for a measurement.
-    run(cargo().args(["test", "--workspace", "--all-targets"]))
+    execute(cargo().args(["test", "--workspace", "--all-targets"]))
 }
 
 fn doc_tests() -> Result<()> {
-    run(cargo().args(["test", "--workspace", "--doc"]))
+    execute(cargo().args(["test", "--workspace", "--doc"]))
 }
 
 fn deny() -> Result<()> {
     if !has_program("cargo-deny", &["--version"]) {
         println!("cargo-deny is missing: installing it with `cargo install --locked cargo-deny`");
-        run(cargo().args(["install", "--locked", "cargo-deny"]))
+        execute(cargo().args(["install", "--locked", "cargo-deny"]))
             .context("install cargo-deny by hand: cargo install --locked cargo-deny")?;
     }
     // Advisories need the network to fetch the advisory database, which CI does not have.
-    run(cargo().args(["deny", "--all-features", "check", "bans", "licenses", "sources"]))
-}
-
-#[allow(dead_code)]
-fn fail(message: &str) -> Result<()> {
-    bail!("{message}")
+    execute(cargo().args(["deny", "--all-features", "check", "bans", "licenses", "sources"]))
 }

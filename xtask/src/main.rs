@@ -13,15 +13,18 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci       formatting, clippy (warnings denied), tests, doc tests, cargo-deny
-  bench    run the criterion benchmarks and compare each figure with its baseline
-  help     show this text";
+  ci             formatting, clippy (warnings denied), tests, doc tests, cargo-deny
+  bench [ARGS]   run the criterion benchmarks (ARGS go to cargo bench, default
+                 --workspace) and compare each figure with its baseline
+  bench-report   print the comparison from the last run's estimates, without running
+  help           show this text";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-report") => bench::report(),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

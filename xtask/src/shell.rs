@@ -20,7 +20,7 @@ pub(crate) fn cargo() -> Command {
 }
 
 /// Runs `command` with inherited stdio and fails unless it exits successfully.
-pub(crate) fn run(command: &mut Command) -> Result<()> {
+pub(crate) fn execute(command: &mut Command) -> Result<()> {
     let shown = format!("{command:?}");
     let status = command.status().with_context(|| format!("could not start {shown}"))?;
     if !status.success() {

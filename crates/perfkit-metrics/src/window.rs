@@ -37,13 +37,16 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// A window starting at `now`, when every counter is zero.
     pub(crate) fn new(length: Duration, now: Timestamp) -> Self {
+        let mut rate_samples = VecDeque::with_capacity(RATE_SAMPLES);
+        rate_samples.push_back((now, 0));
         Window {
             length,
             started: now,
             baseline: Totals::default(),
             last_closed: None,
-            rate_samples: VecDeque::with_capacity(RATE_SAMPLES),
+            rate_samples,
         }
     }
 

@@ -40,6 +40,7 @@ struct ProbeState {
 #[derive(Debug)]
 pub struct SysinfoProbe {
     pid: Pid,
+    min_sample_gap: Duration,
     clock: Arc<dyn Clock>,
     state: Mutex<ProbeState>,
 }
@@ -65,6 +66,7 @@ impl SysinfoProbe {
         refresh_process(&mut system, pid);
         Ok(SysinfoProbe {
             pid,
+            min_sample_gap: MIN_SAMPLE_GAP,
             clock,
             state: Mutex::new(ProbeState {
                 system,
@@ -74,6 +76,17 @@ impl SysinfoProbe {
                 last: None,
             }),
         })
+    }
+}
+
+impl SysinfoProbe {
+    /// Sets how old the last reading may be before `sample` reads the system again (default
+    /// 250 ms). Below 200 ms CPU usage figures lose their meaning; zero is for measuring the
+    /// probe's own cost.
+    #[must_use]
+    pub fn min_sample_gap(mut self, gap: Duration) -> Self {
+        self.min_sample_gap = gap;
+        self
     }
 }
 
@@ -99,10 +112,10 @@ impl SystemProbe for SysinfoProbe {
     fn sample(&self) -> Result<SystemMetrics, MetricsError> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        if let Some((at, last)) = &state.last {
-            if now.duration_since(*at) < MIN_SAMPLE_GAP {
-                return Ok(last.clone());
-            }
+        if let Some((at, last)) = &state.last
+            && now.duration_since(*at) < self.min_sample_gap
+        {
+            return Ok(last.clone());
         }
         let elapsed = state.last.as_ref().map(|(at, _)| now.duration_since(*at));
         let first = state.last.is_none();
