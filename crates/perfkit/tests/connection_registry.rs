@@ -1,0 +1,97 @@
+//! The connection registry on a manual clock, directly and through `ConnectionControl`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use perfkit::PerfkitError;
+use perfkit::connections::{
+    CloseReason, ConnectionRegistry, ConnectionRegistryConfig, ConnectionSignal, HeartbeatReport,
+};
+use perfkit::core::{ManualClock, Timestamp};
+use perfkit::optimizer::{ConnectionControl, ConnectionCounts};
+
+fn registry(max: usize) -> (ConnectionRegistry, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
+    let config = ConnectionRegistryConfig { max_connections: max, inactive_after: 60_000 };
+    (ConnectionRegistry::new(config, clock.clone()), clock)
+}
+
+#[tokio::test]
+async fn refuses_beyond_the_limit_and_frees_a_place_when_a_lease_drops() {
+    let (registry, _clock) = registry(2);
+    let first = registry.register().unwrap();
+    let _second = registry.register().unwrap();
+    assert_eq!(registry.register().unwrap_err(), PerfkitError::TooManyConnections { max: 2 });
+    drop(first);
+    assert_eq!(registry.len(), 1);
+    assert!(registry.register().is_ok());
+}
+
+#[tokio::test]
+async fn tracks_activity_and_cleans_up_the_inactive() {
+    let (registry, clock) = registry(10);
+    let mut quiet = registry.register().unwrap();
+    let busy = registry.register().unwrap();
+    let opened = registry.connections()[0].opened_at;
+    clock.advance(Duration::from_secs(45));
+    busy.touch();
+    clock.advance(Duration::from_secs(30));
+
+    let listed = registry.connections();
+    assert_eq!(listed[0].last_activity, opened);
+    assert_eq!(listed[1].last_activity, opened + Duration::from_secs(45));
+    assert_eq!(registry.cleanup_inactive(), 1);
+    assert_eq!(quiet.next_signal().await, Some(ConnectionSignal::Close(CloseReason::Inactive)));
+    assert_eq!(registry.connections().len(), 1);
+    assert_eq!(registry.connections()[0].id, busy.id());
+    assert!(!registry.touch(quiet.id()), "a closed connection is gone");
+}
+
+#[tokio::test]
+async fn heartbeat_pings_and_closes_the_silent_after_one_round() {
+    let (registry, _clock) = registry(10);
+    let mut answers = registry.register().unwrap();
+    let mut silent = registry.register().unwrap();
+
+    assert_eq!(registry.heartbeat(), HeartbeatReport { pinged: 2, closed: 0 });
+    assert_eq!(answers.next_signal().await, Some(ConnectionSignal::Ping));
+    assert_eq!(silent.next_signal().await, Some(ConnectionSignal::Ping));
+    answers.touch(); // the pong
+
+    assert_eq!(registry.heartbeat(), HeartbeatReport { pinged: 1, closed: 1 });
+    assert_eq!(
+        silent.next_signal().await,
+        Some(ConnectionSignal::Close(CloseReason::HeartbeatTimeout))
+    );
+    assert_eq!(answers.next_signal().await, Some(ConnectionSignal::Ping));
+    assert_eq!(registry.len(), 1);
+}
+
+#[tokio::test]
+async fn the_optimizer_control_counts_and_closes_idle_connections() {
+    let (registry, clock) = registry(10);
+    let mut leases: Vec<_> = (0..4).map(|_| registry.register().unwrap()).collect();
+    clock.advance(Duration::from_secs(120));
+    leases[0].touch();
+    let control: Arc<dyn ConnectionControl> = Arc::new(registry.clone());
+    let idle_after = Duration::from_secs(100);
+
+    assert_eq!(control.counts(idle_after).await.unwrap(), ConnectionCounts { open: 4, idle: 3 });
+    assert_eq!(control.close_idle(idle_after).await.unwrap(), 3);
+    assert_eq!(control.counts(idle_after).await.unwrap(), ConnectionCounts { open: 1, idle: 0 });
+    for lease in &mut leases[1..] {
+        assert_eq!(lease.next_signal().await, Some(ConnectionSignal::Close(CloseReason::Idle)));
+    }
+    assert_eq!(registry.close_all(), 1);
+    assert_eq!(leases[0].next_signal().await, Some(ConnectionSignal::Close(CloseReason::Shutdown)));
+}
+
+#[tokio::test]
+async fn a_lease_outliving_its_registry_ends_quietly() {
+    let (registry, _clock) = registry(1);
+    let mut lease = registry.register().unwrap();
+    drop(registry);
+    assert_eq!(lease.next_signal().await, None);
+    lease.touch();
+}
