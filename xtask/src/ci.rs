@@ -15,6 +15,7 @@ struct Step {
 }
 
 const STEPS: &[Step] = &[
+    Step { name: "prerequisites", action: crate::prerequisites::ensure },
     Step { name: "fmt", action: fmt },
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },

@@ -6,6 +6,7 @@
 
 mod bench;
 mod ci;
+mod prerequisites;
 mod shell;
 
 use std::process::ExitCode;
@@ -13,7 +14,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci             formatting, clippy (warnings denied), tests, doc tests, cargo-deny
+  ci             prerequisites (redis-server, alertmanager), formatting, clippy
+                 (warnings denied), tests, doc tests, cargo-deny
   bench [ARGS]   run the criterion benchmarks (ARGS go to cargo bench, default
                  --workspace) and compare each figure with its baseline
   bench-report   print the comparison from the last run's estimates, without running
