@@ -136,17 +136,20 @@ impl Cache for RedisCache {
         if entries.is_empty() {
             return Ok(());
         }
-        let expire = self.px(ttl);
-        // MSET cannot set a TTL: one pipelined SET PX per entry, a single round trip.
-        let pipeline = self.pool.next().pipeline();
-        for (key, value) in entries {
-            let frame = self.encode(value);
-            let _: () = pipeline
-                .set(self.namespace.key(key), frame, expire.map(Expiration::PX), None, false)
-                .await
-                .map_err(|e| super::backend_error("SET", &e))?;
-        }
-        let _: Vec<Value> = self.call("SET", pipeline.all()).await?;
+        let expire = self.px(ttl).map(Expiration::PX);
+        // MSET cannot set a TTL: one SET PX per entry, sent together on one connection, where
+        // fred's auto-pipelining writes them in a single batch.
+        let client = self.pool.next();
+        let sets = entries.iter().map(|(key, value)| {
+            client.set::<(), _, _>(
+                self.namespace.key(key),
+                self.encode(value),
+                expire.clone(),
+                None,
+                false,
+            )
+        });
+        self.call("SET", futures::future::try_join_all(sets)).await?;
         Ok(())
     }
 
