@@ -190,7 +190,7 @@ fn replacing_rules_keeps_unchanged_state_and_refuses_invalid_sets_whole() {
     engine.evaluate(&s, at(0));
     assert_eq!(engine.active_alerts().len(), 2);
 
-    let mut broken = busy.clone();
+    let mut broken = busy;
     broken.name = String::new();
     let mut bad_threshold = slow.clone();
     bad_threshold.name = "other".to_owned();
