@@ -51,6 +51,9 @@ mod window;
 pub use config::RecorderConfig;
 pub use error::MetricsError;
 pub use exposition::PrometheusExporter;
+pub use exposition::families::{
+    Family as FamilyBuilder, Labels as FamilyLabels, desc as family_desc,
+};
 pub use http::{Method, StatusClass};
 pub use probe::{
     DiskIo, DiskUsage, LoadAverage, MemoryFigures, NetworkTraffic, ProcessFigures, SysinfoProbe,

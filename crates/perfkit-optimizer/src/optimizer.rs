@@ -138,6 +138,19 @@ impl Optimizer {
         self.execute(RunTrigger::Force, snapshot).await
     }
 
+    /// What the rules recommend for `snapshot` now, with the reason and figures of each,
+    /// without acting and without recording a run: the API's "recommendations" view. The
+    /// stabilization counts reflect the scheduled checks so far.
+    pub async fn recommend(&self, snapshot: &MetricsSnapshot) -> Vec<Recommendation> {
+        let config = self.config();
+        let now = self.clock.now();
+        let mut ignored = Vec::new();
+        let observed = self.observe(&config, &mut ignored).await;
+        let mut checks = self.engine.lock().await.checks.clone();
+        checks.observed = observed;
+        rules::evaluate(snapshot, &checks, &config, now)
+    }
+
     async fn execute(&self, trigger: RunTrigger, snapshot: &MetricsSnapshot) -> RunRecord {
         let mut engine = self.engine.lock().await;
         let config = self.config();

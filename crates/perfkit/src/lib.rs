@@ -1,39 +1,84 @@
-//! perfkit: the orchestrator and facade of the toolkit.
+//! perfkit: the performance toolkit for Rust web services, in one crate.
 //!
-//! This crate wires the others together: it owns what the optimizer acts on and adapts it to
-//! the optimizer's control traits. Today it provides the host's job queue
-//! ([`jobs::WorkerPool`], a [`QueueControl`](perfkit_optimizer::QueueControl)) and the registry
-//! of live client connections ([`connections::ConnectionRegistry`], a
-//! [`ConnectionControl`](perfkit_optimizer::ConnectionControl)), so queue scaling and idle
-//! connection cleanup work out of the box. The crates below are re-exported as modules, so an
-//! application depends on `perfkit` alone.
+//! [`PerformanceService`] is the conductor. It owns a metrics recorder, a system probe, a
+//! cache, an alert engine and an optimizer, all behind traits, and on the seed's schedule it
+//! collects a snapshot every 30 s (evaluating alert rules on each), builds a report every
+//! 5 minutes and, when auto-optimization is on, lets the optimizer act every 15 minutes. It
+//! keeps the last 1000 snapshots, fits trends, scores performance 0–100, and answers every
+//! question the HTTP API and the dashboard ask, as plain data.
+//!
+//! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
+//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`core`].
+//!
+//! # Embedding
 //!
 //! ```
-//! use std::sync::Arc;
-//! use perfkit::connections::{ConnectionRegistry, ConnectionRegistryConfig};
-//! use perfkit::core::SystemClock;
-//! use perfkit::jobs::{WorkerPool, WorkerPoolConfig};
-//! use perfkit::optimizer::Controls;
+//! use std::time::Duration;
+//! use perfkit::PerformanceService;
+//! use perfkit::metrics::Method;
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let pool = WorkerPool::new(WorkerPoolConfig { workers: 2, ..WorkerPoolConfig::default() });
-//! let registry = ConnectionRegistry::new(ConnectionRegistryConfig::default(), Arc::new(SystemClock));
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! // In-memory cache, sysinfo probe, the seed's alert rules and optimizer config.
+//! let service = PerformanceService::builder().build()?;
+//! service.start();
 //!
-//! // What the optimizer may act on.
-//! let controls = Controls {
-//!     queue: Some(Arc::new(pool.clone())),
-//!     connections: Some(Arc::new(registry.clone())),
-//!     ..Controls::default()
-//! };
-//! assert!(controls.queue.is_some());
-//! pool.shutdown().await;
-//! # });
+//! // Your request handlers record into the service's recorder...
+//! let recorder = service.recorder();
+//! recorder.record_request(Some("/api/posts/{id}"), Method::Get, 200, Duration::from_millis(12));
+//!
+//! // ...and cache through its cache.
+//! service.cache().set("post:1", br#"{"title":"hello"}"#, None).await?;
+//!
+//! // Everything the API serves is a method away.
+//! let snapshot = service.collect_now().await;
+//! assert_eq!(snapshot.request_count, Some(1.0));
+//! let summary = service.summary().await;
+//! assert!(summary.score.score.is_some());
+//! println!("{}", service.prometheus()?);
+//!
+//! service.shutdown().await;
+//! # Ok::<(), perfkit::PerfkitError>(())
+//! # }).unwrap();
 //! ```
+//!
+//! # The score
+//!
+//! Each of P95 latency, error rate, cache hit rate, memory and CPU usage is scored on a
+//! log-normal curve that gives 0.9 at the seed's target (P95 500 ms, errors 1 %, hit rate
+//! 80 %, memory 70 %, CPU 60 %) and 0.5 where users clearly suffer; the weighted mean (30, 25,
+//! 15, 15, 15) times 100 is the score. See [`analysis`] for the formula.
+//!
+//! # Also here
+//!
+//! - [`jobs::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
+//! - [`connections::ConnectionRegistry`]: live client connections, with idle cleanup.
+//! - [`adapters`]: the optimizer's control traits over the cache and this process.
 
+pub mod adapters;
+pub mod analysis;
+mod cache_collector;
+mod clock;
 pub mod connections;
 mod error;
+mod events;
+mod history;
 pub mod jobs;
+mod report;
+mod service;
 
+pub use clock::TokioClock;
 pub use error::PerfkitError;
+pub use events::LiveEvent;
+pub use history::SnapshotHistory;
+pub use report::{PerformanceReport, Period, averages};
+pub use service::{
+    AlertsView, ComponentHealth, Dashboard, HealthReport, HealthStatus, MetricsView,
+    OptimizationView, PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus,
+    StepCounters, Summary,
+};
+
+pub use perfkit_alerting as alerting;
+pub use perfkit_cache as cache;
 pub use perfkit_core as core;
+pub use perfkit_metrics as metrics;
 pub use perfkit_optimizer as optimizer;

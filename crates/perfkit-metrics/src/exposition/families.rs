@@ -1,5 +1,7 @@
 //! Small builders for the `prometheus` crate's protobuf model, so collectors read as a list
-//! of families rather than as field-by-field protobuf assembly.
+//! of families rather than as field-by-field protobuf assembly. Public, so crates that add
+//! their own collectors to a [`PrometheusExporter`](crate::PrometheusExporter)'s registry
+//! (the orchestrator's cache statistics) build families the same way.
 
 use prometheus::core::Desc;
 use prometheus::proto::{
@@ -7,7 +9,7 @@ use prometheus::proto::{
 };
 
 /// Labels of one series, as `(name, value)` pairs in the order they are declared.
-pub(crate) type Labels<'a> = &'a [(&'a str, &'a str)];
+pub type Labels<'a> = &'a [(&'a str, &'a str)];
 
 fn label_pairs(labels: Labels<'_>) -> Vec<LabelPair> {
     labels
@@ -21,13 +23,25 @@ fn label_pairs(labels: Labels<'_>) -> Vec<LabelPair> {
         .collect()
 }
 
-/// A family under construction.
-pub(crate) struct Family {
+/// A metric family under construction.
+///
+/// ```
+/// use perfkit_metrics::FamilyBuilder;
+///
+/// let mut family = FamilyBuilder::gauge("cache_keys", "Keys held by the cache.");
+/// family.value(&[("backend", "memory")], 42.0);
+/// let family = family.finish();
+/// assert_eq!(family.name(), "cache_keys");
+/// ```
+#[derive(Debug)]
+pub struct Family {
     family: MetricFamily,
 }
 
 impl Family {
-    pub(crate) fn new(name: &str, help: &str, kind: MetricType) -> Self {
+    /// A family of any type.
+    #[must_use]
+    pub fn new(name: &str, help: &str, kind: MetricType) -> Self {
         let mut family = MetricFamily::default();
         family.set_name(name.to_owned());
         family.set_help(help.to_owned());
@@ -35,21 +49,27 @@ impl Family {
         Family { family }
     }
 
-    pub(crate) fn counter(name: &str, help: &str) -> Self {
+    /// A counter family.
+    #[must_use]
+    pub fn counter(name: &str, help: &str) -> Self {
         Family::new(name, help, MetricType::COUNTER)
     }
 
-    pub(crate) fn gauge(name: &str, help: &str) -> Self {
+    /// A gauge family.
+    #[must_use]
+    pub fn gauge(name: &str, help: &str) -> Self {
         Family::new(name, help, MetricType::GAUGE)
     }
 
-    pub(crate) fn histogram(name: &str, help: &str) -> Self {
+    /// A histogram family.
+    #[must_use]
+    pub fn histogram(name: &str, help: &str) -> Self {
         Family::new(name, help, MetricType::HISTOGRAM)
     }
 
     /// Adds a counter or gauge sample, according to the family's type.
     #[allow(clippy::cast_precision_loss)]
-    pub(crate) fn value(&mut self, labels: Labels<'_>, value: f64) -> &mut Self {
+    pub fn value(&mut self, labels: Labels<'_>, value: f64) -> &mut Self {
         let mut metric = Metric::from_label(label_pairs(labels));
         if self.family.get_field_type() == MetricType::COUNTER {
             let mut counter = Counter::default();
@@ -66,7 +86,7 @@ impl Family {
 
     /// Adds a histogram sample: cumulative counts at each upper bound (seconds), the total
     /// count and the sum (seconds).
-    pub(crate) fn histogram_sample(
+    pub fn histogram_sample(
         &mut self,
         labels: Labels<'_>,
         upper_bounds: &[f64],
@@ -94,14 +114,19 @@ impl Family {
         self
     }
 
-    pub(crate) fn finish(self) -> MetricFamily {
+    /// The finished family, for a `Collector::collect` result.
+    #[must_use]
+    pub fn finish(self) -> MetricFamily {
         self.family
     }
 }
 
 /// A descriptor for registration; the registry uses descriptors only to reject two
 /// collectors claiming the same family.
-pub(crate) fn desc(name: &str, help: &str, labels: &[&str]) -> Result<Desc, prometheus::Error> {
+///
+/// # Errors
+/// When the name or a label name is not a valid Prometheus name.
+pub fn desc(name: &str, help: &str, labels: &[&str]) -> Result<Desc, prometheus::Error> {
     Desc::new(
         name.to_owned(),
         help.to_owned(),

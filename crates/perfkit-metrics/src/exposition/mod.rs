@@ -1,6 +1,6 @@
 //! Prometheus text exposition through the `prometheus` crate's registry and encoder.
 
-mod families;
+pub(crate) mod families;
 mod recorder_collector;
 mod system_collector;
 

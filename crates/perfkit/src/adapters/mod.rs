@@ -1,0 +1,9 @@
+//! Adapters from perfkit's concrete parts to the optimizer's control traits. The optimizer
+//! names what it needs (`CacheControl`, `MemoryControl`, ...); this is where the cache and
+//! the process meet those needs, so the optimizer never depends on the cache crate.
+
+mod cache_control;
+mod memory_control;
+
+pub use cache_control::CacheController;
+pub use memory_control::ProcessMemoryControl;

@@ -1,0 +1,121 @@
+//! The periodic report: what happened over the last report period.
+
+use std::collections::BTreeMap;
+
+use perfkit_alerting::Alert;
+use perfkit_core::{Metric, MetricsSnapshot, Timestamp};
+use perfkit_metrics::RouteSummary;
+use perfkit_optimizer::Recommendation;
+use serde::Serialize;
+
+use crate::analysis::{PerformanceScore, ScoreTargets, Trend, score, trends};
+
+/// The period a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Period {
+    /// First snapshot's time.
+    pub start: Timestamp,
+    /// Last snapshot's time.
+    pub end: Timestamp,
+    /// Snapshots in the period.
+    pub snapshots: usize,
+}
+
+/// A report over one period: averages, trends, score, alerts and recommendations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerformanceReport {
+    /// When it was built.
+    pub generated_at: Timestamp,
+    /// What it covers; `None` when there were no snapshots.
+    pub period: Option<Period>,
+    /// Mean of each metric over the period, where measured.
+    pub averages: BTreeMap<Metric, f64>,
+    /// Trend of each metric over the period.
+    pub trends: Vec<Trend>,
+    /// The score of the period's averages.
+    pub score: PerformanceScore,
+    /// Alerts active when the report was built.
+    pub active_alerts: Vec<Alert>,
+    /// Alerts that fired during the period.
+    pub alerts_fired: usize,
+    /// What the optimizer recommends now.
+    pub recommendations: Vec<Recommendation>,
+    /// The slowest routes since the last reset.
+    pub slowest_routes: Vec<RouteSummary>,
+}
+
+/// What a report is built from.
+pub(crate) struct ReportInputs<'a> {
+    pub(crate) now: Timestamp,
+    pub(crate) snapshots: &'a [MetricsSnapshot],
+    pub(crate) targets: &'a ScoreTargets,
+    pub(crate) active_alerts: Vec<Alert>,
+    pub(crate) alerts_fired: usize,
+    pub(crate) recommendations: Vec<Recommendation>,
+    pub(crate) slowest_routes: Vec<RouteSummary>,
+}
+
+/// Routes listed in a report.
+pub(crate) const REPORT_ROUTES: usize = 10;
+
+/// The mean of each metric over `snapshots`, skipping snapshots where it was not measured.
+#[must_use]
+pub fn averages(snapshots: &[MetricsSnapshot]) -> BTreeMap<Metric, f64> {
+    Metric::ALL
+        .into_iter()
+        .filter_map(|metric| {
+            let values: Vec<f64> = snapshots.iter().filter_map(|s| s.get(metric)).collect();
+            #[allow(clippy::cast_precision_loss)]
+            (!values.is_empty()).then(|| (metric, values.iter().sum::<f64>() / values.len() as f64))
+        })
+        .collect()
+}
+
+pub(crate) fn build(inputs: ReportInputs<'_>) -> PerformanceReport {
+    let averages = averages(inputs.snapshots);
+    let mut average_snapshot = MetricsSnapshot::empty(inputs.now);
+    for (metric, value) in &averages {
+        average_snapshot.set(*metric, Some(*value));
+    }
+    let period = match (inputs.snapshots.first(), inputs.snapshots.last()) {
+        (Some(first), Some(last)) => Some(Period {
+            start: first.timestamp,
+            end: last.timestamp,
+            snapshots: inputs.snapshots.len(),
+        }),
+        _ => None,
+    };
+    let mut slowest_routes = inputs.slowest_routes;
+    slowest_routes.truncate(REPORT_ROUTES);
+    PerformanceReport {
+        generated_at: inputs.now,
+        period,
+        trends: trends(inputs.snapshots),
+        score: score(&average_snapshot, inputs.targets),
+        averages,
+        active_alerts: inputs.active_alerts,
+        alerts_fired: inputs.alerts_fired,
+        recommendations: inputs.recommendations,
+        slowest_routes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn averages_skip_missing_values() {
+        let mut a = MetricsSnapshot::empty(Timestamp::from_unix_millis(0));
+        a.p95 = Some(100.0);
+        a.cpu_usage = Some(0.2);
+        let mut b = MetricsSnapshot::empty(Timestamp::from_unix_millis(30_000));
+        b.p95 = Some(300.0);
+        let averages = averages(&[a, b]);
+        assert_eq!(averages[&Metric::P95], 200.0);
+        assert_eq!(averages[&Metric::CpuUsage], 0.2);
+        assert!(!averages.contains_key(&Metric::ErrorRate));
+    }
+}

@@ -1,0 +1,237 @@
+use std::sync::{Arc, Mutex};
+
+use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
+use perfkit_cache::{Cache, MemoryCache, MemoryConfig};
+use perfkit_core::{Clock, SystemClock};
+use perfkit_metrics::{PrometheusExporter, Recorder, SysinfoProbe, SystemProbe};
+use perfkit_optimizer::{
+    CacheControl, ConnectionControl, Controls, MemoryControl, Optimizer, OptimizerConfig,
+    QueueControl,
+};
+use tokio::sync::broadcast;
+
+use super::state::ServiceState;
+use super::{EVENT_CAPACITY, Inner, PerformanceService, ServiceConfig};
+use crate::PerfkitError;
+use crate::adapters::{CacheController, ProcessMemoryControl};
+use crate::cache_collector::CacheStatsCollector;
+use crate::connections::{ConnectionRegistry, ConnectionRegistryConfig};
+
+/// Builds a [`PerformanceService`]. Every part has a default, so
+/// `PerformanceService::builder().build()` gives a working in-memory setup; each setter
+/// replaces one part with yours.
+#[derive(Default)]
+pub struct PerformanceServiceBuilder {
+    config: ServiceConfig,
+    clock: Option<Arc<dyn Clock>>,
+    recorder: Option<Arc<Recorder>>,
+    probe: Option<Arc<dyn SystemProbe>>,
+    cache: Option<Arc<dyn Cache>>,
+    alert_engine: Option<AlertEngine>,
+    alert_rules: Option<RuleSet>,
+    notifiers: Vec<(Arc<dyn Notifier>, NotificationPolicy)>,
+    optimizer_config: Option<OptimizerConfig>,
+    connections: Option<ConnectionRegistry>,
+    cache_control: Option<Arc<dyn CacheControl>>,
+    memory_control: Option<Arc<dyn MemoryControl>>,
+    connection_control: Option<Arc<dyn ConnectionControl>>,
+    queue_control: Option<Arc<dyn QueueControl>>,
+}
+
+impl std::fmt::Debug for PerformanceServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerformanceServiceBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PerformanceServiceBuilder {
+    /// Schedules, history size, targets (default: the seed's).
+    #[must_use]
+    pub fn config(mut self, config: ServiceConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Where time comes from (default: the system clock). Tests on tokio's paused time pass
+    /// a [`TokioClock`](crate::TokioClock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The recorder requests are recorded into (default: a new one with default limits).
+    #[must_use]
+    pub fn recorder(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// The system probe (default: [`SysinfoProbe`]).
+    #[must_use]
+    pub fn probe(mut self, probe: Arc<dyn SystemProbe>) -> Self {
+        self.probe = Some(probe);
+        self
+    }
+
+    /// The cache (default: a 64 MiB [`MemoryCache`]).
+    #[must_use]
+    pub fn cache(mut self, cache: Arc<dyn Cache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// A ready alert engine, used as it is (its notifiers' delivery workers are yours to
+    /// run); replaces [`alert_rules`](Self::alert_rules).
+    #[must_use]
+    pub fn alert_engine(mut self, engine: AlertEngine) -> Self {
+        self.alert_engine = Some(engine);
+        self
+    }
+
+    /// The alert rules (default: the seed's five).
+    #[must_use]
+    pub fn alert_rules(mut self, rules: RuleSet) -> Self {
+        self.alert_rules = Some(rules);
+        self
+    }
+
+    /// Adds a notifier; its delivery starts and stops with the service.
+    #[must_use]
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>, policy: NotificationPolicy) -> Self {
+        self.notifiers.push((notifier, policy));
+        self
+    }
+
+    /// The optimizer's config (default: the seed's).
+    #[must_use]
+    pub fn optimizer_config(mut self, config: OptimizerConfig) -> Self {
+        self.optimizer_config = Some(config);
+        self
+    }
+
+    /// The registry of live connections (default: a new one; it is also the optimizer's
+    /// connection control unless [`connection_control`](Self::connection_control) is set).
+    #[must_use]
+    pub fn connections(mut self, registry: ConnectionRegistry) -> Self {
+        self.connections = Some(registry);
+        self
+    }
+
+    /// What the optimizer acts on for the cache (default: the service's cache).
+    #[must_use]
+    pub fn cache_control(mut self, control: Arc<dyn CacheControl>) -> Self {
+        self.cache_control = Some(control);
+        self
+    }
+
+    /// What the optimizer acts on for memory (default: this process, through the probe).
+    #[must_use]
+    pub fn memory_control(mut self, control: Arc<dyn MemoryControl>) -> Self {
+        self.memory_control = Some(control);
+        self
+    }
+
+    /// What the optimizer acts on for connections (default: the connection registry).
+    #[must_use]
+    pub fn connection_control(mut self, control: Arc<dyn ConnectionControl>) -> Self {
+        self.connection_control = Some(control);
+        self
+    }
+
+    /// The job queue the optimizer scales (default: none; a
+    /// [`WorkerPool`](crate::jobs::WorkerPool) is one).
+    #[must_use]
+    pub fn queue_control(mut self, control: Arc<dyn QueueControl>) -> Self {
+        self.queue_control = Some(control);
+        self
+    }
+
+    /// Builds the service; it does nothing until [`start`](PerformanceService::start).
+    ///
+    /// # Errors
+    /// [`PerfkitError::InvalidConfig`] for a bad service config, [`PerfkitError::Optimizer`]
+    /// or [`PerfkitError::Alerting`] for a bad optimizer config or rule set,
+    /// [`PerfkitError::Setup`] when the default probe or the exposition cannot be set up.
+    pub fn build(self) -> Result<PerformanceService, PerfkitError> {
+        self.config.validate()?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let recorder = self.recorder.unwrap_or_default();
+        let probe: Arc<dyn SystemProbe> = match self.probe {
+            Some(probe) => probe,
+            None => Arc::new(SysinfoProbe::with_clock(Arc::clone(&clock)).map_err(|e| {
+                PerfkitError::Setup { part: "system probe", message: e.to_string() }
+            })?),
+        };
+        let cache: Arc<dyn Cache> =
+            self.cache.unwrap_or_else(|| Arc::new(MemoryCache::new(MemoryConfig::default())));
+
+        let mut delivery_workers = Vec::new();
+        let mut alerts = match self.alert_engine {
+            Some(engine) => engine,
+            None => {
+                AlertEngine::new(self.alert_rules.unwrap_or_default(), EngineConfig::default())?
+            }
+        };
+        for (notifier, policy) in self.notifiers {
+            delivery_workers.push(alerts.add_notifier(notifier, policy));
+        }
+
+        let connections = self.connections.unwrap_or_else(|| {
+            ConnectionRegistry::new(ConnectionRegistryConfig::default(), Arc::clone(&clock))
+        });
+        let connection_control =
+            self.connection_control.unwrap_or_else(|| Arc::new(connections.clone()));
+        let controls = Controls {
+            cache: Some(
+                self.cache_control
+                    .unwrap_or_else(|| Arc::new(CacheController::new(Arc::clone(&cache)))),
+            ),
+            connections: Some(Arc::clone(&connection_control)),
+            memory: Some(self.memory_control.unwrap_or_else(|| {
+                Arc::new(ProcessMemoryControl::new(Arc::clone(&probe), Some(Arc::clone(&cache))))
+            })),
+            queue: self.queue_control.clone(),
+        };
+        let optimizer = Optimizer::new(
+            self.optimizer_config.unwrap_or_default(),
+            controls,
+            Arc::clone(&clock),
+        )?;
+
+        let exporter =
+            PrometheusExporter::new(Arc::clone(&recorder), Some(Arc::clone(&probe))).map_err(
+                |e| PerfkitError::Setup { part: "prometheus exposition", message: e.to_string() },
+            )?;
+        let state = Arc::new(Mutex::new(ServiceState::new(self.config.history_capacity)));
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let inner = Arc::new(Inner {
+            clock,
+            recorder,
+            probe,
+            cache,
+            alerts: Mutex::new(alerts),
+            optimizer: Arc::new(optimizer),
+            connections,
+            connection_control: Some(connection_control),
+            queue: self.queue_control,
+            exporter,
+            state,
+            events,
+            running: Mutex::new(None),
+            delivery_workers: Mutex::new(delivery_workers),
+            config: self.config,
+        });
+        inner
+            .exporter
+            .registry()
+            .register(Box::new(CacheStatsCollector::new(Arc::clone(&inner.state))?))
+            .map_err(|e| PerfkitError::Setup {
+                part: "prometheus exposition",
+                message: e.to_string(),
+            })?;
+        Ok(PerformanceService { inner })
+    }
+}

@@ -1,0 +1,124 @@
+//! Collecting one snapshot and taking it in: history, alerts, events, persistence.
+
+use std::time::Duration;
+
+use perfkit_alerting::AlertEventKind;
+use perfkit_core::MetricsSnapshot;
+
+use super::{PerformanceService, lock};
+use crate::events::LiveEvent;
+
+/// Connections idle at least this long count as idle for the snapshot's connection figure.
+const IDLE_AFTER: Duration = Duration::from_secs(60);
+
+impl PerformanceService {
+    /// Collects a snapshot now, outside the schedule, and takes it in exactly as a scheduled
+    /// collection would (history, alert evaluation, live event).
+    pub async fn collect_now(&self) -> MetricsSnapshot {
+        let snapshot = self.collect_snapshot().await;
+        self.take_in(snapshot.clone()).await;
+        snapshot
+    }
+
+    /// Reads every source into a snapshot. A failing source leaves its figures missing and
+    /// is remembered for the health report; it never stops the collection.
+    pub(crate) async fn collect_snapshot(&self) -> MetricsSnapshot {
+        let inner = &self.inner;
+        let mut snapshot = MetricsSnapshot::empty(inner.clock.now());
+        let application = inner.recorder.snapshot();
+        application.apply_to(&mut snapshot);
+
+        let system = inner.probe.sample();
+        {
+            let mut state = lock(&inner.state);
+            match system {
+                Ok(system) => {
+                    snapshot.memory_usage = Some(system.memory.usage);
+                    snapshot.cpu_usage = system.cpu_usage;
+                    state.last_system = Some(system);
+                    state.last_probe_error = None;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "system probe failed; memory and CPU missing from this snapshot");
+                    state.last_probe_error = Some(error.to_string());
+                }
+            }
+        }
+
+        match tokio::time::timeout(inner.config.cache_stats_timeout, inner.cache.stats()).await {
+            Ok(stats) => {
+                let mut state = lock(&inner.state);
+                // The interval's hit rate, from the change since the last collection; the
+                // cache's own figure is since start-up and would hide a recent drop.
+                if let Some((hits, misses)) = state.previous_cache_reads {
+                    let (new_hits, new_misses) =
+                        (stats.hits.saturating_sub(hits), stats.misses.saturating_sub(misses));
+                    #[allow(clippy::cast_precision_loss)]
+                    if new_hits + new_misses > 0 {
+                        snapshot.cache_hit_rate =
+                            Some(new_hits as f64 / (new_hits + new_misses) as f64);
+                    }
+                }
+                state.previous_cache_reads = Some((stats.hits, stats.misses));
+                state.last_cache_error = (!stats.connected)
+                    .then(|| format!("{:?} cache is not connected", stats.backend));
+                state.last_cache_stats = Some(stats);
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "cache statistics timed out; cache figures missing from this snapshot"
+                );
+                lock(&inner.state).last_cache_error = Some(format!(
+                    "statistics did not answer within {:?}",
+                    inner.config.cache_stats_timeout
+                ));
+            }
+        }
+
+        #[allow(clippy::cast_precision_loss)]
+        {
+            let mut open = inner.connections.len() as u64;
+            if let Some(control) = &inner.connection_control {
+                match control.counts(IDLE_AFTER).await {
+                    Ok(counts) => open = open.max(counts.open),
+                    Err(error) => tracing::warn!(%error, "connection count failed"),
+                }
+            }
+            // The recorder and the registry see the same WebSockets; the larger count wins
+            // rather than adding them up twice.
+            let recorded = snapshot.active_connections.unwrap_or(0.0);
+            snapshot.active_connections = Some(recorded.max(open as f64));
+
+            if let Some(queue) = &inner.queue {
+                match queue.length().await {
+                    Ok(length) => {
+                        inner.recorder.set_queue_length(length);
+                        snapshot.queue_length = Some(length as f64);
+                    }
+                    Err(error) => tracing::warn!(%error, "queue length failed"),
+                }
+            }
+        }
+        snapshot
+    }
+
+    /// Takes a collected snapshot in: history, alert evaluation, live events, persistence.
+    pub(crate) async fn take_in(&self, snapshot: MetricsSnapshot) {
+        let inner = &self.inner;
+        let events = lock(&inner.alerts).evaluate(&snapshot, snapshot.timestamp);
+        {
+            let mut state = lock(&inner.state);
+            state.history.push(snapshot.clone());
+            state.last_collection = Some(snapshot.timestamp);
+            state.alerts_fired_since_report +=
+                events.iter().filter(|event| event.kind == AlertEventKind::Fired).count();
+        }
+        for event in events {
+            self.publish(LiveEvent::Alert(Box::new(event)));
+        }
+        self.publish(LiveEvent::Snapshot(Box::new(snapshot)));
+        if inner.config.persist_history {
+            self.persist_history().await;
+        }
+    }
+}

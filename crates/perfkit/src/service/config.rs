@@ -1,0 +1,148 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::PerfkitError;
+use crate::analysis::ScoreTargets;
+
+/// How a [`PerformanceService`](crate::PerformanceService) runs: schedules, history,
+/// analysis targets. The defaults are the seed's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// How often a snapshot is collected (seed: 30 s).
+    #[serde(with = "millis")]
+    pub collect_interval: Duration,
+    /// How often a report is built (seed: 5 min).
+    #[serde(with = "millis")]
+    pub report_interval: Duration,
+    /// How often the optimizer checks, when auto-optimization is on (seed: 15 min).
+    #[serde(with = "millis")]
+    pub optimize_interval: Duration,
+    /// Snapshots kept (seed: 1000, about 8 h at 30 s).
+    pub history_capacity: usize,
+    /// Snapshots a trend is fitted on (default 20: the last 10 minutes at 30 s).
+    pub trend_window: usize,
+    /// Targets the score is computed against.
+    pub targets: ScoreTargets,
+    /// Keep the history in the cache too, so a restart keeps it and other instances can
+    /// read it. Off by default: the in-memory ring is enough for one process.
+    pub persist_history: bool,
+    /// This instance's name, under which its history is persisted.
+    pub instance: String,
+    /// Longest wait for the cache's statistics during a collection.
+    #[serde(with = "millis")]
+    pub cache_stats_timeout: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            collect_interval: Duration::from_secs(30),
+            report_interval: Duration::from_secs(5 * 60),
+            optimize_interval: Duration::from_secs(15 * 60),
+            history_capacity: 1000,
+            trend_window: 20,
+            targets: ScoreTargets::default(),
+            persist_history: false,
+            instance: "default".to_owned(),
+            cache_stats_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Largest history accepted: a bound on memory, whatever the configuration says.
+const MAX_HISTORY: usize = 100_000;
+
+impl ServiceConfig {
+    /// Checks every setting; the error lists each problem.
+    ///
+    /// # Errors
+    /// [`PerfkitError::InvalidConfig`] naming each setting out of range.
+    pub fn validate(&self) -> Result<(), PerfkitError> {
+        let mut problems = Vec::new();
+        for (name, interval) in [
+            ("collectInterval", self.collect_interval),
+            ("reportInterval", self.report_interval),
+            ("optimizeInterval", self.optimize_interval),
+        ] {
+            if interval < Duration::from_millis(100) {
+                problems.push(format!("{name} must be at least 100 ms, got {interval:?}"));
+            }
+        }
+        if !(1..=MAX_HISTORY).contains(&self.history_capacity) {
+            problems.push(format!(
+                "historyCapacity must be in 1..={MAX_HISTORY}, got {}",
+                self.history_capacity
+            ));
+        }
+        if self.trend_window < crate::analysis::MIN_TREND_POINTS {
+            problems.push(format!(
+                "trendWindow must be at least {}, got {}",
+                crate::analysis::MIN_TREND_POINTS,
+                self.trend_window
+            ));
+        }
+        if self.instance.is_empty() || self.instance.len() > 64 {
+            problems.push("instance must be 1 to 64 characters".to_owned());
+        }
+        if problems.is_empty() { Ok(()) } else { Err(PerfkitError::InvalidConfig(problems)) }
+    }
+}
+
+/// Durations as whole milliseconds in JSON and TOML.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_defaults_are_valid() {
+        let config = ServiceConfig::default();
+        config.validate().unwrap();
+        assert_eq!(config.collect_interval, Duration::from_secs(30));
+        assert_eq!(config.history_capacity, 1000);
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let config = ServiceConfig {
+            collect_interval: Duration::ZERO,
+            history_capacity: 0,
+            trend_window: 1,
+            ..ServiceConfig::default()
+        };
+        let PerfkitError::InvalidConfig(problems) = config.validate().unwrap_err() else {
+            panic!("wrong error");
+        };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn reads_camel_case_json_with_millisecond_durations() {
+        let config: ServiceConfig =
+            serde_json::from_str(r#"{"collectInterval": 1000, "persistHistory": true}"#).unwrap();
+        assert_eq!(config.collect_interval, Duration::from_secs(1));
+        assert!(config.persist_history);
+        assert_eq!(config.report_interval, Duration::from_secs(300));
+        assert!(serde_json::from_str::<ServiceConfig>(r#"{"colectInterval": 1}"#).is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! `PerformanceService`: the conductor that collects, remembers, analyses, alerts and
+//! optimizes on a schedule, and answers every question the API and the dashboard ask.
+
+mod answers;
+mod builder;
+mod collect;
+mod config;
+mod health;
+mod persistence;
+mod schedule;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use perfkit_alerting::AlertEngine;
+use perfkit_cache::Cache;
+use perfkit_core::Clock;
+use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
+use perfkit_optimizer::{ConnectionControl, Optimizer, QueueControl};
+use tokio::sync::broadcast;
+
+pub use answers::{AlertsView, Dashboard, MetricsView, OptimizationView, ServiceStatus, Summary};
+pub use builder::PerformanceServiceBuilder;
+pub use config::ServiceConfig;
+pub use health::{ComponentHealth, HealthReport, HealthStatus};
+pub use state::StepCounters;
+
+use crate::connections::ConnectionRegistry;
+use crate::events::LiveEvent;
+use schedule::Running;
+pub(crate) use state::ServiceState;
+
+/// Live events buffered per subscriber; a subscriber that falls further behind skips ahead
+/// (tokio broadcast semantics), so a slow client can never hold memory.
+const EVENT_CAPACITY: usize = 256;
+
+/// The orchestrator: owns a recorder, a system probe, a cache, an alert engine and an
+/// optimizer, all behind traits, and runs them on the seed's schedule.
+///
+/// Cheap to clone (an `Arc` inside); every clone is the same service.
+///
+/// ```
+/// use perfkit::PerformanceService;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let service = PerformanceService::builder().build()?;
+/// service.start();
+///
+/// let snapshot = service.collect_now().await;
+/// assert!(snapshot.memory_usage.is_some());
+/// assert_eq!(service.history(10).len(), 1);
+///
+/// service.shutdown().await;
+/// # Ok::<(), perfkit::PerfkitError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct PerformanceService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PerformanceService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerformanceService")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: ServiceConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) probe: Arc<dyn SystemProbe>,
+    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) alerts: Mutex<AlertEngine>,
+    pub(crate) optimizer: Arc<Optimizer>,
+    pub(crate) connections: ConnectionRegistry,
+    pub(crate) connection_control: Option<Arc<dyn ConnectionControl>>,
+    pub(crate) queue: Option<Arc<dyn QueueControl>>,
+    pub(crate) exporter: PrometheusExporter,
+    pub(crate) state: Arc<Mutex<ServiceState>>,
+    pub(crate) events: broadcast::Sender<LiveEvent>,
+    pub(crate) running: Mutex<Option<Running>>,
+    /// Alert delivery workers not yet spawned (they start with the service).
+    pub(crate) delivery_workers: Mutex<Vec<perfkit_alerting::DeliveryWorker>>,
+}
+
+/// Locks a std mutex, recovering from poisoning: every critical section in this crate
+/// leaves its data consistent, so a panic elsewhere must not take the service down.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl PerformanceService {
+    /// A builder with the defaults: in-memory cache, sysinfo probe, the seed's alert rules
+    /// and optimizer config, the system clock.
+    #[must_use]
+    pub fn builder() -> PerformanceServiceBuilder {
+        PerformanceServiceBuilder::default()
+    }
+
+    /// The recorder, for request middleware and application code.
+    #[must_use]
+    pub fn recorder(&self) -> &Arc<Recorder> {
+        &self.inner.recorder
+    }
+
+    /// The cache, for application code (cache-aside reads).
+    #[must_use]
+    pub fn cache(&self) -> &Arc<dyn Cache> {
+        &self.inner.cache
+    }
+
+    /// The registry of live client connections (WebSockets register here).
+    #[must_use]
+    pub fn connections(&self) -> &ConnectionRegistry {
+        &self.inner.connections
+    }
+
+    /// The optimizer.
+    #[must_use]
+    pub fn optimizer(&self) -> &Arc<Optimizer> {
+        &self.inner.optimizer
+    }
+
+    /// The settings this service runs with.
+    #[must_use]
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    /// Live events: snapshots, alert changes, optimizer runs.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn publish(&self, event: LiveEvent) {
+        // No subscribers is normal, not an error.
+        let _ = self.inner.events.send(event);
+    }
+}

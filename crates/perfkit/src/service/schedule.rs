@@ -1,0 +1,231 @@
+//! The three loops: collect (30 s), report (5 min), optimize (15 min, when auto is on).
+//!
+//! Each loop runs its step on a tokio interval. A step that fails is logged and counted; a
+//! step that panics is caught, logged and counted; either way the loop goes on. Shutdown is
+//! a watch channel every loop selects on, also while a step is running, so `shutdown()`
+//! returns as soon as the loops notice, however long a step would have taken.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval};
+
+use super::state::{ServiceState, StepCounters};
+use super::{PerformanceService, lock};
+use crate::PerfkitError;
+use crate::events::LiveEvent;
+
+/// The running loops of a started service.
+pub(crate) struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Which loop a step belongs to, for counting.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Collect,
+    Report,
+    Optimize,
+}
+
+impl Step {
+    fn counters(self, state: &mut ServiceState) -> &mut StepCounters {
+        match self {
+            Step::Collect => &mut state.collect,
+            Step::Report => &mut state.report,
+            Step::Optimize => &mut state.optimize,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Step::Collect => "collect",
+            Step::Report => "report",
+            Step::Optimize => "optimize",
+        }
+    }
+}
+
+impl PerformanceService {
+    /// Starts the schedule on the current tokio runtime: a collection now and every
+    /// collect interval, a report after the first collection and every report interval, an
+    /// optimizer check after the first collection and every optimize interval while
+    /// auto-optimization is on. Alert notifiers start delivering. Calling it again while
+    /// running does nothing.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime, like `tokio::spawn`.
+    pub fn start(&self) {
+        let mut running = lock(&self.inner.running);
+        if running.is_some() {
+            return;
+        }
+        lock(&self.inner.state).started_at = Some(self.inner.clock.now());
+        let (stop, stopped) = watch::channel(false);
+        let (first_done, first_collected) = watch::channel(false);
+        let config = &self.inner.config;
+        let mut tasks = Vec::new();
+
+        let service = self.clone();
+        let persist = config.persist_history;
+        tasks.push(tokio::spawn(run_loop(
+            Step::Collect,
+            config.collect_interval,
+            stopped.clone(),
+            None,
+            move || {
+                let service = service.clone();
+                let first_done = first_done.clone();
+                async move {
+                    if persist && !*first_done.borrow() {
+                        service.restore_history().await;
+                    }
+                    service.collect_now().await;
+                    first_done.send_replace(true);
+                    Ok(())
+                }
+            },
+            self.clone(),
+        )));
+        let service = self.clone();
+        tasks.push(tokio::spawn(run_loop(
+            Step::Report,
+            config.report_interval,
+            stopped.clone(),
+            Some(first_collected.clone()),
+            move || {
+                let service = service.clone();
+                async move {
+                    service.build_report().await;
+                    Ok(())
+                }
+            },
+            self.clone(),
+        )));
+        let service = self.clone();
+        tasks.push(tokio::spawn(run_loop(
+            Step::Optimize,
+            config.optimize_interval,
+            stopped.clone(),
+            Some(first_collected),
+            move || {
+                let service = service.clone();
+                async move { service.scheduled_optimization().await }
+            },
+            self.clone(),
+        )));
+        for worker in lock(&self.inner.delivery_workers).drain(..) {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                tokio::select! {
+                    () = worker.run() => {}
+                    _ = stopped.wait_for(|stop| *stop) => {}
+                }
+            }));
+        }
+        *running = Some(Running { stop, tasks });
+    }
+
+    /// Stops every loop and waits for them to end. Steps in progress are cancelled at their
+    /// next await. Alert notifiers stop too. Calling it when not running does nothing.
+    pub async fn shutdown(&self) {
+        let running = lock(&self.inner.running).take();
+        let Some(Running { stop, tasks }) = running else {
+            return;
+        };
+        stop.send_replace(true);
+        for task in tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a service task ended abnormally");
+            }
+        }
+    }
+
+    /// Whether the schedule is running.
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        lock(&self.inner.running).is_some()
+    }
+
+    /// The optimizer's scheduled check: only while auto-optimization is on.
+    async fn scheduled_optimization(&self) -> Result<(), PerfkitError> {
+        if !self.inner.optimizer.config().mode.auto {
+            return Ok(());
+        }
+        let snapshot = self.latest_or_collect().await;
+        let record = self.inner.optimizer.check(&snapshot).await;
+        self.publish(LiveEvent::Optimization(Box::new(record)));
+        Ok(())
+    }
+
+    fn count(&self, step: Step, outcome: Outcome) {
+        let mut state = lock(&self.inner.state);
+        let counters = step.counters(&mut state);
+        match outcome {
+            Outcome::Ran => counters.runs += 1,
+            Outcome::Failed => counters.failures += 1,
+            Outcome::Panicked => counters.panics += 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Ran,
+    Failed,
+    Panicked,
+}
+
+/// Runs `step` every `period` until `stopped` says stop. With `after`, waits for it to turn
+/// true first (reports and optimizer checks wait for the first snapshot).
+async fn run_loop<F, Fut>(
+    step: Step,
+    period: Duration,
+    mut stopped: watch::Receiver<bool>,
+    after: Option<watch::Receiver<bool>>,
+    mut action: F,
+    service: PerformanceService,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), PerfkitError>>,
+{
+    if let Some(mut after) = after {
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            ready = after.wait_for(|ready| *ready) => if ready.is_err() { return },
+        }
+    }
+    let mut ticker = interval(period);
+    // After a slow step, keep the period between steps rather than firing a burst.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = ticker.tick() => {}
+        }
+        let guarded = AssertUnwindSafe(action()).catch_unwind();
+        let outcome = tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            outcome = guarded => outcome,
+        };
+        match outcome {
+            Ok(Ok(())) => service.count(step, Outcome::Ran),
+            Ok(Err(error)) => {
+                tracing::warn!(step = step.name(), %error, "scheduled step failed");
+                service.count(step, Outcome::Failed);
+            }
+            Err(_) => {
+                tracing::error!(step = step.name(), "scheduled step panicked; the loop goes on");
+                service.count(step, Outcome::Panicked);
+            }
+        }
+    }
+}

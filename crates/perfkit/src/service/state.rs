@@ -1,0 +1,59 @@
+//! What the service remembers between collections.
+
+use perfkit_cache::CacheStats;
+use perfkit_core::Timestamp;
+use perfkit_metrics::SystemMetrics;
+
+use crate::history::SnapshotHistory;
+use crate::report::PerformanceReport;
+
+/// Counts of one scheduled step's outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepCounters {
+    /// Times it ran to completion.
+    pub runs: u64,
+    /// Times it returned an error.
+    pub failures: u64,
+    /// Times it panicked (the loop caught the panic and went on).
+    pub panics: u64,
+}
+
+/// Mutable state, behind one lock held only for short, non-async sections.
+#[derive(Debug)]
+pub(crate) struct ServiceState {
+    pub(crate) history: SnapshotHistory,
+    pub(crate) latest_report: Option<PerformanceReport>,
+    pub(crate) last_collection: Option<Timestamp>,
+    pub(crate) last_system: Option<SystemMetrics>,
+    pub(crate) last_probe_error: Option<String>,
+    pub(crate) last_cache_stats: Option<CacheStats>,
+    pub(crate) last_cache_error: Option<String>,
+    /// Cache hits and misses at the previous collection, for the interval hit rate.
+    pub(crate) previous_cache_reads: Option<(u64, u64)>,
+    pub(crate) alerts_fired_since_report: usize,
+    pub(crate) collect: StepCounters,
+    pub(crate) report: StepCounters,
+    pub(crate) optimize: StepCounters,
+    pub(crate) started_at: Option<Timestamp>,
+}
+
+impl ServiceState {
+    pub(crate) fn new(history_capacity: usize) -> Self {
+        ServiceState {
+            history: SnapshotHistory::new(history_capacity),
+            latest_report: None,
+            last_collection: None,
+            last_system: None,
+            last_probe_error: None,
+            last_cache_stats: None,
+            last_cache_error: None,
+            previous_cache_reads: None,
+            alerts_fired_since_report: 0,
+            collect: StepCounters::default(),
+            report: StepCounters::default(),
+            optimize: StepCounters::default(),
+            started_at: None,
+        }
+    }
+}
