@@ -54,3 +54,29 @@ async fn optimize_drops_entries_expired_on_the_cache_clock() {
     assert_eq!((report.before.keys, report.after.keys, report.expired_removed), (2, 1, 1));
     assert_eq!(cache.get("long").await.unwrap(), Some(b"v".to_vec()));
 }
+
+#[tokio::test]
+async fn on_the_system_clock_moka_hides_expired_entries() {
+    let cache = MemoryCache::default();
+    cache.set("short", b"v", Some(Duration::from_millis(5))).await.unwrap();
+    cache.set("long", b"v", Some(Duration::from_secs(300))).await.unwrap();
+    // A sleep is a floor on the monotonic clock moka counts TTLs on, so the outcome is fixed.
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(cache.get("short").await.unwrap(), None);
+    assert!(!cache.exists("short").await.unwrap());
+    assert_eq!(cache.get("long").await.unwrap(), Some(b"v".to_vec()));
+    let stats = cache.stats().await;
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+}
+
+#[tokio::test]
+async fn an_increment_keeps_the_deadline_of_the_first() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    let cache = MemoryCache::with_clock(MemoryConfig::default(), clock.clone());
+    assert_eq!(cache.increment("n", Some(Duration::from_secs(10))).await.unwrap(), 1);
+    clock.advance(Duration::from_secs(4));
+    assert_eq!(cache.increment("n", Some(Duration::from_secs(10))).await.unwrap(), 2);
+    assert_eq!(cache.ttl("n").await.unwrap(), Some(Duration::from_secs(6)));
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(cache.get("n").await.unwrap(), None);
+}

@@ -61,6 +61,11 @@ pub struct MemoryCache {
     store: MokaCache<String, Entry>,
     config: MemoryConfig,
     clock: Arc<dyn Clock>,
+    /// Whether reads check expiry on `clock`. On the system clock moka's own per-entry
+    /// deadline (the same TTL, counted on the monotonic clock it reads anyway) already hides
+    /// expired entries, so reads skip a second clock reading; an injected clock is checked on
+    /// every read so tests can expire entries by moving it.
+    reads_check_clock: bool,
     counters: Arc<Counters>,
     flights: SingleFlight,
 }
@@ -81,12 +86,16 @@ impl MemoryCache {
     /// A cache on the system clock.
     #[must_use]
     pub fn new(config: MemoryConfig) -> Self {
-        MemoryCache::with_clock(config, Arc::new(SystemClock))
+        MemoryCache::build(config, Arc::new(SystemClock), false)
     }
 
     /// A cache whose TTLs run on `clock` (a `ManualClock` in tests).
     #[must_use]
     pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
+        MemoryCache::build(config, clock, true)
+    }
+
+    fn build(config: MemoryConfig, clock: Arc<dyn Clock>, reads_check_clock: bool) -> Self {
         let counters = Arc::new(Counters::default());
         let evictions = counters.clone();
         let store = MokaCache::builder()
@@ -99,7 +108,14 @@ impl MemoryCache {
                 }
             })
             .build();
-        MemoryCache { store, config, clock, counters, flights: SingleFlight::default() }
+        MemoryCache {
+            store,
+            config,
+            clock,
+            reads_check_clock,
+            counters,
+            flights: SingleFlight::default(),
+        }
     }
 
     fn ttl_or_default(&self, ttl: Option<Duration>) -> Option<Duration> {
@@ -108,10 +124,18 @@ impl MemoryCache {
 
     /// Reads without counting a hit or miss.
     async fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let Some(entry) = self.store.get(key).await else { return Ok(None) };
-        if entry.is_expired(self.clock.now()) {
-            return Ok(None);
-        }
+        let entry = self.store.get(key).await;
+        self.value_of(key, entry.as_ref())
+    }
+
+    /// Whether an entry moka returned is still live for readers.
+    fn is_live(&self, entry: &Entry) -> bool {
+        !(self.reads_check_clock && entry.is_expired_at(|| self.clock.now()))
+    }
+
+    /// The value a stored entry holds for readers: none when absent or expired.
+    fn value_of(&self, key: &str, entry: Option<&Entry>) -> Result<Option<Vec<u8>>, CacheError> {
+        let Some(entry) = entry.filter(|entry| self.is_live(entry)) else { return Ok(None) };
         frame::decode(&entry.frame)
             .map(Some)
             .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason })
@@ -147,7 +171,8 @@ impl MemoryCache {
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let value = self.peek(key).await;
+        let entry = self.store.get(key).await;
+        let value = self.value_of(key, entry.as_ref());
         match &value {
             Ok(Some(_)) => self.counters.hit(),
             Ok(None) => self.counters.miss(),
@@ -174,8 +199,7 @@ impl Cache for MemoryCache {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        let now = self.clock.now();
-        Ok(self.store.get(key).await.is_some_and(|entry| !entry.is_expired(now)))
+        Ok(self.store.get(key).await.is_some_and(|entry| self.is_live(&entry)))
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
