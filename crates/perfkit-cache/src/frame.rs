@@ -68,12 +68,31 @@ pub(crate) fn decode(frame: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// [`decode`] of a frame the caller owns: a verbatim frame is the value itself, not copied.
+///
+/// # Errors
+/// As [`decode`].
+pub(crate) fn decode_owned(mut frame: Vec<u8>) -> Result<Vec<u8>, String> {
+    match frame.first() {
+        Some(&LZ4) => decode(&frame),
+        Some(&ESCAPED) => {
+            frame.remove(0);
+            Ok(frame)
+        }
+        _ => Ok(frame),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn round_trip(value: &[u8], threshold: usize) -> Vec<u8> {
-        decode(&encode(value, threshold).frame).unwrap()
+        let frame = encode(value, threshold).frame;
+        let owned = decode_owned(frame.to_vec());
+        let decoded = decode(&frame).unwrap();
+        assert_eq!(owned.unwrap(), decoded, "decode and decode_owned agree");
+        decoded
     }
 
     #[test]
@@ -122,6 +141,7 @@ mod tests {
     #[test]
     fn corrupt_frames_are_errors_not_panics() {
         assert!(decode(&[LZ4]).is_err());
+        assert!(decode_owned(vec![LZ4, 1, 0]).is_err());
         assert!(decode(&[LZ4, 1, 0]).is_err());
         // Claims 4 GiB from a few bytes.
         assert!(decode(&[LZ4, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0]).is_err());

@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use moka::future::Cache as MokaCache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
+use moka::sync::Cache as MokaCache;
 use perfkit_core::{Clock, SystemClock};
 
 use self::entry::{Entry, EntryExpiry};
@@ -58,6 +58,10 @@ impl Default for MemoryConfig {
 /// # }).unwrap();
 /// ```
 pub struct MemoryCache {
+    /// moka's sync cache: it never waits on I/O, and runs its housekeeping inline on the
+    /// calling thread just as the future cache does, while sparing every call the future
+    /// cache's state machines (768 bytes for a get, 1 KiB for an insert) and the boxing that
+    /// carries them through our async trait.
     store: MokaCache<String, Entry>,
     config: MemoryConfig,
     clock: Arc<dyn Clock>,
@@ -122,10 +126,14 @@ impl MemoryCache {
         ttl.or(self.config.default_ttl).map(|ttl| ttl.max(Duration::from_millis(1)))
     }
 
-    /// Reads without counting a hit or miss.
-    async fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let entry = self.store.get(key).await;
-        self.value_of(key, entry.as_ref())
+    /// Reads without counting a hit or miss: none when absent or expired.
+    fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let Some(entry) = self.store.get(key).filter(|entry| self.is_live(entry)) else {
+            return Ok(None);
+        };
+        frame::decode_owned(entry.frame)
+            .map(Some)
+            .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason })
     }
 
     /// Whether an entry moka returned is still live for readers.
@@ -133,16 +141,8 @@ impl MemoryCache {
         !(self.reads_check_clock && entry.is_expired_at(|| self.clock.now()))
     }
 
-    /// The value a stored entry holds for readers: none when absent or expired.
-    fn value_of(&self, key: &str, entry: Option<&Entry>) -> Result<Option<Vec<u8>>, CacheError> {
-        let Some(entry) = entry.filter(|entry| self.is_live(entry)) else { return Ok(None) };
-        frame::decode(&entry.frame)
-            .map(Some)
-            .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason })
-    }
-
     async fn footprint(&self) -> Footprint {
-        self.store.run_pending_tasks().await;
+        self.store.run_pending_tasks();
         Footprint { keys: self.store.entry_count(), bytes: self.store.weighted_size() }
     }
 
@@ -153,7 +153,7 @@ impl MemoryCache {
             self.store.iter().filter(|(key, _)| matches(key)).map(|(key, _)| key).collect();
         let mut removed = 0;
         for key in keys {
-            if self.store.remove(key.as_str()).await.is_some_and(|entry| !entry.is_expired(now)) {
+            if self.store.remove(key.as_str()).is_some_and(|entry| !entry.is_expired(now)) {
                 removed += 1;
             }
         }
@@ -163,16 +163,15 @@ impl MemoryCache {
     /// Stores a raw frame; for tests that need a corrupt one.
     #[doc(hidden)]
     pub async fn set_raw_frame(&self, key: &str, frame: &[u8]) {
-        let entry = Entry::new(frame.into(), self.config.default_ttl, self.clock.now());
-        self.store.insert(key.to_owned(), entry).await;
+        let entry = Entry::new(frame.to_vec(), self.config.default_ttl, self.clock.now());
+        self.store.insert(key.to_owned(), entry);
     }
 }
 
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let entry = self.store.get(key).await;
-        let value = self.value_of(key, entry.as_ref());
+        let value = self.peek(key);
         match &value {
             Ok(Some(_)) => self.counters.hit(),
             Ok(None) => self.counters.miss(),
@@ -188,18 +187,18 @@ impl Cache for MemoryCache {
         let encoded = frame::encode(value, self.config.compression_threshold);
         self.counters.saved(encoded.saved);
         let entry =
-            Entry::new(Arc::from(encoded.frame), self.ttl_or_default(ttl), self.clock.now());
-        self.store.insert(key.to_owned(), entry).await;
+            Entry::new(encoded.frame.into_owned(), self.ttl_or_default(ttl), self.clock.now());
+        self.store.insert(key.to_owned(), entry);
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let now = self.clock.now();
-        Ok(self.store.remove(key).await.is_some_and(|entry| !entry.is_expired(now)))
+        Ok(self.store.remove(key).is_some_and(|entry| !entry.is_expired(now)))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        Ok(self.store.get(key).await.is_some_and(|entry| self.is_live(&entry)))
+        Ok(self.store.get(key).is_some_and(|entry| self.is_live(&entry)))
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
@@ -207,7 +206,6 @@ impl Cache for MemoryCache {
         Ok(self
             .store
             .get(key)
-            .await
             .filter(|entry| !entry.is_expired(now))
             .and_then(|entry| entry.remaining(now)))
     }
@@ -239,27 +237,22 @@ impl Cache for MemoryCache {
         let now = self.clock.now();
         let ttl = self.ttl_or_default(ttl);
         let mut outcome = Err(CacheError::NotAnInteger { key: key.to_owned() });
-        self.store
-            .entry_by_ref(key)
-            .and_compute_with(|current| {
-                let live = current.map(moka::Entry::into_value).filter(|e| !e.is_expired(now));
-                let op = match live {
-                    None => {
-                        outcome = Ok(1);
-                        Op::Put(Entry::new(Arc::from(&b"1"[..]), ttl, now))
+        self.store.entry_by_ref(key).and_compute_with(|current| {
+            let live = current.map(moka::Entry::into_value).filter(|e| !e.is_expired(now));
+            match live {
+                None => {
+                    outcome = Ok(1);
+                    Op::Put(Entry::new(b"1".to_vec(), ttl, now))
+                }
+                Some(entry) => match parse_counter(&entry.frame).and_then(|n| n.checked_add(1)) {
+                    Some(next) => {
+                        outcome = Ok(next);
+                        Op::Put(entry.replaced(next.to_string().into_bytes()))
                     }
-                    Some(entry) => match parse_counter(&entry.frame).and_then(|n| n.checked_add(1))
-                    {
-                        Some(next) => {
-                            outcome = Ok(next);
-                            Op::Put(entry.replaced(Arc::from(next.to_string().as_bytes())))
-                        }
-                        None => Op::Nop,
-                    },
-                };
-                std::future::ready(op)
-            })
-            .await;
+                    None => Op::Nop,
+                },
+            }
+        });
         outcome
     }
 
@@ -275,7 +268,7 @@ impl Cache for MemoryCache {
         self.flights
             .run(key, || async move {
                 // A flight that landed just before this one began has stored the value.
-                if let Some(value) = self.peek(key).await? {
+                if let Some(value) = self.peek(key)? {
                     return Ok(value);
                 }
                 let value = compute().await?;
@@ -306,7 +299,7 @@ impl Cache for MemoryCache {
             .map(|(key, _)| key)
             .collect();
         for key in &expired {
-            self.store.invalidate(key.as_str()).await;
+            self.store.invalidate(key.as_str());
         }
         let after = self.footprint().await;
         Ok(OptimizeReport {
