@@ -235,6 +235,9 @@ impl PerformanceService {
         let summary = self.summary().await;
         let optimizer = self.inner.optimizer.config();
         let recommendations = self.recommendations().await;
+        // Read before the literal: a lock taken inside it would be held to the end of the
+        // statement, and `health()` takes the same lock.
+        let cache = lock(&self.inner.state).last_cache_stats.clone();
         Dashboard {
             metrics: self.metrics(),
             history: self.history(DASHBOARD_HISTORY),
@@ -246,7 +249,7 @@ impl PerformanceService {
                 recommendations,
                 recent_runs: self.inner.optimizer.history(DASHBOARD_RUNS),
             },
-            cache: lock(&self.inner.state).last_cache_stats.clone(),
+            cache,
             health: self.health(),
             summary,
         }

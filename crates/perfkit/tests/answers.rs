@@ -1,0 +1,275 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The service's answers, end to end through real parts where they exist (recorder,
+//! in-memory cache, alert engine, optimizer) and mocks where the collaborator is external.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mockall::mock;
+use perfkit::alerting::{
+    AlertStatus, AlertingError, Notification, NotificationPolicy, Notifier, RuleSet,
+};
+use perfkit::analysis::{Direction, Status};
+use perfkit::cache::{Cache, MemoryCache, MemoryConfig};
+use perfkit::core::{Metric, Timestamp};
+use perfkit::metrics::Method;
+use perfkit::optimizer::{ActionKind, OptimizerConfig};
+use perfkit::{PerfkitError, PerformanceService, ServiceConfig, TokioClock};
+use support::{MockedCache, cache_stats, settle, steady_probe};
+
+mock! {
+    pub Receiver {}
+    #[async_trait]
+    impl Notifier for Receiver {
+        fn name(&self) -> &str;
+        async fn notify(&self, notification: &Notification) -> Result<(), AlertingError>;
+    }
+    impl std::fmt::Debug for Receiver {
+        fn fmt<'a>(&self, f: &mut std::fmt::Formatter<'a>) -> std::fmt::Result;
+    }
+}
+
+fn clock() -> Arc<TokioClock> {
+    Arc::new(TokioClock::starting_at(Timestamp::from_unix_millis(1_764_000_000_000)))
+}
+
+fn memory_service(cache: Arc<dyn Cache>) -> PerformanceService {
+    PerformanceService::builder()
+        .clock(clock())
+        .probe(Arc::new(steady_probe(Arc::default())))
+        .cache(cache)
+        .build()
+        .unwrap()
+}
+
+fn memory_cache() -> Arc<dyn Cache> {
+    Arc::new(MemoryCache::new(MemoryConfig::default()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_requests_fire_the_latency_alert_and_notify_once() {
+    let notified = Arc::new(AtomicU64::new(0));
+    let mut receiver = MockReceiver::new();
+    receiver.expect_name().return_const("test-receiver".to_owned());
+    receiver.expect_fmt().returning(|f| f.write_str("Receiver"));
+    let counted = Arc::clone(&notified);
+    receiver
+        .expect_notify()
+        .withf(|notification| {
+            notification.status == AlertStatus::Firing
+                && notification.alerts.iter().any(|alert| alert.labels.get("alertname").is_some())
+        })
+        .times(1)
+        .returning(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        });
+    let service = PerformanceService::builder()
+        .clock(clock())
+        .probe(Arc::new(steady_probe(Arc::default())))
+        .cache(memory_cache())
+        .notifier(Arc::new(receiver), NotificationPolicy::default())
+        .build()
+        .unwrap();
+    service.start();
+    // Every request takes 2 s: P95 far above the seed's 1000 ms rule, for 5 minutes.
+    for _ in 0..10 {
+        for _ in 0..20 {
+            service.recorder().record_request(
+                Some("/slow"),
+                Method::Get,
+                200,
+                Duration::from_secs(2),
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    settle().await;
+    let alerts = service.alerts();
+    assert!(alerts.active.iter().any(|alert| alert.is_firing()), "{:?}", alerts.active);
+    assert_eq!(service.summary().await.active_alerts, alerts.active.len());
+    assert_eq!(
+        notified.load(Ordering::Relaxed),
+        1,
+        "one firing notification, not one per collection"
+    );
+
+    assert!(service.clear_alerts() >= 1);
+    assert!(service.alerts().active.is_empty());
+    service.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reports_carry_averages_trends_and_the_score() {
+    let service = memory_service(memory_cache());
+    // Latency climbing 100 ms per collection, over ten collections 30 s apart.
+    for step in 1..=10u64 {
+        for _ in 0..50 {
+            service.recorder().record_request(
+                Some("/api/posts"),
+                Method::Get,
+                200,
+                Duration::from_millis(100 * step),
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        service.collect_now().await;
+    }
+    let report = service.report().await;
+    let period = report.period.unwrap();
+    assert_eq!(period.snapshots, 10);
+    let p95 = report.averages[&Metric::P95];
+    assert!((p95 - 550.0).abs() < 10.0, "{p95}");
+    let trend = report.trends.iter().find(|t| t.metric == Metric::P95).unwrap();
+    assert_eq!(trend.direction, Direction::Degrading);
+    assert!(trend.confidence > 0.99, "{}", trend.confidence);
+    assert!((trend.slope_per_hour - 12_000.0).abs() < 200.0, "{}", trend.slope_per_hour);
+    assert_eq!(report.slowest_routes[0].route, "/api/posts");
+    assert!(report.score.score.is_some());
+
+    let summary = service.summary().await;
+    assert_eq!(summary.snapshot.unwrap().p95, service.latest().unwrap().p95);
+    assert_ne!(summary.score.status, Status::Unknown);
+    let json = serde_json::to_value(service.dashboard().await).unwrap();
+    for field in ["summary", "metrics", "history", "trends", "alerts", "optimization", "health"] {
+        assert!(json.get(field).is_some(), "dashboard lacks {field}");
+    }
+    assert_eq!(json["history"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
+    let mut cache = support::MockCacheBackend::new();
+    let reads = Arc::new(AtomicU64::new(0));
+    cache.expect_stats().returning(move || {
+        let total = reads.fetch_add(1000, Ordering::Relaxed) + 1000;
+        cache_stats(total * 3 / 10, total * 7 / 10, true)
+    });
+    let service = PerformanceService::builder()
+        .clock(clock())
+        .probe(Arc::new(steady_probe(Arc::default())))
+        .cache(Arc::new(MockedCache(cache)))
+        .build()
+        .unwrap();
+    service.collect_now().await;
+    service.collect_now().await;
+    assert_eq!(service.latest().unwrap().cache_hit_rate, Some(0.3));
+    let recommendations = service.recommendations().await;
+    let cache = recommendations.iter().find(|r| r.action == ActionKind::OptimizeCache).unwrap();
+    assert!(cache.reason.to_lowercase().contains("hit rate"), "{}", cache.reason);
+    let text = service.prometheus().unwrap();
+    assert!(text.contains("perfkit_cache_hits_total{backend=\"memory\"} 600"), "{text}");
+    assert!(text.contains("# TYPE perfkit_cache_connected gauge"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reset_clears_history_and_application_metrics() {
+    let service = memory_service(memory_cache());
+    service.recorder().record_request(None, Method::Get, 200, Duration::from_millis(5));
+    service.collect_now().await;
+    assert_eq!(service.history(10).len(), 1);
+    service.reset_metrics();
+    assert!(service.history(10).is_empty());
+    assert_eq!(service.metrics().application.requests.total, 0);
+}
+
+#[tokio::test]
+async fn invalid_updates_are_refused_whole() {
+    let service = memory_service(memory_cache());
+    let before = service.optimizer_config();
+    let mut bad = before.clone();
+    bad.cache_optimization.hit_rate_threshold = 7.0;
+    bad.queue_scaling.min_workers = 10;
+    bad.queue_scaling.max_workers = 2;
+    let error = service.update_config(bad).unwrap_err();
+    assert!(matches!(error, PerfkitError::Optimizer(_)), "{error}");
+    assert_eq!(service.optimizer_config(), before);
+
+    let rules_before = service.alert_rules();
+    let mut bad_rules = RuleSet::default();
+    bad_rules.rules[0].name = String::new();
+    let duplicate = bad_rules.rules[1].clone();
+    bad_rules.rules.push(duplicate);
+    let error = service.update_alert_rules(bad_rules).unwrap_err();
+    assert!(matches!(error, PerfkitError::Alerting(_)), "{error}");
+    assert_eq!(service.alert_rules(), rules_before);
+
+    service.set_auto(false);
+    assert!(!service.optimizer_config().mode.auto);
+    let valid = OptimizerConfig::default();
+    service.update_config(valid.clone()).unwrap();
+    assert_eq!(service.optimizer_config(), valid);
+}
+
+#[tokio::test(start_paused = true)]
+async fn history_persisted_in_the_cache_survives_a_restart() {
+    let cache = memory_cache();
+    let config = ServiceConfig {
+        persist_history: true,
+        instance: "api-1".to_owned(),
+        ..ServiceConfig::default()
+    };
+    let first = PerformanceService::builder()
+        .config(config.clone())
+        .clock(clock())
+        .probe(Arc::new(steady_probe(Arc::default())))
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
+    first.start();
+    tokio::time::sleep(Duration::from_secs(95)).await; // collections at 0, 30, 60, 90 s
+    first.shutdown().await;
+    assert_eq!(first.history(100).len(), 4);
+
+    let second = PerformanceService::builder()
+        .config(config)
+        .clock(clock())
+        .probe(Arc::new(steady_probe(Arc::default())))
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
+    second.start();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(second.history(100).len(), 5, "4 restored + 1 new");
+    assert_eq!(second.persisted_history("api-1").await.unwrap().len(), 5);
+    assert!(second.persisted_history("api-2").await.unwrap().is_empty());
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn instances_sharing_redis_read_each_others_history() {
+    let redis = perfkit_testing::RedisServer::start();
+    let namespace = perfkit_testing::unique_namespace("history");
+    let connect = || async {
+        let config = perfkit::cache::RedisConfig {
+            url: redis.url().to_owned(),
+            namespace: namespace.clone(),
+            ..perfkit::cache::RedisConfig::default()
+        };
+        Arc::new(perfkit::cache::RedisCache::connect(config).await.unwrap()) as Arc<dyn Cache>
+    };
+    let service = |instance: &str, cache: Arc<dyn Cache>| {
+        PerformanceService::builder()
+            .config(ServiceConfig {
+                persist_history: true,
+                instance: instance.to_owned(),
+                ..ServiceConfig::default()
+            })
+            .probe(Arc::new(steady_probe(Arc::default())))
+            .cache(cache)
+            .build()
+            .unwrap()
+    };
+    let a = service("a", connect().await);
+    let b = service("b", connect().await);
+    a.collect_now().await;
+    a.collect_now().await;
+    b.collect_now().await;
+    assert_eq!(b.persisted_history("a").await.unwrap().len(), 2);
+    assert_eq!(a.persisted_history("b").await.unwrap().len(), 1);
+    assert!(b.cache_stats().await.connected);
+}
