@@ -61,7 +61,7 @@ async fn slow_requests_fire_the_latency_alert_and_notify_once() {
         .expect_notify()
         .withf(|notification| {
             notification.status == AlertStatus::Firing
-                && notification.alerts.iter().any(|alert| alert.labels.get("alertname").is_some())
+                && notification.alerts.iter().any(|alert| alert.labels.contains_key("alertname"))
         })
         .times(1)
         .returning(move |_| {
