@@ -24,8 +24,9 @@ enum Target {
     /// subject time <= factor x baseline time.
     AtMostTimes(f64),
     /// baseline time >= factor x subject time (the subject is `factor` times faster).
-    #[allow(dead_code)] // used once the cache's batch benchmarks are listed
     FasterBy(f64),
+    /// subject time - baseline time <= this many nanoseconds (a layer's added cost).
+    AddsAtMostNanos(f64),
     /// Two-thread throughput >= factor x one-thread throughput, where `subject` is the
     /// two-thread time for one operation on each thread and `baseline` the one-thread time.
     ScalesBy(f64),
@@ -82,6 +83,78 @@ const COMPARISONS: &[Comparison] = &[
         subject: bench("exposition_1000_routes", "perfkit_render"),
         baseline: Some(bench("exposition_1000_routes", "prometheus_gather_encode")),
         target: Target::AtMostTimes(f64::INFINITY),
+    },
+    Comparison {
+        what: "MemoryCache get vs raw moka get (throughput >= 0.85x)",
+        subject: bench("memory_get", "perfkit"),
+        baseline: Some(bench("memory_get", "moka")),
+        target: Target::AtMostTimes(1.0 / 0.85),
+    },
+    Comparison {
+        what: "MemoryCache set vs raw moka insert (throughput >= 0.85x)",
+        subject: bench("memory_set", "perfkit"),
+        baseline: Some(bench("memory_set", "moka")),
+        target: Target::AtMostTimes(1.0 / 0.85),
+    },
+    Comparison {
+        what: "MemoryCache set vs moka insert with the same eviction listener (for reference)",
+        subject: bench("memory_set", "perfkit"),
+        baseline: Some(bench("memory_set", "moka_listener")),
+        target: Target::AtMostTimes(1.0 / 0.85),
+    },
+    Comparison {
+        what: "RedisCache get vs raw fred GET (throughput >= 0.9x)",
+        subject: bench("redis_get", "perfkit"),
+        baseline: Some(bench("redis_get", "fred")),
+        target: Target::AtMostTimes(1.0 / 0.9),
+    },
+    Comparison {
+        what: "RedisCache set vs raw fred SET (throughput >= 0.9x)",
+        subject: bench("redis_set", "perfkit"),
+        baseline: Some(bench("redis_set", "fred")),
+        target: Target::AtMostTimes(1.0 / 0.9),
+    },
+    Comparison {
+        what: "RedisCache mget of 100 keys vs 100 single GETs",
+        subject: bench("redis_mget_100", "perfkit"),
+        baseline: Some(bench("redis_mget_100", "single_calls")),
+        target: Target::FasterBy(10.0),
+    },
+    Comparison {
+        what: "RedisCache mset of 100 keys vs 100 single SETs",
+        subject: bench("redis_mset_100", "perfkit"),
+        baseline: Some(bench("redis_mset_100", "single_calls")),
+        target: Target::FasterBy(10.0),
+    },
+    Comparison {
+        what: "lz4 compression of a 4 KiB JSON value vs copying it",
+        subject: bench("lz4_encode_4k_json", "perfkit"),
+        baseline: Some(bench("lz4_encode_4k_json", "copy")),
+        target: Target::AtMostTimes(f64::INFINITY),
+    },
+    Comparison {
+        what: "alert engine evaluate, 100 rules (far below 1 ms)",
+        subject: bench("evaluate_100_rules", "no_notifier"),
+        baseline: None,
+        target: Target::UnderNanos(1_000_000.0),
+    },
+    Comparison {
+        what: "alert engine evaluate, 100 rules, receiver stalled (under 1 ms)",
+        subject: bench("evaluate_100_rules", "stalled_notifier"),
+        baseline: None,
+        target: Target::UnderNanos(1_000_000.0),
+    },
+    Comparison {
+        what: "optimizer evaluate, one snapshot with 100 checks of history",
+        subject: bench("optimizer_evaluate", "snapshot_with_100_check_history"),
+        baseline: None,
+        target: Target::UnderNanos(1_000_000.0),
+    },
+    Comparison {
+        what: "RequestMetricsLayer cost per request on top of the handler (autometrics: 140-150 ns)",
+        subject: bench("request_metrics_layer", "with_layer"),
+        baseline: Some(bench("request_metrics_layer", "without_layer")),
+        target: Target::AddsAtMostNanos(150.0),
     },
     Comparison {
         what: "system probe, fresh reading (twice a second must stay cheap)",
@@ -141,6 +214,19 @@ fn judge(criterion_dir: &Path, comparison: &Comparison) -> (String, Option<bool>
                     human(subject)
                 ),
                 scaling >= factor,
+            )
+        }
+        (Target::AddsAtMostNanos(limit), Some(base)) => {
+            let added = subject - base;
+            (
+                format!(
+                    "{} vs {} = {} added (target <= {})",
+                    human(subject),
+                    human(base),
+                    human(added),
+                    human(limit)
+                ),
+                added <= limit,
             )
         }
         (Target::UnderNanos(limit), _) => {
