@@ -1,0 +1,47 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark that cannot set up should stop loudly
+//! The cost `RequestMetricsLayer` adds to a request: a router with one trivial
+//! parameterised route, called with and without the layer. The difference between the two
+//! is the layer's per-request cost (target: under 150 ns).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use perfkit::metrics::Recorder;
+use perfkit_axum::RequestMetricsLayer;
+use tower::{Service, ServiceExt};
+
+fn trivial_router() -> Router {
+    Router::new().route("/items/{id}", get(|| async { "item" }))
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let recorder = Arc::new(Recorder::default());
+    let subjects = [
+        ("without_layer", trivial_router()),
+        ("with_layer", trivial_router().layer(RequestMetricsLayer::new(Arc::clone(&recorder)))),
+    ];
+    let mut group = c.benchmark_group("request_metrics_layer");
+    for (name, router) in subjects {
+        let mut service = router.into_service::<Body>();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let request = Request::get("/items/42").body(Body::empty()).unwrap();
+                    let response = service.ready().await.unwrap().call(request).await.unwrap();
+                    black_box(response.status())
+                })
+            });
+        });
+    }
+    group.finish();
+    black_box(recorder.snapshot().requests.total);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,316 @@
+//! One error type for every failure the API reports, rendered as API.md's JSON error.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use perfkit::PerfkitError;
+use perfkit::alerting::AlertingError;
+use perfkit::optimizer::OptimizerError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The kind of error a response carries, as a response extension.
+///
+/// [`ApiError`] attaches one to every error response, and
+/// [`RequestMetricsLayer`](crate::RequestMetricsLayer) counts it with
+/// `Recorder::record_error`. A host application's own handlers may attach one too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorKind(pub &'static str);
+
+/// Every failure the API reports. Each becomes
+/// `{ "error": { "code": "snake_case_code", "message": "what and why" } }` with its status;
+/// internals (cache or encoder failures) are logged, never shown.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use perfkit_axum::ApiError;
+///
+/// let response = ApiError::OutOfRange { name: "limit", min: 1, max: 1000, got: 0 }.into_response();
+/// assert_eq!(response.status(), 422);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The body is not JSON, or JSON of the wrong shape or types (400).
+    #[error("malformed request body: {0}")]
+    InvalidJson(String),
+    /// The query string does not parse (400).
+    #[error("malformed query string: {0}")]
+    InvalidQuery(String),
+    /// The body is not `application/json` (415).
+    #[error("expected a body with content type application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than the configured limit (413).
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A query parameter is out of its range (422).
+    #[error("{name} must be in {min}..={max}, got {got}")]
+    OutOfRange {
+        /// The parameter.
+        name: &'static str,
+        /// Smallest value accepted.
+        min: i64,
+        /// Largest value accepted.
+        max: i64,
+        /// What was sent.
+        got: i64,
+    },
+    /// A body parsed but its values are invalid; every problem is listed (422).
+    #[error("{what} refused, nothing changed: {}", .problems.join("; "))]
+    Invalid {
+        /// What was refused (`optimizer config`, `alert rules`, `pattern`).
+        what: &'static str,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+    /// The bearer token is missing or wrong (401).
+    #[error("missing or invalid bearer token: send Authorization: Bearer <admin token>")]
+    Unauthorized,
+    /// No route has this path (404).
+    #[error("no endpoint at this path")]
+    NotFound,
+    /// The route exists but not with this method (405).
+    #[error("this endpoint does not accept this method")]
+    MethodNotAllowed,
+    /// The request took longer than the configured timeout (408).
+    #[error("the request took longer than the server's timeout")]
+    Timeout,
+    /// A WebSocket endpoint was called without a WebSocket upgrade (426).
+    #[error("this endpoint speaks WebSocket only: {0}")]
+    UpgradeRequired(String),
+    /// A part the answer needs is down (the cache, the system probe, the connection limit)
+    /// (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A failure inside the server; the detail is logged, not sent (500).
+    #[error("internal error")]
+    Internal(String),
+    /// Any other client error status, from a layer below that produced a bare one.
+    #[error("{message}")]
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The JSON body of every error.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// The error inside [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// A stable snake_case code.
+    code: &'static str,
+    /// What went wrong and why.
+    message: String,
+    /// Every problem, for a refused config or rule set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<String>,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::OutOfRange { .. } | ApiError::Invalid { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Status { status, .. } => *status,
+        }
+    }
+
+    /// The stable snake_case code clients match on.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::OutOfRange { .. } => "out_of_range",
+            ApiError::Invalid { .. } => "validation_failed",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Timeout => "request_timeout",
+            ApiError::UpgradeRequired(_) => "upgrade_required",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+            ApiError::Status { status, .. } => status_code_name(*status),
+        }
+    }
+
+    /// The error a bare response of `status` stands for (what a layer below produced
+    /// without a body we can show).
+    pub(crate) fn from_status(status: StatusCode, body_limit: usize) -> ApiError {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: body_limit },
+            StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            status if status.is_server_error() => {
+                ApiError::Status { status, message: "internal error".to_owned() }
+            }
+            status => ApiError::Status {
+                status,
+                message: status.canonical_reason().unwrap_or("request refused").to_lowercase(),
+            },
+        }
+    }
+}
+
+fn status_code_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        403 => "forbidden",
+        406 => "not_acceptable",
+        409 => "conflict",
+        411 => "length_required",
+        414 => "uri_too_long",
+        429 => "too_many_requests",
+        431 => "headers_too_large",
+        s if s >= 500 => "internal_error",
+        _ => "request_refused",
+    }
+}
+
+impl From<PerfkitError> for ApiError {
+    fn from(error: PerfkitError) -> Self {
+        match error {
+            PerfkitError::InvalidConfig(problems) => {
+                ApiError::Invalid { what: "service config", problems }
+            }
+            PerfkitError::Optimizer(OptimizerError::InvalidConfig(problems)) => ApiError::Invalid {
+                what: "optimizer config",
+                problems: problems.iter().map(ToString::to_string).collect(),
+            },
+            PerfkitError::Alerting(AlertingError::InvalidRules { problems }) => ApiError::Invalid {
+                what: "alert rules",
+                problems: problems.iter().map(ToString::to_string).collect(),
+            },
+            PerfkitError::Cache(error) => {
+                tracing::warn!(%error, "cache operation failed");
+                ApiError::Unavailable("the cache did not answer; see the server log".to_owned())
+            }
+            PerfkitError::TooManyConnections { max } => {
+                ApiError::Unavailable(format!("connection limit of {max} reached"))
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = self.code();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(detail = %detail, "internal error answered with 500");
+                self.to_string()
+            }
+            _ => self.to_string(),
+        };
+        let problems = match self {
+            ApiError::Invalid { problems, .. } => problems,
+            _ => Vec::new(),
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message, problems } };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response.extensions_mut().insert(ErrorKind(code));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perfkit::cache::CacheError;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn internals_are_logged_not_shown() {
+        let (status, body) = body_of(ApiError::from(PerfkitError::Setup {
+            part: "prometheus exposition",
+            message: "secret detail at /etc/thing".to_owned(),
+        }))
+        .await;
+        assert_eq!(status, 500);
+        assert_eq!(body["error"]["code"], "internal_error");
+        assert!(!body.to_string().contains("secret"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn cache_failures_are_503_without_redis_detail() {
+        let error = PerfkitError::Cache(CacheError::Backend {
+            command: "UNLINK",
+            message: "connection refused 10.0.0.1:6379".to_owned(),
+        });
+        let (status, body) = body_of(error.into()).await;
+        assert_eq!(status, 503);
+        assert!(!body.to_string().contains("10.0.0.1"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn refused_configs_list_every_problem() {
+        let error =
+            ApiError::Invalid { what: "alert rules", problems: vec!["a".into(), "b".into()] };
+        let (status, body) = body_of(error).await;
+        assert_eq!(status, 422);
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(body["error"]["problems"], serde_json::json!(["a", "b"]));
+    }
+
+    #[test]
+    fn every_error_response_carries_its_kind() {
+        let response = ApiError::Unauthorized.into_response();
+        assert_eq!(response.extensions().get::<ErrorKind>(), Some(&ErrorKind("unauthorized")));
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn bare_statuses_map_to_their_errors() {
+        assert_eq!(ApiError::from_status(StatusCode::NOT_FOUND, 1).code(), "not_found");
+        assert_eq!(
+            ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE, 1).code(),
+            "payload_too_large"
+        );
+        assert_eq!(ApiError::from_status(StatusCode::BAD_GATEWAY, 1).code(), "internal_error");
+        assert_eq!(
+            ApiError::from_status(StatusCode::TOO_MANY_REQUESTS, 1).code(),
+            "too_many_requests"
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! `RequestMetricsLayer`: records every request of the host app into the recorder by
+//! matched route, method and status.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use axum::http::{Request, Response, StatusCode};
+use perfkit::metrics::{Method, Recorder};
+use tower::{Layer, Service};
+
+use crate::error::ErrorKind;
+
+/// The route recorded for a request that matched no route (a 404 from the fallback):
+/// raw paths never become series, so scanners cannot grow the label set.
+pub const UNMATCHED_ROUTE: &str = "__unmatched__";
+
+/// The error kind recorded for a 5xx response that carries no [`ErrorKind`].
+pub const SERVER_ERROR_KIND: &str = "server_error";
+
+/// A tower [`Layer`] that records every request into a [`Recorder`]: the matched route
+/// template (axum's [`MatchedPath`], never the raw path; [`UNMATCHED_ROUTE`] when no route
+/// matched), the method, the status and the time to the response head. A response with an
+/// [`ErrorKind`] extension (every [`ApiError`](crate::ApiError)) is counted with
+/// `record_error(kind)`; a 5xx without one as [`SERVER_ERROR_KIND`]. The recorder's route
+/// cap bounds the series: routes beyond it fold into one overflow series, counted.
+///
+/// Add it with `Router::layer` on the outermost router, so it sees the matched route
+/// (`MatchedPath` is set by the router before the layer runs) and every route, including
+/// the fallback.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, routing::get};
+/// use perfkit::metrics::Recorder;
+/// use perfkit_axum::RequestMetricsLayer;
+/// use tower::ServiceExt;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let recorder = Arc::new(Recorder::default());
+/// let app = Router::new()
+///     .route("/items/{id}", get(|| async { "item" }))
+///     .layer(RequestMetricsLayer::new(Arc::clone(&recorder)));
+///
+/// let request = axum::http::Request::get("/items/42").body(axum::body::Body::empty()).unwrap();
+/// let response = app.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+///
+/// let metrics = recorder.snapshot();
+/// assert_eq!(metrics.routes.slowest[0].route, "/items/{id}");
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestMetricsLayer {
+    recorder: Arc<Recorder>,
+}
+
+impl RequestMetricsLayer {
+    /// A layer recording into `recorder` (usually `service.recorder().clone()`).
+    #[must_use]
+    pub fn new(recorder: Arc<Recorder>) -> Self {
+        RequestMetricsLayer { recorder }
+    }
+}
+
+impl<S> Layer<S> for RequestMetricsLayer {
+    type Service = RequestMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestMetrics { inner, recorder: Arc::clone(&self.recorder) }
+    }
+}
+
+/// The service [`RequestMetricsLayer`] wraps around each route.
+#[derive(Debug, Clone)]
+pub struct RequestMetrics<S> {
+    inner: S,
+    recorder: Arc<Recorder>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestMetrics<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = RequestMetricsFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = Method::from_name(request.method().as_str());
+        RequestMetricsFuture {
+            inner: self.inner.call(request),
+            done: Some(Pending { recorder: Arc::clone(&self.recorder), route, method, start }),
+        }
+    }
+}
+
+/// What the future needs to record once the response head is ready.
+#[derive(Debug)]
+struct Pending {
+    recorder: Arc<Recorder>,
+    route: Option<MatchedPath>,
+    method: Method,
+    start: Instant,
+}
+
+impl Pending {
+    #[inline]
+    fn record(self, status: StatusCode, kind: Option<&ErrorKind>) {
+        let route = self.route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+        self.recorder.record_request(
+            Some(route),
+            self.method,
+            status.as_u16(),
+            self.start.elapsed(),
+        );
+        match kind {
+            Some(ErrorKind(kind)) => self.recorder.record_error(kind),
+            None if status.is_server_error() => self.recorder.record_error(SERVER_ERROR_KIND),
+            None => {}
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RequestMetrics`].
+    #[derive(Debug)]
+    pub struct RequestMetricsFuture<F> {
+        #[pin]
+        inner: F,
+        done: Option<Pending>,
+    }
+}
+
+impl<F, ResBody, E> Future for RequestMetricsFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Some(pending) = this.done.take() {
+            match &result {
+                Ok(response) => {
+                    pending.record(response.status(), response.extensions().get::<ErrorKind>());
+                }
+                // The inner service failed outright: what the client sees is a server error.
+                Err(_) => pending.record(StatusCode::INTERNAL_SERVER_ERROR, None),
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn send(app: &Router, method: &str, path: &str) -> StatusCode {
+        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        app.clone().oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn records_route_method_status_and_error_kinds() {
+        let recorder = Arc::new(Recorder::default());
+        let app = Router::new()
+            .route("/ok", get(|| async { "ok" }))
+            .route("/boom", get(|| async { crate::ApiError::Internal("db down".to_owned()) }))
+            .route("/plain500", get(|| async { StatusCode::BAD_GATEWAY }))
+            .layer(RequestMetricsLayer::new(Arc::clone(&recorder)));
+
+        assert_eq!(send(&app, "GET", "/ok").await, 200);
+        assert_eq!(send(&app, "GET", "/boom").await, 500);
+        assert_eq!(send(&app, "GET", "/plain500").await, 502);
+        assert_eq!(send(&app, "GET", "/nowhere").await, 404);
+        assert_eq!(send(&app, "POST", "/ok").await, 405);
+
+        let metrics = recorder.snapshot();
+        assert_eq!(metrics.requests.total, 5);
+        assert_eq!(metrics.errors.server_errors, 2);
+        assert_eq!(metrics.errors.by_kind["internal_error"], 1);
+        assert_eq!(metrics.errors.by_kind[SERVER_ERROR_KIND], 1);
+        let routes: Vec<&str> = metrics.routes.slowest.iter().map(|r| r.route.as_str()).collect();
+        for route in ["/ok", "/boom", "/plain500", UNMATCHED_ROUTE] {
+            assert!(routes.contains(&route), "{route} missing from {routes:?}");
+        }
+        let ok = metrics.routes.slowest.iter().find(|r| r.route == "/ok").unwrap();
+        assert_eq!(ok.count, 2, "the 405 is recorded under the matched route");
+    }
+}

@@ -1,0 +1,83 @@
+//! Assembles the routes and the layers every response passes through.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use perfkit::PerformanceService;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::state::AppState;
+use crate::{ApiConfig, respond, routes};
+
+/// Responses smaller than this are sent as they are: gzip would save little.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// The router serving every endpoint of API.md under `/api/performance`, plus `/` (a page
+/// linking the API) and `/api/performance/health/live` and `/health/ready`.
+///
+/// Every failure, including axum's own rejections, unknown paths and wrong methods, is
+/// answered with API.md's JSON error. Bodies are limited to `config.body_limit`, requests
+/// to `config.request_timeout`; live data is `Cache-Control: no-store`; large responses
+/// are gzipped when the client accepts it.
+///
+/// Add [`RequestMetricsLayer`](crate::RequestMetricsLayer) to the outermost router to
+/// record requests; this router does not add it, so an app that merges it records each
+/// request once.
+///
+/// ```
+/// use axum::body::Body;
+/// use axum::http::Request;
+/// use perfkit::PerformanceService;
+/// use perfkit_axum::{ApiConfig, router};
+/// use tower::ServiceExt;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let service = PerformanceService::builder().build()?;
+/// let app = router(service, ApiConfig { admin_token: "s3cret".into(), ..ApiConfig::default() });
+///
+/// let request = Request::delete("/api/performance/alerts").body(Body::empty()).unwrap();
+/// let response = app.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 401, "admin endpoints need the token");
+/// # Ok::<(), perfkit::PerfkitError>(())
+/// # }).unwrap();
+/// ```
+pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
+    let (routes, document) = routes::api().split_for_parts();
+    let openapi_json = match document.to_pretty_json() {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(%error, "the OpenAPI document could not be serialized");
+            String::from("{}")
+        }
+    };
+    let compress_when = SizeAbove::new(COMPRESS_ABOVE_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE);
+    let state =
+        AppState { service, openapi_json: Arc::from(openapi_json), config: Arc::new(config) };
+    let config = Arc::clone(&state.config);
+    // Layers listed first run innermost.
+    routes
+        .fallback(respond::not_found)
+        // The limit layer below enforces the configured limit; axum's own 2 MB default
+        // would otherwise cap a larger configured one.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(CatchPanicLayer::custom(respond::panic_response))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::json_errors))
+        .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
+        .with_state(state)
+}

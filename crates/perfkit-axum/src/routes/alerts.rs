@@ -1,0 +1,81 @@
+//! Active alerts and alert rules.
+
+use axum::Json;
+use axum::extract::State;
+use perfkit::AlertsView;
+use perfkit::alerting::{AlertingError, RuleSet};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBytes;
+use crate::state::AppState;
+
+/// What `DELETE /alerts` answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AlertsCleared {
+    /// Active alerts dropped.
+    cleared: usize,
+}
+
+/// Active alerts and recent history.
+#[utoipa::path(get, path = "/api/performance/alerts", tag = "alerts",
+    responses(
+        (status = 200, description = "{ active, history }", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn active(_: Reader, State(state): State<AppState>) -> Json<AlertsView> {
+    Json(state.service.alerts())
+}
+
+/// Clears active alerts (they fire again if their condition still holds).
+#[utoipa::path(delete, path = "/api/performance/alerts", tag = "alerts",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "How many were cleared", body = AlertsCleared),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+    ))]
+pub(crate) async fn clear(_: Admin, State(state): State<AppState>) -> Json<AlertsCleared> {
+    Json(AlertsCleared { cleared: state.service.clear_alerts() })
+}
+
+/// The alert rules in force.
+#[utoipa::path(get, path = "/api/performance/alerts/rules", tag = "alerts",
+    responses(
+        (status = 200, description = "{ rules: [...] }", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn rules(_: Reader, State(state): State<AppState>) -> Json<RuleSet> {
+    Json(state.service.alert_rules())
+}
+
+/// Replaces the alert rules; an invalid set is refused whole with every problem listed.
+#[utoipa::path(put, path = "/api/performance/alerts/rules", tag = "alerts",
+    security(("adminToken" = [])),
+    request_body(content = Object, description = "{ rules: [...] }, as GET returns it"),
+    responses(
+        (status = 200, description = "The rules now in force", body = Object),
+        (status = 400, description = "Not JSON, or not an object with a rules array", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Invalid rules, every problem listed; the old set stays", body = ErrorBody),
+    ))]
+pub(crate) async fn update_rules(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<RuleSet>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::InvalidJson("the body is not UTF-8".to_owned()))?;
+    // RuleSet::from_json reads each rule on its own, so one bad rule does not hide the
+    // problems of the others.
+    let rules = RuleSet::from_json(text).map_err(|error| match error {
+        AlertingError::Parse { reason, .. } => ApiError::InvalidJson(reason),
+        other => ApiError::from(perfkit::PerfkitError::from(other)),
+    })?;
+    state.service.update_alert_rules(rules)?;
+    Ok(Json(state.service.alert_rules()))
+}

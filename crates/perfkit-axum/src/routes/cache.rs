@@ -1,0 +1,135 @@
+//! Cache statistics, clearing, pattern deletion, optimization.
+
+use axum::Json;
+use axum::extract::State;
+use perfkit::cache::{CacheStats, OptimizeReport};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+/// Longest pattern accepted, in bytes.
+pub(crate) const MAX_PATTERN_LEN: usize = 256;
+
+/// The body of `DELETE /cache/pattern`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PatternBody {
+    /// A literal key prefix inside the cache's namespace (`user` deletes `user*`).
+    #[schema(min_length = 1, max_length = 256)]
+    pattern: String,
+}
+
+/// How many keys a clear or a pattern deletion removed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Deleted {
+    /// Keys deleted.
+    deleted: u64,
+    /// The prefix, for a pattern deletion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pattern: Option<String>,
+}
+
+/// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected.
+#[utoipa::path(get, path = "/api/performance/cache/stats", tag = "cache",
+    responses(
+        (status = 200, description = "Cache statistics", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
+    Json(state.service.cache_stats().await)
+}
+
+/// Clears every key in the cache's own namespace, nothing else.
+#[utoipa::path(delete, path = "/api/performance/cache", tag = "cache",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "Keys deleted", body = Deleted),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 503, description = "The cache did not answer", body = ErrorBody),
+    ))]
+pub(crate) async fn clear(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<Deleted>, ApiError> {
+    let deleted = state.service.clear_cache().await?;
+    Ok(Json(Deleted { deleted, pattern: None }))
+}
+
+/// Deletes the keys under a prefix; returns the count.
+#[utoipa::path(delete, path = "/api/performance/cache/pattern", tag = "cache",
+    security(("adminToken" = [])),
+    request_body = PatternBody,
+    responses(
+        (status = 200, description = "Keys deleted", body = Deleted),
+        (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Empty or over-long pattern", body = ErrorBody),
+        (status = 503, description = "The cache did not answer", body = ErrorBody),
+    ))]
+pub(crate) async fn delete_pattern(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PatternBody>,
+) -> Result<Json<Deleted>, ApiError> {
+    let pattern = validate_pattern(body.pattern)?;
+    let deleted = state.service.delete_cache_pattern(&pattern).await?;
+    Ok(Json(Deleted { deleted, pattern: Some(pattern) }))
+}
+
+/// An empty prefix would clear the whole namespace (that is `DELETE /cache`), and control
+/// characters have no place in keys.
+fn validate_pattern(pattern: String) -> Result<String, ApiError> {
+    let mut problems = Vec::new();
+    if pattern.is_empty() {
+        problems.push("pattern must not be empty (DELETE /cache clears everything)".to_owned());
+    }
+    if pattern.len() > MAX_PATTERN_LEN {
+        problems.push(format!(
+            "pattern must be at most {MAX_PATTERN_LEN} bytes, got {}",
+            pattern.len()
+        ));
+    }
+    if pattern.chars().any(char::is_control) {
+        problems.push("pattern must not contain control characters".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(pattern)
+    } else {
+        Err(ApiError::Invalid { what: "pattern", problems })
+    }
+}
+
+/// Runs cache optimization; returns what it did with before/after figures.
+#[utoipa::path(post, path = "/api/performance/cache/optimize", tag = "cache",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "What the optimization did", body = Object),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 503, description = "The cache did not answer", body = ErrorBody),
+    ))]
+pub(crate) async fn optimize(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<OptimizeReport>, ApiError> {
+    Ok(Json(state.service.optimize_cache().await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_checked() {
+        assert_eq!(validate_pattern("user".to_owned()).unwrap(), "user");
+        for bad in [String::new(), "x".repeat(MAX_PATTERN_LEN + 1), "a\nb".to_owned()] {
+            assert_eq!(validate_pattern(bad).unwrap_err().code(), "validation_failed");
+        }
+    }
+}

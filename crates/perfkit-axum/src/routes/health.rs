@@ -1,0 +1,59 @@
+//! Health like Spring Boot Actuator's: aggregated, liveness, readiness.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use perfkit::{HealthReport, HealthStatus};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// The answer of the liveness and readiness probes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Probe {
+    /// `up` or `down`.
+    status: &'static str,
+    /// Why, when down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+/// Every component (collector, cache, probe, alert notifier) and the worst of them; 503
+/// when unhealthy.
+#[utoipa::path(get, path = "/api/performance/health", tag = "health",
+    responses(
+        (status = 200, description = "{ status: healthy|degraded, checks, checkedAt }", body = Object),
+        (status = 503, description = "{ status: unhealthy, checks, checkedAt }", body = Object),
+    ))]
+pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
+    let report = state.service.health();
+    let status = match report.status {
+        HealthStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+        HealthStatus::Healthy | HealthStatus::Degraded => StatusCode::OK,
+    };
+    (status, Json(report))
+}
+
+/// The process answers.
+#[utoipa::path(get, path = "/api/performance/health/live", tag = "health",
+    responses((status = 200, description = "The process answers", body = Probe)))]
+pub(crate) async fn live() -> Json<Probe> {
+    Json(Probe { status: "up", reason: None })
+}
+
+/// The cache is reachable and a first snapshot exists.
+#[utoipa::path(get, path = "/api/performance/health/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = Probe),
+        (status = 503, description = "No snapshot yet, or the cache is unreachable", body = Probe),
+    ))]
+pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
+    if state.service.is_ready() {
+        (StatusCode::OK, Json(Probe { status: "up", reason: None }))
+    } else {
+        let reason = Some("no snapshot collected yet, or the cache is unreachable");
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Probe { status: "down", reason }))
+    }
+}

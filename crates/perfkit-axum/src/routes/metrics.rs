@@ -1,0 +1,141 @@
+//! Snapshot, metrics, Prometheus, report, history, dashboard.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use perfkit::metrics::{ApplicationMetrics, SystemMetrics};
+use perfkit::{Dashboard, MetricsView, PerformanceReport, Summary};
+use serde::Serialize;
+
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiQuery, LimitQuery};
+use crate::state::AppState;
+
+/// Snapshots `/history` returns when no limit is given.
+const DEFAULT_HISTORY: usize = 100;
+
+/// The Prometheus text exposition format's content type.
+const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The latest snapshot, score, status, active alerts and top recommendations.
+#[utoipa::path(get, path = "/api/performance/summary", tag = "metrics",
+    responses(
+        (status = 200, description = "Summary: snapshot, score (0-100) and status, activeAlerts, topRecommendations", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Json<Summary> {
+    Json(state.service.summary().await)
+}
+
+/// System and application metrics in full.
+#[utoipa::path(get, path = "/api/performance/metrics", tag = "metrics",
+    responses(
+        (status = 200, description = "{ system, application }", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn all_metrics(_: Reader, State(state): State<AppState>) -> Json<MetricsView> {
+    Json(state.service.metrics())
+}
+
+/// CPU, load, memory, disks, network, process RSS.
+#[utoipa::path(get, path = "/api/performance/metrics/system", tag = "metrics",
+    responses(
+        (status = 200, description = "System metrics", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        (status = 503, description = "The system probe failed", body = ErrorBody),
+    ))]
+pub(crate) async fn system_metrics(
+    _: Reader,
+    State(state): State<AppState>,
+) -> Result<Json<SystemMetrics>, ApiError> {
+    state.service.system_metrics().map(Json).ok_or_else(|| {
+        ApiError::Unavailable("the system probe could not read the machine".to_owned())
+    })
+}
+
+/// Request timing, throughput, errors by kind, DB, WebSocket, cache operations, queue.
+#[utoipa::path(get, path = "/api/performance/metrics/application", tag = "metrics",
+    responses(
+        (status = 200, description = "Application metrics", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn application_metrics(
+    _: Reader,
+    State(state): State<AppState>,
+) -> Json<ApplicationMetrics> {
+    Json(state.service.recorder().snapshot())
+}
+
+/// The Prometheus text exposition.
+#[utoipa::path(get, path = "/api/performance/metrics/prometheus", tag = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        (status = 500, description = "The exposition could not be encoded", body = ErrorBody),
+    ))]
+pub(crate) async fn prometheus(
+    _: Reader,
+    State(state): State<AppState>,
+) -> Result<impl IntoResponse, ApiError> {
+    let text = state.service.prometheus()?;
+    Ok(([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text))
+}
+
+/// The latest periodic report.
+#[utoipa::path(get, path = "/api/performance/report", tag = "metrics",
+    responses(
+        (status = 200, description = "Period, averages, trends per metric, alerts, recommendations", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn report(_: Reader, State(state): State<AppState>) -> Json<PerformanceReport> {
+    Json(state.service.report().await)
+}
+
+/// The last `limit` snapshots, oldest first.
+#[utoipa::path(get, path = "/api/performance/history", tag = "metrics", params(LimitQuery),
+    responses(
+        (status = 200, description = "Snapshots, oldest first (default limit 100)", body = [Object]),
+        (status = 400, description = "The query does not parse", body = ErrorBody),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
+    ))]
+pub(crate) async fn history(
+    _: Reader,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LimitQuery>,
+) -> Result<Json<Vec<perfkit::core::MetricsSnapshot>>, ApiError> {
+    let limit = query.resolve(DEFAULT_HISTORY)?;
+    Ok(Json(state.service.history(limit)))
+}
+
+/// Everything the dashboard shows, in one document.
+#[utoipa::path(get, path = "/api/performance/dashboard", tag = "metrics",
+    responses(
+        (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn dashboard(_: Reader, State(state): State<AppState>) -> Json<Dashboard> {
+    Json(state.service.dashboard().await)
+}
+
+/// What `DELETE /metrics` answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MetricsReset {
+    /// Always true: the application metrics and the history were reset.
+    reset: bool,
+}
+
+/// Resets the application metrics and the history.
+#[utoipa::path(delete, path = "/api/performance/metrics", tag = "metrics",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "Reset", body = MetricsReset),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+    ))]
+pub(crate) async fn reset_metrics(_: Admin, State(state): State<AppState>) -> Json<MetricsReset> {
+    state.service.reset_metrics();
+    Json(MetricsReset { reset: true })
+}

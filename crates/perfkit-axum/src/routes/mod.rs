@@ -1,0 +1,46 @@
+//! The handlers, one module per area. Each is thin: check, call the service, answer.
+
+pub(crate) mod alerts;
+pub(crate) mod cache;
+pub(crate) mod health;
+pub(crate) mod metrics;
+pub(crate) mod optimization;
+pub(crate) mod stream;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::page;
+use crate::state::AppState;
+
+/// Every documented route: the axum router and its OpenAPI paths come from the same
+/// registrations, so the document cannot drift from what is served.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .routes(routes!(page::index))
+        .routes(routes!(metrics::summary))
+        .routes(routes!(metrics::all_metrics, metrics::reset_metrics))
+        .routes(routes!(metrics::system_metrics))
+        .routes(routes!(metrics::application_metrics))
+        .routes(routes!(metrics::prometheus))
+        .routes(routes!(metrics::report))
+        .routes(routes!(metrics::history))
+        .routes(routes!(metrics::dashboard))
+        .routes(routes!(cache::stats))
+        .routes(routes!(cache::clear))
+        .routes(routes!(cache::delete_pattern))
+        .routes(routes!(cache::optimize))
+        .routes(routes!(optimization::history))
+        .routes(routes!(optimization::recommendations))
+        .routes(routes!(optimization::run))
+        .routes(routes!(optimization::force))
+        .routes(routes!(optimization::config, optimization::update_config))
+        .routes(routes!(optimization::set_auto))
+        .routes(routes!(alerts::active, alerts::clear))
+        .routes(routes!(alerts::rules, alerts::update_rules))
+        .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(stream::stream))
+        .routes(routes!(crate::openapi::document))
+}

@@ -1,0 +1,126 @@
+//! Optimizer history, recommendations, runs, config, auto switch.
+
+use axum::Json;
+use axum::extract::State;
+use perfkit::optimizer::{OptimizerConfig, Recommendation, RunRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, LimitQuery};
+use crate::state::AppState;
+
+/// Runs `/optimization/history` returns when no limit is given.
+const DEFAULT_RUNS: usize = 50;
+
+/// The body and answer of `PUT /optimization/auto`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AutoSwitch {
+    /// Auto-optimization on or off.
+    enabled: bool,
+}
+
+/// Past runs, newest first.
+#[utoipa::path(get, path = "/api/performance/optimization/history", tag = "optimization",
+    params(LimitQuery),
+    responses(
+        (status = 200, description = "Runs with before/after figures, newest first (default limit 50)", body = [Object]),
+        (status = 400, description = "The query does not parse", body = ErrorBody),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
+    ))]
+pub(crate) async fn history(
+    _: Reader,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LimitQuery>,
+) -> Result<Json<Vec<RunRecord>>, ApiError> {
+    let limit = query.resolve(DEFAULT_RUNS)?;
+    Ok(Json(state.service.optimization_history(limit)))
+}
+
+/// What the rules recommend now, with the reason and the figures behind it.
+#[utoipa::path(get, path = "/api/performance/optimization/recommendations", tag = "optimization",
+    responses(
+        (status = 200, description = "Recommendations, most urgent first", body = [Object]),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn recommendations(
+    _: Reader,
+    State(state): State<AppState>,
+) -> Json<Vec<Recommendation>> {
+    Json(state.service.recommendations().await)
+}
+
+/// Runs the actions whose triggers fire and whose cooldown has passed.
+#[utoipa::path(post, path = "/api/performance/optimization/run", tag = "optimization",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The run record", body = Object),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+    ))]
+pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
+    Json(state.service.run_optimization().await)
+}
+
+/// Runs every action now, triggers and cooldowns ignored, safety bounds kept.
+#[utoipa::path(post, path = "/api/performance/optimization/force", tag = "optimization",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The run record", body = Object),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+    ))]
+pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
+    Json(state.service.force_optimization().await)
+}
+
+/// The optimizer config.
+#[utoipa::path(get, path = "/api/performance/optimization/config", tag = "optimization",
+    responses(
+        (status = 200, description = "The optimizer config (cacheOptimization.hitRateThreshold, ...)", body = Object),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<OptimizerConfig> {
+    Json(state.service.optimizer_config())
+}
+
+/// Replaces the optimizer config after validation; an invalid one is refused whole.
+#[utoipa::path(put, path = "/api/performance/optimization/config", tag = "optimization",
+    security(("adminToken" = [])),
+    request_body(content = Object, description = "The whole optimizer config, as GET returns it"),
+    responses(
+        (status = 200, description = "The config now in force", body = Object),
+        (status = 400, description = "Malformed JSON, wrong types or unknown fields", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Invalid config, every problem listed; the old one stays", body = ErrorBody),
+    ))]
+pub(crate) async fn update_config(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(config): ApiJson<OptimizerConfig>,
+) -> Result<Json<OptimizerConfig>, ApiError> {
+    state.service.update_config(config)?;
+    Ok(Json(state.service.optimizer_config()))
+}
+
+/// Turns auto-optimization on or off.
+#[utoipa::path(put, path = "/api/performance/optimization/auto", tag = "optimization",
+    security(("adminToken" = [])),
+    request_body = AutoSwitch,
+    responses(
+        (status = 200, description = "The switch as now set", body = AutoSwitch),
+        (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+    ))]
+pub(crate) async fn set_auto(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(switch): ApiJson<AutoSwitch>,
+) -> Json<AutoSwitch> {
+    state.service.set_auto(switch.enabled);
+    Json(AutoSwitch { enabled: state.service.optimizer_config().mode.auto })
+}

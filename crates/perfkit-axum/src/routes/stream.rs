@@ -1,0 +1,40 @@
+//! The live stream: a WebSocket of snapshots and alert and optimization events.
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::response::Response;
+
+use crate::auth::Reader;
+use crate::error::{ApiError, ErrorBody};
+use crate::live::{self, MAX_INCOMING_MESSAGE};
+use crate::state::AppState;
+
+/// Live snapshots and alert/optimization events over a WebSocket. Each message is JSON
+/// `{ "type": "snapshot" | "alert" | "optimization", "data": ... }`; the latest snapshot
+/// is sent first. A client that cannot keep up is disconnected.
+#[utoipa::path(get, path = "/api/performance/stream", tag = "stream",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        (status = 426, description = "Not a WebSocket upgrade request", body = ErrorBody),
+        (status = 503, description = "The connection limit is reached", body = ErrorBody),
+    ))]
+pub(crate) async fn stream(
+    _: Reader,
+    State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|rejection| ApiError::UpgradeRequired(rejection.body_text()))?;
+    // Registered before upgrading, so a full registry is an honest 503, not a dropped socket.
+    let lease = state.service.connections().register()?;
+    let session = live::Session {
+        events: state.service.subscribe(),
+        recorder: std::sync::Arc::clone(state.service.recorder()),
+        initial: state.service.latest(),
+        lease,
+    };
+    Ok(upgrade
+        .max_message_size(MAX_INCOMING_MESSAGE)
+        .on_upgrade(move |socket| session.serve(socket)))
+}

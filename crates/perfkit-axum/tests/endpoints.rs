@@ -1,0 +1,246 @@
+//! Every endpoint of API.md through the router, with the admin token where needed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode, header};
+use perfkit::HealthStatus;
+use perfkit_axum::ApiConfig;
+use serde_json::{Value, json};
+use support::{Call, app, app_with, path, send};
+
+/// Every row of API.md: method, path, body, and a check of the answer's JSON.
+#[tokio::test]
+async fn every_endpoint_answers_with_its_documented_shape() {
+    let (service, app) = app().await;
+    service.cache().set("user:1", b"alice", None).await.unwrap();
+    service.cache().set("user:2", b"bob", None).await.unwrap();
+    service.cache().set("post:1", b"hello", None).await.unwrap();
+    let config = serde_json::to_string(&service.optimizer_config()).unwrap();
+    let rules = serde_json::to_string(&service.alert_rules()).unwrap();
+
+    type Check = fn(&Value);
+    let rows: Vec<(Call, Check)> = vec![
+        (Call::get(&path("/summary")), |b| {
+            assert!(b["score"].is_object(), "{b}");
+            assert!(b["snapshot"]["timestamp"].is_string(), "{b}");
+            assert!(b["activeAlerts"].is_number(), "{b}");
+            assert!(b["topRecommendations"].is_array(), "{b}");
+        }),
+        (Call::get(&path("/metrics")), |b| {
+            assert!(b["system"].is_object(), "{b}");
+            assert!(b["application"]["requests"].is_object(), "{b}");
+        }),
+        (Call::get(&path("/metrics/system")), |b| assert!(b.is_object(), "{b}")),
+        (Call::get(&path("/metrics/application")), |b| {
+            assert!(b["responseTime"].is_object(), "{b}");
+            assert!(b["throughput"].is_object(), "{b}");
+            assert!(b["errors"]["byKind"].is_object(), "{b}");
+        }),
+        (Call::get(&path("/report")), |b| assert!(b.is_object(), "{b}")),
+        (Call::get(&path("/history?limit=100")), |b| {
+            assert_eq!(b.as_array().unwrap().len(), 1, "{b}");
+            assert!(b[0]["timestamp"].is_string(), "{b}");
+        }),
+        (Call::get(&path("/history")), |b| assert!(b.is_array(), "{b}")),
+        (Call::get(&path("/cache/stats")), |b| {
+            assert_eq!(b["keys"], 3, "{b}");
+            assert!(b.get("hitRate").is_some(), "{b}");
+        }),
+        (
+            Call::new(Method::DELETE, &path("/cache/pattern"))
+                .admin()
+                .json(r#"{"pattern":"user"}"#),
+            |b| {
+                assert_eq!(b["deleted"], 2, "{b}");
+                assert_eq!(b["pattern"], "user", "{b}");
+            },
+        ),
+        (Call::new(Method::POST, &path("/cache/optimize")).admin(), |b| {
+            assert!(b.is_object(), "{b}");
+        }),
+        (Call::new(Method::DELETE, &path("/cache")).admin(), |b| {
+            assert_eq!(b["deleted"], 1, "{b}");
+        }),
+        (Call::get(&path("/optimization/recommendations")), |b| assert!(b.is_array(), "{b}")),
+        (Call::new(Method::POST, &path("/optimization/run")).admin(), |b| {
+            assert!(b.is_object(), "{b}");
+        }),
+        (Call::new(Method::POST, &path("/optimization/force")).admin(), |b| {
+            assert!(b.is_object(), "{b}");
+        }),
+        (Call::get(&path("/optimization/history?limit=50")), |b| {
+            assert_eq!(b.as_array().unwrap().len(), 2, "run and force are recorded: {b}");
+        }),
+        (Call::get(&path("/optimization/config")), |b| {
+            assert!(b["cacheOptimization"]["hitRateThreshold"].is_number(), "{b}");
+        }),
+        (
+            Call::new(Method::PUT, &path("/optimization/auto"))
+                .admin()
+                .json(r#"{"enabled":false}"#),
+            |b| {
+                assert_eq!(b, &json!({"enabled": false}));
+            },
+        ),
+        (Call::get(&path("/dashboard")), |b| {
+            for key in
+                ["summary", "metrics", "history", "trends", "alerts", "optimization", "health"]
+            {
+                assert!(b.get(key).is_some(), "{key} missing: {b}");
+            }
+        }),
+        (Call::get(&path("/alerts")), |b| {
+            assert!(b["active"].is_array(), "{b}");
+            assert!(b["history"].is_array(), "{b}");
+        }),
+        (Call::new(Method::DELETE, &path("/alerts")).admin(), |b| {
+            assert!(b["cleared"].is_number(), "{b}");
+        }),
+        (Call::get(&path("/alerts/rules")), |b| {
+            assert_eq!(b["rules"].as_array().unwrap().len(), 5, "{b}");
+        }),
+        (Call::new(Method::DELETE, &path("/metrics")).admin(), |b| {
+            assert_eq!(b, &json!({"reset": true}));
+        }),
+        (Call::get(&path("/health/live")), |b| assert_eq!(b["status"], "up", "{b}")),
+        (Call::get(&path("/health/ready")), |b| {
+            assert_eq!(b["status"], "up", "a snapshot was collected: {b}");
+        }),
+        (Call::get(&path("/openapi.json")), |b| {
+            assert!(b["openapi"].as_str().unwrap().starts_with("3.1"), "{b}");
+        }),
+    ];
+    for (call, check) in rows {
+        let label = format!("{} {}", call.method, call.path);
+        let answer = send(&app, call).await;
+        assert_eq!(answer.status, StatusCode::OK, "{label}: {}", answer.text());
+        assert!(
+            answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"),
+            "{label}"
+        );
+        check(&answer.json());
+    }
+
+    // The config and rule endpoints take back what they give.
+    let answer =
+        send(&app, Call::new(Method::PUT, &path("/optimization/config")).admin().json(&config))
+            .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json(), serde_json::from_str::<Value>(&config).unwrap());
+    let answer =
+        send(&app, Call::new(Method::PUT, &path("/alerts/rules")).admin().json(&rules)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json(), serde_json::from_str::<Value>(&rules).unwrap());
+}
+
+#[tokio::test]
+async fn prometheus_is_text_exposition() {
+    let (service, app) = app().await;
+    service.recorder().record_request(
+        Some("/api/posts/{id}"),
+        perfkit::metrics::Method::Get,
+        200,
+        std::time::Duration::from_millis(3),
+    );
+    let answer = send(&app, Call::get(&path("/metrics/prometheus"))).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "text/plain; version=0.0.4; charset=utf-8");
+    assert!(answer.text().contains("http_requests_total"), "{}", answer.text());
+}
+
+#[tokio::test]
+async fn the_index_page_links_the_api() {
+    let (_, app) = app().await;
+    let answer = send(&app, Call::get("/")).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    for link in [
+        "/api/performance/summary",
+        "/api/performance/metrics/prometheus",
+        "/api/performance/openapi.json",
+    ] {
+        assert!(answer.text().contains(link), "{link} missing");
+    }
+}
+
+#[tokio::test]
+async fn live_data_is_not_cached_and_large_answers_are_gzipped() {
+    let (_, app) = app().await;
+    let answer = send(&app, Call::get(&path("/summary"))).await;
+    assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
+
+    let answer = send(&app, Call::get(&path("/dashboard")).header("accept-encoding", "gzip")).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(&answer.body[..2], &[0x1f, 0x8b], "a gzip stream");
+
+    let answer =
+        send(&app, Call::get(&path("/health/live")).header("accept-encoding", "gzip")).await;
+    assert!(answer.headers.get(header::CONTENT_ENCODING).is_none(), "small answers go as they are");
+}
+
+#[tokio::test]
+async fn health_aggregates_components_and_is_503_when_unhealthy() {
+    let service = perfkit::PerformanceService::builder().build().unwrap();
+    let app = perfkit_axum::router(service.clone(), ApiConfig::default());
+    let answer = send(&app, Call::get(&path("/health/ready"))).await;
+    assert_eq!(answer.status, 503, "no snapshot yet: {}", answer.text());
+    assert_eq!(answer.json()["status"], "down");
+    service.collect_now().await;
+    let answer = send(&app, Call::get(&path("/health/ready"))).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+
+    // Not started: the collector is not running, which is unhealthy.
+    let answer = send(&app, Call::get(&path("/health"))).await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    let body = answer.json();
+    assert_eq!(body["status"], "unhealthy");
+    for component in ["collector", "cache", "probe", "alertNotifier"] {
+        assert!(body["checks"][component]["status"].is_string(), "{component}: {body}");
+    }
+
+    service.start();
+    service.collect_now().await;
+    let answer = send(&app, Call::get(&path("/health"))).await;
+    assert_eq!(service.health().status, HealthStatus::Healthy);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["status"], "healthy");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_firing_alert_is_listed_and_cleared() {
+    let (service, app) = app().await;
+    let rule = r#"{"rules":[{"name":"always","severity":"low","kind":"threshold",
+        "metric":"memoryUsage","comparison":"above","threshold":0.0}]}"#;
+    let answer =
+        send(&app, Call::new(Method::PUT, &path("/alerts/rules")).admin().json(rule)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    service.collect_now().await;
+    let answer = send(&app, Call::get(&path("/alerts"))).await;
+    assert_eq!(answer.json()["active"].as_array().unwrap().len(), 1, "{}", answer.text());
+    let answer = send(&app, Call::new(Method::DELETE, &path("/alerts")).admin()).await;
+    assert_eq!(answer.json()["cleared"], 1);
+    assert!(service.alerts().active.is_empty());
+}
+
+#[tokio::test]
+async fn reads_can_be_put_behind_the_token() {
+    let config = ApiConfig {
+        admin_token: support::TOKEN.to_owned(),
+        protect_reads: true,
+        ..ApiConfig::default()
+    };
+    let (_, app) = app_with(config).await;
+    let answer = send(&app, Call::get(&path("/summary"))).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.error_code(), "unauthorized");
+    let answer = send(&app, Call::get(&path("/summary")).admin()).await;
+    assert_eq!(answer.status, 200);
+    // Orchestrators and API clients need these without a token.
+    for open in ["/health/live", "/health/ready", "/openapi.json"] {
+        let answer = send(&app, Call::get(&path(open))).await;
+        assert_ne!(answer.status, 401, "{open}");
+    }
+}
