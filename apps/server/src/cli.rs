@@ -1,0 +1,128 @@
+//! The command line: flags only. Environment variables and the config file are read in
+//! `config`, which puts the three layers in order.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::logging::LogFormat;
+
+/// perfkit-server: the perfkit HTTP API, a Prometheus endpoint and a live view of this
+/// process, over an in-memory or Redis cache.
+///
+/// Each setting is taken from its flag, else its environment variable, else the config
+/// file, else the default. The admin token is never a flag (flags show in `ps`): set
+/// PERFKIT_ADMIN_TOKEN or `server.adminToken` in the config file, or let the server make one
+/// at start-up and log it once.
+#[derive(Debug, Default, Parser)]
+#[command(name = "perfkit-server", version)]
+pub(crate) struct Cli {
+    /// TOML config file (sections server, cache, api, demo, service, optimizer, alerts)
+    /// [env: PERFKIT_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Address to listen on [env: PERFKIT_BIND] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) bind: Option<SocketAddr>,
+
+    /// Use Redis as the cache, e.g. redis://127.0.0.1:6379/0 [env: PERFKIT_REDIS_URL]
+    /// [default: the in-memory cache]
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis_url: Option<String>,
+
+    /// Prefix of every Redis key this server writes, reads and deletes
+    /// [env: PERFKIT_NAMESPACE] [default: perfkit:]
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) namespace: Option<String>,
+
+    /// Add the example workload: GET /api/posts?page=N&limit=M and GET /api/users/{id}/posts,
+    /// cached in front of a deliberately slow source [env: PERFKIT_DEMO]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(crate) demo: Option<bool>,
+
+    /// Log lines as JSON objects or for people [env: PERFKIT_LOG_FORMAT] [default: pretty]
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub(crate) log_format: Option<LogFormat>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn reads_every_flag() {
+        let cli = Cli::try_parse_from([
+            "perfkit-server",
+            "--config",
+            "perfkit.toml",
+            "--bind",
+            "0.0.0.0:9000",
+            "--redis-url",
+            "redis://127.0.0.1:6380",
+            "--namespace",
+            "app:",
+            "--demo",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("perfkit.toml")));
+        assert_eq!(cli.bind, Some("0.0.0.0:9000".parse().unwrap()));
+        assert_eq!(cli.redis_url.as_deref(), Some("redis://127.0.0.1:6380"));
+        assert_eq!(cli.namespace.as_deref(), Some("app:"));
+        assert_eq!(cli.demo, Some(true));
+        assert_eq!(cli.log_format, Some(LogFormat::Json));
+    }
+
+    #[test]
+    fn demo_takes_an_optional_value_and_absent_flags_stay_unset() {
+        let off = Cli::try_parse_from(["perfkit-server", "--demo=false"]).unwrap();
+        assert_eq!(off.demo, Some(false));
+        let none = Cli::try_parse_from(["perfkit-server"]).unwrap();
+        assert_eq!((none.demo, none.bind, none.log_format), (None, None, None));
+    }
+
+    #[test]
+    fn refuses_bad_values_with_a_usage_error() {
+        for args in [
+            &["perfkit-server", "--bind", "not-an-address"][..],
+            &["perfkit-server", "--log-format", "xml"],
+            &["perfkit-server", "--demo=maybe"],
+            &["perfkit-server", "--no-such-flag"],
+        ] {
+            let error = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn help_names_every_environment_variable() {
+        let help = Cli::command().render_long_help().to_string();
+        for variable in [
+            "PERFKIT_CONFIG",
+            "PERFKIT_BIND",
+            "PERFKIT_REDIS_URL",
+            "PERFKIT_NAMESPACE",
+            "PERFKIT_DEMO",
+            "PERFKIT_LOG_FORMAT",
+            "PERFKIT_ADMIN_TOKEN",
+        ] {
+            assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
+        }
+    }
+}

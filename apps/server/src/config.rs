@@ -1,0 +1,672 @@
+//! The server's settings, from four layers: a flag wins over its environment variable, which
+//! wins over the config file, which wins over the default.
+//!
+//! The config file is TOML, camelCase like the API, durations in milliseconds:
+//!
+//! ```toml
+//! [server]
+//! bind = "127.0.0.1:8080"
+//! logFormat = "json"          # or "pretty"
+//! adminToken = "..."          # else PERFKIT_ADMIN_TOKEN, else generated and logged once
+//! shutdownGrace = 10000       # longest wait for in-flight requests on SIGTERM
+//!
+//! [cache]
+//! redisUrl = "redis://127.0.0.1:6379"   # absent: the in-memory cache
+//! namespace = "perfkit:"
+//! memoryMaxBytes = 67108864
+//! redisPoolSize = 4
+//! connectTimeout = 2000
+//! commandTimeout = 500
+//! defaultTtl = 300000
+//!
+//! [api]
+//! protectReads = false
+//! bodyLimit = 65536
+//! requestTimeout = 30000
+//!
+//! [demo]
+//! enabled = true
+//! latency = 50                # the slow source's delay per query
+//! ttl = 60000                 # how long demo answers stay cached
+//!
+//! [service]                   # perfkit::ServiceConfig
+//! collectInterval = 30000
+//!
+//! [optimizer]                 # perfkit::optimizer::OptimizerConfig
+//! mode = { auto = true, dryRun = false }
+//!
+//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the seed's five rules
+//! name = "slow"
+//! ...
+//! ```
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use perfkit::ServiceConfig;
+use perfkit::alerting::RuleSet;
+use perfkit::cache::{MemoryConfig, RedisConfig};
+use perfkit::optimizer::{OptimizerConfig, OptimizerError};
+use serde::Deserialize;
+
+use crate::cli::Cli;
+use crate::logging::LogFormat;
+
+/// Where the server listens unless told otherwise: loopback only, so a first run exposes
+/// nothing.
+pub(crate) const DEFAULT_BIND: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+
+/// The Redis key prefix unless told otherwise.
+pub(crate) const DEFAULT_NAMESPACE: &str = "perfkit:";
+
+/// Longest namespace accepted; a bound on every key's length.
+const MAX_NAMESPACE_LEN: usize = 128;
+
+/// The server's settings, every layer applied and checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) bind: SocketAddr,
+    pub(crate) log_format: LogFormat,
+    /// `None`: make one at start-up.
+    pub(crate) admin_token: Option<Secret>,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) cache: CacheSettings,
+    pub(crate) api: ApiSettings,
+    /// `None`: the demo workload is off.
+    pub(crate) demo: Option<DemoSettings>,
+    pub(crate) service: ServiceConfig,
+    pub(crate) optimizer: OptimizerConfig,
+    pub(crate) alert_rules: RuleSet,
+}
+
+/// Which cache backs the service.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CacheSettings {
+    Memory(MemoryConfig),
+    Redis(RedisConfig),
+}
+
+/// The HTTP API's settings (`[api]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub(crate) struct ApiSettings {
+    /// Put read endpoints behind the admin token too.
+    pub(crate) protect_reads: bool,
+    /// Largest request body, bytes.
+    pub(crate) body_limit: usize,
+    /// Longest time a request may take.
+    #[serde(with = "millis")]
+    pub(crate) request_timeout: Duration,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            protect_reads: false,
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The demo workload's settings (`[demo]`, when enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DemoSettings {
+    /// The slow source's delay per query.
+    pub(crate) latency: Duration,
+    /// How long an answer stays cached.
+    pub(crate) ttl: Duration,
+}
+
+/// A value kept out of `Debug` output and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The settings one layer may give; `None` leaves the choice to the layers below.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Layer {
+    pub(crate) bind: Option<SocketAddr>,
+    pub(crate) redis_url: Option<String>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) demo: Option<bool>,
+    pub(crate) log_format: Option<LogFormat>,
+    pub(crate) admin_token: Option<Secret>,
+}
+
+impl Layer {
+    /// The flags given on the command line.
+    pub(crate) fn from_cli(cli: &Cli) -> Layer {
+        Layer {
+            bind: cli.bind,
+            redis_url: cli.redis_url.clone(),
+            namespace: cli.namespace.clone(),
+            demo: cli.demo,
+            log_format: cli.log_format,
+            admin_token: None,
+        }
+    }
+
+    /// The `PERFKIT_*` variables, read through `var` (the process environment, or a table in
+    /// tests). An empty variable counts as unset.
+    pub(crate) fn from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Layer> {
+        let get = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+        let bind = get("PERFKIT_BIND")
+            .map(|value| {
+                value.trim().parse::<SocketAddr>().with_context(|| {
+                    format!("PERFKIT_BIND={value:?} is not an address like 127.0.0.1:8080")
+                })
+            })
+            .transpose()?;
+        let demo = get("PERFKIT_DEMO")
+            .map(|value| {
+                parse_bool(&value)
+                    .with_context(|| format!("PERFKIT_DEMO={value:?} is not a boolean"))
+            })
+            .transpose()?;
+        let log_format = get("PERFKIT_LOG_FORMAT")
+            .map(|value| {
+                value
+                    .parse::<LogFormat>()
+                    .map_err(|why| anyhow::anyhow!("PERFKIT_LOG_FORMAT={value:?}: {why}"))
+            })
+            .transpose()?;
+        Ok(Layer {
+            bind,
+            redis_url: get("PERFKIT_REDIS_URL"),
+            namespace: get("PERFKIT_NAMESPACE"),
+            demo,
+            log_format,
+            admin_token: get("PERFKIT_ADMIN_TOKEN").map(Secret),
+        })
+    }
+
+    fn from_file(file: &FileConfig) -> Layer {
+        Layer {
+            bind: file.server.bind,
+            redis_url: file.cache.redis_url.clone(),
+            namespace: file.cache.namespace.clone(),
+            demo: file.demo.enabled,
+            log_format: file.server.log_format,
+            admin_token: file.server.admin_token.clone().filter(|t| !t.is_empty()).map(Secret),
+        }
+    }
+
+    /// This layer over `below`: each setting from here when set, else from below.
+    #[must_use]
+    pub(crate) fn over(self, below: Layer) -> Layer {
+        Layer {
+            bind: self.bind.or(below.bind),
+            redis_url: self.redis_url.or(below.redis_url),
+            namespace: self.namespace.or(below.namespace),
+            demo: self.demo.or(below.demo),
+            log_format: self.log_format.or(below.log_format),
+            admin_token: self.admin_token.or(below.admin_token),
+        }
+    }
+}
+
+fn parse_bool(text: &str) -> Result<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("expected true/false, 1/0, yes/no or on/off"),
+    }
+}
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    server: ServerSection,
+    cache: CacheSection,
+    api: ApiSettings,
+    demo: DemoSection,
+    service: ServiceConfig,
+    optimizer: OptimizerConfig,
+    /// Kept as TOML so [`RuleSet::from_toml`] can report every bad rule at once.
+    alerts: Option<toml::Table>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct ServerSection {
+    bind: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    admin_token: Option<String>,
+    #[serde(with = "millis")]
+    shutdown_grace: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct CacheSection {
+    redis_url: Option<String>,
+    namespace: Option<String>,
+    memory_max_bytes: u64,
+    redis_pool_size: usize,
+    #[serde(with = "millis")]
+    connect_timeout: Duration,
+    #[serde(with = "millis")]
+    command_timeout: Duration,
+    /// 0: entries written without a TTL never expire.
+    #[serde(with = "millis")]
+    default_ttl: Duration,
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        let (memory, redis) = (MemoryConfig::default(), RedisConfig::default());
+        CacheSection {
+            redis_url: None,
+            namespace: None,
+            memory_max_bytes: memory.max_bytes,
+            redis_pool_size: redis.pool_size,
+            connect_timeout: redis.connect_timeout,
+            command_timeout: redis.command_timeout,
+            default_ttl: memory.default_ttl.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct DemoSection {
+    enabled: Option<bool>,
+    #[serde(with = "millis")]
+    latency: Duration,
+    #[serde(with = "millis")]
+    ttl: Duration,
+}
+
+impl Default for DemoSection {
+    fn default() -> Self {
+        DemoSection {
+            enabled: None,
+            latency: Duration::from_millis(50),
+            ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            bind: None,
+            log_format: None,
+            admin_token: None,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl FileConfig {
+    /// Parses the text of a config file.
+    pub(crate) fn parse(text: &str) -> Result<FileConfig> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Reads and parses the config file at `path`.
+    pub(crate) fn read(path: &Path) -> Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        FileConfig::parse(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))
+    }
+}
+
+/// The config file named by `--config` or `PERFKIT_CONFIG`, if any.
+pub(crate) fn config_path(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    cli.config
+        .clone()
+        .or_else(|| var("PERFKIT_CONFIG").filter(|v| !v.trim().is_empty()).map(PathBuf::from))
+}
+
+/// Reads every layer: the flags in `cli`, the environment through `var`, and the config file
+/// they name.
+pub(crate) fn load(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+    let env = Layer::from_env(var)?;
+    let file = match config_path(cli, var) {
+        Some(path) => FileConfig::read(&path)?,
+        None => FileConfig::default(),
+    };
+    resolve(Layer::from_cli(cli), env, file)
+}
+
+/// Applies the layers in order and checks the result.
+pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Settings> {
+    let chosen = flags.over(env).over(Layer::from_file(&file));
+    let namespace = chosen.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+    if namespace.is_empty() || namespace.len() > MAX_NAMESPACE_LEN {
+        bail!(
+            "namespace must be 1 to {MAX_NAMESPACE_LEN} characters: an empty one would let \
+             clearing the cache delete every key in Redis"
+        );
+    }
+    let default_ttl = Some(file.cache.default_ttl).filter(|ttl| !ttl.is_zero());
+    let cache = match chosen.redis_url {
+        Some(url) => {
+            if file.cache.redis_pool_size == 0 || file.cache.redis_pool_size > 256 {
+                bail!("cache.redisPoolSize must be in 1..=256, got {}", file.cache.redis_pool_size);
+            }
+            CacheSettings::Redis(RedisConfig {
+                url,
+                pool_size: file.cache.redis_pool_size,
+                connect_timeout: file.cache.connect_timeout,
+                command_timeout: file.cache.command_timeout,
+                namespace,
+                default_ttl,
+                ..RedisConfig::default()
+            })
+        }
+        None => CacheSettings::Memory(MemoryConfig {
+            max_bytes: file.cache.memory_max_bytes,
+            default_ttl,
+            ..MemoryConfig::default()
+        }),
+    };
+    if file.api.body_limit == 0 {
+        bail!("api.bodyLimit must be at least 1 byte");
+    }
+    if file.api.request_timeout.is_zero() {
+        bail!("api.requestTimeout must be at least 1 ms");
+    }
+    file.service.validate().context("section [service]")?;
+    file.optimizer
+        .validate()
+        .map_err(OptimizerError::InvalidConfig)
+        .context("section [optimizer]")?;
+    let alert_rules = match &file.alerts {
+        Some(table) => RuleSet::from_toml(&toml::to_string(table)?).context("section [alerts]")?,
+        None => RuleSet::default(),
+    };
+    Ok(Settings {
+        bind: chosen.bind.unwrap_or(DEFAULT_BIND),
+        log_format: chosen.log_format.unwrap_or_default(),
+        admin_token: chosen.admin_token,
+        shutdown_grace: file.server.shutdown_grace,
+        cache,
+        api: file.api,
+        demo: chosen
+            .demo
+            .unwrap_or(false)
+            .then_some(DemoSettings { latency: file.demo.latency, ttl: file.demo.ttl }),
+        service: file.service,
+        optimizer: file.optimizer,
+        alert_rules,
+    })
+}
+
+/// Durations as whole milliseconds, like `perfkit::ServiceConfig`.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use clap::Parser;
+
+    use super::*;
+
+    /// Environment variables as name-value pairs.
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    /// Flags, environment, config file text, and what the setting must come out as.
+    type Case<'a> = (&'a [&'a str], Env<'a>, &'a str, &'a str);
+
+    fn settings(args: &[&str], env: &[(&str, &str)], file: &str) -> Result<Settings> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("perfkit-server").chain(args.iter().copied()))?;
+        let env: HashMap<String, String> =
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let var = move |name: &str| env.get(name).cloned();
+        resolve(Layer::from_cli(&cli), Layer::from_env(&var)?, FileConfig::parse(file)?)
+    }
+
+    /// One setting's four layers: the flag, the environment variable, the file's line, and
+    /// what each resulting `Settings` must show.
+    struct Setting {
+        flag: [&'static str; 2],
+        env: (&'static str, &'static str),
+        file: &'static str,
+        shown: fn(&Settings) -> String,
+        from_flag: &'static str,
+        from_env: &'static str,
+        from_file: &'static str,
+        default: &'static str,
+    }
+
+    fn redis_url(settings: &Settings) -> String {
+        match &settings.cache {
+            CacheSettings::Redis(redis) => redis.url.clone(),
+            CacheSettings::Memory(_) => "memory".to_owned(),
+        }
+    }
+
+    fn namespace(settings: &Settings) -> String {
+        match &settings.cache {
+            CacheSettings::Redis(redis) => redis.namespace.clone(),
+            CacheSettings::Memory(_) => "memory".to_owned(),
+        }
+    }
+
+    const SETTINGS: &[Setting] = &[
+        Setting {
+            flag: ["--bind", "127.0.0.1:1001"],
+            env: ("PERFKIT_BIND", "127.0.0.1:1002"),
+            file: "[server]\nbind = \"127.0.0.1:1003\"",
+            shown: |s| s.bind.to_string(),
+            from_flag: "127.0.0.1:1001",
+            from_env: "127.0.0.1:1002",
+            from_file: "127.0.0.1:1003",
+            default: "127.0.0.1:8080",
+        },
+        Setting {
+            flag: ["--redis-url", "redis://flag:1"],
+            env: ("PERFKIT_REDIS_URL", "redis://env:2"),
+            file: "[cache]\nredisUrl = \"redis://file:3\"",
+            shown: redis_url,
+            from_flag: "redis://flag:1",
+            from_env: "redis://env:2",
+            from_file: "redis://file:3",
+            default: "memory",
+        },
+        Setting {
+            flag: ["--log-format", "json"],
+            env: ("PERFKIT_LOG_FORMAT", "pretty"),
+            file: "[server]\nlogFormat = \"json\"",
+            shown: |s| format!("{:?}", s.log_format),
+            from_flag: "Json",
+            from_env: "Pretty",
+            from_file: "Json",
+            default: "Pretty",
+        },
+        Setting {
+            flag: ["--demo=true", "--log-format=pretty"],
+            env: ("PERFKIT_DEMO", "false"),
+            file: "[demo]\nenabled = true",
+            shown: |s| s.demo.is_some().to_string(),
+            from_flag: "true",
+            from_env: "false",
+            from_file: "true",
+            default: "false",
+        },
+    ];
+
+    #[test]
+    fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
+        for setting in SETTINGS {
+            let cases: [Case<'_>; 5] = [
+                (&setting.flag, &[setting.env], setting.file, setting.from_flag),
+                (&setting.flag, &[], setting.file, setting.from_flag),
+                (&[], &[setting.env], setting.file, setting.from_env),
+                (&[], &[], setting.file, setting.from_file),
+                (&[], &[], "", setting.default),
+            ];
+            for (args, env, file, expected) in cases {
+                let resolved = settings(args, env, file).unwrap();
+                assert_eq!(
+                    (setting.shown)(&resolved),
+                    expected,
+                    "flags {args:?}, env {env:?}, file {file:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn namespace_follows_the_same_precedence_under_redis() {
+        let redis = ("PERFKIT_REDIS_URL", "redis://127.0.0.1:6379");
+        let file = "[cache]\nnamespace = \"file:\"";
+        let cases: [Case<'_>; 4] = [
+            (&["--namespace", "flag:"], &[redis, ("PERFKIT_NAMESPACE", "env:")], file, "flag:"),
+            (&[], &[redis, ("PERFKIT_NAMESPACE", "env:")], file, "env:"),
+            (&[], &[redis], file, "file:"),
+            (&[], &[redis], "", "perfkit:"),
+        ];
+        for (args, env, file, expected) in cases {
+            let resolved = settings(args, env, file).unwrap();
+            assert_eq!(namespace(&resolved), expected, "flags {args:?}, env {env:?}");
+        }
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_environment_then_the_file_else_none() {
+        let file = "[server]\nadminToken = \"from-file\"";
+        let token = |s: &Settings| s.admin_token.as_ref().map(|t| t.0.clone());
+        let env = [("PERFKIT_ADMIN_TOKEN", "from-env")];
+        assert_eq!(token(&settings(&[], &env, file).unwrap()).as_deref(), Some("from-env"));
+        assert_eq!(token(&settings(&[], &[], file).unwrap()).as_deref(), Some("from-file"));
+        assert_eq!(token(&settings(&[], &[("PERFKIT_ADMIN_TOKEN", "")], "").unwrap()), None);
+        assert!(!format!("{:?}", settings(&[], &env, "").unwrap()).contains("from-env"));
+    }
+
+    #[test]
+    fn every_section_is_read() {
+        let file = r#"
+            [server]
+            shutdownGrace = 2500
+            [cache]
+            redisUrl = "redis://127.0.0.1:7000"
+            redisPoolSize = 8
+            commandTimeout = 250
+            defaultTtl = 0
+            [api]
+            protectReads = true
+            bodyLimit = 1024
+            requestTimeout = 5000
+            [demo]
+            enabled = true
+            latency = 5
+            ttl = 1000
+            [service]
+            collectInterval = 1000
+            [optimizer]
+            mode = { auto = false, dryRun = true }
+            [[alerts.rules]]
+            name = "slow"
+            severity = "high"
+            kind = "threshold"
+            metric = "p95"
+            comparison = "above"
+            threshold = 500
+        "#;
+        let s = settings(&[], &[], file).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
+        let CacheSettings::Redis(redis) = &s.cache else { panic!("not redis: {:?}", s.cache) };
+        assert_eq!((redis.pool_size, redis.default_ttl), (8, None));
+        assert_eq!(redis.command_timeout, Duration::from_millis(250));
+        assert_eq!(
+            s.api,
+            ApiSettings {
+                protect_reads: true,
+                body_limit: 1024,
+                request_timeout: Duration::from_secs(5)
+            }
+        );
+        assert_eq!(
+            s.demo,
+            Some(DemoSettings { latency: Duration::from_millis(5), ttl: Duration::from_secs(1) })
+        );
+        assert_eq!(s.service.collect_interval, Duration::from_secs(1));
+        assert!(!s.optimizer.mode.auto && s.optimizer.mode.dry_run);
+        assert_eq!(s.alert_rules.rules.len(), 1);
+        assert_eq!(s.alert_rules.rules[0].name, "slow");
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = settings(&[], &[], "").unwrap();
+        assert_eq!(s.bind, DEFAULT_BIND);
+        assert_eq!(s.cache, CacheSettings::Memory(MemoryConfig::default()));
+        assert_eq!(s.api, ApiSettings::default());
+        assert_eq!(s.demo, None);
+        assert_eq!(s.alert_rules, RuleSet::default());
+        assert_eq!(s.service, ServiceConfig::default());
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_message_naming_it() {
+        let cases: &[(Env<'_>, &str, &str)] = &[
+            (&[("PERFKIT_BIND", "nowhere")], "", "PERFKIT_BIND"),
+            (&[("PERFKIT_DEMO", "maybe")], "", "PERFKIT_DEMO"),
+            (&[("PERFKIT_LOG_FORMAT", "xml")], "", "PERFKIT_LOG_FORMAT"),
+            (&[], "[server]\nbnd = \"x\"", "unknown field"),
+            (&[], "[server]\nbind = 8080", "bind"),
+            (&[], "not toml at all", "expected"),
+            (&[], "[service]\ncollectInterval = 1", "collectInterval"),
+            (&[], "[optimizer.cacheOptimization]\nhitRateThreshold = 2.0", "hitRateThreshold"),
+            (&[], "[[alerts.rules]]\nname = \"x\"", "rule x"),
+            (&[], "[api]\nbodyLimit = 0", "bodyLimit"),
+            (
+                &[("PERFKIT_REDIS_URL", "redis://x"), ("PERFKIT_NAMESPACE", " ")],
+                "[cache]\nnamespace = \"\"",
+                "namespace",
+            ),
+        ];
+        for (env, file, needle) in cases {
+            let error = settings(&[], env, file).expect_err(needle);
+            let message = format!("{error:#}");
+            assert!(message.contains(needle), "{needle:?} not in {message:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error_naming_the_file() {
+        let cli = Cli { config: Some("/no/such/perfkit.toml".into()), ..Cli::default() };
+        let error = load(&cli, &|_| None).unwrap_err();
+        assert!(format!("{error:#}").contains("/no/such/perfkit.toml"), "{error:#}");
+    }
+
+    #[test]
+    fn the_config_file_is_found_through_the_environment_and_a_flag_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let (env_file, flag_file) = (dir.path().join("env.toml"), dir.path().join("flag.toml"));
+        std::fs::write(&env_file, "[server]\nbind = \"127.0.0.1:2001\"").unwrap();
+        std::fs::write(&flag_file, "[server]\nbind = \"127.0.0.1:2002\"").unwrap();
+        let env_path = env_file.display().to_string();
+        let var = move |name: &str| (name == "PERFKIT_CONFIG").then(|| env_path.clone());
+        let from_env = load(&Cli::default(), &var).unwrap();
+        assert_eq!(from_env.bind.port(), 2001);
+        let cli = Cli { config: Some(flag_file), ..Cli::default() };
+        assert_eq!(load(&cli, &var).unwrap().bind.port(), 2002);
+    }
+}

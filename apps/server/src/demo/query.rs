@@ -1,0 +1,102 @@
+//! Reading and checking the demo's parameters: a value that is not a number is a 400, a
+//! number out of range a 422, as API.md says.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+
+use super::error::DemoError;
+use super::source::USER_COUNT;
+
+/// Pages a client may ask for: bounds the number of distinct cache keys.
+pub(crate) const PAGES: RangeInclusive<u32> = 1..=10_000;
+/// Posts per page.
+pub(crate) const LIMITS: RangeInclusive<u32> = 1..=100;
+const DEFAULT_LIMIT: u32 = 10;
+
+/// `page` and `limit` from a query string's parameters (defaults 1 and 10).
+pub(crate) fn page_and_limit(params: &HashMap<String, String>) -> Result<(u32, u32), DemoError> {
+    let page = number(params, "page", PAGES, 1)?;
+    let limit = number(params, "limit", LIMITS, DEFAULT_LIMIT)?;
+    Ok((page, limit))
+}
+
+/// A user id from the path.
+pub(crate) fn user_id(raw: &str) -> Result<u32, DemoError> {
+    let id = parse("id", raw)?;
+    u32::try_from(id).ok().filter(|id| (1..=USER_COUNT).contains(id)).ok_or_else(|| {
+        DemoError::NotFound(format!("no user with id {id} (users are 1..={USER_COUNT})"))
+    })
+}
+
+fn number(
+    params: &HashMap<String, String>,
+    name: &'static str,
+    range: RangeInclusive<u32>,
+    default: u32,
+) -> Result<u32, DemoError> {
+    let Some(raw) = params.get(name) else { return Ok(default) };
+    let value = parse(name, raw)?;
+    u32::try_from(value).ok().filter(|v| range.contains(v)).ok_or(DemoError::OutOfRange {
+        name,
+        min: i64::from(*range.start()),
+        max: i64::from(*range.end()),
+        got: value,
+    })
+}
+
+fn parse(name: &str, raw: &str) -> Result<i64, DemoError> {
+    raw.trim()
+        .parse::<i64>()
+        .map_err(|_| DemoError::InvalidQuery(format!("{name} must be an integer, got {raw:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// Query parameters, and the page and limit read or the error status.
+    type Case<'a> = (&'a [(&'a str, &'a str)], Result<(u32, u32), u16>);
+
+    #[test]
+    fn page_and_limit_are_checked() {
+        let cases: &[Case<'_>] = &[
+            (&[], Ok((1, 10))),
+            (&[("page", "3"), ("limit", "25")], Ok((3, 25))),
+            (&[("page", "10000"), ("limit", "100")], Ok((10_000, 100))),
+            (&[("page", "0")], Err(422)),
+            (&[("page", "-1")], Err(422)),
+            (&[("page", "10001")], Err(422)),
+            (&[("limit", "0")], Err(422)),
+            (&[("limit", "101")], Err(422)),
+            (&[("limit", "99999999999")], Err(422)),
+            (&[("page", "two")], Err(400)),
+            (&[("limit", "")], Err(400)),
+            (&[("limit", "1.5")], Err(400)),
+            (&[("page", "99999999999999999999999")], Err(400)),
+        ];
+        for (pairs, expected) in cases {
+            let got = page_and_limit(&params(pairs)).map_err(|e| e.status().as_u16());
+            assert_eq!(&got, expected, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn user_ids_are_checked() {
+        assert_eq!(user_id("7").unwrap(), 7);
+        assert_eq!(user_id("abc").unwrap_err().status(), 400);
+        assert_eq!(user_id("0").unwrap_err().status(), 404);
+        assert_eq!(user_id("101").unwrap_err().status(), 404);
+        assert_eq!(user_id("-5").unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn out_of_range_says_the_range() {
+        let error = page_and_limit(&params(&[("limit", "0")])).unwrap_err();
+        assert_eq!(error.code(), "out_of_range");
+        assert_eq!(error.to_string(), "limit must be in 1..=100, got 0");
+    }
+}

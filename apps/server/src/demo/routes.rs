@@ -1,0 +1,128 @@
+//! The demo's HTTP routes. Each answer carries `X-Cache: hit` or `miss`, so a newcomer can
+//! watch cache-aside work from curl.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use perfkit::PerformanceService;
+
+use super::error::DemoError;
+use super::posts::{CachedPosts, Lookup};
+use super::query;
+use super::source::SlowSource;
+use crate::config::DemoSettings;
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache.
+pub(crate) fn routes(service: &PerformanceService, settings: DemoSettings) -> Router {
+    let posts = Arc::new(CachedPosts::new(
+        Arc::clone(service.cache()),
+        Arc::clone(service.recorder()),
+        SlowSource::new(settings.latency),
+        settings.ttl,
+    ));
+    Router::new()
+        .route("/api/posts", get(list_posts))
+        .route("/api/users/{id}/posts", get(user_posts))
+        .with_state(posts)
+}
+
+async fn list_posts(
+    State(posts): State<Arc<CachedPosts>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, DemoError> {
+    let Query(params) = params.map_err(|e| DemoError::InvalidQuery(e.body_text()))?;
+    let (page, limit) = query::page_and_limit(&params)?;
+    let (json, lookup) = posts.page(page, limit).await?;
+    Ok(json_answer(json, lookup))
+}
+
+async fn user_posts(
+    State(posts): State<Arc<CachedPosts>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, DemoError> {
+    let Path(id) = id.map_err(|e| DemoError::InvalidQuery(e.body_text()))?;
+    let (json, lookup) = posts.user_posts(query::user_id(&id)?).await?;
+    Ok(json_answer(json, lookup))
+}
+
+fn json_answer(json: Vec<u8>, lookup: Lookup) -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (X_CACHE, HeaderValue::from_static(lookup.as_str())),
+        ],
+        json,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app() -> Router {
+        let service = PerformanceService::builder().build().unwrap();
+        routes(
+            &service,
+            DemoSettings { latency: Duration::from_millis(1), ttl: Duration::from_secs(60) },
+        )
+    }
+
+    async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let cache = response.headers().get("x-cache").map(|v| v.to_str().unwrap().to_owned());
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, cache, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn serves_pages_from_the_source_then_from_the_cache() {
+        let app = app();
+        let (status, cache, first) = get(&app, "/api/posts?page=2&limit=3").await;
+        assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")));
+        assert_eq!(first["posts"].as_array().unwrap().len(), 3);
+        assert_eq!(first["posts"][0]["id"], 4);
+        let (_, cache, second) = get(&app, "/api/posts?page=2&limit=3").await;
+        assert_eq!((cache.as_deref(), second), (Some("hit"), first));
+        let (status, _, posts) = get(&app, "/api/users/7/posts").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(posts.as_array().unwrap().iter().all(|p| p["userId"] == 7));
+    }
+
+    #[tokio::test]
+    async fn bad_parameters_get_the_json_error() {
+        let app = app();
+        for (uri, status, code) in [
+            ("/api/posts?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+            ("/api/posts?page=100000", StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+            ("/api/posts?page=abc", StatusCode::BAD_REQUEST, "invalid_query"),
+            ("/api/posts?page=%FF", StatusCode::BAD_REQUEST, "invalid_query"),
+            ("/api/users/abc/posts", StatusCode::BAD_REQUEST, "invalid_query"),
+            ("/api/users/0/posts", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/users/4000000000000/posts", StatusCode::NOT_FOUND, "not_found"),
+        ] {
+            let (got, _, body) = get(&app, uri).await;
+            assert_eq!(got, status, "{uri}: {body}");
+            assert_eq!(body["error"]["code"], code, "{uri}: {body}");
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}");
+        }
+    }
+}

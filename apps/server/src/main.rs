@@ -1,0 +1,48 @@
+//! `perfkit-server`: the perfkit HTTP API, its Prometheus endpoint and (with `--demo`) an
+//! example workload, over an in-memory or Redis cache.
+//!
+//! Settings come from flags, then `PERFKIT_*` environment variables, then a TOML config file,
+//! then defaults (see `config`). Errors at start-up (a bad flag, a bad config file, an address
+//! in use) print one clear message and exit non-zero; SIGINT or SIGTERM drains in-flight
+//! requests and stops the service before exiting 0.
+
+mod admin_token;
+mod cli;
+mod config;
+mod demo;
+mod logging;
+mod shutdown;
+mod wiring;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code for a settings error (bad environment variable or config file), like clap's
+/// usage errors.
+const SETTINGS_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let settings = match config::load(&cli, &|name| std::env::var(name).ok()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("perfkit-server: {error:#}");
+            return ExitCode::from(SETTINGS_ERROR);
+        }
+    };
+    logging::init(settings.log_format);
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(wiring::run(settings)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "perfkit-server failed");
+            eprintln!("perfkit-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
