@@ -3,9 +3,11 @@
 //! Commands:
 //! - `ci`: every check CI runs, in order, stopping at the first failure.
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
+//! - `loadtest`: the release server under `wrk -c 1000`, summary beside the cheapest endpoint.
 
 mod bench;
 mod ci;
+mod loadtest;
 mod prerequisites;
 mod shell;
 
@@ -19,6 +21,10 @@ commands:
   bench [ARGS]   run the criterion benchmarks (ARGS go to cargo bench, default
                  --workspace) and compare each figure with its baseline
   bench-report   print the comparison from the last run's estimates, without running
+  loadtest [--connections N] [--duration S]
+                 start the release perfkit-server and load /api/performance/summary
+                 and /health/live with wrk (default -c 1000 for 15 s each); fails on
+                 socket errors or non-2xx answers from summary
   help           show this text";
 
 fn main() -> ExitCode {
@@ -27,6 +33,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-report") => bench::report(),
+        Some("loadtest") => loadtest::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

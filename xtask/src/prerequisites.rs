@@ -28,18 +28,23 @@ const PREREQUISITES: &[Prerequisite] = &[
         debian_package: "prometheus-alertmanager",
         needed_by: "perfkit-alerting's test against a real Alertmanager",
     },
+    Prerequisite {
+        programs: &["promtool"],
+        debian_package: "prometheus",
+        needed_by: "perfkit-server's end-to-end tests (promtool check metrics on the exposition)",
+    },
 ];
 
 fn installed(prerequisite: &Prerequisite) -> bool {
     prerequisite.programs.iter().any(|program| on_path(program))
 }
 
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
