@@ -2,7 +2,8 @@
 //! `perfkit_axum::ApiError`).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::ALLOW;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use perfkit_axum::ErrorKind;
 use serde_json::json;
@@ -19,6 +20,9 @@ pub(crate) enum DemoError {
     /// No such user (404).
     #[error("{0}")]
     NotFound(String),
+    /// The route exists, but not with this method (405).
+    #[error("this endpoint accepts GET only")]
+    MethodNotAllowed,
     /// The answer could not be encoded or decoded; logged, not shown (500).
     #[error("internal error")]
     Internal(String),
@@ -30,6 +34,7 @@ impl DemoError {
             DemoError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             DemoError::OutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             DemoError::NotFound(_) => StatusCode::NOT_FOUND,
+            DemoError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             DemoError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -39,6 +44,7 @@ impl DemoError {
             DemoError::InvalidQuery(_) => "invalid_query",
             DemoError::OutOfRange { .. } => "out_of_range",
             DemoError::NotFound(_) => "not_found",
+            DemoError::MethodNotAllowed => "method_not_allowed",
             DemoError::Internal(_) => "internal_error",
         }
     }
@@ -51,6 +57,9 @@ impl IntoResponse for DemoError {
         }
         let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
         let mut response = (self.status(), Json(body)).into_response();
+        if let DemoError::MethodNotAllowed = self {
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET,HEAD"));
+        }
         // The request-metrics layer counts errors by this kind.
         response.extensions_mut().insert(ErrorKind(self.code()));
         response

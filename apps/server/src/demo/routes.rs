@@ -30,8 +30,8 @@ pub(crate) fn routes(service: &PerformanceService, settings: DemoSettings) -> Ro
         settings.ttl,
     ));
     Router::new()
-        .route("/api/posts", get(list_posts))
-        .route("/api/users/{id}/posts", get(user_posts))
+        .route("/api/posts", get(list_posts).fallback(wrong_method))
+        .route("/api/users/{id}/posts", get(user_posts).fallback(wrong_method))
         .with_state(posts)
 }
 
@@ -52,6 +52,10 @@ async fn user_posts(
     let Path(id) = id.map_err(|e| DemoError::InvalidQuery(e.body_text()))?;
     let (json, lookup) = posts.user_posts(query::user_id(&id)?).await?;
     Ok(json_answer(json, lookup))
+}
+
+async fn wrong_method() -> DemoError {
+    DemoError::MethodNotAllowed
 }
 
 fn json_answer(json: Vec<u8>, lookup: Lookup) -> Response {
@@ -85,7 +89,13 @@ mod tests {
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
-        let request = Request::get(uri).body(Body::empty()).unwrap();
+        send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+    }
+
+    async fn send(
+        app: &Router,
+        request: Request<Body>,
+    ) -> (StatusCode, Option<String>, serde_json::Value) {
         let response = app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let cache = response.headers().get("x-cache").map(|v| v.to_str().unwrap().to_owned());
@@ -123,6 +133,17 @@ mod tests {
             assert_eq!(got, status, "{uri}: {body}");
             assert_eq!(body["error"]["code"], code, "{uri}: {body}");
             assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wrong_method_gets_the_json_405() {
+        let app = app();
+        for uri in ["/api/posts", "/api/users/1/posts"] {
+            let request = Request::delete(uri).body(Body::empty()).unwrap();
+            let (status, _, body) = send(&app, request).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+            assert_eq!(body["error"]["code"], "method_not_allowed", "{uri}: {body}");
         }
     }
 }
