@@ -13,7 +13,7 @@ const FAMILIES: &[(&str, &str, &[&str])] = &[
     ("process_virtual_memory_bytes", "Virtual memory of this process in bytes.", &[]),
     ("process_cpu_usage_ratio", "Share of total CPU capacity used by this process, 0..1.", &[]),
     ("system_cpu_usage_ratio", "Share of total CPU capacity in use, 0..1.", &[]),
-    ("system_cpu_count", "Logical CPUs.", &[]),
+    ("system_cpus", "Logical CPUs.", &[]),
     ("system_load_average", "Run-queue load average.", &["window"]),
     ("system_memory_total_bytes", "Installed memory in bytes.", &[]),
     ("system_memory_used_bytes", "Memory in use in bytes (total minus available).", &[]),
@@ -74,7 +74,7 @@ fn families_of(figures: &SystemMetrics) -> Vec<MetricFamily> {
         push("system_cpu_usage_ratio", false, &[(&[], cpu)]);
     }
     #[allow(clippy::cast_precision_loss)]
-    push("system_cpu_count", false, &[(&[], figures.cpu_count as f64)]);
+    push("system_cpus", false, &[(&[], figures.cpu_count as f64)]);
     let load = figures.load_average;
     push(
         "system_load_average",
