@@ -102,9 +102,9 @@ pub struct ParseTimestampError {
 impl FromStr for Timestamp {
     type Err = ParseTimestampError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        humantime::parse_rfc3339_weak(s).map(Timestamp::from_system_time).map_err(|e| {
-            ParseTimestampError { input: s.to_owned(), reason: e.to_string() }
-        })
+        humantime::parse_rfc3339_weak(s)
+            .map(Timestamp::from_system_time)
+            .map_err(|e| ParseTimestampError { input: s.to_owned(), reason: e.to_string() })
     }
 }
 
