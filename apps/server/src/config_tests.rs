@@ -1,0 +1,248 @@
+//! The precedence table and every section of the config file.
+use std::collections::HashMap;
+
+use clap::Parser;
+
+use super::*;
+
+/// Environment variables as name-value pairs.
+type Env<'a> = &'a [(&'a str, &'a str)];
+/// Flags, environment, config file text, and what the setting must come out as.
+type Case<'a> = (&'a [&'a str], Env<'a>, &'a str, &'a str);
+
+fn settings(args: &[&str], env: &[(&str, &str)], file: &str) -> Result<Settings> {
+    let cli = Cli::try_parse_from(std::iter::once("perfkit-server").chain(args.iter().copied()))?;
+    let env: HashMap<String, String> =
+        env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let var = move |name: &str| env.get(name).cloned();
+    resolve(Layer::from_cli(&cli), Layer::from_env(&var)?, FileConfig::parse(file)?)
+}
+
+/// One setting's four layers: the flag, the environment variable, the file's line, and
+/// what each resulting `Settings` must show.
+struct Setting {
+    flag: [&'static str; 2],
+    env: (&'static str, &'static str),
+    file: &'static str,
+    shown: fn(&Settings) -> String,
+    from_flag: &'static str,
+    from_env: &'static str,
+    from_file: &'static str,
+    default: &'static str,
+}
+
+fn redis_url(settings: &Settings) -> String {
+    match &settings.cache {
+        CacheSettings::Redis(redis) => redis.url.clone(),
+        CacheSettings::Memory(_) => "memory".to_owned(),
+    }
+}
+
+fn namespace(settings: &Settings) -> String {
+    match &settings.cache {
+        CacheSettings::Redis(redis) => redis.namespace.clone(),
+        CacheSettings::Memory(_) => "memory".to_owned(),
+    }
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        flag: ["--bind", "127.0.0.1:1001"],
+        env: ("PERFKIT_BIND", "127.0.0.1:1002"),
+        file: "[server]\nbind = \"127.0.0.1:1003\"",
+        shown: |s| s.bind.to_string(),
+        from_flag: "127.0.0.1:1001",
+        from_env: "127.0.0.1:1002",
+        from_file: "127.0.0.1:1003",
+        default: "127.0.0.1:8080",
+    },
+    Setting {
+        flag: ["--redis-url", "redis://flag:1"],
+        env: ("PERFKIT_REDIS_URL", "redis://env:2"),
+        file: "[cache]\nredisUrl = \"redis://file:3\"",
+        shown: redis_url,
+        from_flag: "redis://flag:1",
+        from_env: "redis://env:2",
+        from_file: "redis://file:3",
+        default: "memory",
+    },
+    Setting {
+        flag: ["--log-format", "json"],
+        env: ("PERFKIT_LOG_FORMAT", "pretty"),
+        file: "[server]\nlogFormat = \"json\"",
+        shown: |s| format!("{:?}", s.log_format),
+        from_flag: "Json",
+        from_env: "Pretty",
+        from_file: "Json",
+        default: "Pretty",
+    },
+    Setting {
+        flag: ["--demo=true", "--log-format=pretty"],
+        env: ("PERFKIT_DEMO", "false"),
+        file: "[demo]\nenabled = true",
+        shown: |s| s.demo.is_some().to_string(),
+        from_flag: "true",
+        from_env: "false",
+        from_file: "true",
+        default: "false",
+    },
+];
+
+#[test]
+fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
+    for setting in SETTINGS {
+        let cases: [Case<'_>; 5] = [
+            (&setting.flag, &[setting.env], setting.file, setting.from_flag),
+            (&setting.flag, &[], setting.file, setting.from_flag),
+            (&[], &[setting.env], setting.file, setting.from_env),
+            (&[], &[], setting.file, setting.from_file),
+            (&[], &[], "", setting.default),
+        ];
+        for (args, env, file, expected) in cases {
+            let resolved = settings(args, env, file).unwrap();
+            assert_eq!(
+                (setting.shown)(&resolved),
+                expected,
+                "flags {args:?}, env {env:?}, file {file:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn namespace_follows_the_same_precedence_under_redis() {
+    let redis = ("PERFKIT_REDIS_URL", "redis://127.0.0.1:6379");
+    let file = "[cache]\nnamespace = \"file:\"";
+    let cases: [Case<'_>; 4] = [
+        (&["--namespace", "flag:"], &[redis, ("PERFKIT_NAMESPACE", "env:")], file, "flag:"),
+        (&[], &[redis, ("PERFKIT_NAMESPACE", "env:")], file, "env:"),
+        (&[], &[redis], file, "file:"),
+        (&[], &[redis], "", "perfkit:"),
+    ];
+    for (args, env, file, expected) in cases {
+        let resolved = settings(args, env, file).unwrap();
+        assert_eq!(namespace(&resolved), expected, "flags {args:?}, env {env:?}");
+    }
+}
+
+#[test]
+fn the_admin_token_comes_from_the_environment_then_the_file_else_none() {
+    let file = "[server]\nadminToken = \"from-file\"";
+    let token = |s: &Settings| s.admin_token.as_ref().map(|t| t.0.clone());
+    let env = [("PERFKIT_ADMIN_TOKEN", "from-env")];
+    assert_eq!(token(&settings(&[], &env, file).unwrap()).as_deref(), Some("from-env"));
+    assert_eq!(token(&settings(&[], &[], file).unwrap()).as_deref(), Some("from-file"));
+    assert_eq!(token(&settings(&[], &[("PERFKIT_ADMIN_TOKEN", "")], "").unwrap()), None);
+    assert!(!format!("{:?}", settings(&[], &env, "").unwrap()).contains("from-env"));
+}
+
+#[test]
+fn every_section_is_read() {
+    let file = r#"
+        [server]
+        shutdownGrace = 2500
+        [cache]
+        redisUrl = "redis://127.0.0.1:7000"
+        redisPoolSize = 8
+        commandTimeout = 250
+        defaultTtl = 0
+        [api]
+        protectReads = true
+        bodyLimit = 1024
+        requestTimeout = 5000
+        [demo]
+        enabled = true
+        latency = 5
+        ttl = 1000
+        [service]
+        collectInterval = 1000
+        [optimizer]
+        mode = { auto = false, dryRun = true }
+        [[alerts.rules]]
+        name = "slow"
+        severity = "high"
+        kind = "threshold"
+        metric = "p95"
+        comparison = "above"
+        threshold = 500
+    "#;
+    let s = settings(&[], &[], file).unwrap();
+    assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
+    let CacheSettings::Redis(redis) = &s.cache else { panic!("not redis: {:?}", s.cache) };
+    assert_eq!((redis.pool_size, redis.default_ttl), (8, None));
+    assert_eq!(redis.command_timeout, Duration::from_millis(250));
+    assert_eq!(
+        s.api,
+        ApiSettings {
+            protect_reads: true,
+            body_limit: 1024,
+            request_timeout: Duration::from_secs(5)
+        }
+    );
+    assert_eq!(
+        s.demo,
+        Some(DemoSettings { latency: Duration::from_millis(5), ttl: Duration::from_secs(1) })
+    );
+    assert_eq!(s.service.collect_interval, Duration::from_secs(1));
+    assert!(!s.optimizer.mode.auto && s.optimizer.mode.dry_run);
+    assert_eq!(s.alert_rules.rules.len(), 1);
+    assert_eq!(s.alert_rules.rules[0].name, "slow");
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let s = settings(&[], &[], "").unwrap();
+    assert_eq!(s.bind, DEFAULT_BIND);
+    assert_eq!(s.cache, CacheSettings::Memory(MemoryConfig::default()));
+    assert_eq!(s.api, ApiSettings::default());
+    assert_eq!(s.demo, None);
+    assert_eq!(s.alert_rules, RuleSet::default());
+    assert_eq!(s.service, ServiceConfig::default());
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message_naming_it() {
+    let cases: &[(Env<'_>, &str, &str)] = &[
+        (&[("PERFKIT_BIND", "nowhere")], "", "PERFKIT_BIND"),
+        (&[("PERFKIT_DEMO", "maybe")], "", "PERFKIT_DEMO"),
+        (&[("PERFKIT_LOG_FORMAT", "xml")], "", "PERFKIT_LOG_FORMAT"),
+        (&[], "[server]\nbnd = \"x\"", "unknown field"),
+        (&[], "[server]\nbind = 8080", "bind"),
+        (&[], "not toml at all", "expected"),
+        (&[], "[service]\ncollectInterval = 1", "collectInterval"),
+        (&[], "[optimizer.cacheOptimization]\nhitRateThreshold = 2.0", "hitRateThreshold"),
+        (&[], "[[alerts.rules]]\nname = \"x\"", "rule x"),
+        (&[], "[api]\nbodyLimit = 0", "bodyLimit"),
+        (
+            &[("PERFKIT_REDIS_URL", "redis://x"), ("PERFKIT_NAMESPACE", " ")],
+            "[cache]\nnamespace = \"\"",
+            "namespace",
+        ),
+    ];
+    for (env, file, needle) in cases {
+        let error = settings(&[], env, file).expect_err(needle);
+        let message = format!("{error:#}");
+        assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_an_error_naming_the_file() {
+    let cli = Cli { config: Some("/no/such/perfkit.toml".into()), ..Cli::default() };
+    let error = load(&cli, &|_| None).unwrap_err();
+    assert!(format!("{error:#}").contains("/no/such/perfkit.toml"), "{error:#}");
+}
+
+#[test]
+fn the_config_file_is_found_through_the_environment_and_a_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env_file, flag_file) = (dir.path().join("env.toml"), dir.path().join("flag.toml"));
+    std::fs::write(&env_file, "[server]\nbind = \"127.0.0.1:2001\"").unwrap();
+    std::fs::write(&flag_file, "[server]\nbind = \"127.0.0.1:2002\"").unwrap();
+    let env_path = env_file.display().to_string();
+    let var = move |name: &str| (name == "PERFKIT_CONFIG").then(|| env_path.clone());
+    let from_env = load(&Cli::default(), &var).unwrap();
+    assert_eq!(from_env.bind.port(), 2001);
+    let cli = Cli { config: Some(flag_file), ..Cli::default() };
+    assert_eq!(load(&cli, &var).unwrap().bind.port(), 2002);
+}
