@@ -22,6 +22,8 @@ struct ProbeState {
     disks: Disks,
     disks_listed_at: Instant,
     networks: Networks,
+    /// When the CPU counters were first read, at construction.
+    cpu_baseline_at: Instant,
     /// The last reading and when it was taken; `None` before the first.
     last: Option<(Instant, SystemMetrics)>,
 }
@@ -72,6 +74,7 @@ impl SysinfoProbe {
                 system,
                 disks: Disks::new_with_refreshed_list(),
                 disks_listed_at: Instant::now(),
+                cpu_baseline_at: Instant::now(),
                 networks: Networks::new_with_refreshed_list(),
                 last: None,
             }),
@@ -118,7 +121,10 @@ impl SystemProbe for SysinfoProbe {
             return Ok(last.clone());
         }
         let elapsed = state.last.as_ref().map(|(at, _)| now.duration_since(*at));
-        let first = state.last.is_none();
+        // CPU usage is a difference between two readings at least 200 ms apart (sysinfo's
+        // minimum); the construction-time reading serves as the first once it is old enough.
+        let first =
+            state.last.is_none() && now.duration_since(state.cpu_baseline_at) < MIN_SAMPLE_GAP;
         let ProbeState { system, disks, disks_listed_at, networks, .. } = &mut *state;
 
         system.refresh_cpu_usage();
@@ -213,7 +219,7 @@ mod tests {
     fn figures_are_in_range_on_this_machine() {
         let probe = SysinfoProbe::new().unwrap();
         let first = probe.sample().unwrap();
-        assert_eq!(first.cpu_usage, None, "the first reading has no CPU baseline");
+        assert_eq!(first.cpu_usage, None, "a reading right after construction has no CPU baseline");
         std::thread::sleep(MIN_SAMPLE_GAP + Duration::from_millis(50));
         let figures = probe.sample().unwrap();
 
@@ -237,6 +243,14 @@ mod tests {
         assert!(process.resident_memory_bytes > 1 << 20, "rss {}", process.resident_memory_bytes);
         assert!(process.resident_memory_bytes < memory.total_bytes);
         assert!((0.0..=1.0).contains(&process.cpu_usage.unwrap()));
+    }
+
+    #[test]
+    fn the_first_reading_has_cpu_once_the_construction_baseline_is_old_enough() {
+        let probe = SysinfoProbe::new().unwrap();
+        std::thread::sleep(MIN_SAMPLE_GAP + Duration::from_millis(50));
+        let cpu = probe.sample().unwrap().cpu_usage.unwrap();
+        assert!((0.0..=1.0).contains(&cpu), "cpu {cpu}");
     }
 
     #[test]
