@@ -91,7 +91,11 @@ pub(crate) fn build_router(
     if let Some(demo) = settings.demo {
         router = router.merge(demo::routes(service, demo));
     }
-    router.layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())))
+    // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
+    // leaves paths outside its prefix to the host.
+    router
+        .fallback(|| async { perfkit_axum::ApiError::NotFound })
+        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())))
 }
 
 fn cache_name(settings: &CacheSettings) -> &'static str {

@@ -1,7 +1,8 @@
 //! Extractors whose rejections are [`ApiError`]s, so axum's own rejections come out as
-//! API.md's JSON error too.
+//! API.md's JSON error too. They are public: a host's handlers (the server's demo among
+//! them) answer bad input in the same words as perfkit's own endpoints.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::Deserialize;
@@ -9,50 +10,72 @@ use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
-/// A JSON body; malformed JSON and wrong types are 400, a wrong content type 415, a body
-/// over the limit 413.
-pub(crate) struct ApiJson<T>(pub(crate) T);
+/// The largest body the router accepts, as a request extension: the router inserts it, so
+/// a 413 can name the limit that refused the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit(pub usize);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+/// A JSON **object** body deserialized into `T`.
+///
+/// Malformed JSON, a body that is not an object (`[]`, `null`, `3`) and wrong types are 400;
+/// a content type other than JSON is 415; a body over the limit 413. Refusing non-objects
+/// here matters because serde lets a struct be read from a sequence: `[]` would otherwise
+/// become a struct of defaults and silently reset a config.
+///
+/// ```
+/// use axum::{Router, routing::put};
+/// use perfkit_axum::ApiJson;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Rename { name: String }
+///
+/// async fn rename(ApiJson(body): ApiJson<Rename>) -> String {
+///     body.name
+/// }
+///
+/// let app: Router = Router::new().route("/name", put(rename));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBytes(bytes) = JsonBytes::from_request(request, state).await?;
+        let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+        match first {
+            Some(b'{') => {}
+            Some(_) => {
+                return Err(ApiError::InvalidJson("expected a JSON object `{ ... }`".to_owned()));
+            }
+            None => return Err(ApiError::InvalidJson("the body is empty".to_owned())),
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(&rejection, state.config.body_limit)),
+            Err(rejection) => Err(ApiError::InvalidJson(rejection.body_text())),
         }
-    }
-}
-
-pub(crate) fn json_rejection(rejection: &JsonRejection, body_limit: usize) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::JsonDataError(error) => ApiError::InvalidJson(error.body_text()),
-        JsonRejection::JsonSyntaxError(error) => ApiError::InvalidJson(error.body_text()),
-        JsonRejection::BytesRejection(_) if rejection.status() == 413 => {
-            ApiError::PayloadTooLarge { limit: body_limit }
-        }
-        other => ApiError::InvalidJson(other.body_text()),
     }
 }
 
 /// The body as bytes, checked for a JSON content type and the size limit, for endpoints
 /// that parse it themselves (to list every problem of a rule set).
-pub(crate) struct JsonBytes(pub(crate) axum::body::Bytes);
+#[derive(Debug, Clone)]
+pub struct JsonBytes(pub axum::body::Bytes);
 
-impl FromRequest<AppState> for JsonBytes {
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if !has_json_content_type(request.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
+        let limit = request.extensions().get::<BodyLimit>().map(|limit| limit.0);
         match axum::body::Bytes::from_request(request, state).await {
             Ok(bytes) => Ok(JsonBytes(bytes)),
             Err(rejection) if rejection.status() == 413 => {
-                Err(ApiError::PayloadTooLarge { limit: state.config.body_limit })
+                Err(ApiError::PayloadTooLarge { limit: limit.unwrap_or_default() })
             }
             Err(rejection) => Err(ApiError::InvalidJson(rejection.body_text())),
         }
@@ -70,18 +93,21 @@ fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// `?limit=N`, checked against a range; absent means the endpoint's default.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct LimitQuery {
+pub struct LimitQuery {
     /// How many entries, 1..=1000.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
 /// Largest `limit` any list endpoint accepts.
-pub(crate) const MAX_LIMIT: i64 = 1000;
+pub const MAX_LIMIT: i64 = 1000;
 
 impl LimitQuery {
     /// The limit, or `default` when absent.
-    pub(crate) fn resolve(&self, default: usize) -> Result<usize, ApiError> {
+    ///
+    /// # Errors
+    /// [`ApiError::OutOfRange`] outside `1..=1000`.
+    pub fn resolve(&self, default: usize) -> Result<usize, ApiError> {
         match self.limit {
             None => Ok(default),
             Some(got) => match usize::try_from(got) {
@@ -92,13 +118,14 @@ impl LimitQuery {
     }
 }
 
-/// A query string; one that does not parse is 400.
-pub(crate) struct ApiQuery<T>(pub(crate) T);
+/// A query string deserialized into `T`; one that does not parse is 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
 
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(query_rejection(&rejection)),
@@ -110,8 +137,25 @@ fn query_rejection(rejection: &QueryRejection) -> ApiError {
     ApiError::InvalidQuery(rejection.body_text())
 }
 
+/// A path parameter deserialized into `T`; one that does not parse is 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::InvalidQuery(rejection.body_text())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+
     use super::*;
 
     #[test]
@@ -134,5 +178,32 @@ mod tests {
         assert!(has_json_content_type(&headers));
         headers.insert("content-type", "text/plain".parse().unwrap());
         assert!(!has_json_content_type(&headers));
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct AllDefaults {
+        #[allow(dead_code)]
+        enabled: bool,
+    }
+
+    async fn extract(body: &'static str) -> Result<ApiJson<AllDefaults>, ApiError> {
+        let request = Request::put("/")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        ApiJson::<AllDefaults>::from_request(request, &()).await
+    }
+
+    #[tokio::test]
+    async fn only_objects_are_read_into_structs() {
+        // serde reads a struct of defaults from `[]`; the extractor must not.
+        assert!(serde_json::from_str::<AllDefaults>("[]").is_ok());
+        for body in ["[]", " [true]", "null", "3", "\"x\"", "", "   "] {
+            let error = extract(body).await.unwrap_err();
+            assert_eq!(error.code(), "invalid_json", "{body:?}");
+        }
+        assert!(extract(" {}").await.is_ok());
+        assert_eq!(extract("{\"enabled\": 1}").await.unwrap_err().code(), "invalid_json");
     }
 }

@@ -5,7 +5,9 @@
 //!   [`PerformanceService`](perfkit::PerformanceService), plus `/` and the health probes.
 //! - [`RequestMetricsLayer`] records every request of the host app into the service's
 //!   recorder by matched route, method and status.
-//! - [`ApiError`] is the one error every failure is reported as.
+//! - [`ApiError`] is the one error every failure is reported as; the extractors
+//!   ([`ApiJson`], [`ApiQuery`], [`ApiPath`], [`JsonBytes`]) turn bad input into it, for a
+//!   host's own handlers too.
 //! - [`openapi`] is the OpenAPI 3.1 document, generated from the routes themselves.
 //!
 //! # Embedding
@@ -65,6 +67,7 @@ mod state;
 
 pub use config::ApiConfig;
 pub use error::{ApiError, ErrorKind};
+pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, JsonBytes, LimitQuery, MAX_LIMIT};
 pub use layer::{
     RequestMetrics, RequestMetricsFuture, RequestMetricsLayer, SERVER_ERROR_KIND, UNMATCHED_ROUTE,
 };

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::any;
+use axum::{Extension, Router};
 use perfkit::PerformanceService;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -13,6 +14,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
 
@@ -22,8 +24,10 @@ const COMPRESS_ABOVE_BYTES: u16 = 1024;
 /// The router serving every endpoint of API.md under `/api/performance`, plus `/` (a page
 /// linking the API) and `/api/performance/health/live` and `/health/ready`.
 ///
-/// Every failure, including axum's own rejections, unknown paths and wrong methods, is
-/// answered with API.md's JSON error. Bodies are limited to `config.body_limit`, requests
+/// Every failure, including axum's own rejections, unknown paths under `/api/performance`
+/// and wrong methods, is answered with API.md's JSON error. The router installs no
+/// fallback: merge it into an app that has its own, or nest it under a prefix of yours;
+/// paths outside `/api/performance` stay the host's. Bodies are limited to `config.body_limit`, requests
 /// to `config.request_timeout`; live data is `Cache-Control: no-store`; large responses
 /// are gzipped when the client accepts it.
 ///
@@ -64,20 +68,29 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
     let state =
         AppState { service, openapi_json: Arc::from(openapi_json), config: Arc::new(config) };
     let config = Arc::clone(&state.config);
-    // Layers listed first run innermost.
+    // Layers listed first run innermost. `route_layer`, not `layer`: they wrap perfkit's
+    // routes only, never the fallback of an app this router is merged into.
     routes
-        .fallback(respond::not_found)
+        // Perfkit's JSON 404 covers its own prefix only: no fallback, so a host app with a
+        // fallback of its own can `merge` this router, and the host's 404s stay the host's.
+        .route("/api/performance", any(respond::not_found))
+        .route("/api/performance/", any(respond::not_found))
+        .route("/api/performance/{*rest}", any(respond::not_found))
+        .route_layer(Extension(BodyLimit(config.body_limit)))
         // The limit layer below enforces the configured limit; axum's own 2 MB default
         // would otherwise cap a larger configured one.
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-        .layer(CatchPanicLayer::custom(respond::panic_response))
-        .layer(SetResponseHeaderLayer::if_not_present(
+        .route_layer(DefaultBodyLimit::disable())
+        .route_layer(RequestBodyLimitLayer::new(config.body_limit))
+        .route_layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .route_layer(CatchPanicLayer::custom(respond::panic_response))
+        .route_layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), respond::json_errors))
-        .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), respond::json_errors))
+        .route_layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
         .with_state(state)
 }

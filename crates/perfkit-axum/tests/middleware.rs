@@ -83,12 +83,13 @@ async fn the_api_router_records_its_errors_by_kind() {
         ("GET", "/api/performance/history?limit=0"),
         ("GET", "/api/performance/nothing/here"),
         ("POST", "/api/performance/summary"),
+        ("GET", "/not/perfkits"),
     ] {
         let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
         app.clone().oneshot(request).await.unwrap();
     }
     let metrics = service.recorder().snapshot();
-    assert_eq!(metrics.requests.total, 5);
+    assert_eq!(metrics.requests.total, 6);
     for kind in ["unauthorized", "out_of_range", "not_found", "method_not_allowed"] {
         assert_eq!(
             metrics.errors.by_kind.get(kind),
@@ -99,6 +100,8 @@ async fn the_api_router_records_its_errors_by_kind() {
     }
     let routes: Vec<String> = routes_of(service.recorder()).into_iter().map(|(r, _)| r).collect();
     assert!(routes.contains(&"/api/performance/summary".to_owned()), "{routes:?}");
+    // Unknown paths under the prefix share the catch-all's template; others are unmatched.
+    assert!(routes.contains(&"/api/performance/{*rest}".to_owned()), "{routes:?}");
     assert!(routes.contains(&UNMATCHED_ROUTE.to_owned()), "{routes:?}");
     assert!(!routes.iter().any(|r| r.contains("nothing")), "raw paths never become routes");
 }

@@ -1,0 +1,94 @@
+//! The router inside a host app: merged beside the host's own fallback, nested under a
+//! prefix of the host's, and leaving the host's paths to the host.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use perfkit::PerformanceService;
+use perfkit_axum::{ApiConfig, router};
+use support::{Call, TOKEN, send};
+
+async fn perfkit_router() -> Router {
+    let service = PerformanceService::builder().build().unwrap();
+    service.collect_now().await;
+    router(service, ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() })
+}
+
+async fn host_fallback() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "the host's own 404 page")
+}
+
+#[tokio::test]
+async fn merges_into_a_host_app_that_has_its_own_fallback() {
+    // axum panics when two merged routers both have a fallback; this must not.
+    let app = Router::new()
+        .route("/hello", get(|| async { "hello from the host" }))
+        .fallback(host_fallback)
+        .merge(perfkit_router().await);
+
+    let host = send(&app, Call::get("/hello")).await;
+    assert_eq!((host.status, host.text().as_str()), (StatusCode::OK, "hello from the host"));
+
+    let summary = send(&app, Call::get("/api/performance/summary")).await;
+    assert_eq!(summary.status, StatusCode::OK);
+    assert!(summary.json()["score"].is_object());
+
+    // Outside perfkit's prefix the host's fallback answers...
+    let unknown = send(&app, Call::get("/no/such/page")).await;
+    assert_eq!(
+        (unknown.status, unknown.text().as_str()),
+        (StatusCode::NOT_FOUND, "the host's own 404 page")
+    );
+    // ...and under it, perfkit's JSON error.
+    for path in ["/api/performance", "/api/performance/", "/api/performance/nope/deeper"] {
+        let answer = send(&app, Call::get(path)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(answer.error_code(), "not_found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_host_without_a_fallback_keeps_its_own_404s() {
+    let app = Router::new()
+        .route("/hello", get(|| async { "hello from the host" }))
+        .merge(perfkit_router().await);
+    let answer = send(&app, Call::get("/wp-admin/setup.php")).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.body.is_empty(), "not perfkit's to answer: {}", answer.text());
+}
+
+#[tokio::test]
+async fn nests_under_a_prefix_of_the_host() {
+    let app = Router::new()
+        .nest("/ops", perfkit_router().await)
+        .route("/", get(|| async { "the host's home" }))
+        .fallback(host_fallback);
+
+    let summary = send(&app, Call::get("/ops/api/performance/summary")).await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.text());
+    let health = send(&app, Call::get("/ops/api/performance/health")).await;
+    assert!(health.status == StatusCode::OK || health.status == StatusCode::SERVICE_UNAVAILABLE);
+    let admin =
+        send(&app, Call::new(axum::http::Method::DELETE, "/ops/api/performance/alerts")).await;
+    assert_eq!(
+        (admin.status, admin.error_code().as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let wrong_method =
+        send(&app, Call::new(axum::http::Method::POST, "/ops/api/performance/summary")).await;
+    assert_eq!(wrong_method.error_code(), "method_not_allowed");
+
+    let missing = send(&app, Call::get("/ops/api/performance/nope")).await;
+    assert_eq!(
+        (missing.status, missing.error_code().as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    // The un-prefixed API is not there, and the host's paths stay the host's.
+    let unprefixed = send(&app, Call::get("/api/performance/summary")).await;
+    assert_eq!(unprefixed.text(), "the host's own 404 page");
+    let home = send(&app, Call::get("/")).await;
+    assert_eq!(home.text(), "the host's home");
+}
