@@ -20,6 +20,7 @@ const STEPS: &[Step] = &[
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },
+    Step { name: "schemathesis (short)", action: schemathesis },
     Step { name: "deny", action: deny },
 ];
 
@@ -57,6 +58,10 @@ fn test() -> Result<()> {
 
 fn doc_tests() -> Result<()> {
     execute(cargo().args(["test", "--workspace", "--doc"]))
+}
+
+fn schemathesis() -> Result<()> {
+    crate::schemathesis::check(crate::schemathesis::CI_EXAMPLES)
 }
 
 fn deny() -> Result<()> {

@@ -3,16 +3,14 @@
 //! `/api/performance/health/live` (the cheapest endpoint). Prints both side by side and fails
 //! when the summary run saw a socket error or a non-2xx answer.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use crate::prerequisites::{is_root, on_path};
-use crate::shell::{cargo, execute, workspace_root};
+use crate::server::{Server, binary_path, with_open_file_limit};
+use crate::shell::{cargo, execute};
 
 /// What a run is asked for.
 struct Plan {
@@ -49,7 +47,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     ensure_wrk()?;
     execute(cargo().args(["build", "--release", "-p", "perfkit-server"]))
         .context("cannot build the release server")?;
-    let mut server = Server::start(&release_binary())?;
+    let mut server = Server::start(&binary_path("release"), &[])?;
     let outcome = measure(&server.base, &plan);
     let stopped = server.stop();
     let results = outcome?;
@@ -151,98 +149,6 @@ fn ensure_wrk() -> Result<()> {
 
 /// `program` run through sh after raising the soft open-file limit to the hard one: 1000
 /// connections need more descriptors than the usual soft limit of 1024.
-fn with_open_file_limit(program: &str) -> Command {
-    let mut command = Command::new("sh");
-    command.args(["-c", "ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec \"$@\"", "sh", program]);
-    command
-}
-
-fn release_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    target.join("release/perfkit-server")
-}
-
-/// The release server on a free loopback port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(binary: &std::path::Path) -> Result<Server> {
-        let mut child = with_open_file_limit(&binary.display().to_string())
-            .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
-            .env("RUST_LOG", "warn,perfkit_server=info")
-            // Not a secret: it only keeps the server from generating and logging one.
-            .env("PERFKIT_ADMIN_TOKEN", "loadtest-token-not-a-secret")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let (address_tx, address_rx) = mpsc::channel();
-        // Reads the listening address, then keeps draining so the server never blocks on a
-        // full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-                if json["message"] == "perfkit-server listening"
-                    && let Some(address) = json["address"].as_str()
-                {
-                    let _ = address_tx.send(address.to_owned());
-                }
-            }
-        });
-        let mut server = Server { child, base: String::new() };
-        let started = Instant::now();
-        let address = loop {
-            if let Ok(address) = address_rx.recv_timeout(Duration::from_millis(100)) {
-                break address;
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited with {status} before listening");
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("the server did not listen within 30 s");
-            }
-        };
-        server.base = format!("http://{address}");
-        println!("server listening on {}", server.base);
-        Ok(server)
-    }
-
-    /// SIGTERM, then a bounded wait for a clean exit.
-    fn stop(&mut self) -> Result<()> {
-        let pid = self.child.id().to_string();
-        execute(Command::new("kill").args(["-TERM", &pid]))?;
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                if !status.success() {
-                    bail!("the server exited with {status} after SIGTERM");
-                }
-                println!("server stopped cleanly after SIGTERM");
-                return Ok(());
-            }
-            if started.elapsed() > Duration::from_secs(15) {
-                let _ = self.child.kill();
-                bail!("the server did not stop within 15 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// The figures of one wrk run.
 #[derive(Debug, Default, PartialEq)]
 struct WrkResult {

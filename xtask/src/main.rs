@@ -3,12 +3,15 @@
 //! Commands:
 //! - `ci`: every check CI runs, in order, stopping at the first failure.
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
+//! - `schemathesis`: schemathesis against the running server's OpenAPI document.
 //! - `loadtest`: the release server under `wrk -c 1000`, summary beside the cheapest endpoint.
 
 mod bench;
 mod ci;
 mod loadtest;
 mod prerequisites;
+mod schemathesis;
+mod server;
 mod shell;
 
 use std::process::ExitCode;
@@ -25,6 +28,10 @@ commands:
                  start the release perfkit-server and load /api/performance/summary
                  and /health/live with wrk (default -c 1000 for 15 s each); fails on
                  socket errors or non-2xx answers from summary
+  schemathesis [--max-examples N]
+                 start perfkit-server and run schemathesis (--checks all, admin
+                 token) against its OpenAPI document; default 100 examples per
+                 operation, `ci` runs 10
   help           show this text";
 
 fn main() -> ExitCode {
@@ -34,6 +41,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("bench-report") => bench::report(),
         Some("loadtest") => loadtest::run(&args[1..]),
+        Some("schemathesis") => schemathesis::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
