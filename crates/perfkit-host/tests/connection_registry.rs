@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit::PerfkitError;
-use perfkit::connections::{
+use perfkit_core::{ManualClock, Timestamp};
+use perfkit_host::{
     CloseReason, ConnectionRegistry, ConnectionRegistryConfig, ConnectionSignal, HeartbeatReport,
+    HostError,
 };
-use perfkit::core::{ManualClock, Timestamp};
-use perfkit::optimizer::{ConnectionControl, ConnectionCounts};
+use perfkit_optimizer::{ConnectionControl, ConnectionCounts};
 
 fn registry(max: usize) -> (ConnectionRegistry, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
-    let config = ConnectionRegistryConfig { max_connections: max, inactive_after: 60_000 };
+    let config = ConnectionRegistryConfig { max_connections: max, inactive_after: Duration::from_secs(60) };
     (ConnectionRegistry::new(config, clock.clone()), clock)
 }
 
@@ -24,7 +24,7 @@ async fn refuses_beyond_the_limit_and_frees_a_place_when_a_lease_drops() {
     let _second = registry.register().unwrap();
     assert!(matches!(
         registry.register().unwrap_err(),
-        PerfkitError::TooManyConnections { max: 2 }
+        HostError::TooManyConnections { max: 2 }
     ));
     drop(first);
     assert_eq!(registry.len(), 1);

@@ -3,78 +3,47 @@
 //! Jobs wait in one bounded queue; each worker takes the next job and runs it to completion.
 //! The number of workers changes while jobs run: a new worker starts taking jobs at once, and
 //! a retired one finishes the job it holds before it stops. Whichever way the count moves,
-//! every accepted job runs exactly once: a job leaves the queue only into a worker that runs it.
+//! every accepted job runs exactly once: a job leaves the queue only into a worker that runs
+//! it. At most `max_workers` tasks exist at any time, retiring ones included.
+
+mod config;
+mod worker;
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use perfkit_optimizer::{OptimizerError, QueueControl};
-use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, watch};
 
-use crate::PerfkitError;
+pub use config::{WorkerPoolConfig, WorkerPoolStats};
+use worker::{Roster, Shared, Worker, work};
+
+use crate::HostError;
 
 /// A job: any future that completes with `()`.
 pub type Job = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// The pool's size and bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct WorkerPoolConfig {
-    /// Jobs that may wait in the queue.
-    pub queue_capacity: usize,
-    /// Workers at start.
-    pub workers: u32,
-    /// Never more workers than this, whatever `scale_to` asks.
-    pub max_workers: u32,
-}
-
-impl Default for WorkerPoolConfig {
-    fn default() -> Self {
-        WorkerPoolConfig { queue_capacity: 1024, workers: 2, max_workers: 64 }
-    }
-}
-
-/// The pool's figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkerPoolStats {
-    /// Workers taking jobs.
-    pub workers: u32,
-    /// Jobs waiting.
-    pub queued: usize,
-    /// The queue's capacity.
-    pub capacity: usize,
-    /// Jobs run to the end (panicked ones included).
-    pub completed: u64,
-    /// Jobs that panicked; the worker carried on.
-    pub panicked: u64,
-}
 
 /// A bounded job queue served by a live-resizable number of tokio tasks.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use perfkit::jobs::{WorkerPool, WorkerPoolConfig};
+/// use perfkit_host::{WorkerPool, WorkerPoolConfig};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let pool = WorkerPool::new(WorkerPoolConfig::default());
+/// let pool = WorkerPool::new(WorkerPoolConfig::default())?;
 /// let done = Arc::new(AtomicU32::new(0));
 /// for _ in 0..10 {
 ///     let done = done.clone();
 ///     pool.submit(async move { done.fetch_add(1, Ordering::Relaxed); }).await?;
 /// }
-/// assert_eq!(pool.scale_to(4), 4);
+/// assert_eq!(pool.scale_to(4)?, 4);
 /// pool.shutdown().await; // runs what is queued, then stops
 /// assert_eq!(done.load(Ordering::Relaxed), 10);
-/// # Ok::<(), perfkit::PerfkitError>(())
+/// # Ok::<(), perfkit_host::HostError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Clone)]
@@ -83,89 +52,87 @@ pub struct WorkerPool {
 }
 
 struct Inner {
+    /// The queue's only sender; `None` once shut down, which ends the queue.
     sender: Mutex<Option<mpsc::Sender<Job>>>,
-    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    workers: Mutex<Workers>,
-    counters: Arc<Counters>,
+    shared: Arc<Shared>,
     capacity: usize,
     max_workers: u32,
     runtime: tokio::runtime::Handle,
 }
 
-#[derive(Default)]
-struct Workers {
-    active: Vec<Worker>,
-    /// Stopped workers that may still be finishing a job; pruned as they end.
-    retiring: Vec<JoinHandle<()>>,
-}
-
-struct Worker {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct Counters {
-    completed: AtomicU64,
-    panicked: AtomicU64,
-}
-
+/// Locks `mutex`, recovering from poisoning.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent, so a poisoned lock is still usable.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A `usize` count as the `u32` the optimizer speaks; counts never exceed `MAX_WORKERS`.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 impl WorkerPool {
-    /// A pool with `config.workers` workers (at least one, at most `max_workers`).
+    /// A pool with `config.workers` workers, on the tokio runtime it is created in.
     ///
-    /// # Panics
-    /// Outside a tokio runtime: the workers are tokio tasks.
-    #[must_use]
-    pub fn new(config: WorkerPoolConfig) -> Self {
-        let capacity = config.queue_capacity.max(1);
-        let (sender, receiver) = mpsc::channel(capacity);
+    /// # Errors
+    /// [`HostError::InvalidPoolConfig`] for a setting out of range,
+    /// [`HostError::NoRuntime`] outside a tokio runtime.
+    pub fn new(config: WorkerPoolConfig) -> Result<Self, HostError> {
+        config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| HostError::NoRuntime)?;
+        let (sender, receiver) = mpsc::channel(config.queue_capacity);
         let pool = WorkerPool {
             inner: Arc::new(Inner {
                 sender: Mutex::new(Some(sender)),
-                receiver: Arc::new(tokio::sync::Mutex::new(receiver)),
-                workers: Mutex::new(Workers::default()),
-                counters: Arc::new(Counters::default()),
-                capacity,
-                max_workers: config.max_workers.max(1),
-                runtime: tokio::runtime::Handle::current(),
+                shared: Arc::new(Shared {
+                    queue: tokio::sync::Mutex::new(receiver),
+                    roster: Mutex::new(Roster::default()),
+                    completed: AtomicU64::new(0),
+                    panicked: AtomicU64::new(0),
+                }),
+                capacity: config.queue_capacity,
+                max_workers: config.max_workers,
+                runtime,
             }),
         };
-        pool.scale_to(config.workers);
-        pool
+        pool.scale_to(config.workers)?;
+        Ok(pool)
     }
 
-    fn sender(&self) -> Result<mpsc::Sender<Job>, PerfkitError> {
-        lock(&self.inner.sender).clone().ok_or(PerfkitError::PoolClosed)
+    fn sender(&self) -> Result<mpsc::Sender<Job>, HostError> {
+        lock(&self.inner.sender).clone().ok_or(HostError::PoolClosed)
     }
 
     /// Queues a job, waiting for room when the queue is full.
-    pub async fn submit<F>(&self, job: F) -> Result<(), PerfkitError>
+    ///
+    /// # Errors
+    /// [`HostError::PoolClosed`] after [`shutdown`](Self::shutdown).
+    pub async fn submit<F>(&self, job: F) -> Result<(), HostError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let sender = self.sender()?;
-        sender.send(Box::pin(job)).await.map_err(|_| PerfkitError::PoolClosed)
+        sender.send(Box::pin(job)).await.map_err(|_| HostError::PoolClosed)
     }
 
-    /// Queues a job if there is room now; refuses it with [`PerfkitError::QueueFull`] if not.
-    pub fn try_submit<F>(&self, job: F) -> Result<(), PerfkitError>
+    /// Queues a job if there is room now.
+    ///
+    /// # Errors
+    /// [`HostError::QueueFull`] when the queue is at capacity, [`HostError::PoolClosed`]
+    /// after [`shutdown`](Self::shutdown).
+    pub fn try_submit<F>(&self, job: F) -> Result<(), HostError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.sender()?.try_send(Box::pin(job)).map_err(|e| match e {
+        self.sender()?.try_send(Box::pin(job)).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => {
-                PerfkitError::QueueFull { capacity: self.inner.capacity }
+                HostError::QueueFull { capacity: self.inner.capacity }
             }
-            mpsc::error::TrySendError::Closed(_) => PerfkitError::PoolClosed,
+            mpsc::error::TrySendError::Closed(_) => HostError::PoolClosed,
         })
     }
 
-    /// Jobs waiting in the queue.
+    /// Jobs waiting in the queue (0 once shut down, while the last ones drain).
     #[must_use]
     pub fn queued(&self) -> usize {
         lock(&self.inner.sender).as_ref().map_or(0, |s| s.max_capacity() - s.capacity())
@@ -174,7 +141,7 @@ impl WorkerPool {
     /// Workers taking jobs.
     #[must_use]
     pub fn workers(&self) -> u32 {
-        u32::try_from(lock(&self.inner.workers).active.len()).unwrap_or(u32::MAX)
+        count(lock(&self.inner.shared.roster).active.len())
     }
 
     /// The pool's figures now.
@@ -184,56 +151,68 @@ impl WorkerPool {
             workers: self.workers(),
             queued: self.queued(),
             capacity: self.inner.capacity,
-            completed: self.inner.counters.completed.load(Ordering::Relaxed),
-            panicked: self.inner.counters.panicked.load(Ordering::Relaxed),
+            completed: self.inner.shared.completed.load(Ordering::Relaxed),
+            panicked: self.inner.shared.panicked.load(Ordering::Relaxed),
         }
     }
 
     /// Sets the number of workers, kept between 1 and `max_workers`; returns the new number.
     ///
-    /// Retired workers finish the job they hold; after [`WorkerPool::shutdown`] it does nothing.
-    pub fn scale_to(&self, workers: u32) -> u32 {
+    /// Retired workers finish the job they hold; a later scale-up takes such a worker back
+    /// before it starts a new one.
+    ///
+    /// # Errors
+    /// [`HostError::PoolClosed`] after [`shutdown`](Self::shutdown).
+    pub fn scale_to(&self, workers: u32) -> Result<u32, HostError> {
         let wanted = workers.clamp(1, self.inner.max_workers) as usize;
-        let closed = lock(&self.inner.sender).is_none();
-        let mut pool = lock(&self.inner.workers);
-        pool.retiring.retain(|task| !task.is_finished());
-        if closed {
-            return u32::try_from(pool.active.len()).unwrap_or(u32::MAX);
+        let mut roster = lock(&self.inner.shared.roster);
+        if roster.closed {
+            return Err(HostError::PoolClosed);
         }
-        while pool.active.len() < wanted {
-            let (stop, stopped) = oneshot::channel();
-            let task = self.inner.runtime.spawn(work(
-                self.inner.receiver.clone(),
-                stopped,
-                self.inner.counters.clone(),
-            ));
-            pool.active.push(Worker { stop, task });
+        while roster.active.len() < wanted {
+            let worker = match roster.retiring.pop() {
+                Some(worker) => {
+                    // Under the roster's lock, so the worker cannot be leaving right now.
+                    worker.retire.send_replace(false);
+                    worker
+                }
+                None => self.start_worker(&mut roster),
+            };
+            roster.active.push(worker);
         }
-        while pool.active.len() > wanted {
-            if let Some(worker) = pool.active.pop() {
-                // A worker that already ended has dropped its receiver; nothing to tell it.
-                let _ = worker.stop.send(());
-                pool.retiring.push(worker.task);
+        while roster.active.len() > wanted {
+            if let Some(worker) = roster.active.pop() {
+                worker.retire.send_replace(true);
+                roster.retiring.push(worker);
             }
         }
-        u32::try_from(wanted).unwrap_or(u32::MAX)
+        Ok(count(wanted))
+    }
+
+    fn start_worker(&self, roster: &mut Roster) -> Worker {
+        let id = roster.next_id();
+        let (retire, retired) = watch::channel(false);
+        let task = self.inner.runtime.spawn(work(Arc::clone(&self.inner.shared), id, retired));
+        Worker { id, retire, task }
     }
 
     /// Stops taking jobs, runs every job already queued, and waits for the workers to end.
+    ///
+    /// Dropping the last handle without calling this ends the queue too: the workers still
+    /// run what is queued and then stop, but nobody waits for them.
     pub async fn shutdown(&self) {
-        // Dropping the only sender closes the queue: workers drain it, then see its end.
+        // Dropping the only sender ends the queue: workers drain it, then see its end.
         lock(&self.inner.sender).take();
-        let (active, retiring) = {
-            let mut pool = lock(&self.inner.workers);
-            (std::mem::take(&mut pool.active), std::mem::take(&mut pool.retiring))
+        let workers = {
+            let mut roster = lock(&self.inner.shared.roster);
+            roster.closed = true;
+            let mut workers = std::mem::take(&mut roster.active);
+            workers.append(&mut roster.retiring);
+            workers
         };
-        for worker in active {
-            // The stop sender lives until its worker ends, so it drains instead of stopping.
+        for worker in workers {
+            // A worker that panicked outside a job has nothing left to wait for.
             let _ = worker.task.await;
-            drop(worker.stop);
-        }
-        for task in retiring {
-            let _ = task.await;
         }
     }
 }
@@ -241,28 +220,6 @@ impl WorkerPool {
 impl std::fmt::Debug for WorkerPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerPool").field("stats", &self.stats()).finish()
-    }
-}
-
-async fn work(
-    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    mut stop: oneshot::Receiver<()>,
-    counters: Arc<Counters>,
-) {
-    loop {
-        let job = tokio::select! {
-            // Stop is checked first, and only between jobs: a job once taken always runs.
-            // `recv` is cancel-safe, so losing the race to `stop` leaves the job queued.
-            biased;
-            _ = &mut stop => return,
-            job = async { receiver.lock().await.recv().await } => job,
-        };
-        let Some(job) = job else { return };
-        if AssertUnwindSafe(job).catch_unwind().await.is_err() {
-            counters.panicked.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(target: "perfkit::jobs", "a job panicked; its worker carries on");
-        }
-        counters.completed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -277,6 +234,6 @@ impl QueueControl for WorkerPool {
     }
 
     async fn scale_to(&self, workers: u32) -> Result<u32, OptimizerError> {
-        Ok(WorkerPool::scale_to(self, workers))
+        Ok(WorkerPool::scale_to(self, workers)?)
     }
 }
