@@ -13,7 +13,8 @@ use perfkit_optimizer::{ConnectionControl, ConnectionCounts};
 
 fn registry(max: usize) -> (ConnectionRegistry, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
-    let config = ConnectionRegistryConfig { max_connections: max, inactive_after: Duration::from_secs(60) };
+    let config =
+        ConnectionRegistryConfig { max_connections: max, inactive_after: Duration::from_secs(60) };
     (ConnectionRegistry::new(config, clock.clone()), clock)
 }
 
@@ -22,10 +23,7 @@ async fn refuses_beyond_the_limit_and_frees_a_place_when_a_lease_drops() {
     let (registry, _clock) = registry(2);
     let first = registry.register().unwrap();
     let _second = registry.register().unwrap();
-    assert!(matches!(
-        registry.register().unwrap_err(),
-        HostError::TooManyConnections { max: 2 }
-    ));
+    assert!(matches!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 2 }));
     drop(first);
     assert_eq!(registry.len(), 1);
     assert!(registry.register().is_ok());

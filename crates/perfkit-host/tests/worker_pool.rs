@@ -141,9 +141,8 @@ async fn settle() {
 
 #[tokio::test(start_paused = true)]
 async fn a_scale_up_takes_back_busy_retired_workers_so_tasks_never_exceed_the_maximum() {
-    let pool =
-        WorkerPool::new(WorkerPoolConfig { queue_capacity: 16, workers: 4, max_workers: 4 })
-            .unwrap();
+    let pool = WorkerPool::new(WorkerPoolConfig { queue_capacity: 16, workers: 4, max_workers: 4 })
+        .unwrap();
     let go = Arc::new(Semaphore::new(0));
     let running = Arc::new(AtomicU32::new(0));
     let peak = Arc::new(AtomicU32::new(0));

@@ -302,4 +302,3 @@ impl ConnectionControl for ConnectionRegistry {
         Ok(self.close_idle_for(idle_after, CloseReason::Idle) as u64)
     }
 }
-

@@ -107,7 +107,10 @@ mod tests {
     fn refuses_an_empty_or_unbounded_queue_and_zero_workers() {
         for (config, field) in [
             (WorkerPoolConfig { queue_capacity: 0, ..Default::default() }, "queueCapacity"),
-            (WorkerPoolConfig { queue_capacity: usize::MAX, ..Default::default() }, "queueCapacity"),
+            (
+                WorkerPoolConfig { queue_capacity: usize::MAX, ..Default::default() },
+                "queueCapacity",
+            ),
             (WorkerPoolConfig { max_workers: 0, workers: 0, ..Default::default() }, "maxWorkers"),
             (WorkerPoolConfig { max_workers: 5000, ..Default::default() }, "maxWorkers"),
             (WorkerPoolConfig { workers: 0, ..Default::default() }, "workers"),
