@@ -96,3 +96,14 @@ async fn a_lease_outliving_its_registry_ends_quietly() {
     assert_eq!(lease.next_signal().await, None);
     lease.touch();
 }
+
+#[tokio::test]
+async fn the_default_registry_is_bounded_at_five_hundred() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    let registry = ConnectionRegistry::new(ConnectionRegistryConfig::default(), clock);
+    let leases: Vec<_> = (0..500).map(|_| registry.register().unwrap()).collect();
+    assert_eq!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 500 });
+    assert_eq!(registry.len(), 500);
+    drop(leases);
+    assert!(registry.is_empty());
+}

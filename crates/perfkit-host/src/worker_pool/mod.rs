@@ -169,6 +169,9 @@ impl WorkerPool {
         if roster.closed {
             return Err(HostError::PoolClosed);
         }
+        // A task can only end on its own when its runtime shuts down; such a worker cannot be
+        // taken back.
+        roster.retiring.retain(|worker| !worker.task.is_finished());
         while roster.active.len() < wanted {
             let worker = match roster.retiring.pop() {
                 Some(worker) => {
