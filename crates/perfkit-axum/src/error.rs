@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use perfkit::PerfkitError;
 use perfkit::alerting::AlertingError;
+use perfkit::host::HostError;
 use perfkit::optimizer::OptimizerError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -213,7 +214,16 @@ impl From<PerfkitError> for ApiError {
                 tracing::warn!(%error, "cache operation failed");
                 ApiError::Unavailable("the cache did not answer; see the server log".to_owned())
             }
-            PerfkitError::TooManyConnections { max } => {
+            PerfkitError::Host(error) => error.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<HostError> for ApiError {
+    fn from(error: HostError) -> Self {
+        match error {
+            HostError::TooManyConnections { max } => {
                 ApiError::Unavailable(format!("connection limit of {max} reached"))
             }
             other => ApiError::Internal(other.to_string()),

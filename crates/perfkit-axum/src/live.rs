@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use perfkit::LiveEvent;
-use perfkit::connections::{CloseReason, ConnectionLease, ConnectionSignal};
 use perfkit::core::MetricsSnapshot;
+use perfkit::host::{CloseReason, ConnectionLease, ConnectionSignal};
 use perfkit::metrics::Recorder;
 use tokio::sync::{broadcast, mpsc};
 
@@ -171,8 +171,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perfkit::connections::{ConnectionRegistry, ConnectionRegistryConfig};
     use perfkit::core::{ManualClock, Timestamp};
+    use perfkit::host::{ConnectionRegistry, ConnectionRegistryConfig};
 
     type Incoming = futures::stream::Pending<Result<Message, std::convert::Infallible>>;
 

@@ -109,7 +109,7 @@ async fn the_registry_closing_a_connection_closes_the_socket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_limit_are_refused_with_503() {
-    use perfkit::connections::{ConnectionRegistry, ConnectionRegistryConfig};
+    use perfkit::host::{ConnectionRegistry, ConnectionRegistryConfig};
     let registry = ConnectionRegistry::new(
         ConnectionRegistryConfig { max_connections: 1, ..ConnectionRegistryConfig::default() },
         std::sync::Arc::new(perfkit::core::SystemClock),

@@ -23,19 +23,7 @@ pub enum PerfkitError {
     /// The cache failed an operation that was asked of it directly.
     #[error(transparent)]
     Cache(#[from] perfkit_cache::CacheError),
-    /// The job queue is at capacity; the job was not queued.
-    #[error("job queue is full ({capacity} jobs waiting): job not queued")]
-    QueueFull {
-        /// The queue's capacity.
-        capacity: usize,
-    },
-    /// The worker pool was shut down; it takes no more jobs.
-    #[error("worker pool is shut down: job not queued")]
-    PoolClosed,
-    /// The connection registry is at its limit; the connection was refused.
-    #[error("connection limit of {max} reached: connection refused")]
-    TooManyConnections {
-        /// The limit.
-        max: usize,
-    },
+    /// A host part refused a request (the connection registry at its limit, say).
+    #[error(transparent)]
+    Host(#[from] perfkit_host::HostError),
 }

@@ -8,7 +8,7 @@
 //! question the HTTP API and the dashboard ask, as plain data.
 //!
 //! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
-//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`core`].
+//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`core`].
 //!
 //! # Embedding
 //!
@@ -50,19 +50,17 @@
 //!
 //! # Also here
 //!
-//! - [`jobs::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
-//! - [`connections::ConnectionRegistry`]: live client connections, with idle cleanup.
+//! - [`host::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
+//! - [`host::ConnectionRegistry`]: live client connections, with idle cleanup.
 //! - [`adapters`]: the optimizer's control traits over the cache and this process.
 
 pub mod adapters;
 pub mod analysis;
 mod cache_collector;
 mod clock;
-pub mod connections;
 mod error;
 mod events;
 mod history;
-pub mod jobs;
 mod report;
 mod service;
 
@@ -80,5 +78,6 @@ pub use service::{
 pub use perfkit_alerting as alerting;
 pub use perfkit_cache as cache;
 pub use perfkit_core as core;
+pub use perfkit_host as host;
 pub use perfkit_metrics as metrics;
 pub use perfkit_optimizer as optimizer;

@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
 use perfkit_cache::{Cache, MemoryCache, MemoryConfig};
 use perfkit_core::{Clock, SystemClock};
+use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SysinfoProbe, SystemProbe};
 use perfkit_optimizer::{
     CacheControl, ConnectionControl, Controls, MemoryControl, Optimizer, OptimizerConfig,
@@ -15,7 +16,6 @@ use super::{EVENT_CAPACITY, Inner, PerformanceService, ServiceConfig};
 use crate::PerfkitError;
 use crate::adapters::{CacheController, ProcessMemoryControl};
 use crate::cache_collector::CacheStatsCollector;
-use crate::connections::{ConnectionRegistry, ConnectionRegistryConfig};
 
 /// Builds a [`PerformanceService`]. Every part has a default, so
 /// `PerformanceService::builder().build()` gives a working in-memory setup; each setter
@@ -142,7 +142,7 @@ impl PerformanceServiceBuilder {
     }
 
     /// The job queue the optimizer scales (default: none; a
-    /// [`WorkerPool`](crate::jobs::WorkerPool) is one).
+    /// [`WorkerPool`](crate::host::WorkerPool) is one).
     #[must_use]
     pub fn queue_control(mut self, control: Arc<dyn QueueControl>) -> Self {
         self.queue_control = Some(control);

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use perfkit_alerting::AlertEngine;
 use perfkit_cache::Cache;
 use perfkit_core::Clock;
+use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
 use perfkit_optimizer::{ConnectionControl, Optimizer, QueueControl};
 use tokio::sync::broadcast;
@@ -25,7 +26,6 @@ pub use config::ServiceConfig;
 pub use health::{ComponentHealth, HealthReport, HealthStatus};
 pub use state::StepCounters;
 
-use crate::connections::ConnectionRegistry;
 use crate::events::LiveEvent;
 use schedule::Running;
 pub(crate) use state::ServiceState;

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit::PerfkitError;
-use perfkit::connections::{
+use perfkit_core::{ManualClock, Timestamp};
+use perfkit_host::{
     CloseReason, ConnectionRegistry, ConnectionRegistryConfig, ConnectionSignal, HeartbeatReport,
+    HostError,
 };
-use perfkit::core::{ManualClock, Timestamp};
-use perfkit::optimizer::{ConnectionControl, ConnectionCounts};
+use perfkit_optimizer::{ConnectionControl, ConnectionCounts};
 
 fn registry(max: usize) -> (ConnectionRegistry, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
-    let config = ConnectionRegistryConfig { max_connections: max, inactive_after: 60_000 };
+    let config =
+        ConnectionRegistryConfig { max_connections: max, inactive_after: Duration::from_secs(60) };
     (ConnectionRegistry::new(config, clock.clone()), clock)
 }
 
@@ -22,10 +23,7 @@ async fn refuses_beyond_the_limit_and_frees_a_place_when_a_lease_drops() {
     let (registry, _clock) = registry(2);
     let first = registry.register().unwrap();
     let _second = registry.register().unwrap();
-    assert!(matches!(
-        registry.register().unwrap_err(),
-        PerfkitError::TooManyConnections { max: 2 }
-    ));
+    assert!(matches!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 2 }));
     drop(first);
     assert_eq!(registry.len(), 1);
     assert!(registry.register().is_ok());
@@ -97,4 +95,15 @@ async fn a_lease_outliving_its_registry_ends_quietly() {
     drop(registry);
     assert_eq!(lease.next_signal().await, None);
     lease.touch();
+}
+
+#[tokio::test]
+async fn the_default_registry_is_bounded_at_five_hundred() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    let registry = ConnectionRegistry::new(ConnectionRegistryConfig::default(), clock);
+    let leases: Vec<_> = (0..500).map(|_| registry.register().unwrap()).collect();
+    assert_eq!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 500 });
+    assert_eq!(registry.len(), 500);
+    drop(leases);
+    assert!(registry.is_empty());
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,23 +16,13 @@ use perfkit_optimizer::{ConnectionControl, ConnectionCounts, OptimizerError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::PerfkitError;
+pub use config::ConnectionRegistryConfig;
+pub use lease::ConnectionLease;
 
-/// The registry's limits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ConnectionRegistryConfig {
-    /// Connections allowed at once; the next one is refused.
-    pub max_connections: usize,
-    /// `cleanup_inactive` closes connections without activity for this long, ms.
-    pub inactive_after: u64,
-}
+use crate::HostError;
 
-impl Default for ConnectionRegistryConfig {
-    fn default() -> Self {
-        ConnectionRegistryConfig { max_connections: 500, inactive_after: 300_000 }
-    }
-}
+mod config;
+mod lease;
 
 /// Identifies one registered connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,7 +39,7 @@ impl std::fmt::Display for ConnectionId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CloseReason {
-    /// No activity for longer than `inactiveAfter`.
+    /// No activity for longer than the registry's `inactive_after`.
     Inactive,
     /// No answer to the previous heartbeat's ping.
     HeartbeatTimeout,
@@ -90,12 +80,14 @@ pub struct HeartbeatReport {
     pub closed: usize,
 }
 
+/// What the registry has asked of one connection so far, watched by its lease.
 #[derive(Debug, Clone, Copy, Default)]
 struct Signals {
     pings: u64,
     close: Option<CloseReason>,
 }
 
+/// One registered connection.
 struct Entry {
     opened_at: Timestamp,
     last_activity: Timestamp,
@@ -104,6 +96,7 @@ struct Entry {
     signals: watch::Sender<Signals>,
 }
 
+/// The registry's state, shared with the leases (weakly, so a lease never keeps it alive).
 struct Shared {
     clock: Arc<dyn Clock>,
     config: ConnectionRegistryConfig,
@@ -133,11 +126,11 @@ impl Shared {
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use perfkit_core::{ManualClock, Timestamp};
-/// use perfkit::connections::{CloseReason, ConnectionRegistry, ConnectionRegistryConfig, ConnectionSignal};
+/// use perfkit_host::{CloseReason, ConnectionRegistry, ConnectionRegistryConfig, ConnectionSignal};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
-/// let config = ConnectionRegistryConfig { max_connections: 2, inactive_after: 60_000 };
+/// let config = ConnectionRegistryConfig { max_connections: 2, inactive_after: Duration::from_secs(60) };
 /// let registry = ConnectionRegistry::new(config, clock.clone());
 ///
 /// let mut quiet = registry.register()?;
@@ -149,7 +142,7 @@ impl Shared {
 /// assert_eq!(registry.cleanup_inactive(), 1);
 /// assert_eq!(quiet.next_signal().await, Some(ConnectionSignal::Close(CloseReason::Inactive)));
 /// assert_eq!(registry.len(), 1);
-/// # Ok::<(), perfkit::PerfkitError>(())
+/// # Ok::<(), perfkit_host::HostError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Clone)]
@@ -171,13 +164,16 @@ impl ConnectionRegistry {
         }
     }
 
-    /// Registers a new connection, or refuses it at the limit.
-    pub fn register(&self) -> Result<ConnectionLease, PerfkitError> {
+    /// Registers a new connection; the returned lease keeps its place until dropped.
+    ///
+    /// # Errors
+    /// [`HostError::TooManyConnections`] when `max_connections` are open.
+    pub fn register(&self) -> Result<ConnectionLease, HostError> {
         let now = self.shared.clock.now();
         let mut entries = self.shared.entries();
         let max = self.shared.config.max_connections;
         if entries.len() >= max {
-            return Err(PerfkitError::TooManyConnections { max });
+            return Err(HostError::TooManyConnections { max });
         }
         let id = ConnectionId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
         let (signals, receiver) = watch::channel(Signals::default());
@@ -242,10 +238,10 @@ impl ConnectionRegistry {
         report
     }
 
-    /// Closes connections without activity for longer than `inactiveAfter`; returns how many.
+    /// Closes connections without activity for longer than `inactive_after`; returns how
+    /// many.
     pub fn cleanup_inactive(&self) -> usize {
-        let after = Duration::from_millis(self.shared.config.inactive_after);
-        self.close_idle_for(after, CloseReason::Inactive)
+        self.close_idle_for(self.shared.config.inactive_after, CloseReason::Inactive)
     }
 
     /// Closes every connection, for shutdown; returns how many.
@@ -304,56 +300,5 @@ impl ConnectionControl for ConnectionRegistry {
 
     async fn close_idle(&self, idle_after: Duration) -> Result<u64, OptimizerError> {
         Ok(self.close_idle_for(idle_after, CloseReason::Idle) as u64)
-    }
-}
-
-/// A connection's place in the registry, held by the task serving it; dropping it
-/// unregisters the connection.
-#[derive(Debug)]
-pub struct ConnectionLease {
-    id: ConnectionId,
-    registry: Weak<Shared>,
-    signals: watch::Receiver<Signals>,
-    pings_seen: u64,
-}
-
-impl ConnectionLease {
-    /// The connection's id.
-    #[must_use]
-    pub fn id(&self) -> ConnectionId {
-        self.id
-    }
-
-    /// Records activity: a message received, or the pong to a ping.
-    pub fn touch(&self) {
-        if let Some(shared) = self.registry.upgrade() {
-            shared.touch(self.id);
-        }
-    }
-
-    /// Waits for the registry's next request: a ping to send, or the order to close. `None`
-    /// once the registry itself is gone.
-    pub async fn next_signal(&mut self) -> Option<ConnectionSignal> {
-        loop {
-            let signals = *self.signals.borrow_and_update();
-            if let Some(reason) = signals.close {
-                return Some(ConnectionSignal::Close(reason));
-            }
-            if signals.pings > self.pings_seen {
-                self.pings_seen = signals.pings;
-                return Some(ConnectionSignal::Ping);
-            }
-            if self.signals.changed().await.is_err() {
-                return None;
-            }
-        }
-    }
-}
-
-impl Drop for ConnectionLease {
-    fn drop(&mut self) {
-        if let Some(shared) = self.registry.upgrade() {
-            shared.entries().remove(&self.id);
-        }
     }
 }

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use perfkit::core::{Clock, ManualClock, MetricsSnapshot, Timestamp};
-use perfkit::jobs::{WorkerPool, WorkerPoolConfig};
-use perfkit::optimizer::{Controls, Optimizer, OptimizerConfig};
+use perfkit_core::{Clock, ManualClock, MetricsSnapshot, Timestamp};
+use perfkit_host::{WorkerPool, WorkerPoolConfig};
+use perfkit_optimizer::{Controls, Optimizer, OptimizerConfig};
 use tokio::sync::Semaphore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_optimizer_scales_the_pool_up_and_down_and_every_job_runs_once() {
     const JOBS: usize = 300;
     let pool =
-        WorkerPool::new(WorkerPoolConfig { queue_capacity: 1000, workers: 1, max_workers: 64 });
+        WorkerPool::new(WorkerPoolConfig { queue_capacity: 1000, workers: 1, max_workers: 64 })
+            .unwrap();
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
     let mut config = OptimizerConfig::default();
     config.guardrails.stabilization_checks = 1;

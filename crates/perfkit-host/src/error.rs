@@ -1,0 +1,72 @@
+//! `HostError`, everything the host toolkit can refuse, and its mapping into the
+//! optimizer's `OptimizerError` for the control traits.
+
+use perfkit_optimizer::OptimizerError;
+
+/// Everything the worker pool and the connection registry can refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// A worker pool setting is out of range; every problem is listed.
+    #[error("invalid worker pool config: {}", .0.join("; "))]
+    InvalidPoolConfig(Vec<String>),
+    /// The pool was created outside a tokio runtime, where its workers cannot run.
+    #[error("no tokio runtime: create the worker pool inside one, its workers are tokio tasks")]
+    NoRuntime,
+    /// The job queue is at capacity; the job was not queued.
+    #[error("job queue is full ({capacity} jobs waiting): job not queued")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The worker pool was shut down: it takes no more jobs and its workers are not resized.
+    #[error("worker pool is shut down: it takes no jobs and cannot be resized")]
+    PoolClosed,
+    /// The connection registry is at its limit; the connection was refused.
+    #[error("connection limit of {max} reached: connection refused")]
+    TooManyConnections {
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl HostError {
+    /// Which of the optimizer's controls a failure belongs to.
+    fn control(&self) -> &'static str {
+        match self {
+            HostError::TooManyConnections { .. } => "connections",
+            HostError::InvalidPoolConfig(_)
+            | HostError::NoRuntime
+            | HostError::QueueFull { .. }
+            | HostError::PoolClosed => "queue",
+        }
+    }
+}
+
+impl From<HostError> for OptimizerError {
+    fn from(error: HostError) -> Self {
+        OptimizerError::control(error.control(), &error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn becomes_a_failure_of_the_right_control() {
+        let error = OptimizerError::from(HostError::PoolClosed);
+        assert_eq!(
+            error.to_string(),
+            "queue control failed: worker pool is shut down: it takes no jobs and cannot be resized"
+        );
+        let error = OptimizerError::from(HostError::TooManyConnections { max: 3 });
+        assert!(matches!(error, OptimizerError::Control { control: "connections", .. }));
+    }
+
+    #[test]
+    fn lists_every_config_problem() {
+        let error = HostError::InvalidPoolConfig(vec!["a".into(), "b".into()]);
+        assert_eq!(error.to_string(), "invalid worker pool config: a; b");
+    }
+}
