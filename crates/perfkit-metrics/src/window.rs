@@ -6,6 +6,7 @@
 //! close takes its boundary from the same totals read that becomes the next baseline, so the
 //! closed intervals tile time and every request lands in exactly one of them.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -99,10 +100,10 @@ impl Window {
 
     /// The interval reads report: the last closed one, or the running one (from the start,
     /// or the last reset, up to `now`) while none has closed yet. Changes nothing.
-    pub(crate) fn reported(&self, now: Timestamp, totals: &Totals) -> ReportedInterval<'_> {
+    pub(crate) fn reported(&self, now: Timestamp, totals: &Totals) -> Cow<'_, IntervalView> {
         match &self.last_closed {
-            Some(closed) => ReportedInterval::Closed(closed),
-            None => ReportedInterval::Running(self.running(now, totals)),
+            Some(closed) => Cow::Borrowed(closed),
+            None => Cow::Owned(self.running(now, totals)),
         }
     }
 
@@ -143,23 +144,6 @@ impl Window {
     /// Forgets every interval; a new running interval starts at `now` from zero.
     pub(crate) fn reset(&mut self, now: Timestamp) {
         *self = Window::new(now);
-    }
-}
-
-/// The interval a read reports, borrowed when it is the stored closed one.
-#[derive(Debug)]
-pub(crate) enum ReportedInterval<'a> {
-    Closed(&'a IntervalView),
-    Running(IntervalView),
-}
-
-impl std::ops::Deref for ReportedInterval<'_> {
-    type Target = IntervalView;
-    fn deref(&self) -> &IntervalView {
-        match self {
-            ReportedInterval::Closed(closed) => closed,
-            ReportedInterval::Running(running) => running,
-        }
     }
 }
 

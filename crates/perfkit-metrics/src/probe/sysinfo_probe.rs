@@ -125,7 +125,7 @@ fn is_loopback(name: &str, data: &NetworkData) -> bool {
 fn network_traffic(networks: &Networks, elapsed: Option<Duration>) -> NetworkTraffic {
     let mut network = NetworkTraffic::default();
     let (mut received_since, mut transmitted_since) = (0, 0);
-    for (name, data) in networks.iter() {
+    for (name, data) in networks {
         let loopback = is_loopback(name, data);
         if !loopback {
             network.received_bytes_total += data.total_received();
