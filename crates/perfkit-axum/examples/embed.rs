@@ -27,7 +27,6 @@ async fn post(
     let key = format!("post:{id}");
     let cache = service.cache();
     let hit = matches!(cache.get(&key).await, Ok(Some(_)));
-    service.recorder().record_cache_operation(hit);
     if !hit {
         // The slow source the cache protects.
         tokio::time::sleep(Duration::from_millis(20)).await;

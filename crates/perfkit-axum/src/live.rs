@@ -52,7 +52,7 @@ impl Session {
     /// Serves `socket` until the client leaves, falls behind or is told to close.
     pub(crate) async fn serve(self, socket: WebSocket) {
         let Session { events, recorder, initial, mut lease } = self;
-        recorder.record_ws_connection(true);
+        recorder.record_ws_opened();
         let (sink, incoming) = socket.split();
         let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
         let mut writer = tokio::spawn(write_queued(sink, queued, Arc::clone(&recorder)));
@@ -77,7 +77,6 @@ impl Session {
                 }
             }
         }
-        recorder.record_ws_connection(false);
         // The lease drops here: the connection leaves the registry.
     }
 }

@@ -1,3 +1,6 @@
+//! The recorder's settings: caps on label sets and slow-operation thresholds. Interval
+//! length is not one of them: whoever closes intervals sets it by when it closes them.
+
 use std::time::Duration;
 
 use crate::MetricsError;
@@ -19,9 +22,6 @@ pub struct RecorderConfig {
     /// At most one slow-operation warning per this period; the rest are counted and reported
     /// with the next warning.
     pub slow_log_interval: Duration,
-    /// Length of the "last interval" over which percentiles, error rate and throughput are
-    /// reported. An interval closes at the first read after it has run this long.
-    pub interval: Duration,
 }
 
 impl Default for RecorderConfig {
@@ -33,7 +33,6 @@ impl Default for RecorderConfig {
             slow_request_threshold: Duration::from_secs(1),
             slow_query_threshold: Duration::from_millis(100),
             slow_log_interval: Duration::from_secs(1),
-            interval: Duration::from_secs(30),
         }
     }
 }
@@ -56,9 +55,6 @@ impl RecorderConfig {
             if !(1..=MAX_CAP).contains(&cap) {
                 problems.push(format!("{name} must be in 1..={MAX_CAP}, got {cap}"));
             }
-        }
-        if self.interval < Duration::from_secs(1) {
-            problems.push(format!("interval must be at least 1 s, got {:?}", self.interval));
         }
         if self.slow_request_threshold.is_zero() || self.slow_query_threshold.is_zero() {
             problems.push("slow thresholds must be greater than zero".to_owned());
@@ -85,12 +81,12 @@ mod tests {
         let config = RecorderConfig {
             max_routes: 0,
             max_error_kinds: 1_000_000,
-            interval: Duration::ZERO,
+            slow_query_threshold: Duration::ZERO,
             ..RecorderConfig::default()
         };
         let message = config.validate().unwrap_err().to_string();
         assert!(message.contains("maxRoutes"), "{message}");
         assert!(message.contains("maxErrorKinds"), "{message}");
-        assert!(message.contains("interval"), "{message}");
+        assert!(message.contains("slow thresholds"), "{message}");
     }
 }

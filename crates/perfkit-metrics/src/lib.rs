@@ -2,16 +2,23 @@
 //! probe, and a Prometheus exposition read from both at scrape time.
 //!
 //! - [`Recorder`] counts requests (by route template, method and status class), errors by
-//!   kind, DB queries, cache reads, WebSocket traffic and queue length. Recording is
-//!   lock-free and allocation-free on known names; every label set has a cap, so memory is
-//!   bounded whatever the traffic. [`Recorder::snapshot`] returns [`ApplicationMetrics`]:
-//!   latency percentiles over the last interval and since reset, throughput, error rate,
-//!   slowest routes, DB timing.
-//! - [`SystemProbe`] reads CPU, load, memory, disks, network and the process's own
-//!   footprint; [`SysinfoProbe`] implements it with `sysinfo`.
+//!   kind, DB queries and WebSocket traffic. Recording is lock-free and allocation-free on
+//!   known names; every label set has a cap, so memory is bounded whatever the traffic.
+//!   [`Recorder::close_interval`] closes the running interval and returns
+//!   [`ApplicationMetrics`] over exactly that interval: latency percentiles, throughput,
+//!   error rate, DB timing, beside cumulative figures and the slowest routes. One owner
+//!   closes intervals, on its own tick (the orchestrator's collector); every other read
+//!   ([`Recorder::snapshot`], the exposition) has no side effect and reports the last
+//!   closed interval.
+//! - [`SystemProbe`] reads CPU, load, memory, disks, network (per interface; totals without
+//!   loopback) and the process's own footprint; [`SysinfoProbe`] implements it with
+//!   `sysinfo`.
 //! - [`PrometheusExporter`] renders the text exposition through the `prometheus` crate's
 //!   registry and encoder, from collectors that read the recorder and the probe when scraped:
 //!   nothing is recorded twice.
+//!
+//! Cache hit rate, open connections and queue length are not the recorder's figures: the
+//! cache, the connection registry and the queue control own them.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -20,15 +27,14 @@
 //!
 //! let recorder = Arc::new(Recorder::default());
 //! recorder.record_request(Some("/api/users/{id}"), Method::Get, 200, Duration::from_millis(8));
-//! recorder.record_cache_operation(true);
 //!
 //! let exporter = PrometheusExporter::new(Arc::clone(&recorder), None)?;
 //! let text = exporter.render()?;
 //! assert!(text.contains(r#"http_requests_total{method="GET",route="/api/users/{id}",status="2xx"} 1"#));
 //!
 //! let mut snapshot = perfkit_core::MetricsSnapshot::empty(perfkit_core::Timestamp::UNIX_EPOCH);
-//! recorder.snapshot().apply_to(&mut snapshot);
-//! assert_eq!(snapshot.cache_hit_rate, Some(1.0));
+//! recorder.close_interval().apply_to(&mut snapshot);
+//! assert_eq!(snapshot.request_count, Some(1.0));
 //! # Ok::<(), perfkit_metrics::MetricsError>(())
 //! ```
 
@@ -56,12 +62,12 @@ pub use exposition::families::{
 };
 pub use http::{Method, StatusClass};
 pub use probe::{
-    DiskIo, DiskUsage, LoadAverage, MemoryFigures, NetworkTraffic, ProcessFigures, SysinfoProbe,
-    SystemMetrics, SystemProbe,
+    DiskIo, DiskUsage, InterfaceTraffic, LoadAverage, MemoryFigures, NetworkTraffic,
+    ProcessFigures, SysinfoProbe, SystemMetrics, SystemProbe,
 };
 pub use recorder::{OVERFLOW_ROUTE, Recorder};
 pub use report::{
-    ApplicationMetrics, CacheOperationFigures, DatabaseFigures, ErrorFigures, IntervalSpan,
-    LatencyFigures, LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary,
-    Throughput, WebSocketFigures,
+    ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
+    LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
+    WebSocketFigures,
 };

@@ -1,18 +1,18 @@
 //! The recorder: the hot path every request of an embedding service pays for.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use perfkit_core::{Clock, SystemClock};
+use perfkit_core::{Clock, SystemClock, Timestamp};
 
 use crate::buckets::{FineBuckets, MAX_VALUE};
 use crate::http::{Method, StatusClass};
 use crate::report::{
-    ApplicationMetrics, CacheOperationFigures, DatabaseFigures, ErrorFigures, IntervalSpan,
-    LatencyFigures, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
+    ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
+    LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
     WebSocketFigures,
 };
 use crate::series::{RequestSeries, SeriesCounts};
@@ -21,7 +21,7 @@ use crate::slow_log::SlowLog;
 use crate::summarize::{latency_summary, mean_millis, ratio, route_latency};
 use crate::table::BoundedTable;
 use crate::totals::Totals;
-use crate::window::Window;
+use crate::window::{IntervalView, Window};
 use crate::{MetricsError, RecorderConfig};
 
 /// Hot counters of one thread stripe.
@@ -31,8 +31,6 @@ struct Stripe {
     db_latency: FineBuckets,
     db_duration_sum_micros: AtomicU64,
     db_slow: AtomicU64,
-    cache_hits: AtomicU64,
-    cache_misses: AtomicU64,
     ws_messages: AtomicU64,
     ws_opened: AtomicU64,
     errors_recorded: AtomicU64,
@@ -73,13 +71,18 @@ impl LabelSets {
     }
 }
 
-/// Records what a service does: requests, errors, DB queries, cache reads, WebSocket traffic
-/// and queue length. Share it with `Arc`; every method takes `&self`.
+/// Records what a service does: requests, errors, DB queries and WebSocket traffic. Share it
+/// with `Arc`; every method takes `&self`.
 ///
 /// Recording never takes a lock and never allocates once a route or kind is known: counters
 /// are atomics striped per thread, durations go into fixed log-linear buckets, and the label
 /// sets are capped, lock-free tables. Reading ([`snapshot`](Recorder::snapshot)) adds the
 /// stripes up and is where all the arithmetic happens.
+///
+/// Interval figures (percentiles, error rate, throughput over "the last interval") are over
+/// intervals that one owner closes with [`close_interval`](Recorder::close_interval), on its
+/// own tick; reads never close an interval and never change what a later read or close
+/// returns. An embedder that never closes one gets interval figures since start (or reset).
 ///
 /// ```
 /// use std::time::Duration;
@@ -107,8 +110,8 @@ pub struct Recorder {
     slow_request_micros: u64,
     slow_query_micros: u64,
     slow_log: SlowLog,
-    ws_active: AtomicI64,
-    queue_length: AtomicU64,
+    /// Interval boundaries. Closes and reads of totals that must agree with a boundary take
+    /// it; recording never does.
     window: Mutex<Window>,
 }
 
@@ -144,9 +147,7 @@ impl Recorder {
             slow_request_micros: micros_of(config.slow_request_threshold),
             slow_query_micros: micros_of(config.slow_query_threshold),
             slow_log: SlowLog::new(config.slow_log_interval),
-            ws_active: AtomicI64::new(0),
-            queue_length: AtomicU64::new(0),
-            window: Mutex::new(Window::new(config.interval, now)),
+            window: Mutex::new(Window::new(now)),
             config,
             clock,
         }
@@ -229,17 +230,10 @@ impl Recorder {
         };
     }
 
-    /// Records a WebSocket connection opening (`true`) or closing (`false`).
-    pub fn record_ws_connection(&self, opened: bool) {
-        if opened {
-            self.stripe().1.ws_opened.fetch_add(1, Ordering::Relaxed);
-            self.ws_active.fetch_add(1, Ordering::Relaxed);
-        } else {
-            // A close without an open (after a reset, say) must not drive the gauge negative.
-            let _ = self.ws_active.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |active| {
-                Some((active - 1).max(0))
-            });
-        }
+    /// Counts one WebSocket connection opened. How many are open now is the connection
+    /// registry's figure, not the recorder's.
+    pub fn record_ws_opened(&self) {
+        self.stripe().1.ws_opened.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records one WebSocket message, either direction.
@@ -298,18 +292,6 @@ impl Recorder {
         }
     }
 
-    /// Records one cache read: a hit or a miss.
-    pub fn record_cache_operation(&self, hit: bool) {
-        let stripe = self.stripe().1;
-        let counter = if hit { &stripe.cache_hits } else { &stripe.cache_misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Sets the number of jobs waiting in the work queue.
-    pub fn set_queue_length(&self, length: u64) {
-        self.queue_length.store(length, Ordering::Relaxed);
-    }
-
     /// Reads every cumulative counter once.
     fn totals(&self, labels: &LabelSets) -> Totals {
         let mut totals = self.stripe_totals();
@@ -329,8 +311,6 @@ impl Recorder {
             stripe.db_latency.add_into(&mut totals.db_latency.counts);
             totals.db_duration_sum_micros += stripe.db_duration_sum_micros.load(Ordering::Relaxed);
             totals.db_slow += stripe.db_slow.load(Ordering::Relaxed);
-            totals.cache_hits += stripe.cache_hits.load(Ordering::Relaxed);
-            totals.cache_misses += stripe.cache_misses.load(Ordering::Relaxed);
             totals.ws_messages += stripe.ws_messages.load(Ordering::Relaxed);
             totals.ws_opened += stripe.ws_opened.load(Ordering::Relaxed);
             totals.errors_recorded += stripe.errors_recorded.load(Ordering::Relaxed);
@@ -358,36 +338,87 @@ impl Recorder {
                 .collect(),
             other_query_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
             routes_tracked: labels.routes.len(),
-            ws_active: u64::try_from(self.ws_active.load(Ordering::Relaxed)).unwrap_or(0),
-            queue_length: self.queue_length.load(Ordering::Relaxed),
         }
     }
 
-    /// Everything the recorder knows, with interval figures over the last interval (which
-    /// closes here if it has run its configured length).
+    fn lock_window(&self) -> MutexGuard<'_, Window> {
+        // The window holds plain data, consistent after every statement: a panic elsewhere
+        // while it was held leaves nothing half-done.
+        self.window.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Everything the recorder knows, as of now. Interval figures cover the last closed
+    /// interval, or the running one (since start or reset) before the first
+    /// [`close_interval`](Recorder::close_interval); cumulative figures are as of now.
+    ///
+    /// A read: it closes nothing and changes nothing, so any number of readers (the HTTP
+    /// API, the exposition, a dashboard) can call it without moving an interval boundary.
     #[must_use]
     pub fn snapshot(&self) -> ApplicationMetrics {
+        let window = self.lock_window();
+        // Read under the window lock, so a concurrent close cannot slip between this read
+        // and the baseline the running interval is measured from.
         let labels = self.labels.load();
         let totals = self.totals(&labels);
         let now = self.clock.now();
-        let (interval, per_minute) = {
-            let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-            let interval = window.observe(now, &totals);
-            let per_minute = window
-                .rate_over(now, Duration::from_secs(60), totals.requests.total())
-                .map(|per_second| per_second * 60.0);
-            (interval, per_minute)
-        };
-        let delta = &interval.delta;
-        let interval_requests = delta.requests.total();
-        let seconds = interval.seconds();
+        let interval =
+            interval_figures(&window.reported(now, &totals), window.per_minute(now, &totals));
+        drop(window);
+        self.application_metrics(now, &labels, &totals, interval)
+    }
 
+    /// Closes the running interval now, whatever its length, and returns the figures as of
+    /// the close, with interval figures over exactly the interval just closed. The next
+    /// interval starts at this instant.
+    ///
+    /// Meant for one owner that sets interval boundaries on its own tick (the orchestrator's
+    /// collector). Each call returns a different interval; the closed intervals tile time
+    /// with no gap or overlap, and each recorded request counts in exactly one of them: the
+    /// totals that end this interval are the baseline of the next, read once.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use perfkit_core::{ManualClock, Timestamp};
+    /// use perfkit_metrics::{Method, Recorder, RecorderConfig};
+    ///
+    /// let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    /// let recorder = Recorder::new(RecorderConfig::default(), clock.clone())?;
+    /// recorder.record_request(None, Method::Get, 200, Duration::from_millis(5));
+    /// clock.advance(Duration::from_secs(30));
+    ///
+    /// let closed = recorder.close_interval();
+    /// assert_eq!((closed.requests.interval, closed.interval.seconds), (1, 30.0));
+    /// // Reads until the next close report that interval, and change nothing.
+    /// clock.advance(Duration::from_secs(29));
+    /// assert_eq!(recorder.snapshot().interval, closed.interval);
+    /// assert_eq!(recorder.close_interval().requests.interval, 0);
+    /// # Ok::<(), perfkit_metrics::MetricsError>(())
+    /// ```
+    pub fn close_interval(&self) -> ApplicationMetrics {
+        let mut window = self.lock_window();
+        let labels = self.labels.load();
+        let totals = self.totals(&labels);
+        let now = self.clock.now();
+        let closed = interval_figures(window.close(now, &totals), None);
+        let interval = IntervalFigures { per_minute: window.per_minute(now, &totals), ..closed };
+        drop(window);
+        self.application_metrics(now, &labels, &totals, interval)
+    }
+
+    fn application_metrics(
+        &self,
+        now: Timestamp,
+        labels: &LabelSets,
+        totals: &Totals,
+        interval: IntervalFigures,
+    ) -> ApplicationMetrics {
         ApplicationMetrics {
             timestamp: now,
-            interval: IntervalSpan { start: interval.start, end: interval.end, seconds },
+            interval: interval.span,
             requests: RequestFigures {
                 total: totals.requests.total(),
-                interval: interval_requests,
+                interval: interval.requests,
                 by_status_class: StatusClass::ALL
                     .iter()
                     .map(|class| (class.as_str().to_owned(), totals.requests.in_class(*class)))
@@ -396,37 +427,33 @@ impl Recorder {
                 slow: totals.slow_requests,
             },
             response_time: LatencyFigures {
-                interval: latency_summary(&delta.latency, delta.requests.duration_sum_micros),
+                interval: interval.latency,
                 cumulative: latency_summary(&totals.latency, totals.requests.duration_sum_micros),
             },
             throughput: Throughput {
-                #[allow(clippy::cast_precision_loss)]
-                per_second: (seconds >= 0.001).then(|| interval_requests as f64 / seconds),
-                per_minute,
+                per_second: interval.per_second,
+                per_minute: interval.per_minute,
             },
-            errors: self.error_figures(&labels, &totals, delta),
-            routes: self.route_figures(&labels, &totals),
-            database: database_figures(&labels, &totals, delta),
+            errors: self.error_figures(labels, totals, interval.error_rate),
+            routes: self.route_figures(labels),
+            database: database_figures(labels, totals, interval.db_latency),
             websocket: WebSocketFigures {
-                active_connections: u64::try_from(self.ws_active.load(Ordering::Relaxed))
-                    .unwrap_or(0),
                 total_connections: totals.ws_opened,
                 messages: totals.ws_messages,
             },
-            cache: CacheOperationFigures {
-                hits: totals.cache_hits,
-                misses: totals.cache_misses,
-                hit_rate: ratio(delta.cache_hits, delta.cache_hits + delta.cache_misses),
-            },
-            queue_length: self.queue_length.load(Ordering::Relaxed),
         }
     }
 
-    fn error_figures(&self, labels: &LabelSets, totals: &Totals, delta: &Totals) -> ErrorFigures {
+    fn error_figures(
+        &self,
+        labels: &LabelSets,
+        totals: &Totals,
+        interval_rate: Option<f64>,
+    ) -> ErrorFigures {
         let server_errors = totals.requests.in_class(StatusClass::ServerError);
         ErrorFigures {
             server_errors,
-            rate: ratio(delta.requests.in_class(StatusClass::ServerError), delta.requests.total()),
+            rate: interval_rate,
             cumulative_rate: ratio(server_errors, totals.requests.total()),
             recorded: totals.errors_recorded,
             by_kind: labels
@@ -438,7 +465,7 @@ impl Recorder {
         }
     }
 
-    fn route_figures(&self, labels: &LabelSets, _totals: &Totals) -> RouteFigures {
+    fn route_figures(&self, labels: &LabelSets) -> RouteFigures {
         let mut slowest: Vec<RouteSummary> = labels
             .routes
             .iter()
@@ -471,18 +498,11 @@ impl Recorder {
         visit(None, &self.unrouted.read());
     }
 
-    /// Closes the running interval now, whatever its length: for schedulers that want
-    /// interval boundaries to match their own ticks exactly.
-    pub fn close_interval(&self) {
-        let labels = self.labels.load();
-        let totals = self.totals(&labels);
-        let now = self.clock.now();
-        self.window.lock().unwrap_or_else(PoisonError::into_inner).close(now, &totals);
-    }
-
-    /// Zeroes every figure and forgets every route, error kind and query kind. The
-    /// WebSocket gauge and queue length are kept: they describe the present, not the past.
+    /// Zeroes every figure, forgets every route, error kind and query kind, and every closed
+    /// interval: a new running interval starts now.
     pub fn reset(&self) {
+        // Held throughout, so a close never reads half-zeroed counters as its boundary.
+        let mut window = self.lock_window();
         self.labels.store(Arc::new(LabelSets::new(&self.config)));
         self.unrouted.reset();
         for stripe in &*self.stripes {
@@ -491,8 +511,6 @@ impl Recorder {
             for counter in [
                 &stripe.db_duration_sum_micros,
                 &stripe.db_slow,
-                &stripe.cache_hits,
-                &stripe.cache_misses,
                 &stripe.ws_messages,
                 &stripe.ws_opened,
                 &stripe.errors_recorded,
@@ -501,7 +519,7 @@ impl Recorder {
                 counter.store(0, Ordering::Relaxed);
             }
         }
-        self.window.lock().unwrap_or_else(PoisonError::into_inner).reset(self.clock.now());
+        window.reset(self.clock.now());
     }
 }
 
@@ -515,8 +533,6 @@ pub(crate) struct ExpositionFigures {
     pub(crate) query_kinds: Vec<(String, u64)>,
     pub(crate) other_query_kinds: u64,
     pub(crate) routes_tracked: usize,
-    pub(crate) ws_active: u64,
-    pub(crate) queue_length: u64,
 }
 
 /// The route label of requests folded into the overflow series.
@@ -533,7 +549,11 @@ fn route_summary(route: &str, counts: &SeriesCounts) -> RouteSummary {
     }
 }
 
-fn database_figures(labels: &LabelSets, totals: &Totals, delta: &Totals) -> DatabaseFigures {
+fn database_figures(
+    labels: &LabelSets,
+    totals: &Totals,
+    interval_latency: LatencySummary,
+) -> DatabaseFigures {
     let mut by_kind: Vec<QueryKindSummary> = labels
         .query_kinds
         .iter()
@@ -556,9 +576,38 @@ fn database_figures(labels: &LabelSets, totals: &Totals, delta: &Totals) -> Data
     DatabaseFigures {
         queries: totals.db_latency.total(),
         slow_queries: totals.db_slow,
-        interval: latency_summary(&delta.db_latency, delta.db_duration_sum_micros),
+        interval: interval_latency,
         cumulative: latency_summary(&totals.db_latency, totals.db_duration_sum_micros),
         by_kind,
         other_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
+    }
+}
+
+/// The figures of one interval, summarized once (at the close, or at a read before the
+/// first close).
+#[derive(Debug)]
+struct IntervalFigures {
+    span: IntervalSpan,
+    requests: u64,
+    latency: LatencySummary,
+    error_rate: Option<f64>,
+    db_latency: LatencySummary,
+    per_second: Option<f64>,
+    per_minute: Option<f64>,
+}
+
+fn interval_figures(interval: &IntervalView, per_minute: Option<f64>) -> IntervalFigures {
+    let delta = &interval.delta;
+    let requests = delta.requests.total();
+    let seconds = interval.seconds();
+    IntervalFigures {
+        span: IntervalSpan { start: interval.start, end: interval.end, seconds },
+        requests,
+        latency: latency_summary(&delta.latency, delta.requests.duration_sum_micros),
+        error_rate: ratio(delta.requests.in_class(StatusClass::ServerError), requests),
+        db_latency: latency_summary(&delta.db_latency, delta.db_duration_sum_micros),
+        #[allow(clippy::cast_precision_loss)]
+        per_second: (seconds >= 0.001).then(|| requests as f64 / seconds),
+        per_minute,
     }
 }

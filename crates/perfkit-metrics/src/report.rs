@@ -6,7 +6,14 @@ use perfkit_core::{MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Everything the recorder knows, as of one read. Returned by
-/// [`Recorder::snapshot`](crate::Recorder::snapshot).
+/// [`Recorder::close_interval`](crate::Recorder::close_interval), whose interval figures
+/// cover exactly the interval it closed, and by [`Recorder::snapshot`](crate::Recorder::snapshot),
+/// whose interval figures cover the last closed interval (the running one before the first
+/// close). Cumulative figures are always as of the read.
+///
+/// The recorder owns request, error, DB and WebSocket traffic figures only: cache hit rate
+/// comes from the cache, open connections from the connection registry, queue length from
+/// the queue control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationMetrics {
@@ -26,15 +33,12 @@ pub struct ApplicationMetrics {
     pub routes: RouteFigures,
     /// Database query timing.
     pub database: DatabaseFigures,
-    /// WebSocket connections and messages.
+    /// WebSocket connections opened and messages.
     pub websocket: WebSocketFigures,
-    /// Cache reads recorded through the recorder.
-    pub cache: CacheOperationFigures,
-    /// Jobs waiting, as last set.
-    pub queue_length: u64,
 }
 
-/// The span of the "last interval".
+/// The span of the interval that interval figures cover: a closed interval, or the running
+/// one before the first close.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntervalSpan {
@@ -46,13 +50,13 @@ pub struct IntervalSpan {
     pub seconds: f64,
 }
 
-/// Request counts since reset and in the last interval.
+/// Request counts since reset and in the reported interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestFigures {
     /// Requests since reset.
     pub total: u64,
-    /// Requests in the last interval.
+    /// Requests in the reported interval.
     pub interval: u64,
     /// Requests since reset by status class (`2xx`, `5xx`, ...).
     pub by_status_class: BTreeMap<String, u64>,
@@ -60,11 +64,11 @@ pub struct RequestFigures {
     pub slow: u64,
 }
 
-/// Latency over the last interval and since reset.
+/// Latency over the reported interval and since reset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LatencyFigures {
-    /// Over the last interval.
+    /// Over the reported interval.
     pub interval: LatencySummary,
     /// Since reset.
     pub cumulative: LatencySummary,
@@ -92,9 +96,11 @@ pub struct LatencySummary {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Throughput {
-    /// Requests per second over the last interval.
+    /// Requests per second over the reported interval.
     pub per_second: Option<f64>,
-    /// Requests per minute over the last 60 s of reads (or as much as has been seen).
+    /// Requests per minute over the most recent closed intervals that together cover at
+    /// least 60 s (all the recorder keeps, while they cover less); before the first close,
+    /// over the running interval. `None` while that span is under a second.
     pub per_minute: Option<f64>,
 }
 
@@ -104,7 +110,7 @@ pub struct Throughput {
 pub struct ErrorFigures {
     /// 5xx responses since reset.
     pub server_errors: u64,
-    /// 5xx responses per request over the last interval, 0..1.
+    /// 5xx responses per request over the reported interval, 0..1.
     pub rate: Option<f64>,
     /// 5xx responses per request since reset, 0..1.
     pub cumulative_rate: Option<f64>,
@@ -156,7 +162,7 @@ pub struct DatabaseFigures {
     pub queries: u64,
     /// Queries at least as slow as the slow-query threshold, since reset.
     pub slow_queries: u64,
-    /// Over the last interval.
+    /// Over the reported interval.
     pub interval: LatencySummary,
     /// Since reset.
     pub cumulative: LatencySummary,
@@ -180,34 +186,21 @@ pub struct QueryKindSummary {
     pub avg: Option<f64>,
 }
 
-/// WebSocket figures.
+/// WebSocket traffic. Connections open now are the connection registry's figure, not the
+/// recorder's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebSocketFigures {
-    /// Connections open now.
-    pub active_connections: u64,
     /// Connections opened since reset.
     pub total_connections: u64,
     /// Messages since reset.
     pub messages: u64,
 }
 
-/// Cache reads recorded with `record_cache_operation`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CacheOperationFigures {
-    /// Hits since reset.
-    pub hits: u64,
-    /// Misses since reset.
-    pub misses: u64,
-    /// Hits per read over the last interval, 0..1.
-    pub hit_rate: Option<f64>,
-}
-
 impl ApplicationMetrics {
     /// Writes the figures the recorder owns into `snapshot`: latency, throughput, error rate,
-    /// cache hit rate (from recorded cache reads), WebSocket connections, queue length, DB P95
-    /// and request count. Memory and CPU come from the system probe, not from here.
+    /// DB P95 and request count, all over the reported interval. Cache hit rate, connections,
+    /// queue length, memory and CPU have other owners and are left as they are.
     pub fn apply_to(&self, snapshot: &mut MetricsSnapshot) {
         let latency = &self.response_time.interval;
         snapshot.response_time = latency.avg;
@@ -216,11 +209,8 @@ impl ApplicationMetrics {
         snapshot.p99 = latency.p99;
         snapshot.throughput = self.throughput.per_second;
         snapshot.error_rate = self.errors.rate;
-        snapshot.cache_hit_rate = self.cache.hit_rate;
         #[allow(clippy::cast_precision_loss)]
         {
-            snapshot.active_connections = Some(self.websocket.active_connections as f64);
-            snapshot.queue_length = Some(self.queue_length as f64);
             snapshot.request_count = Some(self.requests.interval as f64);
         }
         snapshot.db_query_p95 = self.database.interval.p95;

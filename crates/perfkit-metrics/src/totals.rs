@@ -13,8 +13,6 @@ pub(crate) struct Totals {
     pub(crate) db_latency: FineCounts,
     pub(crate) db_duration_sum_micros: u64,
     pub(crate) db_slow: u64,
-    pub(crate) cache_hits: u64,
-    pub(crate) cache_misses: u64,
     pub(crate) ws_messages: u64,
     pub(crate) ws_opened: u64,
     pub(crate) errors_recorded: u64,
@@ -41,8 +39,6 @@ impl Totals {
                 .db_duration_sum_micros
                 .saturating_sub(earlier.db_duration_sum_micros),
             db_slow: self.db_slow.saturating_sub(earlier.db_slow),
-            cache_hits: self.cache_hits.saturating_sub(earlier.cache_hits),
-            cache_misses: self.cache_misses.saturating_sub(earlier.cache_misses),
             ws_messages: self.ws_messages.saturating_sub(earlier.ws_messages),
             ws_opened: self.ws_opened.saturating_sub(earlier.ws_opened),
             errors_recorded: self.errors_recorded.saturating_sub(earlier.errors_recorded),

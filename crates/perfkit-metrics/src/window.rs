@@ -1,5 +1,12 @@
-//! The read side's notion of time: the "last interval" and the request-rate history.
+//! The read side's notion of time: interval boundaries, set only by explicit closes, and the
+//! recent closed intervals that the per-minute throughput is computed over.
+//!
+//! One owner sets the boundaries (the orchestrator's collector, on its own tick, through
+//! [`Recorder::close_interval`](crate::Recorder::close_interval)); every read only looks. A
+//! close takes its boundary from the same totals read that becomes the next baseline, so the
+//! closed intervals tile time and every request lands in exactly one of them.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -7,7 +14,7 @@ use perfkit_core::Timestamp;
 
 use crate::totals::Totals;
 
-/// A closed (or, before the first close, the running) interval and what happened in it.
+/// An interval (closed, or the running one) and what happened in it.
 #[derive(Debug, Clone)]
 pub(crate) struct IntervalView {
     pub(crate) start: Timestamp,
@@ -21,99 +28,179 @@ impl IntervalView {
     }
 }
 
-/// How many request-count samples the rate history keeps: two minutes at one per second.
-const RATE_SAMPLES: usize = 120;
+/// One closed interval's request count, kept for the per-minute throughput.
+#[derive(Debug, Clone, Copy)]
+struct RequestSpan {
+    start: Timestamp,
+    end: Timestamp,
+    requests: u64,
+}
 
-/// Tracks interval boundaries and recent request counts. Lives behind the recorder's read
+/// The span the per-minute throughput looks back over.
+const PER_MINUTE_SPAN: Duration = Duration::from_secs(60);
+/// Most closed intervals kept for the per-minute throughput, whatever their length: closes a
+/// few milliseconds apart must not grow memory. At this many, the figure covers less than
+/// a minute and says so only through being computed over what is kept.
+const RECENT_CAP: usize = 256;
+
+/// Interval boundaries and the recent closed intervals. Lives behind the recorder's window
 /// lock; recording never touches it.
 #[derive(Debug)]
 pub(crate) struct Window {
-    length: Duration,
+    /// Start of the running interval.
     started: Timestamp,
+    /// Totals at the start of the running interval.
     baseline: Totals,
     last_closed: Option<IntervalView>,
-    /// `(time, cumulative request count)`, oldest first, at most one per second.
-    rate_samples: VecDeque<(Timestamp, u64)>,
+    /// Closed intervals, oldest first, no more than cover [`PER_MINUTE_SPAN`] (and at most
+    /// [`RECENT_CAP`]).
+    recent: VecDeque<RequestSpan>,
 }
 
 impl Window {
-    /// A window starting at `now`, when every counter is zero.
-    pub(crate) fn new(length: Duration, now: Timestamp) -> Self {
-        let mut rate_samples = VecDeque::with_capacity(RATE_SAMPLES);
-        rate_samples.push_back((now, 0));
+    /// A window whose running interval starts at `now`, when every counter is zero.
+    pub(crate) fn new(now: Timestamp) -> Self {
         Window {
-            length,
             started: now,
             baseline: Totals::default(),
             last_closed: None,
-            rate_samples,
+            recent: VecDeque::new(),
         }
     }
 
-    /// Takes note of the counters as read at `now`: closes the interval if it has run its
-    /// length, and returns the interval to report: the last closed one, or the running one
-    /// while none has closed yet.
-    pub(crate) fn observe(&mut self, now: Timestamp, totals: &Totals) -> IntervalView {
-        if now.duration_since(self.started) >= self.length {
-            self.close(now, totals);
-        }
-        self.sample_rate(now, totals.requests.total());
-        match &self.last_closed {
-            Some(closed) => closed.clone(),
-            None => {
-                IntervalView { start: self.started, end: now, delta: totals.since(&self.baseline) }
-            }
-        }
-    }
-
-    /// Closes the running interval at `now`, whatever its length.
-    pub(crate) fn close(&mut self, now: Timestamp, totals: &Totals) {
-        self.last_closed = Some(IntervalView {
-            start: self.started,
-            end: now,
-            delta: totals.since(&self.baseline),
+    /// Closes the running interval at `now`, whatever its length, and returns it. `totals`
+    /// must be read while the caller holds this window exclusively: they are both the end of
+    /// the closed interval and the baseline of the next one.
+    pub(crate) fn close(&mut self, now: Timestamp, totals: &Totals) -> &IntervalView {
+        // A clock that steps back must not make an interval end before it starts.
+        let end = now.max(self.started);
+        let closed = IntervalView { start: self.started, end, delta: totals.since(&self.baseline) };
+        self.remember(RequestSpan {
+            start: closed.start,
+            end: closed.end,
+            requests: closed.delta.requests.total(),
         });
         self.baseline = totals.clone();
-        self.started = now;
+        self.started = end;
+        self.last_closed.insert(closed)
     }
 
-    fn sample_rate(&mut self, now: Timestamp, requests: u64) {
-        let due = self
-            .rate_samples
-            .back()
-            .is_none_or(|(last, _)| now.duration_since(*last) >= Duration::from_secs(1));
-        if due {
-            if self.rate_samples.len() == RATE_SAMPLES {
-                self.rate_samples.pop_front();
+    fn remember(&mut self, span: RequestSpan) {
+        self.recent.push_back(span);
+        // Drop the oldest while the rest still cover the per-minute span.
+        while self.recent.len() > RECENT_CAP
+            || self
+                .recent
+                .get(1)
+                .is_some_and(|second| span.end.duration_since(second.start) >= PER_MINUTE_SPAN)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The interval reads report: the last closed one, or the running one (from the start,
+    /// or the last reset, up to `now`) while none has closed yet. Changes nothing.
+    pub(crate) fn reported(&self, now: Timestamp, totals: &Totals) -> Cow<'_, IntervalView> {
+        match &self.last_closed {
+            Some(closed) => Cow::Borrowed(closed),
+            None => Cow::Owned(self.running(now, totals)),
+        }
+    }
+
+    fn running(&self, now: Timestamp, totals: &Totals) -> IntervalView {
+        IntervalView {
+            start: self.started,
+            end: now.max(self.started),
+            delta: totals.since(&self.baseline),
+        }
+    }
+
+    /// Requests per minute over the most recent closed intervals that together cover at
+    /// least 60 s (all that are kept, while they cover less); before the first close, over
+    /// the running interval. `None` while that span is under a second. Changes nothing.
+    pub(crate) fn per_minute(&self, now: Timestamp, totals: &Totals) -> Option<f64> {
+        let (span, requests) = match self.recent.back() {
+            None => {
+                let running = self.running(now, totals);
+                (running.end.duration_since(running.start), running.delta.requests.total())
             }
-            self.rate_samples.push_back((now, requests));
-        }
-    }
-
-    /// Requests per second over the most recent `span` (or as much of it as the history
-    /// covers), `None` until two samples at least a second apart exist.
-    pub(crate) fn rate_over(
-        &self,
-        now: Timestamp,
-        span: Duration,
-        requests_now: u64,
-    ) -> Option<f64> {
-        let cutoff = now - span;
-        let reference = self
-            .rate_samples
-            .iter()
-            .rev()
-            .find(|(at, _)| *at <= cutoff)
-            .or_else(|| self.rate_samples.front())?;
-        let elapsed = now.duration_since(reference.0).as_secs_f64();
-        if elapsed < 1.0 {
-            return None;
-        }
+            Some(newest) => {
+                let mut requests = 0;
+                let mut span = Duration::ZERO;
+                for interval in self.recent.iter().rev() {
+                    requests += interval.requests;
+                    span = newest.end.duration_since(interval.start);
+                    if span >= PER_MINUTE_SPAN {
+                        break;
+                    }
+                }
+                (span, requests)
+            }
+        };
         #[allow(clippy::cast_precision_loss)]
-        Some(requests_now.saturating_sub(reference.1) as f64 / elapsed)
+        (span >= Duration::from_secs(1)).then(|| requests as f64 / span.as_secs_f64() * 60.0)
     }
 
+    /// Forgets every interval; a new running interval starts at `now` from zero.
     pub(crate) fn reset(&mut self, now: Timestamp) {
-        *self = Window::new(self.length, now);
+        *self = Window::new(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Method, StatusClass};
+
+    fn totals_with(requests: u64) -> Totals {
+        let mut totals = Totals::default();
+        let cell = Method::Get.index() * StatusClass::COUNT + StatusClass::Success.index();
+        totals.requests.by_method_and_class[cell] = requests;
+        totals
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_unix_millis(seconds * 1000)
+    }
+
+    #[test]
+    fn per_minute_covers_the_fewest_recent_intervals_reaching_a_minute() {
+        let mut window = Window::new(at(0));
+        // Running interval, before any close: 30 requests over 30 s.
+        assert_eq!(window.per_minute(at(30), &totals_with(30)), Some(60.0));
+        window.close(at(30), &totals_with(30));
+        window.close(at(60), &totals_with(90));
+        // [0, 30] 30 and [30, 60] 60: 90 over 60 s.
+        assert_eq!(window.per_minute(at(61), &totals_with(1_000)), Some(90.0));
+        window.close(at(90), &totals_with(90));
+        // [30, 90]: 60 over 60 s; the oldest interval is no longer needed and is dropped.
+        assert_eq!(window.per_minute(at(90), &totals_with(90)), Some(60.0));
+        assert_eq!(window.recent.len(), 2);
+    }
+
+    #[test]
+    fn frequent_closes_keep_a_bounded_history() {
+        let mut window = Window::new(at(0));
+        for i in 1..=10_000 {
+            window.close(Timestamp::from_unix_millis(i), &totals_with(0));
+        }
+        assert_eq!(window.recent.len(), RECENT_CAP);
+    }
+
+    #[test]
+    fn reads_change_nothing() {
+        let mut window = Window::new(at(0));
+        window.close(at(10), &totals_with(5));
+        let before = format!("{window:?}");
+        let _ = window.reported(at(20), &totals_with(50));
+        let _ = window.per_minute(at(20), &totals_with(50));
+        assert_eq!(format!("{window:?}"), before);
+    }
+
+    #[test]
+    fn a_clock_stepping_back_never_makes_an_interval_end_before_it_starts() {
+        let mut window = Window::new(at(10));
+        let closed = window.close(at(5), &totals_with(1));
+        assert_eq!((closed.start, closed.end), (at(10), at(10)));
     }
 }

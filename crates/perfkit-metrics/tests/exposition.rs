@@ -80,13 +80,8 @@ fn exposition_parses_with_the_recorded_values() {
     recorder.record_request(None, Method::Post, 201, Duration::from_millis(3));
     recorder.record_error("db_timeout");
     recorder.record_db_query(Duration::from_millis(30));
-    recorder.record_cache_operation(true);
-    recorder.record_cache_operation(true);
-    recorder.record_cache_operation(true);
-    recorder.record_cache_operation(false);
-    recorder.record_ws_connection(true);
+    recorder.record_ws_opened();
     recorder.record_ws_message();
-    recorder.set_queue_length(12);
 
     let exporter = PrometheusExporter::new(Arc::clone(&recorder), None).unwrap();
     let text = exporter.render().unwrap();
@@ -96,13 +91,19 @@ fn exposition_parses_with_the_recorded_values() {
         ("http_request_duration_seconds", "histogram"),
         ("http_errors_total", "counter"),
         ("db_query_duration_seconds", "histogram"),
-        ("cache_operations_total", "counter"),
-        ("cache_hit_rate", "gauge"),
-        ("websocket_connections_active", "gauge"),
+        ("websocket_connections_total", "counter"),
         ("websocket_messages_total", "counter"),
-        ("job_queue_length", "gauge"),
     ] {
         assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
+    }
+    // Figures with other owners are not the recorder's to export.
+    for name in [
+        "cache_operations_total",
+        "cache_hit_rate",
+        "websocket_connections_active",
+        "job_queue_length",
+    ] {
+        assert!(!types.contains_key(name), "{name} has another owner");
     }
 
     let scrape = parse(&text);
@@ -147,12 +148,8 @@ fn exposition_parses_with_the_recorded_values() {
 
     assert_eq!(scalar(find(&scrape, "http_errors_total", &[("kind", "db_timeout")])), 1.0);
     assert_eq!(scalar(find(&scrape, "http_errors_total", &[("kind", "other")])), 0.0);
-    assert_eq!(scalar(find(&scrape, "cache_operations_total", &[("result", "hit")])), 3.0);
-    assert_eq!(scalar(find(&scrape, "cache_operations_total", &[("result", "miss")])), 1.0);
-    assert_eq!(scalar(find(&scrape, "cache_hit_rate", &[])), 0.75);
-    assert_eq!(scalar(find(&scrape, "websocket_connections_active", &[])), 1.0);
+    assert_eq!(scalar(find(&scrape, "websocket_connections_total", &[])), 1.0);
     assert_eq!(scalar(find(&scrape, "websocket_messages_total", &[])), 1.0);
-    assert_eq!(scalar(find(&scrape, "job_queue_length", &[])), 12.0);
     assert_eq!(scalar(find(&scrape, "db_query_duration_seconds_count", &[])), 1.0);
 }
 
@@ -178,14 +175,19 @@ fn route_templates_with_braces_are_quoted_verbatim() {
 fn scrapes_read_live_values_and_accumulate_nothing() {
     let recorder = Arc::new(Recorder::default());
     let exporter = PrometheusExporter::new(Arc::clone(&recorder), None).unwrap();
-    recorder.set_queue_length(1);
+    recorder.record_ws_message();
     let first = exporter.render().unwrap();
-    recorder.set_queue_length(2);
+    recorder.record_ws_message();
     let second = exporter.render().unwrap();
-    assert!(first.contains("job_queue_length 1"));
-    assert!(second.contains("job_queue_length 2"));
+    assert!(first.contains("websocket_messages_total 1"));
+    assert!(second.contains("websocket_messages_total 2"));
     // Same figures, same text: a scrape reads, it does not drain or grow anything.
     assert_eq!(exporter.render().unwrap(), second);
+    // Nor does it move an interval boundary: the recorder still reports the running one.
+    recorder.record_request(None, Method::Get, 200, Duration::from_millis(1));
+    exporter.render().unwrap();
+    assert_eq!(recorder.snapshot().requests.interval, 1);
+    assert_eq!(recorder.close_interval().requests.interval, 1);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! The recorder's behaviour through its public API, on a manual clock.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use perfkit_core::{Clock, ManualClock, MetricsSnapshot, Timestamp};
@@ -65,9 +66,8 @@ fn percentiles_of_a_bimodal_distribution() {
 }
 
 #[test]
-fn interval_figures_rotate_on_the_clock() {
-    let config = RecorderConfig { interval: Duration::from_secs(30), ..RecorderConfig::default() };
-    let (clock, recorder) = recorder_with(config);
+fn interval_figures_cover_the_intervals_closed() {
+    let (clock, recorder) = recorder();
 
     // First interval: 30 requests of 100 ms, 3 of them server errors.
     for i in 0..30 {
@@ -77,30 +77,164 @@ fn interval_figures_rotate_on_the_clock() {
     assert_eq!(running.requests.interval, 30, "before the first close, the running interval");
 
     clock.advance(Duration::from_secs(30));
-    let first = recorder.snapshot();
+    let first = recorder.close_interval();
     assert_eq!(first.requests.interval, 30);
     assert_eq!(first.interval.seconds, 30.0);
     assert_close(first.throughput.per_second, 1.0, 1e-9);
     assert_close(first.errors.rate, 0.1, 1e-9);
     assert_close(first.response_time.interval.p95, 100.0, 0.01);
 
-    // Second interval: 60 fast requests, no errors. Until it closes, the first is reported.
+    // Second interval: 60 fast requests, no errors. Until it closes, the first is reported,
+    // however long it runs: reads never close it.
     for _ in 0..60 {
         recorder.record_request(None, Method::Get, 200, ms(5));
     }
     clock.advance(Duration::from_secs(10));
     assert_eq!(recorder.snapshot().requests.interval, 30);
-    clock.advance(Duration::from_secs(20));
-    let second = recorder.snapshot();
+    clock.advance(Duration::from_secs(50));
+    assert_eq!(recorder.snapshot().requests.interval, 30);
+    assert_eq!(recorder.snapshot().interval, first.interval);
+    let second = recorder.close_interval();
     assert_eq!(second.requests.interval, 60);
-    assert_close(second.throughput.per_second, 2.0, 1e-9);
+    assert_close(second.throughput.per_second, 1.0, 1e-9);
     assert_eq!(second.errors.rate, Some(0.0));
     assert_close(second.response_time.interval.p95, 5.0, 0.01);
     // Cumulative figures span both intervals.
     assert_eq!(second.requests.total, 90);
     assert_close(second.errors.cumulative_rate, 3.0 / 90.0, 1e-9);
-    // 90 requests over the 60 s of reads so far.
-    assert_close(second.throughput.per_minute, 90.0, 1e-9);
+    // The most recent closed interval alone covers a minute: 60 requests over 60 s.
+    assert_close(second.throughput.per_minute, 60.0, 1e-9);
+    assert_eq!(recorder.snapshot().throughput, second.throughput);
+}
+
+#[test]
+fn per_minute_throughput_adds_up_closed_intervals_to_a_minute() {
+    let (clock, recorder) = recorder();
+    for requests in [30, 60] {
+        for _ in 0..requests {
+            recorder.record_request(None, Method::Get, 200, ms(1));
+        }
+        clock.advance(Duration::from_secs(30));
+        recorder.close_interval();
+    }
+    // [0, 30 s] 30 and [30 s, 60 s] 60: 90 over 60 s.
+    assert_close(recorder.snapshot().throughput.per_minute, 90.0, 1e-9);
+}
+
+#[test]
+fn closed_intervals_tile_time_and_count_every_request_once() {
+    let (clock, recorder) = recorder();
+    let started = clock.now();
+    recorder.record_request(Some("/a"), Method::Get, 200, ms(1));
+    clock.advance(Duration::from_secs(3));
+    // Before the first close, reads report the running interval; from then on, the last
+    // closed one.
+    let mut closed = vec![recorder.close_interval()];
+    for round in 0..20u64 {
+        for _ in 0..round * 3 {
+            recorder.record_request(Some("/a"), Method::Get, 200, ms(1 + round));
+        }
+        // Reads in between, at any time, change nothing.
+        clock.advance(Duration::from_millis(7_000 + round * 1_013));
+        let before = recorder.snapshot();
+        clock.advance(Duration::from_millis(29_999));
+        let read = recorder.snapshot();
+        assert_eq!(read.interval, before.interval);
+        assert_eq!(read.requests.interval, before.requests.interval);
+        assert_eq!(read.response_time.interval, before.response_time.interval);
+        assert_eq!(read.throughput, before.throughput);
+        closed.push(recorder.close_interval());
+    }
+    let total = recorder.snapshot().requests.total;
+    assert_eq!(total, 1 + (0..20).map(|round| round * 3).sum::<u64>());
+    assert_eq!(closed.iter().map(|c| c.requests.interval).sum::<u64>(), total);
+    // No gap, no overlap, and no interval twice.
+    assert_eq!(closed[0].interval.start, started);
+    for pair in closed.windows(2) {
+        assert_eq!(pair[1].interval.start, pair[0].interval.end);
+        assert!(pair[1].interval.end > pair[1].interval.start);
+    }
+    assert_eq!(closed.last().unwrap().interval.end, clock.now());
+}
+
+#[test]
+fn concurrent_closes_count_every_request_exactly_once() {
+    // Real time: recording threads race a closer that closes at jittered moments, and a
+    // reader that reads as fast as it can.
+    let recorder = Arc::new(Recorder::default());
+    const THREADS: u64 = 4;
+    const PER_THREAD: u64 = 200_000;
+    let recording = Arc::new(AtomicUsize::new(THREADS as usize));
+    let still_recording = {
+        let recording = Arc::clone(&recording);
+        move || recording.load(Ordering::SeqCst) > 0
+    };
+    let recorders: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let recorder = Arc::clone(&recorder);
+            let recording = Arc::clone(&recording);
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let route = ["/a", "/b"][((i + thread) % 2) as usize];
+                    recorder.record_request(Some(route), Method::Get, 200, ms(i % 7));
+                }
+                recording.fetch_sub(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    // Two closers, so closes also race each other.
+    let closers: Vec<_> = (0..2u64)
+        .map(|seed| {
+            let recorder = Arc::clone(&recorder);
+            let still_recording = still_recording.clone();
+            std::thread::spawn(move || {
+                let mut closed = Vec::new();
+                let mut jitter = 0x9e37_79b9_u64 + seed;
+                while still_recording() {
+                    jitter ^= jitter << 13;
+                    jitter ^= jitter >> 7;
+                    jitter ^= jitter << 17;
+                    std::thread::sleep(Duration::from_micros(jitter % 2_000));
+                    closed.push(recorder.close_interval());
+                }
+                closed
+            })
+        })
+        .collect();
+    let reader = {
+        let recorder = Arc::clone(&recorder);
+        std::thread::spawn(move || {
+            while still_recording() {
+                let _ = recorder.snapshot();
+            }
+        })
+    };
+    for thread in recorders {
+        thread.join().unwrap();
+    }
+    let mut closed: Vec<_> =
+        closers.into_iter().flat_map(|closer| closer.join().unwrap()).collect();
+    reader.join().unwrap();
+    // Back into the order of the closes: ends and totals never decrease from one to the next.
+    closed.sort_by_key(|c| (c.interval.end, c.requests.total, c.interval.start));
+    assert!(closed.len() > 1, "the closer closed {} intervals", closed.len());
+
+    let total = THREADS * PER_THREAD;
+    let closed_sum: u64 = closed.iter().map(|c| c.requests.interval).sum();
+    let running_remainder =
+        recorder.snapshot().requests.total - closed.last().unwrap().requests.total;
+    assert_eq!(closed_sum + running_remainder, total);
+    // Each close's total is the sum of every interval closed so far: nothing counted twice,
+    // nothing left between two intervals.
+    let mut so_far = 0;
+    for interval in &closed {
+        so_far += interval.requests.interval;
+        assert_eq!(interval.requests.total, so_far);
+    }
+    for pair in closed.windows(2) {
+        assert_eq!(pair[1].interval.start, pair[0].interval.end);
+    }
+    assert_eq!(recorder.close_interval().requests.interval, running_remainder);
 }
 
 #[test]
@@ -108,10 +242,17 @@ fn close_interval_closes_at_once() {
     let (clock, recorder) = recorder();
     recorder.record_request(None, Method::Get, 200, ms(1));
     clock.advance(Duration::from_secs(5));
-    recorder.close_interval();
+    let closed = recorder.close_interval();
+    assert_eq!(closed.requests.interval, 1);
+    assert_eq!(closed.interval.seconds, 5.0);
     let metrics = recorder.snapshot();
     assert_eq!(metrics.requests.interval, 1);
     assert_eq!(metrics.interval.seconds, 5.0);
+    // The next close returns the next interval, never the same one again.
+    clock.advance(Duration::from_secs(1));
+    let next = recorder.close_interval();
+    assert_eq!(next.requests.interval, 0);
+    assert_eq!((next.interval.start, next.interval.seconds), (closed.interval.end, 1.0));
 }
 
 #[test]
@@ -161,14 +302,14 @@ fn slowest_routes_come_first_with_their_errors() {
 
 #[test]
 fn reset_zeroes_figures_and_forgets_names() {
-    let (_, recorder) = recorder();
+    let (clock, recorder) = recorder();
     recorder.record_request(Some("/a"), Method::Get, 500, ms(10));
     recorder.record_error("timeout");
     recorder.record_db_query_kind("select", ms(300));
-    recorder.record_cache_operation(true);
-    recorder.record_ws_connection(true);
+    recorder.record_ws_opened();
     recorder.record_ws_message();
-    recorder.set_queue_length(7);
+    clock.advance(Duration::from_secs(30));
+    recorder.close_interval();
 
     recorder.reset();
     let metrics = recorder.snapshot();
@@ -181,11 +322,11 @@ fn reset_zeroes_figures_and_forgets_names() {
     assert_eq!(metrics.errors.recorded, 0);
     assert_eq!(metrics.database.queries, 0);
     assert!(metrics.database.by_kind.is_empty());
-    assert_eq!((metrics.cache.hits, metrics.cache.misses), (0, 0));
     assert_eq!(metrics.websocket.messages, 0);
-    // The present is kept: connections still open, jobs still waiting.
-    assert_eq!(metrics.websocket.active_connections, 1);
-    assert_eq!(metrics.queue_length, 7);
+    assert_eq!(metrics.websocket.total_connections, 0);
+    // Closed intervals are forgotten too: a new running interval starts at the reset.
+    assert_eq!(metrics.interval.start, clock.now());
+    assert_eq!(metrics.throughput.per_minute, None);
 
     recorder.record_request(Some("/b"), Method::Get, 200, ms(1));
     assert_eq!(recorder.snapshot().routes.slowest[0].route, "/b");
@@ -205,7 +346,6 @@ fn concurrent_recording_keeps_exact_totals() {
                     let route = ["/a", "/b", "/c"][(i % 3) as usize];
                     let status = if i % 100 == 0 { 500 } else { 200 };
                     recorder.record_request(Some(route), Method::Get, status, ms(1 + i % 50));
-                    recorder.record_cache_operation(i % 4 != 0);
                     if i % 10 == thread {
                         recorder.record_error("boom");
                     }
@@ -223,8 +363,6 @@ fn concurrent_recording_keeps_exact_totals() {
     assert_eq!(metrics.response_time.cumulative.count, total);
     assert_eq!(metrics.errors.server_errors, THREADS * (PER_THREAD / 100));
     assert_eq!(metrics.routes.slowest.iter().map(|r| r.count).sum::<u64>(), total);
-    assert_eq!(metrics.cache.hits + metrics.cache.misses, total);
-    assert_eq!(metrics.cache.misses, total / 4);
     assert_eq!(metrics.errors.by_kind["boom"], THREADS * (PER_THREAD / 10));
     assert_eq!(metrics.database.queries, total);
 }
@@ -260,15 +398,16 @@ fn slow_requests_are_counted() {
 }
 
 #[test]
-fn websocket_gauge_never_goes_negative() {
+fn websocket_connections_and_messages_are_counted() {
     let (_, recorder) = recorder();
-    recorder.record_ws_connection(false);
-    recorder.record_ws_connection(true);
-    recorder.record_ws_connection(true);
-    recorder.record_ws_connection(false);
+    recorder.record_ws_opened();
+    recorder.record_ws_opened();
+    recorder.record_ws_message();
     let websocket = recorder.snapshot().websocket;
-    assert_eq!(websocket.active_connections, 1);
     assert_eq!(websocket.total_connections, 2);
+    assert_eq!(websocket.messages, 1);
+    let json = serde_json::to_value(&websocket).unwrap();
+    assert!(json.get("activeConnections").is_none(), "the registry owns open connections");
 }
 
 #[test]
@@ -277,23 +416,22 @@ fn snapshot_fills_the_figures_the_recorder_owns() {
     for _ in 0..10 {
         recorder.record_request(None, Method::Get, 200, ms(40));
     }
-    recorder.record_cache_operation(true);
-    recorder.record_cache_operation(false);
-    recorder.set_queue_length(3);
     recorder.record_db_query(ms(20));
+    recorder.record_ws_opened();
     clock.advance(Duration::from_secs(30));
 
     let mut snapshot = MetricsSnapshot::empty(clock.now());
-    recorder.snapshot().apply_to(&mut snapshot);
+    recorder.close_interval().apply_to(&mut snapshot);
     assert_close(snapshot.p95, 40.0, 0.01);
     assert_close(snapshot.response_time, 40.0, 1e-9);
     assert_close(snapshot.throughput, 10.0 / 30.0, 1e-9);
     assert_eq!(snapshot.error_rate, Some(0.0));
-    assert_eq!(snapshot.cache_hit_rate, Some(0.5));
-    assert_eq!(snapshot.queue_length, Some(3.0));
     assert_eq!(snapshot.request_count, Some(10.0));
     assert_close(snapshot.db_query_p95, 20.0, 0.01);
     assert_eq!(snapshot.cpu_usage, None, "the probe's figure, not the recorder's");
+    assert_eq!(snapshot.cache_hit_rate, None, "the cache's figure, not the recorder's");
+    assert_eq!(snapshot.active_connections, None, "the registry's figure");
+    assert_eq!(snapshot.queue_length, None, "the queue control's figure");
 }
 
 #[test]
@@ -302,10 +440,11 @@ fn figures_without_samples_are_missing_not_zero() {
     let metrics = recorder.snapshot();
     assert_eq!(metrics.response_time.interval.p95, None);
     assert_eq!(metrics.errors.rate, None);
-    assert_eq!(metrics.cache.hit_rate, None);
+    assert_eq!(metrics.throughput.per_minute, None);
     let json = serde_json::to_value(&metrics).unwrap();
     assert!(json["responseTime"]["interval"]["p95"].is_null());
     assert_eq!(json["requests"]["total"], 0);
+    assert!(json.get("cache").is_none() && json.get("queueLength").is_none());
 }
 
 #[test]

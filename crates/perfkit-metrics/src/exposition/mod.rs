@@ -26,7 +26,7 @@ use system_collector::SystemCollector;
 ///
 /// let exporter = PrometheusExporter::new(Arc::new(Recorder::default()), None)?;
 /// let text = exporter.render()?;
-/// assert!(text.contains("# TYPE job_queue_length gauge"));
+/// assert!(text.contains("# TYPE http_slow_requests_total counter"));
 /// # Ok::<(), perfkit_metrics::MetricsError>(())
 /// ```
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! The recorder's families, read at scrape time.
+//! The recorder's families, read at scrape time. Only figures the recorder owns: cache,
+//! connection and queue gauges come from their owners' collectors.
 
 use std::sync::Arc;
 
@@ -7,7 +8,6 @@ use prometheus::proto::MetricFamily;
 
 use super::families::{Family, desc};
 use crate::http::{Method, StatusClass};
-use crate::summarize::ratio;
 use crate::{MetricsError, Recorder};
 
 /// Upper bounds of the request and query duration histograms, in seconds: the Prometheus
@@ -57,12 +57,8 @@ const FAMILIES: &[(&str, &str, &[&str])] = &[
         "Database queries at least as slow as the slow-query threshold.",
         &[],
     ),
-    ("cache_operations_total", "Cache reads by result.", &["result"]),
-    ("cache_hit_rate", "Cache hits per read since reset, 0..1.", &[]),
-    ("websocket_connections_active", "WebSocket connections open now.", &[]),
     ("websocket_connections_total", "WebSocket connections opened.", &[]),
     ("websocket_messages_total", "WebSocket messages, both directions.", &[]),
-    ("job_queue_length", "Jobs waiting in the work queue.", &[]),
 ];
 
 fn help(name: &str) -> &'static str {
@@ -175,19 +171,6 @@ impl Collector for RecorderCollector {
         families.push(db_kinds.finish());
         families.push(scalar(Family::counter, "db_slow_queries_total", float(totals.db_slow)));
 
-        let mut cache = Family::counter("cache_operations_total", help("cache_operations_total"));
-        cache.value(&[("result", "hit")], float(totals.cache_hits));
-        cache.value(&[("result", "miss")], float(totals.cache_misses));
-        families.push(cache.finish());
-        if let Some(hit_rate) = ratio(totals.cache_hits, totals.cache_hits + totals.cache_misses) {
-            families.push(scalar(Family::gauge, "cache_hit_rate", hit_rate));
-        }
-
-        families.push(scalar(
-            Family::gauge,
-            "websocket_connections_active",
-            float(figures.ws_active),
-        ));
         families.push(scalar(
             Family::counter,
             "websocket_connections_total",
@@ -198,7 +181,6 @@ impl Collector for RecorderCollector {
             "websocket_messages_total",
             float(totals.ws_messages),
         ));
-        families.push(scalar(Family::gauge, "job_queue_length", float(figures.queue_length)));
         families
     }
 }

@@ -23,8 +23,16 @@ const FAMILIES: &[(&str, &str, &[&str])] = &[
     ("system_disk_available_bytes", "Filesystem space available in bytes.", &["mount_point"]),
     ("system_disk_read_bytes_total", "Bytes read from disks.", &[]),
     ("system_disk_written_bytes_total", "Bytes written to disks.", &[]),
-    ("system_network_received_bytes_total", "Bytes received over all interfaces.", &[]),
-    ("system_network_transmitted_bytes_total", "Bytes sent over all interfaces.", &[]),
+    (
+        "system_network_received_bytes_total",
+        "Bytes received over every network interface but loopback.",
+        &[],
+    ),
+    (
+        "system_network_transmitted_bytes_total",
+        "Bytes sent over every network interface but loopback.",
+        &[],
+    ),
 ];
 
 fn help(name: &str) -> &'static str {

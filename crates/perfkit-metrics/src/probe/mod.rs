@@ -42,7 +42,8 @@ pub struct SystemMetrics {
     pub disks: Vec<DiskUsage>,
     /// Bytes read from and written to disks.
     pub disk_io: DiskIo,
-    /// Bytes received and sent over all network interfaces.
+    /// Bytes received and sent, per interface and in total over every interface but
+    /// loopback.
     pub network: NetworkTraffic,
     /// This process.
     pub process: ProcessFigures,
@@ -104,13 +105,35 @@ pub struct DiskIo {
     pub written_bytes_per_second: Option<f64>,
 }
 
-/// Network traffic over all interfaces.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+/// Network traffic: the totals cover every interface except loopback (as Netdata shows
+/// them: traffic a process sends itself never leaves the machine), and `interfaces` lists
+/// each interface, loopback included and flagged.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkTraffic {
-    /// Bytes received since the interfaces came up.
+    /// Bytes received since the interfaces came up, loopback excluded.
     pub received_bytes_total: u64,
-    /// Bytes sent since the interfaces came up.
+    /// Bytes sent since the interfaces came up, loopback excluded.
+    pub transmitted_bytes_total: u64,
+    /// Bytes received per second since the previous reading, loopback excluded.
+    pub received_bytes_per_second: Option<f64>,
+    /// Bytes sent per second since the previous reading, loopback excluded.
+    pub transmitted_bytes_per_second: Option<f64>,
+    /// Each interface, by name.
+    pub interfaces: Vec<InterfaceTraffic>,
+}
+
+/// Traffic on one network interface.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceTraffic {
+    /// The interface's name (`eth0`, `lo`).
+    pub name: String,
+    /// A loopback interface, left out of the totals.
+    pub loopback: bool,
+    /// Bytes received since the interface came up.
+    pub received_bytes_total: u64,
+    /// Bytes sent since the interface came up.
     pub transmitted_bytes_total: u64,
     /// Bytes received per second since the previous reading.
     pub received_bytes_per_second: Option<f64>,

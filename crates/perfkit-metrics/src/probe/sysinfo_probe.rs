@@ -1,12 +1,15 @@
+//! [`SystemProbe`] on the `sysinfo` crate: refreshes only what it reports, and serves a
+//! reading younger than the minimum gap from memory.
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use perfkit_core::{Clock, SystemClock};
-use sysinfo::{Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{Disks, NetworkData, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::{
-    DiskIo, DiskUsage, LoadAverage, MemoryFigures, NetworkTraffic, ProcessFigures, SystemMetrics,
-    SystemProbe,
+    DiskIo, DiskUsage, InterfaceTraffic, LoadAverage, MemoryFigures, NetworkTraffic,
+    ProcessFigures, SystemMetrics, SystemProbe,
 };
 use crate::MetricsError;
 
@@ -111,6 +114,40 @@ fn per_second(bytes: u64, elapsed: Option<Duration>) -> Option<f64> {
     elapsed.filter(|e| !e.is_zero()).map(|e| bytes as f64 / e.as_secs_f64())
 }
 
+/// Whether an interface is a loopback one: by its conventional name (`lo` on Linux, `lo0`
+/// on the BSDs and macOS), or because an address on it is a loopback address (Windows names
+/// it "Loopback Pseudo-Interface 1").
+fn is_loopback(name: &str, data: &NetworkData) -> bool {
+    name == "lo" || name == "lo0" || data.ip_networks().iter().any(|net| net.addr.is_loopback())
+}
+
+/// Each interface, sorted by name, and the totals over every interface but loopback.
+fn network_traffic(networks: &Networks, elapsed: Option<Duration>) -> NetworkTraffic {
+    let mut network = NetworkTraffic::default();
+    let (mut received_since, mut transmitted_since) = (0, 0);
+    for (name, data) in networks {
+        let loopback = is_loopback(name, data);
+        if !loopback {
+            network.received_bytes_total += data.total_received();
+            network.transmitted_bytes_total += data.total_transmitted();
+            received_since += data.received();
+            transmitted_since += data.transmitted();
+        }
+        network.interfaces.push(InterfaceTraffic {
+            name: name.clone(),
+            loopback,
+            received_bytes_total: data.total_received(),
+            transmitted_bytes_total: data.total_transmitted(),
+            received_bytes_per_second: per_second(data.received(), elapsed),
+            transmitted_bytes_per_second: per_second(data.transmitted(), elapsed),
+        });
+    }
+    network.interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+    network.received_bytes_per_second = per_second(received_since, elapsed);
+    network.transmitted_bytes_per_second = per_second(transmitted_since, elapsed);
+    network
+}
+
 impl SystemProbe for SysinfoProbe {
     fn sample(&self) -> Result<SystemMetrics, MetricsError> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -183,16 +220,7 @@ impl SystemProbe for SysinfoProbe {
         disk_io.read_bytes_per_second = per_second(read_since, elapsed);
         disk_io.written_bytes_per_second = per_second(written_since, elapsed);
 
-        let mut network = NetworkTraffic::default();
-        let (mut received_since, mut transmitted_since) = (0, 0);
-        for (_, data) in networks.iter() {
-            network.received_bytes_total += data.total_received();
-            network.transmitted_bytes_total += data.total_transmitted();
-            received_since += data.received();
-            transmitted_since += data.transmitted();
-        }
-        network.received_bytes_per_second = per_second(received_since, elapsed);
-        network.transmitted_bytes_per_second = per_second(transmitted_since, elapsed);
+        let network = network_traffic(networks, elapsed);
 
         let figures = SystemMetrics {
             timestamp: self.clock.now(),
@@ -251,6 +279,50 @@ mod tests {
         std::thread::sleep(MIN_SAMPLE_GAP + Duration::from_millis(50));
         let cpu = probe.sample().unwrap().cpu_usage.unwrap();
         assert!((0.0..=1.0).contains(&cpu), "cpu {cpu}");
+    }
+
+    #[test]
+    fn loopback_is_listed_but_left_out_of_the_totals() {
+        let probe = SysinfoProbe::new().unwrap().min_sample_gap(Duration::ZERO);
+        let network = probe.sample().unwrap().network;
+        let lo = network
+            .interfaces
+            .iter()
+            .find(|interface| interface.name == "lo" || interface.name == "lo0")
+            .expect("this machine has a loopback interface");
+        assert!(lo.loopback, "{lo:?}");
+        let outside: Vec<_> = network.interfaces.iter().filter(|i| !i.loopback).collect();
+        assert_eq!(
+            network.received_bytes_total,
+            outside.iter().map(|i| i.received_bytes_total).sum::<u64>()
+        );
+        assert_eq!(
+            network.transmitted_bytes_total,
+            outside.iter().map(|i| i.transmitted_bytes_total).sum::<u64>()
+        );
+
+        // Traffic on loopback moves the loopback figures, never the totals' share of it.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let payload = vec![7u8; 1 << 20];
+        let reader = std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            std::io::Read::read_to_end(&mut server, &mut sink).unwrap();
+            sink.len()
+        });
+        std::io::Write::write_all(&mut client, &payload).unwrap();
+        drop(client);
+        assert_eq!(reader.join().unwrap(), payload.len());
+        let after = probe.sample().unwrap().network;
+        let lo_after = after.interfaces.iter().find(|i| i.name == lo.name).unwrap();
+        assert!(
+            lo_after.received_bytes_total >= lo.received_bytes_total + payload.len() as u64,
+            "{lo:?} -> {lo_after:?}"
+        );
+        let outside_after: u64 =
+            after.interfaces.iter().filter(|i| !i.loopback).map(|i| i.received_bytes_total).sum();
+        assert_eq!(after.received_bytes_total, outside_after);
     }
 
     #[test]

@@ -11,21 +11,41 @@ use crate::events::LiveEvent;
 /// Connections idle at least this long count as idle for the snapshot's connection figure.
 const IDLE_AFTER: Duration = Duration::from_secs(60);
 
+/// Whether reading the sources ends the collection interval (a scheduled or explicit
+/// collection) or leaves it running (a snapshot taken between collections).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    Close,
+    Keep,
+}
+
 impl PerformanceService {
     /// Collects a snapshot now, outside the schedule, and takes it in exactly as a scheduled
     /// collection would (history, alert evaluation, live event).
     pub async fn collect_now(&self) -> MetricsSnapshot {
-        let snapshot = self.collect_snapshot().await;
+        let snapshot = self.read_sources(Boundary::Close).await;
         self.take_in(snapshot.clone()).await;
         snapshot
     }
 
+    /// Reads every source into a snapshot between collections (for an optimizer run): the
+    /// interval figures are the last collection's, and no interval boundary moves, so the
+    /// next collection still covers everything since the previous one.
+    pub(crate) async fn collect_snapshot(&self) -> MetricsSnapshot {
+        self.read_sources(Boundary::Keep).await
+    }
+
     /// Reads every source into a snapshot. A failing source leaves its figures missing and
     /// is remembered for the health report; it never stops the collection.
-    pub(crate) async fn collect_snapshot(&self) -> MetricsSnapshot {
+    async fn read_sources(&self, boundary: Boundary) -> MetricsSnapshot {
         let inner = &self.inner;
         let mut snapshot = MetricsSnapshot::empty(inner.clock.now());
-        let application = inner.recorder.snapshot();
+        let application = match boundary {
+            // The collection owns the recorder's interval boundary: one close per
+            // collection, so each snapshot covers exactly the requests since the previous.
+            Boundary::Close => inner.recorder.close_interval(),
+            Boundary::Keep => inner.recorder.snapshot(),
+        };
         application.apply_to(&mut snapshot);
 
         let system = inner.probe.sample();
@@ -59,7 +79,9 @@ impl PerformanceService {
                             Some(new_hits as f64 / (new_hits + new_misses) as f64);
                     }
                 }
-                state.previous_cache_reads = Some((stats.hits, stats.misses));
+                if boundary == Boundary::Close {
+                    state.previous_cache_reads = Some((stats.hits, stats.misses));
+                }
                 state.last_cache_error = (!stats.connected)
                     .then(|| format!("{:?} cache is not connected", stats.backend));
                 state.last_cache_stats = Some(stats);
@@ -77,6 +99,7 @@ impl PerformanceService {
 
         #[allow(clippy::cast_precision_loss)]
         {
+            // Connections are the registry's (and the host's connection control's) figure.
             let mut open = inner.connections.len() as u64;
             if let Some(control) = &inner.connection_control {
                 match control.counts(IDLE_AFTER).await {
@@ -84,17 +107,12 @@ impl PerformanceService {
                     Err(error) => tracing::warn!(%error, "connection count failed"),
                 }
             }
-            // The recorder and the registry see the same WebSockets; the larger count wins
-            // rather than adding them up twice.
-            let recorded = snapshot.active_connections.unwrap_or(0.0);
-            snapshot.active_connections = Some(recorded.max(open as f64));
+            snapshot.active_connections = Some(open as f64);
 
+            // Queue length is the queue control's figure.
             if let Some(queue) = &inner.queue {
                 match queue.length().await {
-                    Ok(length) => {
-                        inner.recorder.set_queue_length(length);
-                        snapshot.queue_length = Some(length as f64);
-                    }
+                    Ok(length) => snapshot.queue_length = Some(length as f64),
                     Err(error) => tracing::warn!(%error, "queue length failed"),
                 }
             }
