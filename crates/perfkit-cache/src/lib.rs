@@ -21,7 +21,7 @@
 //!   counted, and a [`CircuitBreaker`] stops callers paying the timeout while Redis is down.
 //! - [`CacheExt`] adds serde values (JSON) and the prefix and warming helpers over any cache;
 //!   [`TtlPolicy`] is the seed's access-count TTL rule.
-//! - With the `mock` feature, mockall mocks of both traits ([`MockCache`], [`MockCacheAdmin`])
+//! - With the `mock` feature, mockall mocks of both traits (`MockCache`, `MockCacheAdmin`)
 //!   for the tests of crates that use them.
 //!
 //! ```

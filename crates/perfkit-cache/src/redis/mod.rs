@@ -38,7 +38,7 @@ type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
 /// Redis returns.
 ///
 /// perfkit's own keys live under `namespace + `[`RESERVED_PREFIX`], reached through
-/// [`reserved`](CacheAdmin::reserved): a handle on the same pool and circuit breaker with its
+/// [`reserved`](crate::CacheAdmin::reserved): a handle on the same pool and circuit breaker with its
 /// own counters. The application handle's `SCAN`s skip those keys before any `UNLINK`, so
 /// `clear` and `delete_pattern` (of any prefix, `""` and `"~"` included) leave them, and
 /// `optimize` neither touches nor counts them.
