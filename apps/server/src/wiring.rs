@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use axum::Router;
 use perfkit::PerformanceService;
-use perfkit::cache::{Cache, MemoryCache, RedisCache};
+use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
 use tokio::net::TcpListener;
 
 use crate::admin_token;
@@ -52,7 +52,7 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
 }
 
 /// The cache the settings name, connected.
-pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn Cache>> {
+pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn CacheBackend>> {
     Ok(match settings {
         CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
         CacheSettings::Redis(config) => Arc::new(

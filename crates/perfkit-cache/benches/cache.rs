@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use fred::prelude::{Expiration, KeysInterface, Value};
 use moka::notification::RemovalCause;
-use perfkit_cache::{Cache, MemoryCache, MemoryConfig, RedisCache, RedisConfig};
+use perfkit_cache::{Cache, CacheAdmin, MemoryCache, MemoryConfig, RedisCache, RedisConfig};
 use perfkit_testing::RedisServer;
 use tokio::runtime::Runtime;
 

@@ -36,6 +36,15 @@ pub enum CacheError {
         /// Why the frame was rejected.
         reason: String,
     },
+    /// An application key starts with [`RESERVED_PREFIX`](crate::RESERVED_PREFIX), where
+    /// perfkit keeps its own keys.
+    #[error(
+        "key {key:?} starts with the reserved prefix \"~perfkit:\", where perfkit keeps its own keys; choose another key"
+    )]
+    ReservedKey {
+        /// The refused key.
+        key: String,
+    },
     /// `increment` found a value that is not a decimal integer.
     #[error("value at {key:?} is not an integer, so it cannot be incremented")]
     NotAnInteger {

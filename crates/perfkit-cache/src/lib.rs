@@ -1,56 +1,79 @@
-//! perfkit's cache: one [`Cache`] trait, an in-memory backend ([`MemoryCache`], moka) and a
-//! Redis backend ([`RedisCache`], fred).
+//! perfkit's cache: a data-path trait [`Cache`] and an administration trait [`CacheAdmin`]
+//! (one backend is both: [`CacheBackend`]), an in-memory backend ([`MemoryCache`], moka) and
+//! a Redis backend ([`RedisCache`], fred).
 //!
 //! - Every Redis key lives under a namespace prefix (default `perfkit:`); `clear`,
 //!   `delete_pattern` and `optimize` never touch a key outside it, and a caller's pattern is a
 //!   literal prefix (glob characters are escaped). Deletion is `SCAN MATCH` + `UNLINK` in
 //!   batches, never `KEYS` or `FLUSHDB`.
+//! - perfkit's own keys (persisted history, later instance announcements and locks) live in a
+//!   reserved sub-namespace, [`RESERVED_PREFIX`], reached through [`CacheAdmin::reserved`].
+//!   The application handle refuses keys under it, never clears or deletes them, and does not
+//!   count their reads.
 //! - Values of at least 1 KiB (configurable) are stored lz4-compressed behind a one-byte tag;
 //!   text values below it are stored verbatim, so other applications can read them.
-//! - [`get_or_compute`](Cache::get_or_compute) is single-flight: concurrent callers of one
-//!   missing key share one computation.
-//! - The Redis backend fails open: reads miss, `get_or_compute` still computes, errors are
+//! - [`CacheAside`] is cache-aside written once over the trait: single-flight (concurrent
+//!   callers of one missing key share one computation), one fail-open rule, and a [`Lookup`]
+//!   saying whether the value was a hit.
+//! - [`CacheAdmin::counters`] is synchronous, so a Prometheus collector reads the figures at
+//!   scrape time; [`CacheAdmin::stats`] refreshes what only the server knows.
+//! - The Redis backend fails open: reads miss, cache-aside still computes, errors are
 //!   counted, and a [`CircuitBreaker`] stops callers paying the timeout while Redis is down.
-//! - [`CacheExt`] adds serde values (JSON) over any cache; [`TtlPolicy`] is the seed's
-//!   access-count TTL rule.
+//! - [`CacheExt`] adds serde values (JSON) and the prefix and warming helpers over any cache;
+//!   [`TtlPolicy`] is the seed's access-count TTL rule.
+//! - With the `mock` feature, mockall mocks of both traits (`MockCache`, `MockCacheAdmin`)
+//!   for the tests of crates that use them.
 //!
 //! ```
 //! use std::{sync::Arc, time::Duration};
-//! use perfkit_cache::{Cache, CacheExt, MemoryCache};
+//! use perfkit_cache::{CacheAdmin, CacheAside, CacheBackend, CacheExt, Lookup, MemoryCache};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let cache: Arc<dyn Cache> = Arc::new(MemoryCache::default());
-//! let user: Vec<String> = cache
-//!     .get_or_compute_value("user:1:roles", Some(Duration::from_secs(60)), || async {
+//! let backend: Arc<dyn CacheBackend> = Arc::new(MemoryCache::default());
+//! let loader = CacheAside::new(backend.clone());
+//! let ttl = Some(Duration::from_secs(60));
+//! let (roles, lookup) = loader
+//!     .get_or_compute_value("user:1:roles", ttl, || async {
 //!         Ok(vec!["admin".to_owned()]) // the slow query
 //!     })
 //!     .await?;
-//! assert_eq!(user, ["admin"]);
-//! assert_eq!(cache.get_value::<Vec<String>>("user:1:roles").await?, Some(user));
-//! assert_eq!(cache.stats().await.hits, 1);
+//! assert_eq!((roles.as_slice(), lookup), (&["admin".to_owned()][..], Lookup::Computed));
+//! assert_eq!(backend.get_value::<Vec<String>>("user:1:roles").await?, Some(roles));
+//! assert_eq!(backend.counters().hits, 1);
+//!
+//! // perfkit's own keys: out of the application's reach.
+//! backend.reserved().set("history:host-1", b"[]", None).await?;
+//! assert_eq!(backend.clear().await?, 1);
+//! assert!(backend.reserved().exists("history:host-1").await?);
 //! # Ok::<_, perfkit_cache::CacheError>(())
 //! # }).unwrap();
 //! ```
 
 mod breaker;
 mod cache;
+mod cache_aside;
 mod error;
 mod frame;
 mod memory;
 mod namespace;
 mod redis;
 mod report;
+mod reserved;
 mod single_flight;
 mod stats;
 mod ttl_policy;
 mod typed;
 
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use cache::{Cache, Compute, ComputeFuture};
+pub use cache::{Cache, CacheAdmin, CacheBackend};
+#[cfg(any(test, feature = "mock"))]
+pub use cache::{MockCache, MockCacheAdmin};
+pub use cache_aside::{CacheAside, Lookup};
 pub use error::{BoxError, CacheError};
 pub use memory::{MemoryCache, MemoryConfig};
 pub use redis::{RedisCache, RedisConfig};
 pub use report::{Footprint, OptimizeReport};
+pub use reserved::RESERVED_PREFIX;
 pub use stats::{Backend, CacheStats, RedisServerStats};
 pub use ttl_policy::{ACCESS_COUNTER_PREFIX, TtlPolicy};
 pub use typed::CacheExt;

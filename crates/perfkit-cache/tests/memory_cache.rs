@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit_cache::{Cache, CacheError, MemoryCache, MemoryConfig};
+use perfkit_cache::{Cache, CacheAdmin, CacheAside, CacheError, Lookup, MemoryCache, MemoryConfig};
 use perfkit_core::{ManualClock, Timestamp};
 
 #[tokio::test]
@@ -36,11 +36,49 @@ async fn figures_are_exact() {
 }
 
 #[tokio::test]
+async fn reserved_keys_are_not_in_the_application_figures() {
+    let cache = MemoryCache::default();
+    cache.set("ab", b"xyz", None).await.unwrap();
+    let reserved = cache.reserved();
+    reserved.set("history:host-1", &[b'x'; 100], None).await.unwrap();
+    reserved.get("history:host-1").await.unwrap();
+    let counters = cache.counters();
+    assert_eq!((counters.keys, counters.bytes, counters.hits, counters.misses), (1, 5, 0, 0));
+}
+
+#[tokio::test]
+async fn reserved_keys_have_a_size_limit_of_their_own() {
+    let config =
+        MemoryConfig { max_bytes: 1_000, reserved_max_bytes: 100_000, ..MemoryConfig::default() };
+    let cache = MemoryCache::new(config);
+    let big = vec![b'h'; 900];
+    cache.reserved().set("history", &big, None).await.unwrap();
+    // Filling the application's store does not evict perfkit's own keys.
+    for i in 0..20 {
+        cache.set(&format!("k{i}"), &[b'v'; 500], None).await.unwrap();
+    }
+    assert!(cache.counters().evictions > 0);
+    assert_eq!(cache.reserved().get("history").await.unwrap(), Some(big));
+}
+
+#[tokio::test]
 async fn a_corrupt_frame_is_an_error_and_counted() {
     let cache = MemoryCache::default();
     cache.set_raw_frame("bad", &[0xFE, 9, 0, 0, 0, 0xF0]).await;
     assert!(matches!(cache.get("bad").await, Err(CacheError::CorruptFrame { .. })));
     assert_eq!(cache.stats().await.errors, 1);
+}
+
+#[tokio::test]
+async fn cache_aside_computes_over_a_corrupt_frame_and_replaces_it() {
+    let cache = Arc::new(MemoryCache::default());
+    cache.set_raw_frame("bad", &[0xFE, 9, 0, 0, 0, 0xF0]).await;
+    let loader = CacheAside::new(cache.clone());
+    let found = loader.get_or_compute("bad", None, || async { Ok(b"fresh".to_vec()) }).await;
+    assert_eq!(found.unwrap(), (b"fresh".to_vec(), Lookup::Computed));
+    assert_eq!(cache.get("bad").await.unwrap(), Some(b"fresh".to_vec()));
+    let counters = cache.counters();
+    assert_eq!((counters.errors, counters.misses, counters.hits), (1, 1, 1));
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use fred::prelude::{KeysInterface, Value};
 use perfkit_cache::{
-    BreakerConfig, BreakerState, Cache, CacheError, CacheExt, RedisCache, RedisConfig,
+    BreakerConfig, BreakerState, Cache, CacheAdmin, CacheAside, CacheError, CacheExt, Lookup,
+    RESERVED_PREFIX, RedisCache, RedisConfig,
 };
 use perfkit_core::{ManualClock, Timestamp};
 use perfkit_testing::{RedisServer, unique_namespace};
@@ -82,28 +83,33 @@ async fn fails_open_while_redis_is_down_and_recovers_after_restart() {
         breaker: BreakerConfig { failure_threshold: 3, reset_timeout },
         ..config(&server, "fail-open:")
     };
-    let cache = RedisCache::connect_with_clock(config, clock.clone()).await.unwrap();
+    let cache = Arc::new(RedisCache::connect_with_clock(config, clock.clone()).await.unwrap());
+    let loader = CacheAside::new(cache.clone());
     cache.set("k", b"v", None).await.unwrap();
     server.stop().unwrap();
 
-    // Reads miss, writes fail, get_or_compute computes.
+    // Reads miss, writes fail, cache-aside computes.
     assert_eq!(cache.get("k").await.unwrap(), None);
     assert!(cache.set("k", b"v2", None).await.is_err());
-    let computed =
-        cache.get_or_compute("c", None, Box::new(|| Box::pin(async { Ok(b"42".to_vec()) }))).await;
-    assert_eq!(computed.unwrap(), b"42");
+    let computed = loader.get_or_compute("c", None, || async { Ok(b"42".to_vec()) }).await;
+    assert_eq!(computed.unwrap(), (b"42".to_vec(), Lookup::Computed));
 
     // Three consecutive failures opened the breaker: calls are refused without waiting.
     assert!(matches!(cache.set("k", b"v3", None).await, Err(CacheError::CircuitOpen)));
     assert_eq!(cache.get("k").await.unwrap(), None);
-    let computed =
-        cache.get_or_compute("c", None, Box::new(|| Box::pin(async { Ok(b"43".to_vec()) }))).await;
-    assert_eq!(computed.unwrap(), b"43");
+    let computed = loader.get_or_compute("c", None, || async { Ok(b"43".to_vec()) }).await;
+    assert_eq!(computed.unwrap(), (b"43".to_vec(), Lookup::Computed));
+    // The reserved handle shares the breaker: it fails fast too, on its own counters.
+    assert!(matches!(
+        cache.reserved().set("history", b"[]", None).await,
+        Err(CacheError::CircuitOpen)
+    ));
     let stats = cache.stats().await;
     assert_eq!(stats.breaker, BreakerState::Open);
     assert!(!stats.connected);
     assert!(stats.errors >= 6, "{stats:?}");
     assert!(stats.server.is_none());
+    assert_eq!(cache.counters(), stats);
 
     server.restart().unwrap();
     // Each round lets one probe through; the pool reconnects on its own within seconds.
@@ -159,6 +165,8 @@ async fn optimize_gives_the_default_ttl_to_namespace_keys_only() {
     let raw = cache.pool();
     let _: () = raw.set("opt:forever", "v", None, None, false).await.unwrap();
     let _: () = raw.set("other:forever", "v", None, None, false).await.unwrap();
+    let reserved_key = format!("opt:{RESERVED_PREFIX}forever");
+    let _: () = raw.set(reserved_key.as_str(), "v", None, None, false).await.unwrap();
     cache.set("timed", b"v", Some(Duration::from_secs(30))).await.unwrap();
 
     let report = cache.optimize().await.unwrap();
@@ -168,6 +176,8 @@ async fn optimize_gives_the_default_ttl_to_namespace_keys_only() {
     assert!(cache.ttl("timed").await.unwrap().unwrap() <= Duration::from_secs(30));
     let foreign_ttl: i64 = raw.pttl("other:forever").await.unwrap();
     assert_eq!(foreign_ttl, -1);
+    let reserved_ttl: i64 = raw.pttl(reserved_key.as_str()).await.unwrap();
+    assert_eq!(reserved_ttl, -1, "optimize leaves perfkit's own keys alone");
 }
 
 #[tokio::test]
@@ -177,4 +187,30 @@ async fn bad_urls_are_configuration_errors() {
         let error = RedisCache::connect(config).await.unwrap_err();
         assert!(matches!(error, CacheError::InvalidConfig(_)), "{url}: {error}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_keys_live_under_the_namespace_and_survive_every_application_deletion() {
+    let server = RedisServer::start();
+    let namespace = unique_namespace("reserved");
+    let cache = RedisCache::connect(config(&server, &namespace)).await.unwrap();
+    cache.reserved().set("history:host-1", b"[1]", None).await.unwrap();
+    let full = format!("{namespace}{RESERVED_PREFIX}history:host-1");
+    assert_eq!(raw_get(&cache, &full).await, Some(b"[1]".to_vec()));
+    // A reserved key written without TTL by an older writer: still never the app's to delete.
+    let _: () = cache
+        .pool()
+        .set(format!("{namespace}~perfkit:lock"), "x", None, None, false)
+        .await
+        .unwrap();
+    cache.set("~", b"app", None).await.unwrap();
+    for prefix in ["", "~", "~perfkit", RESERVED_PREFIX] {
+        cache.delete_pattern(prefix).await.unwrap();
+    }
+    cache.clear().await.unwrap();
+    assert_eq!(raw_get(&cache, &full).await, Some(b"[1]".to_vec()));
+    assert_eq!(raw_get(&cache, &format!("{namespace}~perfkit:lock")).await, Some(b"x".to_vec()));
+    assert_eq!(raw_get(&cache, &format!("{namespace}~")).await, None);
+    let _: i64 =
+        cache.pool().unlink(vec![full, format!("{namespace}~perfkit:lock")]).await.unwrap();
 }

@@ -1,17 +1,20 @@
 //! The cache's statistics in the Prometheus exposition.
 //!
-//! `Cache::stats()` is async (Redis answers over the network) and a Prometheus collector is
-//! not, so the exposition shows the statistics of the latest collection. The cache crate
-//! stays free of any metrics dependency: this collector is the orchestrator's.
+//! The cache owns its figures and keeps them as atomics readable without awaiting
+//! (`CacheAdmin::counters`), so this collector reads them at scrape time. For Redis, keys,
+//! bytes and evictions are those of the cache's latest `stats()` refresh (each collection
+//! makes one). The cache crate stays free of any metrics dependency: this collector is the
+//! orchestrator's.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use perfkit_metrics::{FamilyBuilder, family_desc};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
+use perfkit_cache::CacheAdmin;
+
 use crate::PerfkitError;
-use crate::service::{ServiceState, lock};
 
 const FAMILIES: &[(&str, &str, bool)] = &[
     ("perfkit_cache_hits_total", "Cache reads that hit, as the cache counts them.", true),
@@ -25,12 +28,12 @@ const FAMILIES: &[(&str, &str, bool)] = &[
 ];
 
 pub(crate) struct CacheStatsCollector {
-    state: Arc<Mutex<ServiceState>>,
+    cache: Arc<dyn CacheAdmin>,
     descs: Vec<Desc>,
 }
 
 impl CacheStatsCollector {
-    pub(crate) fn new(state: Arc<Mutex<ServiceState>>) -> Result<Self, PerfkitError> {
+    pub(crate) fn new(cache: Arc<dyn CacheAdmin>) -> Result<Self, PerfkitError> {
         let descs = FAMILIES
             .iter()
             .map(|(name, help, _)| family_desc(name, help, &["backend"]))
@@ -39,7 +42,7 @@ impl CacheStatsCollector {
                 part: "prometheus exposition",
                 message: e.to_string(),
             })?;
-        Ok(CacheStatsCollector { state, descs })
+        Ok(CacheStatsCollector { cache, descs })
     }
 }
 
@@ -50,9 +53,7 @@ impl Collector for CacheStatsCollector {
 
     #[allow(clippy::cast_precision_loss)]
     fn collect(&self) -> Vec<MetricFamily> {
-        let Some(stats) = lock(&self.state).last_cache_stats.clone() else {
-            return Vec::new();
-        };
+        let stats = self.cache.counters();
         let backend = format!("{:?}", stats.backend).to_lowercase();
         let values = [
             stats.hits as f64,

@@ -14,12 +14,12 @@ use perfkit::alerting::{
     AlertStatus, AlertingError, Notification, NotificationPolicy, Notifier, RuleSet,
 };
 use perfkit::analysis::{Direction, Status};
-use perfkit::cache::{Cache, MemoryCache, MemoryConfig};
+use perfkit::cache::{CacheBackend, MemoryCache, MemoryConfig, MockCache};
 use perfkit::core::{Metric, Timestamp};
 use perfkit::metrics::Method;
 use perfkit::optimizer::{ActionKind, OptimizerConfig};
 use perfkit::{PerfkitError, PerformanceService, ServiceConfig, TokioClock};
-use support::{MockedCache, cache_stats, settle, steady_probe};
+use support::{cache_stats, settle, steady_probe};
 
 mock! {
     pub Receiver {}
@@ -37,7 +37,7 @@ fn clock() -> Arc<TokioClock> {
     Arc::new(TokioClock::starting_at(Timestamp::from_unix_millis(1_764_000_000_000)))
 }
 
-fn memory_service(cache: Arc<dyn Cache>) -> PerformanceService {
+fn memory_service(cache: Arc<dyn CacheBackend>) -> PerformanceService {
     PerformanceService::builder()
         .clock(clock())
         .probe(Arc::new(steady_probe(Arc::default())))
@@ -46,7 +46,7 @@ fn memory_service(cache: Arc<dyn Cache>) -> PerformanceService {
         .unwrap()
 }
 
-fn memory_cache() -> Arc<dyn Cache> {
+fn memory_cache() -> Arc<dyn CacheBackend> {
     Arc::new(MemoryCache::new(MemoryConfig::default()))
 }
 
@@ -143,16 +143,18 @@ async fn reports_carry_averages_trends_and_the_score() {
 
 #[tokio::test(start_paused = true)]
 async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
-    let mut cache = support::MockCacheBackend::new();
+    let mut cache = support::cache_admin();
     let reads = Arc::new(AtomicU64::new(0));
     cache.expect_stats().returning(move || {
         let total = reads.fetch_add(1000, Ordering::Relaxed) + 1000;
         cache_stats(total * 3 / 10, total * 7 / 10, true)
     });
+    // The exposition reads the cache's counters at scrape time, not the last collection.
+    cache.expect_counters().times(1).returning(|| cache_stats(900, 2100, true));
     let service = PerformanceService::builder()
         .clock(clock())
         .probe(Arc::new(steady_probe(Arc::default())))
-        .cache(Arc::new(MockedCache(cache)))
+        .cache_parts(Arc::new(MockCache::new()), Arc::new(cache))
         .build()
         .unwrap();
     service.collect_now().await;
@@ -162,7 +164,7 @@ async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
     let cache = recommendations.iter().find(|r| r.action == ActionKind::OptimizeCache).unwrap();
     assert!(cache.reason.to_lowercase().contains("hit rate"), "{}", cache.reason);
     let text = service.prometheus().unwrap();
-    assert!(text.contains("perfkit_cache_hits_total{backend=\"memory\"} 600"), "{text}");
+    assert!(text.contains("perfkit_cache_hits_total{backend=\"memory\"} 900"), "{text}");
     assert!(text.contains("# TYPE perfkit_cache_connected gauge"));
 }
 
@@ -224,6 +226,8 @@ async fn history_persisted_in_the_cache_survives_a_restart() {
     tokio::time::sleep(Duration::from_secs(95)).await; // collections at 0, 30, 60, 90 s
     first.shutdown().await;
     assert_eq!(first.history(100).len(), 4);
+    // The history is perfkit's own key: clearing the application's cache leaves it.
+    assert_eq!(first.clear_cache().await.unwrap(), 0);
 
     let second = PerformanceService::builder()
         .config(config)
@@ -250,9 +254,10 @@ async fn instances_sharing_redis_read_each_others_history() {
             namespace: namespace.clone(),
             ..perfkit::cache::RedisConfig::default()
         };
-        Arc::new(perfkit::cache::RedisCache::connect(config).await.unwrap()) as Arc<dyn Cache>
+        Arc::new(perfkit::cache::RedisCache::connect(config).await.unwrap())
+            as Arc<dyn CacheBackend>
     };
-    let service = |instance: &str, cache: Arc<dyn Cache>| {
+    let service = |instance: &str, cache: Arc<dyn CacheBackend>| {
         PerformanceService::builder()
             .config(ServiceConfig {
                 persist_history: true,
@@ -271,5 +276,8 @@ async fn instances_sharing_redis_read_each_others_history() {
     b.collect_now().await;
     assert_eq!(b.persisted_history("a").await.unwrap().len(), 2);
     assert_eq!(a.persisted_history("b").await.unwrap().len(), 1);
+    b.clear_cache().await.unwrap();
+    assert_eq!(b.delete_cache_pattern("~").await.unwrap(), 0);
+    assert_eq!(b.persisted_history("a").await.unwrap().len(), 2, "history survives clearing");
     assert!(b.cache_stats().await.connected);
 }

@@ -2,20 +2,26 @@
 //! (single-flight, so a stampede costs one query) and keep the answer for `ttl`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use perfkit::cache::{Cache, CacheError};
+use perfkit::cache::{Cache, CacheAside, CacheError};
 use perfkit::metrics::Recorder;
 
 use super::error::DemoError;
 use super::source::SlowSource;
 
-/// Whether an answer came from the cache.
+/// Whether an answer came from the cache (a caller that joined another's computation
+/// missed too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lookup {
     Hit,
     Miss,
+}
+
+impl From<perfkit::cache::Lookup> for Lookup {
+    fn from(lookup: perfkit::cache::Lookup) -> Self {
+        if lookup.is_hit() { Lookup::Hit } else { Lookup::Miss }
+    }
 }
 
 impl Lookup {
@@ -29,7 +35,7 @@ impl Lookup {
 
 /// The demo's data access: JSON answers, cached.
 pub(crate) struct CachedPosts {
-    cache: Arc<dyn Cache>,
+    cache: CacheAside,
     recorder: Arc<Recorder>,
     source: SlowSource,
     ttl: Duration,
@@ -42,7 +48,7 @@ impl CachedPosts {
         source: SlowSource,
         ttl: Duration,
     ) -> Self {
-        CachedPosts { cache, recorder, source, ttl }
+        CachedPosts { cache: CacheAside::new(cache), recorder, source, ttl }
     }
 
     /// One page of posts, as JSON.
@@ -74,41 +80,35 @@ impl CachedPosts {
         query_kind: &'static str,
         load: impl Future<Output = Result<Vec<u8>, perfkit::cache::BoxError>> + Send + 'static,
     ) -> Result<(Vec<u8>, Lookup), DemoError> {
-        let computed = Arc::new(AtomicBool::new(false));
-        let (flag, recorder, owned_key) =
-            (Arc::clone(&computed), Arc::clone(&self.recorder), key.to_owned());
-        let compute = Box::new(move || {
-            Box::pin(async move {
-                flag.store(true, Ordering::Relaxed);
-                let started = Instant::now();
-                let loaded = load.await;
-                recorder.record_db_query_kind(query_kind, started.elapsed());
-                loaded.map_err(|source| CacheError::Compute { key: owned_key, source })
-            }) as perfkit::cache::ComputeFuture<'static>
-        });
-        let value =
+        let compute = || async {
+            let started = Instant::now();
+            let loaded = load.await;
+            self.recorder.record_db_query_kind(query_kind, started.elapsed());
+            loaded.map_err(|source| CacheError::Compute { key: key.to_owned(), source })
+        };
+        let (value, lookup) =
             self.cache.get_or_compute(key, Some(self.ttl), compute).await.map_err(|error| {
                 match error {
                     CacheError::Compute { source, .. } => DemoError::NotFound(source.to_string()),
                     other => DemoError::Internal(other.to_string()),
                 }
             })?;
-        let lookup = if computed.load(Ordering::Relaxed) { Lookup::Miss } else { Lookup::Hit };
+        let lookup = Lookup::from(lookup);
         Ok((value, lookup))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use perfkit::cache::MemoryCache;
+    use perfkit::cache::{CacheAdmin, MemoryCache};
 
     use super::super::source::{Post, PostsPage};
     use super::*;
 
-    fn posts() -> (CachedPosts, Arc<dyn Cache>) {
-        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::default());
+    fn posts() -> (CachedPosts, Arc<MemoryCache>) {
+        let cache = Arc::new(MemoryCache::default());
         let store = CachedPosts::new(
-            Arc::clone(&cache),
+            Arc::clone(&cache) as Arc<dyn Cache>,
             Arc::new(Recorder::default()),
             SlowSource::new(Duration::from_millis(50)),
             Duration::from_secs(60),

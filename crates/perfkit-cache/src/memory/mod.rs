@@ -3,8 +3,8 @@
 mod entry;
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -14,9 +14,9 @@ use moka::sync::Cache as MokaCache;
 use perfkit_core::{Clock, SystemClock};
 
 use self::entry::{Entry, EntryExpiry};
-use crate::single_flight::SingleFlight;
+use crate::reserved::Scope;
 use crate::stats::Counters;
-use crate::{Backend, Cache, CacheError, CacheStats, Compute, Footprint, OptimizeReport, frame};
+use crate::{Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, OptimizeReport, frame};
 
 /// Settings of a [`MemoryCache`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub struct MemoryConfig {
     pub default_ttl: Option<Duration>,
     /// Values of at least this many bytes are lz4-compressed.
     pub compression_threshold: usize,
+    /// The size limit of the separate store that holds perfkit's own keys
+    /// ([`CacheAdmin::reserved`]), so they never compete with the application's for space.
+    pub reserved_max_bytes: u64,
 }
 
 impl Default for MemoryConfig {
@@ -36,6 +39,7 @@ impl Default for MemoryConfig {
             max_bytes: 64 * 1024 * 1024,
             default_ttl: Some(Duration::from_secs(300)),
             compression_threshold: 1024,
+            reserved_max_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -43,11 +47,13 @@ impl Default for MemoryConfig {
 /// The embedded cache: moka with per-entry TTL, a byte-size limit and exact statistics.
 ///
 /// The store belongs to this process, so it needs no namespace; pattern operations match key
-/// prefixes.
+/// prefixes. perfkit's own keys ([`reserved`](CacheAdmin::reserved)) live in a second store
+/// of [`reserved_max_bytes`](MemoryConfig::reserved_max_bytes) on the same clock, so the
+/// application's figures (keys, bytes, hits, misses) never include them.
 ///
 /// ```
 /// use std::time::Duration;
-/// use perfkit_cache::{Cache, MemoryCache, MemoryConfig};
+/// use perfkit_cache::{Cache, CacheAdmin, MemoryCache, MemoryConfig};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let cache = MemoryCache::new(MemoryConfig { max_bytes: 1 << 20, ..MemoryConfig::default() });
@@ -71,7 +77,9 @@ pub struct MemoryCache {
     /// every read so tests can expire entries by moving it.
     reads_check_clock: bool,
     counters: Arc<Counters>,
-    flights: SingleFlight,
+    scope: Scope,
+    /// The store of perfkit's own keys, made on first use (application handle only).
+    reserved: OnceLock<Arc<MemoryCache>>,
 }
 
 impl Default for MemoryCache {
@@ -90,16 +98,21 @@ impl MemoryCache {
     /// A cache on the system clock.
     #[must_use]
     pub fn new(config: MemoryConfig) -> Self {
-        MemoryCache::build(config, Arc::new(SystemClock), false)
+        MemoryCache::build(config, Arc::new(SystemClock), false, Scope::Application)
     }
 
     /// A cache whose TTLs run on `clock` (a `ManualClock` in tests).
     #[must_use]
     pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
-        MemoryCache::build(config, clock, true)
+        MemoryCache::build(config, clock, true, Scope::Application)
     }
 
-    fn build(config: MemoryConfig, clock: Arc<dyn Clock>, reads_check_clock: bool) -> Self {
+    fn build(
+        config: MemoryConfig,
+        clock: Arc<dyn Clock>,
+        reads_check_clock: bool,
+        scope: Scope,
+    ) -> Self {
         let counters = Arc::new(Counters::default());
         let evictions = counters.clone();
         let store = MokaCache::builder()
@@ -118,8 +131,23 @@ impl MemoryCache {
             clock,
             reads_check_clock,
             counters,
-            flights: SingleFlight::default(),
+            scope,
+            reserved: OnceLock::new(),
         }
+    }
+
+    /// The reserved store: same clock and settings, its own size limit and counters.
+    fn reserved_store(&self) -> &Arc<MemoryCache> {
+        self.reserved.get_or_init(|| {
+            let config =
+                MemoryConfig { max_bytes: self.config.reserved_max_bytes, ..self.config.clone() };
+            Arc::new(MemoryCache::build(
+                config,
+                Arc::clone(&self.clock),
+                self.reads_check_clock,
+                Scope::Reserved,
+            ))
+        })
     }
 
     fn ttl_or_default(&self, ttl: Option<Duration>) -> Option<Duration> {
@@ -141,13 +169,13 @@ impl MemoryCache {
         !(self.reads_check_clock && entry.is_expired_at(|| self.clock.now()))
     }
 
-    async fn footprint(&self) -> Footprint {
+    fn footprint(&self) -> Footprint {
         self.store.run_pending_tasks();
         Footprint { keys: self.store.entry_count(), bytes: self.store.weighted_size() }
     }
 
     /// Removes the live entries whose key passes `matches`; how many.
-    async fn remove_where(&self, matches: impl Fn(&str) -> bool) -> u64 {
+    fn remove_where(&self, matches: impl Fn(&str) -> bool) -> u64 {
         let now = self.clock.now();
         let keys: Vec<Arc<String>> =
             self.store.iter().filter(|(key, _)| matches(key)).map(|(key, _)| key).collect();
@@ -171,6 +199,7 @@ impl MemoryCache {
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.scope.check(key)?;
         let value = self.peek(key);
         match &value {
             Ok(Some(_)) => self.counters.hit(),
@@ -184,6 +213,7 @@ impl Cache for MemoryCache {
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
+        self.scope.check(key)?;
         let encoded = frame::encode(value, self.config.compression_threshold);
         self.counters.saved(encoded.saved);
         let entry =
@@ -193,15 +223,18 @@ impl Cache for MemoryCache {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        self.scope.check(key)?;
         let now = self.clock.now();
         Ok(self.store.remove(key).is_some_and(|entry| !entry.is_expired(now)))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        self.scope.check(key)?;
         Ok(self.store.get(key).is_some_and(|entry| self.is_live(&entry)))
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        self.scope.check(key)?;
         let now = self.clock.now();
         Ok(self
             .store
@@ -210,7 +243,8 @@ impl Cache for MemoryCache {
             .and_then(|entry| entry.remaining(now)))
     }
 
-    async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+    async fn mget<'k>(&self, keys: &[&'k str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        self.scope.check_all(keys.iter().copied())?;
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             values.push(self.get(key).await?);
@@ -218,22 +252,20 @@ impl Cache for MemoryCache {
         Ok(values)
     }
 
-    async fn mset(
+    async fn mset<'k>(
         &self,
-        entries: &[(&str, &[u8])],
+        entries: &[(&'k str, &'k [u8])],
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
+        self.scope.check_all(entries.iter().map(|(key, _)| *key))?;
         for (key, value) in entries {
             self.set(key, value, ttl).await?;
         }
         Ok(())
     }
 
-    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
-        Ok(self.remove_where(|key| key.starts_with(prefix)).await)
-    }
-
     async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError> {
+        self.scope.check(key)?;
         let now = self.clock.now();
         let ttl = self.ttl_or_default(ttl);
         let mut outcome = Err(CacheError::NotAnInteger { key: key.to_owned() });
@@ -255,31 +287,12 @@ impl Cache for MemoryCache {
         });
         outcome
     }
+}
 
-    async fn get_or_compute(
-        &self,
-        key: &str,
-        ttl: Option<Duration>,
-        compute: Compute<'_>,
-    ) -> Result<Vec<u8>, CacheError> {
-        if let Some(value) = self.get(key).await? {
-            return Ok(value);
-        }
-        self.flights
-            .run(key, || async move {
-                // A flight that landed just before this one began has stored the value.
-                if let Some(value) = self.peek(key)? {
-                    return Ok(value);
-                }
-                let value = compute().await?;
-                self.set(key, &value, ttl).await?;
-                Ok(value)
-            })
-            .await
-    }
-
-    async fn stats(&self) -> CacheStats {
-        let footprint = self.footprint().await;
+#[async_trait]
+impl CacheAdmin for MemoryCache {
+    fn counters(&self) -> CacheStats {
+        let footprint = self.footprint();
         CacheStats {
             keys: footprint.keys,
             bytes: footprint.bytes,
@@ -287,9 +300,13 @@ impl Cache for MemoryCache {
         }
     }
 
+    async fn stats(&self) -> CacheStats {
+        self.counters()
+    }
+
     async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
         let started = Instant::now();
-        let before = self.footprint().await;
+        let before = self.footprint();
         let now = self.clock.now();
         // Entries expired on our clock but not yet on moka's (a manual clock, or a clock step).
         let expired: Vec<Arc<String>> = self
@@ -301,7 +318,7 @@ impl Cache for MemoryCache {
         for key in &expired {
             self.store.invalidate(key.as_str());
         }
-        let after = self.footprint().await;
+        let after = self.footprint();
         Ok(OptimizeReport {
             backend: Backend::Memory,
             before,
@@ -316,7 +333,16 @@ impl Cache for MemoryCache {
     }
 
     async fn clear(&self) -> Result<u64, CacheError> {
-        Ok(self.remove_where(|_| true).await)
+        // The reserved keys are in another store: this one holds application keys only.
+        Ok(self.remove_where(|_| true))
+    }
+
+    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
+        Ok(self.remove_where(|key| key.starts_with(prefix)))
+    }
+
+    fn reserved(&self) -> Arc<dyn Cache> {
+        self.reserved_store().clone()
     }
 }
 

@@ -1,3 +1,6 @@
+//! The two cache traits on Redis.
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -5,7 +8,7 @@ use fred::prelude::{ClientLike, Expiration, KeysInterface, LuaInterface, MemoryI
 use fred::types::ExpireOptions;
 
 use super::RedisCache;
-use crate::{Backend, Cache, CacheError, CacheStats, Compute, Footprint, OptimizeReport, frame};
+use crate::{Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, OptimizeReport, frame};
 
 /// INCR, and the TTL only when this INCR created the counter: atomic on the server.
 const INCREMENT_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
@@ -46,14 +49,8 @@ impl RedisCache {
         decoded
     }
 
-    /// Reads without counting a hit or miss; errors are returned.
-    async fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let value: Value = self.call("GET", self.pool.get(self.namespace.key(key))).await?;
-        self.decode(key, &value)
-    }
-
     fn encode(&self, value: &[u8]) -> Vec<u8> {
-        let encoded = frame::encode(value, self.config.compression_threshold);
+        let encoded = frame::encode(value, self.config().compression_threshold);
         self.counters.saved(encoded.saved);
         encoded.frame.into_owned()
     }
@@ -69,50 +66,56 @@ impl RedisCache {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let read = self.call("GET", self.pool.get(self.namespace.key(key))).await;
+        self.scope.check(key)?;
+        let read = self.call("GET", self.pool().get(self.namespace.key(key))).await;
         self.count_read(key, read)
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
+        self.scope.check(key)?;
         let frame = self.encode(value);
         let expire = self.px(ttl).map(Expiration::PX);
         self.call(
             "SET",
-            self.pool.set::<(), _, _>(self.namespace.key(key), frame, expire, None, false),
+            self.pool().set::<(), _, _>(self.namespace.key(key), frame, expire, None, false),
         )
         .await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        let n: i64 = self.call("UNLINK", self.pool.unlink(self.namespace.key(key))).await?;
+        self.scope.check(key)?;
+        let n: i64 = self.call("UNLINK", self.pool().unlink(self.namespace.key(key))).await?;
         Ok(n > 0)
     }
 
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        let n: i64 = self.call("EXISTS", self.pool.exists(self.namespace.key(key))).await?;
+        self.scope.check(key)?;
+        let n: i64 = self.call("EXISTS", self.pool().exists(self.namespace.key(key))).await?;
         Ok(n > 0)
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
-        let millis: i64 = self.call("PTTL", self.pool.pttl(self.namespace.key(key))).await?;
+        self.scope.check(key)?;
+        let millis: i64 = self.call("PTTL", self.pool().pttl(self.namespace.key(key))).await?;
         // -2: no such key; -1: no expiry.
         Ok(u64::try_from(millis).ok().map(Duration::from_millis))
     }
 
-    async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+    async fn mget<'k>(&self, keys: &[&'k str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        self.scope.check_all(keys.iter().copied())?;
         if keys.is_empty() {
             return Ok(Vec::new());
         }
         let full: Vec<String> = keys.iter().map(|key| self.namespace.key(key)).collect();
-        let read: Result<Vec<Value>, CacheError> = if self.clustered {
+        let read: Result<Vec<Value>, CacheError> = if self.clustered() {
             // MGET must stay within one hash slot on a cluster: pipeline single GETs instead.
-            let pipeline = self.pool.next().pipeline();
+            let pipeline = self.pool().next().pipeline();
             for key in full {
                 let _: () = pipeline.get(key).await.map_err(|e| super::backend_error("GET", &e))?;
             }
             self.call("GET", pipeline.all()).await
         } else {
-            self.call("MGET", self.pool.mget(full)).await
+            self.call("MGET", self.pool().mget(full)).await
         };
         match read {
             Ok(values) => keys
@@ -128,18 +131,19 @@ impl Cache for RedisCache {
         }
     }
 
-    async fn mset(
+    async fn mset<'k>(
         &self,
-        entries: &[(&str, &[u8])],
+        entries: &[(&'k str, &'k [u8])],
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
+        self.scope.check_all(entries.iter().map(|(key, _)| *key))?;
         if entries.is_empty() {
             return Ok(());
         }
         let expire = self.px(ttl).map(Expiration::PX);
         // MSET cannot set a TTL: one SET PX per entry, sent together on one connection, where
         // fred's auto-pipelining writes them in a single batch.
-        let client = self.pool.next();
+        let client = self.pool().next();
         let sets = entries.iter().map(|(key, value)| {
             client.set::<(), _, _>(
                 self.namespace.key(key),
@@ -153,51 +157,26 @@ impl Cache for RedisCache {
         Ok(())
     }
 
-    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
-        self.unlink_matching(self.namespace.match_prefix(prefix)).await
-    }
-
     async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError> {
+        self.scope.check(key)?;
         let ttl_ms = self.px(ttl).unwrap_or(0);
         let full = self.namespace.key(key);
-        match self.call("EVAL", self.pool.eval(INCREMENT_SCRIPT, full, ttl_ms)).await {
+        match self.call("EVAL", self.pool().eval(INCREMENT_SCRIPT, full, ttl_ms)).await {
             Err(CacheError::Backend { message, .. }) if message.contains("not an integer") => {
                 Err(CacheError::NotAnInteger { key: key.to_owned() })
             }
             other => other,
         }
     }
+}
 
-    async fn get_or_compute(
-        &self,
-        key: &str,
-        ttl: Option<Duration>,
-        compute: Compute<'_>,
-    ) -> Result<Vec<u8>, CacheError> {
-        if let Some(value) = self.get(key).await? {
-            return Ok(value);
-        }
-        self.flights
-            .run(key, || async move {
-                // A flight that landed just before this one began has stored the value; an
-                // unreachable Redis is a miss here too.
-                if let Ok(Some(value)) = self.peek(key).await {
-                    return Ok(value);
-                }
-                let value = compute().await?;
-                if let Err(error) = self.set(key, &value, ttl).await {
-                    tracing::debug!(%error, key, "computed value not cached");
-                }
-                Ok(value)
-            })
-            .await
-    }
-
-    async fn stats(&self) -> CacheStats {
-        let server = self.server_stats().await;
+#[async_trait]
+impl CacheAdmin for RedisCache {
+    fn counters(&self) -> CacheStats {
         let mut stats = self.counters.snapshot(Backend::Redis);
-        stats.connected = self.pool.is_connected();
-        stats.breaker = self.breaker.state();
+        stats.connected = self.pool().is_connected();
+        stats.breaker = self.breaker().state();
+        let server = self.last_server().clone();
         if let Some(server) = &server {
             stats.keys = server.db_keys;
             stats.bytes = server.used_memory;
@@ -205,6 +184,12 @@ impl Cache for RedisCache {
         }
         stats.server = server;
         stats
+    }
+
+    async fn stats(&self) -> CacheStats {
+        let server = self.server_stats().await;
+        *self.last_server() = server;
+        self.counters()
     }
 
     async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
@@ -216,22 +201,22 @@ impl Cache for RedisCache {
         while let Some(keys) = self.next_page(&mut pages).await? {
             for key in keys {
                 keys_scanned += 1;
-                let millis: i64 = self.call("PTTL", self.pool.pttl(key.clone())).await?;
+                let millis: i64 = self.call("PTTL", self.pool().pttl(key.clone())).await?;
                 if let (-1, Some(ttl)) = (millis, default_ttl) {
                     // NX: a TTL set meanwhile by a writer wins.
                     let nx = Some(ExpireOptions::NX);
                     let set: i64 =
-                        self.call("PEXPIRE", self.pool.pexpire(key.clone(), ttl, nx)).await?;
+                        self.call("PEXPIRE", self.pool().pexpire(key.clone(), ttl, nx)).await?;
                     ttl_applied += u64::try_from(set).unwrap_or(0);
                 }
-                if keys_scanned <= self.config.memory_sample_limit {
+                if keys_scanned <= self.config().memory_sample_limit {
                     let usage: Option<u64> =
-                        self.call("MEMORY USAGE", self.pool.memory_usage(key, None)).await?;
+                        self.call("MEMORY USAGE", self.pool().memory_usage(key, None)).await?;
                     namespace_bytes += usage.unwrap_or(0);
                 }
             }
         }
-        let memory_purged = self.call("MEMORY PURGE", self.pool.memory_purge()).await.is_ok();
+        let memory_purged = self.call("MEMORY PURGE", self.pool().memory_purge()).await.is_ok();
         let after = self.footprint().await;
         Ok(OptimizeReport {
             backend: Backend::Redis,
@@ -248,5 +233,17 @@ impl Cache for RedisCache {
 
     async fn clear(&self) -> Result<u64, CacheError> {
         self.unlink_matching(self.namespace.match_prefix("")).await
+    }
+
+    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
+        if self.scope.check(prefix).is_err() {
+            // Only reserved keys start with it, and those are not the application's.
+            return Ok(0);
+        }
+        self.unlink_matching(self.namespace.match_prefix(prefix)).await
+    }
+
+    fn reserved(&self) -> Arc<dyn Cache> {
+        self.reserved_handle().clone()
     }
 }

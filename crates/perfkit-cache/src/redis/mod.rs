@@ -6,7 +6,7 @@ mod info;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use fred::prelude::{
@@ -22,9 +22,9 @@ use perfkit_core::{Clock, SystemClock};
 
 pub use self::config::RedisConfig;
 use crate::namespace::Namespace;
-use crate::single_flight::SingleFlight;
+use crate::reserved::Scope;
 use crate::stats::Counters;
-use crate::{CacheError, CircuitBreaker, RedisServerStats};
+use crate::{CacheError, CircuitBreaker, RESERVED_PREFIX, RedisServerStats};
 
 type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
 
@@ -33,11 +33,22 @@ type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
 /// Every key is `namespace + key`; `clear`, `delete_pattern` and `optimize` work by
 /// `SCAN MATCH <namespace>...*` and `UNLINK` in batches, so keys of other applications in the
 /// same database are never touched. Every call is bounded by `command_timeout` and guarded by
-/// a [`CircuitBreaker`]; when Redis is down, reads miss, `get_or_compute` still computes, and
-/// the pool reconnects by itself when Redis returns.
+/// a [`CircuitBreaker`]; when Redis is down, reads miss, a
+/// [`CacheAside`](crate::CacheAside) still computes, and the pool reconnects by itself when
+/// Redis returns.
+///
+/// perfkit's own keys live under `namespace + `[`RESERVED_PREFIX`], reached through
+/// [`reserved`](crate::CacheAdmin::reserved): a handle on the same pool and circuit breaker with its
+/// own counters. The application handle's `SCAN`s skip those keys before any `UNLINK`, so
+/// `clear` and `delete_pattern` (of any prefix, `""` and `"~"` included) leave them, and
+/// `optimize` neither touches nor counts them.
+///
+/// What the figures count: hits, misses and errors are this handle's own (reserved reads are
+/// counted on the reserved handle); keys, bytes and evictions come from the server's `INFO`
+/// and so cover the whole database: reserved keys and other applications' keys included.
 ///
 /// ```no_run
-/// use perfkit_cache::{Cache, RedisCache, RedisConfig};
+/// use perfkit_cache::{Cache, CacheAdmin, RedisCache, RedisConfig};
 ///
 /// # async fn run() -> Result<(), perfkit_cache::CacheError> {
 /// let cache = RedisCache::connect(RedisConfig {
@@ -52,12 +63,24 @@ type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
 /// # }
 /// ```
 pub struct RedisCache {
+    link: Arc<Link>,
+    /// The prefix of this handle's keys: the configured namespace, plus [`RESERVED_PREFIX`]
+    /// on the reserved handle.
+    namespace: Namespace,
+    scope: Scope,
+    counters: Counters,
+    /// The server's figures from the most recent `stats()`, for `counters()`.
+    last_server: Mutex<Option<RedisServerStats>>,
+    /// The handle on perfkit's own keys, made on first use (application handle only).
+    reserved: OnceLock<Arc<RedisCache>>,
+}
+
+/// What the application handle and the reserved handle share: one pool, one breaker (they
+/// reach the same server), one configuration.
+struct Link {
     pool: Pool,
     config: RedisConfig,
-    namespace: Namespace,
     breaker: CircuitBreaker,
-    counters: Counters,
-    flights: SingleFlight,
     clustered: bool,
     db: u8,
 }
@@ -65,8 +88,9 @@ pub struct RedisCache {
 impl fmt::Debug for RedisCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisCache")
-            .field("config", &self.config)
-            .field("breaker", &self.breaker.state())
+            .field("config", &self.link.config)
+            .field("scope", &self.scope)
+            .field("breaker", &self.link.breaker.state())
             .finish_non_exhaustive()
     }
 }
@@ -120,15 +144,28 @@ impl RedisCache {
         if tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await.is_err() {
             tracing::warn!(url = %config.url, "redis not reachable at start-up; failing open until it is");
         }
-        Ok(RedisCache {
-            namespace: Namespace::new(&config.namespace),
-            breaker: CircuitBreaker::new(config.breaker, clock),
+        let namespace = Namespace::new(&config.namespace);
+        let breaker = CircuitBreaker::new(config.breaker, clock);
+        let link = Link { pool, config, breaker, clustered, db };
+        Ok(RedisCache::handle(Arc::new(link), namespace, Scope::Application))
+    }
+
+    fn handle(link: Arc<Link>, namespace: Namespace, scope: Scope) -> Self {
+        RedisCache {
+            link,
+            namespace,
+            scope,
             counters: Counters::default(),
-            flights: SingleFlight::default(),
-            pool,
-            config,
-            clustered,
-            db,
+            last_server: Mutex::new(None),
+            reserved: OnceLock::new(),
+        }
+    }
+
+    /// The reserved handle: same link, the reserved sub-namespace, its own counters.
+    pub(crate) fn reserved_handle(&self) -> &Arc<RedisCache> {
+        self.reserved.get_or_init(|| {
+            let namespace = Namespace::new(&format!("{}{RESERVED_PREFIX}", self.namespace()));
+            Arc::new(RedisCache::handle(Arc::clone(&self.link), namespace, Scope::Reserved))
         })
     }
 
@@ -142,7 +179,32 @@ impl RedisCache {
     /// through it are not namespaced.
     #[must_use]
     pub fn pool(&self) -> &Pool {
-        &self.pool
+        &self.link.pool
+    }
+
+    pub(crate) fn config(&self) -> &RedisConfig {
+        &self.link.config
+    }
+
+    pub(crate) fn breaker(&self) -> &CircuitBreaker {
+        &self.link.breaker
+    }
+
+    pub(crate) fn clustered(&self) -> bool {
+        self.link.clustered
+    }
+
+    /// The server figures of the most recent `stats()`.
+    pub(crate) fn last_server(&self) -> std::sync::MutexGuard<'_, Option<RedisServerStats>> {
+        self.last_server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a key a `SCAN` of this handle returned is this handle's to delete or examine:
+    /// the application's handle skips reserved keys.
+    fn owns(&self, key: &Key) -> bool {
+        key.as_bytes()
+            .strip_prefix(self.namespace.as_str().as_bytes())
+            .is_some_and(|relative| self.scope.owns(relative))
     }
 
     /// Runs one Redis call under the breaker and the command timeout, counting failures.
@@ -151,27 +213,27 @@ impl RedisCache {
         command: &'static str,
         call: impl Future<Output = Result<T, FredError>>,
     ) -> Result<T, CacheError> {
-        if !self.breaker.allow() {
+        if !self.breaker().allow() {
             self.counters.error();
             return Err(CacheError::CircuitOpen);
         }
-        let outcome = tokio::time::timeout(self.config.command_timeout, call).await;
+        let outcome = tokio::time::timeout(self.config().command_timeout, call).await;
         let result = match outcome {
             Ok(Ok(value)) => {
-                self.breaker.record_success();
+                self.breaker().record_success();
                 return Ok(value);
             }
             Ok(Err(error)) => {
                 if is_unreachable(&error) {
-                    self.breaker.record_failure();
+                    self.breaker().record_failure();
                 } else {
-                    self.breaker.record_success();
+                    self.breaker().record_success();
                 }
                 Err(backend_error(command, &error))
             }
             Err(_) => {
-                self.breaker.record_failure();
-                Err(CacheError::Timeout { command, timeout: self.config.command_timeout })
+                self.breaker().record_failure();
+                Err(CacheError::Timeout { command, timeout: self.config().command_timeout })
             }
         };
         self.counters.error();
@@ -179,39 +241,41 @@ impl RedisCache {
     }
 
     fn px(&self, ttl: Option<Duration>) -> Option<i64> {
-        ttl.or(self.config.default_ttl)
+        ttl.or(self.config().default_ttl)
             .map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1))
     }
 
     /// The server's figures, unless Redis is unreachable.
     async fn server_stats(&self) -> Option<RedisServerStats> {
-        let text: String = self.call("INFO", self.pool.info(None)).await.ok()?;
-        Some(info::parse_info(&text, self.db))
+        let text: String = self.call("INFO", self.pool().info(None)).await.ok()?;
+        Some(info::parse_info(&text, self.link.db))
     }
 
     /// Starts a `SCAN MATCH pattern` (on every primary of a cluster), read page by page with
     /// [`next_page`](Self::next_page).
     fn scan(&self, pattern: String) -> Result<KeyPages<'_>, CacheError> {
-        if !self.breaker.allow() {
+        if !self.breaker().allow() {
             self.counters.error();
             return Err(CacheError::CircuitOpen);
         }
-        let client = self.pool.next();
-        let count = Some(self.config.scan_batch.max(1));
-        Ok(if self.clustered {
+        let client = self.pool().next();
+        let count = Some(self.config().scan_batch.max(1));
+        Ok(if self.clustered() {
             client.scan_cluster(pattern, count, None).boxed()
         } else {
             client.scan(pattern, count, None).boxed()
         })
     }
 
-    /// The next page of full keys, `None` when the scan is complete.
+    /// The next page of full keys this handle owns (see [`owns`](Self::owns)), `None` when
+    /// the scan is complete.
     async fn next_page(&self, pages: &mut KeyPages<'_>) -> Result<Option<Vec<Key>>, CacheError> {
         let Some(mut page) = self.call("SCAN", async { pages.next().await.transpose() }).await?
         else {
             return Ok(None);
         };
-        let keys = page.take_results().unwrap_or_default();
+        let mut keys = page.take_results().unwrap_or_default();
+        keys.retain(|key| self.owns(key));
         // Asks for the following page now; SCAN tolerates the deletes we make meanwhile.
         page.next();
         Ok(Some(keys))
@@ -230,21 +294,21 @@ impl RedisCache {
     }
 
     async fn unlink(&self, keys: Vec<Key>) -> Result<u64, CacheError> {
-        if !self.clustered {
-            let n: i64 = self.call("UNLINK", self.pool.unlink(keys)).await?;
+        if !self.clustered() {
+            let n: i64 = self.call("UNLINK", self.pool().unlink(keys)).await?;
             return Ok(u64::try_from(n).unwrap_or(0));
         }
         // A multi-key UNLINK must stay within one hash slot on a cluster.
         let mut deleted = 0;
         for key in keys {
-            let n: i64 = self.call("UNLINK", self.pool.unlink(key)).await?;
+            let n: i64 = self.call("UNLINK", self.pool().unlink(key)).await?;
             deleted += u64::try_from(n).unwrap_or(0);
         }
         Ok(deleted)
     }
 }
 
-impl Drop for RedisCache {
+impl Drop for Link {
     fn drop(&mut self) {
         // Stop the pool's reconnect loops; without a runtime they end with it anyway.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {

@@ -1,4 +1,5 @@
-//! The behaviour every `Cache` backend shares, run against each by `conformance_tests!`.
+//! The behaviour every cache backend shares (`Cache`, `CacheAdmin`, and `CacheAside` over
+//! them), run against each by `conformance_tests!`.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -6,14 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use perfkit_cache::{Cache, CacheError, CacheExt};
+use perfkit_cache::{CacheAside, CacheBackend, CacheError, CacheExt, Lookup, RESERVED_PREFIX};
 
 /// A backend under test.
 pub(crate) struct Subject {
     /// The cache under test, default TTL 300 s, compression from 1 KiB.
-    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) cache: Arc<dyn CacheBackend>,
     /// Another cache on the same store under another namespace (for memory, another store).
-    pub(crate) neighbour: Arc<dyn Cache>,
+    pub(crate) neighbour: Arc<dyn CacheBackend>,
     /// Lets `by` pass for the cache's TTLs (a manual clock, or real time for Redis).
     pub(crate) pass: Box<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>,
     /// Whatever must live as long as the test (a redis-server).
@@ -31,7 +32,10 @@ macro_rules! conformance_tests {
             single_flight_under_100_concurrent_callers, get_or_compute_caches_and_does_not_cache_errors,
             compressed_values_round_trip, namespaces_are_isolated, stats_count_hits_and_misses,
             clear_deletes_everything_of_the_namespace, warm_preloads_entries, optimize_reports_before_and_after,
-            typed_values_round_trip);
+            typed_values_round_trip, cache_aside_says_how_each_value_was_found,
+            reserved_keys_survive_clear_and_delete_pattern,
+            application_keys_with_the_reserved_prefix_are_refused,
+            reserved_reads_do_not_move_application_counters, counters_are_read_without_waiting);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -133,56 +137,45 @@ pub(crate) async fn increment_refuses_non_integers(s: Subject) {
 }
 
 pub(crate) async fn single_flight_under_100_concurrent_callers(s: Subject) {
+    let loader = CacheAside::new(s.cache.clone());
     let runs = Arc::new(AtomicUsize::new(0));
     let mut callers = Vec::new();
     for _ in 0..100 {
-        let (cache, runs) = (s.cache.clone(), runs.clone());
+        let (loader, runs) = (loader.clone(), runs.clone());
         callers.push(tokio::spawn(async move {
-            cache
-                .get_or_compute(
-                    "slow",
-                    None,
-                    Box::new(move || {
-                        Box::pin(async move {
-                            runs.fetch_add(1, Ordering::SeqCst);
-                            // Long enough for every caller to arrive while it runs.
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                            Ok(b"computed".to_vec())
-                        })
-                    }),
-                )
+            loader
+                .get_or_compute("slow", None, || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    // Long enough for every caller to arrive while it runs.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Ok(b"computed".to_vec())
+                })
                 .await
         }));
     }
+    let mut computed = 0;
     for caller in callers {
-        assert_eq!(caller.await.unwrap().unwrap(), b"computed");
+        let (value, lookup) = caller.await.unwrap().unwrap();
+        assert_eq!(value, b"computed");
+        computed += usize::from(lookup == Lookup::Computed);
     }
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!((runs.load(Ordering::SeqCst), computed), (1, 1));
     assert_eq!(s.cache.get("slow").await.unwrap(), Some(b"computed".to_vec()));
 }
 
 pub(crate) async fn get_or_compute_caches_and_does_not_cache_errors(s: Subject) {
-    let c = &s.cache;
-    let failed = c
-        .get_or_compute(
-            "k",
-            None,
-            Box::new(|| {
-                Box::pin(async {
-                    Err(CacheError::Compute { key: "k".into(), source: "database down".into() })
-                })
-            }),
-        )
+    let loader = CacheAside::new(s.cache.clone());
+    let failed = loader
+        .get_or_compute("k", None, || async {
+            Err(CacheError::Compute { key: "k".into(), source: "database down".into() })
+        })
         .await;
     assert!(matches!(failed, Err(CacheError::Compute { .. })));
-    assert_eq!(c.get("k").await.unwrap(), None);
-    let value =
-        c.get_or_compute("k", None, Box::new(|| Box::pin(async { Ok(b"v".to_vec()) }))).await;
-    assert_eq!(value.unwrap(), b"v");
-    let again = c
-        .get_or_compute("k", None, Box::new(|| Box::pin(async { panic!("must not recompute") })))
-        .await;
-    assert_eq!(again.unwrap(), b"v");
+    assert_eq!(s.cache.get("k").await.unwrap(), None);
+    let value = loader.get_or_compute("k", None, || async { Ok(b"v".to_vec()) }).await;
+    assert_eq!(value.unwrap(), (b"v".to_vec(), Lookup::Computed));
+    let again = loader.get_or_compute("k", None, || async { panic!("must not recompute") }).await;
+    assert_eq!(again.unwrap(), (b"v".to_vec(), Lookup::Hit));
 }
 
 pub(crate) async fn compressed_values_round_trip(s: Subject) {
@@ -263,10 +256,140 @@ pub(crate) async fn typed_values_round_trip(s: Subject) {
     c.set_value("user:7", &user, None).await.unwrap();
     assert_eq!(c.get("user:7").await.unwrap(), Some(br#"{"id":7,"name":"ada"}"#.to_vec()));
     assert_eq!(c.get_value::<User>("user:7").await.unwrap(), Some(user));
-    let computed: User = c
+    let loader = CacheAside::new(c.clone());
+    let (computed, lookup) = loader
         .get_or_compute_value("user:8", None, || async { Ok(User { id: 8, name: "bob".into() }) })
         .await
         .unwrap();
-    assert_eq!(computed.id, 8);
+    assert_eq!((computed.id, lookup), (8, Lookup::Computed));
+    let (cached, lookup) = loader
+        .get_or_compute_value::<User, _, _>("user:8", None, || async { panic!("cached") })
+        .await
+        .unwrap();
+    assert_eq!((cached.name.as_str(), lookup), ("bob", Lookup::Hit));
     assert!(matches!(c.get_value::<u32>("user:8").await, Err(CacheError::Deserialize { .. })));
+}
+
+pub(crate) async fn cache_aside_says_how_each_value_was_found(s: Subject) {
+    let loader = CacheAside::new(s.cache.clone());
+    // A caller arriving while another computes joins it; one arriving after reads a hit.
+    let (started, release) =
+        (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+    let leader = {
+        let (loader, started, release) = (loader.clone(), started.clone(), release.clone());
+        tokio::spawn(async move {
+            loader
+                .get_or_compute("k", None, || async move {
+                    started.notify_one();
+                    release.notified().await;
+                    Ok(b"v".to_vec())
+                })
+                .await
+        })
+    };
+    started.notified().await;
+    let joiner = {
+        let loader = loader.clone();
+        tokio::spawn(async move {
+            loader.get_or_compute("k", None, || async { panic!("joined, not computed") }).await
+        })
+    };
+    // The joiner is waiting on the flight once its read has missed: give it real time to.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    release.notify_one();
+    assert_eq!(leader.await.unwrap().unwrap(), (b"v".to_vec(), Lookup::Computed));
+    assert_eq!(joiner.await.unwrap().unwrap(), (b"v".to_vec(), Lookup::Joined));
+    let hit = loader.get_or_compute("k", None, || async { panic!("cached") }).await.unwrap();
+    assert_eq!(hit, (b"v".to_vec(), Lookup::Hit));
+    assert!(hit.1.is_hit() && hit.1.as_str() == "hit");
+    // Reads: leader miss, joiner miss, one hit; EXISTS checks are not reads.
+    let stats = s.cache.counters();
+    assert_eq!((stats.hits, stats.misses), (1, 2), "{stats:?}");
+}
+
+pub(crate) async fn reserved_keys_survive_clear_and_delete_pattern(s: Subject) {
+    let reserved = s.cache.reserved();
+    assert!(Arc::ptr_eq(&reserved, &s.cache.reserved()), "one reserved handle");
+    reserved.set("history:a", b"kept", None).await.unwrap();
+    reserved.set("lock", b"kept", None).await.unwrap();
+    for key in ["a", "~x", "~perfkit", "b:c"] {
+        s.cache.set(key, b"v", None).await.unwrap();
+    }
+    assert_eq!(s.cache.delete_pattern("~").await.unwrap(), 2, "~x and ~perfkit only");
+    assert_eq!(s.cache.delete_pattern(RESERVED_PREFIX).await.unwrap(), 0);
+    assert_eq!(s.cache.delete_pattern("").await.unwrap(), 2);
+    s.cache.set("a", b"v", None).await.unwrap();
+    assert_eq!(s.cache.clear().await.unwrap(), 1);
+    assert_eq!(s.cache.clear().await.unwrap(), 0);
+    assert_eq!(reserved.get("history:a").await.unwrap(), Some(b"kept".to_vec()));
+    assert_eq!(reserved.mget(&["lock"]).await.unwrap(), vec![Some(b"kept".to_vec())]);
+    // The reserved sub-namespace does not leak into the application's keys either way.
+    assert_eq!(s.cache.get("history:a").await.unwrap(), None);
+    s.cache.set("app", b"v", None).await.unwrap();
+    assert_eq!(reserved.get("app").await.unwrap(), None);
+}
+
+pub(crate) async fn application_keys_with_the_reserved_prefix_are_refused(s: Subject) {
+    let c = &s.cache;
+    let key = format!("{RESERVED_PREFIX}history:a");
+    let refused = |result: Result<(), CacheError>| {
+        assert!(
+            matches!(result, Err(CacheError::ReservedKey { ref key }) if key.starts_with(RESERVED_PREFIX)),
+            "{result:?}"
+        );
+    };
+    refused(c.set(&key, b"v", None).await);
+    refused(c.get(&key).await.map(drop));
+    refused(c.delete(&key).await.map(drop));
+    refused(c.exists(&key).await.map(drop));
+    refused(c.ttl(&key).await.map(drop));
+    refused(c.increment(&key, None).await.map(drop));
+    refused(c.mget(&["a", key.as_str()]).await.map(drop));
+    refused(c.mset(&[("a", b"v"), (key.as_str(), b"v")], None).await);
+    assert_eq!(c.get("a").await.unwrap(), None, "a refused batch writes nothing");
+    let loader = CacheAside::new(c.clone());
+    refused(
+        loader.get_or_compute(&key, None, || async { panic!("refused first") }).await.map(drop),
+    );
+    let error = c.set(&key, b"v", None).await.unwrap_err().to_string();
+    assert!(error.contains("reserved prefix"), "{error}");
+    // Through the reserved handle the same key is an ordinary one.
+    c.reserved().set("history:a", b"v", None).await.unwrap();
+    assert!(c.reserved().exists("history:a").await.unwrap());
+}
+
+pub(crate) async fn reserved_reads_do_not_move_application_counters(s: Subject) {
+    let c = &s.cache;
+    c.set("a", b"1", None).await.unwrap();
+    c.get("a").await.unwrap();
+    c.get("b").await.unwrap();
+    let before = c.counters();
+    let reserved = c.reserved();
+    reserved.set("history:a", b"[]", None).await.unwrap();
+    reserved.get("history:a").await.unwrap();
+    reserved.get("missing").await.unwrap();
+    reserved.mget(&["history:a", "missing"]).await.unwrap();
+    let after = c.counters();
+    assert_eq!((after.hits, after.misses, after.errors), (before.hits, before.misses, 0));
+    assert_eq!((after.hits, after.misses), (1, 1));
+    let stats = c.stats().await;
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+}
+
+pub(crate) async fn counters_are_read_without_waiting(s: Subject) {
+    let c = &s.cache;
+    c.set("a", b"1", None).await.unwrap();
+    for _ in 0..3 {
+        c.get("a").await.unwrap();
+    }
+    c.get("none").await.unwrap();
+    let counters = c.counters();
+    assert_eq!((counters.hits, counters.misses), (3, 1));
+    assert!((counters.hit_rate - 0.75).abs() < 1e-9);
+    assert!(counters.connected);
+    let stats = c.stats().await;
+    // After a refresh, the synchronous read carries what the refresh learned.
+    let counters = c.counters();
+    assert_eq!(counters, stats);
+    assert!(counters.keys >= 1 && counters.bytes > 0, "{counters:?}");
 }

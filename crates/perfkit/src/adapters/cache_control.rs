@@ -1,19 +1,19 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use perfkit_cache::Cache;
+use perfkit_cache::CacheAdmin;
 use perfkit_optimizer::{CacheControl, CacheFigures, OptimizerError};
 
-/// [`CacheControl`] over any [`Cache`].
+/// [`CacheControl`] over any [`CacheAdmin`].
 #[derive(Debug, Clone)]
 pub struct CacheController {
-    cache: Arc<dyn Cache>,
+    cache: Arc<dyn CacheAdmin>,
 }
 
 impl CacheController {
     /// A control acting on `cache`.
     #[must_use]
-    pub fn new(cache: Arc<dyn Cache>) -> Self {
+    pub fn new(cache: Arc<dyn CacheAdmin>) -> Self {
         CacheController { cache }
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use perfkit_cache::Cache;
+use perfkit_cache::CacheAdmin;
 use perfkit_metrics::SystemProbe;
 use perfkit_optimizer::{MemoryControl, MemoryFigures, OptimizerError};
 
@@ -11,13 +11,13 @@ use perfkit_optimizer::{MemoryControl, MemoryFigures, OptimizerError};
 #[derive(Debug, Clone)]
 pub struct ProcessMemoryControl {
     probe: Arc<dyn SystemProbe>,
-    cache: Option<Arc<dyn Cache>>,
+    cache: Option<Arc<dyn CacheAdmin>>,
 }
 
 impl ProcessMemoryControl {
     /// Measures through `probe`; shrinks `cache` on release when given.
     #[must_use]
-    pub fn new(probe: Arc<dyn SystemProbe>, cache: Option<Arc<dyn Cache>>) -> Self {
+    pub fn new(probe: Arc<dyn SystemProbe>, cache: Option<Arc<dyn CacheAdmin>>) -> Self {
         ProcessMemoryControl { probe, cache }
     }
 }

@@ -341,7 +341,7 @@ impl PerformanceService {
 
     /// The cache's statistics, read now.
     pub async fn cache_stats(&self) -> CacheStats {
-        self.inner.cache.stats().await
+        self.inner.cache_admin.stats().await
     }
 
     /// Clears every key in the cache's own namespace; returns how many were deleted.
@@ -349,7 +349,7 @@ impl PerformanceService {
     /// # Errors
     /// [`PerfkitError::Cache`] when the cache fails.
     pub async fn clear_cache(&self) -> Result<u64, PerfkitError> {
-        Ok(self.inner.cache.clear().await?)
+        Ok(self.inner.cache_admin.clear().await?)
     }
 
     /// Deletes the keys under `prefix` (a literal prefix) in the cache's namespace.
@@ -357,7 +357,7 @@ impl PerformanceService {
     /// # Errors
     /// [`PerfkitError::Cache`] when the cache fails.
     pub async fn delete_cache_pattern(&self, prefix: &str) -> Result<u64, PerfkitError> {
-        Ok(self.inner.cache.delete_pattern(prefix).await?)
+        Ok(self.inner.cache_admin.delete_pattern(prefix).await?)
     }
 
     /// Optimizes the cache now; returns what it did, with before/after figures.
@@ -365,7 +365,7 @@ impl PerformanceService {
     /// # Errors
     /// [`PerfkitError::Cache`] when the cache fails.
     pub async fn optimize_cache(&self) -> Result<OptimizeReport, PerfkitError> {
-        Ok(self.inner.cache.optimize().await?)
+        Ok(self.inner.cache_admin.optimize().await?)
     }
 
     /// How the service itself is doing: running, last collection, step counters.

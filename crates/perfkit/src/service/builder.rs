@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
-use perfkit_cache::{Cache, MemoryCache, MemoryConfig};
+use perfkit_cache::{Cache, CacheAdmin, CacheBackend, MemoryCache, MemoryConfig};
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SysinfoProbe, SystemProbe};
@@ -26,7 +26,7 @@ pub struct PerformanceServiceBuilder {
     clock: Option<Arc<dyn Clock>>,
     recorder: Option<Arc<Recorder>>,
     probe: Option<Arc<dyn SystemProbe>>,
-    cache: Option<Arc<dyn Cache>>,
+    cache: Option<(Arc<dyn Cache>, Arc<dyn CacheAdmin>)>,
     alert_engine: Option<AlertEngine>,
     alert_rules: Option<RuleSet>,
     notifiers: Vec<(Arc<dyn Notifier>, NotificationPolicy)>,
@@ -76,10 +76,19 @@ impl PerformanceServiceBuilder {
         self
     }
 
-    /// The cache (default: a 64 MiB [`MemoryCache`]).
+    /// The cache (default: a 64 MiB [`MemoryCache`]): one backend as both its data path and
+    /// its administration.
     #[must_use]
-    pub fn cache(mut self, cache: Arc<dyn Cache>) -> Self {
-        self.cache = Some(cache);
+    pub fn cache(self, backend: Arc<dyn CacheBackend>) -> Self {
+        let admin: Arc<dyn CacheAdmin> = backend.clone();
+        self.cache_parts(backend, admin)
+    }
+
+    /// The cache as two parts (mocks of each in tests): `cache` for the data path, `admin`
+    /// for figures, clearing, optimization and the reserved keys.
+    #[must_use]
+    pub fn cache_parts(mut self, cache: Arc<dyn Cache>, admin: Arc<dyn CacheAdmin>) -> Self {
+        self.cache = Some((cache, admin));
         self
     }
 
@@ -165,8 +174,11 @@ impl PerformanceServiceBuilder {
                 PerfkitError::Setup { part: "system probe", message: e.to_string() }
             })?),
         };
-        let cache: Arc<dyn Cache> =
-            self.cache.unwrap_or_else(|| Arc::new(MemoryCache::new(MemoryConfig::default())));
+        let (cache, cache_admin) = self.cache.unwrap_or_else(|| {
+            let backend = Arc::new(MemoryCache::new(MemoryConfig::default()));
+            (backend.clone(), backend)
+        });
+        let reserved_cache = cache_admin.reserved();
 
         let mut delivery_workers = Vec::new();
         let mut alerts = match self.alert_engine {
@@ -187,11 +199,14 @@ impl PerformanceServiceBuilder {
         let controls = Controls {
             cache: Some(
                 self.cache_control
-                    .unwrap_or_else(|| Arc::new(CacheController::new(Arc::clone(&cache)))),
+                    .unwrap_or_else(|| Arc::new(CacheController::new(Arc::clone(&cache_admin)))),
             ),
             connections: Some(Arc::clone(&connection_control)),
             memory: Some(self.memory_control.unwrap_or_else(|| {
-                Arc::new(ProcessMemoryControl::new(Arc::clone(&probe), Some(Arc::clone(&cache))))
+                Arc::new(ProcessMemoryControl::new(
+                    Arc::clone(&probe),
+                    Some(Arc::clone(&cache_admin)),
+                ))
             })),
             queue: self.queue_control.clone(),
         };
@@ -212,6 +227,8 @@ impl PerformanceServiceBuilder {
             recorder,
             probe,
             cache,
+            cache_admin,
+            reserved_cache,
             alerts: Mutex::new(alerts),
             optimizer: Arc::new(optimizer),
             connections,
@@ -227,7 +244,7 @@ impl PerformanceServiceBuilder {
         inner
             .exporter
             .registry()
-            .register(Box::new(CacheStatsCollector::new(Arc::clone(&inner.state))?))
+            .register(Box::new(CacheStatsCollector::new(Arc::clone(&inner.cache_admin))?))
             .map_err(|e| PerfkitError::Setup {
                 part: "prometheus exposition",
                 message: e.to_string(),

@@ -65,7 +65,9 @@ impl PerformanceService {
             }
         }
 
-        match tokio::time::timeout(inner.config.cache_stats_timeout, inner.cache.stats()).await {
+        match tokio::time::timeout(inner.config.cache_stats_timeout, inner.cache_admin.stats())
+            .await
+        {
             Ok(stats) => {
                 let mut state = lock(&inner.state);
                 // The interval's hit rate, from the change since the last collection; the

@@ -13,7 +13,7 @@ mod state;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use perfkit_alerting::AlertEngine;
-use perfkit_cache::Cache;
+use perfkit_cache::{Cache, CacheAdmin};
 use perfkit_core::Clock;
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
@@ -73,6 +73,9 @@ pub(crate) struct Inner {
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) probe: Arc<dyn SystemProbe>,
     pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) cache_admin: Arc<dyn CacheAdmin>,
+    /// perfkit's own keys (the persisted history), out of the application's reach.
+    pub(crate) reserved_cache: Arc<dyn Cache>,
     pub(crate) alerts: Mutex<AlertEngine>,
     pub(crate) optimizer: Arc<Optimizer>,
     pub(crate) connections: ConnectionRegistry,
@@ -106,10 +109,17 @@ impl PerformanceService {
         &self.inner.recorder
     }
 
-    /// The cache, for application code (cache-aside reads).
+    /// The cache, for application code (wrap it in a
+    /// [`CacheAside`](perfkit_cache::CacheAside) for cache-aside reads).
     #[must_use]
     pub fn cache(&self) -> &Arc<dyn Cache> {
         &self.inner.cache
+    }
+
+    /// The cache's administration: figures, clearing, optimization.
+    #[must_use]
+    pub fn cache_admin(&self) -> &Arc<dyn CacheAdmin> {
+        &self.inner.cache_admin
     }
 
     /// The registry of live client connections (WebSockets register here).

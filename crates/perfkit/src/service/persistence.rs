@@ -1,12 +1,14 @@
 //! The history, kept in the cache as well when configured: a restart keeps it, and other
-//! instances sharing the cache (Redis) can read it.
+//! instances sharing the cache (Redis) can read it. It lives in the cache's reserved
+//! sub-namespace, so clearing the application's cache never deletes it.
 
 use perfkit_core::MetricsSnapshot;
 
 use super::{PerformanceService, lock};
 use crate::PerfkitError;
 
-/// The cache key of an instance's history. The cache adds its own namespace.
+/// The key of an instance's history in the reserved handle, which adds the namespace and
+/// the reserved prefix.
 fn history_key(instance: &str) -> String {
     format!("history:{instance}")
 }
@@ -30,7 +32,7 @@ impl PerformanceService {
             .collect_interval
             .saturating_mul(u32::try_from(inner.config.history_capacity).unwrap_or(u32::MAX));
         if let Err(error) =
-            inner.cache.set(&history_key(&inner.config.instance), &json, Some(ttl)).await
+            inner.reserved_cache.set(&history_key(&inner.config.instance), &json, Some(ttl)).await
         {
             tracing::warn!(%error, "history not persisted");
         }
@@ -46,7 +48,7 @@ impl PerformanceService {
         &self,
         instance: &str,
     ) -> Result<Vec<MetricsSnapshot>, PerfkitError> {
-        let Some(bytes) = self.inner.cache.get(&history_key(instance)).await? else {
+        let Some(bytes) = self.inner.reserved_cache.get(&history_key(instance)).await? else {
             return Ok(Vec::new());
         };
         serde_json::from_slice(&bytes).map_err(|error| PerfkitError::Setup {

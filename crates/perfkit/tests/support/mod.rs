@@ -1,15 +1,12 @@
-//! mockall mocks of the service's collaborators, and a service built from them.
+//! mockall mocks of the service's collaborators (the cache's come from perfkit-cache's
+//! `mock` feature), and a service built from them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use async_trait::async_trait;
 use mockall::mock;
-use perfkit::cache::{
-    Backend, BreakerState, Cache, CacheError, CacheStats, Compute, OptimizeReport,
-};
+use perfkit::cache::{Backend, BreakerState, CacheStats, MockCache, MockCacheAdmin};
 use perfkit::core::Timestamp;
 use perfkit::metrics::{
     DiskIo, LoadAverage, MemoryFigures, MetricsError, NetworkTraffic, ProcessFigures,
@@ -24,98 +21,6 @@ mock! {
     }
     impl std::fmt::Debug for Probe {
         fn fmt<'a>(&self, f: &mut std::fmt::Formatter<'a>) -> std::fmt::Result;
-    }
-}
-
-/// The part of `Cache` the service uses on its schedule. mockall cannot mock `mget`/`mset`
-/// (slices of borrowed tuples), so the mock covers this narrower trait and [`MockedCache`]
-/// adapts it to `Cache`.
-#[async_trait]
-pub(crate) trait CacheParts: Send + Sync {
-    async fn stats(&self) -> CacheStats;
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
-    async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError>;
-    async fn optimize(&self) -> Result<OptimizeReport, CacheError>;
-    async fn clear(&self) -> Result<u64, CacheError>;
-    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError>;
-}
-
-mock! {
-    pub CacheBackend {}
-    #[async_trait]
-    impl CacheParts for CacheBackend {
-        async fn stats(&self) -> CacheStats;
-        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
-        async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError>;
-        async fn optimize(&self) -> Result<OptimizeReport, CacheError>;
-        async fn clear(&self) -> Result<u64, CacheError>;
-        async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError>;
-    }
-}
-
-/// A `Cache` whose every call goes to a [`MockCacheBackend`]; calls outside [`CacheParts`]
-/// fail, so a test notices if the service starts using them.
-pub(crate) struct MockedCache(pub(crate) MockCacheBackend);
-
-impl std::fmt::Debug for MockedCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MockedCache")
-    }
-}
-
-fn not_mocked(operation: &str) -> CacheError {
-    CacheError::InvalidConfig(format!("{operation} is not part of the mocked cache"))
-}
-
-#[async_trait]
-impl Cache for MockedCache {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        self.0.get(key).await
-    }
-    async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
-        self.0.set(key, value, ttl).await
-    }
-    async fn delete(&self, _key: &str) -> Result<bool, CacheError> {
-        Err(not_mocked("delete"))
-    }
-    async fn exists(&self, _key: &str) -> Result<bool, CacheError> {
-        Err(not_mocked("exists"))
-    }
-    async fn ttl(&self, _key: &str) -> Result<Option<Duration>, CacheError> {
-        Err(not_mocked("ttl"))
-    }
-    async fn mget(&self, _keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
-        Err(not_mocked("mget"))
-    }
-    async fn mset(
-        &self,
-        _entries: &[(&str, &[u8])],
-        _ttl: Option<Duration>,
-    ) -> Result<(), CacheError> {
-        Err(not_mocked("mset"))
-    }
-    async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError> {
-        self.0.delete_pattern(prefix).await
-    }
-    async fn increment(&self, _key: &str, _ttl: Option<Duration>) -> Result<i64, CacheError> {
-        Err(not_mocked("increment"))
-    }
-    async fn get_or_compute(
-        &self,
-        _key: &str,
-        _ttl: Option<Duration>,
-        _compute: Compute<'_>,
-    ) -> Result<Vec<u8>, CacheError> {
-        Err(not_mocked("get_or_compute"))
-    }
-    async fn stats(&self) -> CacheStats {
-        self.0.stats().await
-    }
-    async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
-        self.0.optimize().await
-    }
-    async fn clear(&self) -> Result<u64, CacheError> {
-        self.0.clear().await
     }
 }
 
@@ -175,24 +80,33 @@ pub(crate) fn steady_probe(calls: Arc<AtomicU64>) -> MockProbe {
     probe
 }
 
-/// A cache mock whose statistics report a growing number of reads, 90 % hits.
-pub(crate) fn steady_cache() -> MockCacheBackend {
-    let mut cache = MockCacheBackend::new();
+/// A cache administration mock with a reserved handle (a data-path mock that expects no
+/// calls) and no other expectations yet.
+pub(crate) fn cache_admin() -> MockCacheAdmin {
+    let mut admin = MockCacheAdmin::new();
+    admin.expect_reserved().returning(|| Arc::new(MockCache::new()));
+    admin
+}
+
+/// A cache administration mock whose statistics report a growing number of reads, 90 % hits.
+pub(crate) fn steady_cache() -> MockCacheAdmin {
+    let mut admin = cache_admin();
     let reads = Arc::new(AtomicU64::new(0));
-    cache.expect_stats().returning(move || {
+    admin.expect_stats().returning(move || {
         let total = reads.fetch_add(100, Ordering::Relaxed) + 100;
         cache_stats(total * 9 / 10, total / 10, true)
     });
-    cache
+    admin
 }
 
-/// A service on tokio's (paused) clock with the seed's intervals and the given parts.
-pub(crate) fn service_with(probe: MockProbe, cache: MockCacheBackend) -> PerformanceService {
+/// A service on tokio's (paused) clock with the seed's intervals and the given parts; the
+/// cache's data path is a mock that expects no calls (the schedule never reads the cache).
+pub(crate) fn service_with(probe: MockProbe, admin: MockCacheAdmin) -> PerformanceService {
     PerformanceService::builder()
         .config(ServiceConfig::default())
         .clock(Arc::new(TokioClock::starting_at(Timestamp::from_unix_millis(1_764_000_000_000))))
         .probe(Arc::new(probe))
-        .cache(Arc::new(MockedCache(cache)))
+        .cache_parts(Arc::new(MockCache::new()), Arc::new(admin))
         .build()
         .unwrap()
 }
