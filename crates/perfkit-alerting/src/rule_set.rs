@@ -44,11 +44,13 @@ const RESERVED_LABELS: [&str; 3] = ["alertname", "severity", "metric"];
 /// assert_eq!(problems.len(), 3, "{problems:?}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct RuleSet {
     /// The rules, in evaluation order.
     pub rules: Vec<AlertRule>,
 }
+
+perfkit_core::maps_only!(RuleSet);
 
 impl Default for RuleSet {
     /// The seed's five rules, with durations and recovery thresholds so they do not flap.
