@@ -43,6 +43,18 @@ pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S:
     serializer.collect_str(&humantime::format_duration(*duration))
 }
 
+/// `duration` in the text [`serialize`] writes, for messages about a setting (`"7days"`,
+/// `"1h 30m"`).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(perfkit_core::duration::display(Duration::from_secs(90)).to_string(), "1m 30s");
+/// ```
+pub fn display(duration: Duration) -> impl fmt::Display {
+    humantime::format_duration(duration)
+}
+
 /// Reads humantime text (`"30s"`, `"5m"`, `"1h 30m"`) or a whole, non-negative number of
 /// milliseconds.
 ///
