@@ -147,7 +147,7 @@ impl RuleSet {
         };
         Self::from_raw(raw_rules.iter().map(|raw| {
             let name = raw.get("name").and_then(serde_json::Value::as_str).map(str::to_owned);
-            (name, AlertRule::deserialize(raw).map_err(|e| e.to_string()))
+            (name, <AlertRule as Deserialize>::deserialize(raw).map_err(|e| e.to_string()))
         }))
     }
 

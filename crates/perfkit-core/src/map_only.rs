@@ -90,6 +90,9 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for MapVisitor<V> {
 /// makes the derived code inherent functions; this macro then writes the trait impls around
 /// them, handing the derived `deserialize` a [`MapOnly`]. `maps_only!(deserialize: T)` is the
 /// same for a struct that derives only `Deserialize`.
+///
+/// `T::deserialize(d)` names the derived inherent function, which reads sequences too: call
+/// the trait's (`<T as Deserialize>::deserialize(d)`, `serde_json::from_str`, ...) instead.
 #[macro_export]
 macro_rules! maps_only {
     (deserialize: $($name:ty),+ $(,)?) => {
