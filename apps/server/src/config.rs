@@ -1,42 +1,46 @@
 //! The server's settings, from four layers: a flag wins over its environment variable, which
 //! wins over the config file, which wins over the default.
 //!
-//! The config file is TOML, camelCase like the API, durations in milliseconds:
+//! The config file is TOML, camelCase like the API. Durations are humantime text (`"30s"`,
+//! `"5m"`, `"1h 30m"`, `"250ms"`), the same form the API writes; whole milliseconds
+//! (`30000`), the seed's form, are still read.
 //!
 //! ```toml
 //! [server]
 //! bind = "127.0.0.1:8080"
 //! logFormat = "json"          # or "pretty"
 //! adminToken = "..."          # else PERFKIT_ADMIN_TOKEN, else generated and logged once
-//! shutdownGrace = 10000       # longest wait for in-flight requests on SIGTERM
+//! shutdownGrace = "10s"       # longest wait for in-flight requests on SIGTERM
 //!
 //! [cache]
 //! redisUrl = "redis://127.0.0.1:6379"   # absent: the in-memory cache
 //! namespace = "perfkit:"
 //! memoryMaxBytes = 67108864
 //! redisPoolSize = 4
-//! connectTimeout = 2000
-//! commandTimeout = 500
-//! defaultTtl = 300000
+//! connectTimeout = "2s"
+//! commandTimeout = "500ms"
+//! defaultTtl = "5m"           # "0s": entries written without a TTL never expire
 //!
-//! [api]
+//! [api]                       # perfkit_axum::ApiConfig (the token is [server]'s)
 //! protectReads = false
 //! bodyLimit = 65536
-//! requestTimeout = 30000
+//! requestTimeout = "30s"
 //!
 //! [demo]
 //! enabled = true
-//! latency = 50                # the slow source's delay per query
-//! ttl = 60000                 # how long demo answers stay cached
+//! latency = "50ms"            # the slow source's delay per query
+//! ttl = "1m"                  # how long demo answers stay cached
 //!
 //! [service]                   # perfkit::ServiceConfig
-//! collectInterval = 30000
+//! collectInterval = "30s"
 //!
 //! [optimizer]                 # perfkit::optimizer::OptimizerConfig
 //! mode = { auto = true, dryRun = false }
+//! cooldowns = { scaleWorkers = "3m" }
 //!
 //! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the seed's five rules
 //! name = "slow"
+//! for = "1m"
 //! ...
 //! ```
 
@@ -50,6 +54,7 @@ use perfkit::ServiceConfig;
 use perfkit::alerting::RuleSet;
 use perfkit::cache::{MemoryConfig, RedisConfig};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
+use perfkit_axum::ApiConfig;
 use serde::Deserialize;
 
 use crate::cli::Cli;
@@ -75,7 +80,8 @@ pub(crate) struct Settings {
     pub(crate) admin_token: Option<Secret>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) cache: CacheSettings,
-    pub(crate) api: ApiSettings,
+    /// The token is not read from here but from [`Settings::admin_token`].
+    pub(crate) api: ApiConfig,
     /// `None`: the demo workload is off.
     pub(crate) demo: Option<DemoSettings>,
     pub(crate) service: ServiceConfig,
@@ -88,29 +94,6 @@ pub(crate) struct Settings {
 pub(crate) enum CacheSettings {
     Memory(MemoryConfig),
     Redis(RedisConfig),
-}
-
-/// The HTTP API's settings (`[api]`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub(crate) struct ApiSettings {
-    /// Put read endpoints behind the admin token too.
-    pub(crate) protect_reads: bool,
-    /// Largest request body, bytes.
-    pub(crate) body_limit: usize,
-    /// Longest time a request may take.
-    #[serde(with = "millis")]
-    pub(crate) request_timeout: Duration,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        ApiSettings {
-            protect_reads: false,
-            body_limit: 64 * 1024,
-            request_timeout: Duration::from_secs(30),
-        }
-    }
 }
 
 /// The demo workload's settings (`[demo]`, when enabled).
@@ -229,7 +212,7 @@ fn parse_bool(text: &str) -> Result<bool> {
 pub(crate) struct FileConfig {
     server: ServerSection,
     cache: CacheSection,
-    api: ApiSettings,
+    api: ApiConfig,
     demo: DemoSection,
     service: ServiceConfig,
     optimizer: OptimizerConfig,
@@ -238,30 +221,34 @@ pub(crate) struct FileConfig {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 struct ServerSection {
     bind: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     admin_token: Option<String>,
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit::core::duration")]
     shutdown_grace: Duration,
 }
 
+perfkit::core::maps_only!(ServerSection);
+
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 struct CacheSection {
     redis_url: Option<String>,
     namespace: Option<String>,
     memory_max_bytes: u64,
     redis_pool_size: usize,
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit::core::duration")]
     connect_timeout: Duration,
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit::core::duration")]
     command_timeout: Duration,
-    /// 0: entries written without a TTL never expire.
-    #[serde(with = "millis")]
+    /// Zero: entries written without a TTL never expire.
+    #[serde(with = "perfkit::core::duration")]
     default_ttl: Duration,
 }
+
+perfkit::core::maps_only!(CacheSection);
 
 impl Default for CacheSection {
     fn default() -> Self {
@@ -279,14 +266,16 @@ impl Default for CacheSection {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 struct DemoSection {
     enabled: Option<bool>,
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit::core::duration")]
     latency: Duration,
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit::core::duration")]
     ttl: Duration,
 }
+
+perfkit::core::maps_only!(DemoSection);
 
 impl Default for DemoSection {
     fn default() -> Self {
@@ -378,7 +367,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         bail!("api.bodyLimit must be at least 1 byte");
     }
     if file.api.request_timeout.is_zero() {
-        bail!("api.requestTimeout must be at least 1 ms");
+        bail!("api.requestTimeout must be more than 0s");
     }
     file.service.validate().context("section [service]")?;
     file.optimizer
@@ -404,19 +393,6 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         optimizer: file.optimizer,
         alert_rules,
     })
-}
-
-/// Durations as whole milliseconds, like `perfkit::ServiceConfig`.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        u64::deserialize(deserializer).map(Duration::from_millis)
-    }
 }
 
 #[cfg(test)]

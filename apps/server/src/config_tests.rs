@@ -173,10 +173,11 @@ fn every_section_is_read() {
     assert_eq!(redis.command_timeout, Duration::from_millis(250));
     assert_eq!(
         s.api,
-        ApiSettings {
+        ApiConfig {
             protect_reads: true,
             body_limit: 1024,
-            request_timeout: Duration::from_secs(5)
+            request_timeout: Duration::from_secs(5),
+            ..ApiConfig::default()
         }
     );
     assert_eq!(
@@ -194,7 +195,7 @@ fn defaults_are_the_documented_ones() {
     let s = settings(&[], &[], "").unwrap();
     assert_eq!(s.bind, DEFAULT_BIND);
     assert_eq!(s.cache, CacheSettings::Memory(MemoryConfig::default()));
-    assert_eq!(s.api, ApiSettings::default());
+    assert_eq!(s.api, ApiConfig::default());
     assert_eq!(s.demo, None);
     assert_eq!(s.alert_rules, RuleSet::default());
     assert_eq!(s.service, ServiceConfig::default());
@@ -213,6 +214,12 @@ fn bad_input_is_refused_with_a_message_naming_it() {
         (&[], "[optimizer.cacheOptimization]\nhitRateThreshold = 2.0", "hitRateThreshold"),
         (&[], "[[alerts.rules]]\nname = \"x\"", "rule x"),
         (&[], "[api]\nbodyLimit = 0", "bodyLimit"),
+        (&[], "[api]\nrequestTimeout = \"0s\"", "requestTimeout"),
+        (&[], "[api]\nadminToken = \"x\"", "unknown field `adminToken`"),
+        (&[], "[service]\ncollectInterval = \"3 parsecs\"", "collectInterval"),
+        (&[], "[cache]\ncommandTimeout = -5", "commandTimeout"),
+        (&[], "[server]\nshutdownGrace = 2.5", "shutdownGrace"),
+        (&[], "service = []", "invalid type: sequence"),
         (
             &[("PERFKIT_REDIS_URL", "redis://x"), ("PERFKIT_NAMESPACE", " ")],
             "[cache]\nnamespace = \"\"",
@@ -245,4 +252,98 @@ fn the_config_file_is_found_through_the_environment_and_a_flag_wins() {
     assert_eq!(from_env.bind.port(), 2001);
     let cli = Cli { config: Some(flag_file), ..Cli::default() };
     assert_eq!(load(&cli, &var).unwrap().bind.port(), 2002);
+}
+
+#[test]
+fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
+    let as_text = r#"
+        [server]
+        shutdownGrace = "2s 500ms"
+        [cache]
+        redisUrl = "redis://127.0.0.1:7000"
+        connectTimeout = "3s"
+        commandTimeout = "250ms"
+        defaultTtl = "5m"
+        [api]
+        requestTimeout = "5s"
+        [demo]
+        enabled = true
+        latency = "5ms"
+        ttl = "1s"
+        [service]
+        collectInterval = "30s"
+        [optimizer.cooldowns]
+        scaleWorkers = "90s"
+        [[alerts.rules]]
+        name = "slow"
+        severity = "high"
+        kind = "threshold"
+        metric = "p95"
+        comparison = "above"
+        threshold = 500
+        for = "1m"
+    "#;
+    let as_millis = r#"
+        [server]
+        shutdownGrace = 2500
+        [cache]
+        redisUrl = "redis://127.0.0.1:7000"
+        connectTimeout = 3000
+        commandTimeout = 250
+        defaultTtl = 300000
+        [api]
+        requestTimeout = 5000
+        [demo]
+        enabled = true
+        latency = 5
+        ttl = 1000
+        [service]
+        collectInterval = 30000
+        [optimizer.cooldowns]
+        scaleWorkers = 90000
+        [[alerts.rules]]
+        name = "slow"
+        severity = "high"
+        kind = "threshold"
+        metric = "p95"
+        comparison = "above"
+        threshold = 500
+        for = 60000
+    "#;
+    for file in [as_text, as_millis] {
+        let s = settings(&[], &[], file).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
+        let CacheSettings::Redis(redis) = &s.cache else { panic!("not redis: {:?}", s.cache) };
+        assert_eq!(redis.connect_timeout, Duration::from_secs(3));
+        assert_eq!(redis.command_timeout, Duration::from_millis(250));
+        assert_eq!(redis.default_ttl, Some(Duration::from_secs(300)));
+        assert_eq!(s.api.request_timeout, Duration::from_secs(5));
+        let demo = s.demo.unwrap();
+        assert_eq!((demo.latency, demo.ttl), (Duration::from_millis(5), Duration::from_secs(1)));
+        assert_eq!(s.service.collect_interval, Duration::from_secs(30));
+        assert_eq!(s.optimizer.cooldowns.scale_workers, Duration::from_secs(90));
+        assert_eq!(s.alert_rules.rules[0].for_duration, Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn a_bad_duration_is_a_clear_error_naming_the_field() {
+    let error = settings(&[], &[], "[service]\ncollectInterval = \"often\"").unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("collectInterval"), "{message}");
+    assert!(message.contains(r#"invalid duration "often""#), "{message}");
+    assert!(
+        message.contains(r#"expected a duration such as "30s" or integer milliseconds"#),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_api_table_cannot_set_the_admin_token() {
+    let error = settings(&[], &[], "[api]\nadminToken = \"sneaky\"").unwrap_err();
+    assert!(format!("{error:#}").contains("unknown field `adminToken`"), "{error:#}");
+    let file = "[server]\nadminToken = \"kept\"\n[api]\nprotectReads = true";
+    let s = settings(&[], &[], file).unwrap();
+    assert_eq!(s.admin_token.map(|t| t.0).as_deref(), Some("kept"));
+    assert!(s.api.admin_token.is_empty(), "the router's token is set in wiring, from admin_token");
 }

@@ -81,12 +81,7 @@ pub(crate) fn build_router(
     settings: &Settings,
     admin_token: String,
 ) -> Router {
-    let api = perfkit_axum::ApiConfig {
-        admin_token,
-        protect_reads: settings.api.protect_reads,
-        body_limit: settings.api.body_limit,
-        request_timeout: settings.api.request_timeout,
-    };
+    let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
     let mut router = perfkit_axum::router(service.clone(), api);
     if let Some(demo) = settings.demo {
         router = router.merge(demo::routes(service, demo));

@@ -3,7 +3,6 @@ use std::time::Duration;
 use perfkit_core::{MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::duration_text;
 use crate::error_ledger::{ErrorLedger, MAX_WINDOW};
 use crate::rule::Verdict;
 
@@ -14,7 +13,7 @@ use crate::rule::Verdict;
 /// pair's factor over **both** the long and the short window: the long window proves the burn
 /// is significant, the short one that it is still going on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct BurnRateCondition {
     /// The availability objective, e.g. `0.999`.
     pub slo: f64,
@@ -27,23 +26,27 @@ pub struct BurnRateCondition {
     pub min_requests: u64,
 }
 
+perfkit_core::maps_only!(BurnRateCondition);
+
 fn default_min_requests() -> u64 {
     100
 }
 
 /// One long/short window pair and the burn rate both must exceed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct BurnWindow {
     /// The long window (at most 6 h).
-    #[serde(with = "duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub long: Duration,
     /// The short window; the workbook uses a twelfth of the long one.
-    #[serde(with = "duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub short: Duration,
     /// The burn rate both windows must exceed.
     pub factor: f64,
 }
+
+perfkit_core::maps_only!(BurnWindow);
 
 impl BurnWindow {
     /// The workbook's paging pairs: 14.4x over 1 h and 5 min (2 % of a 30-day budget in an

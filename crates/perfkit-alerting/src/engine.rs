@@ -22,7 +22,7 @@ use crate::template::{self, TemplateValues};
 
 /// Settings of an [`AlertEngine`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct EngineConfig {
     /// Most events kept in the history (oldest dropped first).
     pub history_capacity: usize,
@@ -38,6 +38,8 @@ pub struct EngineConfig {
     /// The `generatorURL` put on notified alerts (a link back to perfkit); may be empty.
     pub generator_url: String,
 }
+
+perfkit_core::maps_only!(EngineConfig);
 
 impl Default for EngineConfig {
     fn default() -> Self {

@@ -8,17 +8,19 @@ use crate::error::AlertingError;
 /// Time limits of an HTTP notifier: a dead receiver costs at most
 /// `max_attempts x timeout + backoffs` per notification, and the outbox bounds how many wait.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct HttpDeliverySettings {
     /// Limit on one attempt, connection included.
-    #[serde(with = "crate::duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub timeout: Duration,
     /// Attempts per notification (at least 1).
     pub max_attempts: u32,
     /// Pause after the first failed attempt; doubled after each further one.
-    #[serde(with = "crate::duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub backoff: Duration,
 }
+
+perfkit_core::maps_only!(HttpDeliverySettings);
 
 impl Default for HttpDeliverySettings {
     fn default() -> Self {

@@ -47,13 +47,15 @@ pub(crate) fn is_valid_label_name(name: &str) -> bool {
 /// `values` (a single value is plain equality). A missing label reads as the empty string, as in
 /// Alertmanager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct LabelMatcher {
     /// The label name.
     pub label: String,
     /// Accepted values; the matcher matches when the label's value is any of them.
     pub any_of: Vec<String>,
 }
+
+perfkit_core::maps_only!(LabelMatcher);
 
 impl LabelMatcher {
     /// A matcher for `label` equal to `value`.

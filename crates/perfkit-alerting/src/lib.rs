@@ -49,7 +49,6 @@
 mod alert;
 mod alertmanager;
 mod burn_rate;
-mod duration_text;
 mod engine;
 mod error;
 mod error_ledger;

@@ -105,23 +105,25 @@ impl Notification {
 
 /// When and how often a receiver hears about a group (Alertmanager's route timing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct NotificationPolicy {
     /// Labels alerts are grouped by; empty puts every alert in one group.
     pub group_by: Vec<String>,
     /// How long a new group waits before its first notification, to batch alerts that fire
     /// together. An alert that resolves within it sends nothing.
-    #[serde(with = "crate::duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub group_wait: Duration,
     /// How long a group waits before notifying about changes (new or resolved alerts).
-    #[serde(with = "crate::duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub group_interval: Duration,
     /// How long before an unchanged firing group is notified again.
-    #[serde(with = "crate::duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub repeat_interval: Duration,
     /// Whether resolved alerts are notified.
     pub send_resolved: bool,
 }
+
+perfkit_core::maps_only!(NotificationPolicy);
 
 impl Default for NotificationPolicy {
     /// Alertmanager's defaults: group by `alertname`, 30 s, 5 min, 4 h, resolved notifications on.

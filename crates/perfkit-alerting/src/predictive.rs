@@ -4,7 +4,6 @@ use std::time::Duration;
 use perfkit_core::{Metric, MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::duration_text;
 use crate::rule::{Comparison, Verdict};
 
 /// Most points a predictive rule keeps, however long its lookback.
@@ -17,7 +16,7 @@ pub const MAX_POINTS: usize = 1024;
 /// Prometheus' `predict_linear`), extended `horizon` past now. The limit is either an absolute
 /// `threshold` or a `growth_factor` times the current value; exactly one must be given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct PredictiveCondition {
     /// The figure watched.
     pub metric: Metric,
@@ -30,14 +29,16 @@ pub struct PredictiveCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub growth_factor: Option<f64>,
     /// How far ahead to predict.
-    #[serde(with = "duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub horizon: Duration,
     /// How far back the fitted points go.
-    #[serde(with = "duration_text")]
+    #[serde(with = "perfkit_core::duration")]
     pub lookback: Duration,
     /// Fewest points for a prediction; with fewer the condition does not hold.
     pub min_points: usize,
 }
+
+perfkit_core::maps_only!(PredictiveCondition);
 
 impl PredictiveCondition {
     pub(crate) fn evaluate(

@@ -5,7 +5,6 @@ use perfkit_core::{Metric, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::burn_rate::BurnRateCondition;
-use crate::duration_text;
 use crate::labels::Labels;
 use crate::predictive::PredictiveCondition;
 use crate::threshold::ThresholdCondition;
@@ -31,7 +30,7 @@ use crate::threshold::ThresholdCondition;
 /// assert_eq!(rule.severity, Severity::High);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct AlertRule {
     /// Unique name; becomes the `alertname` label.
     pub name: String,
@@ -41,10 +40,10 @@ pub struct AlertRule {
     #[serde(flatten)]
     pub condition: Condition,
     /// How long the condition must hold before the alert fires (`for` in Prometheus).
-    #[serde(rename = "for", with = "duration_text", default)]
+    #[serde(rename = "for", with = "perfkit_core::duration", default)]
     pub for_duration: Duration,
     /// How long a firing alert keeps firing after its condition stops holding.
-    #[serde(with = "duration_text", default, skip_serializing_if = "duration_text::is_zero")]
+    #[serde(with = "perfkit_core::duration", default, skip_serializing_if = "Duration::is_zero")]
     pub keep_firing_for: Duration,
     /// Extra labels on the alert (identity and routing).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -55,6 +54,8 @@ pub struct AlertRule {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
+
+perfkit_core::maps_only!(AlertRule);
 
 /// What a rule checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -44,11 +44,13 @@ const RESERVED_LABELS: [&str; 3] = ["alertname", "severity", "metric"];
 /// assert_eq!(problems.len(), 3, "{problems:?}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct RuleSet {
     /// The rules, in evaluation order.
     pub rules: Vec<AlertRule>,
 }
+
+perfkit_core::maps_only!(RuleSet);
 
 impl Default for RuleSet {
     /// The seed's five rules, with durations and recovery thresholds so they do not flap.
@@ -145,7 +147,7 @@ impl RuleSet {
         };
         Self::from_raw(raw_rules.iter().map(|raw| {
             let name = raw.get("name").and_then(serde_json::Value::as_str).map(str::to_owned);
-            (name, AlertRule::deserialize(raw).map_err(|e| e.to_string()))
+            (name, <AlertRule as Deserialize>::deserialize(raw).map_err(|e| e.to_string()))
         }))
     }
 

@@ -6,7 +6,7 @@ use crate::labels::{LabelMatcher, Labels, all_match};
 /// Mutes the notifications of matching alerts until it expires. Alerts still change state and
 /// still appear in the active list and the history; only notifications are held back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct Silence {
     /// Assigned by the engine when the silence is added.
     #[serde(default)]
@@ -24,6 +24,8 @@ pub struct Silence {
     #[serde(default)]
     pub comment: String,
 }
+
+perfkit_core::maps_only!(Silence);
 
 impl Silence {
     /// Whether it mutes an alert with `labels` at `now`.
@@ -48,7 +50,7 @@ impl Silence {
 /// Mutes the notifications of target alerts while a matching source alert fires, so a page
 /// goes out for the cause and not for each of its symptoms (Alertmanager's inhibit rules).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct InhibitRule {
     /// A firing alert matching all of these inhibits.
     pub source_matchers: Vec<LabelMatcher>,
@@ -58,6 +60,8 @@ pub struct InhibitRule {
     #[serde(default)]
     pub equal: Vec<String>,
 }
+
+perfkit_core::maps_only!(InhibitRule);
 
 impl InhibitRule {
     /// The default: a firing critical error-rate alert (threshold or burn rate) inhibits the

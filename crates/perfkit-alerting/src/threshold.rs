@@ -9,7 +9,7 @@ use crate::rule::{Comparison, Verdict};
 /// only once the value is past `recovery_threshold` on the good side (fire above 1000 ms,
 /// resolve below 900 ms), so a value wavering around the threshold does not flap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct ThresholdCondition {
     /// The figure watched.
     pub metric: Metric,
@@ -21,6 +21,8 @@ pub struct ThresholdCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_threshold: Option<f64>,
 }
+
+perfkit_core::maps_only!(ThresholdCondition);
 
 impl ThresholdCondition {
     pub(crate) fn evaluate(&self, snapshot: &MetricsSnapshot, alert_active: bool) -> Verdict {

@@ -141,3 +141,41 @@ fn unreadable_documents_are_parse_errors() {
     ));
     assert!(matches!(RuleSet::from_toml("= nope"), Err(AlertingError::Parse { .. })));
 }
+
+#[test]
+fn durations_read_as_text_or_whole_milliseconds_and_write_as_text() {
+    let json = r#"{"rules": [
+        {"name": "slow", "severity": "high", "kind": "threshold", "metric": "p95",
+         "comparison": "above", "threshold": 500, "for": 90000, "keepFiringFor": "2m"}
+    ]}"#;
+    let set = RuleSet::from_json(json).unwrap();
+    assert_eq!(set.rules[0].for_duration, Duration::from_secs(90));
+    assert_eq!(set.rules[0].keep_firing_for, Duration::from_secs(120));
+    let back = set.to_json().unwrap();
+    assert!(back.contains(r#""for": "1m 30s""#) && back.contains(r#""keepFiringFor": "2m""#));
+
+    let bad = r#"{"rules": [
+        {"name": "slow", "severity": "high", "kind": "threshold", "metric": "p95",
+         "comparison": "above", "threshold": 500, "for": -5}
+    ]}"#;
+    let Err(AlertingError::InvalidRules { problems }) = RuleSet::from_json(bad) else { panic!() };
+    assert!(problems[0].to_string().contains("cannot be negative"), "{problems:?}");
+}
+
+/// serde's derive reads a struct from a sequence of its fields; a rule set, a rule or a burn
+/// window written as an array must be refused, not read positionally.
+#[test]
+fn rule_types_read_from_objects_only() {
+    for json in ["[]", "[[]]", r#"[[{"name": "x"}]]"#] {
+        let error = serde_json::from_str::<RuleSet>(json).unwrap_err().to_string();
+        assert!(error.contains("invalid type: sequence"), "{json}: {error}");
+    }
+    let positional = r#"["slow", "high", "threshold"]"#;
+    assert!(serde_json::from_str::<AlertRule>(positional).is_err());
+    let window = r#"{"rules": [{"name": "burn", "severity": "critical", "kind": "burnRate",
+        "slo": 0.999, "windows": [["1h", "5m", 14.4]]}]}"#;
+    let Err(AlertingError::InvalidRules { problems }) = RuleSet::from_json(window) else {
+        panic!()
+    };
+    assert!(problems[0].to_string().contains("invalid type: sequence"), "{problems:?}");
+}

@@ -61,6 +61,20 @@ fn table() -> Vec<(&'static str, Call, u16, &'static str)> {
             "invalid_json",
         ),
         ("config with an array", put("/optimization/config").json("[1,2,3]"), 400, "invalid_json"),
+        // serde's derive would read `[]` as the default config: reset everything.
+        ("config an empty array", put("/optimization/config").json("[]"), 400, "invalid_json"),
+        (
+            "config with a bad duration",
+            put("/optimization/config").json(r#"{"cooldowns":{"scaleWorkers":"soon"}}"#),
+            400,
+            "invalid_json",
+        ),
+        (
+            "config with a negative duration",
+            put("/optimization/config").json(r#"{"guardrails":{"maxSnapshotAge":-1}}"#),
+            400,
+            "invalid_json",
+        ),
         (
             "invalid config",
             put("/optimization/config").json(r#"{"cacheOptimization":{"hitRateThreshold":7.5}}"#),

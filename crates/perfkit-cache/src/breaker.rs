@@ -1,3 +1,5 @@
+//! A circuit breaker: stop paying a dead backend's timeout on every call.
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -11,28 +13,13 @@ pub struct BreakerConfig {
     /// Consecutive failures (connection errors, timeouts) that open the breaker.
     pub failure_threshold: u32,
     /// How long the breaker stays open before one probe call is let through.
-    #[serde(with = "duration_millis")]
+    #[serde(with = "perfkit_core::duration")]
     pub reset_timeout: Duration,
 }
 
 impl Default for BreakerConfig {
     fn default() -> Self {
         BreakerConfig { failure_threshold: 5, reset_timeout: Duration::from_secs(5) }
-    }
-}
-
-/// Serializes a duration as whole milliseconds, the unit of the HTTP API.
-mod duration_millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
     }
 }
 
@@ -217,5 +204,14 @@ mod tests {
         breaker.record_success();
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert!(breaker.allow());
+    }
+
+    #[test]
+    fn config_writes_humantime_and_still_reads_milliseconds() {
+        let json = serde_json::to_string(&BreakerConfig::default()).unwrap();
+        assert_eq!(json, r#"{"failureThreshold":5,"resetTimeout":"5s"}"#);
+        let read: BreakerConfig =
+            serde_json::from_str(r#"{"failureThreshold":2,"resetTimeout":1500}"#).unwrap();
+        assert_eq!(read.reset_timeout, Duration::from_millis(1500));
     }
 }

@@ -5,6 +5,9 @@
 //! returns; a [`Metric`] names one figure of it; a [`Severity`] ranks alerts and
 //! recommendations; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`].
 //!
+//! [`duration`] is the one form durations take in configuration, and [`map_only`] keeps a
+//! config struct from being read out of a sequence.
+//!
 //! This crate does no I/O and has no async code: it is vocabulary only, and stays small so
 //! that everything can depend on it.
 //!
@@ -24,6 +27,8 @@
 //! ```
 
 mod clock;
+pub mod duration;
+pub mod map_only;
 mod metric;
 mod severity;
 mod snapshot;
@@ -34,3 +39,7 @@ pub use metric::{Metric, ParseMetricError};
 pub use severity::{ParseSeverityError, Severity};
 pub use snapshot::MetricsSnapshot;
 pub use timestamp::{ParseTimestampError, Timestamp};
+
+/// serde, for the code [`maps_only!`] writes in other crates.
+#[doc(hidden)]
+pub use serde as __serde;

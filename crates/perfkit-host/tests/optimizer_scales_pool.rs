@@ -18,7 +18,7 @@ async fn the_optimizer_scales_the_pool_up_and_down_and_every_job_runs_once() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
     let mut config = OptimizerConfig::default();
     config.guardrails.stabilization_checks = 1;
-    config.cooldowns.scale_workers = 0;
+    config.cooldowns.scale_workers = std::time::Duration::ZERO;
     config.queue_scaling.max_workers = 16;
     let controls = Controls { queue: Some(Arc::new(pool.clone())), ..Controls::default() };
     let optimizer = Optimizer::new(config, controls, clock.clone()).unwrap();

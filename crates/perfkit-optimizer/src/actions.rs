@@ -90,7 +90,7 @@ async fn close_idle(
     connections: &Arc<dyn crate::ConnectionControl>,
     config: &OptimizerConfig,
 ) -> Result<ActionResult, OptimizerError> {
-    let idle_after = config.connection_optimization.idle_after();
+    let idle_after = config.connection_optimization.idle_timeout;
     let before = connections.counts(idle_after).await?;
     let closed = connections.close_idle(idle_after).await?;
     let after = connections.counts(idle_after).await?;

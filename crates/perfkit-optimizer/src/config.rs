@@ -7,11 +7,13 @@ use crate::ActionKind;
 
 /// The optimizer's configuration, in the seed's camelCase shape.
 ///
-/// Durations are milliseconds. Every section has defaults, so `{}` is a valid config and a
+/// Durations are humantime text (`"5m"`, `"1h"`) through [`perfkit_core::duration`], which
+/// also reads the seed's whole milliseconds (`300000`). Every section has defaults, so `{}` is a valid config and a
 /// partial JSON document fills the rest from [`Default`]; unknown fields are refused, so a
-/// typo never passes silently. [`OptimizerConfig::validate`] lists every problem at once.
+/// typo never passes silently. Every section reads from an object only: serde's derive would
+/// also read a struct from an array, and `[]` would then be the whole default config. [`OptimizerConfig::validate`] lists every problem at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// Automation switches.
     pub mode: ModeConfig,
@@ -25,21 +27,25 @@ pub struct OptimizerConfig {
     pub query_optimization: QueryOptimizationConfig,
     /// How to scale the job queue's workers.
     pub queue_scaling: QueueScalingConfig,
-    /// The least time between two runs of each action, ms.
+    /// The least time between two runs of each action.
     pub cooldowns: Cooldowns,
     /// The limits that keep automation from acting on noise.
     pub guardrails: GuardrailsConfig,
 }
 
+perfkit_core::maps_only!(OptimizerConfig);
+
 /// Automation switches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ModeConfig {
     /// Whether scheduled checks act by themselves.
     pub auto: bool,
     /// Record every decision but perform no effect.
     pub dry_run: bool,
 }
+
+perfkit_core::maps_only!(ModeConfig);
 
 impl Default for ModeConfig {
     fn default() -> Self {
@@ -49,7 +55,7 @@ impl Default for ModeConfig {
 
 /// `cacheOptimization`: the cache is optimized when its hit rate is low or memory is high.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CacheOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
@@ -60,6 +66,8 @@ pub struct CacheOptimizationConfig {
     /// Key prefixes evicted when the trigger is high memory (none by default).
     pub evict_prefixes: Vec<String>,
 }
+
+perfkit_core::maps_only!(CacheOptimizationConfig);
 
 impl Default for CacheOptimizationConfig {
     fn default() -> Self {
@@ -74,32 +82,27 @@ impl Default for CacheOptimizationConfig {
 
 /// `connectionOptimization`: idle connections are closed when there are too many.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ConnectionOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Close idle connections when more than this many are open.
     pub max_connections: u64,
-    /// A connection without activity for this long is idle, ms.
-    pub idle_timeout: u64,
+    /// A connection without activity for this long is idle.
+    #[serde(with = "perfkit_core::duration")]
+    pub idle_timeout: Duration,
     /// Close idle connections when at least this share of the open ones is idle.
     pub idle_ratio_threshold: f64,
 }
 
-impl ConnectionOptimizationConfig {
-    /// The idle timeout as a duration.
-    #[must_use]
-    pub fn idle_after(&self) -> Duration {
-        Duration::from_millis(self.idle_timeout)
-    }
-}
+perfkit_core::maps_only!(ConnectionOptimizationConfig);
 
 impl Default for ConnectionOptimizationConfig {
     fn default() -> Self {
         ConnectionOptimizationConfig {
             enabled: true,
             max_connections: 500,
-            idle_timeout: 300_000,
+            idle_timeout: Duration::from_secs(5 * 60),
             idle_ratio_threshold: 0.5,
         }
     }
@@ -107,13 +110,15 @@ impl Default for ConnectionOptimizationConfig {
 
 /// `memoryOptimization`: memory is released when usage is high.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct MemoryOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Release memory when usage is above this ratio.
     pub gc_threshold: f64,
 }
+
+perfkit_core::maps_only!(MemoryOptimizationConfig);
 
 impl Default for MemoryOptimizationConfig {
     fn default() -> Self {
@@ -123,13 +128,15 @@ impl Default for MemoryOptimizationConfig {
 
 /// `queryOptimization`: slow database queries are reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct QueryOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Report when the P95 database query time is above this, ms.
     pub slow_query_ms: f64,
 }
+
+perfkit_core::maps_only!(QueryOptimizationConfig);
 
 impl Default for QueryOptimizationConfig {
     fn default() -> Self {
@@ -139,7 +146,7 @@ impl Default for QueryOptimizationConfig {
 
 /// `queueScaling`: workers follow the queue length like a Kubernetes HPA follows its metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct QueueScalingConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
@@ -153,6 +160,8 @@ pub struct QueueScalingConfig {
     pub tolerance: f64,
 }
 
+perfkit_core::maps_only!(QueueScalingConfig);
+
 impl Default for QueueScalingConfig {
     fn default() -> Self {
         QueueScalingConfig {
@@ -165,75 +174,86 @@ impl Default for QueueScalingConfig {
     }
 }
 
-/// The least time between two runs of each action, ms.
+/// The least time between two runs of each action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Cooldowns {
     /// After `optimizeCache`.
-    pub optimize_cache: u64,
+    #[serde(with = "perfkit_core::duration")]
+    pub optimize_cache: Duration,
     /// After `closeIdleConnections`.
-    pub close_idle_connections: u64,
+    #[serde(with = "perfkit_core::duration")]
+    pub close_idle_connections: Duration,
     /// After `releaseMemory`.
-    pub release_memory: u64,
+    #[serde(with = "perfkit_core::duration")]
+    pub release_memory: Duration,
     /// After `reportSlowQueries`.
-    pub report_slow_queries: u64,
+    #[serde(with = "perfkit_core::duration")]
+    pub report_slow_queries: Duration,
     /// After `scaleWorkers`.
-    pub scale_workers: u64,
+    #[serde(with = "perfkit_core::duration")]
+    pub scale_workers: Duration,
 }
+
+perfkit_core::maps_only!(Cooldowns);
 
 impl Cooldowns {
     /// The cooldown of one action.
     #[must_use]
     pub fn of(&self, action: ActionKind) -> Duration {
-        Duration::from_millis(match action {
+        match action {
             ActionKind::OptimizeCache => self.optimize_cache,
             ActionKind::CloseIdleConnections => self.close_idle_connections,
             ActionKind::ReleaseMemory => self.release_memory,
             ActionKind::ReportSlowQueries => self.report_slow_queries,
             ActionKind::ScaleWorkers => self.scale_workers,
-        })
+        }
     }
 }
 
 impl Default for Cooldowns {
     fn default() -> Self {
         Cooldowns {
-            optimize_cache: 600_000,
-            close_idle_connections: 300_000,
-            release_memory: 600_000,
-            report_slow_queries: 900_000,
-            scale_workers: 180_000,
+            optimize_cache: Duration::from_secs(10 * 60),
+            close_idle_connections: Duration::from_secs(5 * 60),
+            release_memory: Duration::from_secs(10 * 60),
+            report_slow_queries: Duration::from_secs(15 * 60),
+            scale_workers: Duration::from_secs(3 * 60),
         }
     }
 }
 
 /// The limits that keep automation from acting on noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct GuardrailsConfig {
     /// A trigger must hold for this many consecutive checks before its action runs (scale-up
     /// is exempt); it is also the window whose highest worker count a scale-down takes.
     pub stabilization_checks: u32,
-    /// A snapshot older than this is missing data, ms.
-    pub max_snapshot_age: u64,
+    /// A snapshot older than this is missing data.
+    #[serde(with = "perfkit_core::duration")]
+    pub max_snapshot_age: Duration,
     /// A goal metric that moves the wrong way by more than this ratio counts as worse.
     pub worsening_margin: f64,
     /// Automation stops after this many reversals of direction within the window.
     pub max_flip_flops: u32,
-    /// The window in which reversals are counted, ms.
-    pub flip_flop_window: u64,
+    /// The window in which reversals are counted.
+    #[serde(with = "perfkit_core::duration")]
+    pub flip_flop_window: Duration,
     /// How many runs the history keeps.
     pub history_capacity: usize,
 }
+
+perfkit_core::maps_only!(GuardrailsConfig);
 
 impl Default for GuardrailsConfig {
     fn default() -> Self {
         GuardrailsConfig {
             stabilization_checks: 3,
-            max_snapshot_age: 300_000,
+            max_snapshot_age: Duration::from_secs(5 * 60),
             worsening_margin: 0.2,
             max_flip_flops: 4,
-            flip_flop_window: 3_600_000,
+            flip_flop_window: Duration::from_secs(3600),
             history_capacity: 1000,
         }
     }

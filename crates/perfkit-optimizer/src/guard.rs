@@ -112,7 +112,7 @@ impl Guard {
         while self.moves.len() > MOVES_KEPT {
             self.moves.pop_front();
         }
-        let window = Duration::from_millis(config.guardrails.flip_flop_window);
+        let window = config.guardrails.flip_flop_window;
         let recent: Vec<bool> = self
             .moves
             .iter()
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn gates_in_order_auto_kill_switch_stabilizing_cooldown() {
         let mut config = OptimizerConfig::default();
-        config.cooldowns.optimize_cache = 60_000;
+        config.cooldowns.optimize_cache = Duration::from_secs(60);
         let mut guard = Guard::default();
         let stable = rec(ActionKind::OptimizeCache, true);
         let reason = |r: Result<(), (SkipReason, String)>| r.err().map(|e| e.0);
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn an_undo_doubles_the_cooldown_until_an_action_holds() {
         let mut config = OptimizerConfig::default();
-        config.cooldowns.scale_workers = 60_000;
+        config.cooldowns.scale_workers = Duration::from_secs(60);
         let mut guard = Guard::default();
         let action = ActionKind::ScaleWorkers;
         guard.double_cooldown(action, at(0));
@@ -215,7 +215,7 @@ mod tests {
     fn kill_switch_trips_on_reversals_within_the_window_only() {
         let mut config = OptimizerConfig::default();
         config.guardrails.max_flip_flops = 3;
-        config.guardrails.flip_flop_window = 600_000;
+        config.guardrails.flip_flop_window = Duration::from_secs(600);
         let mut guard = Guard::default();
         // Same direction moves never trip.
         for i in 0..10 {

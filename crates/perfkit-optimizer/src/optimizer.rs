@@ -210,7 +210,7 @@ impl Optimizer {
         }
         let connections_on = config.connection_optimization.enabled;
         if let Some(connections) = self.controls.connections.as_ref().filter(|_| connections_on) {
-            match connections.counts(config.connection_optimization.idle_after()).await {
+            match connections.counts(config.connection_optimization.idle_timeout).await {
                 Ok(counts) => observed.idle_connections = Some(counts.idle),
                 Err(e) => errors.push(e.to_string()),
             }

@@ -105,7 +105,7 @@ async fn actions_call_their_controls_with_the_right_arguments() {
     let mut config = OptimizerConfig::default();
     config.guardrails.stabilization_checks = 1;
     config.cache_optimization.evict_prefixes = vec!["session:".into()];
-    config.connection_optimization.idle_timeout = 60_000;
+    config.connection_optimization.idle_timeout = Duration::from_secs(60);
     config.queue_scaling.max_workers = 32;
 
     let mut cache = MockCacheControl::new();
@@ -232,7 +232,7 @@ async fn cooldown_is_respected_and_force_overrides_it() {
     let clock = clock();
     let mut config = OptimizerConfig::default();
     config.guardrails.stabilization_checks = 1;
-    config.cooldowns.release_memory = 600_000;
+    config.cooldowns.release_memory = Duration::from_secs(600);
     let optimizer = Optimizer::new(config, memory_only(3), clock.clone()).unwrap();
 
     assert!(is_taken(&optimizer.run(&high_memory(clock.now())).await, ActionKind::ReleaseMemory));
@@ -325,7 +325,7 @@ async fn scaling_is_step_clamped_and_kept_inside_min_max() {
     let mut config = OptimizerConfig::default();
     config.queue_scaling.min_workers = 2;
     config.queue_scaling.max_workers = 10;
-    config.cooldowns.scale_workers = 0;
+    config.cooldowns.scale_workers = Duration::ZERO;
     config.guardrails.stabilization_checks = 1;
     let (optimizer, queue, clock) = queue_optimizer(config, 2);
     for _ in 0..4 {
@@ -346,7 +346,7 @@ async fn scaling_is_step_clamped_and_kept_inside_min_max() {
 async fn a_scaling_that_made_the_queue_worse_is_undone_with_a_doubled_cooldown() {
     let mut config = OptimizerConfig::default();
     config.queue_scaling.max_workers = 32;
-    config.cooldowns.scale_workers = 180_000;
+    config.cooldowns.scale_workers = Duration::from_secs(180);
     let (optimizer, queue, clock) = queue_optimizer(config, 4);
 
     optimizer.check(&queue_snapshot(clock.now(), 80.0)).await; // 4 -> 8 at once
@@ -373,7 +373,7 @@ async fn a_scaling_that_made_the_queue_worse_is_undone_with_a_doubled_cooldown()
 async fn repeated_flip_flops_trip_the_kill_switch() {
     let mut config = OptimizerConfig::default();
     config.queue_scaling.max_workers = 32;
-    config.cooldowns.scale_workers = 0;
+    config.cooldowns.scale_workers = Duration::ZERO;
     config.guardrails.stabilization_checks = 1;
     config.guardrails.max_flip_flops = 3;
     let (optimizer, queue, clock) = queue_optimizer(config, 4);

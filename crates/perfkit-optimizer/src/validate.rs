@@ -1,4 +1,5 @@
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use crate::config::{ConfigProblem, OptimizerConfig};
 
@@ -8,7 +9,10 @@ pub(crate) const MAX_WORKERS_LIMIT: u32 = 1024;
 pub(crate) const MAX_HISTORY_CAPACITY: usize = 100_000;
 /// The longest stabilization window, in checks; also what the check history keeps.
 pub(crate) const MAX_STABILIZATION_CHECKS: u32 = 100;
-const WEEK_MS: u64 = 7 * 24 * 3_600_000;
+/// The longest duration any setting may have.
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The shortest idle timeout, snapshot age or flip-flop window.
+const SECOND: Duration = Duration::from_secs(1);
 
 impl OptimizerConfig {
     /// Checks every field and every relation between fields, and lists every problem found.
@@ -45,7 +49,11 @@ impl OptimizerConfig {
             connections.max_connections,
             1..=10_000_000,
         );
-        check.count("connectionOptimization.idleTimeout", connections.idle_timeout, 1000..=WEEK_MS);
+        check.duration(
+            "connectionOptimization.idleTimeout",
+            connections.idle_timeout,
+            SECOND..=WEEK,
+        );
         check.ratio(
             "connectionOptimization.idleRatioThreshold",
             connections.idle_ratio_threshold,
@@ -87,7 +95,7 @@ impl OptimizerConfig {
             ("cooldowns.reportSlowQueries", cooldowns.report_slow_queries),
             ("cooldowns.scaleWorkers", cooldowns.scale_workers),
         ] {
-            check.count(field, value, 0..=WEEK_MS);
+            check.duration(field, value, Duration::ZERO..=WEEK);
         }
 
         let guard = &self.guardrails;
@@ -96,10 +104,10 @@ impl OptimizerConfig {
             u64::from(guard.stabilization_checks),
             1..=u64::from(MAX_STABILIZATION_CHECKS),
         );
-        check.count("guardrails.maxSnapshotAge", guard.max_snapshot_age, 1000..=WEEK_MS);
+        check.duration("guardrails.maxSnapshotAge", guard.max_snapshot_age, SECOND..=WEEK);
         check.ratio("guardrails.worseningMargin", guard.worsening_margin, 0.0..=10.0);
         check.count("guardrails.maxFlipFlops", u64::from(guard.max_flip_flops), 2..=1000);
-        check.count("guardrails.flipFlopWindow", guard.flip_flop_window, 1000..=WEEK_MS);
+        check.duration("guardrails.flipFlopWindow", guard.flip_flop_window, SECOND..=WEEK);
         check.count(
             "guardrails.historyCapacity",
             guard.history_capacity as u64,
@@ -130,6 +138,21 @@ impl Checker {
             self.fail(
                 field,
                 format!("must be between {} and {}, got {value}", range.start(), range.end()),
+            );
+        }
+    }
+
+    fn duration(&mut self, field: &str, value: Duration, range: RangeInclusive<Duration>) {
+        if !range.contains(&value) {
+            let show = perfkit_core::duration::display;
+            self.fail(
+                field,
+                format!(
+                    "must be between {} and {}, got {}",
+                    show(*range.start()),
+                    show(*range.end()),
+                    show(value)
+                ),
             );
         }
     }
@@ -171,7 +194,9 @@ mod tests {
             ("connectionOptimization.maxConnections", |c| {
                 c.connection_optimization.max_connections = 0;
             }),
-            ("connectionOptimization.idleTimeout", |c| c.connection_optimization.idle_timeout = 10),
+            ("connectionOptimization.idleTimeout", |c| {
+                c.connection_optimization.idle_timeout = Duration::from_millis(10);
+            }),
             ("connectionOptimization.idleRatioThreshold", |c| {
                 c.connection_optimization.idle_ratio_threshold = -0.5;
             }),
@@ -188,13 +213,13 @@ mod tests {
                 c.queue_scaling.min_workers = 9;
                 c.queue_scaling.max_workers = 3;
             }),
-            ("cooldowns.scaleWorkers", |c| c.cooldowns.scale_workers = u64::MAX),
+            ("cooldowns.scaleWorkers", |c| c.cooldowns.scale_workers = Duration::MAX),
             ("guardrails.stabilizationChecks", |c| c.guardrails.stabilization_checks = 0),
             ("guardrails.stabilizationChecks", |c| c.guardrails.stabilization_checks = 1000),
-            ("guardrails.maxSnapshotAge", |c| c.guardrails.max_snapshot_age = 0),
+            ("guardrails.maxSnapshotAge", |c| c.guardrails.max_snapshot_age = Duration::ZERO),
             ("guardrails.worseningMargin", |c| c.guardrails.worsening_margin = -1.0),
             ("guardrails.maxFlipFlops", |c| c.guardrails.max_flip_flops = 1),
-            ("guardrails.flipFlopWindow", |c| c.guardrails.flip_flop_window = 0),
+            ("guardrails.flipFlopWindow", |c| c.guardrails.flip_flop_window = Duration::ZERO),
             ("guardrails.historyCapacity", |c| c.guardrails.history_capacity = 0),
             ("guardrails.historyCapacity", |c| c.guardrails.history_capacity = 1_000_000),
         ];
@@ -242,8 +267,13 @@ mod tests {
         assert!(config.mode.dry_run && !config.mode.auto);
         assert_eq!(config.connection_optimization.max_connections, 200);
         assert_eq!(config.queue_scaling.max_workers, 8);
-        assert_eq!(config.cooldowns.scale_workers, 60_000);
-        assert_eq!(config.cooldowns.release_memory, 600_000, "missing fields take defaults");
+        assert_eq!(config.cooldowns.scale_workers, Duration::from_secs(60));
+        assert_eq!(
+            config.cooldowns.release_memory,
+            Duration::from_secs(600),
+            "missing fields take defaults"
+        );
+        assert_eq!(config.connection_optimization.idle_timeout, Duration::from_secs(60));
         assert_eq!(config.validate(), Ok(()));
 
         let back = serde_json::to_value(&config).unwrap();
@@ -252,5 +282,50 @@ mod tests {
 
         let typo = r#"{ "queueScaling": { "maxWorker": 8 } }"#;
         assert!(serde_json::from_str::<OptimizerConfig>(typo).is_err());
+    }
+
+    #[test]
+    fn durations_are_written_as_text_and_read_as_text_or_milliseconds() {
+        let json = serde_json::to_value(OptimizerConfig::default()).unwrap();
+        assert_eq!(json["connectionOptimization"]["idleTimeout"], "5m");
+        assert_eq!(json["cooldowns"]["scaleWorkers"], "3m");
+        assert_eq!(json["cooldowns"]["reportSlowQueries"], "15m");
+        assert_eq!(json["guardrails"]["maxSnapshotAge"], "5m");
+        assert_eq!(json["guardrails"]["flipFlopWindow"], "1h");
+        assert_eq!(
+            serde_json::from_value::<OptimizerConfig>(json).unwrap(),
+            OptimizerConfig::default()
+        );
+
+        let mixed = r#"{ "cooldowns": { "scaleWorkers": "90s", "releaseMemory": 120000 },
+                         "guardrails": { "flipFlopWindow": "1h 30m" } }"#;
+        let config: OptimizerConfig = serde_json::from_str(mixed).unwrap();
+        assert_eq!(config.cooldowns.scale_workers, Duration::from_secs(90));
+        assert_eq!(config.cooldowns.release_memory, Duration::from_secs(120));
+        assert_eq!(config.guardrails.flip_flop_window, Duration::from_secs(5400));
+
+        let bad = r#"{ "cooldowns": { "scaleWorkers": "soon" } }"#;
+        let error = serde_json::from_str::<OptimizerConfig>(bad).unwrap_err().to_string();
+        assert!(error.contains(r#"expected a duration such as "30s" or integer milliseconds"#));
+    }
+
+    #[test]
+    fn out_of_range_durations_are_named_in_text() {
+        let mut config = OptimizerConfig::default();
+        config.guardrails.max_snapshot_age = Duration::from_millis(10);
+        let problems = config.validate().unwrap_err();
+        assert_eq!(problems[0].problem, "must be between 1s and 7days, got 10ms");
+    }
+
+    /// serde's derive reads a struct from a sequence too, and with `#[serde(default)]` an empty
+    /// one is the default config: `PUT []` would reset everything.
+    #[test]
+    fn only_objects_are_read_never_sequences() {
+        for json in ["[]", "[{}]", r#"{"mode": []}"#, r#"{"cooldowns": []}"#, "null", "3"] {
+            let error = serde_json::from_str::<OptimizerConfig>(json).unwrap_err().to_string();
+            assert!(error.contains("invalid type"), "{json}: {error}");
+        }
+        let positional = r#"{"queueScaling": [true, 10, 1, 16, 0.1]}"#;
+        assert!(serde_json::from_str::<OptimizerConfig>(positional).is_err());
     }
 }

@@ -15,7 +15,7 @@ pub(super) fn trigger(
     let idle = history.observed.idle_connections.map(|n| n as f64);
     #[allow(clippy::cast_precision_loss)]
     let max = cfg.max_connections as f64;
-    let idle_seconds = cfg.idle_timeout / 1000;
+    let idle_seconds = cfg.idle_timeout.as_secs();
 
     let mut figures = Figures::new().with("activeConnections", active);
     let mut reasons = Vec::new();

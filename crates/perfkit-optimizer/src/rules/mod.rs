@@ -118,7 +118,7 @@ pub(crate) fn assess(
 ) -> Assessment {
     let mut recommendations = Vec::new();
     let mut check = PastCheck { at: now, triggered: Vec::new(), desired_workers: None };
-    let max_age = std::time::Duration::from_millis(config.guardrails.max_snapshot_age);
+    let max_age = config.guardrails.max_snapshot_age;
     if now.duration_since(snapshot.timestamp) > max_age {
         return Assessment { recommendations, check };
     }

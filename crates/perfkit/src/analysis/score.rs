@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 /// The seed's targets: the value of each metric that scores 0.9.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct ScoreTargets {
     /// P95 latency target, ms.
     pub p95_ms: f64,
@@ -45,6 +45,8 @@ pub struct ScoreTargets {
     /// CPU usage target, 0..1.
     pub cpu_usage: f64,
 }
+
+perfkit_core::maps_only!(ScoreTargets);
 
 impl Default for ScoreTargets {
     fn default() -> Self {

@@ -1,3 +1,5 @@
+//! How the orchestrator runs: [`ServiceConfig`], its schedules, history and targets.
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -7,17 +9,21 @@ use crate::analysis::ScoreTargets;
 
 /// How a [`PerformanceService`](crate::PerformanceService) runs: schedules, history,
 /// analysis targets. The defaults are the seed's.
+///
+/// Durations are humantime text (`"30s"`, `"5m"`) through [`perfkit_core::duration`], which
+/// also reads the seed's whole milliseconds (`30000`). It reads from a map (a JSON object, a
+/// TOML table) only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ServiceConfig {
     /// How often a snapshot is collected (seed: 30 s).
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit_core::duration")]
     pub collect_interval: Duration,
     /// How often a report is built (seed: 5 min).
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit_core::duration")]
     pub report_interval: Duration,
     /// How often the optimizer checks, when auto-optimization is on (seed: 15 min).
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit_core::duration")]
     pub optimize_interval: Duration,
     /// Snapshots kept (seed: 1000, about 8 h at 30 s).
     pub history_capacity: usize,
@@ -31,9 +37,11 @@ pub struct ServiceConfig {
     /// This instance's name, under which its history is persisted.
     pub instance: String,
     /// Longest wait for the cache's statistics during a collection.
-    #[serde(with = "millis")]
+    #[serde(with = "perfkit_core::duration")]
     pub cache_stats_timeout: Duration,
 }
+
+perfkit_core::maps_only!(ServiceConfig);
 
 impl Default for ServiceConfig {
     fn default() -> Self {
@@ -90,26 +98,6 @@ impl ServiceConfig {
     }
 }
 
-/// Durations as whole milliseconds in JSON and TOML.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        value: &Duration,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        u64::deserialize(deserializer).map(Duration::from_millis)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +132,28 @@ mod tests {
         assert!(config.persist_history);
         assert_eq!(config.report_interval, Duration::from_secs(300));
         assert!(serde_json::from_str::<ServiceConfig>(r#"{"colectInterval": 1}"#).is_err());
+    }
+
+    #[test]
+    fn reads_and_writes_humantime_durations() {
+        let config: ServiceConfig =
+            serde_json::from_str(r#"{"collectInterval": "10s", "reportInterval": "1h 30m"}"#)
+                .unwrap();
+        assert_eq!(config.collect_interval, Duration::from_secs(10));
+        assert_eq!(config.report_interval, Duration::from_secs(5400));
+        let json = serde_json::to_value(ServiceConfig::default()).unwrap();
+        assert_eq!(json["collectInterval"], "30s");
+        assert_eq!(json["optimizeInterval"], "15m");
+        assert_eq!(json["cacheStatsTimeout"], "2s");
+        let error = serde_json::from_str::<ServiceConfig>(r#"{"collectInterval": "often"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected a duration such as"), "{error}");
+    }
+
+    #[test]
+    fn an_array_is_not_a_config() {
+        let error = serde_json::from_str::<ServiceConfig>("[]").unwrap_err().to_string();
+        assert!(error.contains("invalid type: sequence"), "{error}");
     }
 }
