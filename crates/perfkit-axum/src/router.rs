@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{Extension, Router};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use perfkit::PerformanceService;
@@ -13,14 +13,15 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::routes::stream_ticket::StreamTickets;
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
 
 /// Responses smaller than this are sent as they are: gzip would save little.
 const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
-/// The router serving every endpoint of API.md under `/api/performance`, plus `/` (a page
-/// linking the API) and `/api/performance/health/live` and `/health/ready`.
+/// The router serving every endpoint of API.md under `/api/performance`, plus `/` (the live
+/// dashboard, with its assets under `/assets/`) and `/api/performance/health/live` and `/health/ready`.
 ///
 /// Every failure, including axum's own rejections, unknown paths and wrong methods, is
 /// answered with API.md's JSON error. Bodies are limited to `config.body_limit`, requests
@@ -67,6 +68,7 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
     // Layers listed first run innermost.
     routes
         .fallback(respond::not_found)
+        .layer(Extension(StreamTickets::shared()))
         // The limit layer below enforces the configured limit; axum's own 2 MB default
         // would otherwise cap a larger configured one.
         .layer(DefaultBodyLimit::disable())
