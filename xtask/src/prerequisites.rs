@@ -1,6 +1,6 @@
 //! The programs the test suite runs for real (a redis-server, an Alertmanager, headless
-//! Chromium and its WebDriver), installed
-//! where this machine allows it, or named exactly when it does not.
+//! Chromium and its WebDriver), installed where this machine allows it, or named exactly
+//! when it does not.
 
 use std::process::Command;
 
