@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::support::PATIENCE;
 
 /// The key WebDriver names an element reference by.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466ecf0";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Where Debian puts Chromium; chromedriver finds it by itself elsewhere.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -164,7 +164,10 @@ impl Browser {
                 Some(json!({ "using": "css selector", "value": selector })),
             )
             .await;
-        Element(found[ELEMENT_KEY].as_str().expect("an element reference").to_owned())
+        let Some(id) = found[ELEMENT_KEY].as_str() else {
+            panic!("no element matches {selector}: {found}");
+        };
+        Element(id.to_owned())
     }
 
     /// Clicks the element matching `selector`.
