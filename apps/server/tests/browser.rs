@@ -33,7 +33,9 @@ async fn demo_traffic(client: reqwest::Client, base: String) {
             _ => "/api/users/not-a-number/posts".to_owned(),
         };
         let _ = client.get(format!("{base}{path}")).send().await;
-        tokio::time::sleep(Duration::from_millis(15)).await;
+        // The rate rises and falls, so the charts have a shape to show.
+        let pause = 10.0 + 25.0 * (1.0 + (round as f64 / 150.0).sin());
+        tokio::time::sleep(Duration::from_millis(pause as u64)).await;
     }
 }
 
@@ -57,11 +59,26 @@ async fn save_screenshot(browser: &Browser, name: &str) {
     if std::env::var_os("PERFKIT_SCREENSHOTS").is_none() {
         return;
     }
-    let height = browser.run("return document.documentElement.scrollHeight", json!([])).await;
-    let height = u32::try_from(height.as_u64().unwrap_or(900)).unwrap().clamp(600, 3000);
-    browser.resize(1280, height).await;
-    // Let layout settle after the resize before the capture.
-    browser.wait_for("layout after resize", "return new Promise(r => requestAnimationFrame(() => r(true)))").await;
+    browser.run("document.activeElement?.blur(); window.scrollTo(0, 0)", json!([])).await;
+    // The window is grown until the viewport holds the whole page (the window's frame
+    // takes a few pixels of its height).
+    for _ in 0..3 {
+        let sizes = browser
+            .run("return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight]", json!([]))
+            .await;
+        let (page, inner, outer) =
+            (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap(), sizes[2].as_u64().unwrap());
+        if inner >= page {
+            break;
+        }
+        let height = u32::try_from(page + outer.saturating_sub(inner)).unwrap().min(4000);
+        browser.resize(1280, height).await;
+    }
+    browser.run("window.scrollTo(0, 0)", json!([])).await;
+    // Let layout and paint settle after the resize before the capture.
+    browser
+        .wait_for("a frame after the resize", "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        .await;
     let png = browser.screenshot().await;
     let path = format!("{}/../../docs/dashboard-{name}.png", env!("CARGO_MANIFEST_DIR"));
     std::fs::write(&path, png).unwrap();
@@ -73,8 +90,10 @@ async fn save_screenshot(browser: &Browser, name: &str) {
 async fn overflows_sideways(browser: &Browser) -> Value {
     browser
         .run(
-            "return document.documentElement.scrollWidth > window.innerWidth + 1 \
-             ? document.documentElement.scrollWidth : false",
+            "if (document.documentElement.scrollWidth <= window.innerWidth + 1) return false; \
+             return [...document.querySelectorAll('body *')] \
+               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1) \
+               .slice(0, 6).map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)",
             json!([]),
         )
         .await
@@ -143,6 +162,12 @@ async fn the_dashboard_works_in_a_real_browser() {
         .await;
 
     // Tabs follow the keyboard: ArrowRight to Metrics, where the charts are drawn.
+    if std::env::var_os("PERFKIT_SCREENSHOTS").is_some() {
+        // Some history (25 s at 500 ms), so the screenshots show charts with a shape.
+        browser
+            .wait_for("25 s of history", "return Number(document.body.dataset.snapshots || 0) >= 50")
+            .await;
+    }
     browser.run("document.getElementById('tab-overview').focus()", json!([])).await;
     browser.press(ARROW_RIGHT).await;
     browser
@@ -167,6 +192,7 @@ async fn the_dashboard_works_in_a_real_browser() {
     save_screenshot(&browser, "metrics").await;
 
     // Optimization: a wrong token is refused with the server's 401, the right one runs.
+    browser.run("document.getElementById('tab-metrics').focus()", json!([])).await;
     browser.press(ARROW_RIGHT).await;
     browser
         .wait_for(
@@ -205,6 +231,14 @@ async fn the_dashboard_works_in_a_real_browser() {
         .wait_for(
             "the run in the history",
             &format!("return document.querySelector('#runs-body tr[data-run=\"{run_id}\"]') !== null"),
+        )
+        .await;
+    // A forced run takes every action and shows its before/after figures.
+    browser.click("#opt-force").await;
+    browser
+        .wait_for(
+            "a forced run with its actions",
+            "return document.querySelectorAll('#runs-body .chip-taken').length > 0",
         )
         .await;
     let stored = browser
@@ -287,15 +321,27 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
         &[("PERFKIT_ADMIN_TOKEN", TOKEN)],
     );
     server.wait_for_health(client).await;
-    let restored = client
-        .get(server.url("/api/performance/history?limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Vec<Value>>()
-        .await
-        .unwrap();
-    assert_eq!(restored.len(), HISTORY_POINTS, "the restored history fills the ring");
+    // The history is restored on the collector's first tick, which may follow the health answer.
+    let started = std::time::Instant::now();
+    loop {
+        let restored = client
+            .get(server.url("/api/performance/history?limit=1000"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<Value>>()
+            .await
+            .unwrap();
+        if restored.len() == HISTORY_POINTS {
+            break;
+        }
+        assert!(
+            started.elapsed() < support::PATIENCE,
+            "the restored history has {} snapshots, not {HISTORY_POINTS}",
+            restored.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let mut timings = Vec::new();
     let mut sizes = 0.0;

@@ -47,13 +47,13 @@ const KEY_FIGURES = [
 
 const CHARTS = [
   { title: "Response time", format: millis, series: [["Average", "responseTime", "a"], ["P95", "p95", "b"], ["P99", "p99", "c"]] },
-  { title: "Throughput", format: (v) => count(v, "req/s", 1), series: [["Requests per second", "throughput", "a"]] },
-  { title: "Error rate", format: (v) => percent(v, 2), series: [["Errors", "errorRate", "c"]] },
+  { title: "Throughput", format: (v) => count(v, "req/s", 1), least: 10, series: [["Requests per second", "throughput", "a"]] },
+  { title: "Error rate", format: (v) => percent(v, 1), least: 0.01, series: [["Errors", "errorRate", "c"]] },
   { title: "Cache hit rate", format: (v) => percent(v, 0), ceiling: 1, series: [["Hit rate", "cacheHitRate", "a"]] },
   { title: "Memory", format: (v) => percent(v, 0), ceiling: 1, series: [["Used", "memoryUsage", "b"]] },
   { title: "CPU", format: (v) => percent(v, 0), ceiling: 1, series: [["Busy", "cpuUsage", "a"]] },
-  { title: "Connections", format: (v) => count(v), series: [["Open", "activeConnections", "b"]] },
-  { title: "Queue", format: (v) => count(v), series: [["Waiting jobs", "queueLength", "c"]] },
+  { title: "Connections", format: (v) => count(v), least: 4, series: [["Open", "activeConnections", "b"]] },
+  { title: "Queue", format: (v) => count(v), least: 4, series: [["Waiting jobs", "queueLength", "c"]] },
 ];
 
 const latest = () => state.history[state.history.length - 1] || state.dashboard?.summary?.snapshot || null;
@@ -205,6 +205,7 @@ function renderCharts() {
       times,
       format: chart.format,
       ceiling: chart.ceiling,
+      least: chart.least,
       series: chart.series.map(([label, metric, tone]) => ({ label, tone, values: state.history.map((snapshot) => snapshot[metric]) })),
     });
   });

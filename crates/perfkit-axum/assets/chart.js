@@ -67,15 +67,16 @@ function niceCeiling(value) {
 /**
  * A time-series chart in `container`.
  * series: [{ label, values: (number|null)[], tone: "a" | "b" | "c" }]; times: RFC 3339 strings.
- * format: how an axis value is written; ceiling: a fixed top (1 for ratios) or undefined.
+ * format: how an axis value is written; ceiling: a fixed top (1 for ratios) or undefined;
+ * least: the lowest top an automatic axis takes, so a flat zero line sits at the bottom.
  */
-export function lineChart(container, { series, times, format, ceiling }) {
+export function lineChart(container, { series, times, format, ceiling, least = 1 }) {
   const length = times.length;
   let top = ceiling;
   if (top === undefined) {
     let highest = 0;
     for (const line of series) for (const value of line.values) if (finite(value) && value > highest) highest = value;
-    top = niceCeiling(highest * 1.1);
+    top = niceCeiling(Math.max(highest * 1.1, least));
   }
   const x = (index) => (length <= 1 ? WIDTH : (index / (length - 1)) * WIDTH);
   const y = (value) => HEIGHT - (Math.min(value, top) / top) * (HEIGHT - 4) - 2;

@@ -5,9 +5,13 @@ import { el, words } from "./format.js";
 
 const fieldId = (path) => `config-${path.join("-")}`;
 
+/** Settings the server reads as milliseconds. */
+const isMillis = (path) => path[0] === "cooldowns" || /(Timeout|Window|Age)$/.test(path[path.length - 1]);
+
 function field(path, value) {
   const id = fieldId(path);
-  const label = el("label", null, words(path[path.length - 1]));
+  const name = words(path[path.length - 1]);
+  const label = el("label", null, typeof value === "number" && isMillis(path) ? `${name} (ms)` : name);
   label.htmlFor = id;
   const input = document.createElement("input");
   input.id = id;
