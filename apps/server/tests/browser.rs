@@ -165,7 +165,10 @@ async fn the_dashboard_works_in_a_real_browser() {
     if std::env::var_os("PERFKIT_SCREENSHOTS").is_some() {
         // Some history (25 s at 500 ms), so the screenshots show charts with a shape.
         browser
-            .wait_for("25 s of history", "return Number(document.body.dataset.snapshots || 0) >= 50")
+            .wait_for(
+                "25 s of history",
+                "return Number(document.body.dataset.snapshots || 0) >= 50",
+            )
             .await;
     }
     browser.run("document.getElementById('tab-overview').focus()", json!([])).await;
@@ -187,7 +190,10 @@ async fn the_dashboard_works_in_a_real_browser() {
         )
         .await;
     browser
-        .wait_for("the slowest routes", "return document.querySelectorAll('#routes-body td.route').length > 0")
+        .wait_for(
+            "the slowest routes",
+            "return document.querySelectorAll('#routes-body td.route').length > 0",
+        )
         .await;
     save_screenshot(&browser, "metrics").await;
 
@@ -203,7 +209,9 @@ async fn the_dashboard_works_in_a_real_browser() {
         )
         .await;
     browser.click("#opt-run").await;
-    browser.wait_for("the token dialog", "return document.getElementById('token-dialog').open").await;
+    browser
+        .wait_for("the token dialog", "return document.getElementById('token-dialog').open")
+        .await;
     browser.type_into("#token-input", "not-the-token").await;
     browser.click("#token-submit").await;
     let refused = browser
@@ -216,7 +224,9 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert!(refused.as_str().unwrap().contains("unauthorized"), "{refused}");
 
     browser.click("#opt-run").await;
-    browser.wait_for("the token dialog again", "return document.getElementById('token-dialog').open").await;
+    browser
+        .wait_for("the token dialog again", "return document.getElementById('token-dialog').open")
+        .await;
     browser.type_into("#token-input", TOKEN).await;
     browser.click("#token-submit").await;
     let ran = browser
@@ -226,11 +236,14 @@ async fn the_dashboard_works_in_a_real_browser() {
              return t.startsWith('Run #') && t",
         )
         .await;
-    let run_id: String = ran.as_str().unwrap()[5..].chars().take_while(char::is_ascii_digit).collect();
+    let run_id: String =
+        ran.as_str().unwrap()[5..].chars().take_while(char::is_ascii_digit).collect();
     browser
         .wait_for(
             "the run in the history",
-            &format!("return document.querySelector('#runs-body tr[data-run=\"{run_id}\"]') !== null"),
+            &format!(
+                "return document.querySelector('#runs-body tr[data-run=\"{run_id}\"]') !== null"
+            ),
         )
         .await;
     // A forced run takes every action and shows its before/after figures.
@@ -377,7 +390,8 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
 /// 1000 snapshots 30 s apart ending now, shaped like a day of traffic, as the server's
 /// history persistence stores them.
 fn full_history() -> String {
-    let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let now =
+        i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
     let snapshots: Vec<MetricsSnapshot> = (0..HISTORY_POINTS)
         .map(|i| {
             let step = i as f64;

@@ -52,8 +52,8 @@ const CHARTS = [
   { title: "Cache hit rate", format: (v) => percent(v, 0), ceiling: 1, series: [["Hit rate", "cacheHitRate", "a"]] },
   { title: "Memory", format: (v) => percent(v, 0), ceiling: 1, series: [["Used", "memoryUsage", "b"]] },
   { title: "CPU", format: (v) => percent(v, 0), ceiling: 1, series: [["Busy", "cpuUsage", "a"]] },
-  { title: "Connections", format: (v) => count(v), least: 4, series: [["Open", "activeConnections", "b"]] },
-  { title: "Queue", format: (v) => count(v), least: 4, series: [["Waiting jobs", "queueLength", "c"]] },
+  { title: "Connections", format: (v) => count(v, "", 1), least: 4, series: [["Open", "activeConnections", "b"]] },
+  { title: "Queue", format: (v) => count(v, "", 1), least: 4, series: [["Waiting jobs", "queueLength", "c"]] },
 ];
 
 const latest = () => state.history[state.history.length - 1] || state.dashboard?.summary?.snapshot || null;
@@ -93,7 +93,7 @@ function renderScore() {
   if (health) {
     const down = Object.entries(health.checks || {}).filter(([, check]) => check.status !== "healthy");
     const detail = down.length ? down.map(([name, check]) => `${words(name)}: ${check.detail}`).join(" · ") : "every check passes";
-    text("health-line", `Health ${health.status}: ${detail}`);
+    text("health-line", `${words(health.status)} · ${detail}`);
   }
 }
 
@@ -107,7 +107,7 @@ function renderTargets() {
     return el("tr", null, null, el("th", null, target.label), el("td", "muted", target.target), el("td", "num", target.format(value)), el("td", null, null, mark));
   });
   const span = historySpan();
-  const uptime = el("tr", "uptime-row", null, el("th", null, "Watched for"), el("td", "muted", "history span"), el("td", "num", span === null ? MISSING : duration(span)), el("td"));
+  const uptime = el("tr", "uptime-row", null, el("th", null, "History covers"), el("td", "muted", ""), el("td", "num", span === null ? MISSING : duration(span)), el("td"));
   uptime.title = "Time covered by the history the server keeps";
   fill("targets-body", ...rows, uptime);
 }

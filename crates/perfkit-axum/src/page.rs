@@ -50,10 +50,8 @@ fn with_page_headers(content_type: &'static str, body: &'static str) -> Response
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    headers
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -73,7 +71,8 @@ mod tests {
 
     #[test]
     fn the_page_and_its_assets_fit_the_budget() {
-        let total: usize = INDEX_HTML.len() + ASSETS.iter().map(|(_, _, body)| body.len()).sum::<usize>();
+        let total: usize =
+            INDEX_HTML.len() + ASSETS.iter().map(|(_, _, body)| body.len()).sum::<usize>();
         assert!(total < PAGE_BUDGET_BYTES, "{total} bytes");
     }
 
@@ -91,7 +90,10 @@ mod tests {
         for (name, _, body) in ASSETS {
             // The SVG namespace is a name, never fetched.
             let body = body.replace("http://www.w3.org/2000/svg", "");
-            assert!(!body.contains("http://") && !body.contains("https://"), "{name} names another origin");
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{name} names another origin"
+            );
         }
     }
 

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use axum::{Extension, Router};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::{Extension, Router};
 use perfkit::PerformanceService;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;

@@ -139,7 +139,8 @@ async fn a_stream_ticket_opens_a_protected_stream_once() {
     service.collect_now().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = ApiConfig { admin_token: "s3cret".into(), protect_reads: true, ..ApiConfig::default() };
+    let config =
+        ApiConfig { admin_token: "s3cret".into(), protect_reads: true, ..ApiConfig::default() };
     let app = router(service.clone(), config);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let refused = |result: Result<_, WsError>| match result {

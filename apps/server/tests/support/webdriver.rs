@@ -87,7 +87,9 @@ impl ChromeDriver {
             .unwrap();
         let id = answer["value"]["sessionId"]
             .as_str()
-            .unwrap_or_else(|| panic!("chromedriver gave no session (is chromium installed?): {answer}"))
+            .unwrap_or_else(|| {
+                panic!("chromedriver gave no session (is chromium installed?): {answer}")
+            })
             .to_owned();
         Browser { client, session: format!("{}/session/{id}", self.base) }
     }
@@ -179,8 +181,12 @@ impl Browser {
     /// Types `text` into the element matching `selector`.
     pub(crate) async fn type_into(&self, selector: &str, text: &str) {
         let Element(id) = self.find(selector).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text })))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
     }
 
     /// Presses and releases one key (a WebDriver key code such as `\u{E014}`, ArrowRight)

@@ -66,8 +66,9 @@ impl StreamTickets {
 
 fn random_ticket() -> Result<String, ApiError> {
     let mut bytes = [0_u8; TICKET_BYTES];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| ApiError::Internal(format!("no randomness for a stream ticket: {error}")))?;
+    getrandom::fill(&mut bytes).map_err(|error| {
+        ApiError::Internal(format!("no randomness for a stream ticket: {error}"))
+    })?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
