@@ -27,8 +27,8 @@ const HISTORY_POINTS: usize = 1000;
 async fn demo_traffic(client: reqwest::Client, base: String) {
     for round in 0_u64.. {
         let path = match round % 7 {
-            0 | 1 | 2 => format!("/api/posts?page={}&limit=10", round % 4 + 1),
-            3 | 4 => format!("/api/users/{}/posts", round % 5 + 1),
+            0..=2 => format!("/api/posts?page={}&limit=10", round % 4 + 1),
+            3..=4 => format!("/api/users/{}/posts", round % 5 + 1),
             5 => format!("/api/posts?page={}&limit=5", round % 40 + 1),
             _ => "/api/users/not-a-number/posts".to_owned(),
         };
