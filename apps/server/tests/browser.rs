@@ -313,8 +313,8 @@ async fn the_dashboard_works_in_a_real_browser() {
 }
 
 /// A restarted server restores 1000 snapshots from Redis (the product's own persistence
-/// path); the page is loaded with all of them and the time to its first full drawing is
-/// read from the Performance API.
+/// path), with reads behind the token; the page is loaded with all of them and the time to
+/// its first full drawing is read from the Performance API.
 async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::Client) {
     let redis = RedisServer::start_private();
     let namespace = unique_namespace("browser");
@@ -327,18 +327,20 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
     let config = write_config(
         &dir,
         "persisted.toml",
-        "[service]\npersistHistory = true\nhistoryCapacity = 1000\n",
+        "[service]\npersistHistory = true\nhistoryCapacity = 1000\n[api]\nprotectReads = true\n",
     );
     let server = Server::start(
         &["--redis-url", redis.url(), "--namespace", &namespace, "--config", &config],
         &[("PERFKIT_ADMIN_TOKEN", TOKEN)],
     );
     server.wait_for_health(client).await;
+    let token = format!("Bearer {TOKEN}");
     // The history is restored on the collector's first tick, which may follow the health answer.
     let started = std::time::Instant::now();
     loop {
         let restored = client
             .get(server.url("/api/performance/history?limit=1000"))
+            .header("authorization", &token)
             .send()
             .await
             .unwrap()
@@ -355,6 +357,22 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // Reads are protected here: the page asks for the token once (one question for all its
+    // requests), then opens the stream with a single-use ticket.
+    browser.goto(&server.url("/")).await;
+    browser
+        .wait_for("the token question", "return document.getElementById('token-dialog').open")
+        .await;
+    browser.type_into("#token-input", TOKEN).await;
+    browser.click("#token-submit").await;
+    browser
+        .wait_for(
+            "the figures and the stream behind the token",
+            "return document.body.dataset.ready === 'true' && document.body.dataset.live === 'live' \
+             && !document.getElementById('token-dialog').open",
+        )
+        .await;
 
     let mut timings = Vec::new();
     let mut sizes = 0.0;

@@ -59,12 +59,16 @@ async function send(method, path, body) {
 
 /** A read. Where reads are protected, a 401 asks for the token once and tries again. */
 export async function read(path) {
+  const sentWith = token.get();
   const answer = await send("GET", path);
   if (answer.status !== 401) return answer;
-  token.forget();
-  const given = await askForToken("Reads on this server are protected: enter the token.");
-  if (!given) return answer;
-  token.set(given);
+  // Another request may have been given a token meanwhile; otherwise ask for one.
+  if (token.get() === sentWith) {
+    token.forget();
+    const given = await askForToken("Reads on this server are protected: enter the token.");
+    if (!given) return answer;
+    token.set(given);
+  }
   return send("GET", path);
 }
 

@@ -528,22 +528,24 @@ function setupTokenDialog() {
   const dialog = document.getElementById("token-dialog");
   const input = document.getElementById("token-input");
   let pending = null;
+  let asking = null;
   const settle = (value) => {
     if (dialog.open) dialog.close();
     input.value = "";
     const resolve = pending;
     pending = null;
+    asking = null;
     if (resolve) resolve(value);
   };
+  // Requests that need the token at the same moment share one question.
   const ask = (reason) =>
-    new Promise((resolve) => {
-      if (pending) pending(null);
+    (asking ??= new Promise((resolve) => {
       pending = resolve;
       text("token-reason", reason);
       input.value = "";
       dialog.showModal();
       input.focus();
-    });
+    }));
   onTokenNeeded(ask);
   document.getElementById("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
