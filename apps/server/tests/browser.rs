@@ -55,7 +55,7 @@ async fn text_of(browser: &Browser, id: &str) -> String {
 }
 
 /// Saves a PNG of the whole page (the window grown to the page's height) into `docs/`.
-async fn save_screenshot(browser: &Browser, name: &str) {
+async fn save_screenshot(browser: &Browser, name: &str, width: u32) {
     if std::env::var_os("PERFKIT_SCREENSHOTS").is_none() {
         return;
     }
@@ -72,7 +72,7 @@ async fn save_screenshot(browser: &Browser, name: &str) {
             break;
         }
         let height = u32::try_from(page + outer.saturating_sub(inner)).unwrap().min(4000);
-        browser.resize(1280, height).await;
+        browser.resize(width, height).await;
     }
     browser.run("window.scrollTo(0, 0)", json!([])).await;
     // Let layout and paint settle after the resize before the capture.
@@ -83,7 +83,7 @@ async fn save_screenshot(browser: &Browser, name: &str) {
     let path = format!("{}/../../docs/dashboard-{name}.png", env!("CARGO_MANIFEST_DIR"));
     std::fs::write(&path, png).unwrap();
     println!("screenshot: {path}");
-    browser.resize(1280, 900).await;
+    browser.resize(width, 900).await;
 }
 
 /// Whether the page is wider than the window (something overflows sideways).
@@ -195,7 +195,7 @@ async fn the_dashboard_works_in_a_real_browser() {
             "return document.querySelectorAll('#routes-body td.route').length > 0",
         )
         .await;
-    save_screenshot(&browser, "metrics").await;
+    save_screenshot(&browser, "metrics", 1280).await;
 
     // Optimization: a wrong token is refused with the server's 401, the right one runs.
     browser.run("document.getElementById('tab-metrics').focus()", json!([])).await;
@@ -278,7 +278,7 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert!(problem.as_str().unwrap().contains("between 0 and 1"), "{problem}");
     assert!(text_of(&browser, "config-result").await.starts_with("422"));
     browser.click("#config-reload").await;
-    save_screenshot(&browser, "optimization").await;
+    save_screenshot(&browser, "optimization", 1280).await;
 
     // Home goes back to the Overview.
     browser.run("document.getElementById('tab-optimization').focus()", json!([])).await;
@@ -286,7 +286,7 @@ async fn the_dashboard_works_in_a_real_browser() {
     browser
         .wait_for("the Overview tab", "return !document.getElementById('panel-overview').hidden")
         .await;
-    save_screenshot(&browser, "overview").await;
+    save_screenshot(&browser, "overview", 1280).await;
 
     // At 360 px nothing overflows sideways, on any tab.
     browser.resize(360, 800).await;
@@ -295,6 +295,8 @@ async fn the_dashboard_works_in_a_real_browser() {
         let overflow = overflows_sideways(&browser).await;
         assert_eq!(overflow, false, "the {tab} tab is wider than 360 px: {overflow}");
     }
+    browser.click("#tab-overview").await;
+    save_screenshot(&browser, "narrow", 360).await;
     browser.resize(1280, 900).await;
 
     // Nothing was fetched from another origin.

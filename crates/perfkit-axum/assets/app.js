@@ -30,7 +30,7 @@ const TARGETS = [
   { label: "Cache hit rate", metric: "cacheHitRate", target: "> 80 %", met: (v) => v > 0.8, format: percent },
   { label: "Memory", metric: "memoryUsage", target: "< 70 %", met: (v) => v < 0.7, format: percent },
   { label: "CPU", metric: "cpuUsage", target: "< 60 %", met: (v) => v < 0.6, format: percent },
-  { label: "Availability", metric: "availability", target: "> 99.9 %", met: (v) => v > 0.999, format: (v) => percent(v, 3) },
+  { label: "Availability", metric: "availability", target: "> 99.9 %", met: (v) => v > 0.999, format: (v) => percent(v, 2) },
 ];
 
 /** The eight key figures; `higherIsBetter` says which way an arrow is good news. */
