@@ -388,20 +388,25 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
                  const assets = performance.getEntriesByType('resource') \
                    .filter(e => new URL(e.name).pathname.startsWith('/assets/')); \
                  const nav = performance.getEntriesByType('navigation')[0]; \
-                 return { drawn: mark.startTime, \
+                 const data = performance.getEntriesByType('resource') \
+                   .filter(e => e.name.includes('/api/performance/') && e.responseEnd <= mark.startTime) \
+                   .reduce((end, e) => Math.max(end, e.responseEnd), 0); \
+                 return { drawn: mark.startTime, data, \
                    points: Number(document.getElementById('charts').dataset.points), \
                    bytes: nav.decodedBodySize + assets.reduce((n, e) => n + e.decodedBodySize, 0) }",
             )
             .await;
         assert!(measured["points"].as_f64().unwrap() > 1000.0, "{measured}");
-        timings.push(measured["drawn"].as_f64().unwrap());
+        timings.push((measured["drawn"].as_f64().unwrap(), measured["data"].as_f64().unwrap()));
         sizes = measured["bytes"].as_f64().unwrap();
     }
-    timings.sort_by(f64::total_cmp);
+    timings.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (drawn, data) = timings[1];
     println!(
-        "dashboard with {HISTORY_POINTS} history points: loaded and drawn in {:.0} ms (median of 3: {:?} ms); page and assets {:.1} KiB",
-        timings[1],
-        timings.iter().map(|t| t.round()).collect::<Vec<_>>(),
+        "dashboard with {HISTORY_POINTS} history points: loaded and drawn in {drawn:.0} ms \
+         (median of 3 loads: {:?} ms; the API's answers were in by {data:.0} ms); \
+         page and assets {:.1} KiB",
+        timings.iter().map(|t| t.0.round()).collect::<Vec<_>>(),
         sizes / 1024.0
     );
     assert!(sizes < 150.0 * 1024.0, "page and assets are {sizes} bytes");
