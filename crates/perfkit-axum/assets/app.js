@@ -75,7 +75,11 @@ function figure(metric) {
   if (metric === "availability") return availability();
   const snapshot = latest();
   const value = snapshot ? snapshot[metric] : null;
-  if (metric === "cacheHitRate" && (value === null || value === undefined)) return state.dashboard?.cache?.hitRate ?? null;
+  if (metric === "cacheHitRate" && (value === null || value === undefined)) {
+    // The cache's own running figure, when the last interval saw no lookups; none before any.
+    const cache = state.dashboard?.cache;
+    return cache && cache.hits + cache.misses > 0 ? cache.hitRate : null;
+  }
   return value ?? null;
 }
 
