@@ -254,6 +254,30 @@ async fn the_dashboard_works_in_a_real_browser() {
             "return document.querySelectorAll('#runs-body .chip-taken').length > 0",
         )
         .await;
+    // The dry-run switch goes through the config and says what it did; so does clearing a prefix.
+    browser.click("#opt-dry-run").await;
+    browser
+        .wait_for(
+            "dry run on",
+            "return document.getElementById('opt-result').textContent.startsWith('Dry run is on') \
+             && document.getElementById('config-mode-dryRun').checked",
+        )
+        .await;
+    browser.click("#opt-dry-run").await;
+    browser
+        .wait_for(
+            "dry run off",
+            "return document.getElementById('opt-result').textContent === 'Dry run is off.'",
+        )
+        .await;
+    browser.type_into("#cache-prefix", "posts").await;
+    browser.click("#prefix-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the prefix cleared",
+            "return /^Cleared [0-9]+ key/.test(document.getElementById('cache-result').textContent)",
+        )
+        .await;
     let stored = browser
         .run("return [sessionStorage.getItem('perfkit.adminToken'), localStorage.length, location.href]", json!([]))
         .await;
