@@ -332,6 +332,14 @@ async fn the_dashboard_works_in_a_real_browser() {
         )
         .await;
     assert_eq!(foreign, json!([]), "requests to other origins");
+    // No script error (a refused request, the wrong token's 401, is logged and expected).
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|message| !message.contains("Failed to load resource"))
+        .collect();
+    assert!(errors.is_empty(), "errors in the browser console: {errors:#?}");
     traffic.abort();
 
     measure_load_with_a_full_history(&browser, &client).await;

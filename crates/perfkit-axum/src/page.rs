@@ -20,15 +20,22 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 
 /// The assets under `/assets/`: name, content type, contents.
-const ASSETS: [(&str, &str, &str); 7] = [
-    ("style.css", "text/css; charset=utf-8", include_str!("../assets/style.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
-    ("api.js", "text/javascript; charset=utf-8", include_str!("../assets/api.js")),
-    ("chart.js", "text/javascript; charset=utf-8", include_str!("../assets/chart.js")),
-    ("format.js", "text/javascript; charset=utf-8", include_str!("../assets/format.js")),
-    ("config-form.js", "text/javascript; charset=utf-8", include_str!("../assets/config-form.js")),
+const ASSETS: [(&str, &str, &str); 11] = [
+    ("style.css", CSS, include_str!("../assets/style.css")),
+    ("app.js", JAVASCRIPT, include_str!("../assets/app.js")),
+    ("state.js", JAVASCRIPT, include_str!("../assets/state.js")),
+    ("overview.js", JAVASCRIPT, include_str!("../assets/overview.js")),
+    ("metrics.js", JAVASCRIPT, include_str!("../assets/metrics.js")),
+    ("optimization.js", JAVASCRIPT, include_str!("../assets/optimization.js")),
+    ("api.js", JAVASCRIPT, include_str!("../assets/api.js")),
+    ("chart.js", JAVASCRIPT, include_str!("../assets/chart.js")),
+    ("format.js", JAVASCRIPT, include_str!("../assets/format.js")),
+    ("config-form.js", JAVASCRIPT, include_str!("../assets/config-form.js")),
     ("favicon.svg", "image/svg+xml", include_str!("../assets/favicon.svg")),
 ];
+
+const CSS: &str = "text/css; charset=utf-8";
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// The live performance dashboard: Overview, Metrics and Optimization.
 #[utoipa::path(get, path = "/", tag = "meta",

@@ -73,6 +73,7 @@ impl ChromeDriver {
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": options,
+                "goog:loggingPrefs": { "browser": "SEVERE" },
             }}
         });
         let client = reqwest::Client::builder().timeout(PATIENCE * 2).build().unwrap();
@@ -213,6 +214,18 @@ impl Browser {
     pub(crate) async fn screenshot(&self) -> Vec<u8> {
         let encoded = self.call(reqwest::Method::GET, "/screenshot", None).await;
         decode_base64(encoded.as_str().expect("a base64 screenshot"))
+    }
+
+    /// The browser console's errors since the last call (chromedriver's log endpoint).
+    pub(crate) async fn console_errors(&self) -> Vec<String> {
+        let entries =
+            self.call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await;
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry["message"].as_str().map(str::to_owned))
+            .collect()
     }
 
     /// Ends the session (closes the browser).
