@@ -270,7 +270,7 @@ async fn the_dashboard_works_in_a_real_browser() {
             "return document.getElementById('opt-result').textContent === 'Dry run is off.'",
         )
         .await;
-    browser.type_into("#cache-prefix", "posts").await;
+    browser.type_into("#cache-prefix", "demo:users:").await;
     browser.click("#prefix-form button[type=submit]").await;
     browser
         .wait_for(
