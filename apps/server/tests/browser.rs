@@ -108,6 +108,7 @@ async fn the_dashboard_works_in_a_real_browser() {
     let client = reqwest::Client::new();
     server.wait_for_health(&client).await;
     let traffic = tokio::spawn(demo_traffic(client.clone(), server.base.clone()));
+    add_an_alert_rule_the_demo_fires(&client, &server).await;
 
     let browser = driver.session(1280, 900).await;
     browser.goto(&server.url("/")).await;
@@ -129,6 +130,16 @@ async fn the_dashboard_works_in_a_real_browser() {
         .await;
     browser
         .wait_for("the targets", "return document.querySelectorAll('#targets-body tr').length >= 6")
+        .await;
+
+    // The alert the demo's traffic fires is listed with its severity and since when.
+    browser
+        .wait_for(
+            "the active alert",
+            "const item = document.querySelector('#alerts-list .item'); \
+             return item && item.querySelector('.severity-low') && item.querySelector('time') \
+               && item.textContent.includes('Busy demo')",
+        )
         .await;
 
     // A live update arrives without a reload.
@@ -344,6 +355,20 @@ async fn the_dashboard_works_in_a_real_browser() {
 
     measure_load_with_a_full_history(&browser, &client).await;
     browser.quit().await;
+}
+
+/// Adds a low-severity rule that the demo traffic's throughput crosses at once, so the
+/// Overview has an active alert to show.
+async fn add_an_alert_rule_the_demo_fires(client: &reqwest::Client, server: &Server) {
+    let url = server.url("/api/performance/alerts/rules");
+    let mut rules: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+    rules["rules"].as_array_mut().unwrap().push(json!({
+        "name": "busy_demo", "severity": "low", "kind": "threshold", "metric": "throughput",
+        "comparison": "above", "threshold": 2.0, "recoveryThreshold": 1.0, "for": "0s",
+        "annotations": { "summary": "Throughput is {{ value }} req/s (threshold {{ threshold }})" },
+    }));
+    let answer = client.put(&url).bearer_auth(TOKEN).json(&rules).send().await.unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
 }
 
 /// A restarted server restores 1000 snapshots from Redis (the product's own persistence
