@@ -1,5 +1,6 @@
-//! The programs the test suite runs for real (a redis-server, an Alertmanager), installed
-//! where this machine allows it, or named exactly when it does not.
+//! The programs the test suite runs for real (a redis-server, an Alertmanager, headless
+//! Chromium and its WebDriver), installed where this machine allows it, or named exactly
+//! when it does not.
 
 use std::process::Command;
 
@@ -32,6 +33,16 @@ const PREREQUISITES: &[Prerequisite] = &[
         programs: &["promtool"],
         debian_package: "prometheus",
         needed_by: "perfkit-server's end-to-end tests (promtool check metrics on the exposition)",
+    },
+    Prerequisite {
+        programs: &["chromium", "chromium-browser"],
+        debian_package: "chromium",
+        needed_by: "perfkit-server's browser test of the dashboard (headless Chromium)",
+    },
+    Prerequisite {
+        programs: &["chromedriver"],
+        debian_package: "chromium-driver",
+        needed_by: "perfkit-server's browser test of the dashboard (WebDriver)",
     },
 ];
 

@@ -1,43 +1,127 @@
-//! The page at `/`: a plain index of the API until the dashboard arrives.
+//! The dashboard: the page at `/` and its assets under `/assets/`, compiled into the binary.
+//!
+//! The page holds no data, only the code that asks the JSON API for it, so it is served to
+//! anyone (where reads are protected, the page asks for the token and sends it with its
+//! requests). Every asset is ours: no third-party code, nothing fetched from elsewhere, and
+//! a Content-Security-Policy that would refuse it if it were.
 
-use axum::response::Html;
+use axum::extract::Path;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 
-use crate::auth::Reader;
+use crate::error::ApiError;
 
-const INDEX: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>perfkit</title>
-<style>body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2em}</style>
-</head>
-<body>
-<h1>perfkit</h1>
-<p>Performance monitoring and optimization for this service. The dashboard is coming; until then, the API:</p>
-<ul>
-<li><a href="/api/performance/summary">Summary</a>: snapshot, score, status, alerts, recommendations</li>
-<li><a href="/api/performance/dashboard">Dashboard data</a></li>
-<li><a href="/api/performance/metrics">Metrics</a>
- (<a href="/api/performance/metrics/system">system</a>,
- <a href="/api/performance/metrics/application">application</a>,
- <a href="/api/performance/metrics/prometheus">Prometheus</a>)</li>
-<li><a href="/api/performance/report">Report</a> and <a href="/api/performance/history?limit=100">history</a></li>
-<li><a href="/api/performance/cache/stats">Cache statistics</a></li>
-<li><a href="/api/performance/optimization/recommendations">Recommendations</a>,
- <a href="/api/performance/optimization/history">optimization history</a>,
- <a href="/api/performance/optimization/config">optimizer config</a></li>
-<li><a href="/api/performance/alerts">Alerts</a> and <a href="/api/performance/alerts/rules">alert rules</a></li>
-<li><a href="/api/performance/health">Health</a>
- (<a href="/api/performance/health/live">live</a>, <a href="/api/performance/health/ready">ready</a>)</li>
-<li>Live stream: WebSocket at <code>/api/performance/stream</code></li>
-<li><a href="/api/performance/openapi.json">OpenAPI document</a></li>
-</ul>
-<p>Changes (DELETE, POST, PUT) need <code>Authorization: Bearer &lt;admin token&gt;</code>.</p>
-</body>
-</html>
-"#;
+/// What the page and its assets may load: only this origin's scripts, styles, images and
+/// connections (the WebSocket included); nothing inline, no framing, no `<base>`.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'self'";
 
-/// A plain page linking the API.
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+
+/// The assets under `/assets/`: name, content type, contents.
+const ASSETS: [(&str, &str, &str); 11] = [
+    ("style.css", CSS, include_str!("../assets/style.css")),
+    ("app.js", JAVASCRIPT, include_str!("../assets/app.js")),
+    ("state.js", JAVASCRIPT, include_str!("../assets/state.js")),
+    ("overview.js", JAVASCRIPT, include_str!("../assets/overview.js")),
+    ("metrics.js", JAVASCRIPT, include_str!("../assets/metrics.js")),
+    ("optimization.js", JAVASCRIPT, include_str!("../assets/optimization.js")),
+    ("api.js", JAVASCRIPT, include_str!("../assets/api.js")),
+    ("chart.js", JAVASCRIPT, include_str!("../assets/chart.js")),
+    ("format.js", JAVASCRIPT, include_str!("../assets/format.js")),
+    ("config-form.js", JAVASCRIPT, include_str!("../assets/config-form.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("../assets/favicon.svg")),
+];
+
+const CSS: &str = "text/css; charset=utf-8";
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// The live performance dashboard: Overview, Metrics and Optimization.
 #[utoipa::path(get, path = "/", tag = "meta",
-    responses((status = 200, description = "An HTML page linking the API", body = String, content_type = "text/html")))]
-pub(crate) async fn index(_: Reader) -> Html<&'static str> {
-    Html(INDEX)
+    responses((status = 200, description = "The live performance dashboard (HTML)", body = String, content_type = "text/html")))]
+pub(crate) async fn index() -> Response {
+    with_page_headers("text/html; charset=utf-8", INDEX_HTML)
+}
+
+/// One of the dashboard's assets; 404 for any other name.
+pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .map(|(_, content_type, body)| with_page_headers(content_type, body))
+        .ok_or(ApiError::NotFound)
+}
+
+fn with_page_headers(content_type: &'static str, body: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The issue's budget for the page and everything it loads.
+    const PAGE_BUDGET_BYTES: usize = 150 * 1024;
+
+    #[test]
+    fn the_page_and_its_assets_fit_the_budget() {
+        let total: usize =
+            INDEX_HTML.len() + ASSETS.iter().map(|(_, _, body)| body.len()).sum::<usize>();
+        assert!(total < PAGE_BUDGET_BYTES, "{total} bytes");
+    }
+
+    #[test]
+    fn every_asset_the_page_names_is_served_and_nothing_is_inline() {
+        for (name, _, _) in ASSETS {
+            let named = INDEX_HTML.contains(&format!("/assets/{name}"))
+                || ASSETS.iter().any(|(_, _, body)| body.contains(&format!("./{name}")));
+            assert!(named, "{name} is served but never loaded");
+        }
+        assert!(!INDEX_HTML.contains("<style"), "inline styles are refused by the CSP");
+        assert!(!INDEX_HTML.contains(" style="), "inline styles are refused by the CSP");
+        assert!(!INDEX_HTML.contains("<script>"), "inline scripts are refused by the CSP");
+        assert!(!has_inline_handler(INDEX_HTML), "inline handlers are refused by the CSP");
+        for (name, _, body) in ASSETS {
+            // The SVG namespace is a name, never fetched.
+            let body = body.replace("http://www.w3.org/2000/svg", "");
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{name} names another origin"
+            );
+        }
+    }
+
+    /// Whether the HTML has an attribute like ` onclick=`.
+    fn has_inline_handler(html: &str) -> bool {
+        html.match_indices(" on").any(|(at, _)| {
+            let rest = &html[at + 3..];
+            let name_length = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+            name_length > 0 && rest[name_length..].starts_with('=')
+        })
+    }
+
+    #[tokio::test]
+    async fn the_page_carries_its_security_headers() {
+        let response = index().await;
+        let headers = response.headers();
+        assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
+        let response = asset(Path("app.js".to_owned())).await.unwrap();
+        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(asset(Path("../Cargo.toml".to_owned())).await.is_err());
+    }
 }

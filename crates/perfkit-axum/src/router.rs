@@ -15,14 +15,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::extract::BodyLimit;
+use crate::routes::stream_ticket::StreamTickets;
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
 
 /// Responses smaller than this are sent as they are: gzip would save little.
 const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
-/// The router serving every endpoint of API.md under `/api/performance`, plus `/` (a page
-/// linking the API) and `/api/performance/health/live` and `/health/ready`.
+/// The router serving every endpoint of API.md under `/api/performance`, plus `/` (the live
+/// dashboard, with its assets under `/assets/`) and `/api/performance/health/live` and `/health/ready`.
 ///
 /// Every failure, including axum's own rejections, unknown paths under `/api/performance`
 /// and wrong methods, is answered with API.md's JSON error. The router installs no
@@ -77,6 +78,7 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         .route("/api/performance/", any(respond::not_found))
         .route("/api/performance/{*rest}", any(respond::not_found))
         .route_layer(Extension(BodyLimit(config.body_limit)))
+        .route_layer(Extension(StreamTickets::shared()))
         // The limit layer below enforces the configured limit; axum's own 2 MB default
         // would otherwise cap a larger configured one.
         .route_layer(DefaultBodyLimit::disable())

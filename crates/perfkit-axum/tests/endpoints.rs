@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode, header};
 use perfkit::HealthStatus;
 use perfkit_axum::ApiConfig;
 use serde_json::{Value, json};
-use support::{Call, app, app_with, path, send};
+use support::{Call, TOKEN, app, app_with, path, send};
 
 /// Every row of API.md: method, path, body, and a check of the answer's JSON.
 #[tokio::test]
@@ -150,18 +150,50 @@ async fn prometheus_is_text_exposition() {
 }
 
 #[tokio::test]
-async fn the_index_page_links_the_api() {
+async fn the_dashboard_page_and_its_assets_carry_a_strict_policy() {
     let (_, app) = app().await;
     let answer = send(&app, Call::get("/")).await;
     assert_eq!(answer.status, 200);
     assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let policy = answer.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    for directive in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     for link in [
         "/api/performance/summary",
         "/api/performance/metrics/prometheus",
         "/api/performance/openapi.json",
+        "/assets/app.js",
+        "/assets/style.css",
     ] {
         assert!(answer.text().contains(link), "{link} missing");
     }
+
+    let script = send(&app, Call::get("/assets/app.js")).await;
+    assert_eq!(script.status, 200);
+    assert!(script.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(script.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap(), policy);
+    assert_eq!(script.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    let missing = send(&app, Call::get("/assets/secret.txt")).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn the_page_is_open_where_reads_are_protected_and_the_data_is_not() {
+    let protected =
+        ApiConfig { admin_token: TOKEN.to_owned(), protect_reads: true, ..ApiConfig::default() };
+    let (_, app) = app_with(protected).await;
+    assert_eq!(send(&app, Call::get("/")).await.status, 200, "the page holds no data");
+    assert_eq!(send(&app, Call::get("/assets/api.js")).await.status, 200);
+    assert_eq!(send(&app, Call::get(&path("/dashboard"))).await.status, 401);
+    let ticket = Call::new(Method::POST, &path("/stream/ticket"));
+    assert_eq!(send(&app, ticket.clone()).await.status, 401);
+    let answer = send(&app, ticket.admin()).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["ticket"].as_str().unwrap().len(), 32);
 }
 
 #[tokio::test]

@@ -125,3 +125,60 @@ async fn connections_beyond_the_limit_are_refused_with_503() {
     assert_eq!(body["error"]["code"], "service_unavailable");
     assert_eq!(service.connections().len(), 1);
 }
+
+/// Where reads are protected, a browser (which cannot send `Authorization` on a WebSocket)
+/// opens the stream with a ticket obtained with the token; each ticket opens it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ticket_opens_a_protected_stream_once() {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+
+    let service = PerformanceService::builder().build().unwrap();
+    service.collect_now().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let config =
+        ApiConfig { admin_token: "s3cret".into(), protect_reads: true, ..ApiConfig::default() };
+    let app = router(service.clone(), config);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let refused = |result: Result<_, WsError>| match result {
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("expected a refusal, the stream opened"),
+    };
+
+    let stream = format!("ws://{address}/api/performance/stream");
+    assert_eq!(refused(tokio_tungstenite::connect_async(stream.clone()).await), 401);
+
+    let ticket_without_token = http_post(address, "/api/performance/stream/ticket", None).await;
+    assert!(ticket_without_token.starts_with("HTTP/1.1 401"), "{ticket_without_token}");
+
+    let answer = http_post(address, "/api/performance/stream/ticket", Some("s3cret")).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let ticket = body["ticket"].as_str().unwrap().to_owned();
+    assert_eq!(body["expiresInSeconds"], 30);
+
+    let with_ticket = format!("{stream}?ticket={ticket}");
+    let (mut socket, _) = tokio_tungstenite::connect_async(with_ticket.clone()).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "snapshot");
+    assert_eq!(refused(tokio_tungstenite::connect_async(with_ticket).await), 401, "spent");
+    let guessed = format!("{stream}?ticket=00000000000000000000000000000000");
+    assert_eq!(refused(tokio_tungstenite::connect_async(guessed).await), 401);
+    socket.send(Message::Close(None)).await.unwrap();
+}
+
+/// A bare HTTP/1.1 POST with an empty body; the whole answer as text.
+async fn http_post(address: std::net::SocketAddr, path: &str, token: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
+    let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    connection.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).await.unwrap();
+    answer
+}

@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod optimization;
 pub(crate) mod stream;
+pub(crate) mod stream_ticket;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,6 +19,7 @@ use crate::state::AppState;
 pub(crate) fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::base())
         .routes(routes!(page::index))
+        .route("/assets/{file}", axum::routing::get(page::asset))
         .routes(routes!(metrics::summary))
         .routes(routes!(metrics::all_metrics, metrics::reset_metrics))
         .routes(routes!(metrics::system_metrics))
@@ -42,5 +44,6 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(stream::stream))
+        .routes(routes!(stream_ticket::issue))
         .routes(routes!(crate::openapi::document))
 }

@@ -5,14 +5,15 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::response::Response;
 
-use crate::auth::Reader;
 use crate::error::{ApiError, ErrorBody};
 use crate::live::{self, MAX_INCOMING_MESSAGE};
+use crate::routes::stream_ticket::StreamReader;
 use crate::state::AppState;
 
 /// Live snapshots and alert/optimization events over a WebSocket. Each message is JSON
 /// `{ "type": "snapshot" | "alert" | "optimization", "data": ... }`; the latest snapshot
-/// is sent first. A client that cannot keep up is disconnected.
+/// is sent first. A client that cannot keep up is disconnected. Where reads are protected,
+/// a browser passes `?ticket=` from `POST /api/performance/stream/ticket` instead of the token.
 #[utoipa::path(get, path = "/api/performance/stream", tag = "stream",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -21,7 +22,7 @@ use crate::state::AppState;
         (status = 503, description = "The connection limit is reached", body = ErrorBody),
     ))]
 pub(crate) async fn stream(
-    _: Reader,
+    _: StreamReader,
     State(state): State<AppState>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {

@@ -1,0 +1,500 @@
+//! The dashboard in a real browser: headless Chromium, driven over WebDriver, against the
+//! real `perfkit-server --demo`.
+//!
+//! Needs `chromium` and `chromium-driver` (Debian); `cargo xtask ci` installs them. Set
+//! `PERFKIT_SCREENSHOTS=1` to rewrite the screenshots in `docs/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use perfkit::core::{MetricsSnapshot, Timestamp};
+use perfkit_testing::{RedisServer, unique_namespace};
+use serde_json::{Value, json};
+use support::{Server, redis_command};
+use webdriver::{Browser, ChromeDriver};
+
+const TOKEN: &str = "browser-test-admin-token";
+const ARROW_RIGHT: &str = "\u{E014}";
+const HOME: &str = "\u{E011}";
+/// Snapshots restored into the server whose load time is measured.
+const HISTORY_POINTS: usize = 1000;
+
+/// Requests of the demo's kinds, some cached, some not, some failing, until aborted.
+async fn demo_traffic(client: reqwest::Client, base: String) {
+    for round in 0_u64.. {
+        let path = match round % 7 {
+            0..=2 => format!("/api/posts?page={}&limit=10", round % 4 + 1),
+            3..=4 => format!("/api/users/{}/posts", round % 5 + 1),
+            5 => format!("/api/posts?page={}&limit=5", round % 40 + 1),
+            _ => "/api/users/not-a-number/posts".to_owned(),
+        };
+        let _ = client.get(format!("{base}{path}")).send().await;
+        // The rate rises and falls, so the charts have a shape to show.
+        let pause = 10.0 + 25.0 * (1.0 + (round as f64 / 150.0).sin());
+        tokio::time::sleep(Duration::from_millis(pause as u64)).await;
+    }
+}
+
+fn write_config(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+async fn text_of(browser: &Browser, id: &str) -> String {
+    browser
+        .run("return document.getElementById(arguments[0]).textContent", json!([id]))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Saves a PNG of the whole page (the window grown to the page's height) into `docs/`.
+async fn save_screenshot(browser: &Browser, name: &str, width: u32) {
+    if std::env::var_os("PERFKIT_SCREENSHOTS").is_none() {
+        return;
+    }
+    browser.run("document.activeElement?.blur(); window.scrollTo(0, 0)", json!([])).await;
+    // The window is grown until the viewport holds the whole page (the window's frame
+    // takes a few pixels of its height).
+    for _ in 0..3 {
+        let sizes = browser
+            .run("return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight]", json!([]))
+            .await;
+        let (page, inner, outer) =
+            (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap(), sizes[2].as_u64().unwrap());
+        if inner >= page {
+            break;
+        }
+        let height = u32::try_from(page + outer.saturating_sub(inner)).unwrap().min(4000);
+        browser.resize(width, height).await;
+    }
+    browser.run("window.scrollTo(0, 0)", json!([])).await;
+    // Let layout and paint settle after the resize before the capture.
+    browser
+        .wait_for("a frame after the resize", "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        .await;
+    let png = browser.screenshot().await;
+    let path = format!("{}/../../docs/dashboard-{name}.png", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(&path, png).unwrap();
+    println!("screenshot: {path}");
+    browser.resize(width, 900).await;
+}
+
+/// Whether the page is wider than the window (something overflows sideways).
+async fn overflows_sideways(browser: &Browser) -> Value {
+    browser
+        .run(
+            "if (document.documentElement.scrollWidth <= window.innerWidth + 1) return false; \
+             return [...document.querySelectorAll('body *')] \
+               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1) \
+               .slice(0, 6).map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)",
+            json!([]),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_in_a_real_browser() {
+    let driver = ChromeDriver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, "fast.toml", "[service]\ncollectInterval = 500\n");
+    let server = Server::start(&["--demo", "--config", &config], &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    let client = reqwest::Client::new();
+    server.wait_for_health(&client).await;
+    let traffic = tokio::spawn(demo_traffic(client.clone(), server.base.clone()));
+    add_an_alert_rule_the_demo_fires(&client, &server).await;
+
+    let browser = driver.session(1280, 900).await;
+    browser.goto(&server.url("/")).await;
+
+    // The score and the key figures are filled in.
+    browser
+        .wait_for(
+            "the score",
+            "return document.body.dataset.ready === 'true' \
+             && /^[0-9]+$/.test(document.getElementById('score-value').textContent)",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the key figures",
+            "const values = [...document.querySelectorAll('#key-figures .figure-value')]; \
+             return values.length === 8 && values.filter(v => v.textContent !== '—').length >= 5",
+        )
+        .await;
+    browser
+        .wait_for("the targets", "return document.querySelectorAll('#targets-body tr').length >= 6")
+        .await;
+
+    // The alert the demo's traffic fires is listed with its severity and since when.
+    browser
+        .wait_for(
+            "the active alert",
+            "const item = document.querySelector('#alerts-list .item'); \
+             return item && item.querySelector('.severity-low') && item.querySelector('time') \
+               && item.textContent.includes('Busy demo')",
+        )
+        .await;
+
+    // A live update arrives without a reload.
+    browser.run("window.notReloaded = true", json!([])).await;
+    let seen = browser.run("return Number(document.body.dataset.snapshots || 0)", json!([])).await;
+    browser
+        .wait_for(
+            "a live snapshot",
+            &format!(
+                "return window.notReloaded === true \
+                 && Number(document.body.dataset.snapshots || 0) > {seen} \
+                 && document.body.dataset.live === 'live'"
+            ),
+        )
+        .await;
+
+    // Monitoring stops and starts again.
+    browser.click("#monitor-toggle").await;
+    browser.wait_for("monitoring to stop", "return document.body.dataset.live === 'paused'").await;
+    assert_eq!(text_of(&browser, "monitor-toggle").await, "Start monitoring");
+    let paused_at = browser.run("return Number(document.body.dataset.snapshots)", json!([])).await;
+    browser.click("#monitor-toggle").await;
+    browser
+        .wait_for(
+            "monitoring to resume with a new snapshot",
+            &format!(
+                "return document.body.dataset.live === 'live' \
+                 && Number(document.body.dataset.snapshots) > {paused_at}"
+            ),
+        )
+        .await;
+
+    // Tabs follow the keyboard: ArrowRight to Metrics, where the charts are drawn.
+    if std::env::var_os("PERFKIT_SCREENSHOTS").is_some() {
+        // Some history (25 s at 500 ms), so the screenshots show charts with a shape.
+        browser
+            .wait_for(
+                "25 s of history",
+                "return Number(document.body.dataset.snapshots || 0) >= 50",
+            )
+            .await;
+    }
+    browser.run("document.getElementById('tab-overview').focus()", json!([])).await;
+    browser.press(ARROW_RIGHT).await;
+    browser
+        .wait_for(
+            "the Metrics tab",
+            "return document.activeElement.id === 'tab-metrics' \
+             && document.getElementById('tab-metrics').getAttribute('aria-selected') === 'true' \
+             && !document.getElementById('panel-metrics').hidden \
+             && document.getElementById('panel-overview').hidden",
+        )
+        .await;
+    browser
+        .wait_for(
+            "a chart with lines",
+            "return document.querySelectorAll('#charts svg path.line').length >= 6 \
+             && Number(document.getElementById('charts').dataset.points) > 20",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the slowest routes",
+            "return document.querySelectorAll('#routes-body td.route').length > 0",
+        )
+        .await;
+    save_screenshot(&browser, "metrics", 1280).await;
+
+    // Optimization: a wrong token is refused with the server's 401, the right one runs.
+    browser.run("document.getElementById('tab-metrics').focus()", json!([])).await;
+    browser.press(ARROW_RIGHT).await;
+    browser
+        .wait_for(
+            "the Optimization tab",
+            "return document.activeElement.id === 'tab-optimization' \
+             && !document.getElementById('panel-optimization').hidden \
+             && document.querySelectorAll('#config-fields input').length > 10",
+        )
+        .await;
+    browser.click("#opt-run").await;
+    browser
+        .wait_for("the token dialog", "return document.getElementById('token-dialog').open")
+        .await;
+    browser.type_into("#token-input", "not-the-token").await;
+    browser.click("#token-submit").await;
+    let refused = browser
+        .wait_for(
+            "the 401 message",
+            "const t = document.getElementById('opt-result').textContent; \
+             return t.startsWith('401') && t",
+        )
+        .await;
+    assert!(refused.as_str().unwrap().contains("unauthorized"), "{refused}");
+
+    browser.click("#opt-run").await;
+    browser
+        .wait_for("the token dialog again", "return document.getElementById('token-dialog').open")
+        .await;
+    browser.type_into("#token-input", TOKEN).await;
+    browser.click("#token-submit").await;
+    let ran = browser
+        .wait_for(
+            "the run's answer",
+            "const t = document.getElementById('opt-result').textContent; \
+             return t.startsWith('Run #') && t",
+        )
+        .await;
+    let run_id: String =
+        ran.as_str().unwrap()[5..].chars().take_while(char::is_ascii_digit).collect();
+    browser
+        .wait_for(
+            "the run in the history",
+            &format!(
+                "return document.querySelector('#runs-body tr[data-run=\"{run_id}\"]') !== null"
+            ),
+        )
+        .await;
+    // A forced run takes every action and shows its before/after figures.
+    browser.click("#opt-force").await;
+    browser
+        .wait_for(
+            "a forced run with its actions",
+            "return document.querySelectorAll('#runs-body .chip-taken').length > 0",
+        )
+        .await;
+    // The dry-run switch goes through the config and says what it did; so does clearing a prefix.
+    browser.click("#opt-dry-run").await;
+    browser
+        .wait_for(
+            "dry run on",
+            "return document.getElementById('opt-result').textContent.startsWith('Dry run is on') \
+             && document.getElementById('config-mode-dryRun').checked",
+        )
+        .await;
+    browser.click("#opt-dry-run").await;
+    browser
+        .wait_for(
+            "dry run off",
+            "return document.getElementById('opt-result').textContent === 'Dry run is off.'",
+        )
+        .await;
+    browser.type_into("#cache-prefix", "demo:users:").await;
+    browser.click("#prefix-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the prefix cleared",
+            "return /^Cleared [0-9]+ key/.test(document.getElementById('cache-result').textContent)",
+        )
+        .await;
+    let stored = browser
+        .run("return [sessionStorage.getItem('perfkit.adminToken'), localStorage.length, location.href]", json!([]))
+        .await;
+    assert_eq!(stored[0], TOKEN, "kept in the tab's session storage");
+    assert_eq!(stored[1], 0, "nothing in local storage");
+    assert!(!stored[2].as_str().unwrap().contains(TOKEN), "never in the URL");
+
+    // The server's validation problems are shown beside their fields.
+    browser
+        .run(
+            "document.getElementById('config-cacheOptimization-hitRateThreshold').value = '7'",
+            json!([]),
+        )
+        .await;
+    browser.click("#config-form button[type=submit]").await;
+    let problem = browser
+        .wait_for(
+            "the validation problem beside its field",
+            "return document.getElementById('config-cacheOptimization-hitRateThreshold-problem').textContent",
+        )
+        .await;
+    assert!(problem.as_str().unwrap().contains("between 0 and 1"), "{problem}");
+    assert!(text_of(&browser, "config-result").await.starts_with("422"));
+    browser.click("#config-reload").await;
+    save_screenshot(&browser, "optimization", 1280).await;
+
+    // Home goes back to the Overview.
+    browser.run("document.getElementById('tab-optimization').focus()", json!([])).await;
+    browser.press(HOME).await;
+    browser
+        .wait_for("the Overview tab", "return !document.getElementById('panel-overview').hidden")
+        .await;
+    save_screenshot(&browser, "overview", 1280).await;
+
+    // At 360 px nothing overflows sideways, on any tab.
+    browser.resize(360, 800).await;
+    for tab in ["overview", "metrics", "optimization"] {
+        browser.click(&format!("#tab-{tab}")).await;
+        let overflow = overflows_sideways(&browser).await;
+        assert_eq!(overflow, false, "the {tab} tab is wider than 360 px: {overflow}");
+    }
+    browser.click("#tab-overview").await;
+    save_screenshot(&browser, "narrow", 360).await;
+    browser.resize(1280, 900).await;
+
+    // Nothing was fetched from another origin.
+    let foreign = browser
+        .run(
+            "return performance.getEntriesByType('resource').map(e => e.name) \
+             .filter(name => !name.startsWith(location.origin + '/'))",
+            json!([]),
+        )
+        .await;
+    assert_eq!(foreign, json!([]), "requests to other origins");
+    // No script error (a refused request, the wrong token's 401, is logged and expected).
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|message| !message.contains("Failed to load resource"))
+        .collect();
+    assert!(errors.is_empty(), "errors in the browser console: {errors:#?}");
+    traffic.abort();
+
+    measure_load_with_a_full_history(&browser, &client).await;
+    browser.quit().await;
+}
+
+/// Adds a low-severity rule that the demo traffic's throughput crosses at once, so the
+/// Overview has an active alert to show.
+async fn add_an_alert_rule_the_demo_fires(client: &reqwest::Client, server: &Server) {
+    let url = server.url("/api/performance/alerts/rules");
+    let mut rules: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+    rules["rules"].as_array_mut().unwrap().push(json!({
+        "name": "busy_demo", "severity": "low", "kind": "threshold", "metric": "throughput",
+        "comparison": "above", "threshold": 2.0, "recoveryThreshold": 1.0, "for": "0s",
+        "annotations": { "summary": "Throughput is {{ value }} req/s (threshold {{ threshold }})" },
+    }));
+    let answer = client.put(&url).bearer_auth(TOKEN).json(&rules).send().await.unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+}
+
+/// A restarted server restores 1000 snapshots from Redis (the product's own persistence
+/// path), with reads behind the token; the page is loaded with all of them and the time to
+/// its first full drawing is read from the Performance API.
+async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::Client) {
+    let redis = RedisServer::start_private();
+    let namespace = unique_namespace("browser");
+    let history = full_history();
+    assert_eq!(
+        redis_command(redis.port(), &["SET", &format!("{namespace}history:default"), &history]),
+        "+OK"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        "persisted.toml",
+        "[service]\npersistHistory = true\nhistoryCapacity = 1000\n[api]\nprotectReads = true\n",
+    );
+    let server = Server::start(
+        &["--redis-url", redis.url(), "--namespace", &namespace, "--config", &config],
+        &[("PERFKIT_ADMIN_TOKEN", TOKEN)],
+    );
+    server.wait_for_health(client).await;
+    let token = format!("Bearer {TOKEN}");
+    // The history is restored on the collector's first tick, which may follow the health answer.
+    let started = std::time::Instant::now();
+    loop {
+        let restored = client
+            .get(server.url("/api/performance/history?limit=1000"))
+            .header("authorization", &token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<Value>>()
+            .await
+            .unwrap();
+        if restored.len() == HISTORY_POINTS {
+            break;
+        }
+        assert!(
+            started.elapsed() < support::PATIENCE,
+            "the restored history has {} snapshots, not {HISTORY_POINTS}",
+            restored.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Reads are protected here: the page asks for the token once (one question for all its
+    // requests), then opens the stream with a single-use ticket.
+    browser.goto(&server.url("/")).await;
+    browser
+        .wait_for("the token question", "return document.getElementById('token-dialog').open")
+        .await;
+    browser.type_into("#token-input", TOKEN).await;
+    browser.click("#token-submit").await;
+    browser
+        .wait_for(
+            "the figures and the stream behind the token",
+            "return document.body.dataset.ready === 'true' && document.body.dataset.live === 'live' \
+             && !document.getElementById('token-dialog').open",
+        )
+        .await;
+
+    let mut timings = Vec::new();
+    let mut sizes = 0.0;
+    for _ in 0..3 {
+        browser.goto(&server.url("/")).await;
+        let measured = browser
+            .wait_for(
+                "the page drawn with the full history",
+                "const mark = performance.getEntriesByName('perfkit:drawn')[0]; \
+                 if (!mark) return null; \
+                 const assets = performance.getEntriesByType('resource') \
+                   .filter(e => new URL(e.name).pathname.startsWith('/assets/')); \
+                 const nav = performance.getEntriesByType('navigation')[0]; \
+                 const data = performance.getEntriesByType('resource') \
+                   .filter(e => e.name.includes('/api/performance/') && e.responseEnd <= mark.startTime) \
+                   .reduce((end, e) => Math.max(end, e.responseEnd), 0); \
+                 return { drawn: mark.startTime, data, \
+                   points: Number(document.getElementById('charts').dataset.points), \
+                   bytes: nav.decodedBodySize + assets.reduce((n, e) => n + e.decodedBodySize, 0) }",
+            )
+            .await;
+        assert!(measured["points"].as_f64().unwrap() > 1000.0, "{measured}");
+        timings.push((measured["drawn"].as_f64().unwrap(), measured["data"].as_f64().unwrap()));
+        sizes = measured["bytes"].as_f64().unwrap();
+    }
+    timings.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (drawn, data) = timings[1];
+    println!(
+        "dashboard with {HISTORY_POINTS} history points: loaded and drawn in {drawn:.0} ms \
+         (median of 3 loads: {:?} ms; the API's answers were in by {data:.0} ms); \
+         page and assets {:.1} KiB",
+        timings.iter().map(|t| t.0.round()).collect::<Vec<_>>(),
+        sizes / 1024.0
+    );
+    assert!(sizes < 150.0 * 1024.0, "page and assets are {sizes} bytes");
+}
+
+/// 1000 snapshots 30 s apart ending now, shaped like a day of traffic, as the server's
+/// history persistence stores them.
+fn full_history() -> String {
+    let now =
+        i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let snapshots: Vec<MetricsSnapshot> = (0..HISTORY_POINTS)
+        .map(|i| {
+            let step = i as f64;
+            let age = i64::try_from(HISTORY_POINTS - i).unwrap() * 30_000;
+            let wave = (step / 80.0).sin();
+            let ripple = (step / 7.0).sin() * 0.1;
+            let mut snapshot = MetricsSnapshot::empty(Timestamp::from_unix_millis(now - age));
+            snapshot.response_time = Some(40.0 + 15.0 * wave + 5.0 * ripple);
+            snapshot.p50 = Some(35.0 + 12.0 * wave);
+            snapshot.p95 = Some(120.0 + 60.0 * wave + 30.0 * ripple);
+            snapshot.p99 = Some(240.0 + 90.0 * wave + 50.0 * ripple);
+            snapshot.throughput = Some(60.0 + 25.0 * wave);
+            snapshot.error_rate = Some((0.004 + 0.003 * ripple.abs() * 10.0).min(0.05));
+            snapshot.cache_hit_rate = Some(0.86 + 0.06 * wave);
+            snapshot.memory_usage = Some(0.45 + 0.1 * wave);
+            snapshot.cpu_usage = Some(0.3 + 0.15 * wave + ripple);
+            snapshot.active_connections = Some((12.0 + 8.0 * wave).round());
+            snapshot.queue_length = Some((3.0 + 3.0 * wave).max(0.0).round());
+            snapshot.request_count = Some((60.0 + 25.0 * wave) * 30.0);
+            snapshot
+        })
+        .collect();
+    serde_json::to_string(&snapshots).unwrap()
+}

@@ -1,0 +1,90 @@
+// The Metrics tab: charts over the history, system details, errors by kind, slowest routes.
+
+import { lineChart } from "./chart.js";
+import { MISSING, bytes, count, el, fill, millis, percent } from "./format.js";
+import { detail, state } from "./state.js";
+
+const CHARTS = [
+  { title: "Response time", format: millis, series: [["Average", "responseTime", "a"], ["P95", "p95", "b"], ["P99", "p99", "c"]] },
+  { title: "Throughput", format: (v) => count(v, "req/s", 1), least: 10, series: [["Requests per second", "throughput", "a"]] },
+  { title: "Error rate", format: (v) => percent(v, 1), least: 0.01, series: [["Errors", "errorRate", "c"]] },
+  { title: "Cache hit rate", format: (v) => percent(v, 0), ceiling: 1, series: [["Hit rate", "cacheHitRate", "a"]] },
+  { title: "Memory", format: (v) => percent(v, 0), ceiling: 1, series: [["Used", "memoryUsage", "b"]] },
+  { title: "CPU", format: (v) => percent(v, 0), ceiling: 1, series: [["Busy", "cpuUsage", "a"]] },
+  { title: "Connections", format: (v) => count(v, "", 1), least: 4, series: [["Open", "activeConnections", "b"]] },
+  { title: "Queue", format: (v) => count(v, "", 1), least: 4, series: [["Waiting jobs", "queueLength", "c"]] },
+];
+
+export function renderCharts() {
+  const host = document.getElementById("charts");
+  const times = state.history.map((snapshot) => snapshot.timestamp);
+  if (host.children.length !== CHARTS.length) {
+    host.replaceChildren(...CHARTS.map((chart) => el("article", "card chart", null, el("h2", null, chart.title), el("div", "chart-body"))));
+  }
+  let drawn = 0;
+  CHARTS.forEach((chart, index) => {
+    const body = host.children[index].querySelector(".chart-body");
+    drawn += lineChart(body, {
+      times,
+      format: chart.format,
+      ceiling: chart.ceiling,
+      least: chart.least,
+      series: chart.series.map(([label, metric, tone]) => ({ label, tone, values: state.history.map((snapshot) => snapshot[metric]) })),
+    });
+  });
+  host.dataset.points = String(drawn);
+  state.chartsDirty = false;
+}
+
+function renderSystem() {
+  const system = state.dashboard?.metrics?.system;
+  if (!system) {
+    fill("system-details", ...detail("System", "not measured"));
+    return;
+  }
+  const load = system.loadAverage;
+  const rows = [
+    ...detail("CPU", `${percent(system.cpuUsage)} of ${count(system.cpuCount)} cores`),
+    ...detail("Load average", load ? `${load.one.toFixed(2)} · ${load.five.toFixed(2)} · ${load.fifteen.toFixed(2)}` : MISSING),
+    ...detail("Memory", system.memory ? `${bytes(system.memory.usedBytes)} of ${bytes(system.memory.totalBytes)} (${percent(system.memory.usage)})` : MISSING),
+    ...detail("Process", system.process ? `RSS ${bytes(system.process.residentMemoryBytes)} · CPU ${percent(system.process.cpuUsage)} · pid ${system.process.pid}` : MISSING),
+    ...detail("Network", system.network ? `↓ ${bytes(system.network.receivedBytesPerSecond)}/s · ↑ ${bytes(system.network.transmittedBytesPerSecond)}/s` : MISSING),
+    ...detail("Disk I/O", system.diskIo ? `read ${bytes(system.diskIo.readBytesPerSecond)}/s · write ${bytes(system.diskIo.writtenBytesPerSecond)}/s` : MISSING),
+  ];
+  for (const disk of system.disks || []) {
+    const meter = el("meter", null, null);
+    meter.min = 0;
+    meter.max = 1;
+    meter.high = 0.85;
+    meter.value = disk.usage;
+    meter.setAttribute("aria-label", `${disk.mountPoint} used`);
+    rows.push(el("dt", null, `Disk ${disk.mountPoint}`), el("dd", null, `${percent(disk.usage, 0)} of ${bytes(disk.totalBytes)} `, meter));
+  }
+  fill("system-details", ...rows);
+}
+
+function renderErrors() {
+  const errors = state.dashboard?.metrics?.application?.errors;
+  const rows = Object.entries(errors?.byKind || {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => el("tr", null, null, el("td", null, kind), el("td", "num", count(n))));
+  if (errors?.other) rows.push(el("tr", null, null, el("td", null, "other"), el("td", "num", count(errors.other))));
+  fill("errors-body", ...(rows.length ? rows : [el("tr", null, null, el("td", "empty", `No errors recorded${errors ? ` (${count(errors.serverErrors)} server errors)` : ""}.`), el("td"))]));
+}
+
+function renderRoutes() {
+  const routes = state.dashboard?.metrics?.application?.routes?.slowest || [];
+  fill(
+    "routes-body",
+    ...(routes.length
+      ? routes.map((route) => el("tr", null, null, el("td", "route", route.route), el("td", "num", count(route.count)), el("td", "num", count(route.errors)), el("td", "num", millis(route.avg)), el("td", "num", millis(route.p95))))
+      : [el("tr", null, null, el("td", "empty", "No requests recorded yet."))]),
+  );
+}
+
+/** The Metrics tab's tables and details (the charts are drawn when due: see renderCharts). */
+export function renderMetricDetails() {
+  renderSystem();
+  renderErrors();
+  renderRoutes();
+}
