@@ -64,6 +64,7 @@ mod respond;
 mod router;
 mod routes;
 mod state;
+mod views;
 
 pub use config::ApiConfig;
 pub use error::{ApiError, ErrorKind};

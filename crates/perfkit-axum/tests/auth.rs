@@ -32,10 +32,10 @@ async fn observe(service: &PerformanceService) -> Observed {
     }
     Observed {
         cached_keys,
-        optimizer_config: serde_json::to_value(service.optimizer_config()).unwrap(),
-        optimizer_runs: service.optimization_history(1000).len(),
-        active_alerts: service.alerts().active.len(),
-        alert_rules: serde_json::to_value(service.alert_rules()).unwrap(),
+        optimizer_config: serde_json::to_value(service.parts().optimizer.config()).unwrap(),
+        optimizer_runs: service.parts().optimizer.history(1000).len(),
+        active_alerts: service.parts().alerts.active().len(),
+        alert_rules: serde_json::to_value(service.parts().alerts.rules()).unwrap(),
         requests_recorded: service.recorder().snapshot().requests.total,
         history: service.history(1000).len(),
     }
@@ -52,7 +52,7 @@ async fn seeded(config: ApiConfig) -> (PerformanceService, axum::Router) {
             "metric":"memoryUsage","comparison":"above","threshold":0.0}]}"#,
     )
     .unwrap();
-    service.update_alert_rules(rules).unwrap();
+    service.parts().alerts.replace_rules(rules).unwrap();
     service.recorder().record_request(
         Some("/x"),
         perfkit::metrics::Method::Get,
@@ -60,7 +60,7 @@ async fn seeded(config: ApiConfig) -> (PerformanceService, axum::Router) {
         Duration::from_millis(1),
     );
     service.collect_now().await;
-    assert_eq!(service.alerts().active.len(), 1, "the seeded alert fires");
+    assert_eq!(service.parts().alerts.active().len(), 1, "the seeded alert fires");
     (service, app)
 }
 

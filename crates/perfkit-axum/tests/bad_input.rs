@@ -152,8 +152,8 @@ fn table() -> Vec<(&'static str, Call, u16, &'static str)> {
 async fn no_bad_input_yields_a_5xx_a_panic_or_a_hang() {
     let (service, app) = app().await;
     service.cache().set("user:1", b"alice", None).await.unwrap();
-    let config_before = serde_json::to_value(service.optimizer_config()).unwrap();
-    let rules_before = serde_json::to_value(service.alert_rules()).unwrap();
+    let config_before = serde_json::to_value(service.parts().optimizer.config()).unwrap();
+    let rules_before = serde_json::to_value(service.parts().alerts.rules()).unwrap();
     for (what, call, status, code) in table() {
         let answer = tokio::time::timeout(HANG, send(&app, call))
             .await
@@ -165,8 +165,8 @@ async fn no_bad_input_yields_a_5xx_a_panic_or_a_hang() {
         assert!(!message.contains("src/"), "{what}: internals in {message}");
     }
     assert!(service.cache().exists("user:1").await.unwrap(), "no bad request deleted a key");
-    assert_eq!(serde_json::to_value(service.optimizer_config()).unwrap(), config_before);
-    assert_eq!(serde_json::to_value(service.alert_rules()).unwrap(), rules_before);
+    assert_eq!(serde_json::to_value(service.parts().optimizer.config()).unwrap(), config_before);
+    assert_eq!(serde_json::to_value(service.parts().alerts.rules()).unwrap(), rules_before);
 }
 
 #[tokio::test]

@@ -16,8 +16,8 @@ async fn every_endpoint_answers_with_its_documented_shape() {
     service.cache().set("user:1", b"alice", None).await.unwrap();
     service.cache().set("user:2", b"bob", None).await.unwrap();
     service.cache().set("post:1", b"hello", None).await.unwrap();
-    let config = serde_json::to_string(&service.optimizer_config()).unwrap();
-    let rules = serde_json::to_string(&service.alert_rules()).unwrap();
+    let config = serde_json::to_string(&service.parts().optimizer.config()).unwrap();
+    let rules = serde_json::to_string(&service.parts().alerts.rules()).unwrap();
 
     type Check = fn(&Value);
     let rows: Vec<(Call, Check)> = vec![
@@ -254,7 +254,7 @@ async fn a_firing_alert_is_listed_and_cleared() {
     assert_eq!(answer.json()["active"].as_array().unwrap().len(), 1, "{}", answer.text());
     let answer = send(&app, Call::new(Method::DELETE, &path("/alerts")).admin()).await;
     assert_eq!(answer.json()["cleared"], 1);
-    assert!(service.alerts().active.is_empty());
+    assert!(service.parts().alerts.active().is_empty());
 }
 
 #[tokio::test]

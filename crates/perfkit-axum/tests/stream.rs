@@ -53,7 +53,7 @@ async fn snapshots_and_events_reach_a_registered_client() {
 
     let url = format!("ws://{address}/api/performance/stream");
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    assert_eq!(service.connections().len(), 1, "registered while open");
+    assert_eq!(service.parts().connections.len(), 1, "registered while open");
 
     let first = next_json(&mut socket).await;
     assert_eq!(first["type"], "snapshot", "the latest snapshot comes first: {first}");
@@ -69,7 +69,7 @@ async fn snapshots_and_events_reach_a_registered_client() {
     };
     assert!(next["data"]["timestamp"].is_string(), "{next}");
 
-    service.force_optimization().await;
+    service.optimize(perfkit::OptimizationRun::Forced).await;
     let mut types = Vec::new();
     while !types.contains(&"optimization".to_owned()) {
         types.push(next_json(&mut socket).await["type"].as_str().unwrap().to_owned());
@@ -77,7 +77,8 @@ async fn snapshots_and_events_reach_a_registered_client() {
 
     socket.send(Message::Close(None)).await.unwrap();
     drop(socket);
-    eventually("the connection leaving the registry", || service.connections().is_empty()).await;
+    eventually("the connection leaving the registry", || service.parts().connections.is_empty())
+        .await;
     let websocket = service.recorder().snapshot().websocket;
     assert_eq!(websocket.total_connections, 1);
     assert!(websocket.messages >= 3);
@@ -89,7 +90,7 @@ async fn the_registry_closing_a_connection_closes_the_socket() {
     let address = serve(&service).await;
     let url = format!("ws://{address}/api/performance/stream");
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    assert_eq!(service.connections().close_all(), 1);
+    assert_eq!(service.parts().connections.close_all(), 1);
     let closed = tokio::time::timeout(PATIENCE, async {
         while let Some(Ok(message)) = socket.next().await {
             if let Message::Close(frame) = message {
@@ -101,7 +102,8 @@ async fn the_registry_closing_a_connection_closes_the_socket() {
     .await
     .unwrap();
     assert_eq!(closed, Some(1001), "going away");
-    eventually("the connection leaving the registry", || service.connections().is_empty()).await;
+    eventually("the connection leaving the registry", || service.parts().connections.is_empty())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +125,7 @@ async fn connections_beyond_the_limit_are_refused_with_503() {
     let body: serde_json::Value =
         serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
     assert_eq!(body["error"]["code"], "service_unavailable");
-    assert_eq!(service.connections().len(), 1);
+    assert_eq!(service.parts().connections.len(), 1);
 }
 
 /// Where reads are protected, a browser (which cannot send `Authorization` on a WebSocket)

@@ -4,8 +4,9 @@
 //! cache, an alert engine and an optimizer, all behind traits, and on the seed's schedule it
 //! collects a snapshot every 30 s (evaluating alert rules on each), builds a report every
 //! 5 minutes and, when auto-optimization is on, lets the optimizer act every 15 minutes. It
-//! keeps the last 1000 snapshots, fits trends, scores performance 0–100, and answers every
-//! question the HTTP API and the dashboard ask, as plain data.
+//! keeps the last 1000 snapshots, fits trends, scores performance 0–100, reports and judges
+//! its health. Its parts ([`Parts`]) are handed out as they are: the HTTP face
+//! (perfkit-axum) builds its answers from them.
 //!
 //! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
 //! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`core`].
@@ -29,15 +30,15 @@
 //! // ...and cache through its cache.
 //! service.cache().set("post:1", br#"{"title":"hello"}"#, None).await?;
 //!
-//! // Everything the API serves is a method away.
+//! // The collector closes an interval and takes a snapshot in; the parts answer the rest.
 //! let snapshot = service.collect_now().await;
 //! assert_eq!(snapshot.request_count, Some(1.0));
-//! let summary = service.summary().await;
-//! assert!(summary.score.score.is_some());
-//! println!("{}", service.prometheus()?);
+//! let score = perfkit::analysis::score(&snapshot, &service.config().targets);
+//! assert!(score.score.is_some());
+//! println!("{}", service.parts().exporter.render()?);
 //!
 //! service.shutdown().await;
-//! # Ok::<(), perfkit::PerfkitError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 //!
@@ -55,24 +56,26 @@
 //! - [`adapters`]: the optimizer's control traits over the cache and this process.
 
 pub mod adapters;
+mod alerts;
 pub mod analysis;
 mod cache_collector;
 mod clock;
 mod error;
 mod events;
 mod history;
+mod host_collector;
 mod report;
 mod service;
 
+pub use alerts::Alerts;
 pub use clock::TokioClock;
 pub use error::PerfkitError;
 pub use events::LiveEvent;
 pub use history::SnapshotHistory;
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
-    AlertsView, ComponentHealth, Dashboard, HealthReport, HealthStatus, MetricsView,
-    OptimizationView, PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus,
-    StepCounters, Summary,
+    ComponentHealth, HealthReport, HealthStatus, OptimizationRun, Parts, PerformanceService,
+    PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
 };
 
 pub use perfkit_alerting as alerting;

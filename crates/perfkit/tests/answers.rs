@@ -17,8 +17,8 @@ use perfkit::analysis::{Direction, Status};
 use perfkit::cache::{CacheBackend, MemoryCache, MemoryConfig, MockCache};
 use perfkit::core::{Metric, Timestamp};
 use perfkit::metrics::Method;
-use perfkit::optimizer::{ActionKind, OptimizerConfig};
-use perfkit::{PerfkitError, PerformanceService, ServiceConfig, TokioClock};
+use perfkit::optimizer::{ActionKind, OptimizerConfig, OptimizerError};
+use perfkit::{PerformanceService, ServiceConfig, TokioClock};
 use support::{cache_stats, settle, steady_probe};
 
 mock! {
@@ -89,17 +89,16 @@ async fn slow_requests_fire_the_latency_alert_and_notify_once() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
     settle().await;
-    let alerts = service.alerts();
-    assert!(alerts.active.iter().any(|alert| alert.is_firing()), "{:?}", alerts.active);
-    assert_eq!(service.summary().await.active_alerts, alerts.active.len());
+    let active = service.parts().alerts.active();
+    assert!(active.iter().any(|alert| alert.is_firing()), "{active:?}");
     assert_eq!(
         notified.load(Ordering::Relaxed),
         1,
         "one firing notification, not one per collection"
     );
 
-    assert!(service.clear_alerts() >= 1);
-    assert!(service.alerts().active.is_empty());
+    assert!(service.parts().alerts.clear() >= 1);
+    assert!(service.parts().alerts.active().is_empty());
     service.shutdown().await;
 }
 
@@ -130,27 +129,21 @@ async fn reports_carry_averages_trends_and_the_score() {
     assert!((trend.slope_per_hour - 12_000.0).abs() < 200.0, "{}", trend.slope_per_hour);
     assert_eq!(report.slowest_routes[0].route, "/api/posts");
     assert!(report.score.score.is_some());
-
-    let summary = service.summary().await;
-    assert_eq!(summary.snapshot.unwrap().p95, service.latest().unwrap().p95);
-    assert_ne!(summary.score.status, Status::Unknown);
-    let json = serde_json::to_value(service.dashboard().await).unwrap();
-    for field in ["summary", "metrics", "history", "trends", "alerts", "optimization", "health"] {
-        assert!(json.get(field).is_some(), "dashboard lacks {field}");
-    }
-    assert_eq!(json["history"].as_array().unwrap().len(), 10);
+    assert_ne!(report.score.status, Status::Unknown);
+    assert_eq!(service.history(1000).len(), 10);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
-    let mut cache = support::cache_admin();
+    let mut cache = support::bare_cache_admin();
+    // Each read of the counters finds 1000 more reads, 30 % of them hits: at the build
+    // (the baseline), at each of two collections, and at the scrape.
     let reads = Arc::new(AtomicU64::new(0));
-    cache.expect_stats().returning(move || {
+    cache.expect_counters().times(4).returning(move || {
         let total = reads.fetch_add(1000, Ordering::Relaxed) + 1000;
         cache_stats(total * 3 / 10, total * 7 / 10, true)
     });
-    // The exposition reads the cache's counters at scrape time, not the last collection.
-    cache.expect_counters().times(1).returning(|| cache_stats(900, 2100, true));
+    cache.expect_stats().returning(|| cache_stats(0, 0, true));
     let service = PerformanceService::builder()
         .clock(clock())
         .probe(Arc::new(steady_probe(Arc::default())))
@@ -160,11 +153,14 @@ async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
     service.collect_now().await;
     service.collect_now().await;
     assert_eq!(service.latest().unwrap().cache_hit_rate, Some(0.3));
-    let recommendations = service.recommendations().await;
+    let latest = service.latest().unwrap();
+    let recommendations = service.parts().optimizer.recommend(&latest).await;
     let cache = recommendations.iter().find(|r| r.action == ActionKind::OptimizeCache).unwrap();
     assert!(cache.reason.to_lowercase().contains("hit rate"), "{}", cache.reason);
-    let text = service.prometheus().unwrap();
-    assert!(text.contains("perfkit_cache_hits_total{backend=\"memory\"} 900"), "{text}");
+    let text = service.parts().exporter.render().unwrap();
+    // Read when scraped, not at the last collection (which saw 900 hits).
+    assert!(text.contains("perfkit_cache_hits_total{backend=\"memory\"} 1200"), "{text}");
+    assert!(text.contains("cache_hit_rate 0.3"), "{text}");
     assert!(text.contains("# TYPE perfkit_cache_connected gauge"));
 }
 
@@ -176,35 +172,35 @@ async fn reset_clears_history_and_application_metrics() {
     assert_eq!(service.history(10).len(), 1);
     service.reset_metrics();
     assert!(service.history(10).is_empty());
-    assert_eq!(service.metrics().application.requests.total, 0);
+    assert_eq!(service.recorder().snapshot().requests.total, 0);
 }
 
 #[tokio::test]
 async fn invalid_updates_are_refused_whole() {
     let service = memory_service(memory_cache());
-    let before = service.optimizer_config();
+    let before = service.parts().optimizer.config();
     let mut bad = before.clone();
     bad.cache_optimization.hit_rate_threshold = 7.0;
     bad.queue_scaling.min_workers = 10;
     bad.queue_scaling.max_workers = 2;
-    let error = service.update_config(bad).unwrap_err();
-    assert!(matches!(error, PerfkitError::Optimizer(_)), "{error}");
-    assert_eq!(service.optimizer_config(), before);
+    let error = service.parts().optimizer.update_config(bad).unwrap_err();
+    assert!(matches!(error, OptimizerError::InvalidConfig(_)), "{error}");
+    assert_eq!(service.parts().optimizer.config(), before);
 
-    let rules_before = service.alert_rules();
+    let rules_before = service.parts().alerts.rules();
     let mut bad_rules = RuleSet::default();
     bad_rules.rules[0].name = String::new();
     let duplicate = bad_rules.rules[1].clone();
     bad_rules.rules.push(duplicate);
-    let error = service.update_alert_rules(bad_rules).unwrap_err();
-    assert!(matches!(error, PerfkitError::Alerting(_)), "{error}");
-    assert_eq!(service.alert_rules(), rules_before);
+    let error = service.parts().alerts.replace_rules(bad_rules).unwrap_err();
+    assert!(matches!(error, AlertingError::InvalidRules { .. }), "{error}");
+    assert_eq!(service.parts().alerts.rules(), rules_before);
 
-    service.set_auto(false);
-    assert!(!service.optimizer_config().mode.auto);
+    service.parts().optimizer.set_auto(false);
+    assert!(!service.parts().optimizer.config().mode.auto);
     let valid = OptimizerConfig::default();
-    service.update_config(valid.clone()).unwrap();
-    assert_eq!(service.optimizer_config(), valid);
+    service.parts().optimizer.update_config(valid.clone()).unwrap();
+    assert_eq!(service.parts().optimizer.config(), valid);
 }
 
 #[tokio::test(start_paused = true)]
@@ -227,7 +223,7 @@ async fn history_persisted_in_the_cache_survives_a_restart() {
     first.shutdown().await;
     assert_eq!(first.history(100).len(), 4);
     // The history is perfkit's own key: clearing the application's cache leaves it.
-    assert_eq!(first.clear_cache().await.unwrap(), 0);
+    assert_eq!(first.parts().cache_admin.clear().await.unwrap(), 0);
 
     let second = PerformanceService::builder()
         .config(config)
@@ -276,8 +272,8 @@ async fn instances_sharing_redis_read_each_others_history() {
     b.collect_now().await;
     assert_eq!(b.persisted_history("a").await.unwrap().len(), 2);
     assert_eq!(a.persisted_history("b").await.unwrap().len(), 1);
-    b.clear_cache().await.unwrap();
-    assert_eq!(b.delete_cache_pattern("~").await.unwrap(), 0);
+    b.parts().cache_admin.clear().await.unwrap();
+    assert_eq!(b.parts().cache_admin.delete_pattern("~").await.unwrap(), 0);
     assert_eq!(b.persisted_history("a").await.unwrap().len(), 2, "history survives clearing");
-    assert!(b.cache_stats().await.connected);
+    assert!(b.parts().cache_admin.stats().await.connected);
 }

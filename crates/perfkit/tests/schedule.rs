@@ -35,7 +35,7 @@ async fn fifteen_minutes_give_30_collections_3_reports_and_1_optimization_check(
     assert_eq!(status.steps["optimize"].runs, 1, "{status:?}");
     assert_eq!(service.history(1000).len(), 30);
     assert_eq!(probe_calls.load(Ordering::Relaxed), 30, "one probe reading per collection");
-    let runs = service.optimization_history(10);
+    let runs = service.parts().optimizer.history(10);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].trigger, RunTrigger::Auto);
 
@@ -52,10 +52,10 @@ async fn fifteen_minutes_give_30_collections_3_reports_and_1_optimization_check(
 #[tokio::test(start_paused = true)]
 async fn no_optimization_check_acts_while_auto_is_off() {
     let service = service_with(steady_probe(Arc::default()), steady_cache());
-    service.set_auto(false);
+    service.parts().optimizer.set_auto(false);
     service.start();
     run_for(31).await;
-    assert!(service.optimization_history(10).is_empty());
+    assert!(service.parts().optimizer.history(10).is_empty());
     service.shutdown().await;
 }
 
@@ -118,7 +118,7 @@ async fn a_disconnected_cache_degrades_health_and_collection_continues() {
     let health = service.health();
     assert_eq!(health.checks["cache"].status, HealthStatus::Degraded);
     assert_eq!(health.status, HealthStatus::Degraded);
-    assert!(!service.is_ready());
+    assert!(!service.status().ready);
     assert_eq!(service.status().steps["collect"].runs, 4);
     service.shutdown().await;
 }

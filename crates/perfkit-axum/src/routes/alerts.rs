@@ -1,8 +1,8 @@
 //! Active alerts and alert rules.
 
+use crate::views::AlertsView;
 use axum::Json;
 use axum::extract::State;
-use perfkit::AlertsView;
 use perfkit::alerting::{AlertingError, RuleSet};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -27,7 +27,7 @@ pub(crate) struct AlertsCleared {
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn active(_: Reader, State(state): State<AppState>) -> Json<AlertsView> {
-    Json(state.service.alerts())
+    Json(AlertsView::of(&state.service))
 }
 
 /// Clears active alerts (they fire again if their condition still holds).
@@ -38,7 +38,7 @@ pub(crate) async fn active(_: Reader, State(state): State<AppState>) -> Json<Ale
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
     ))]
 pub(crate) async fn clear(_: Admin, State(state): State<AppState>) -> Json<AlertsCleared> {
-    Json(AlertsCleared { cleared: state.service.clear_alerts() })
+    Json(AlertsCleared { cleared: state.service.parts().alerts.clear() })
 }
 
 /// The alert rules in force.
@@ -48,7 +48,7 @@ pub(crate) async fn clear(_: Admin, State(state): State<AppState>) -> Json<Alert
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn rules(_: Reader, State(state): State<AppState>) -> Json<RuleSet> {
-    Json(state.service.alert_rules())
+    Json(state.service.parts().alerts.rules())
 }
 
 /// Replaces the alert rules; an invalid set is refused whole with every problem listed.
@@ -76,6 +76,7 @@ pub(crate) async fn update_rules(
         AlertingError::Parse { reason, .. } => ApiError::InvalidJson(reason),
         other => ApiError::from(perfkit::PerfkitError::from(other)),
     })?;
-    state.service.update_alert_rules(rules)?;
-    Ok(Json(state.service.alert_rules()))
+    let alerts = &state.service.parts().alerts;
+    alerts.replace_rules(rules).map_err(perfkit::PerfkitError::from)?;
+    Ok(Json(alerts.rules()))
 }

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use perfkit::PerfkitError;
 use perfkit::cache::{CacheStats, OptimizeReport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,7 +42,7 @@ pub(crate) struct Deleted {
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
-    Json(state.service.cache_stats().await)
+    Json(state.service.parts().cache_admin.stats().await)
 }
 
 /// Clears every key in the cache's own namespace, nothing else.
@@ -56,7 +57,7 @@ pub(crate) async fn clear(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let deleted = state.service.clear_cache().await?;
+    let deleted = state.service.parts().cache_admin.clear().await.map_err(PerfkitError::from)?;
     Ok(Json(Deleted { deleted, pattern: None }))
 }
 
@@ -79,7 +80,13 @@ pub(crate) async fn delete_pattern(
     ApiJson(body): ApiJson<PatternBody>,
 ) -> Result<Json<Deleted>, ApiError> {
     let pattern = validate_pattern(body.pattern)?;
-    let deleted = state.service.delete_cache_pattern(&pattern).await?;
+    let deleted = state
+        .service
+        .parts()
+        .cache_admin
+        .delete_pattern(&pattern)
+        .await
+        .map_err(PerfkitError::from)?;
     Ok(Json(Deleted { deleted, pattern: Some(pattern) }))
 }
 
@@ -118,7 +125,7 @@ pub(crate) async fn optimize(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<OptimizeReport>, ApiError> {
-    Ok(Json(state.service.optimize_cache().await?))
+    Ok(Json(state.service.parts().cache_admin.optimize().await.map_err(PerfkitError::from)?))
 }
 
 #[cfg(test)]

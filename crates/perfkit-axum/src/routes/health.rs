@@ -50,7 +50,7 @@ pub(crate) async fn live() -> Json<Probe> {
         (status = 503, description = "No snapshot yet, or the cache is unreachable", body = Probe),
     ))]
 pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
-    if state.service.is_ready() {
+    if state.service.status().ready {
         (StatusCode::OK, Json(Probe { status: "up", reason: None }))
     } else {
         let reason = Some("no snapshot collected yet, or the cache is unreachable");

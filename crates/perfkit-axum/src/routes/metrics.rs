@@ -4,14 +4,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use perfkit::metrics::{ApplicationMetrics, SystemMetrics};
-use perfkit::{Dashboard, MetricsView, PerformanceReport, Summary};
+use perfkit::PerformanceReport;
+use perfkit::metrics::SystemMetrics;
 use serde::Serialize;
 
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, LimitQuery};
 use crate::state::AppState;
+use crate::views::{self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary};
 
 /// Snapshots `/history` returns when no limit is given.
 const DEFAULT_HISTORY: usize = 100;
@@ -26,7 +27,7 @@ const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Json<Summary> {
-    Json(state.service.summary().await)
+    Json(Summary::of(&state.service).await)
 }
 
 /// System and application metrics in full.
@@ -36,7 +37,7 @@ pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Json<Su
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn all_metrics(_: Reader, State(state): State<AppState>) -> Json<MetricsView> {
-    Json(state.service.metrics())
+    Json(MetricsView::of(&state.service))
 }
 
 /// CPU, load, memory, disks, network, process RSS.
@@ -50,7 +51,7 @@ pub(crate) async fn system_metrics(
     _: Reader,
     State(state): State<AppState>,
 ) -> Result<Json<SystemMetrics>, ApiError> {
-    state.service.system_metrics().map(Json).ok_or_else(|| {
+    views::system_metrics(&state.service).map(Json).ok_or_else(|| {
         ApiError::Unavailable("the system probe could not read the machine".to_owned())
     })
 }
@@ -65,7 +66,7 @@ pub(crate) async fn application_metrics(
     _: Reader,
     State(state): State<AppState>,
 ) -> Json<ApplicationMetrics> {
-    Json(state.service.recorder().snapshot())
+    Json(ApplicationMetrics::of(&state.service))
 }
 
 /// The Prometheus text exposition.
@@ -79,7 +80,9 @@ pub(crate) async fn prometheus(
     _: Reader,
     State(state): State<AppState>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let text = state.service.prometheus()?;
+    let text = state.service.parts().exporter.render().map_err(|error| {
+        ApiError::Internal(format!("the exposition could not be encoded: {error}"))
+    })?;
     Ok(([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text))
 }
 
@@ -117,7 +120,7 @@ pub(crate) async fn history(
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn dashboard(_: Reader, State(state): State<AppState>) -> Json<Dashboard> {
-    Json(state.service.dashboard().await)
+    Json(Dashboard::of(&state.service).await)
 }
 
 /// What `DELETE /metrics` answers.

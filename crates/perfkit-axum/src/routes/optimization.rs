@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use perfkit::OptimizationRun;
 use perfkit::optimizer::{OptimizerConfig, Recommendation, RunRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,7 +38,7 @@ pub(crate) async fn history(
     ApiQuery(query): ApiQuery<LimitQuery>,
 ) -> Result<Json<Vec<RunRecord>>, ApiError> {
     let limit = query.resolve(DEFAULT_RUNS)?;
-    Ok(Json(state.service.optimization_history(limit)))
+    Ok(Json(state.service.parts().optimizer.history(limit)))
 }
 
 /// What the rules recommend now, with the reason and the figures behind it.
@@ -50,7 +51,7 @@ pub(crate) async fn recommendations(
     _: Reader,
     State(state): State<AppState>,
 ) -> Json<Vec<Recommendation>> {
-    Json(state.service.recommendations().await)
+    Json(crate::views::recommendations(&state.service).await)
 }
 
 /// Runs the actions whose triggers fire and whose cooldown has passed.
@@ -61,7 +62,7 @@ pub(crate) async fn recommendations(
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
     ))]
 pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
-    Json(state.service.run_optimization().await)
+    Json(state.service.optimize(OptimizationRun::Triggered).await)
 }
 
 /// Runs every action now, triggers and cooldowns ignored, safety bounds kept.
@@ -72,7 +73,7 @@ pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunReco
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
     ))]
 pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
-    Json(state.service.force_optimization().await)
+    Json(state.service.optimize(OptimizationRun::Forced).await)
 }
 
 /// The optimizer config.
@@ -82,7 +83,7 @@ pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRe
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<OptimizerConfig> {
-    Json(state.service.optimizer_config())
+    Json(state.service.parts().optimizer.config())
 }
 
 /// Replaces the optimizer config after validation; an invalid one is refused whole.
@@ -102,8 +103,8 @@ pub(crate) async fn update_config(
     State(state): State<AppState>,
     ApiJson(config): ApiJson<OptimizerConfig>,
 ) -> Result<Json<OptimizerConfig>, ApiError> {
-    state.service.update_config(config)?;
-    Ok(Json(state.service.optimizer_config()))
+    state.service.parts().optimizer.update_config(config).map_err(perfkit::PerfkitError::from)?;
+    Ok(Json(state.service.parts().optimizer.config()))
 }
 
 /// Turns auto-optimization on or off.
@@ -121,6 +122,6 @@ pub(crate) async fn set_auto(
     State(state): State<AppState>,
     ApiJson(switch): ApiJson<AutoSwitch>,
 ) -> Json<AutoSwitch> {
-    state.service.set_auto(switch.enabled);
-    Json(AutoSwitch { enabled: state.service.optimizer_config().mode.auto })
+    state.service.parts().optimizer.set_auto(switch.enabled);
+    Json(AutoSwitch { enabled: state.service.parts().optimizer.config().mode.auto })
 }

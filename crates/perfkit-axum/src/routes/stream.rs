@@ -28,7 +28,7 @@ pub(crate) async fn stream(
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|rejection| ApiError::UpgradeRequired(rejection.body_text()))?;
     // Registered before upgrading, so a full registry is an honest 503, not a dropped socket.
-    let lease = state.service.connections().register()?;
+    let lease = state.service.parts().connections.register()?;
     let session = live::Session {
         events: state.service.subscribe(),
         recorder: std::sync::Arc::clone(state.service.recorder()),

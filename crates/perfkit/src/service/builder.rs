@@ -12,10 +12,12 @@ use perfkit_optimizer::{
 use tokio::sync::broadcast;
 
 use super::state::ServiceState;
-use super::{EVENT_CAPACITY, Inner, PerformanceService, ServiceConfig};
+use super::{EVENT_CAPACITY, Inner, Parts, PerformanceService, ServiceConfig};
 use crate::PerfkitError;
 use crate::adapters::{CacheController, ProcessMemoryControl};
+use crate::alerts::Alerts;
 use crate::cache_collector::CacheStatsCollector;
+use crate::host_collector::HostCollector;
 
 /// Builds a [`PerformanceService`]. Every part has a default, so
 /// `PerformanceService::builder().build()` gives a working in-memory setup; each setter
@@ -194,7 +196,9 @@ impl PerformanceServiceBuilder {
         let connections = self.connections.unwrap_or_else(|| {
             ConnectionRegistry::new(ConnectionRegistryConfig::default(), Arc::clone(&clock))
         });
-        let connection_control =
+        // The registry owns the connection figure unless the host gave its own control.
+        let registry_owns_connections = self.connection_control.is_none();
+        let connection_control: Arc<dyn ConnectionControl> =
             self.connection_control.unwrap_or_else(|| Arc::new(connections.clone()));
         let controls = Controls {
             cache: Some(
@@ -220,35 +224,48 @@ impl PerformanceServiceBuilder {
             PrometheusExporter::new(Arc::clone(&recorder), Some(Arc::clone(&probe))).map_err(
                 |e| PerfkitError::Setup { part: "prometheus exposition", message: e.to_string() },
             )?;
-        let state = Arc::new(Mutex::new(ServiceState::new(self.config.history_capacity)));
+        // The first interval's cache hit rate counts from here, like the recorder's.
+        let counters = cache_admin.counters();
+        let state = Arc::new(Mutex::new(ServiceState::new(
+            self.config.history_capacity,
+            (counters.hits, counters.misses),
+        )));
+        let setup_error = |e: prometheus::Error| PerfkitError::Setup {
+            part: "prometheus exposition",
+            message: e.to_string(),
+        };
+        let registry = exporter.registry();
+        registry
+            .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
+            .map_err(setup_error)?;
+        registry
+            .register(Box::new(HostCollector::new(
+                registry_owns_connections.then(|| connections.clone()),
+                Arc::clone(&state),
+            )?))
+            .map_err(setup_error)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let inner = Arc::new(Inner {
+            parts: Parts {
+                recorder,
+                probe,
+                cache,
+                cache_admin,
+                alerts: Alerts::new(alerts, Arc::clone(&clock)),
+                optimizer: Arc::new(optimizer),
+                connections,
+                exporter,
+            },
             clock,
-            recorder,
-            probe,
-            cache,
-            cache_admin,
             reserved_cache,
-            alerts: Mutex::new(alerts),
-            optimizer: Arc::new(optimizer),
-            connections,
-            connection_control: Some(connection_control),
+            connection_control,
             queue: self.queue_control,
-            exporter,
             state,
             events,
             running: Mutex::new(None),
             delivery_workers: Mutex::new(delivery_workers),
             config: self.config,
         });
-        inner
-            .exporter
-            .registry()
-            .register(Box::new(CacheStatsCollector::new(Arc::clone(&inner.cache_admin))?))
-            .map_err(|e| PerfkitError::Setup {
-                part: "prometheus exposition",
-                message: e.to_string(),
-            })?;
         Ok(PerformanceService { inner })
     }
 }

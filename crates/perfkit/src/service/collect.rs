@@ -43,12 +43,12 @@ impl PerformanceService {
         let application = match boundary {
             // The collection owns the recorder's interval boundary: one close per
             // collection, so each snapshot covers exactly the requests since the previous.
-            Boundary::Close => inner.recorder.close_interval(),
-            Boundary::Keep => inner.recorder.snapshot(),
+            Boundary::Close => inner.parts.recorder.close_interval(),
+            Boundary::Keep => inner.parts.recorder.snapshot(),
         };
         application.apply_to(&mut snapshot);
 
-        let system = inner.probe.sample();
+        let system = inner.parts.probe.sample();
         {
             let mut state = lock(&inner.state);
             match system {
@@ -65,33 +65,34 @@ impl PerformanceService {
             }
         }
 
-        match tokio::time::timeout(inner.config.cache_stats_timeout, inner.cache_admin.stats())
-            .await
+        // The interval's hit rate from the cache's own counters (atomics, read without
+        // waiting): hits over reads since the previous collection, so a recent drop is not
+        // hidden by the figures since start-up.
+        let counters = inner.parts.cache_admin.counters();
         {
+            let mut state = lock(&inner.state);
+            let (hits, misses) = state.previous_cache_reads;
+            let (new_hits, new_misses) =
+                (counters.hits.saturating_sub(hits), counters.misses.saturating_sub(misses));
+            #[allow(clippy::cast_precision_loss)] // a ratio; exact to 2^53 reads
+            if new_hits + new_misses > 0 {
+                snapshot.cache_hit_rate = Some(new_hits as f64 / (new_hits + new_misses) as f64);
+            }
+            if boundary == Boundary::Close {
+                state.previous_cache_reads = (counters.hits, counters.misses);
+            }
+        }
+        // The backend's own refresh (Redis INFO: keys, bytes, evictions), bounded in time:
+        // it only feeds health and the figures `counters()` reports between collections.
+        let refresh =
+            tokio::time::timeout(inner.config.cache_stats_timeout, inner.parts.cache_admin.stats());
+        match refresh.await {
             Ok(stats) => {
-                let mut state = lock(&inner.state);
-                // The interval's hit rate, from the change since the last collection; the
-                // cache's own figure is since start-up and would hide a recent drop.
-                if let Some((hits, misses)) = state.previous_cache_reads {
-                    let (new_hits, new_misses) =
-                        (stats.hits.saturating_sub(hits), stats.misses.saturating_sub(misses));
-                    #[allow(clippy::cast_precision_loss)]
-                    if new_hits + new_misses > 0 {
-                        snapshot.cache_hit_rate =
-                            Some(new_hits as f64 / (new_hits + new_misses) as f64);
-                    }
-                }
-                if boundary == Boundary::Close {
-                    state.previous_cache_reads = Some((stats.hits, stats.misses));
-                }
-                state.last_cache_error = (!stats.connected)
+                lock(&inner.state).last_cache_error = (!stats.connected)
                     .then(|| format!("{:?} cache is not connected", stats.backend));
-                state.last_cache_stats = Some(stats);
             }
             Err(_) => {
-                tracing::warn!(
-                    "cache statistics timed out; cache figures missing from this snapshot"
-                );
+                tracing::warn!("cache statistics timed out; the cache is reported degraded");
                 lock(&inner.state).last_cache_error = Some(format!(
                     "statistics did not answer within {:?}",
                     inner.config.cache_stats_timeout
@@ -101,16 +102,12 @@ impl PerformanceService {
 
         #[allow(clippy::cast_precision_loss)]
         {
-            // Connections are the registry's (and the host's connection control's) figure.
-            let mut open = inner.connections.len() as u64;
-            if let Some(control) = &inner.connection_control {
-                match control.counts(IDLE_AFTER).await {
-                    Ok(counts) => open = open.max(counts.open),
-                    Err(error) => tracing::warn!(%error, "connection count failed"),
-                }
+            // Connections have one source: the host's connection control when it gave one,
+            // the registry otherwise (the builder makes the registry the default control).
+            match inner.connection_control.counts(IDLE_AFTER).await {
+                Ok(counts) => snapshot.active_connections = Some(counts.open as f64),
+                Err(error) => tracing::warn!(%error, "connection count failed"),
             }
-            snapshot.active_connections = Some(open as f64);
-
             // Queue length is the queue control's figure.
             if let Some(queue) = &inner.queue {
                 match queue.length().await {
@@ -125,7 +122,7 @@ impl PerformanceService {
     /// Takes a collected snapshot in: history, alert evaluation, live events, persistence.
     pub(crate) async fn take_in(&self, snapshot: MetricsSnapshot) {
         let inner = &self.inner;
-        let events = lock(&inner.alerts).evaluate(&snapshot, snapshot.timestamp);
+        let events = inner.parts.alerts.evaluate(&snapshot);
         {
             let mut state = lock(&inner.state);
             state.history.push(snapshot.clone());

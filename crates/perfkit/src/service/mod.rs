@@ -1,29 +1,30 @@
 //! `PerformanceService`: the conductor that collects, remembers, analyses, alerts and
-//! optimizes on a schedule, and answers every question the API and the dashboard ask.
+//! optimizes on a schedule. Its parts are handed out as they are ([`Parts`]); the HTTP
+//! answers are built from them at the edge (perfkit-axum), not here.
 
-mod answers;
+mod analysis;
 mod builder;
 mod collect;
 mod config;
 mod health;
+mod parts;
 mod persistence;
 mod schedule;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use perfkit_alerting::AlertEngine;
-use perfkit_cache::{Cache, CacheAdmin};
+use perfkit_cache::Cache;
 use perfkit_core::Clock;
-use perfkit_host::ConnectionRegistry;
-use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
-use perfkit_optimizer::{ConnectionControl, Optimizer, QueueControl};
+use perfkit_metrics::Recorder;
+use perfkit_optimizer::{ConnectionControl, QueueControl};
 use tokio::sync::broadcast;
 
-pub use answers::{AlertsView, Dashboard, MetricsView, OptimizationView, ServiceStatus, Summary};
+pub use analysis::{OptimizationRun, ServiceStatus};
 pub use builder::PerformanceServiceBuilder;
 pub use config::ServiceConfig;
 pub use health::{ComponentHealth, HealthReport, HealthStatus};
+pub use parts::Parts;
 pub use state::StepCounters;
 
 use crate::events::LiveEvent;
@@ -49,6 +50,7 @@ const EVENT_CAPACITY: usize = 256;
 /// let snapshot = service.collect_now().await;
 /// assert!(snapshot.memory_usage.is_some());
 /// assert_eq!(service.history(10).len(), 1);
+/// assert_eq!(service.parts().alerts.active().len(), 0);
 ///
 /// service.shutdown().await;
 /// # Ok::<(), perfkit::PerfkitError>(())
@@ -70,18 +72,12 @@ impl std::fmt::Debug for PerformanceService {
 pub(crate) struct Inner {
     pub(crate) config: ServiceConfig,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) recorder: Arc<Recorder>,
-    pub(crate) probe: Arc<dyn SystemProbe>,
-    pub(crate) cache: Arc<dyn Cache>,
-    pub(crate) cache_admin: Arc<dyn CacheAdmin>,
+    pub(crate) parts: Parts,
     /// perfkit's own keys (the persisted history), out of the application's reach.
     pub(crate) reserved_cache: Arc<dyn Cache>,
-    pub(crate) alerts: Mutex<AlertEngine>,
-    pub(crate) optimizer: Arc<Optimizer>,
-    pub(crate) connections: ConnectionRegistry,
-    pub(crate) connection_control: Option<Arc<dyn ConnectionControl>>,
+    /// Who counts connections: the registry unless the host gave its own control.
+    pub(crate) connection_control: Arc<dyn ConnectionControl>,
     pub(crate) queue: Option<Arc<dyn QueueControl>>,
-    pub(crate) exporter: PrometheusExporter,
     pub(crate) state: Arc<Mutex<ServiceState>>,
     pub(crate) events: broadcast::Sender<LiveEvent>,
     pub(crate) running: Mutex<Option<Running>>,
@@ -103,35 +99,24 @@ impl PerformanceService {
         PerformanceServiceBuilder::default()
     }
 
-    /// The recorder, for request middleware and application code.
+    /// The recorder, for request middleware and application code (the same as
+    /// `parts().recorder`).
     #[must_use]
     pub fn recorder(&self) -> &Arc<Recorder> {
-        &self.inner.recorder
+        &self.inner.parts.recorder
     }
 
-    /// The cache, for application code (wrap it in a
-    /// [`CacheAside`](perfkit_cache::CacheAside) for cache-aside reads).
+    /// The application's cache, for cache-aside reads in application code (the same as
+    /// `parts().cache`; wrap it in a [`CacheAside`](perfkit_cache::CacheAside)).
     #[must_use]
     pub fn cache(&self) -> &Arc<dyn Cache> {
-        &self.inner.cache
+        &self.inner.parts.cache
     }
 
-    /// The cache's administration: figures, clearing, optimization.
+    /// Every part: recorder, probe, cache, alerts, optimizer, connections, exposition.
     #[must_use]
-    pub fn cache_admin(&self) -> &Arc<dyn CacheAdmin> {
-        &self.inner.cache_admin
-    }
-
-    /// The registry of live client connections (WebSockets register here).
-    #[must_use]
-    pub fn connections(&self) -> &ConnectionRegistry {
-        &self.inner.connections
-    }
-
-    /// The optimizer.
-    #[must_use]
-    pub fn optimizer(&self) -> &Arc<Optimizer> {
-        &self.inner.optimizer
+    pub fn parts(&self) -> &Parts {
+        &self.inner.parts
     }
 
     /// The settings this service runs with.

@@ -154,11 +154,11 @@ impl PerformanceService {
 
     /// The optimizer's scheduled check: only while auto-optimization is on.
     async fn scheduled_optimization(&self) -> Result<(), PerfkitError> {
-        if !self.inner.optimizer.config().mode.auto {
+        if !self.inner.parts.optimizer.config().mode.auto {
             return Ok(());
         }
         let snapshot = self.latest_or_collect().await;
-        let record = self.inner.optimizer.check(&snapshot).await;
+        let record = self.inner.parts.optimizer.check(&snapshot).await;
         self.publish(LiveEvent::Optimization(Box::new(record)));
         Ok(())
     }

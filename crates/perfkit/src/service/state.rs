@@ -1,6 +1,5 @@
 //! What the service remembers between collections.
 
-use perfkit_cache::CacheStats;
 use perfkit_core::Timestamp;
 use perfkit_metrics::SystemMetrics;
 
@@ -27,10 +26,10 @@ pub(crate) struct ServiceState {
     pub(crate) last_collection: Option<Timestamp>,
     pub(crate) last_system: Option<SystemMetrics>,
     pub(crate) last_probe_error: Option<String>,
-    pub(crate) last_cache_stats: Option<CacheStats>,
     pub(crate) last_cache_error: Option<String>,
-    /// Cache hits and misses at the previous collection, for the interval hit rate.
-    pub(crate) previous_cache_reads: Option<(u64, u64)>,
+    /// Cache hits and misses at the previous collection (or when the service was built),
+    /// for the interval hit rate.
+    pub(crate) previous_cache_reads: (u64, u64),
     pub(crate) alerts_fired_since_report: usize,
     pub(crate) collect: StepCounters,
     pub(crate) report: StepCounters,
@@ -39,16 +38,15 @@ pub(crate) struct ServiceState {
 }
 
 impl ServiceState {
-    pub(crate) fn new(history_capacity: usize) -> Self {
+    pub(crate) fn new(history_capacity: usize, previous_cache_reads: (u64, u64)) -> Self {
         ServiceState {
             history: SnapshotHistory::new(history_capacity),
             latest_report: None,
             last_collection: None,
             last_system: None,
             last_probe_error: None,
-            last_cache_stats: None,
             last_cache_error: None,
-            previous_cache_reads: None,
+            previous_cache_reads,
             alerts_fired_since_report: 0,
             collect: StepCounters::default(),
             report: StepCounters::default(),

@@ -83,19 +83,27 @@ pub(crate) fn steady_probe(calls: Arc<AtomicU64>) -> MockProbe {
 /// A cache administration mock with a reserved handle (a data-path mock that expects no
 /// calls) and no other expectations yet.
 pub(crate) fn cache_admin() -> MockCacheAdmin {
+    let mut admin = bare_cache_admin();
+    admin.expect_counters().returning(|| cache_stats(0, 0, true));
+    admin
+}
+
+/// A cache administration mock with only the reserved handle: the test sets the counters.
+pub(crate) fn bare_cache_admin() -> MockCacheAdmin {
     let mut admin = MockCacheAdmin::new();
     admin.expect_reserved().returning(|| Arc::new(MockCache::new()));
     admin
 }
 
-/// A cache administration mock whose statistics report a growing number of reads, 90 % hits.
+/// A cache administration mock whose counters report a growing number of reads, 90 % hits.
 pub(crate) fn steady_cache() -> MockCacheAdmin {
-    let mut admin = cache_admin();
+    let mut admin = bare_cache_admin();
     let reads = Arc::new(AtomicU64::new(0));
-    admin.expect_stats().returning(move || {
+    admin.expect_counters().returning(move || {
         let total = reads.fetch_add(100, Ordering::Relaxed) + 100;
         cache_stats(total * 9 / 10, total / 10, true)
     });
+    admin.expect_stats().returning(|| cache_stats(0, 0, true));
     admin
 }
 

@@ -1,0 +1,206 @@
+//! The service's own analysis: the history it keeps, the periodic report, its status and
+//! health, and optimizer runs on its snapshots. Answers shaped for HTTP are built at the
+//! edge (perfkit-axum) from these and from the parts.
+
+use std::collections::BTreeMap;
+
+use perfkit_core::{MetricsSnapshot, Timestamp};
+use perfkit_optimizer::{Recommendation, RunRecord};
+use serde::Serialize;
+
+use super::health::{HealthReport, HealthStatus, component};
+use super::state::StepCounters;
+use super::{PerformanceService, lock};
+use crate::events::LiveEvent;
+use crate::report::{PerformanceReport, ReportInputs, build};
+
+/// How the service itself is doing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    /// Whether the schedule runs.
+    pub running: bool,
+    /// Whether it can serve: a first snapshot exists and the cache is reachable.
+    pub ready: bool,
+    /// When it was started.
+    pub started_at: Option<Timestamp>,
+    /// The last collection.
+    pub last_collection: Option<Timestamp>,
+    /// Outcomes of each scheduled step.
+    pub steps: BTreeMap<&'static str, StepCounters>,
+}
+
+/// Which optimizer run [`PerformanceService::optimize`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizationRun {
+    /// The actions whose triggers hold and whose cooldowns have passed.
+    Triggered,
+    /// Every action now, triggers and cooldowns ignored, safety bounds kept.
+    Forced,
+}
+
+impl PerformanceService {
+    /// The latest snapshot, if any has been collected.
+    #[must_use]
+    pub fn latest(&self) -> Option<MetricsSnapshot> {
+        lock(&self.inner.state).history.latest().cloned()
+    }
+
+    /// The latest snapshot, collecting one if none exists yet.
+    pub(crate) async fn latest_or_collect(&self) -> MetricsSnapshot {
+        match self.latest() {
+            Some(snapshot) => snapshot,
+            None => self.collect_now().await,
+        }
+    }
+
+    /// The last `limit` snapshots, oldest first.
+    #[must_use]
+    pub fn history(&self, limit: usize) -> Vec<MetricsSnapshot> {
+        lock(&self.inner.state).history.last(limit)
+    }
+
+    /// The latest periodic report, or one built now when none exists yet.
+    pub async fn report(&self) -> PerformanceReport {
+        let latest = lock(&self.inner.state).latest_report.clone();
+        match latest {
+            Some(report) => report,
+            None => self.build_report().await,
+        }
+    }
+
+    /// What the optimizer's rules recommend for the latest snapshot, most urgent first.
+    pub(crate) async fn recommendations(&self) -> Vec<Recommendation> {
+        let Some(snapshot) = self.latest() else {
+            return Vec::new();
+        };
+        let mut recommendations = self.inner.parts.optimizer.recommend(&snapshot).await;
+        recommendations.sort_by_key(|recommendation| std::cmp::Reverse(recommendation.priority));
+        recommendations
+    }
+
+    /// Builds a report over the snapshots since the previous report, keeps it as the
+    /// latest, and returns it.
+    pub(crate) async fn build_report(&self) -> PerformanceReport {
+        let recommendations = self.recommendations().await;
+        let now = self.inner.clock.now();
+        let report_interval = self.inner.config.report_interval;
+        let (snapshots, alerts_fired) = {
+            let mut state = lock(&self.inner.state);
+            let since = now - report_interval;
+            let snapshots: Vec<MetricsSnapshot> =
+                state.history.iter().filter(|s| s.timestamp >= since).cloned().collect();
+            (snapshots, std::mem::take(&mut state.alerts_fired_since_report))
+        };
+        let report = build(ReportInputs {
+            now,
+            snapshots: &snapshots,
+            targets: &self.inner.config.targets,
+            active_alerts: self.inner.parts.alerts.active(),
+            alerts_fired,
+            recommendations,
+            slowest_routes: self.inner.parts.recorder.snapshot().routes.slowest,
+        });
+        lock(&self.inner.state).latest_report = Some(report.clone());
+        report
+    }
+
+    /// Zeroes the application metrics and empties the history and the report.
+    pub fn reset_metrics(&self) {
+        self.inner.parts.recorder.reset();
+        let mut state = lock(&self.inner.state);
+        state.history.clear();
+        state.latest_report = None;
+    }
+
+    /// Runs the optimizer on a fresh reading of every source (one that does not end the
+    /// collection interval) and tells the live stream.
+    pub async fn optimize(&self, run: OptimizationRun) -> RunRecord {
+        let snapshot = self.collect_snapshot().await;
+        let optimizer = &self.inner.parts.optimizer;
+        let record = match run {
+            OptimizationRun::Triggered => optimizer.run(&snapshot).await,
+            OptimizationRun::Forced => optimizer.force(&snapshot).await,
+        };
+        self.publish(LiveEvent::Optimization(Box::new(record.clone())));
+        record
+    }
+
+    /// How the service itself is doing: running, ready, last collection, step counters.
+    #[must_use]
+    pub fn status(&self) -> ServiceStatus {
+        let running = self.is_running();
+        let state = lock(&self.inner.state);
+        ServiceStatus {
+            running,
+            ready: state.last_collection.is_some() && state.last_cache_error.is_none(),
+            started_at: state.started_at,
+            last_collection: state.last_collection,
+            steps: BTreeMap::from([
+                ("collect", state.collect),
+                ("report", state.report),
+                ("optimize", state.optimize),
+            ]),
+        }
+    }
+
+    /// Health per component (collector, cache, probe, alert notifier) and overall.
+    #[must_use]
+    pub fn health(&self) -> HealthReport {
+        let now = self.inner.clock.now();
+        let running = self.is_running();
+        let stale_after = self.inner.config.collect_interval.saturating_mul(3);
+        let mut checks = BTreeMap::new();
+        {
+            let state = lock(&self.inner.state);
+            let collector = match (running, state.last_collection) {
+                (false, _) => component(HealthStatus::Unhealthy, "the collector is not running"),
+                (true, Some(last)) if now.duration_since(last) > stale_after => component(
+                    HealthStatus::Unhealthy,
+                    format!(
+                        "last collection {:?} ago, more than 3 intervals",
+                        now.duration_since(last)
+                    ),
+                ),
+                (true, Some(last)) => component(
+                    HealthStatus::Healthy,
+                    format!("last collection {:?} ago", now.duration_since(last)),
+                ),
+                (true, None) => component(HealthStatus::Healthy, "starting: no collection yet"),
+            };
+            checks.insert("collector".to_owned(), collector);
+            let cache = match &state.last_cache_error {
+                Some(error) => {
+                    component(HealthStatus::Degraded, format!("{error}; reads fail open"))
+                }
+                None => component(HealthStatus::Healthy, "reachable"),
+            };
+            checks.insert("cache".to_owned(), cache);
+            let probe = match &state.last_probe_error {
+                Some(error) => component(HealthStatus::Degraded, error.clone()),
+                None => component(HealthStatus::Healthy, "reading"),
+            };
+            checks.insert("probe".to_owned(), probe);
+        }
+        let stats = self.inner.parts.alerts.delivery_stats();
+        let failing: Vec<String> = stats
+            .iter()
+            // Dropped notifications are lost; more failures than deliveries means the
+            // receiver is mostly unreachable.
+            .filter(|s| s.dropped > 0 || s.failed > s.delivered)
+            .map(|s| {
+                format!(
+                    "{}: {} failed, {} delivered, {} dropped",
+                    s.notifier, s.failed, s.delivered, s.dropped
+                )
+            })
+            .collect();
+        let notifier = if failing.is_empty() {
+            component(HealthStatus::Healthy, format!("{} notifier(s) delivering", stats.len()))
+        } else {
+            component(HealthStatus::Degraded, failing.join("; "))
+        };
+        checks.insert("alertNotifier".to_owned(), notifier);
+        HealthReport::from_checks(checks, now)
+    }
+}

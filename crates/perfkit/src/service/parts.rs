@@ -1,0 +1,59 @@
+//! The parts a service runs, handed to the edges as they are: the HTTP face, a host's own
+//! handlers and tests read and act on each part directly, so a new endpoint needs no new
+//! method on the service.
+
+use std::sync::Arc;
+
+use perfkit_cache::{Cache, CacheAdmin};
+use perfkit_host::ConnectionRegistry;
+use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
+use perfkit_optimizer::Optimizer;
+
+use crate::alerts::Alerts;
+
+/// Everything a [`PerformanceService`](crate::PerformanceService) owns, each behind the
+/// trait or type that is its boundary. Each figure has one owner among these (see
+/// `docs/ARCHITECTURE.md`, "One owner per figure").
+///
+/// ```
+/// use perfkit::PerformanceService;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let service = PerformanceService::builder().build()?;
+/// let parts = service.parts();
+/// parts.cache.set("greeting", b"hello", None).await?;
+/// assert_eq!(parts.cache.get("greeting").await?, Some(b"hello".to_vec()));
+/// assert_eq!(parts.cache_admin.counters().hits, 1);
+/// assert!(parts.exporter.render()?.contains("cache_hit_rate 1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[non_exhaustive]
+pub struct Parts {
+    /// Requests, errors, DB queries, WebSocket messages: the hot path.
+    pub recorder: Arc<Recorder>,
+    /// The machine and this process.
+    pub probe: Arc<dyn SystemProbe>,
+    /// The application's cache, data path.
+    pub cache: Arc<dyn Cache>,
+    /// The application's cache, administration and figures.
+    pub cache_admin: Arc<dyn CacheAdmin>,
+    /// The alert engine the collector evaluates.
+    pub alerts: Alerts,
+    /// The optimizer: recommendations, runs, config, history.
+    pub optimizer: Arc<Optimizer>,
+    /// Live client connections (the stream's WebSockets register here).
+    pub connections: ConnectionRegistry,
+    /// The Prometheus exposition: recorder, probe, cache and connections read at scrape
+    /// time.
+    pub exporter: PrometheusExporter,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("cache", &self.cache)
+            .field("alerts", &self.alerts)
+            .finish_non_exhaustive()
+    }
+}
