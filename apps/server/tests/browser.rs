@@ -379,7 +379,14 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
     let namespace = unique_namespace("browser");
     let history = full_history();
     assert_eq!(
-        redis_command(redis.port(), &["SET", &format!("{namespace}history:default"), &history]),
+        redis_command(
+            redis.port(),
+            &[
+                "SET",
+                &format!("{namespace}{}history:default", perfkit::cache::RESERVED_PREFIX),
+                &history
+            ]
+        ),
         "+OK"
     );
     let dir = tempfile::tempdir().unwrap();
