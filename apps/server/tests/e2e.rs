@@ -239,8 +239,14 @@ async fn every_endpoint_on_redis_leaving_other_keys_alone() {
     let redis = RedisServer::start_private();
     let namespace = format!("{}:", unique_namespace("server-e2e"));
     assert_eq!(redis_command(redis.port(), &["SET", "other:x", "keep me"]), "+OK");
-    let server =
-        Server::start(&["--demo", "--redis-url", redis.url(), "--namespace", &namespace], &[]);
+    // The history is persisted in the cache's reserved sub-namespace.
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    writeln!(config, "[service]\npersistHistory = true").unwrap();
+    let config_path = config.path().to_str().unwrap().to_owned();
+    let server = Server::start(
+        &["--demo", "--redis-url", redis.url(), "--namespace", &namespace, "--config", &config_path],
+        &[],
+    );
     // No token configured: one was generated and logged, once.
     let announced = server.log_lines("no admin token configured");
     assert_eq!(announced.len(), 1, "{announced:?}");
@@ -254,8 +260,12 @@ async fn every_endpoint_on_redis_leaving_other_keys_alone() {
     let demo_key = format!("{namespace}demo:posts:page:2:limit:5");
     assert_eq!(redis_command(redis.port(), &["EXISTS", &demo_key]), ":1", "{demo_key}");
     let promtool = promtool_verdict(&client, &server).await;
+    let history_key = format!("{namespace}{}history:default", perfkit::cache::RESERVED_PREFIX);
+    assert_eq!(redis_command(redis.port(), &["EXISTS", &history_key]), ":1", "{history_key}");
     clearing_the_cache_needs_the_token(&client, &server, &token).await;
     assert_eq!(redis_command(redis.port(), &["EXISTS", &demo_key]), ":0");
+    // perfkit's own keys are not the application's cache: the history survives.
+    assert_eq!(redis_command(redis.port(), &["EXISTS", &history_key]), ":1", "history cleared");
     assert_eq!(redis_command(redis.port(), &["GET", "other:x"]), "$7");
     every_seed_endpoint_answers(&client, &server, &token).await;
     assert_eq!(redis_command(redis.port(), &["EXISTS", "other:x"]), ":1");
