@@ -244,7 +244,15 @@ async fn every_endpoint_on_redis_leaving_other_keys_alone() {
     writeln!(config, "[service]\npersistHistory = true").unwrap();
     let config_path = config.path().to_str().unwrap().to_owned();
     let server = Server::start(
-        &["--demo", "--redis-url", redis.url(), "--namespace", &namespace, "--config", &config_path],
+        &[
+            "--demo",
+            "--redis-url",
+            redis.url(),
+            "--namespace",
+            &namespace,
+            "--config",
+            &config_path,
+        ],
         &[],
     );
     // No token configured: one was generated and logged, once.

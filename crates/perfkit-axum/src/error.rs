@@ -73,6 +73,9 @@ pub enum ApiError {
     /// No route has this path (404).
     #[error("no endpoint at this path")]
     NotFound,
+    /// The route exists but the thing it names does not (404), said in words.
+    #[error("{0}")]
+    NoSuchResource(String),
     /// The route exists but not with this method (405).
     #[error("this endpoint does not accept this method")]
     MethodNotAllowed,
@@ -129,7 +132,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoSuchResource(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
@@ -150,7 +153,7 @@ impl ApiError {
             ApiError::OutOfRange { .. } => "out_of_range",
             ApiError::Invalid { .. } => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::NoSuchResource(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Timeout => "request_timeout",
             ApiError::UpgradeRequired(_) => "upgrade_required",

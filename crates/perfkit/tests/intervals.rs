@@ -57,7 +57,7 @@ async fn twenty_scheduled_collections_count_every_request_once() {
                 Duration::from_millis(5 + step % 40),
             );
         }
-        if step % 3 == 0 {
+        if step.is_multiple_of(3) {
             let _ = service.recorder().snapshot();
             let _ = service.parts().exporter.render().unwrap();
         }
@@ -86,7 +86,7 @@ async fn collections_at_jittered_moments_on_the_real_clock_count_every_request_o
             std::thread::spawn(move || {
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let status = if i % 50 == 0 { 500 } else { 200 };
+                    let status = if i.is_multiple_of(50) { 500 } else { 200 };
                     let micros = 100 + (i * 37 + thread) % 5000;
                     recorder.record_request(
                         Some("/api/users/{id}"),
@@ -95,7 +95,7 @@ async fn collections_at_jittered_moments_on_the_real_clock_count_every_request_o
                         Duration::from_micros(micros),
                     );
                     i += 1;
-                    if i % 64 == 0 {
+                    if i.is_multiple_of(64) {
                         std::thread::sleep(Duration::from_micros(200));
                     }
                 }

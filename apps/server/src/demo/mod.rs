@@ -5,7 +5,6 @@
 //! - `GET /api/posts?page=N&limit=M`: one page of posts (page 1..=10000, limit 1..=100).
 //! - `GET /api/users/{id}/posts`: the posts of user `id` (1..=100).
 
-mod error;
 mod posts;
 mod query;
 mod routes;

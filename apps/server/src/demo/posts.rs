@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use perfkit::cache::{Cache, CacheAside, CacheError};
 use perfkit::metrics::Recorder;
 
-use super::error::DemoError;
 use super::source::SlowSource;
+use perfkit_axum::ApiError;
 
 /// Whether an answer came from the cache (a caller that joined another's computation
 /// missed too).
@@ -52,7 +52,7 @@ impl CachedPosts {
     }
 
     /// One page of posts, as JSON.
-    pub(crate) async fn page(&self, page: u32, limit: u32) -> Result<(Vec<u8>, Lookup), DemoError> {
+    pub(crate) async fn page(&self, page: u32, limit: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
         let source = self.source;
         let key = format!("demo:posts:page:{page}:limit:{limit}");
         self.cached(&key, "select_posts", async move {
@@ -61,8 +61,8 @@ impl CachedPosts {
         .await
     }
 
-    /// A user's posts as JSON, or [`DemoError::NotFound`] for an unknown user.
-    pub(crate) async fn user_posts(&self, user: u32) -> Result<(Vec<u8>, Lookup), DemoError> {
+    /// A user's posts as JSON, or [`ApiError::NotFound`] for an unknown user.
+    pub(crate) async fn user_posts(&self, user: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
         let source = self.source;
         let key = format!("demo:users:{user}:posts");
         self.cached(&key, "select_user_posts", async move {
@@ -79,19 +79,20 @@ impl CachedPosts {
         key: &str,
         query_kind: &'static str,
         load: impl Future<Output = Result<Vec<u8>, perfkit::cache::BoxError>> + Send + 'static,
-    ) -> Result<(Vec<u8>, Lookup), DemoError> {
+    ) -> Result<(Vec<u8>, Lookup), ApiError> {
         let compute = || async {
             let started = Instant::now();
             let loaded = load.await;
             self.recorder.record_db_query_kind(query_kind, started.elapsed());
             loaded.map_err(|source| CacheError::Compute { key: key.to_owned(), source })
         };
-        let (value, lookup) =
-            self.cache.get_or_compute(key, Some(self.ttl), compute).await.map_err(|error| {
-                match error {
-                    CacheError::Compute { source, .. } => DemoError::NotFound(source.to_string()),
-                    other => DemoError::Internal(other.to_string()),
-                }
+        let (value, lookup) = self
+            .cache
+            .get_or_compute(key, Some(self.ttl), compute)
+            .await
+            .map_err(|error| match error {
+                CacheError::Compute { source, .. } => ApiError::NoSuchResource(source.to_string()),
+                other => ApiError::Internal(other.to_string()),
             })?;
         let lookup = Lookup::from(lookup);
         Ok((value, lookup))

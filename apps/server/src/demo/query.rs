@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
-use super::error::DemoError;
 use super::source::USER_COUNT;
+use perfkit_axum::ApiError;
 
 /// Pages a client may ask for: bounds the number of distinct cache keys.
 pub(crate) const PAGES: RangeInclusive<u32> = 1..=10_000;
@@ -14,17 +14,17 @@ pub(crate) const LIMITS: RangeInclusive<u32> = 1..=100;
 const DEFAULT_LIMIT: u32 = 10;
 
 /// `page` and `limit` from a query string's parameters (defaults 1 and 10).
-pub(crate) fn page_and_limit(params: &HashMap<String, String>) -> Result<(u32, u32), DemoError> {
+pub(crate) fn page_and_limit(params: &HashMap<String, String>) -> Result<(u32, u32), ApiError> {
     let page = number(params, "page", PAGES, 1)?;
     let limit = number(params, "limit", LIMITS, DEFAULT_LIMIT)?;
     Ok((page, limit))
 }
 
 /// A user id from the path.
-pub(crate) fn user_id(raw: &str) -> Result<u32, DemoError> {
+pub(crate) fn user_id(raw: &str) -> Result<u32, ApiError> {
     let id = parse("id", raw)?;
     u32::try_from(id).ok().filter(|id| (1..=USER_COUNT).contains(id)).ok_or_else(|| {
-        DemoError::NotFound(format!("no user with id {id} (users are 1..={USER_COUNT})"))
+        ApiError::NoSuchResource(format!("no user with id {id} (users are 1..={USER_COUNT})"))
     })
 }
 
@@ -33,10 +33,10 @@ fn number(
     name: &'static str,
     range: RangeInclusive<u32>,
     default: u32,
-) -> Result<u32, DemoError> {
+) -> Result<u32, ApiError> {
     let Some(raw) = params.get(name) else { return Ok(default) };
     let value = parse(name, raw)?;
-    u32::try_from(value).ok().filter(|v| range.contains(v)).ok_or(DemoError::OutOfRange {
+    u32::try_from(value).ok().filter(|v| range.contains(v)).ok_or(ApiError::OutOfRange {
         name,
         min: i64::from(*range.start()),
         max: i64::from(*range.end()),
@@ -44,10 +44,10 @@ fn number(
     })
 }
 
-fn parse(name: &str, raw: &str) -> Result<i64, DemoError> {
+fn parse(name: &str, raw: &str) -> Result<i64, ApiError> {
     raw.trim()
         .parse::<i64>()
-        .map_err(|_| DemoError::InvalidQuery(format!("{name} must be an integer, got {raw:?}")))
+        .map_err(|_| ApiError::InvalidQuery(format!("{name} must be an integer, got {raw:?}")))
 }
 
 #[cfg(test)]

@@ -5,15 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::extract::State;
+use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use perfkit::PerformanceService;
+use perfkit_axum::{ApiError, ApiPath, ApiQuery};
 
-use super::error::DemoError;
 use super::posts::{CachedPosts, Lookup};
 use super::query;
 use super::source::SlowSource;
@@ -37,9 +36,8 @@ pub(crate) fn routes(service: &PerformanceService, settings: DemoSettings) -> Ro
 
 async fn list_posts(
     State(posts): State<Arc<CachedPosts>>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Response, DemoError> {
-    let Query(params) = params.map_err(|e| DemoError::InvalidQuery(e.body_text()))?;
+    ApiQuery(params): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let (page, limit) = query::page_and_limit(&params)?;
     let (json, lookup) = posts.page(page, limit).await?;
     Ok(json_answer(json, lookup))
@@ -47,15 +45,14 @@ async fn list_posts(
 
 async fn user_posts(
     State(posts): State<Arc<CachedPosts>>,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Response, DemoError> {
-    let Path(id) = id.map_err(|e| DemoError::InvalidQuery(e.body_text()))?;
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let (json, lookup) = posts.user_posts(query::user_id(&id)?).await?;
     Ok(json_answer(json, lookup))
 }
 
-async fn wrong_method() -> DemoError {
-    DemoError::MethodNotAllowed
+async fn wrong_method() -> impl IntoResponse {
+    ([(ALLOW, HeaderValue::from_static("GET,HEAD"))], ApiError::MethodNotAllowed)
 }
 
 fn json_answer(json: Vec<u8>, lookup: Lookup) -> Response {
