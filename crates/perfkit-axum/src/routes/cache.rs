@@ -37,7 +37,7 @@ pub(crate) struct Deleted {
 /// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected.
 #[utoipa::path(get, path = "/api/performance/cache/stats", tag = "cache",
     responses(
-        (status = 200, description = "Cache statistics", body = Object),
+        (status = 200, description = "Cache statistics", body = perfkit::cache::CacheStats),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
@@ -110,7 +110,7 @@ fn validate_pattern(pattern: String) -> Result<String, ApiError> {
 #[utoipa::path(post, path = "/api/performance/cache/optimize", tag = "cache",
     security(("adminToken" = [])),
     responses(
-        (status = 200, description = "What the optimization did", body = Object),
+        (status = 200, description = "What the optimization did", body = perfkit::cache::OptimizeReport),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]

@@ -28,6 +28,7 @@ const RECENT_ALERT_EVENTS: usize = 50;
 
 /// The headline: current snapshot, score, status, alerts, what to do.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// The latest snapshot, `None` before the first collection.
@@ -42,6 +43,7 @@ pub struct Summary {
 
 /// Every figure: system and application.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsView {
     /// The machine and this process; `None` when the probe failed.
@@ -52,6 +54,7 @@ pub struct MetricsView {
 
 /// Active alerts and the recent alert history.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AlertsView {
     /// Alerts firing, pending, recovering or without data.
@@ -62,6 +65,7 @@ pub struct AlertsView {
 
 /// The optimizer's state for the dashboard.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OptimizationView {
     /// Whether auto-optimization is on.
@@ -76,6 +80,7 @@ pub struct OptimizationView {
 
 /// How the service itself is doing.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
     /// Whether the schedule runs.
@@ -90,6 +95,7 @@ pub struct ServiceStatus {
 
 /// Everything the dashboard shows, in one document.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Dashboard {
     /// The headline.
