@@ -20,8 +20,8 @@
 //! # }
 //! ```
 
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// The humantime text the server reads and writes: whole numbers with units, separated by a
 /// space (`"30s"`, `"1h 30m"`, `"250ms"`, `"7days"`). Nine digits and six parts at most,
@@ -42,11 +42,7 @@ fn text_or_millis(min_millis: u64, max_millis: Option<u64>, description: &str) -
         .minimum(Some(min_millis))
         .maximum(max_millis)
         .examples([30_000]);
-    OneOfBuilder::new()
-        .description(Some(description))
-        .item(text)
-        .item(millis)
-        .into()
+    OneOfBuilder::new().description(Some(description)).item(text).item(millis).into()
 }
 
 macro_rules! duration_schema {
