@@ -51,6 +51,8 @@ pub(crate) fn check(examples: u32) -> Result<()> {
     let schema = format!("{}/api/performance/openapi.json", server.base);
     let outcome = execute(
         Command::new(&st)
+            // st keeps a crash cache in its working directory: keep it out of the tree.
+            .current_dir(target_dir())
             .arg("run")
             .arg(&schema)
             .args(["--checks", "all"])

@@ -5,6 +5,7 @@ use crate::labels::Labels;
 
 /// Where one rule stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum AlertPhase {
     /// The condition does not hold.
@@ -23,6 +24,7 @@ pub enum AlertPhase {
 
 /// One alert: what a firing (or pending) rule reports. Identity is the label set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// Alertmanager's fingerprint of `labels`.
@@ -60,6 +62,7 @@ impl Alert {
 
 /// What happened to an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum AlertEventKind {
     /// The condition started to hold; waiting for `for`.
@@ -78,6 +81,7 @@ pub enum AlertEventKind {
 
 /// One entry of the alert history, and what the event stream carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AlertEvent {
     /// What happened.

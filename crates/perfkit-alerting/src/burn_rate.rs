@@ -13,6 +13,7 @@ use crate::rule::Verdict;
 /// pair's factor over **both** the long and the short window: the long window proves the burn
 /// is significant, the short one that it is still going on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct BurnRateCondition {
     /// The availability objective, e.g. `0.999`.
@@ -34,13 +35,16 @@ fn default_min_requests() -> u64 {
 
 /// One long/short window pair and the burn rate both must exceed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct BurnWindow {
     /// The long window (at most 6 h).
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::Any))]
     pub long: Duration,
     /// The short window; the workbook uses a twelfth of the long one.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::Any))]
     pub short: Duration,
     /// The burn rate both windows must exceed.
     pub factor: f64,

@@ -16,6 +16,7 @@ pub const MAX_POINTS: usize = 1024;
 /// Prometheus' `predict_linear`), extended `horizon` past now. The limit is either an absolute
 /// `threshold` or a `growth_factor` times the current value; exactly one must be given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct PredictiveCondition {
     /// The figure watched.
@@ -30,11 +31,14 @@ pub struct PredictiveCondition {
     pub growth_factor: Option<f64>,
     /// How far ahead to predict.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::Any))]
     pub horizon: Duration,
     /// How far back the fitted points go.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::Any))]
     pub lookback: Duration,
     /// Fewest points for a prediction; with fewer the condition does not hold.
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 1024))]
     pub min_points: usize,
 }
 

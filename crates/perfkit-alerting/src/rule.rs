@@ -30,6 +30,7 @@ use crate::threshold::ThresholdCondition;
 /// assert_eq!(rule.severity, Severity::High);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct AlertRule {
     /// Unique name; becomes the `alertname` label.
@@ -41,9 +42,11 @@ pub struct AlertRule {
     pub condition: Condition,
     /// How long the condition must hold before the alert fires (`for` in Prometheus).
     #[serde(rename = "for", with = "perfkit_core::duration", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::Any))]
     pub for_duration: Duration,
     /// How long a firing alert keeps firing after its condition stops holding.
     #[serde(with = "perfkit_core::duration", default, skip_serializing_if = "Duration::is_zero")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::Any))]
     pub keep_firing_for: Duration,
     /// Extra labels on the alert (identity and routing).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -59,6 +62,7 @@ perfkit_core::maps_only!(AlertRule);
 
 /// What a rule checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Condition {
     /// A metric above or below a threshold, with an optional recovery threshold.
@@ -92,6 +96,7 @@ impl Condition {
 
 /// Which side of the threshold is bad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Comparison {
     /// Values above the threshold breach it.

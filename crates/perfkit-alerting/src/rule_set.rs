@@ -44,6 +44,7 @@ const RESERVED_LABELS: [&str; 3] = ["alertname", "severity", "metric"];
 /// assert_eq!(problems.len(), 3, "{problems:?}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct RuleSet {
     /// The rules, in evaluation order.

@@ -9,6 +9,7 @@ use crate::rule::{Comparison, Verdict};
 /// only once the value is past `recovery_threshold` on the good side (fire above 1000 ms,
 /// resolve below 900 ms), so a value wavering around the threshold does not flap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct ThresholdCondition {
     /// The figure watched.

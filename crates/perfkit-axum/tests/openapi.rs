@@ -71,3 +71,72 @@ fn the_document_is_openapi_3_1_and_covers_every_endpoint() {
     }
     assert!(document["paths"]["/"]["get"].is_object());
 }
+
+/// Whether `schema` says nothing about its shape: `{}`, or an object with no properties, no
+/// additional-properties schema and no composition. Arrays are judged by their items and
+/// references by their target.
+fn is_bare(document: &serde_json::Value, schema: &serde_json::Value) -> bool {
+    let Some(object) = schema.as_object() else { return true };
+    if let Some(reference) = object.get("$ref").and_then(serde_json::Value::as_str) {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return is_bare(document, &document["components"]["schemas"][name]);
+    }
+    if object.get("type").and_then(serde_json::Value::as_str) == Some("array") {
+        return object.get("items").is_none_or(|items| is_bare(document, items));
+    }
+    let shaped = ["properties", "additionalProperties", "allOf", "oneOf", "anyOf", "enum", "const"]
+        .iter()
+        .any(|key| object.contains_key(*key));
+    let typed_not_object = object
+        .get("type")
+        .is_some_and(|kind| kind != "object" && kind.as_array().is_none_or(|k| k.len() > 1));
+    !(shaped || typed_not_object)
+}
+
+#[test]
+fn no_request_or_response_body_is_a_bare_object() {
+    let document: serde_json::Value =
+        serde_json::from_str(&perfkit_axum::openapi_json().unwrap()).unwrap();
+    let mut bare = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let mut bodies = vec![("request".to_owned(), &operation["requestBody"]["content"])];
+            if let Some(responses) = operation["responses"].as_object() {
+                for (status, response) in responses {
+                    bodies.push((format!("response {status}"), &response["content"]));
+                }
+            }
+            for (what, content) in bodies {
+                for (media, body) in content.as_object().into_iter().flatten() {
+                    if is_bare(&document, &body["schema"]) {
+                        bare.push(format!("{method} {path} {what} {media}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(bare.is_empty(), "bodies without a real schema: {bare:#?}");
+}
+
+#[test]
+fn the_bare_object_check_catches_bare_objects() {
+    let document = serde_json::json!({ "components": { "schemas": {
+        "Empty": { "type": "object" },
+        "Shaped": { "type": "object", "properties": { "a": { "type": "string" } } },
+    }}});
+    for bare in [
+        serde_json::json!({}),
+        serde_json::json!({ "type": "object" }),
+        serde_json::json!({ "type": "array", "items": {} }),
+        serde_json::json!({ "$ref": "#/components/schemas/Empty" }),
+    ] {
+        assert!(is_bare(&document, &bare), "{bare}");
+    }
+    for shaped in [
+        serde_json::json!({ "type": "string" }),
+        serde_json::json!({ "$ref": "#/components/schemas/Shaped" }),
+        serde_json::json!({ "type": "array", "items": { "type": "integer" } }),
+    ] {
+        assert!(!is_bare(&document, &shaped), "{shaped}");
+    }
+}

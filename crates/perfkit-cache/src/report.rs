@@ -4,6 +4,7 @@ use crate::Backend;
 
 /// What `optimize()` did, with the cache's footprint before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OptimizeReport {
     /// The backend optimized.
@@ -28,6 +29,7 @@ pub struct OptimizeReport {
 
 /// Keys and bytes held, as the backend counts them (see [`CacheStats`](crate::CacheStats)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Footprint {
     /// Keys held.

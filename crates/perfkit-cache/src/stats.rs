@@ -6,6 +6,7 @@ use crate::BreakerState;
 
 /// Which kind of backend produced the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Backend {
     /// [`MemoryCache`](crate::MemoryCache).
@@ -16,6 +17,7 @@ pub enum Backend {
 
 /// A cache's figures, as the HTTP API and the Prometheus collector show them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CacheStats {
     /// The backend.
@@ -47,6 +49,7 @@ pub struct CacheStats {
 
 /// Figures from the Redis server's `INFO`: the whole server, not only our namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RedisServerStats {
     /// `keyspace_hits`.

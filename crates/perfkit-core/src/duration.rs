@@ -64,6 +64,9 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duratio
     deserializer.deserialize_any(DurationVisitor)
 }
 
+#[cfg(feature = "openapi")]
+pub mod schema;
+
 /// [`serialize`] and [`deserialize`] for `Option<Duration>`: `None` is an absent or null
 /// value.
 ///

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Alert rules, optimization rules and trends refer to figures by this name; the serialized
 /// form is the snapshot's camelCase field name (`"p95"`, `"errorRate"`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Metric {
     /// Mean request duration over the last interval, in milliseconds.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Ordered, so `severity >= Severity::High` reads as intended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; no action needed soon.

@@ -8,6 +8,7 @@ use crate::{Metric, Timestamp};
 /// (no requests yet, no cache reads, a probe that failed) is `None` and serializes as `null`:
 /// rules treat a missing figure as "no data", never as zero.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsSnapshot {
     /// When the snapshot was taken.

@@ -11,6 +11,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// arithmetic with; it serializes as an RFC 3339 string (`2026-11-25T18:49:35.123Z`), the
 /// format every timestamp of the HTTP API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = DateTime, example = "2026-11-25T18:49:35.123Z")
+)]
 pub struct Timestamp(i64);
 
 impl Timestamp {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// comes from the cache, open connections from the connection registry, queue length from
 /// the queue control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationMetrics {
     /// When this was read.
@@ -40,6 +41,7 @@ pub struct ApplicationMetrics {
 /// The span of the interval that interval figures cover: a closed interval, or the running
 /// one before the first close.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IntervalSpan {
     /// Start of the interval.
@@ -52,6 +54,7 @@ pub struct IntervalSpan {
 
 /// Request counts since reset and in the reported interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestFigures {
     /// Requests since reset.
@@ -66,6 +69,7 @@ pub struct RequestFigures {
 
 /// Latency over the reported interval and since reset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LatencyFigures {
     /// Over the reported interval.
@@ -76,6 +80,7 @@ pub struct LatencyFigures {
 
 /// Summary of a latency distribution, in milliseconds; `None` without samples.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LatencySummary {
     /// Number of samples.
@@ -94,6 +99,7 @@ pub struct LatencySummary {
 
 /// Request throughput.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Throughput {
     /// Requests per second over the reported interval.
@@ -106,6 +112,7 @@ pub struct Throughput {
 
 /// Server errors and errors recorded by kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorFigures {
     /// 5xx responses since reset.
@@ -124,6 +131,7 @@ pub struct ErrorFigures {
 
 /// Per-route figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RouteFigures {
     /// Routes tracked one by one.
@@ -140,6 +148,7 @@ pub struct RouteFigures {
 
 /// One route since reset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RouteSummary {
     /// The route template.
@@ -156,6 +165,7 @@ pub struct RouteSummary {
 
 /// Database query timing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseFigures {
     /// Queries since reset.
@@ -174,6 +184,7 @@ pub struct DatabaseFigures {
 
 /// One kind of query since reset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QueryKindSummary {
     /// The kind, as the caller named it (`select_posts`, ...).
@@ -189,6 +200,7 @@ pub struct QueryKindSummary {
 /// WebSocket traffic. Connections open now are the connection registry's figure, not the
 /// recorder's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebSocketFigures {
     /// Connections opened since reset.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The optimizations the optimizer knows how to perform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ActionKind {
     /// Compact the cache and evict configured prefixes ([`CacheControl`](crate::CacheControl)).

@@ -13,6 +13,7 @@ use crate::ActionKind;
 /// typo never passes silently. Every section reads from an object only: serde's derive would
 /// also read a struct from an array, and `[]` would then be the whole default config. [`OptimizerConfig::validate`] lists every problem at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// Automation switches.
@@ -37,6 +38,7 @@ perfkit_core::maps_only!(OptimizerConfig);
 
 /// Automation switches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ModeConfig {
     /// Whether scheduled checks act by themselves.
@@ -55,19 +57,31 @@ impl Default for ModeConfig {
 
 /// `cacheOptimization`: the cache is optimized when its hit rate is low or memory is high.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CacheOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Optimize when the hit rate is below this ratio.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub hit_rate_threshold: f64,
     /// Optimize when memory usage is above this ratio.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.01, maximum = 1.0))]
     pub memory_threshold: f64,
     /// Key prefixes evicted when the trigger is high memory (none by default).
+    #[cfg_attr(feature = "openapi", schema(max_items = 64, inline, value_type = Vec<EvictPrefix>))]
     pub evict_prefixes: Vec<String>,
 }
 
 perfkit_core::maps_only!(CacheOptimizationConfig);
+
+/// The schema of one evicted prefix: text with something besides whitespace, since an
+/// empty prefix would evict every key.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, pattern = r"\S", example = "session:")]
+#[allow(dead_code)] // a schema only, never built
+struct EvictPrefix(String);
 
 impl Default for CacheOptimizationConfig {
     fn default() -> Self {
@@ -82,16 +96,20 @@ impl Default for CacheOptimizationConfig {
 
 /// `connectionOptimization`: idle connections are closed when there are too many.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ConnectionOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Close idle connections when more than this many are open.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000_000))]
     pub max_connections: u64,
     /// A connection without activity for this long is idle.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::SecondToWeek))]
     pub idle_timeout: Duration,
     /// Close idle connections when at least this share of the open ones is idle.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.01, maximum = 1.0))]
     pub idle_ratio_threshold: f64,
 }
 
@@ -110,11 +128,13 @@ impl Default for ConnectionOptimizationConfig {
 
 /// `memoryOptimization`: memory is released when usage is high.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct MemoryOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Release memory when usage is above this ratio.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.01, maximum = 1.0))]
     pub gc_threshold: f64,
 }
 
@@ -128,11 +148,13 @@ impl Default for MemoryOptimizationConfig {
 
 /// `queryOptimization`: slow database queries are reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct QueryOptimizationConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Report when the P95 database query time is above this, ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1.0, maximum = 3_600_000.0))]
     pub slow_query_ms: f64,
 }
 
@@ -146,17 +168,22 @@ impl Default for QueryOptimizationConfig {
 
 /// `queueScaling`: workers follow the queue length like a Kubernetes HPA follows its metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct QueueScalingConfig {
     /// Whether the rule may recommend anything.
     pub enabled: bool,
     /// Queued jobs per worker the scaling aims at.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.001, maximum = 1_000_000.0))]
     pub target_per_worker: f64,
     /// Never fewer workers than this.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1024))]
     pub min_workers: u32,
     /// Never more workers than this.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1024))]
     pub max_workers: u32,
     /// No change while queue per worker is within this ratio of the target (HPA: 0.1).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 0.9))]
     pub tolerance: f64,
 }
 
@@ -176,22 +203,28 @@ impl Default for QueueScalingConfig {
 
 /// The least time between two runs of each action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Cooldowns {
     /// After `optimizeCache`.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub optimize_cache: Duration,
     /// After `closeIdleConnections`.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub close_idle_connections: Duration,
     /// After `releaseMemory`.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub release_memory: Duration,
     /// After `reportSlowQueries`.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub report_slow_queries: Duration,
     /// After `scaleWorkers`.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub scale_workers: Duration,
 }
 
@@ -225,22 +258,29 @@ impl Default for Cooldowns {
 
 /// The limits that keep automation from acting on noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct GuardrailsConfig {
     /// A trigger must hold for this many consecutive checks before its action runs (scale-up
     /// is exempt); it is also the window whose highest worker count a scale-down takes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub stabilization_checks: u32,
     /// A snapshot older than this is missing data.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::SecondToWeek))]
     pub max_snapshot_age: Duration,
     /// A goal metric that moves the wrong way by more than this ratio counts as worse.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub worsening_margin: f64,
     /// Automation stops after this many reversals of direction within the window.
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 1000))]
     pub max_flip_flops: u32,
     /// The window in which reversals are counted.
     #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::SecondToWeek))]
     pub flip_flop_window: Duration,
     /// How many runs the history keeps.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub history_capacity: usize,
 }
 
@@ -261,6 +301,7 @@ impl Default for GuardrailsConfig {
 
 /// One thing wrong with a configuration: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigProblem {
     /// The camelCase path of the field, e.g. `queueScaling.maxWorkers`.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serializes as a JSON object in name order, so a history entry reads like a change log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Figures(BTreeMap<String, f64>);
 

@@ -8,6 +8,7 @@ use crate::{ActionKind, Figures, Recommendation};
 
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum RunTrigger {
     /// A scheduled check; acts only when `mode.auto` is on.
@@ -20,6 +21,7 @@ pub enum RunTrigger {
 
 /// One run of the optimizer, as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     /// Increases by one per run, from 1.
@@ -57,6 +59,7 @@ impl RunRecord {
 
 /// What became of one recommendation in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ActionRecord {
     /// The action.
@@ -68,6 +71,7 @@ pub struct ActionRecord {
 
 /// Taken with its result, skipped with the reason, or failed with the error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum ActionOutcome {
     /// Performed.
@@ -91,6 +95,7 @@ pub enum ActionOutcome {
 
 /// Why an action was not performed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum SkipReason {
     /// The action ran too recently.
@@ -109,6 +114,7 @@ pub enum SkipReason {
 
 /// What an action did, with the figures before and after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ActionResult {
     /// In words.
@@ -121,6 +127,7 @@ pub struct ActionResult {
 
 /// How an earlier action turned out, judged on its goal metric at the next check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// The action judged.
@@ -142,6 +149,7 @@ pub struct Verification {
 
 /// The judgement on an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Verdict {
     /// The goal metric moved the right way, or stayed within the margin.

@@ -5,6 +5,7 @@ use crate::{ActionKind, Figures};
 
 /// What a rule advises, why, and whether the guardrails' stabilization lets it act yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     /// The action advised.
@@ -33,6 +34,7 @@ pub struct Recommendation {
 
 /// The worker counts of a scaling recommendation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerScale {
     /// Workers now.

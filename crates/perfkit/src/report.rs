@@ -12,6 +12,7 @@ use crate::analysis::{PerformanceScore, ScoreTargets, Trend, score, trends};
 
 /// The period a report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Period {
     /// First snapshot's time.
@@ -24,6 +25,7 @@ pub struct Period {
 
 /// A report over one period: averages, trends, score, alerts and recommendations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PerformanceReport {
     /// When it was built.

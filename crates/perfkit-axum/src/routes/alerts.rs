@@ -23,7 +23,7 @@ pub(crate) struct AlertsCleared {
 /// Active alerts and recent history.
 #[utoipa::path(get, path = "/api/performance/alerts", tag = "alerts",
     responses(
-        (status = 200, description = "{ active, history }", body = Object),
+        (status = 200, description = "{ active, history }", body = AlertsView),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn active(_: Reader, State(state): State<AppState>) -> Json<AlertsView> {
@@ -44,7 +44,7 @@ pub(crate) async fn clear(_: Admin, State(state): State<AppState>) -> Json<Alert
 /// The alert rules in force.
 #[utoipa::path(get, path = "/api/performance/alerts/rules", tag = "alerts",
     responses(
-        (status = 200, description = "{ rules: [...] }", body = Object),
+        (status = 200, description = "{ rules: [...] }", body = perfkit::alerting::RuleSet),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn rules(_: Reader, State(state): State<AppState>) -> Json<RuleSet> {
@@ -54,9 +54,9 @@ pub(crate) async fn rules(_: Reader, State(state): State<AppState>) -> Json<Rule
 /// Replaces the alert rules; an invalid set is refused whole with every problem listed.
 #[utoipa::path(put, path = "/api/performance/alerts/rules", tag = "alerts",
     security(("adminToken" = [])),
-    request_body(content = Object, description = "{ rules: [...] }, as GET returns it"),
+    request_body(content = perfkit::alerting::RuleSet, description = "{ rules: [...] }, as GET returns it"),
     responses(
-        (status = 200, description = "The rules now in force", body = Object),
+        (status = 200, description = "The rules now in force", body = perfkit::alerting::RuleSet),
         (status = 400, description = "Not JSON, or not an object with a rules array", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),

@@ -12,15 +12,16 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
-/// Longest pattern accepted, in bytes.
+/// Longest pattern accepted, in characters (as JSON Schema's `maxLength` counts them).
 pub(crate) const MAX_PATTERN_LEN: usize = 256;
 
 /// The body of `DELETE /cache/pattern`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct PatternBody {
-    /// A literal key prefix inside the cache's namespace (`user` deletes `user*`).
-    #[schema(min_length = 1, max_length = 256)]
+    /// A literal key prefix inside the cache's namespace (`user` deletes `user*`), without
+    /// control characters.
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pattern: String,
 }
 
@@ -38,7 +39,7 @@ pub(crate) struct Deleted {
 /// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected.
 #[utoipa::path(get, path = "/api/performance/cache/stats", tag = "cache",
     responses(
-        (status = 200, description = "Cache statistics", body = Object),
+        (status = 200, description = "Cache statistics", body = perfkit::cache::CacheStats),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
@@ -97,11 +98,10 @@ fn validate_pattern(pattern: String) -> Result<String, ApiError> {
     if pattern.is_empty() {
         problems.push("pattern must not be empty (DELETE /cache clears everything)".to_owned());
     }
-    if pattern.len() > MAX_PATTERN_LEN {
-        problems.push(format!(
-            "pattern must be at most {MAX_PATTERN_LEN} bytes, got {}",
-            pattern.len()
-        ));
+    let length = pattern.chars().count();
+    if length > MAX_PATTERN_LEN {
+        problems
+            .push(format!("pattern must be at most {MAX_PATTERN_LEN} characters, got {length}"));
     }
     if pattern.chars().any(char::is_control) {
         problems.push("pattern must not contain control characters".to_owned());
@@ -117,7 +117,7 @@ fn validate_pattern(pattern: String) -> Result<String, ApiError> {
 #[utoipa::path(post, path = "/api/performance/cache/optimize", tag = "cache",
     security(("adminToken" = [])),
     responses(
-        (status = 200, description = "What the optimization did", body = Object),
+        (status = 200, description = "What the optimization did", body = perfkit::cache::OptimizeReport),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]

@@ -24,8 +24,8 @@ pub(crate) struct Probe {
 /// when unhealthy.
 #[utoipa::path(get, path = "/api/performance/health", tag = "health",
     responses(
-        (status = 200, description = "{ status: healthy|degraded, checks, checkedAt }", body = Object),
-        (status = 503, description = "{ status: unhealthy, checks, checkedAt }", body = Object),
+        (status = 200, description = "{ status: healthy|degraded, checks, checkedAt }", body = perfkit::HealthReport),
+        (status = 503, description = "{ status: unhealthy, checks, checkedAt }", body = perfkit::HealthReport),
     ))]
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
     let report = state.service.health();

@@ -23,7 +23,7 @@ const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
 /// The latest snapshot, score, status, active alerts and top recommendations.
 #[utoipa::path(get, path = "/api/performance/summary", tag = "metrics",
     responses(
-        (status = 200, description = "Summary: snapshot, score (0-100) and status, activeAlerts, topRecommendations", body = Object),
+        (status = 200, description = "Summary: snapshot, score (0-100) and status, activeAlerts, topRecommendations", body = Summary),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Json<Summary> {
@@ -33,7 +33,7 @@ pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Json<Su
 /// System and application metrics in full.
 #[utoipa::path(get, path = "/api/performance/metrics", tag = "metrics",
     responses(
-        (status = 200, description = "{ system, application }", body = Object),
+        (status = 200, description = "{ system, application }", body = MetricsView),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn all_metrics(_: Reader, State(state): State<AppState>) -> Json<MetricsView> {
@@ -43,7 +43,7 @@ pub(crate) async fn all_metrics(_: Reader, State(state): State<AppState>) -> Jso
 /// CPU, load, memory, disks, network, process RSS.
 #[utoipa::path(get, path = "/api/performance/metrics/system", tag = "metrics",
     responses(
-        (status = 200, description = "System metrics", body = Object),
+        (status = 200, description = "System metrics", body = perfkit::metrics::SystemMetrics),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
         (status = 503, description = "The system probe failed", body = ErrorBody),
     ))]
@@ -59,7 +59,7 @@ pub(crate) async fn system_metrics(
 /// Request timing, throughput, errors by kind, DB, WebSocket, cache operations, queue.
 #[utoipa::path(get, path = "/api/performance/metrics/application", tag = "metrics",
     responses(
-        (status = 200, description = "Application metrics", body = Object),
+        (status = 200, description = "Application metrics", body = ApplicationMetrics),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn application_metrics(
@@ -89,7 +89,7 @@ pub(crate) async fn prometheus(
 /// The latest periodic report.
 #[utoipa::path(get, path = "/api/performance/report", tag = "metrics",
     responses(
-        (status = 200, description = "Period, averages, trends per metric, alerts, recommendations", body = Object),
+        (status = 200, description = "Period, averages, trends per metric, alerts, recommendations", body = perfkit::PerformanceReport),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn report(_: Reader, State(state): State<AppState>) -> Json<PerformanceReport> {
@@ -99,7 +99,7 @@ pub(crate) async fn report(_: Reader, State(state): State<AppState>) -> Json<Per
 /// The last `limit` snapshots, oldest first.
 #[utoipa::path(get, path = "/api/performance/history", tag = "metrics", params(LimitQuery),
     responses(
-        (status = 200, description = "Snapshots, oldest first (default limit 100)", body = [Object]),
+        (status = 200, description = "Snapshots, oldest first (default limit 100)", body = [perfkit::core::MetricsSnapshot]),
         (status = 400, description = "The query does not parse", body = ErrorBody),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
         (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
@@ -116,7 +116,7 @@ pub(crate) async fn history(
 /// Everything the dashboard shows, in one document.
 #[utoipa::path(get, path = "/api/performance/dashboard", tag = "metrics",
     responses(
-        (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Object),
+        (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Dashboard),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn dashboard(_: Reader, State(state): State<AppState>) -> Json<Dashboard> {

@@ -27,7 +27,7 @@ pub(crate) struct AutoSwitch {
 #[utoipa::path(get, path = "/api/performance/optimization/history", tag = "optimization",
     params(LimitQuery),
     responses(
-        (status = 200, description = "Runs with before/after figures, newest first (default limit 50)", body = [Object]),
+        (status = 200, description = "Runs with before/after figures, newest first (default limit 50)", body = [perfkit::optimizer::RunRecord]),
         (status = 400, description = "The query does not parse", body = ErrorBody),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
         (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
@@ -44,7 +44,7 @@ pub(crate) async fn history(
 /// What the rules recommend now, with the reason and the figures behind it.
 #[utoipa::path(get, path = "/api/performance/optimization/recommendations", tag = "optimization",
     responses(
-        (status = 200, description = "Recommendations, most urgent first", body = [Object]),
+        (status = 200, description = "Recommendations, most urgent first", body = [perfkit::optimizer::Recommendation]),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn recommendations(
@@ -58,7 +58,7 @@ pub(crate) async fn recommendations(
 #[utoipa::path(post, path = "/api/performance/optimization/run", tag = "optimization",
     security(("adminToken" = [])),
     responses(
-        (status = 200, description = "The run record", body = Object),
+        (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
     ))]
 pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
@@ -69,7 +69,7 @@ pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunReco
 #[utoipa::path(post, path = "/api/performance/optimization/force", tag = "optimization",
     security(("adminToken" = [])),
     responses(
-        (status = 200, description = "The run record", body = Object),
+        (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
     ))]
 pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
@@ -79,7 +79,7 @@ pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRe
 /// The optimizer config.
 #[utoipa::path(get, path = "/api/performance/optimization/config", tag = "optimization",
     responses(
-        (status = 200, description = "The optimizer config (cacheOptimization.hitRateThreshold, ...)", body = Object),
+        (status = 200, description = "The optimizer config (cacheOptimization.hitRateThreshold, ...)", body = perfkit::optimizer::OptimizerConfig),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<OptimizerConfig> {
@@ -89,9 +89,9 @@ pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<Opt
 /// Replaces the optimizer config after validation; an invalid one is refused whole.
 #[utoipa::path(put, path = "/api/performance/optimization/config", tag = "optimization",
     security(("adminToken" = [])),
-    request_body(content = Object, description = "The whole optimizer config, as GET returns it"),
+    request_body(content = perfkit::optimizer::OptimizerConfig, description = "The whole optimizer config, as GET returns it"),
     responses(
-        (status = 200, description = "The config now in force", body = Object),
+        (status = 200, description = "The config now in force", body = perfkit::optimizer::OptimizerConfig),
         (status = 400, description = "Malformed JSON, wrong types or unknown fields", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),

@@ -15,6 +15,13 @@ use crate::state::AppState;
 /// is sent first. A client that cannot keep up is disconnected. Where reads are protected,
 /// a browser passes `?ticket=` from `POST /api/performance/stream/ticket` instead of the token.
 #[utoipa::path(get, path = "/api/performance/stream", tag = "stream",
+    params(
+        ("Upgrade" = String, Header, description = "The protocol switched to", pattern = "^websocket$"),
+        ("Connection" = String, Header, description = "Asks for the upgrade", pattern = "^Upgrade$"),
+        ("Sec-WebSocket-Version" = String, Header, description = "RFC 6455's version", pattern = "^13$"),
+        ("Sec-WebSocket-Key" = String, Header, description = "16 random bytes in base64 (RFC 6455)",
+            pattern = "^[A-Za-z0-9+/]{22}==$", example = "dGhlIHNhbXBsZSBub25jZQ=="),
+    ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),

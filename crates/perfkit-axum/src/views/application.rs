@@ -6,7 +6,7 @@ use perfkit::metrics::ApplicationMetrics;
 use serde::Serialize;
 
 /// Application figures, each from its owner.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ApplicationView {
     /// Requests, latency, throughput, errors, routes, database, WebSocket: the recorder's.
@@ -21,7 +21,7 @@ pub(crate) struct ApplicationView {
 }
 
 /// Cache reads as the cache counts them.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CacheReads {
     /// Reads that found a value.

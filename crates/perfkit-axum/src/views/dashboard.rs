@@ -18,7 +18,7 @@ const DASHBOARD_RUNS: usize = 10;
 const RECENT_ALERT_EVENTS: usize = 50;
 
 /// Active alerts and the recent alert history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AlertsView {
     /// Alerts firing, recovering or without data.
@@ -35,7 +35,7 @@ impl AlertsView {
 }
 
 /// The optimizer's state for the dashboard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OptimizationView {
     /// Whether auto-optimization is on.
@@ -49,7 +49,7 @@ pub(crate) struct OptimizationView {
 }
 
 /// Everything the dashboard shows, in one document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Dashboard {
     /// The headline.

@@ -19,7 +19,7 @@ pub(crate) use dashboard::{AlertsView, Dashboard};
 const TOP_RECOMMENDATIONS: usize = 3;
 
 /// The headline: current snapshot, score, status, alerts, what to do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Summary {
     /// The latest snapshot, `None` before the first collection.
@@ -53,7 +53,7 @@ impl Summary {
 }
 
 /// Every figure: system and application.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MetricsView {
     /// The machine and this process; `None` when the probe failed.

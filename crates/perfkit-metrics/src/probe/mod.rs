@@ -25,6 +25,7 @@ pub trait SystemProbe: Send + Sync + std::fmt::Debug {
 
 /// Machine and process figures at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SystemMetrics {
     /// When the figures were read.
@@ -51,6 +52,7 @@ pub struct SystemMetrics {
 
 /// Load averages over 1, 5 and 15 minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LoadAverage {
     /// Over the last minute.
@@ -63,6 +65,7 @@ pub struct LoadAverage {
 
 /// System memory in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryFigures {
     /// Installed memory.
@@ -79,6 +82,7 @@ pub struct MemoryFigures {
 
 /// Space on one mounted filesystem.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DiskUsage {
     /// Where it is mounted.
@@ -93,6 +97,7 @@ pub struct DiskUsage {
 
 /// Disk I/O over all disks.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DiskIo {
     /// Bytes read since boot.
@@ -109,6 +114,7 @@ pub struct DiskIo {
 /// them: traffic a process sends itself never leaves the machine), and `interfaces` lists
 /// each interface, loopback included and flagged.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkTraffic {
     /// Bytes received since the interfaces came up, loopback excluded.
@@ -125,6 +131,7 @@ pub struct NetworkTraffic {
 
 /// Traffic on one network interface.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InterfaceTraffic {
     /// The interface's name (`eth0`, `lo`).
@@ -143,6 +150,7 @@ pub struct InterfaceTraffic {
 
 /// This process.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessFigures {
     /// Process id.

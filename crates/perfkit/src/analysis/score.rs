@@ -62,6 +62,7 @@ impl Default for ScoreTargets {
 
 /// The overall state, from the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Score ≥ 90.
@@ -94,6 +95,7 @@ impl Status {
 
 /// One metric's part of the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MetricScore {
     /// The metric.
@@ -108,6 +110,7 @@ pub struct MetricScore {
 
 /// The performance score of one snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PerformanceScore {
     /// 0..=100, `None` when nothing was measured.

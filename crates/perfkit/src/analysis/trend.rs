@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which way a metric is heading, judged by whether higher is better for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Moving the good way.
@@ -17,6 +18,7 @@ pub enum Direction {
 
 /// The trend of one metric over a window of snapshots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Trend {
     /// The metric.

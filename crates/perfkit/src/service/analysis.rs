@@ -16,6 +16,7 @@ use crate::report::{PerformanceReport, ReportInputs, build};
 
 /// How the service itself is doing.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
     /// Whether the schedule runs.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// Overall or per-component health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     /// Working.
@@ -19,6 +20,7 @@ pub enum HealthStatus {
 
 /// One component's health.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentHealth {
     /// Its status.
@@ -29,6 +31,7 @@ pub struct ComponentHealth {
 
 /// The service's health: every component and the worst of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HealthReport {
     /// The worst component status.

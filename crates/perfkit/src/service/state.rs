@@ -8,6 +8,7 @@ use crate::report::PerformanceReport;
 
 /// Counts of one scheduled step's outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StepCounters {
     /// Times it ran to completion.
