@@ -14,7 +14,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::server::{ADMIN_TOKEN, Server, binary_path, target_dir};
-use crate::shell::{cargo, execute, has_program};
+use crate::shell::{cargo, execute, has_program, workspace_root};
 
 /// The schemathesis release the check is written against; pinned so a new release cannot
 /// change what CI checks overnight.
@@ -53,6 +53,8 @@ pub(crate) fn check(examples: u32) -> Result<()> {
         Command::new(&st)
             // st keeps a crash cache in its working directory: keep it out of the tree.
             .current_dir(target_dir())
+            .arg("--config-file")
+            .arg(workspace_root().join("xtask/schemathesis.toml"))
             .arg("run")
             .arg(&schema)
             .args(["--checks", "all"])

@@ -82,6 +82,9 @@ pub enum ApiError {
     /// The request took longer than the configured timeout (408).
     #[error("the request took longer than the server's timeout")]
     Timeout,
+    /// A WebSocket opening handshake with a wrong or missing header (400).
+    #[error("malformed WebSocket handshake: {0}")]
+    InvalidHandshake(String),
     /// A WebSocket endpoint was called without a WebSocket upgrade (426).
     #[error("this endpoint speaks WebSocket only: {0}")]
     UpgradeRequired(String),
@@ -125,7 +128,9 @@ impl ApiError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::InvalidHandshake(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::OutOfRange { .. } | ApiError::Invalid { .. } => {
@@ -156,6 +161,7 @@ impl ApiError {
             ApiError::NotFound | ApiError::NoSuchResource(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Timeout => "request_timeout",
+            ApiError::InvalidHandshake(_) => "invalid_handshake",
             ApiError::UpgradeRequired(_) => "upgrade_required",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",

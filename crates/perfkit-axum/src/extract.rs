@@ -52,10 +52,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
             None => return Err(ApiError::InvalidJson("the body is empty".to_owned())),
         }
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError::InvalidJson(rejection.body_text())),
+        let mut document: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+        whole_numbers_as_integers(&mut document);
+        T::deserialize(document)
+            .map(ApiJson)
+            .map_err(|error| ApiError::InvalidJson(error.to_string()))
+    }
+}
+
+/// Rewrites every number that is a whole number written with a fraction (`156.0`) as the
+/// integer it is. JSON Schema, and so the OpenAPI document, counts `156.0` as an integer;
+/// serde's integer types refuse it. Fractions (`156.5`) stay, and are refused where an
+/// integer is expected.
+pub(crate) fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() < 9_007_199_254_740_992.0
+            {
+                #[allow(clippy::cast_possible_truncation)] // whole and below 2^53: exact
+                let whole = float as i64;
+                *number = whole.into();
+            }
         }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
 }
 
@@ -169,6 +194,14 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_with_a_fraction_become_integers() {
+        let mut value = serde_json::json!({"a": 156.0, "b": [2.0, 2.5, -3.0], "c": {"d": 1e3}});
+        whole_numbers_as_integers(&mut value);
+        assert_eq!(value, serde_json::json!({"a": 156, "b": [2, 2.5, -3], "c": {"d": 1000}}));
+        assert!(value["a"].is_u64() && value["b"][2].is_i64() && value["b"][1].is_f64());
+    }
+
+    #[test]
     fn json_content_types_are_recognised() {
         let mut headers = axum::http::HeaderMap::new();
         assert!(!has_json_content_type(&headers));
@@ -204,6 +237,7 @@ mod tests {
             assert_eq!(error.code(), "invalid_json", "{body:?}");
         }
         assert!(extract(" {}").await.is_ok());
+        assert!(extract("{\"enabled\": true}").await.is_ok());
         assert_eq!(extract("{\"enabled\": 1}").await.unwrap_err().code(), "invalid_json");
     }
 }

@@ -187,6 +187,14 @@ impl<'de> Visitor<'de> for DurationVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Duration, E> {
+        // `271.0` is an integer to JSON Schema (and so to the OpenAPI document), so a whole
+        // number written with a fraction is read; anything that is not exactly a whole
+        // number of milliseconds below 2^53 is refused.
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value < EXACT {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked above
+            return Ok(Duration::from_millis(value as u64));
+        }
         // JSON numbers past u64::MAX arrive here too, so the message covers both.
         Err(E::custom(format_args!(
             "invalid duration {value}: milliseconds must be a whole number no larger than {}; \
@@ -272,6 +280,7 @@ mod tests {
             (r#""99999999999999999999999s""#, "too large"),
             ("-5", "cannot be negative"),
             ("1.5", "whole number"),
+            ("-2.0", "whole number"),
             ("1e30", "whole number"),
             ("18446744073709551616", "whole number"),
             ("true", "invalid type: boolean"),
@@ -297,6 +306,15 @@ mod tests {
         assert!(negative.contains("cannot be negative"), "{negative}");
         let float = toml::from_str::<Holder>("every = 2.5").unwrap_err().to_string();
         assert!(float.contains("whole number"), "{float}");
+        let whole: Holder = toml::from_str("every = 2000.0").unwrap();
+        assert_eq!(whole.every, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn reads_whole_numbers_written_with_a_fraction() {
+        // JSON Schema's integers include 271.0; the document says integer milliseconds.
+        assert_eq!(read("271.0").unwrap(), Duration::from_millis(271));
+        assert_eq!(read("6039165.0").unwrap(), Duration::from_millis(6_039_165));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBytes;
+use crate::extract::{JsonBytes, whole_numbers_as_integers};
 use crate::state::AppState;
 
 /// What `DELETE /alerts` answers.
@@ -68,11 +68,13 @@ pub(crate) async fn update_rules(
     State(state): State<AppState>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<RuleSet>, ApiError> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::InvalidJson("the body is not UTF-8".to_owned()))?;
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+    whole_numbers_as_integers(&mut document);
+    let text = document.to_string();
     // RuleSet::from_json reads each rule on its own, so one bad rule does not hide the
     // problems of the others.
-    let rules = RuleSet::from_json(text).map_err(|error| match error {
+    let rules = RuleSet::from_json(&text).map_err(|error| match error {
         AlertingError::Parse { reason, .. } => ApiError::InvalidJson(reason),
         other => ApiError::from(perfkit::PerfkitError::from(other)),
     })?;

@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod cache;
+pub(crate) mod handshake;
 pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod optimization;

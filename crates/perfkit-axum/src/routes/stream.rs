@@ -3,10 +3,12 @@
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::live::{self, MAX_INCOMING_MESSAGE};
+use crate::routes::handshake;
 use crate::routes::stream_ticket::StreamReader;
 use crate::state::AppState;
 
@@ -16,23 +18,28 @@ use crate::state::AppState;
 /// a browser passes `?ticket=` from `POST /api/performance/stream/ticket` instead of the token.
 #[utoipa::path(get, path = "/api/performance/stream", tag = "stream",
     params(
-        ("Upgrade" = String, Header, description = "The protocol switched to", pattern = "^websocket$"),
-        ("Connection" = String, Header, description = "Asks for the upgrade", pattern = "^Upgrade$"),
+        ("Upgrade" = String, Header, description = "The protocol switched to: websocket, in any case",
+            pattern = "^[wW][eE][bB][sS][oO][cC][kK][eE][tT]$", example = "websocket"),
+        ("Connection" = String, Header, description = "Comma-separated tokens, one of them Upgrade",
+            pattern = "^([^,]*,[ \\t]*)*[uU][pP][gG][rR][aA][dD][eE]([ \\t]*,[^,]*)*$", example = "Upgrade"),
         ("Sec-WebSocket-Version" = String, Header, description = "RFC 6455's version", pattern = "^13$"),
         ("Sec-WebSocket-Key" = String, Header, description = "16 random bytes in base64 (RFC 6455)",
-            pattern = "^[A-Za-z0-9+/]{22}==$", example = "dGhlIHNhbXBsZSBub25jZQ=="),
+            pattern = "^[A-Za-z0-9+/]{21}[AQgw]==$", example = "dGhlIHNhbXBsZSBub25jZQ=="),
     ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
-        (status = 426, description = "Not a WebSocket upgrade request", body = ErrorBody),
+        (status = 400, description = "A WebSocket handshake with a wrong or missing header", body = ErrorBody),
+        (status = 426, description = "Not a WebSocket request at all (none of its headers)", body = ErrorBody),
         (status = 503, description = "The connection limit is reached", body = ErrorBody),
     ))]
 pub(crate) async fn stream(
     _: StreamReader,
     State(state): State<AppState>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    handshake::check(&headers)?;
     let upgrade = upgrade.map_err(|rejection| ApiError::UpgradeRequired(rejection.body_text()))?;
     // Registered before upgrading, so a full registry is an honest 503, not a dropped socket.
     let lease = state.service.parts().connections.register()?;
