@@ -131,6 +131,15 @@ async fn the_dashboard_works_in_a_real_browser() {
     browser
         .wait_for("the targets", "return document.querySelectorAll('#targets-body tr').length >= 6")
         .await;
+    // Process uptime, from the service's start, beside the targets.
+    browser
+        .wait_for(
+            "the process uptime",
+            "const row = [...document.querySelectorAll('#targets-body tr')] \
+               .find(r => r.querySelector('th')?.textContent === 'Process uptime'); \
+             return row && /[0-9]/.test(row.querySelector('td.num').textContent)",
+        )
+        .await;
 
     // The alert the demo's traffic fires is listed with its severity and since when.
     browser

@@ -4,7 +4,9 @@
 // The WebSocket cannot carry an Authorization header, so it is opened with a single-use
 // ticket obtained with the token (POST /api/performance/stream/ticket).
 
-const BASE = "/api/performance";
+// The router may be mounted under a prefix of the host's (`/ops`): the page names it.
+const MOUNT = document.querySelector('meta[name="perfkit-mount"]')?.content ?? "";
+const BASE = `${MOUNT}/api/performance`;
 const TOKEN_KEY = "perfkit.adminToken";
 
 /** An answer of the API: status, ok, and the JSON body (or null). */

@@ -52,9 +52,18 @@ export function renderTargets() {
     return el("tr", null, null, el("th", null, target.label), el("td", "muted", target.target), el("td", "num", target.format(value)), el("td", null, null, mark));
   });
   const span = historySpan();
-  const uptime = el("tr", "uptime-row", null, el("th", null, "History covers"), el("td", "muted", ""), el("td", "num", span === null ? MISSING : duration(span)), el("td"));
-  uptime.title = "Time covered by the history the server keeps";
-  fill("targets-body", ...rows, uptime);
+  const covers = el("tr", "uptime-row", null, el("th", null, "History covers"), el("td", "muted", ""), el("td", "num", span === null ? MISSING : duration(span)), el("td"));
+  covers.title = "Time covered by the history the server keeps";
+  const up = processUptime();
+  const uptime = el("tr", "uptime-row", null, el("th", null, "Process uptime"), el("td", "muted", "since start"), el("td", "num", up === null ? MISSING : duration(up)), el("td"));
+  uptime.title = "Time since the service's schedule started";
+  fill("targets-body", ...rows, uptime, covers);
+}
+
+/** Seconds since the service started (the dashboard's `service.startedAt`), or null. */
+function processUptime() {
+  const started = Date.parse(state.dashboard?.service?.startedAt ?? "");
+  return Number.isNaN(started) ? null : Math.max(0, (Date.now() - started) / 1000);
 }
 
 function historySpan() {

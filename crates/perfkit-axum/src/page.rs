@@ -5,8 +5,8 @@
 //! requests). Every asset is ours: no third-party code, nothing fetched from elsewhere, and
 //! a Content-Security-Policy that would refuse it if it were.
 
-use axum::extract::Path;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::{OriginalUri, Path};
+use axum::http::{HeaderName, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -40,8 +40,39 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 /// The live performance dashboard: Overview, Metrics and Optimization.
 #[utoipa::path(get, path = "/", tag = "meta",
     responses((status = 200, description = "The live performance dashboard (HTML)", body = String, content_type = "text/html")))]
-pub(crate) async fn index() -> Response {
-    with_page_headers("text/html; charset=utf-8", INDEX_HTML)
+pub(crate) async fn index(OriginalUri(original): OriginalUri, uri: Uri) -> Response {
+    let page =
+        INDEX_HTML.replace(MOUNT_PLACEHOLDER, &escape_attribute(mount_prefix(&original, &uri)));
+    with_page_headers("text/html; charset=utf-8", page)
+}
+
+/// Where the page's links to its assets and the API start: the prefix a host nested the
+/// router under, or nothing.
+const MOUNT_PLACEHOLDER: &str = "{{mount}}";
+
+/// The prefix a host nested the router under: the original path less the path the router
+/// saw (`/ops/` seen as `/`), without a trailing slash.
+fn mount_prefix<'a>(original: &'a Uri, seen: &Uri) -> &'a str {
+    let original = original.path();
+    let prefix = original.strip_suffix(seen.path()).unwrap_or(original);
+    prefix.trim_end_matches('/')
+}
+
+/// `text` safe inside a double-quoted HTML attribute. The prefix comes from routing, not
+/// from the client, but a page never trusts what it splices in.
+fn escape_attribute(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '"' => escaped.push_str("&quot;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// One of the dashboard's assets; 404 for any other name.
@@ -49,11 +80,11 @@ pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, ApiError
     ASSETS
         .iter()
         .find(|(name, _, _)| *name == file)
-        .map(|(_, content_type, body)| with_page_headers(content_type, body))
+        .map(|(_, content_type, body)| with_page_headers(content_type, *body))
         .ok_or(ApiError::NotFound)
 }
 
-fn with_page_headers(content_type: &'static str, body: &'static str) -> Response {
+fn with_page_headers(content_type: &'static str, body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -86,7 +117,7 @@ mod tests {
     #[test]
     fn every_asset_the_page_names_is_served_and_nothing_is_inline() {
         for (name, _, _) in ASSETS {
-            let named = INDEX_HTML.contains(&format!("/assets/{name}"))
+            let named = INDEX_HTML.contains(&format!("{MOUNT_PLACEHOLDER}/assets/{name}"))
                 || ASSETS.iter().any(|(_, _, body)| body.contains(&format!("./{name}")));
             assert!(named, "{name} is served but never loaded");
         }
@@ -104,6 +135,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_mount_prefix_is_what_the_host_nested_the_router_under() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        assert_eq!(mount_prefix(&uri("/"), &uri("/")), "");
+        assert_eq!(mount_prefix(&uri("/ops"), &uri("/")), "/ops");
+        assert_eq!(mount_prefix(&uri("/ops/"), &uri("/")), "/ops");
+        assert_eq!(mount_prefix(&uri("/a/b/"), &uri("/")), "/a/b");
+        assert_eq!(escape_attribute("/x\"<y>&'"), "/x&quot;&lt;y&gt;&amp;&#39;");
+    }
+
     /// Whether the HTML has an attribute like ` onclick=`.
     fn has_inline_handler(html: &str) -> bool {
         html.match_indices(" on").any(|(at, _)| {
@@ -115,7 +156,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_page_carries_its_security_headers() {
-        let response = index().await;
+        let root: Uri = "/".parse().unwrap();
+        let response = index(OriginalUri(root.clone()), root).await;
         let headers = response.headers();
         assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");

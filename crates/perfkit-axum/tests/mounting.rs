@@ -81,6 +81,15 @@ async fn nests_under_a_prefix_of_the_host() {
         send(&app, Call::new(axum::http::Method::POST, "/ops/api/performance/summary")).await;
     assert_eq!(wrong_method.error_code(), "method_not_allowed");
 
+    // The dashboard knows where it is mounted: its assets and API calls carry the prefix.
+    let page = send(&app, Call::get("/ops")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains(r#"src="/ops/assets/app.js""#), "{}", page.text());
+    assert!(page.text().contains(r#"<meta name="perfkit-mount" content="/ops">"#));
+    let script = send(&app, Call::get("/ops/assets/api.js")).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.text().contains("perfkit-mount"));
+
     let missing = send(&app, Call::get("/ops/api/performance/nope")).await;
     assert_eq!(
         (missing.status, missing.error_code().as_str()),
