@@ -1,3 +1,6 @@
+//! The alert records the engine hands out: each rule's phase, the alert it raised (identified by
+//! its label set), and the history events between phases.
+
 use perfkit_core::{Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 

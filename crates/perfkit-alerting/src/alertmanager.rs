@@ -1,3 +1,7 @@
+//! Delivery to a real Alertmanager through `POST /api/v2/alerts`, as Prometheus does it: a firing
+//! alert carries an `endsAt` a few resend intervals ahead, so it resolves by itself if perfkit
+//! stops confirming it.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

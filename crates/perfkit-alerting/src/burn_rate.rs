@@ -1,3 +1,6 @@
+//! The SLO burn-rate condition (SRE workbook, multiwindow multi-burn-rate): it holds only when the
+//! long and the short window of a pair both burn the error budget faster than the pair's factor.
+
 use std::time::Duration;
 
 use perfkit_core::{MetricsSnapshot, Timestamp};

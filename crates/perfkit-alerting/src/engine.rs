@@ -1,3 +1,7 @@
+//! The alert engine: one state machine per rule, stepped on each snapshot, with history, silences,
+//! inhibition and routing into per-notifier outboxes. `evaluate` is synchronous and never waits
+//! on a network.
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 

@@ -1,3 +1,6 @@
+//! The crate's one error type, and the problems a refused rule set lists: every problem found, not
+//! only the first.
+
 use std::fmt;
 
 /// Everything that can go wrong in perfkit-alerting.

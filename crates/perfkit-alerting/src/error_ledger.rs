@@ -1,3 +1,6 @@
+//! The request and error counts of the last six hours that burn-rate windows are summed from, in
+//! 10-second buckets, so its size is fixed however often snapshots arrive.
+
 use std::collections::VecDeque;
 use std::time::Duration;
 

@@ -1,3 +1,6 @@
+//! The POST both HTTP notifiers share: a timeout per attempt and bounded retries with backoff, so a
+//! dead receiver costs a bounded time per notification. A 4xx answer is not retried.
+
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;

@@ -1,3 +1,6 @@
+//! Label sets, an alert's identity, and what works on them: matchers, name checks, and the
+//! fingerprint and printing done exactly as Alertmanager does them, so receivers can match them up.
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -1,3 +1,6 @@
+//! The notifier that needs no receiver: each notified alert becomes a `tracing` event, `warn`
+//! when firing and `info` when resolved.
+
 use async_trait::async_trait;
 
 use crate::error::AlertingError;

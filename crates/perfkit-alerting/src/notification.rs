@@ -1,3 +1,6 @@
+//! What a notifier is handed: a group of alerts as Alertmanager groups them, and the policy
+//! (Alertmanager's route timing) that decides when a receiver hears about a group.
+
 use std::time::Duration;
 
 use perfkit_core::Timestamp;

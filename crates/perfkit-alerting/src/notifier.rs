@@ -1,3 +1,6 @@
+//! The trait every receiver implements. The engine never calls it: delivery workers do, from
+//! bounded outboxes, so a slow or dead receiver never delays evaluation.
+
 use std::fmt;
 
 use async_trait::async_trait;

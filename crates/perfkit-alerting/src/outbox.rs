@@ -1,3 +1,6 @@
+//! The bounded queue between the engine and one notifier, and the worker that drains it. Pushing
+//! never blocks: when the queue is full, the oldest notification is dropped and counted.
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

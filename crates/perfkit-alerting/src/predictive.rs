@@ -1,3 +1,6 @@
+//! The predictive condition: a least-squares line through a metric's recent points (as Prometheus'
+//! `predict_linear`), extended past now. The points kept per rule are bounded by `MAX_POINTS`.
+
 use std::collections::VecDeque;
 use std::time::Duration;
 

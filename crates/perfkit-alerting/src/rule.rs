@@ -1,3 +1,6 @@
+//! An alert rule and its kinds of condition as users write them (camelCase, tagged by `kind`), and
+//! the verdict a condition gives on one snapshot.
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

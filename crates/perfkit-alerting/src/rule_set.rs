@@ -1,3 +1,6 @@
+//! The whole set of rules the engine evaluates: the seed's five defaults, JSON and TOML in and out,
+//! and validation that refuses a set whole and lists every problem.
+
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 

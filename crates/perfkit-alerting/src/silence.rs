@@ -1,3 +1,6 @@
+//! Holding back notifications without touching alert state: silences mute matching alerts until
+//! they expire, and inhibit rules mute the symptoms while their cause fires.
+
 use perfkit_core::Timestamp;
 use serde::{Deserialize, Serialize};
 

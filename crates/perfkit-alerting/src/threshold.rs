@@ -1,3 +1,6 @@
+//! The threshold condition: a metric past a line, with an optional recovery line so a value
+//! wavering around the threshold does not flap.
+
 use perfkit_core::{Metric, MetricsSnapshot};
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,6 @@
+//! The webhook notifier: posts Alertmanager's v4 webhook body byte for byte as Alertmanager would
+//! write it, so existing receivers take perfkit's notifications unchanged.
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,6 @@
+//! The error type of every cache operation: bad configuration, backend failures and timeouts, the
+//! open breaker, corrupt frames, reserved keys, (de)serialization and a caller's failed compute.
+
 use std::time::Duration;
 
 /// A boxed error from a caller's compute function.

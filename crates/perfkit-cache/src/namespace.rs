@@ -1,3 +1,6 @@
+//! Where a cache's key prefix is applied: every full key and every `SCAN MATCH` pattern is built
+//! here, with glob characters escaped, so nothing outside the namespace is ever matched.
+
 /// The prefix every key of a cache lives under, so a shared Redis can hold other applications'
 /// keys safely: `clear`, `delete_pattern` and `optimize` only ever match keys under it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,3 +1,6 @@
+//! What an `optimize()` run reports: what it removed or changed, and the cache's footprint before
+//! and after.
+
 use serde::{Deserialize, Serialize};
 
 use crate::Backend;

@@ -1,3 +1,6 @@
+//! One computation per key among concurrent callers, for cache-aside misses. Errors are never
+//! shared: when the computing caller fails or is cancelled, the next waiter computes.
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};

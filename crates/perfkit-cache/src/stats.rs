@@ -1,3 +1,6 @@
+//! A cache's figures as the API and the Prometheus collector show them, and the lock-free counters
+//! each backend keeps on its hot path.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};

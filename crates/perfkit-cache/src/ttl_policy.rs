@@ -1,3 +1,6 @@
+//! The seed's access-count TTL rule: a key read often lives longer. Its counters live in the
+//! cache itself, so instances sharing a Redis agree on them.
+
 use std::time::Duration;
 
 use crate::{Cache, CacheError};

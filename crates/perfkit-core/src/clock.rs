@@ -1,3 +1,6 @@
+//! Where time comes from. Components take a `Clock` instead of reading the system time, so their
+//! tests move time by hand with a `ManualClock` instead of sleeping.
+
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};

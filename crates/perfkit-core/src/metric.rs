@@ -1,3 +1,6 @@
+//! The names of a snapshot's figures, as alert rules, optimization rules and trends refer to them,
+//! with each figure's unit and which direction is better.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,3 +1,6 @@
+//! How much a finding matters, for alerts and recommendations alike: four ordered levels, written
+//! in lowercase in JSON, labels and configuration.
+
 use std::fmt;
 use std::str::FromStr;
 

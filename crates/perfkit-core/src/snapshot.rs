@@ -1,3 +1,6 @@
+//! The headline figures of a service at one moment, the value every part exchanges. A figure not
+//! measured is `None`, never zero, and a non-finite value reads as not measured.
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Metric, Timestamp};

@@ -1,3 +1,6 @@
+//! The one timestamp type: UTC milliseconds since the epoch, `Copy` and cheap to compare,
+//! serialized as RFC 3339 like every timestamp of the HTTP API.
+
 use std::fmt;
 use std::ops::{Add, Sub};
 use std::str::FromStr;

@@ -1,3 +1,6 @@
+//! The crate's one error type: a bad recorder setting, a failed system probe, or a failed
+//! Prometheus exposition.
+
 /// Everything that can go wrong in perfkit-metrics.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1,3 +1,6 @@
+//! The closed list of actions the optimizer can take, with their configuration names and which of
+//! them can be undone.
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

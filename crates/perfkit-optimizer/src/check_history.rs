@@ -1,3 +1,6 @@
+//! What the rules see beyond the current snapshot: the recent checks that stabilization counts,
+//! bounded to the longest window, and the controlled system as observed now.
+
 use std::collections::VecDeque;
 
 use perfkit_core::Timestamp;

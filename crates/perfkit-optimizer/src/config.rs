@@ -1,3 +1,6 @@
+//! The optimizer's configuration in the seed's camelCase shape. Every section has defaults and
+//! refuses unknown fields, so `{}` is a valid config and a typo never passes silently.
+
 use std::fmt;
 use std::time::Duration;
 

@@ -1,3 +1,6 @@
+//! The optimizer's one error type: a refused configuration with every problem listed, or a host
+//! control that failed.
+
 use crate::config::ConfigProblem;
 
 /// Everything that can go wrong in the optimizer.

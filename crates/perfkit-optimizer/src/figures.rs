@@ -1,3 +1,6 @@
+//! Named figures behind a decision or an effect, kept in name order so a history entry reads like
+//! a change log.
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,6 @@
+//! The audit log: one record per run, with what the rules advised, what became of each action, and
+//! how the previous run's actions turned out. It keeps a bounded number of runs.
+
 use std::collections::VecDeque;
 
 use perfkit_core::{Metric, Timestamp};

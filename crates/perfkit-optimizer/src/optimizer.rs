@@ -1,3 +1,7 @@
+//! The optimizer itself: evaluates the rules, passes recommendations through the guardrails, acts
+//! through the host's controls and records every run. Runs are serialized, so two never act at
+//! once.
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

@@ -1,3 +1,6 @@
+//! What a rule advises: the action, why, the figures behind it, and whether stabilization lets it
+//! act yet.
+
 use perfkit_core::{Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,6 @@
+//! Validation of an optimizer config: every field and every relation between fields, with all
+//! problems listed at once. The hard limits on workers, history and stabilization live here.
+
 use std::ops::RangeInclusive;
 use std::time::Duration;
 

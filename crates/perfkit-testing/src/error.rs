@@ -1,3 +1,6 @@
+//! Why a test Redis could not be provided: no redis-server, one that does not answer PING in
+//! time, a malformed `REDIS_URL`, or a server that is not ours to stop.
+
 use std::io;
 use std::time::Duration;
 

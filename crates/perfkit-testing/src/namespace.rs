@@ -1,3 +1,6 @@
+//! Key prefixes unique across processes, so tests sharing one Redis never see each other's keys
+//! and never flush the database.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A key prefix no other test (in this process or another) uses: `perfkit-test:<pid>:<n>:<label>:`.

@@ -1,3 +1,7 @@
+//! A Redis for one test: a private `redis-server` on a free port with persistence off, killed on
+//! drop, or the server `REDIS_URL` names. A private one can be stopped and restarted to test
+//! outages.
+
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};

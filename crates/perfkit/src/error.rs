@@ -1,3 +1,6 @@
+//! The orchestrator's one error type: bad settings, parts that could not be set up, and refusals
+//! passed up from the optimizer, the alert engine, the cache and host parts.
+
 /// Everything that can go wrong in the orchestrator.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

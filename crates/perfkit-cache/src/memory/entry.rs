@@ -1,3 +1,6 @@
+//! A memory-cache entry and its expiry: readers judge expiry on the cache's clock, so tests can
+//! move it, while moka gets each entry's own TTL and reclaims expired memory by itself.
+
 use std::time::{Duration, Instant};
 
 use moka::Expiry;

@@ -1,3 +1,6 @@
+//! The Redis backend's settings and their defaults: where Redis is, the pool, the timeouts that
+//! bound every call, the namespace, compression and the circuit breaker.
+
 use std::time::Duration;
 
 use crate::BreakerConfig;

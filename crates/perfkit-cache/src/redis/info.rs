@@ -1,3 +1,6 @@
+//! Reads the server figures the stats report from Redis's `INFO` text; a field that does not
+//! parse reads as 0 rather than failing the stats call.
+
 use crate::RedisServerStats;
 
 /// Reads the figures we report from the text of `INFO` (all default sections), for database

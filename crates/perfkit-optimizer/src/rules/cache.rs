@@ -1,3 +1,6 @@
+//! The cache rule: optimize the cache when its hit rate is below its threshold or memory usage is
+//! above its own.
+
 use perfkit_core::{MetricsSnapshot, Severity};
 
 use super::{Trigger, percent};

@@ -1,3 +1,6 @@
+//! The connections rule: close idle connections when more than the maximum are open, or when too
+//! large a share of them is idle.
+
 use perfkit_core::{Metric, MetricsSnapshot, Severity};
 
 use super::{Trigger, percent};

@@ -1,3 +1,6 @@
+//! The memory rule: release memory when usage is above `gcThreshold`, and rate it critical from
+//! 95 % up.
+
 use perfkit_core::{Metric, MetricsSnapshot, Severity};
 
 use super::{Trigger, percent};

@@ -1,3 +1,6 @@
+//! The slow-query rule: report when the database P95 is above the limit. The snapshot has one P95
+//! for all queries, so the report names the usual culprits for a person to look at.
+
 use perfkit_core::{Metric, MetricsSnapshot, Severity};
 
 use super::Trigger;

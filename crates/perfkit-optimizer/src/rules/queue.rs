@@ -1,3 +1,6 @@
+//! The queue rule: workers follow the queue length as a Kubernetes HPA follows its metric, with a
+//! tolerance, a stabilization window for scaling down, and a clamp on each step.
+
 use perfkit_core::{Metric, MetricsSnapshot, Severity, Timestamp};
 
 use crate::config::QueueScalingConfig;

@@ -1,3 +1,6 @@
+//! The optimizer's cache control over the service's cache: optimize, evict a prefix, and read the
+//! figures, with no hit rate before the first read.
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -1,3 +1,6 @@
+//! The optimizer's memory control for this process: usage from the system probe; a release
+//! optimizes the cache, then hands freed heap pages back to the OS (`malloc_trim` on glibc).
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -1,3 +1,6 @@
+//! Assembles a `PerformanceService`: every part has a default, so `builder().build()` is a working
+//! in-memory setup, and each setter swaps one part for yours.
+
 use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
