@@ -43,6 +43,7 @@ mod config;
 mod error;
 mod exposition;
 mod http;
+mod interval_figures;
 mod probe;
 mod recorder;
 mod report;

@@ -10,18 +10,18 @@ use perfkit_core::{Clock, SystemClock, Timestamp};
 
 use crate::buckets::{FineBuckets, MAX_VALUE};
 use crate::http::{Method, StatusClass};
+use crate::interval_figures::{IntervalFigures, interval_figures, route_summary};
 use crate::report::{
-    ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
-    LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
-    WebSocketFigures,
+    ApplicationMetrics, DatabaseFigures, ErrorFigures, LatencyFigures, LatencySummary,
+    QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput, WebSocketFigures,
 };
 use crate::series::{RequestSeries, SeriesCounts};
 use crate::shard::{CachePadded, stripe_count, thread_stripe};
 use crate::slow_log::SlowLog;
-use crate::summarize::{latency_summary, mean_millis, ratio, route_latency};
+use crate::summarize::{latency_summary, mean_millis, ratio};
 use crate::table::BoundedTable;
 use crate::totals::Totals;
-use crate::window::{IntervalView, Window};
+use crate::window::Window;
 use crate::{MetricsError, RecorderConfig};
 
 /// Hot counters of one thread stripe.
@@ -538,17 +538,6 @@ pub(crate) struct ExpositionFigures {
 /// The route label of requests folded into the overflow series.
 pub const OVERFLOW_ROUTE: &str = "__overflow__";
 
-fn route_summary(route: &str, counts: &SeriesCounts) -> RouteSummary {
-    let (avg, p95) = route_latency(&counts.latency, counts.duration_sum_micros);
-    RouteSummary {
-        route: route.to_owned(),
-        count: counts.total(),
-        errors: counts.in_class(StatusClass::ServerError),
-        avg,
-        p95,
-    }
-}
-
 fn database_figures(
     labels: &LabelSets,
     totals: &Totals,
@@ -580,34 +569,5 @@ fn database_figures(
         cumulative: latency_summary(&totals.db_latency, totals.db_duration_sum_micros),
         by_kind,
         other_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
-    }
-}
-
-/// The figures of one interval, summarized once (at the close, or at a read before the
-/// first close).
-#[derive(Debug)]
-struct IntervalFigures {
-    span: IntervalSpan,
-    requests: u64,
-    latency: LatencySummary,
-    error_rate: Option<f64>,
-    db_latency: LatencySummary,
-    per_second: Option<f64>,
-    per_minute: Option<f64>,
-}
-
-fn interval_figures(interval: &IntervalView, per_minute: Option<f64>) -> IntervalFigures {
-    let delta = &interval.delta;
-    let requests = delta.requests.total();
-    let seconds = interval.seconds();
-    IntervalFigures {
-        span: IntervalSpan { start: interval.start, end: interval.end, seconds },
-        requests,
-        latency: latency_summary(&delta.latency, delta.requests.duration_sum_micros),
-        error_rate: ratio(delta.requests.in_class(StatusClass::ServerError), requests),
-        db_latency: latency_summary(&delta.db_latency, delta.db_duration_sum_micros),
-        #[allow(clippy::cast_precision_loss)]
-        per_second: (seconds >= 0.001).then(|| requests as f64 / seconds),
-        per_minute,
     }
 }
