@@ -20,7 +20,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn read_paths_answer_while_the_service_state_is_locked() {
-    let (service, app) = runtime().block_on(async {
+    let (holder, app) = runtime().block_on(async {
         let (service, app) = app().await;
         // Prepared once, as the first request after a collection does.
         for rest in ["/summary", "/dashboard"] {
@@ -32,7 +32,6 @@ fn read_paths_answer_while_the_service_state_is_locked() {
     // Another thread holds the state's lock until told to let go.
     let (locked_tx, locked_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel::<()>();
-    let holder = service.clone();
     let locker = std::thread::spawn(move || {
         holder.with_state_locked(|| {
             locked_tx.send(()).unwrap();
