@@ -10,7 +10,17 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Proof that the request carries the admin token.
-pub(crate) struct Admin;
+///
+/// Every write through the API names it, so it also marks the prepared `/summary` and
+/// `/dashboard` out of date when it is dropped, at the end of the handler, after the
+/// write (async fn arguments, `_` ones included, live until the body ends).
+pub(crate) struct Admin(AppState);
+
+impl Drop for Admin {
+    fn drop(&mut self) {
+        self.0.answers.written();
+    }
+}
 
 /// Proof that the request may read: always, unless reads are protected.
 pub(crate) struct Reader;
@@ -19,7 +29,11 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if carries_token(parts, &state.config.admin_token) { Ok(Admin) } else { Err(refuse(parts)) }
+        if carries_token(parts, &state.config.admin_token) {
+            Ok(Admin(state.clone()))
+        } else {
+            Err(refuse(parts))
+        }
     }
 }
 

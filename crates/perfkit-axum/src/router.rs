@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::routing::any;
 use axum::{Extension, Router};
 use perfkit::PerformanceService;
@@ -12,9 +12,9 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::extract::BodyLimit;
+use crate::middleware::{JsonErrorsLayer, RequestTimeoutLayer};
 use crate::routes::stream_ticket::StreamTickets;
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
@@ -66,8 +66,7 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE);
-    let state =
-        AppState { service, openapi_json: Arc::from(openapi_json), config: Arc::new(config) };
+    let state = AppState::new(service, config, &openapi_json);
     let config = Arc::clone(&state.config);
     // Layers listed first run innermost. `route_layer`, not `layer`: they wrap perfkit's
     // routes only, never the fallback of an app this router is merged into.
@@ -83,16 +82,15 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         // would otherwise cap a larger configured one.
         .route_layer(DefaultBodyLimit::disable())
         .route_layer(RequestBodyLimitLayer::new(config.body_limit))
-        .route_layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
+        // Answers 408 as JSON itself, and starts a timer only for requests that wait.
+        .route_layer(RequestTimeoutLayer::new(config.request_timeout))
         .route_layer(CatchPanicLayer::custom(respond::panic_response))
         .route_layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), respond::json_errors))
+        // A concrete future that acts on error statuses only (no box, no state clone).
+        .route_layer(JsonErrorsLayer::new(config.body_limit))
         .route_layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
         .with_state(state)
 }

@@ -1,16 +1,44 @@
 //! What every handler shares.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use perfkit::PerformanceService;
 
 use crate::ApiConfig;
+use crate::prepared::PreparedAnswers;
 
-/// The router's state: the service and the settings, cheap to clone.
+/// The router's state, one `Arc`: axum clones it for every request, and one reference
+/// count is cheaper than several.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+/// What [`AppState`] points at.
+pub(crate) struct Shared {
     pub(crate) service: PerformanceService,
     pub(crate) config: Arc<ApiConfig>,
     /// The OpenAPI document, rendered once when the router is built.
     pub(crate) openapi_json: Arc<str>,
+    /// `/summary` and `/dashboard`, prepared.
+    pub(crate) answers: PreparedAnswers,
+}
+
+impl AppState {
+    pub(crate) fn new(service: PerformanceService, config: ApiConfig, openapi_json: &str) -> Self {
+        let answers = PreparedAnswers::new(service.config().collect_interval);
+        AppState(Arc::new(Shared {
+            service,
+            config: Arc::new(config),
+            openapi_json: Arc::from(openapi_json),
+            answers,
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }

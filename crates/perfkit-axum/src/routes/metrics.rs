@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use perfkit::PerformanceReport;
 use perfkit::metrics::SystemMetrics;
 use serde::Serialize;
@@ -26,8 +26,8 @@ const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
         (status = 200, description = "Summary: snapshot, score (0-100) and status, activeAlerts, topRecommendations", body = Summary),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
-pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Json<Summary> {
-    Json(Summary::of(&state.service).await)
+pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Response {
+    state.answers.summary(&state.service).await
 }
 
 /// System and application metrics in full.
@@ -119,8 +119,8 @@ pub(crate) async fn history(
         (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Dashboard),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
-pub(crate) async fn dashboard(_: Reader, State(state): State<AppState>) -> Json<Dashboard> {
-    Json(Dashboard::of(&state.service).await)
+pub(crate) async fn dashboard(_: Reader, State(state): State<AppState>) -> Response {
+    state.answers.dashboard(&state.service).await
 }
 
 /// What `DELETE /metrics` answers.

@@ -44,7 +44,7 @@ impl PerformanceService {
     /// The latest snapshot, if any has been collected.
     #[must_use]
     pub fn latest(&self) -> Option<MetricsSnapshot> {
-        lock(&self.inner.state).history.latest().cloned()
+        self.inner.published.load().latest.clone()
     }
 
     /// The latest snapshot, collecting one if none exists yet.
@@ -86,13 +86,12 @@ impl PerformanceService {
         let recommendations = self.recommendations().await;
         let now = self.inner.clock.now();
         let report_interval = self.inner.config.report_interval;
-        let (snapshots, alerts_fired) = {
-            let mut state = lock(&self.inner.state);
+        let (snapshots, alerts_fired) = self.update_state(|state| {
             let since = now - report_interval;
             let snapshots: Vec<MetricsSnapshot> =
                 state.history.iter().filter(|s| s.timestamp >= since).cloned().collect();
             (snapshots, std::mem::take(&mut state.alerts_fired_since_report))
-        };
+        });
         let report = build(ReportInputs {
             now,
             snapshots: &snapshots,
@@ -102,16 +101,17 @@ impl PerformanceService {
             recommendations,
             slowest_routes: self.inner.parts.recorder.snapshot().routes.slowest,
         });
-        lock(&self.inner.state).latest_report = Some(report.clone());
+        self.update_state(|state| state.latest_report = Some(report.clone()));
         report
     }
 
     /// Zeroes the application metrics and empties the history and the report.
     pub fn reset_metrics(&self) {
         self.inner.parts.recorder.reset();
-        let mut state = lock(&self.inner.state);
-        state.history.clear();
-        state.latest_report = None;
+        self.update_state(|state| {
+            state.history.clear();
+            state.latest_report = None;
+        });
     }
 
     /// Runs the optimizer on a fresh reading of every source (one that does not end the
@@ -128,10 +128,11 @@ impl PerformanceService {
     }
 
     /// How the service itself is doing: running, ready, last collection, step counters.
+    /// Takes no lock: it reads what the last change published.
     #[must_use]
     pub fn status(&self) -> ServiceStatus {
         let running = self.is_running();
-        let state = lock(&self.inner.state);
+        let state = self.inner.published.load();
         ServiceStatus {
             running,
             ready: state.last_collection.is_some() && state.last_cache_error.is_none(),
@@ -145,7 +146,9 @@ impl PerformanceService {
         }
     }
 
-    /// Health per component (collector, cache, probe, alert notifier) and overall.
+    /// Health per component (collector, cache, probe, alert notifier) and overall. Takes no
+    /// lock: it reads what the last change published (the notifiers' delivery figures as of
+    /// the latest collection).
     #[must_use]
     pub fn health(&self) -> HealthReport {
         let now = self.inner.clock.now();
@@ -153,7 +156,7 @@ impl PerformanceService {
         let stale_after = self.inner.config.collect_interval.saturating_mul(3);
         let mut checks = BTreeMap::new();
         {
-            let state = lock(&self.inner.state);
+            let state = self.inner.published.load();
             let collector = match (running, state.last_collection) {
                 (false, _) => component(HealthStatus::Unhealthy, "the collector is not running"),
                 (true, Some(last)) if now.duration_since(last) > stale_after => component(
@@ -183,7 +186,7 @@ impl PerformanceService {
             };
             checks.insert("probe".to_owned(), probe);
         }
-        let stats = self.inner.parts.alerts.delivery_stats();
+        let stats = self.inner.published.load().delivery.clone();
         let failing: Vec<String> = stats
             .iter()
             // Dropped notifications are lost; more failures than deliveries means the

@@ -15,7 +15,7 @@ use perfkit_optimizer::{
 use tokio::sync::broadcast;
 
 use super::state::ServiceState;
-use super::{EVENT_CAPACITY, Inner, Parts, PerformanceService, ServiceConfig};
+use super::{EVENT_CAPACITY, Inner, Parts, PerformanceService, ServiceConfig, lock};
 use crate::PerfkitError;
 use crate::adapters::{CacheController, ProcessMemoryControl};
 use crate::alerts::Alerts;
@@ -248,6 +248,11 @@ impl PerformanceServiceBuilder {
             )?))
             .map_err(setup_error)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let published = {
+            let mut state = lock(&state);
+            state.delivery = alerts.delivery_stats();
+            super::PublishedState::of(&state)
+        };
         let inner = Arc::new(Inner {
             parts: Parts {
                 recorder,
@@ -263,7 +268,10 @@ impl PerformanceServiceBuilder {
             reserved_cache,
             connection_control,
             queue: self.queue_control,
+            published: arc_swap::ArcSwap::from_pointee(published),
             state,
+            is_running: std::sync::atomic::AtomicBool::new(false),
+            generation: std::sync::atomic::AtomicU64::new(0),
             events,
             running: Mutex::new(None),
             delivery_workers: Mutex::new(delivery_workers),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use perfkit_alerting::AlertEventKind;
 use perfkit_core::MetricsSnapshot;
 
-use super::{PerformanceService, lock};
+use super::PerformanceService;
 use crate::events::LiveEvent;
 
 /// Connections idle at least this long count as idle for the snapshot's connection figure.
@@ -49,8 +49,7 @@ impl PerformanceService {
         application.apply_to(&mut snapshot);
 
         let system = inner.parts.probe.sample();
-        {
-            let mut state = lock(&inner.state);
+        self.update_state(|state| {
             match system {
                 Ok(system) => {
                     snapshot.memory_usage = Some(system.memory.usage);
@@ -63,14 +62,13 @@ impl PerformanceService {
                     state.last_probe_error = Some(error.to_string());
                 }
             }
-        }
+        });
 
         // The interval's hit rate from the cache's own counters (atomics, read without
         // waiting): hits over reads since the previous collection, so a recent drop is not
         // hidden by the figures since start-up.
         let counters = inner.parts.cache_admin.counters();
-        {
-            let mut state = lock(&inner.state);
+        self.update_state(|state| {
             let (hits, misses) = state.previous_cache_reads;
             let (new_hits, new_misses) =
                 (counters.hits.saturating_sub(hits), counters.misses.saturating_sub(misses));
@@ -81,22 +79,24 @@ impl PerformanceService {
             if boundary == Boundary::Close {
                 state.previous_cache_reads = (counters.hits, counters.misses);
             }
-        }
+        });
         // The backend's own refresh (Redis INFO: keys, bytes, evictions), bounded in time:
         // it only feeds health and the figures `counters()` reports between collections.
         let refresh =
             tokio::time::timeout(inner.config.cache_stats_timeout, inner.parts.cache_admin.stats());
         match refresh.await {
             Ok(stats) => {
-                lock(&inner.state).last_cache_error = (!stats.connected)
+                let error = (!stats.connected)
                     .then(|| format!("{:?} cache is not connected", stats.backend));
+                self.update_state(|state| state.last_cache_error = error);
             }
             Err(_) => {
                 tracing::warn!("cache statistics timed out; the cache is reported degraded");
-                lock(&inner.state).last_cache_error = Some(format!(
+                let error = format!(
                     "statistics did not answer within {:?}",
                     inner.config.cache_stats_timeout
-                ));
+                );
+                self.update_state(|state| state.last_cache_error = Some(error));
             }
         }
 
@@ -123,13 +123,15 @@ impl PerformanceService {
     pub(crate) async fn take_in(&self, snapshot: MetricsSnapshot) {
         let inner = &self.inner;
         let events = inner.parts.alerts.evaluate(&snapshot);
-        {
-            let mut state = lock(&inner.state);
+        // Read before the state lock is taken: the two locks are never nested.
+        let delivery = inner.parts.alerts.delivery_stats();
+        self.update_state(|state| {
             state.history.push(snapshot.clone());
             state.last_collection = Some(snapshot.timestamp);
             state.alerts_fired_since_report +=
                 events.iter().filter(|event| event.kind == AlertEventKind::Fired).count();
-        }
+            state.delivery = delivery;
+        });
         for event in events {
             self.publish(LiveEvent::Alert(Box::new(event)));
         }

@@ -12,7 +12,10 @@ mod persistence;
 mod schedule;
 mod state;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use arc_swap::ArcSwap;
 
 use perfkit_cache::Cache;
 use perfkit_core::Clock;
@@ -29,7 +32,7 @@ pub use state::StepCounters;
 
 use crate::events::LiveEvent;
 use schedule::Running;
-pub(crate) use state::ServiceState;
+pub(crate) use state::{PublishedState, ServiceState};
 
 /// Live events buffered per subscriber; a subscriber that falls further behind skips ahead
 /// (tokio broadcast semantics), so a slow client can never hold memory.
@@ -78,7 +81,15 @@ pub(crate) struct Inner {
     /// Who counts connections: the registry unless the host gave its own control.
     pub(crate) connection_control: Arc<dyn ConnectionControl>,
     pub(crate) queue: Option<Arc<dyn QueueControl>>,
+    /// Written under its lock by collections and the schedule; read only by `history`,
+    /// reports and persistence. The request read paths load `published` instead.
     pub(crate) state: Arc<Mutex<ServiceState>>,
+    /// What `latest`, `status` and `health` read, republished after every change of `state`.
+    pub(crate) published: ArcSwap<PublishedState>,
+    /// Whether the schedule runs (written under `running`'s lock, read without it).
+    pub(crate) is_running: AtomicBool,
+    /// Grows with every change of state and every live event: see `generation`.
+    pub(crate) generation: AtomicU64,
     pub(crate) events: broadcast::Sender<LiveEvent>,
     pub(crate) running: Mutex<Option<Running>>,
     /// Alert delivery workers not yet spawned (they start with the service).
@@ -131,8 +142,37 @@ impl PerformanceService {
         self.inner.events.subscribe()
     }
 
+    /// A number that grows whenever what the service knows changes: a collection, an
+    /// alert transition, an optimizer run, a report, a step counted, a reset. An edge that
+    /// prepares answers from the service (perfkit-axum's `/summary` and `/dashboard`)
+    /// rebuilds them when it moves; reading it is one atomic load.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
     pub(crate) fn publish(&self, event: LiveEvent) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
         // No subscribers is normal, not an error.
         let _ = self.inner.events.send(event);
+    }
+
+    /// Changes the state under its lock and publishes what the read paths need before the
+    /// lock is released, so publications come in the order of the changes.
+    pub(crate) fn update_state<R>(&self, change: impl FnOnce(&mut ServiceState) -> R) -> R {
+        let mut state = lock(&self.inner.state);
+        let result = change(&mut state);
+        self.inner.published.store(Arc::new(PublishedState::of(&state)));
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        result
+    }
+
+    /// Runs `f` while holding the service's state lock: for tests that show a read path
+    /// does not take it.
+    #[cfg(any(test, feature = "test-hooks"))]
+    #[doc(hidden)]
+    pub fn with_state_locked<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _state = lock(&self.inner.state);
+        f()
     }
 }

@@ -62,7 +62,7 @@ impl PerformanceService {
         match self.persisted_history(&self.inner.config.instance).await {
             Ok(snapshots) if !snapshots.is_empty() => {
                 let count = snapshots.len();
-                lock(&self.inner.state).history.restore(snapshots);
+                self.update_state(|state| state.history.restore(snapshots));
                 tracing::info!(count, "history restored from the cache");
             }
             Ok(_) => {}

@@ -65,7 +65,8 @@ impl PerformanceService {
         if running.is_some() {
             return;
         }
-        lock(&self.inner.state).started_at = Some(self.inner.clock.now());
+        let now = self.inner.clock.now();
+        self.update_state(|state| state.started_at = Some(now));
         let (stop, stopped) = watch::channel(false);
         let (first_done, first_collected) = watch::channel(false);
         let config = &self.inner.config;
@@ -129,12 +130,17 @@ impl PerformanceService {
             }));
         }
         *running = Some(Running { stop, tasks });
+        self.inner.is_running.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Stops every loop and waits for them to end. Steps in progress are cancelled at their
     /// next await. Alert notifiers stop too. Calling it when not running does nothing.
     pub async fn shutdown(&self) {
-        let running = lock(&self.inner.running).take();
+        let running = {
+            let mut running = lock(&self.inner.running);
+            self.inner.is_running.store(false, std::sync::atomic::Ordering::Release);
+            running.take()
+        };
         let Some(Running { stop, tasks }) = running else {
             return;
         };
@@ -146,10 +152,10 @@ impl PerformanceService {
         }
     }
 
-    /// Whether the schedule is running.
+    /// Whether the schedule is running (an atomic load: no lock).
     #[must_use]
     pub fn is_running(&self) -> bool {
-        lock(&self.inner.running).is_some()
+        self.inner.is_running.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The optimizer's scheduled check: only while auto-optimization is on.
@@ -164,13 +170,14 @@ impl PerformanceService {
     }
 
     fn count(&self, step: Step, outcome: Outcome) {
-        let mut state = lock(&self.inner.state);
-        let counters = step.counters(&mut state);
-        match outcome {
-            Outcome::Ran => counters.runs += 1,
-            Outcome::Failed => counters.failures += 1,
-            Outcome::Panicked => counters.panics += 1,
-        }
+        self.update_state(|state| {
+            let counters = step.counters(state);
+            match outcome {
+                Outcome::Ran => counters.runs += 1,
+                Outcome::Failed => counters.failures += 1,
+                Outcome::Panicked => counters.panics += 1,
+            }
+        });
     }
 }
 

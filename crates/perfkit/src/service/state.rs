@@ -1,6 +1,7 @@
 //! What the service remembers between collections.
 
-use perfkit_core::Timestamp;
+use perfkit_alerting::DeliveryStats;
+use perfkit_core::{MetricsSnapshot, Timestamp};
 use perfkit_metrics::SystemMetrics;
 
 use crate::history::SnapshotHistory;
@@ -36,6 +37,8 @@ pub(crate) struct ServiceState {
     pub(crate) report: StepCounters,
     pub(crate) optimize: StepCounters,
     pub(crate) started_at: Option<Timestamp>,
+    /// The alert notifiers' delivery figures, read at each collection.
+    pub(crate) delivery: Vec<DeliveryStats>,
 }
 
 impl ServiceState {
@@ -53,6 +56,41 @@ impl ServiceState {
             report: StepCounters::default(),
             optimize: StepCounters::default(),
             started_at: None,
+            delivery: Vec::new(),
+        }
+    }
+}
+
+/// What the read paths (`latest`, `status`, `health`) need from [`ServiceState`], published
+/// after every change through an `ArcSwap`: they load it without taking the state's lock,
+/// so a request never waits on a collection, and requests never wait on each other.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PublishedState {
+    pub(crate) latest: Option<MetricsSnapshot>,
+    pub(crate) last_collection: Option<Timestamp>,
+    pub(crate) last_probe_error: Option<String>,
+    pub(crate) last_cache_error: Option<String>,
+    pub(crate) started_at: Option<Timestamp>,
+    pub(crate) collect: StepCounters,
+    pub(crate) report: StepCounters,
+    pub(crate) optimize: StepCounters,
+    /// The alert notifiers' delivery figures at the latest collection (reading them live
+    /// takes the alert engine's lock).
+    pub(crate) delivery: Vec<DeliveryStats>,
+}
+
+impl PublishedState {
+    pub(crate) fn of(state: &ServiceState) -> Self {
+        PublishedState {
+            latest: state.history.latest().cloned(),
+            last_collection: state.last_collection,
+            last_probe_error: state.last_probe_error.clone(),
+            last_cache_error: state.last_cache_error.clone(),
+            started_at: state.started_at,
+            collect: state.collect,
+            report: state.report,
+            optimize: state.optimize,
+            delivery: state.delivery.clone(),
         }
     }
 }
