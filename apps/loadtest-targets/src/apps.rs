@@ -63,9 +63,8 @@ fn app(target: Target) -> Result<Router> {
 /// Serves `target` on a free loopback port until killed.
 pub(crate) async fn serve(target: Target) -> Result<()> {
     let app = app(target)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot bind 127.0.0.1:0")?;
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind 127.0.0.1:0")?;
     println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, app).await.context("the server failed")
 }

@@ -11,7 +11,8 @@ mod routes_cost;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: perfkit-loadtest-targets <plain | perfkit | axum-prometheus | routes N>";
+const USAGE: &str =
+    "usage: perfkit-loadtest-targets <plain | perfkit | axum-prometheus | routes N>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

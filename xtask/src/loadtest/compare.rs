@@ -55,8 +55,13 @@ pub(crate) fn run(options: &Options) -> Result<Vec<CompareRow>> {
         warm_up(&url, &script, CONNECTIONS[0])?;
         let mut runs = Vec::new();
         for connections in CONNECTIONS {
-            let load =
-                Load { url: &url, script: &script, connections, duration: options.duration, label: name };
+            let load = Load {
+                url: &url,
+                script: &script,
+                connections,
+                duration: options.duration,
+                label: name,
+            };
             runs.push(wrk::run(&load)?);
         }
         if let Some(mut server) = server {
@@ -113,7 +118,8 @@ pub(crate) fn errors(rows: &[CompareRow]) -> Vec<String> {
     rows.iter()
         .flat_map(|row| {
             CONNECTIONS.iter().zip(&row.runs).filter_map(move |(connections, run)| {
-                run.errors_in_words().map(|errors| format!("{} at c={connections}: {errors}", row.name))
+                run.errors_in_words()
+                    .map(|errors| format!("{} at c={connections}: {errors}", row.name))
             })
         })
         .collect()

@@ -8,8 +8,15 @@ use anyhow::{Context, Result};
 use super::machine;
 
 /// Replaces (or appends) the section named `section` in the file at `path`.
-pub(crate) fn write_section(path: &Path, section: &str, title: &str, command: &str, body: &str) -> Result<()> {
-    let old = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+pub(crate) fn write_section(
+    path: &Path,
+    section: &str,
+    title: &str,
+    command: &str,
+    body: &str,
+) -> Result<()> {
+    let old =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = format!(
         "## {title}\n\n`{command}`\n\nMachine: {}; run on {} (UTC).\n\n{}",
         machine::describe(),
@@ -50,7 +57,9 @@ mod tests {
         let with_tail = format!("{once}\n## after\n");
         let twice = replace_section(&with_tail, "loadtest", "second");
         assert!(!twice.contains("first") && twice.contains("second"));
-        assert!(twice.starts_with("# Benchmarks\n\nhand-written\n") && twice.ends_with("## after\n"));
+        assert!(
+            twice.starts_with("# Benchmarks\n\nhand-written\n") && twice.ends_with("## after\n")
+        );
         assert_eq!(twice.matches("<!-- begin loadtest").count(), 1);
         let other = replace_section(&twice, "loadtest-compare", "third");
         assert!(other.contains("second") && other.contains("third"));

@@ -91,11 +91,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 fn command_line(args: &[String]) -> String {
-    let shown: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|arg| *arg != "--write-docs")
-        .collect();
+    let shown: Vec<&str> =
+        args.iter().map(String::as_str).filter(|arg| *arg != "--write-docs").collect();
     // `--out FILE` names a file of this machine: not part of the command to rerun.
     let mut words = vec!["cargo xtask loadtest"];
     let mut skip_next = false;
@@ -138,8 +135,7 @@ fn scripts_dir() -> PathBuf {
 
 /// Loads `url` for [`WARM_UP`], unmeasured.
 fn warm_up(url: &str, script: &std::path::Path, connections: u32) -> Result<()> {
-    wrk::run(&wrk::Load { url, script, connections, duration: WARM_UP, label: "warm-up" })
-        .map(drop)
+    wrk::run(&wrk::Load { url, script, connections, duration: WARM_UP, label: "warm-up" }).map(drop)
 }
 
 #[cfg(test)]

@@ -113,8 +113,14 @@ impl SeedResult {
             format!("{:.2} ms", w.p95_ms),
             format!("{:.2} ms", w.p99_ms),
             format!("{:.0} req/s", w.requests_per_sec()),
-            format!("{:.3} % ({} of {})", w.error_rate() * 100.0, w.socket_errors() + w.non_2xx, w.requests),
-            self.hit_rate.map_or_else(|| "no lookups".to_owned(), |rate| format!("{:.1} %", rate * 100.0)),
+            format!(
+                "{:.3} % ({} of {})",
+                w.error_rate() * 100.0,
+                w.socket_errors() + w.non_2xx,
+                w.requests
+            ),
+            self.hit_rate
+                .map_or_else(|| "no lookups".to_owned(), |rate| format!("{:.1} %", rate * 100.0)),
             format!(
                 "{:.1} % ({:.0} MiB RSS of {})",
                 self.rss_kib as f64 / self.machine_kib.max(1) as f64 * 100.0,
@@ -123,7 +129,10 @@ impl SeedResult {
             ),
             format!("{:.1} % of {} cores", self.cpu_share * 100.0, self.cores),
         ];
-        let mut text = format!("| figure | seed | perfkit-server --demo ({}) |\n|---|---|---|\n", self.backend);
+        let mut text = format!(
+            "| figure | seed | perfkit-server --demo ({}) |\n|---|---|---|\n",
+            self.backend
+        );
         for ((name, seed), ours) in SEED.iter().zip(ours) {
             let _ = writeln!(text, "| {name} | {seed} | {ours} |");
         }

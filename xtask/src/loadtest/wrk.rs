@@ -57,7 +57,11 @@ impl WrkResult {
     /// Socket errors and error answers over requests.
     pub(crate) fn error_rate(&self) -> f64 {
         let errors = (self.socket_errors() + self.non_2xx) as f64;
-        if self.requests == 0 { if errors > 0.0 { 1.0 } else { 0.0 } } else { errors / self.requests as f64 }
+        if self.requests == 0 {
+            if errors > 0.0 { 1.0 } else { 0.0 }
+        } else {
+            errors / self.requests as f64
+        }
     }
 
     /// The errors, said in words, or `None` when there were none.
@@ -83,7 +87,9 @@ impl WrkResult {
             .context("wrk printed no result line (did the script's done callback run?)")?;
         let json: Value = serde_json::from_str(line).context("wrk's result line")?;
         let number = |pointer: &str| -> Result<f64> {
-            json.pointer(pointer).and_then(Value::as_f64).with_context(|| format!("{pointer} in {line}"))
+            json.pointer(pointer)
+                .and_then(Value::as_f64)
+                .with_context(|| format!("{pointer} in {line}"))
         };
         let count = |pointer: &str| -> Result<u64> { Ok(number(pointer)? as u64) };
         let ms = |pointer: &str| -> Result<f64> { Ok(number(pointer)? / 1e3) };
@@ -155,7 +161,11 @@ pub(crate) fn run(load: &Load<'_>) -> Result<WrkResult> {
     let output = child.wait_with_output().context("wrk's output")?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        bail!("wrk failed with {}: {text}{}", output.status, String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "wrk failed with {}: {text}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     WrkResult::parse(&text).with_context(|| format!("wrk said:\n{text}"))
 }
