@@ -7,19 +7,29 @@ use anyhow::{Context, Result};
 
 use super::machine;
 
+/// What a section says about its run besides the figures.
+pub(crate) struct Record<'a> {
+    pub(crate) title: &'a str,
+    /// The command that reruns it.
+    pub(crate) command: &'a str,
+    /// The machine, described before the run.
+    pub(crate) machine: &'a str,
+}
+
 /// Replaces (or appends) the section named `section` in the file at `path`.
 pub(crate) fn write_section(
     path: &Path,
     section: &str,
-    title: &str,
-    command: &str,
+    record: &Record<'_>,
     body: &str,
 ) -> Result<()> {
     let old =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = format!(
-        "## {title}\n\n`{command}`\n\nMachine: {}; run on {} (UTC).\n\n{}",
-        machine::describe(),
+        "## {}\n\n`{}`\n\nMachine: {}; run on {} (UTC).\n\n{}",
+        record.title,
+        record.command,
+        record.machine,
         machine::today(),
         body.trim_end()
     );

@@ -44,6 +44,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         targets::build()?;
     }
     let cores = process::cores();
+    // Said before the run, so the load average is the machine's and not the run's own.
+    let machine = machine::describe();
     let (title, table, json, errors) = match options.mode {
         Mode::Seed => {
             let result = seed::run(&options)?;
@@ -71,7 +73,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         options.duration.as_secs()
     );
     if let Some(out) = &options.out {
-        write_json(out, &command, json)?;
+        write_json(out, &command, &machine, json)?;
     }
     if options.write_docs {
         let section = match options.mode {
@@ -81,7 +83,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             Mode::Scaling => "loadtest-scaling",
         };
         let path = workspace_root().join("docs").join("BENCHMARKS.md");
-        docs::write_section(&path, section, &title, &command, &table)?;
+        docs::write_section(
+            &path,
+            section,
+            &docs::Record { title: &title, command: &command, machine: &machine },
+            &table,
+        )?;
     }
     if !errors.is_empty() {
         bail!("errors under load:\n  {}", errors.join("\n  "));
@@ -109,9 +116,9 @@ fn command_line(args: &[String]) -> String {
     words.join(" ")
 }
 
-fn write_json(path: &PathBuf, command: &str, mut json: Value) -> Result<()> {
+fn write_json(path: &PathBuf, command: &str, machine: &str, mut json: Value) -> Result<()> {
     json["command"] = Value::from(command);
-    json["machine"] = Value::from(machine::describe());
+    json["machine"] = Value::from(machine);
     json["date"] = Value::from(machine::today());
     let text = serde_json::to_string_pretty(&json).context("the result as JSON")?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
