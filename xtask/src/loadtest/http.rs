@@ -11,19 +11,33 @@ use crate::server::ADMIN_TOKEN;
 
 /// `GET base + path` as JSON; `base` is `http://127.0.0.1:PORT`.
 pub(crate) fn get_json(base: &str, path: &str) -> Result<serde_json::Value> {
+    request_json("GET", base, path, None)
+}
+
+/// `method base + path` with the admin token and an optional JSON body; the answer as JSON.
+pub(crate) fn request_json(
+    method: &str,
+    base: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<serde_json::Value> {
     let address = base.strip_prefix("http://").context("base is http://host:port")?;
     let mut stream = TcpStream::connect(address).with_context(|| format!("connect {address}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // A delete of a million keys takes a while.
+    stream.set_read_timeout(Some(Duration::from_secs(300)))?;
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
-         Accept: application/json\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Accept: application/json\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).with_context(|| format!("GET {path}"))?;
+    stream.read_to_end(&mut response).with_context(|| format!("{method} {path}"))?;
     body_of(&String::from_utf8_lossy(&response))
         .and_then(|body| serde_json::from_str(body).context("JSON body"))
-        .with_context(|| format!("GET {path}"))
+        .with_context(|| format!("{method} {path}"))
 }
 
 /// The body of a complete, non-chunked 200 answer.

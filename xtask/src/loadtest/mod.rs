@@ -8,6 +8,7 @@
 //! Everything runs on loopback, each run bounded in time and connections.
 
 mod compare;
+mod delete_pattern;
 mod docs;
 mod http;
 mod machine;

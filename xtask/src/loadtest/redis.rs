@@ -12,6 +12,7 @@ pub(crate) struct PrivateRedis {
     child: Child,
     /// `redis://127.0.0.1:PORT/0`.
     pub(crate) url: String,
+    pub(crate) port: u16,
 }
 
 impl PrivateRedis {
@@ -28,7 +29,7 @@ impl PrivateRedis {
             .stdout(Stdio::null())
             .spawn()
             .context("cannot start redis-server (install it: apt-get install redis-server)")?;
-        let mut redis = PrivateRedis { child, url: format!("redis://127.0.0.1:{port}/0") };
+        let mut redis = PrivateRedis { child, url: format!("redis://127.0.0.1:{port}/0"), port };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = redis.child.try_wait()? {

@@ -1,12 +1,14 @@
 //! `--scaling`: how cost grows. Throughput and P99 of the demo's `/api/posts` (memory
 //! cache, Zipf keys) at 10, 100, 1000 and 5000 connections; the recorder's memory and
-//! scrape time at 10, 1 000 and 100 000 recorded routes (the route cap holds them).
+//! scrape time at 10, 1 000 and 100 000 recorded routes (the route cap holds them);
+//! `delete_pattern` at 1 000 to 1 000 000 Redis keys while the demo is loaded.
 
 use std::fmt::Write as _;
 
 use anyhow::Result;
 use serde_json::{Value, json};
 
+use super::delete_pattern::{self, DeleteRow};
 use super::options::Options;
 use super::targets::routes_cost;
 use super::wrk::{self, Load, WrkResult};
@@ -22,6 +24,7 @@ const ROUTES: [usize; 3] = [10, 1_000, 100_000];
 pub(crate) struct ScalingResult {
     by_connections: Vec<(u32, WrkResult)>,
     by_routes: Vec<Value>,
+    deletes: Vec<DeleteRow>,
 }
 
 /// Runs both tables.
@@ -32,7 +35,8 @@ pub(crate) fn run(options: &Options) -> Result<ScalingResult> {
     let by_connections = outcome?;
     stopped?;
     let by_routes = ROUTES.iter().map(|&count| routes_cost(count)).collect::<Result<_>>()?;
-    Ok(ScalingResult { by_connections, by_routes })
+    let deletes = delete_pattern::run()?;
+    Ok(ScalingResult { by_connections, by_routes, deletes })
 }
 
 fn by_connections(server: &Server, options: &Options) -> Result<Vec<(u32, WrkResult)>> {
@@ -85,10 +89,8 @@ impl ScalingResult {
                 figures["exposition_bytes"]
             );
         }
-        text.push_str(
-            "\n`delete_pattern` at 1 000, 100 000 and 1 000 000 Redis keys under load is not \
-             measured yet.\n",
-        );
+        text.push('\n');
+        text.push_str(&delete_pattern::table(&self.deletes));
         text
     }
 
@@ -99,7 +101,12 @@ impl ScalingResult {
             .iter()
             .map(|(connections, run)| json!({ "connections": connections, "wrk": run.to_json() }))
             .collect();
-        json!({ "mode": "scaling", "by_connections": runs, "by_routes": self.by_routes })
+        json!({
+            "mode": "scaling",
+            "by_connections": runs,
+            "by_routes": self.by_routes,
+            "delete_pattern": delete_pattern::to_json(&self.deletes),
+        })
     }
 
     /// The errors any run saw, said in words.
@@ -109,6 +116,7 @@ impl ScalingResult {
             .filter_map(|(connections, run)| {
                 run.errors_in_words().map(|errors| format!("c={connections}: {errors}"))
             })
+            .chain(delete_pattern::errors(&self.deletes))
             .collect()
     }
 }
@@ -128,6 +136,7 @@ mod tests {
                 "routes_recorded": 1000, "routes_tracked": 256, "rss_growth_kib": 300,
                 "render_ms": 1.5, "exposition_bytes": 90000,
             })],
+            deletes: Vec::new(),
         };
         let table = result.table();
         assert!(table.contains("| 10 | 500 | 0.00 ms | 2.00 ms | 0 |"), "{table}");
