@@ -39,7 +39,8 @@ commands:
                  /summary, at c=100 and c=1000, as ratios of plain axum (10 s per run)
   loadtest --scaling [--duration S]
                  /api/posts at 10, 100, 1000 and 5000 connections; recorder memory and
-                 scrape time at 10, 1 000 and 100 000 routes
+                 scrape time at 10, 1 000 and 100 000 routes; delete_pattern of 1 000 to
+                 1 000 000 keys in a private Redis while the demo is loaded
   schemathesis [--max-examples N]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
