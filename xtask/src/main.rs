@@ -4,7 +4,8 @@
 //! - `ci`: every check CI runs, in order, stopping at the first failure.
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
 //! - `schemathesis`: schemathesis against the running server's OpenAPI document.
-//! - `loadtest`: the release server under `wrk -c 1000`, summary beside the cheapest endpoint.
+//! - `loadtest`: the seed's load test on the demo (`--compare`: beside plain axum and
+//!   axum-prometheus; `--scaling`: by connections and routes).
 
 mod bench;
 mod ci;
@@ -24,10 +25,22 @@ commands:
   bench [ARGS]   run the criterion benchmarks (ARGS go to cargo bench, default
                  --workspace) and compare each figure with its baseline
   bench-report   print the comparison from the last run's estimates, without running
-  loadtest [--connections N] [--duration S]
-                 start the release perfkit-server and load /api/performance/summary
-                 and /health/live with wrk (default -c 1000 for 15 s each); fails on
-                 socket errors or non-2xx answers from summary
+  loadtest [--redis] [--connections N] [--duration S] [--out FILE] [--write-docs]
+                 the seed's load test: build and start the release perfkit-server
+                 --demo (memory cache, or a private redis-server with --redis), warm
+                 up, drive /api/posts and /api/users/{id}/posts with wrk and Zipf keys
+                 (default 1000 connections for 30 s), print P50/P95/P99, throughput,
+                 error rate, cache hit rate, server memory and CPU beside the seed's
+                 figures; fails on any socket error or error answer. --out writes the
+                 result as JSON; --write-docs replaces its section of docs/BENCHMARKS.md
+  loadtest --compare [--duration S]
+                 the same cheap JSON answer from plain axum, + perfkit's router and
+                 layer, + axum-prometheus, and perfkit-server's /health/live and
+                 /summary, at c=100 and c=1000, as ratios of plain axum (10 s per run)
+  loadtest --scaling [--duration S]
+                 /api/posts at 10, 100, 1000 and 5000 connections; recorder memory and
+                 scrape time at 10, 1 000 and 100 000 routes; delete_pattern of 1 000 to
+                 1 000 000 keys in a private Redis while the demo is loaded
   schemathesis [--max-examples N]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per

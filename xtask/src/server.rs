@@ -87,6 +87,11 @@ impl Server {
         Ok(server)
     }
 
+    /// The server's process id (the shell that raised the file limit exec'd into it).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then a bounded wait for a clean exit.
     pub(crate) fn stop(&mut self) -> Result<()> {
         let pid = self.child.id().to_string();

@@ -1,0 +1,153 @@
+//! `--compare`: the same cheap JSON answer under the same load from plain axum, the same
+//! app with perfkit's router and `RequestMetricsLayer`, the same app with
+//! `axum-prometheus`, and perfkit-server's own `/health/live` and `/summary`, at c=100 and
+//! c=1000; each as a ratio of the plain app measured in the same run.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use super::options::Options;
+use super::targets::TargetApp;
+use super::wrk::{self, Load, WrkResult};
+use super::{fixed_script, warm_up};
+use crate::server::{Server, binary_path};
+
+/// The connection counts each target is loaded at.
+pub(crate) const CONNECTIONS: [u32; 2] = [100, 1000];
+
+/// Where a target's answer comes from.
+enum Source {
+    /// A `perfkit-loadtest-targets` app, by its subcommand.
+    App(&'static str),
+    /// The release perfkit-server (no demo).
+    Server,
+}
+
+/// What is compared, the baseline first.
+const TARGETS: [(&str, Source, &str); 5] = [
+    ("plain axum JSON handler", Source::App("plain"), "/api/hello"),
+    ("+ perfkit router and RequestMetricsLayer", Source::App("perfkit"), "/api/hello"),
+    ("+ axum-prometheus layer", Source::App("axum-prometheus"), "/api/hello"),
+    ("perfkit-server /api/performance/health/live", Source::Server, "/api/performance/health/live"),
+    ("perfkit-server /api/performance/summary", Source::Server, "/api/performance/summary"),
+];
+
+/// One target's runs, one per entry of [`CONNECTIONS`].
+pub(crate) struct CompareRow {
+    name: &'static str,
+    runs: Vec<WrkResult>,
+}
+
+/// Loads every target in turn.
+pub(crate) fn run(options: &Options) -> Result<Vec<CompareRow>> {
+    let script = fixed_script()?;
+    let mut rows = Vec::new();
+    for (name, source, path) in &TARGETS {
+        let mut server = None;
+        let mut app = None;
+        let base = match source {
+            Source::App(target) => &app.insert(TargetApp::start(target)?).base,
+            Source::Server => &server.insert(Server::start(&binary_path("release"), &[])?).base,
+        };
+        let url = format!("{base}{path}");
+        warm_up(&url, &script, CONNECTIONS[0])?;
+        let mut runs = Vec::new();
+        for connections in CONNECTIONS {
+            let load = Load {
+                url: &url,
+                script: &script,
+                connections,
+                duration: options.duration,
+                label: name,
+            };
+            runs.push(wrk::run(&load)?);
+        }
+        if let Some(mut server) = server {
+            server.stop()?;
+        }
+        drop(app);
+        rows.push(CompareRow { name, runs });
+    }
+    Ok(rows)
+}
+
+/// The comparison as markdown: requests/s and the ratio to the plain app at each
+/// connection count, P99 at the highest, and errors.
+pub(crate) fn table(rows: &[CompareRow]) -> String {
+    let mut text = String::from("| target |");
+    for connections in CONNECTIONS {
+        let _ = write!(text, " c={connections} req/s |");
+    }
+    let _ = writeln!(text, " P99 at c={} | errors |", CONNECTIONS[CONNECTIONS.len() - 1]);
+    text.push_str(&"|---".repeat(CONNECTIONS.len() + 3));
+    text.push_str("|\n");
+    let Some(baseline) = rows.first() else { return text };
+    for row in rows {
+        let _ = write!(text, "| {} |", row.name);
+        for (run, base) in row.runs.iter().zip(&baseline.runs) {
+            let ratio = run.requests_per_sec() / base.requests_per_sec().max(f64::MIN_POSITIVE);
+            let _ = write!(text, " {:.0} ({ratio:.2}x) |", run.requests_per_sec());
+        }
+        let errors: u64 = row.runs.iter().map(|run| run.socket_errors() + run.non_2xx).sum();
+        let p99 = row.runs.last().map_or(0.0, |run| run.p99_ms);
+        let _ = writeln!(text, " {p99:.1} ms | {errors} |");
+    }
+    text
+}
+
+/// The comparison as JSON, for `--out`.
+pub(crate) fn to_json(rows: &[CompareRow]) -> Value {
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let runs: Vec<Value> = CONNECTIONS
+                .iter()
+                .zip(&row.runs)
+                .map(|(connections, run)| json!({ "connections": connections, "wrk": run.to_json() }))
+                .collect();
+            json!({ "target": row.name, "runs": runs })
+        })
+        .collect();
+    json!({ "mode": "compare", "targets": rows })
+}
+
+/// The errors any run saw, said in words.
+pub(crate) fn errors(rows: &[CompareRow]) -> Vec<String> {
+    rows.iter()
+        .flat_map(|row| {
+            CONNECTIONS.iter().zip(&row.runs).filter_map(move |(connections, run)| {
+                run.errors_in_words()
+                    .map(|errors| format!("{} at c={connections}: {errors}", row.name))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_at(requests: u64, p99_ms: f64) -> WrkResult {
+        WrkResult { seconds: 1.0, requests, p99_ms, ..WrkResult::default() }
+    }
+
+    #[test]
+    fn each_target_is_a_ratio_of_the_first() {
+        let rows = vec![
+            CompareRow { name: "plain", runs: vec![run_at(1000, 1.0), run_at(2000, 5.0)] },
+            CompareRow { name: "ours", runs: vec![run_at(900, 1.5), run_at(1000, 9.0)] },
+        ];
+        let table = table(&rows);
+        assert!(table.contains("| plain | 1000 (1.00x) | 2000 (1.00x) | 5.0 ms | 0 |"), "{table}");
+        assert!(table.contains("| ours | 900 (0.90x) | 1000 (0.50x) | 9.0 ms | 0 |"), "{table}");
+        assert!(errors(&rows).is_empty());
+        let failing = vec![CompareRow {
+            name: "x",
+            runs: vec![WrkResult { timeouts: 2, ..run_at(10, 1.0) }, run_at(10, 1.0)],
+        }];
+        assert_eq!(errors(&failing).len(), 1);
+        assert_eq!(to_json(&rows)["targets"][1]["runs"][1]["connections"], 1000);
+    }
+}

@@ -1,0 +1,68 @@
+//! A plain HTTP/1.1 GET over a loopback socket, for the few JSON reads the load test makes
+//! of the server (cache statistics): the xtask keeps its dependencies few.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::server::ADMIN_TOKEN;
+
+/// `GET base + path` as JSON; `base` is `http://127.0.0.1:PORT`.
+pub(crate) fn get_json(base: &str, path: &str) -> Result<serde_json::Value> {
+    request_json("GET", base, path, None)
+}
+
+/// `method base + path` with the admin token and an optional JSON body; the answer as JSON.
+pub(crate) fn request_json(
+    method: &str,
+    base: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let address = base.strip_prefix("http://").context("base is http://host:port")?;
+    let mut stream = TcpStream::connect(address).with_context(|| format!("connect {address}"))?;
+    // A delete of a million keys takes a while.
+    stream.set_read_timeout(Some(Duration::from_secs(300)))?;
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Accept: application/json\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).with_context(|| format!("{method} {path}"))?;
+    body_of(&String::from_utf8_lossy(&response))
+        .and_then(|body| serde_json::from_str(body).context("JSON body"))
+        .with_context(|| format!("{method} {path}"))
+}
+
+/// The body of a complete, non-chunked 200 answer.
+fn body_of(response: &str) -> Result<&str> {
+    let (head, body) = response.split_once("\r\n\r\n").context("no end of headers")?;
+    let status = head.lines().next().unwrap_or_default();
+    if !status.starts_with("HTTP/1.1 200") {
+        bail!("answered {status:?}");
+    }
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        bail!("a chunked answer, which this client does not read");
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_of_a_200_is_read_and_other_answers_are_refused() {
+        let ok = "HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n{\"hits\":1}";
+        assert_eq!(body_of(ok).unwrap(), "{\"hits\":1}");
+        assert!(body_of("HTTP/1.1 401 Unauthorized\r\n\r\n{}").is_err());
+        assert!(body_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n").is_err());
+        assert!(body_of("HTTP/1.1 200 OK").is_err());
+    }
+}

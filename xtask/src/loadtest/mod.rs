@@ -1,0 +1,159 @@
+//! `cargo xtask loadtest`: the seed's load test reproduced. Builds the release
+//! perfkit-server, starts it with `--demo` (memory cache, or a private redis-server with
+//! `--redis`), warms up, drives `/api/posts` and `/api/users/{id}/posts` with wrk and a Zipf
+//! key distribution, and prints the seed's table beside the seed's figures.
+//! `--compare` measures perfkit's layer and server beside plain axum and axum-prometheus;
+//! `--scaling` measures how cost grows with connections and routes.
+//!
+//! Everything runs on loopback, each run bounded in time and connections.
+
+mod compare;
+mod delete_pattern;
+mod docs;
+mod http;
+mod machine;
+mod options;
+mod process;
+mod redis;
+mod scaling;
+mod script;
+mod seed;
+mod targets;
+mod wrk;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::server::target_dir;
+use crate::shell::{cargo, execute, workspace_root};
+use options::{Mode, Options};
+
+/// How long each target is loaded before it is measured: connections opened, caches and
+/// allocator warm.
+const WARM_UP: Duration = Duration::from_secs(3);
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let options = Options::from_args(args)?;
+    wrk::ensure_wrk()?;
+    execute(cargo().args(["build", "--release", "-p", "perfkit-server"]))
+        .context("cannot build the release server")?;
+    if options.mode != Mode::Seed {
+        // Built on its own: together, axum's features would unify and rebuild the server.
+        targets::build()?;
+    }
+    let cores = process::cores();
+    // Said before the run, so the load average is the machine's and not the run's own.
+    let machine = machine::describe();
+    let (title, table, json, errors) = match options.mode {
+        Mode::Seed => {
+            let result = seed::run(&options)?;
+            let errors = result.check().err().map(|e| vec![e.to_string()]).unwrap_or_default();
+            let title = format!(
+                "Load test: the seed's table ({} cache)",
+                if options.redis { "Redis" } else { "memory" }
+            );
+            (title, result.table(), result.to_json(), errors)
+        }
+        Mode::Compare => {
+            let rows = compare::run(&options)?;
+            let title = "Load test: perfkit beside plain axum and axum-prometheus".to_owned();
+            (title, compare::table(&rows), compare::to_json(&rows), compare::errors(&rows))
+        }
+        Mode::Scaling => {
+            let result = scaling::run(&options)?;
+            let title = "Load test: how cost grows".to_owned();
+            (title, result.table(), result.to_json(), result.errors())
+        }
+    };
+    let command = command_line(args);
+    println!(
+        "\n== {title}: {} s per run, wrk and the server sharing {cores} cores ==\n\n{table}",
+        options.duration.as_secs()
+    );
+    if let Some(out) = &options.out {
+        write_json(out, &command, &machine, json)?;
+    }
+    if options.write_docs {
+        let section = match options.mode {
+            Mode::Seed if options.redis => "loadtest-redis",
+            Mode::Seed => "loadtest",
+            Mode::Compare => "loadtest-compare",
+            Mode::Scaling => "loadtest-scaling",
+        };
+        let path = workspace_root().join("docs").join("BENCHMARKS.md");
+        docs::write_section(
+            &path,
+            section,
+            &docs::Record { title: &title, command: &command, machine: &machine },
+            &table,
+        )?;
+    }
+    if !errors.is_empty() {
+        bail!("errors under load:\n  {}", errors.join("\n  "));
+    }
+    println!("ok: no socket errors and no error answers");
+    Ok(())
+}
+
+fn command_line(args: &[String]) -> String {
+    let shown: Vec<&str> =
+        args.iter().map(String::as_str).filter(|arg| *arg != "--write-docs").collect();
+    // `--out FILE` names a file of this machine: not part of the command to rerun.
+    let mut words = vec!["cargo xtask loadtest"];
+    let mut skip_next = false;
+    for arg in shown {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        if arg == "--out" {
+            skip_next = true;
+            continue;
+        }
+        words.push(arg);
+    }
+    words.join(" ")
+}
+
+fn write_json(path: &PathBuf, command: &str, machine: &str, mut json: Value) -> Result<()> {
+    json["command"] = Value::from(command);
+    json["machine"] = Value::from(machine);
+    json["date"] = Value::from(machine::today());
+    let text = serde_json::to_string_pretty(&json).context("the result as JSON")?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// The demo's Zipf script, written into the target directory.
+fn demo_script() -> Result<PathBuf> {
+    script::write(&scripts_dir(), "demo-zipf.lua", &script::zipf_demo_script())
+}
+
+/// The fixed-path script, written into the target directory.
+fn fixed_script() -> Result<PathBuf> {
+    script::write(&scripts_dir(), "fixed-path.lua", &script::fixed_path_script())
+}
+
+fn scripts_dir() -> PathBuf {
+    target_dir().join("xtask-loadtest")
+}
+
+/// Loads `url` for [`WARM_UP`], unmeasured.
+fn warm_up(url: &str, script: &std::path::Path, connections: u32) -> Result<()> {
+    wrk::run(&wrk::Load { url, script, connections, duration: WARM_UP, label: "warm-up" }).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_recorded_leaves_out_local_paths_and_the_docs_flag() {
+        let args = ["--compare", "--out", "/tmp/r.json", "--write-docs", "--duration", "5"]
+            .map(String::from);
+        assert_eq!(command_line(&args), "cargo xtask loadtest --compare --duration 5");
+    }
+}
