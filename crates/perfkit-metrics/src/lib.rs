@@ -57,10 +57,10 @@ mod window;
 
 pub use config::RecorderConfig;
 pub use error::MetricsError;
-pub use exposition::PrometheusExporter;
 pub use exposition::families::{
     Family as FamilyBuilder, Labels as FamilyLabels, desc as family_desc,
 };
+pub use exposition::{PrometheusExporter, RecorderCollector};
 pub use http::{Method, StatusClass};
 pub use probe::{
     DiskIo, DiskUsage, InterfaceTraffic, LoadAverage, MemoryFigures, NetworkTraffic,
