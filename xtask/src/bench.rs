@@ -169,12 +169,14 @@ const COMPARISONS: &[Comparison] = &[
         Measure::Speedup,
         2.0,
     ),
+    // mset is itself 100 SET PX pipelined on one connection (MSET cannot set a TTL), so it
+    // is judged as no slower than the same SETs a user would send concurrently on the pool.
     judged(
         "RedisCache mset of 100 keys vs 100 SETs sent concurrently on the pool",
         bench("redis_mset_100", "perfkit"),
         Some(bench("redis_mset_100", "concurrent_sets")),
         Measure::Speedup,
-        2.0,
+        1.0,
     ),
     judged(
         "lz4 frame encode of a 4 KiB JSON value vs lz4_flex::compress_prepend_size alone",
