@@ -117,9 +117,11 @@ pub(crate) fn write_families(out: &mut String, families: &[MetricFamily]) {
 fn write_metric(out: &mut String, name: &str, kind: MetricType, metric: &Metric) {
     match kind {
         MetricType::COUNTER => {
-            write_sample(out, name, "", metric, None, metric.get_counter().value())
+            write_sample(out, name, "", metric, None, metric.get_counter().value());
         }
-        MetricType::GAUGE => write_sample(out, name, "", metric, None, metric.get_gauge().value()),
+        MetricType::GAUGE => {
+            write_sample(out, name, "", metric, None, metric.get_gauge().value());
+        }
         MetricType::UNTYPED => {
             write_sample(out, name, "", metric, None, metric.untyped.value());
         }
