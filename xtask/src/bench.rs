@@ -485,16 +485,26 @@ fn markdown_section(command: &str, rows: &[Row], loads: [Option<f64>; 2]) -> Str
     for row in rows {
         text.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            row.what.replace('|', "\\|"),
+            markdown_cell(row.what),
             time(row.subject),
             time(row.baseline),
             row.figure,
-            row.target,
+            markdown_cell(&row.target),
             row.verdict.label()
         ));
     }
     text.push_str(&format!("\n{END_MARKER}"));
     text
+}
+
+/// `text` made safe for a markdown table cell: comparisons as `≤`/`≥`, pipes escaped, and
+/// angle brackets as entities so `Mutex<hdrhistogram>` is not read as an HTML tag.
+fn markdown_cell(text: &str) -> String {
+    text.replace("<=", "≤")
+        .replace(">=", "≥")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Replaces the marked section of `document` with `section` (markers included), or inserts
@@ -586,6 +596,7 @@ mod tests {
         let rows = [row(Verdict::Reference)];
         let section = markdown_section("cargo xtask bench", &rows, [Some(0.2), Some(2.0)]);
         assert!(section.contains(r"| a \| b | 1.50 µs | 1.00 µs | 1.50x |  | reference |"));
+        assert_eq!(markdown_cell("Mutex<h> (<= 1.5x)"), "Mutex&lt;h&gt; (≤ 1.5x)");
         assert!(section.contains("busy machine"));
         let document = "# Benchmarks\n\nIntro.\n\n## Recorder\n\nHand-written.\n";
         let first = replace_section(document, &section).unwrap();
