@@ -1,10 +1,11 @@
 //! `cargo xtask bench`: runs the criterion benchmarks, then prints each subject beside the
 //! baseline its issue names, from the same run, with the target and whether it is met.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
+use crate::machine;
 use crate::shell::{cargo, execute, workspace_root};
 
 /// A figure to judge, from criterion's mean estimate of `group/function`.
@@ -18,168 +19,239 @@ const fn bench(group: &'static str, function: &'static str) -> Bench {
     Bench { group, function }
 }
 
-/// How a subject is judged against its baseline.
+/// What a row measures: how the subject's figure is derived from its time and its baseline's.
 #[derive(Clone, Copy)]
-enum Target {
-    /// subject time <= factor x baseline time.
-    AtMostTimes(f64),
-    /// baseline time >= factor x subject time (the subject is `factor` times faster).
-    FasterBy(f64),
-    /// subject time - baseline time <= this many nanoseconds (a layer's added cost).
-    AddsAtMostNanos(f64),
-    /// Two-thread throughput >= factor x one-thread throughput, where `subject` is the
-    /// two-thread time for one operation on each thread and `baseline` the one-thread time.
-    ScalesBy(f64),
-    /// subject time <= this many nanoseconds; no baseline.
-    UnderNanos(f64),
+enum Measure {
+    /// subject time / baseline time.
+    Ratio,
+    /// baseline time / subject time (how many times faster the subject is).
+    Speedup,
+    /// subject time - baseline time, in nanoseconds (a layer's added cost).
+    AddedNanos,
+    /// Two-thread throughput / one-thread throughput, where `subject` is the two-thread time
+    /// for one operation on each thread and `baseline` the one-thread time.
+    Scaling,
+    /// The subject's time alone, in nanoseconds; no baseline.
+    Time,
+}
+
+impl Measure {
+    /// Whether `figure` meets `target`: an upper bound for ratios, added cost and time, a lower
+    /// bound for speedup and scaling.
+    fn meets(self, figure: f64, target: f64) -> bool {
+        match self {
+            Measure::Ratio | Measure::AddedNanos | Measure::Time => figure <= target,
+            Measure::Speedup | Measure::Scaling => figure >= target,
+        }
+    }
 }
 
 struct Comparison {
     what: &'static str,
     subject: Bench,
     baseline: Option<Bench>,
-    target: Target,
+    measure: Measure,
+    /// The figure to meet; `None` makes the row a reference, printed and never judged.
+    target: Option<f64>,
+}
+
+const fn judged(
+    what: &'static str,
+    subject: Bench,
+    baseline: Option<Bench>,
+    measure: Measure,
+    target: f64,
+) -> Comparison {
+    Comparison { what, subject, baseline, measure, target: Some(target) }
+}
+
+const fn reference(
+    what: &'static str,
+    subject: Bench,
+    baseline: Option<Bench>,
+    measure: Measure,
+) -> Comparison {
+    Comparison { what, subject, baseline, measure, target: None }
 }
 
 const COMPARISONS: &[Comparison] = &[
-    Comparison {
-        what: "record_request, no route, vs prometheus Histogram::observe",
-        subject: bench("record_request", "perfkit_no_route"),
-        baseline: Some(bench("record_request", "prometheus_histogram_observe")),
-        target: Target::AtMostTimes(1.5),
-    },
-    Comparison {
-        what: "record_request, with route, vs HistogramVec::with_label_values(3).observe",
-        subject: bench("record_request", "perfkit_route"),
-        baseline: Some(bench("record_request", "prometheus_histogram_vec_labelled")),
-        target: Target::AtMostTimes(1.0),
-    },
-    Comparison {
-        what: "record_request, with route, vs Mutex<hdrhistogram>::record",
-        subject: bench("record_request", "perfkit_route"),
-        baseline: Some(bench("record_request", "mutex_hdrhistogram")),
-        target: Target::AtMostTimes(f64::INFINITY),
-    },
-    Comparison {
-        what: "2-thread scaling, record_request no route",
-        subject: bench("record_request_2_threads", "perfkit_no_route"),
-        baseline: Some(bench("record_request", "perfkit_no_route")),
-        target: Target::ScalesBy(1.6),
-    },
-    Comparison {
-        what: "2-thread scaling, record_request with route",
-        subject: bench("record_request_2_threads", "perfkit_route"),
-        baseline: Some(bench("record_request", "perfkit_route")),
-        target: Target::ScalesBy(1.6),
-    },
-    Comparison {
-        what: "2-thread scaling, prometheus Histogram::observe (for reference)",
-        subject: bench("record_request_2_threads", "prometheus_histogram_observe"),
-        baseline: Some(bench("record_request", "prometheus_histogram_observe")),
-        target: Target::ScalesBy(0.0),
-    },
-    Comparison {
-        what: "exposition of 1 000 routes vs prometheus gather+encode of 1 000 counters + 1 000 histograms",
-        subject: bench("exposition_1000_routes", "perfkit_render"),
-        baseline: Some(bench("exposition_1000_routes", "prometheus_gather_encode")),
-        target: Target::AtMostTimes(f64::INFINITY),
-    },
-    Comparison {
-        what: "MemoryCache get vs raw moka get (throughput >= 0.85x)",
-        subject: bench("memory_get", "perfkit"),
-        baseline: Some(bench("memory_get", "moka")),
-        target: Target::AtMostTimes(1.0 / 0.85),
-    },
-    Comparison {
-        what: "MemoryCache set vs raw moka insert (throughput >= 0.85x)",
-        subject: bench("memory_set", "perfkit"),
-        baseline: Some(bench("memory_set", "moka")),
-        target: Target::AtMostTimes(1.0 / 0.85),
-    },
-    Comparison {
-        what: "MemoryCache set vs moka insert with the same eviction listener (for reference)",
-        subject: bench("memory_set", "perfkit"),
-        baseline: Some(bench("memory_set", "moka_listener")),
-        target: Target::AtMostTimes(1.0 / 0.85),
-    },
-    Comparison {
-        what: "RedisCache get vs raw fred GET (throughput >= 0.9x)",
-        subject: bench("redis_get", "perfkit"),
-        baseline: Some(bench("redis_get", "fred")),
-        target: Target::AtMostTimes(1.0 / 0.9),
-    },
-    Comparison {
-        what: "RedisCache set vs raw fred SET (throughput >= 0.9x)",
-        subject: bench("redis_set", "perfkit"),
-        baseline: Some(bench("redis_set", "fred")),
-        target: Target::AtMostTimes(1.0 / 0.9),
-    },
-    Comparison {
-        what: "RedisCache mget of 100 keys vs 100 single GETs",
-        subject: bench("redis_mget_100", "perfkit"),
-        baseline: Some(bench("redis_mget_100", "single_calls")),
-        target: Target::FasterBy(10.0),
-    },
-    Comparison {
-        what: "RedisCache mset of 100 keys vs 100 single SETs",
-        subject: bench("redis_mset_100", "perfkit"),
-        baseline: Some(bench("redis_mset_100", "single_calls")),
-        target: Target::FasterBy(10.0),
-    },
-    Comparison {
-        what: "lz4 compression of a 4 KiB JSON value vs copying it",
-        subject: bench("lz4_encode_4k_json", "perfkit"),
-        baseline: Some(bench("lz4_encode_4k_json", "copy")),
-        target: Target::AtMostTimes(f64::INFINITY),
-    },
-    Comparison {
-        what: "alert engine evaluate, 100 rules (far below 1 ms)",
-        subject: bench("evaluate_100_rules", "no_notifier"),
-        baseline: None,
-        target: Target::UnderNanos(1_000_000.0),
-    },
-    Comparison {
-        what: "alert engine evaluate, 100 rules, receiver stalled (under 1 ms)",
-        subject: bench("evaluate_100_rules", "stalled_notifier"),
-        baseline: None,
-        target: Target::UnderNanos(1_000_000.0),
-    },
-    Comparison {
-        what: "optimizer evaluate, one snapshot with 100 checks of history",
-        subject: bench("optimizer_evaluate", "snapshot_with_100_check_history"),
-        baseline: None,
-        target: Target::UnderNanos(1_000_000.0),
-    },
-    Comparison {
-        what: "RequestMetricsLayer cost per request around a bare service (autometrics: 140-150 ns)",
-        subject: bench("request_metrics_service", "service_with_layer"),
-        baseline: Some(bench("request_metrics_service", "service_alone")),
-        target: Target::AddsAtMostNanos(150.0),
-    },
-    Comparison {
-        what: "RequestMetricsLayer on a router vs tower's identity layer on it (for reference; routing noise ±300 ns)",
-        subject: bench("request_metrics_layer", "with_layer"),
-        baseline: Some(bench("request_metrics_layer", "identity_layer")),
-        target: Target::AddsAtMostNanos(f64::INFINITY),
-    },
-    Comparison {
-        what: "RequestMetricsLayer, whole cost over a router with no layer at all (for reference)",
-        subject: bench("request_metrics_layer", "with_layer"),
-        baseline: Some(bench("request_metrics_layer", "without_layer")),
-        target: Target::AddsAtMostNanos(f64::INFINITY),
-    },
-    Comparison {
-        what: "RequestMetricsLayer recording alone (two clock reads and record_request)",
-        subject: bench("request_metrics_layer", "recording_alone"),
-        baseline: None,
-        target: Target::UnderNanos(150.0),
-    },
-    Comparison {
-        what: "system probe, fresh reading (twice a second must stay cheap)",
-        subject: bench("system_probe", "sample_fresh"),
-        baseline: None,
-        target: Target::UnderNanos(5_000_000.0),
-    },
+    judged(
+        "record_request, no route, vs prometheus Histogram::observe",
+        bench("record_request", "perfkit_no_route"),
+        Some(bench("record_request", "prometheus_histogram_observe")),
+        Measure::Ratio,
+        1.5,
+    ),
+    judged(
+        "record_request, with route, vs HistogramVec::with_label_values(3).observe",
+        bench("record_request", "perfkit_route"),
+        Some(bench("record_request", "prometheus_histogram_vec_labelled")),
+        Measure::Ratio,
+        1.0,
+    ),
+    reference(
+        "record_request, with route, vs Mutex<hdrhistogram>::record",
+        bench("record_request", "perfkit_route"),
+        Some(bench("record_request", "mutex_hdrhistogram")),
+        Measure::Ratio,
+    ),
+    judged(
+        "2-thread scaling, record_request no route",
+        bench("record_request_2_threads", "perfkit_no_route"),
+        Some(bench("record_request", "perfkit_no_route")),
+        Measure::Scaling,
+        1.6,
+    ),
+    judged(
+        "2-thread scaling, record_request with route",
+        bench("record_request_2_threads", "perfkit_route"),
+        Some(bench("record_request", "perfkit_route")),
+        Measure::Scaling,
+        1.6,
+    ),
+    reference(
+        "2-thread scaling, prometheus Histogram::observe",
+        bench("record_request_2_threads", "prometheus_histogram_observe"),
+        Some(bench("record_request", "prometheus_histogram_observe")),
+        Measure::Scaling,
+    ),
+    judged(
+        "exposition of 1 000 routes vs prometheus gather+encode of the same families",
+        bench("exposition_1000_routes", "perfkit_render"),
+        Some(bench("exposition_1000_routes", "prometheus_gather_encode")),
+        Measure::Ratio,
+        1.0,
+    ),
+    reference(
+        "exposition of 1 000 routes through RecorderCollector + gather + TextEncoder (the old path) vs prometheus",
+        bench("exposition_1000_routes", "perfkit_collector_gather_encode"),
+        Some(bench("exposition_1000_routes", "prometheus_gather_encode")),
+        Measure::Ratio,
+    ),
+    judged(
+        "MemoryCache get vs raw moka get (throughput >= 0.85x)",
+        bench("memory_get", "perfkit"),
+        Some(bench("memory_get", "moka")),
+        Measure::Ratio,
+        1.0 / 0.85,
+    ),
+    judged(
+        "MemoryCache set vs raw moka insert (throughput >= 0.85x)",
+        bench("memory_set", "perfkit"),
+        Some(bench("memory_set", "moka")),
+        Measure::Ratio,
+        1.0 / 0.85,
+    ),
+    reference(
+        "MemoryCache set vs moka insert with the same eviction listener (what the listener costs)",
+        bench("memory_set", "perfkit"),
+        Some(bench("memory_set", "moka_listener")),
+        Measure::Ratio,
+    ),
+    judged(
+        "RedisCache get vs raw fred GET (throughput >= 0.9x)",
+        bench("redis_get", "perfkit"),
+        Some(bench("redis_get", "fred")),
+        Measure::Ratio,
+        1.0 / 0.9,
+    ),
+    judged(
+        "RedisCache set vs raw fred SET (throughput >= 0.9x)",
+        bench("redis_set", "perfkit"),
+        Some(bench("redis_set", "fred")),
+        Measure::Ratio,
+        1.0 / 0.9,
+    ),
+    judged(
+        "RedisCache mget of 100 keys vs 100 GETs sent concurrently on the pool",
+        bench("redis_mget_100", "perfkit"),
+        Some(bench("redis_mget_100", "concurrent_gets")),
+        Measure::Speedup,
+        2.0,
+    ),
+    // mset is itself 100 SET PX pipelined on one connection (MSET cannot set a TTL), so it
+    // is judged as no slower than the same SETs a user would send concurrently on the pool.
+    judged(
+        "RedisCache mset of 100 keys vs 100 SETs sent concurrently on the pool",
+        bench("redis_mset_100", "perfkit"),
+        Some(bench("redis_mset_100", "concurrent_sets")),
+        Measure::Speedup,
+        1.0,
+    ),
+    judged(
+        "lz4 frame encode of a 4 KiB JSON value vs lz4_flex::compress_prepend_size alone",
+        bench("lz4_encode_4k_json", "perfkit_frame"),
+        Some(bench("lz4_encode_4k_json", "lz4_flex")),
+        Measure::Ratio,
+        1.1,
+    ),
+    judged(
+        "lz4 frame decode of a 4 KiB JSON value vs lz4_flex::decompress_size_prepended alone",
+        bench("lz4_decode_4k_json", "perfkit_frame"),
+        Some(bench("lz4_decode_4k_json", "lz4_flex")),
+        Measure::Ratio,
+        1.1,
+    ),
+    reference(
+        "lz4 frame encode of a 4 KiB JSON value vs copying it",
+        bench("lz4_encode_4k_json", "perfkit_frame"),
+        Some(bench("lz4_encode_4k_json", "copy")),
+        Measure::Ratio,
+    ),
+    judged(
+        "alert engine evaluate, 100 rules (far below 1 ms)",
+        bench("evaluate_100_rules", "no_notifier"),
+        None,
+        Measure::Time,
+        1_000_000.0,
+    ),
+    judged(
+        "alert engine evaluate, 100 rules, receiver stalled (under 1 ms)",
+        bench("evaluate_100_rules", "stalled_notifier"),
+        None,
+        Measure::Time,
+        1_000_000.0,
+    ),
+    judged(
+        "optimizer evaluate, one snapshot with 100 checks of history",
+        bench("optimizer_evaluate", "snapshot_with_100_check_history"),
+        None,
+        Measure::Time,
+        1_000_000.0,
+    ),
+    judged(
+        "RequestMetricsLayer cost per request around a bare service (autometrics: 140-150 ns)",
+        bench("request_metrics_service", "service_with_layer"),
+        Some(bench("request_metrics_service", "service_alone")),
+        Measure::AddedNanos,
+        150.0,
+    ),
+    reference(
+        "RequestMetricsLayer on a router vs tower's identity layer on it (routing noise ±300 ns)",
+        bench("request_metrics_layer", "with_layer"),
+        Some(bench("request_metrics_layer", "identity_layer")),
+        Measure::AddedNanos,
+    ),
+    reference(
+        "RequestMetricsLayer, whole cost over a router with no layer at all",
+        bench("request_metrics_layer", "with_layer"),
+        Some(bench("request_metrics_layer", "without_layer")),
+        Measure::AddedNanos,
+    ),
+    judged(
+        "RequestMetricsLayer recording alone (two clock reads and record_request)",
+        bench("request_metrics_layer", "recording_alone"),
+        None,
+        Measure::Time,
+        150.0,
+    ),
+    judged(
+        "system probe, fresh reading (twice a second must stay cheap)",
+        bench("system_probe", "sample_fresh"),
+        None,
+        Measure::Time,
+        5_000_000.0,
+    ),
 ];
 
 /// Criterion's mean estimate for `bench`, in nanoseconds, if that bench has run.
@@ -198,91 +270,360 @@ fn human(nanos: f64) -> String {
     }
 }
 
-/// One line of the report, and whether the target was met (`None`: not measured).
-fn judge(criterion_dir: &Path, comparison: &Comparison) -> (String, Option<bool>) {
-    let Some(subject) = mean_nanos(criterion_dir, comparison.subject) else {
-        return (format!("{}: not measured in this run", comparison.what), None);
-    };
-    let baseline = comparison.baseline.and_then(|b| mean_nanos(criterion_dir, b));
-    let (figures, met) = match (comparison.target, baseline) {
-        (Target::AtMostTimes(factor), Some(base)) => {
-            let ratio = subject / base;
-            let goal =
-                if factor.is_finite() { format!(" (target <= {factor}x)") } else { String::new() };
-            (format!("{} vs {} = {ratio:.2}x{goal}", human(subject), human(base)), ratio <= factor)
-        }
-        (Target::FasterBy(factor), Some(base)) => {
-            let speedup = base / subject;
-            (
-                format!(
-                    "{} vs {} = {speedup:.1}x faster (target >= {factor}x)",
-                    human(subject),
-                    human(base)
-                ),
-                speedup >= factor,
-            )
-        }
-        (Target::ScalesBy(factor), Some(one_thread)) => {
-            let scaling = 2.0 * one_thread / subject;
-            let goal = if factor > 0.0 { format!(" (target >= {factor}x)") } else { String::new() };
-            (
-                format!(
-                    "1 thread {} per op, 2 threads {} per op each = {scaling:.2}x throughput{goal}",
-                    human(one_thread),
-                    human(subject)
-                ),
-                scaling >= factor,
-            )
-        }
-        (Target::AddsAtMostNanos(limit), Some(base)) => {
-            let added = subject - base;
-            let goal = if limit.is_finite() {
-                format!(" (target <= {})", human(limit))
-            } else {
-                String::new()
-            };
-            (
-                format!("{} vs {} = {} added{goal}", human(subject), human(base), human(added)),
-                added <= limit,
-            )
-        }
-        (Target::UnderNanos(limit), _) => {
-            (format!("{} (target < {})", human(subject), human(limit)), subject < limit)
-        }
-        (_, None) => (format!("{} (baseline not measured)", human(subject)), false),
-    };
-    let verdict = if met { "ok  " } else { "MISS" };
-    (format!("{verdict} {}: {figures}", comparison.what), Some(met))
+/// How a row came out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Verdict {
+    Met,
+    Missed,
+    /// A row with no target: shown for context, never counted as met.
+    Reference,
+    /// The subject or its baseline did not run in this run.
+    NotMeasured,
 }
 
+impl Verdict {
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::Missed => "MISSED",
+            Verdict::Reference => "reference",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One row of the comparison, with its figures as text.
+struct Row {
+    what: &'static str,
+    subject: Option<f64>,
+    baseline: Option<f64>,
+    /// The derived figure (ratio, speedup, added cost, scaling or time), as text.
+    figure: String,
+    /// The target as text; empty for a reference.
+    target: String,
+    verdict: Verdict,
+}
+
+fn figure_text(measure: Measure, figure: f64) -> String {
+    match measure {
+        Measure::Ratio => format!("{figure:.2}x"),
+        Measure::Speedup => format!("{figure:.1}x faster"),
+        Measure::AddedNanos => format!("{} added", human(figure)),
+        Measure::Scaling => format!("{figure:.2}x throughput"),
+        Measure::Time => human(figure),
+    }
+}
+
+fn target_text(measure: Measure, target: f64) -> String {
+    match measure {
+        Measure::Ratio => format!("<= {target:.2}x"),
+        Measure::Speedup => format!(">= {target}x faster"),
+        Measure::AddedNanos => format!("<= {} added", human(target)),
+        Measure::Scaling => format!(">= {target}x throughput"),
+        Measure::Time => format!("< {}", human(target)),
+    }
+}
+
+/// Judges one comparison from the estimates in `criterion_dir`.
+fn judge(criterion_dir: &Path, comparison: &Comparison) -> Row {
+    let subject = mean_nanos(criterion_dir, comparison.subject);
+    let baseline = comparison.baseline.and_then(|b| mean_nanos(criterion_dir, b));
+    let target = comparison.target.map(|t| target_text(comparison.measure, t)).unwrap_or_default();
+    let figure = match (subject, baseline, comparison.measure) {
+        (Some(time), _, Measure::Time) => Some(time),
+        (Some(subject), Some(base), Measure::Ratio) => Some(subject / base),
+        (Some(subject), Some(base), Measure::Speedup) => Some(base / subject),
+        (Some(subject), Some(base), Measure::AddedNanos) => Some(subject - base),
+        (Some(two_threads), Some(one_thread), Measure::Scaling) => {
+            Some(2.0 * one_thread / two_threads)
+        }
+        _ => None,
+    };
+    let Some(figure) = figure else {
+        return Row {
+            what: comparison.what,
+            subject,
+            baseline,
+            figure: String::new(),
+            target,
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let verdict = match comparison.target {
+        None => Verdict::Reference,
+        Some(goal) if comparison.measure.meets(figure, goal) => Verdict::Met,
+        Some(_) => Verdict::Missed,
+    };
+    Row {
+        what: comparison.what,
+        subject,
+        baseline,
+        figure: figure_text(comparison.measure, figure),
+        target,
+        verdict,
+    }
+}
+
+fn console_line(row: &Row) -> String {
+    let tag = match row.verdict {
+        Verdict::Met => "ok  ",
+        Verdict::Missed => "MISS",
+        Verdict::Reference => "ref ",
+        Verdict::NotMeasured => "--  ",
+    };
+    if row.verdict == Verdict::NotMeasured {
+        return format!("{tag} {}: not measured in this run", row.what);
+    }
+    let times = match (row.subject, row.baseline) {
+        (Some(subject), Some(base)) => format!("{} vs {} = ", human(subject), human(base)),
+        _ => String::new(),
+    };
+    let goal =
+        if row.target.is_empty() { String::new() } else { format!(" (target {})", row.target) };
+    format!("{tag} {}: {times}{}{goal}", row.what, row.figure)
+}
+
+/// Counts of rows by verdict: met, missed, reference, not measured.
+fn tally(rows: &[Row]) -> [usize; 4] {
+    let count = |verdict| rows.iter().filter(|row| row.verdict == verdict).count();
+    [
+        count(Verdict::Met),
+        count(Verdict::Missed),
+        count(Verdict::Reference),
+        count(Verdict::NotMeasured),
+    ]
+}
+
+fn summary_line(rows: &[Row]) -> String {
+    let [met, missed, reference, unmeasured] = tally(rows);
+    format!(
+        "{met} targets met, {missed} missed, {reference} reference rows (no target), \
+         {unmeasured} not measured"
+    )
+}
+
+/// `cargo xtask bench [--write-docs] [ARGS]`: ARGS go to cargo bench (`-p perfkit-metrics`,
+/// `--bench recorder`, ...; default `--workspace`).
 pub(crate) fn run(args: &[String]) -> Result<()> {
-    // Extra arguments go to cargo bench (`-p perfkit-metrics`, `--bench recorder`, ...).
+    let write_docs = args.iter().any(|arg| arg == "--write-docs");
+    let cargo_args: Vec<&String> = args.iter().filter(|arg| *arg != "--write-docs").collect();
+    let load_before = machine::load_average();
     let mut command = cargo();
     command.arg("bench");
-    if args.is_empty() {
+    if cargo_args.is_empty() {
         command.arg("--workspace");
     } else {
-        command.args(args);
+        command.args(&cargo_args);
     }
     execute(&mut command).context("cargo bench failed")?;
-    report()
+    let load_after = machine::load_average();
+    let rows = print_report()?;
+    if write_docs {
+        let mut invocation = vec!["cargo", "xtask", "bench"];
+        invocation.extend(args.iter().map(String::as_str));
+        write_docs_section(&invocation.join(" "), &rows, [load_before, load_after])?;
+    }
+    Ok(())
 }
 
-/// Prints the comparison table from the estimates criterion left in target/criterion.
-pub(crate) fn report() -> Result<()> {
-    let criterion_dir = workspace_root().join("target/criterion");
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!("\n== perfkit benchmarks against their baselines ({cores} cores) ==");
-    let (mut met, mut missed) = (0, 0);
-    for comparison in COMPARISONS {
-        let (line, verdict) = judge(&criterion_dir, comparison);
-        match verdict {
-            Some(true) => met += 1,
-            Some(false) => missed += 1,
-            None => {}
-        }
-        println!("{line}");
+/// `cargo xtask bench-report [--write-docs]`: the comparison from the last run's estimates.
+pub(crate) fn report(args: &[String]) -> Result<()> {
+    let rows = print_report()?;
+    if args.iter().any(|arg| arg == "--write-docs") {
+        write_docs_section("cargo xtask bench-report --write-docs", &rows, [None, None])?;
     }
-    println!("== {met} targets met, {missed} missed ==");
     Ok(())
+}
+
+/// Where criterion left its estimates: `$CARGO_TARGET_DIR/criterion`, or the workspace's
+/// `target/criterion`.
+fn criterion_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+        .join("criterion")
+}
+
+/// Prints the comparison table from the estimates criterion left, and returns its rows.
+fn print_report() -> Result<Vec<Row>> {
+    let criterion_dir = criterion_dir();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let rows: Vec<Row> = COMPARISONS.iter().map(|c| judge(&criterion_dir, c)).collect();
+    println!("\n== perfkit benchmarks against their baselines ({cores} cores) ==");
+    for row in &rows {
+        println!("{}", console_line(row));
+    }
+    println!("== {} ==", summary_line(&rows));
+    Ok(rows)
+}
+
+const BEGIN_MARKER: &str =
+    "<!-- BEGIN cargo xtask bench --write-docs: generated, edits here are overwritten -->";
+const END_MARKER: &str = "<!-- END cargo xtask bench --write-docs -->";
+
+/// Loads above this (one-minute average, 2-core machine) make wall-clock figures unreliable.
+const BUSY_LOAD: f64 = 1.5;
+
+fn markdown_section(command: &str, rows: &[Row], loads: [Option<f64>; 2]) -> String {
+    let load =
+        |value: Option<f64>| value.map_or_else(|| "unknown".to_owned(), |l| format!("{l:.2}"));
+    let busy = loads.iter().flatten().any(|l| *l > BUSY_LOAD);
+    let mut text = String::new();
+    text.push_str(&format!("{BEGIN_MARKER}\n\n## Comparison table\n\n"));
+    text.push_str(&format!("- Command: `{command}`\n"));
+    text.push_str(&format!("- Machine: {}\n", machine::description()));
+    text.push_str(&format!("- Date: {} (UTC)\n", machine::utc_date()));
+    text.push_str(&format!(
+        "- Load average (1 min) before and after the run: {} and {}{}\n",
+        load(loads[0]),
+        load(loads[1]),
+        if busy { " (busy machine: figures are unreliable)" } else { "" }
+    ));
+    text.push_str(&format!("- Result: {}\n\n", summary_line(rows)));
+    text.push_str("| comparison | subject | baseline | figure | target | verdict |\n");
+    text.push_str("|---|---|---|---|---|---|\n");
+    let time = |value: Option<f64>| value.map(human).unwrap_or_default();
+    for row in rows {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            markdown_cell(row.what),
+            time(row.subject),
+            time(row.baseline),
+            row.figure,
+            markdown_cell(&row.target),
+            row.verdict.label()
+        ));
+    }
+    text.push_str(&format!("\n{END_MARKER}"));
+    text
+}
+
+/// `text` made safe for a markdown table cell: comparisons as `≤`/`≥`, pipes escaped, and
+/// angle brackets as entities so `Mutex<hdrhistogram>` is not read as an HTML tag.
+fn markdown_cell(text: &str) -> String {
+    text.replace("<=", "≤")
+        .replace(">=", "≥")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Replaces the marked section of `document` with `section` (markers included), or inserts
+/// it before the first second-level heading when the document has none yet.
+fn replace_section(document: &str, section: &str) -> Result<String> {
+    if let Some(begin) = document.find(BEGIN_MARKER) {
+        let Some(end) = document[begin..].find(END_MARKER).map(|at| begin + at + END_MARKER.len())
+        else {
+            bail!("docs/BENCHMARKS.md has the begin marker but not the end marker");
+        };
+        return Ok(format!("{}{section}{}", &document[..begin], &document[end..]));
+    }
+    let at = document.find("\n## ").map_or(document.len(), |at| at + 1);
+    Ok(format!("{}{section}\n\n{}", &document[..at], &document[at..]))
+}
+
+fn write_docs_section(command: &str, rows: &[Row], loads: [Option<f64>; 2]) -> Result<()> {
+    let path = workspace_root().join("docs/BENCHMARKS.md");
+    let document = std::fs::read_to_string(&path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    let updated = replace_section(&document, &markdown_section(command, rows, loads))?;
+    std::fs::write(&path, updated)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    println!("wrote the comparison table into {}", path.display());
+    if loads.iter().flatten().any(|l| *l > BUSY_LOAD) {
+        eprintln!(
+            "warning: load average above {BUSY_LOAD} during the run; the section says so, \
+             but these figures should not be committed"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(verdict: Verdict) -> Row {
+        Row {
+            what: "a | b",
+            subject: Some(1_500.0),
+            baseline: Some(1_000.0),
+            figure: "1.50x".to_owned(),
+            target: String::new(),
+            verdict,
+        }
+    }
+
+    #[test]
+    fn a_row_without_a_target_is_a_reference_never_met() {
+        let dir = tempdir_with_estimates(&[("g", "subject", 100.0), ("g", "base", 1.0)]);
+        let comparison =
+            reference("r", bench("g", "subject"), Some(bench("g", "base")), Measure::Ratio);
+        let judged = judge(&dir, &comparison);
+        assert_eq!(judged.verdict, Verdict::Reference);
+        assert_eq!(judged.figure, "100.00x");
+        let rows = [judged, row(Verdict::Met), row(Verdict::Missed)];
+        assert_eq!(tally(&rows), [1, 1, 1, 0]);
+        assert!(summary_line(&rows).contains("1 targets met, 1 missed, 1 reference"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn targets_are_judged_in_their_direction() {
+        let dir = tempdir_with_estimates(&[("g", "fast", 10.0), ("g", "slow", 40.0)]);
+        let faster = |target| {
+            judged("s", bench("g", "fast"), Some(bench("g", "slow")), Measure::Speedup, target)
+        };
+        assert_eq!(judge(&dir, &faster(4.0)).verdict, Verdict::Met);
+        assert_eq!(judge(&dir, &faster(4.1)).verdict, Verdict::Missed);
+        let ratio = judged("r", bench("g", "slow"), Some(bench("g", "fast")), Measure::Ratio, 1.0);
+        assert_eq!(judge(&dir, &ratio).verdict, Verdict::Missed);
+        let absent = judged("a", bench("g", "absent"), None, Measure::Time, 1.0);
+        assert_eq!(judge(&dir, &absent).verdict, Verdict::NotMeasured);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_comparison_with_a_target_can_fail() {
+        for comparison in COMPARISONS {
+            if let Some(target) = comparison.target {
+                assert!(target.is_finite() && target > 0.0, "{}", comparison.what);
+            }
+        }
+    }
+
+    #[test]
+    fn the_docs_section_replaces_only_its_own_text() {
+        let rows = [row(Verdict::Reference)];
+        let section = markdown_section("cargo xtask bench", &rows, [Some(0.2), Some(2.0)]);
+        assert!(section.contains(r"| a \| b | 1.50 µs | 1.00 µs | 1.50x |  | reference |"));
+        assert_eq!(markdown_cell("Mutex<h> (<= 1.5x)"), "Mutex&lt;h&gt; (≤ 1.5x)");
+        assert!(section.contains("busy machine"));
+        let document = "# Benchmarks\n\nIntro.\n\n## Recorder\n\nHand-written.\n";
+        let first = replace_section(document, &section).unwrap();
+        assert!(first.starts_with("# Benchmarks\n\nIntro.\n\n<!-- BEGIN"));
+        assert!(first.ends_with(
+            "<!-- END cargo xtask bench --write-docs -->\n\n## Recorder\n\nHand-written.\n"
+        ));
+        let again = markdown_section("cargo xtask bench", &rows, [Some(0.1), Some(0.1)]);
+        let second = replace_section(&first, &again).unwrap();
+        assert_eq!(second.matches("<!-- BEGIN").count(), 1);
+        assert!(!second.contains("busy machine"));
+        assert!(second.ends_with("## Recorder\n\nHand-written.\n"));
+    }
+
+    /// A directory laid out as criterion leaves it, with these mean estimates.
+    fn tempdir_with_estimates(estimates: &[(&str, &str, f64)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-bench-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        for (group, function, mean) in estimates {
+            let path = dir.join(group).join(function).join("new");
+            std::fs::create_dir_all(&path).unwrap();
+            let json = format!(r#"{{"mean":{{"point_estimate":{mean}}}}}"#);
+            std::fs::write(path.join("estimates.json"), json).unwrap();
+        }
+        dir
+    }
 }

@@ -10,6 +10,7 @@
 mod bench;
 mod ci;
 mod loadtest;
+mod machine;
 mod prerequisites;
 mod schemathesis;
 mod server;
@@ -22,9 +23,14 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci             prerequisites (redis-server, alertmanager), formatting, clippy
                  (warnings denied), tests, doc tests, cargo-deny
-  bench [ARGS]   run the criterion benchmarks (ARGS go to cargo bench, default
-                 --workspace) and compare each figure with its baseline
-  bench-report   print the comparison from the last run's estimates, without running
+  bench [--write-docs] [ARGS]
+                 run the criterion benchmarks (ARGS go to cargo bench, default
+                 --workspace) and compare each figure with its baseline: met,
+                 missed, or reference (a row with no target, never counted as met);
+                 --write-docs writes the table, command, machine and date into
+                 docs/BENCHMARKS.md between its markers
+  bench-report [--write-docs]
+                 print the comparison from the last run's estimates, without running
   loadtest [--redis] [--connections N] [--duration S] [--out FILE] [--write-docs]
                  the seed's load test: build and start the release perfkit-server
                  --demo (memory cache, or a private redis-server with --redis), warm
@@ -52,7 +58,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
-        Some("bench-report") => bench::report(),
+        Some("bench-report") => bench::report(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),
         Some("schemathesis") => schemathesis::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {

@@ -69,6 +69,8 @@ pub(crate) type FineCounts = BucketCounts<FINE>;
 pub(crate) type CoarseBuckets = AtomicBuckets<COARSE>;
 /// Bucket counts read out of [`CoarseBuckets`].
 pub(crate) type CoarseCounts = BucketCounts<COARSE>;
+/// The layout of [`CoarseBuckets`].
+pub(crate) type CoarseLayout = Layout<COARSE>;
 
 /// A fixed array of atomic bucket counts in layout `Layout<S>`.
 #[derive(Debug)]

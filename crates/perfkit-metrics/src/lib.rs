@@ -13,9 +13,11 @@
 //! - [`SystemProbe`] reads CPU, load, memory, disks, network (per interface; totals without
 //!   loopback) and the process's own footprint; [`SysinfoProbe`] implements it with
 //!   `sysinfo`.
-//! - [`PrometheusExporter`] renders the text exposition through the `prometheus` crate's
-//!   registry and encoder, from collectors that read the recorder and the probe when scraped:
-//!   nothing is recorded twice.
+//! - [`PrometheusExporter`] renders the text exposition when scraped: the recorder's families
+//!   written from its counters straight into text, then the collectors of its
+//!   `prometheus::Registry` (the probe's, and any a host adds) through the same writer:
+//!   nothing is recorded twice. [`RecorderCollector`] offers the recorder's families as a
+//!   `prometheus` collector, for a host's own registry.
 //!
 //! Cache hit rate, open connections and queue length are not the recorder's figures: the
 //! cache, the connection registry and the queue control own them.
@@ -57,10 +59,10 @@ mod window;
 
 pub use config::RecorderConfig;
 pub use error::MetricsError;
-pub use exposition::PrometheusExporter;
 pub use exposition::families::{
     Family as FamilyBuilder, Labels as FamilyLabels, desc as family_desc,
 };
+pub use exposition::{PrometheusExporter, RecorderCollector};
 pub use http::{Method, StatusClass};
 pub use probe::{
     DiskIo, DiskUsage, InterfaceTraffic, LoadAverage, MemoryFigures, NetworkTraffic,

@@ -487,15 +487,24 @@ impl Recorder {
     }
 
     /// Visits each request series (tracked routes, then the overflow series as
-    /// `Some("__overflow__")`, then unrouted requests as `None`) with its counts: the
-    /// Prometheus exposition reads through this.
-    pub(crate) fn for_each_series(&self, mut visit: impl FnMut(Option<&str>, &SeriesCounts)) {
+    /// `Some("__overflow__")`, then unrouted requests as `None`) with its counts, read into
+    /// one reused buffer; latency buckets only up to `latency_up_to` microseconds, none when
+    /// `None` (see [`RequestSeries::read_into`]). The Prometheus exposition reads through this.
+    pub(crate) fn for_each_series(
+        &self,
+        latency_up_to: Option<u64>,
+        mut visit: impl FnMut(Option<&str>, &SeriesCounts),
+    ) {
         let labels = self.labels.load();
+        let mut counts = SeriesCounts::default();
         for (route, series) in labels.routes.iter() {
-            visit(Some(route), &series.read());
+            series.read_into(&mut counts, latency_up_to);
+            visit(Some(route), &counts);
         }
-        visit(Some(OVERFLOW_ROUTE), &labels.overflow.read());
-        visit(None, &self.unrouted.read());
+        labels.overflow.read_into(&mut counts, latency_up_to);
+        visit(Some(OVERFLOW_ROUTE), &counts);
+        self.unrouted.read_into(&mut counts, latency_up_to);
+        visit(None, &counts);
     }
 
     /// Zeroes every figure, forgets every route, error kind and query kind, and every closed

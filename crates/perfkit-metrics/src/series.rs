@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::buckets::{CoarseBuckets, CoarseCounts};
+use crate::buckets::{CoarseBuckets, CoarseCounts, CoarseLayout, MAX_VALUE};
 use crate::http::{Method, StatusClass};
 use crate::shard::CachePadded;
 
@@ -55,6 +55,20 @@ impl RequestSeries {
 
     pub(crate) fn read(&self) -> SeriesCounts {
         let mut counts = SeriesCounts::default();
+        self.read_into(&mut counts, Some(MAX_VALUE));
+        counts
+    }
+
+    /// Reads the series into `counts`, overwriting it, without allocating. Latency buckets
+    /// are read only up to the one holding `latency_up_to` microseconds (the rest are left
+    /// zero), and not at all when it is `None`: the exposition needs no bucket above its
+    /// largest bound, and at a thousand routes the buckets are most of the memory a scrape
+    /// would otherwise walk.
+    pub(crate) fn read_into(&self, counts: &mut SeriesCounts, latency_up_to: Option<u64>) {
+        counts.by_method_and_class = [0; CELLS];
+        counts.duration_sum_micros = 0;
+        counts.latency.counts.fill(0);
+        let read = latency_up_to.map_or(0, |micros| CoarseLayout::index(micros) + 1);
         for stripe in &*self.stripes {
             for (total, cell) in
                 counts.by_method_and_class.iter_mut().zip(&stripe.by_method_and_class)
@@ -62,9 +76,8 @@ impl RequestSeries {
                 *total += cell.load(Ordering::Relaxed);
             }
             counts.duration_sum_micros += stripe.duration_sum_micros.load(Ordering::Relaxed);
-            stripe.latency.add_into(&mut counts.latency.counts);
+            stripe.latency.add_into(&mut counts.latency.counts[..read]);
         }
-        counts
     }
 
     pub(crate) fn reset(&self) {
@@ -138,5 +151,18 @@ mod tests {
         assert_eq!(counts.latency.total(), 3);
         series.reset();
         assert_eq!(series.read().total(), 0);
+    }
+
+    #[test]
+    fn a_partial_read_leaves_the_buckets_above_its_bound_zero() {
+        let series = RequestSeries::default();
+        series.record(0, Method::Get, StatusClass::Success, 1_000);
+        series.record(1, Method::Get, StatusClass::Success, 60_000_000);
+        let mut counts = series.read();
+        series.read_into(&mut counts, Some(10_000_000));
+        assert_eq!((counts.total(), counts.latency.total()), (2, 1));
+        series.read_into(&mut counts, None);
+        assert_eq!((counts.total(), counts.latency.total()), (2, 0));
+        assert_eq!(counts.duration_sum_micros, 60_001_000);
     }
 }

@@ -5,7 +5,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit_metrics::{Method, PrometheusExporter, Recorder, SysinfoProbe, SystemProbe};
+use perfkit_core::SystemClock;
+use perfkit_metrics::{
+    FamilyBuilder, Method, PrometheusExporter, Recorder, RecorderCollector, RecorderConfig,
+    SysinfoProbe, SystemProbe, family_desc,
+};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus_parse::{Sample, Scrape, Value};
 
 fn parse(text: &str) -> Scrape {
@@ -210,4 +216,121 @@ fn system_and_process_gauges_come_from_the_probe() {
     let usage = scalar(find(&scrape, "system_memory_usage_ratio", &[]));
     assert!((0.0..=1.0).contains(&usage));
     assert!(scalar(find(&scrape, "system_load_average", &[("window", "5m")])) >= 0.0);
+}
+
+/// Every sample of a scrape as a comparable line (metric, sorted labels, value), sorted: two
+/// texts carry the same samples when these are equal, whatever order they were written in.
+fn sample_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = parse(text)
+        .samples
+        .iter()
+        .map(|sample| {
+            let mut labels: Vec<_> = sample.labels.iter().collect();
+            labels.sort();
+            format!("{} {labels:?} {:?}", sample.metric, sample.value)
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A recorder with routes (one beyond the cap), unrouted requests, errors (one kind beyond
+/// the cap), DB queries with and without a kind, WebSocket figures, and label values that
+/// need escaping.
+fn busy_recorder() -> Arc<Recorder> {
+    let config = RecorderConfig { max_routes: 3, max_error_kinds: 2, ..RecorderConfig::default() };
+    let recorder = Arc::new(Recorder::new(config, Arc::new(SystemClock)).unwrap());
+    let escaped_route = "/q/\"quoted\"/back\\slash/new\nline";
+    for (index, route) in
+        ["/api/posts/:id", "/api/users", escaped_route, "/beyond/the/cap"].iter().enumerate()
+    {
+        for sample in 0..25_u64 {
+            let status = [200, 201, 404, 503, 302][usize::try_from(sample).unwrap() % 5];
+            let method = [Method::Get, Method::Post, Method::Delete][index % 3];
+            let micros = 300 + sample * sample * 9_000 + index as u64 * 1_000_000;
+            recorder.record_request(Some(route), method, status, Duration::from_micros(micros));
+        }
+    }
+    recorder.record_request(None, Method::Options, 204, Duration::from_millis(3));
+    recorder.record_request(Some("/slow"), Method::Get, 200, Duration::from_secs(30));
+    for kind in ["db_timeout", "quote\"and\\back", "db_timeout", "beyond_cap"] {
+        recorder.record_error(kind);
+    }
+    recorder.record_db_query(Duration::from_micros(1_234_567));
+    recorder.record_db_query_kind("select", Duration::from_millis(4));
+    recorder.record_db_query_kind("update\nnewline", Duration::from_millis(40));
+    recorder.record_ws_opened();
+    recorder.record_ws_message();
+    recorder.record_ws_message();
+    recorder
+}
+
+#[test]
+fn the_text_writer_carries_the_same_samples_as_the_protobuf_path() {
+    let recorder = busy_recorder();
+    let written = PrometheusExporter::new(Arc::clone(&recorder), None).unwrap().render().unwrap();
+
+    let registry = prometheus::Registry::new();
+    registry.register(Box::new(RecorderCollector::new(Arc::clone(&recorder)).unwrap())).unwrap();
+    let encoded = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap();
+
+    family_types(&written);
+    let (written_lines, encoded_lines) = (sample_lines(&written), sample_lines(&encoded));
+    assert!(written_lines.len() > 30, "{} samples", written_lines.len());
+    assert_eq!(written_lines, encoded_lines);
+    assert_eq!(parse(&written).docs, parse(&encoded).docs, "HELP texts");
+    // The escapes themselves, as the format spells them, in both texts.
+    for text in [&written, &encoded] {
+        assert!(text.contains(r#"route="/q/\"quoted\"/back\\slash/new\nline""#), "{text}");
+        assert!(text.contains(r#"kind="quote\"and\\back""#));
+        assert!(text.contains(r#"kind="update\nnewline""#));
+        assert!(text.contains(r#"route="__overflow__""#));
+    }
+}
+
+/// A collector an orchestrator might add, with each family type the builders make.
+struct HostCollector {
+    descs: Vec<Desc>,
+}
+
+impl Collector for HostCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let mut hits = FamilyBuilder::counter("cache_hits_total", "Hits, by \\ backend\n.");
+        hits.value(&[("backend", "mem\"ory")], 42.0).value(&[("backend", "redis")], 7.5);
+        let mut keys = FamilyBuilder::gauge("cache_keys", "Keys held.");
+        keys.value(&[], 1e21).value(&[], -0.25);
+        let mut latency = FamilyBuilder::histogram("cache_get_seconds", "Get latency.");
+        latency.histogram_sample(&[("op", "get")], &[0.001, 0.5], &[3, 9], 10, 1.75);
+        vec![hits.finish(), keys.finish(), latency.finish()]
+    }
+}
+
+#[test]
+fn registered_collectors_are_written_as_the_prometheus_encoder_writes_them() {
+    let exporter = PrometheusExporter::new(Arc::new(Recorder::default()), None).unwrap();
+    let descs = ["cache_hits_total", "cache_keys", "cache_get_seconds"]
+        .iter()
+        .map(|name| family_desc(name, "help", &[]).unwrap())
+        .collect();
+    exporter.registry().register(Box::new(HostCollector { descs })).unwrap();
+    let text = exporter.render().unwrap();
+
+    let alone = prometheus::Registry::new();
+    let descs = vec![family_desc("cache_hits_total", "help", &[]).unwrap()];
+    alone.register(Box::new(HostCollector { descs })).unwrap();
+    let encoded = prometheus::TextEncoder::new().encode_to_string(&alone.gather()).unwrap();
+    // Byte for byte: the registry's families follow the recorder's.
+    assert!(text.ends_with(&encoded), "{text}\n---\n{encoded}");
+    family_types(&text);
+}
+
+#[test]
+fn a_collector_claiming_a_recorder_family_is_refused() {
+    let exporter = PrometheusExporter::new(Arc::new(Recorder::default()), None).unwrap();
+    let descs = vec![family_desc("http_requests_total", "again", &[]).unwrap()];
+    assert!(exporter.registry().register(Box::new(HostCollector { descs })).is_err());
 }

@@ -1,24 +1,31 @@
-//! Prometheus text exposition through the `prometheus` crate's registry and encoder.
+//! Prometheus text exposition: the recorder's families written straight into text, then
+//! whatever else is registered in a `prometheus::Registry`, through the same writer.
 
 pub(crate) mod families;
 mod recorder_collector;
+mod recorder_families;
+mod recorder_text;
 mod system_collector;
+pub(crate) mod text_format;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use prometheus::{Encoder, Registry, TextEncoder};
+use prometheus::Registry;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 
 use crate::{MetricsError, Recorder, SystemProbe};
-use recorder_collector::RecorderCollector;
+pub use recorder_collector::RecorderCollector;
 use system_collector::SystemCollector;
 
 /// Renders the Prometheus text exposition of a [`Recorder`] and, optionally, a
 /// [`SystemProbe`].
 ///
-/// Values are read from the recorder and probe when [`render`](Self::render) runs, by
-/// collectors registered in a `prometheus::Registry`: nothing is recorded twice, and nothing
-/// accumulates between scrapes. Further collectors (a cache's statistics, say) can be added
-/// through [`registry`](Self::registry).
+/// Values are read when [`render`](Self::render) runs: nothing is recorded twice, and nothing
+/// accumulates between scrapes. The recorder's families are written from its counters
+/// straight into text; further collectors (a cache's statistics, say) can be added through
+/// [`registry`](Self::registry), and are gathered and written by the same writer.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -31,7 +38,10 @@ use system_collector::SystemCollector;
 /// ```
 #[derive(Debug)]
 pub struct PrometheusExporter {
+    recorder: Arc<Recorder>,
     registry: Registry,
+    /// The length of the last text rendered, so the next one allocates once.
+    last_len: AtomicUsize,
 }
 
 impl PrometheusExporter {
@@ -48,28 +58,65 @@ impl PrometheusExporter {
         probe: Option<Arc<dyn SystemProbe>>,
     ) -> Result<Self, MetricsError> {
         let registry = Registry::new();
-        registry.register(Box::new(RecorderCollector::new(recorder)?))?;
+        registry.register(Box::new(RecorderNames::new()?))?;
         if let Some(probe) = probe {
             registry.register(Box::new(SystemCollector::new(probe)?))?;
         }
-        Ok(PrometheusExporter { registry })
+        Ok(PrometheusExporter { recorder, registry, last_len: AtomicUsize::new(16 * 1024) })
     }
 
-    /// The registry the collectors live in, for adding more.
+    /// The registry further collectors live in. It already holds the recorder's family names,
+    /// so a collector claiming one of them is refused.
     #[must_use]
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
 
-    /// The text exposition of every registered collector, read now.
+    /// The text exposition of the recorder and every registered collector, read now.
     ///
     /// # Errors
-    /// [`MetricsError::Exposition`] if encoding fails.
+    /// None today; kept for collectors that may fail to encode.
     pub fn render(&self) -> Result<String, MetricsError> {
-        let families = self.registry.gather();
-        let mut text = Vec::with_capacity(16 * 1024);
-        TextEncoder::new().encode(&families, &mut text)?;
-        String::from_utf8(text)
-            .map_err(|e| MetricsError::Exposition(prometheus::Error::Msg(e.to_string())))
+        let mut text = String::with_capacity(self.last_len.load(Ordering::Relaxed) + 1024);
+        self.render_into(&mut text)?;
+        self.last_len.store(text.len(), Ordering::Relaxed);
+        Ok(text)
+    }
+
+    /// Appends the text exposition to `out`, so a caller can reuse one buffer across scrapes.
+    ///
+    /// # Errors
+    /// As [`render`](Self::render).
+    pub fn render_into(&self, out: &mut String) -> Result<(), MetricsError> {
+        recorder_text::write_recorder(out, &self.recorder);
+        text_format::write_families(out, &self.registry.gather());
+        Ok(())
+    }
+}
+
+/// Holds the recorder's family names in the registry, so registering another collector that
+/// claims one fails as it would if the recorder's families were gathered from it. Collects
+/// nothing: the exporter writes those families itself.
+struct RecorderNames {
+    descs: Vec<Desc>,
+}
+
+impl RecorderNames {
+    fn new() -> Result<Self, MetricsError> {
+        let descs = recorder_families::FAMILIES
+            .iter()
+            .map(|(name, help, labels)| families::desc(name, help, labels))
+            .collect::<Result<_, _>>()?;
+        Ok(RecorderNames { descs })
+    }
+}
+
+impl Collector for RecorderNames {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        Vec::new()
     }
 }

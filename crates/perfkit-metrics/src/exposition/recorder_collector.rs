@@ -7,71 +7,44 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
 use super::families::{Family, desc};
+use super::recorder_families::{BOUNDS_MICROS, BOUNDS_SECONDS, FAMILIES, UNROUTED, help, seconds};
 use crate::http::{Method, StatusClass};
 use crate::{MetricsError, Recorder};
-
-/// Upper bounds of the request and query duration histograms, in seconds: the Prometheus
-/// client libraries' defaults, so dashboards built for them work unchanged.
-const BOUNDS_SECONDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-const BOUNDS_MICROS: [u64; 11] = [
-    5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
-    10_000_000,
-];
-
-/// The route label of requests recorded without a route.
-const UNROUTED: &str = "__unrouted__";
-
-#[allow(clippy::cast_precision_loss)]
-fn seconds(micros: u64) -> f64 {
-    micros as f64 / 1_000_000.0
-}
 
 #[allow(clippy::cast_precision_loss)]
 fn float(count: u64) -> f64 {
     count as f64
 }
 
-/// Family names, help texts and labels, declared once for both `desc` and `collect`.
-const FAMILIES: &[(&str, &str, &[&str])] = &[
-    (
-        "http_requests_total",
-        "HTTP requests by method, route template and status class.",
-        &["method", "route", "status"],
-    ),
-    ("http_request_duration_seconds", "HTTP request duration by route template.", &["route"]),
-    (
-        "http_errors_total",
-        "Errors recorded by kind; kinds beyond the cap count as other.",
-        &["kind"],
-    ),
-    ("http_slow_requests_total", "Requests at least as slow as the slow-request threshold.", &[]),
-    (
-        "http_routes_tracked",
-        "Distinct route templates tracked (the rest fold into __overflow__).",
-        &[],
-    ),
-    ("db_query_duration_seconds", "Database query duration.", &[]),
-    ("db_queries_total", "Database queries by kind, for queries recorded with a kind.", &["kind"]),
-    (
-        "db_slow_queries_total",
-        "Database queries at least as slow as the slow-query threshold.",
-        &[],
-    ),
-    ("websocket_connections_total", "WebSocket connections opened.", &[]),
-    ("websocket_messages_total", "WebSocket messages, both directions.", &[]),
-];
-
-fn help(name: &str) -> &'static str {
-    FAMILIES.iter().find(|(family, _, _)| *family == name).map_or("", |(_, help, _)| help)
-}
-
-pub(super) struct RecorderCollector {
+/// The recorder's families as a `prometheus` [`Collector`], for a host that gathers its own
+/// `prometheus::Registry` and wants perfkit's figures in it.
+///
+/// [`PrometheusExporter`](crate::PrometheusExporter) does not go through this: it writes the
+/// same families straight into text, skipping the protobuf round trip. Both carry the same
+/// samples (a test holds them to it).
+///
+/// ```
+/// use std::sync::Arc;
+/// use perfkit_metrics::{Recorder, RecorderCollector};
+///
+/// let registry = prometheus::Registry::new();
+/// let recorder = Arc::new(Recorder::default());
+/// registry.register(Box::new(RecorderCollector::new(recorder)?))?;
+/// assert!(registry.gather().iter().any(|family| family.name() == "http_errors_total"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct RecorderCollector {
     recorder: Arc<Recorder>,
     descs: Vec<Desc>,
 }
 
 impl RecorderCollector {
-    pub(super) fn new(recorder: Arc<Recorder>) -> Result<Self, MetricsError> {
+    /// A collector over `recorder`.
+    ///
+    /// # Errors
+    /// [`MetricsError::Exposition`] if a descriptor is refused (the built-in names are valid).
+    pub fn new(recorder: Arc<Recorder>) -> Result<Self, MetricsError> {
         let descs = FAMILIES
             .iter()
             .map(|(name, help, labels)| desc(name, help, labels))
@@ -86,36 +59,39 @@ impl RecorderCollector {
             help("http_request_duration_seconds"),
         );
         let mut cumulative = Vec::with_capacity(BOUNDS_MICROS.len());
-        self.recorder.for_each_series(|route, counts| {
-            let total = counts.total();
-            if total == 0 {
-                return;
-            }
-            let route = route.unwrap_or(UNROUTED);
-            for method in Method::ALL {
-                for class in StatusClass::ALL {
-                    let count = counts.count(method, class);
-                    if count > 0 {
-                        requests.value(
-                            &[
-                                ("method", method.as_str()),
-                                ("route", route),
-                                ("status", class.as_str()),
-                            ],
-                            float(count),
-                        );
+        self.recorder.for_each_series(
+            Some(BOUNDS_MICROS[BOUNDS_MICROS.len() - 1]),
+            |route, counts| {
+                let total = counts.total();
+                if total == 0 {
+                    return;
+                }
+                let route = route.unwrap_or(UNROUTED);
+                for method in Method::ALL {
+                    for class in StatusClass::ALL {
+                        let count = counts.count(method, class);
+                        if count > 0 {
+                            requests.value(
+                                &[
+                                    ("method", method.as_str()),
+                                    ("route", route),
+                                    ("status", class.as_str()),
+                                ],
+                                float(count),
+                            );
+                        }
                     }
                 }
-            }
-            counts.latency.cumulative_at(&BOUNDS_MICROS, &mut cumulative);
-            durations.histogram_sample(
-                &[("route", route)],
-                &BOUNDS_SECONDS,
-                &cumulative,
-                total,
-                seconds(counts.duration_sum_micros),
-            );
-        });
+                counts.latency.cumulative_at(&BOUNDS_MICROS, &mut cumulative);
+                durations.histogram_sample(
+                    &[("route", route)],
+                    &BOUNDS_SECONDS,
+                    &cumulative,
+                    total,
+                    seconds(counts.duration_sum_micros),
+                );
+            },
+        );
         [requests.finish(), durations.finish()]
     }
 }

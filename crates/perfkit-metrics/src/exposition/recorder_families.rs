@@ -1,0 +1,75 @@
+//! The recorder's families: names, help texts, labels and histogram bounds, declared once for
+//! the text writer, the protobuf collector and the registry's descriptors.
+
+/// Upper bounds of the request and query duration histograms, in seconds: the Prometheus
+/// client libraries' defaults, so dashboards built for them work unchanged.
+pub(super) const BOUNDS_SECONDS: [f64; 11] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// The same bounds in microseconds, the recorder's unit.
+pub(super) const BOUNDS_MICROS: [u64; 11] = [
+    5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
+    10_000_000,
+];
+/// The same bounds as the text format spells them in an `le` label.
+pub(super) const BOUNDS_TEXT: [&str; 11] =
+    ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"];
+
+/// The route label of requests recorded without a route.
+pub(super) const UNROUTED: &str = "__unrouted__";
+
+/// Family names, help texts and labels.
+pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
+    (
+        "http_requests_total",
+        "HTTP requests by method, route template and status class.",
+        &["method", "route", "status"],
+    ),
+    ("http_request_duration_seconds", "HTTP request duration by route template.", &["route"]),
+    (
+        "http_errors_total",
+        "Errors recorded by kind; kinds beyond the cap count as other.",
+        &["kind"],
+    ),
+    ("http_slow_requests_total", "Requests at least as slow as the slow-request threshold.", &[]),
+    (
+        "http_routes_tracked",
+        "Distinct route templates tracked (the rest fold into __overflow__).",
+        &[],
+    ),
+    ("db_query_duration_seconds", "Database query duration.", &[]),
+    ("db_queries_total", "Database queries by kind, for queries recorded with a kind.", &["kind"]),
+    (
+        "db_slow_queries_total",
+        "Database queries at least as slow as the slow-query threshold.",
+        &[],
+    ),
+    ("websocket_connections_total", "WebSocket connections opened.", &[]),
+    ("websocket_messages_total", "WebSocket messages, both directions.", &[]),
+];
+
+/// The help text of one of [`FAMILIES`].
+pub(super) fn help(name: &str) -> &'static str {
+    FAMILIES.iter().find(|(family, _, _)| *family == name).map_or("", |(_, help, _)| help)
+}
+
+/// Microseconds as seconds, the unit Prometheus durations are in.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn seconds(micros: u64) -> f64 {
+    micros as f64 / 1_000_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::text_format::write_f64;
+
+    #[test]
+    fn the_three_spellings_of_the_bounds_agree() {
+        for ((seconds, micros), text) in BOUNDS_SECONDS.iter().zip(BOUNDS_MICROS).zip(BOUNDS_TEXT) {
+            assert_eq!(super::seconds(micros), *seconds);
+            let mut written = String::new();
+            write_f64(&mut written, *seconds);
+            assert_eq!(written, text);
+        }
+    }
+}
