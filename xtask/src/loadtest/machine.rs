@@ -1,50 +1,26 @@
-//! The machine a run happened on, for the record in docs/BENCHMARKS.md: cores, CPU model,
-//! memory, load average and the date.
+//! The machine line of a load test's record in docs/BENCHMARKS.md: the description every
+//! xtask writes (`crate::machine`), with the load average when the run started.
 
-use std::process::Command;
-
-use super::process::{cores, machine_memory_kib};
-
-/// The machine, said in one line: `2 cores (AMD EPYC 7B13), 23.4 GiB, load 0.42 at start`.
+/// The machine, said in one line: `2 cores (AMD EPYC 7B13), 23.4 GiB, load average 0.42 at
+/// start`.
 pub(crate) fn describe() -> String {
-    let memory = machine_memory_kib().map_or_else(|_| "? GiB".to_owned(), |kib| gib(kib * 1024));
-    format!("{} cores ({}), {memory}, load average {} at start", cores(), cpu_model(), load())
+    format!("{}, load average {} at start", crate::machine::description(), load())
 }
 
 /// Bytes in GiB, one decimal.
+#[allow(clippy::cast_precision_loss)] // a figure for people, to one decimal
 pub(crate) fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                (key.trim() == "model name").then(|| value.trim().to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-/// The one-minute load average.
+/// The one-minute load average, or `?` where it cannot be read.
 pub(crate) fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
+    crate::machine::load_average().map_or_else(|| "?".to_owned(), |load| format!("{load:.2}"))
 }
 
-/// Today's date, UTC (`date -u +%F`).
+/// Today's date, UTC, `YYYY-MM-DD`.
 pub(crate) fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%F"])
-        .output()
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .filter(|date| !date.is_empty())
-        .unwrap_or_else(|| "unknown date".to_owned())
+    crate::machine::utc_date()
 }
 
 #[cfg(test)]
