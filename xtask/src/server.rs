@@ -34,6 +34,37 @@ pub(crate) fn target_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
+/// Waits (at most 30 s) for `child` to print the address it listens on, read from its
+/// stdout line by line with `address_in`; then keeps draining stdout, so the child never
+/// blocks on a full pipe. `what` names the child in errors.
+pub(crate) fn listening_address(
+    child: &mut Child,
+    what: &str,
+    address_in: fn(&str) -> Option<String>,
+) -> Result<String> {
+    let stdout = child.stdout.take().with_context(|| format!("{what}: no stdout"))?;
+    let (address_tx, address_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(address) = address_in(&line) {
+                let _ = address_tx.send(address);
+            }
+        }
+    });
+    let started = Instant::now();
+    loop {
+        if let Ok(address) = address_rx.recv_timeout(Duration::from_millis(100)) {
+            return Ok(address);
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited with {status} before listening");
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("{what} did not listen within 30 s");
+        }
+    }
+}
+
 /// A perfkit-server on a free loopback port, stopped (SIGTERM) by [`Server::stop`] or killed
 /// when dropped.
 pub(crate) struct Server {
@@ -45,7 +76,7 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `binary` with `extra_args` and waits until it listens.
     pub(crate) fn start(binary: &std::path::Path, extra_args: &[&str]) -> Result<Server> {
-        let mut child = with_open_file_limit(&binary.display().to_string())
+        let child = with_open_file_limit(&binary.display().to_string())
             .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
             .args(extra_args)
             .env("RUST_LOG", "warn,perfkit_server=info")
@@ -55,33 +86,13 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let (address_tx, address_rx) = mpsc::channel();
-        // Reads the listening address, then keeps draining so the server never blocks on a
-        // full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-                if json["message"] == "perfkit-server listening"
-                    && let Some(address) = json["address"].as_str()
-                {
-                    let _ = address_tx.send(address.to_owned());
-                }
-            }
-        });
         let mut server = Server { child, base: String::new() };
-        let started = Instant::now();
-        let address = loop {
-            if let Ok(address) = address_rx.recv_timeout(Duration::from_millis(100)) {
-                break address;
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited with {status} before listening");
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("the server did not listen within 30 s");
-            }
-        };
+        let address = listening_address(&mut server.child, "the server", |line| {
+            let json = serde_json::from_str::<serde_json::Value>(line).ok()?;
+            (json["message"] == "perfkit-server listening")
+                .then(|| json["address"].as_str().map(str::to_owned))
+                .flatten()
+        })?;
         server.base = format!("http://{address}");
         println!("server listening on {}", server.base);
         Ok(server)

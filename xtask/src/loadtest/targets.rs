@@ -2,15 +2,12 @@
 //! depends on no perfkit crate): each binds a free loopback port and prints
 //! `listening on ADDRESS`.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::server::{target_dir, with_open_file_limit};
+use crate::server::{listening_address, target_dir, with_open_file_limit};
 use crate::shell::{cargo, execute};
 
 const PACKAGE: &str = "perfkit-loadtest-targets";
@@ -47,36 +44,17 @@ pub(crate) struct TargetApp {
 impl TargetApp {
     /// Starts the app named `target` (`plain`, `perfkit`, `axum-prometheus`).
     pub(crate) fn start(target: &str) -> Result<TargetApp> {
-        let mut child = with_open_file_limit(&binary().display().to_string())
+        let child = with_open_file_limit(&binary().display().to_string())
             .arg(target)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot start {PACKAGE} {target}"))?;
-        let stdout = child.stdout.take().context("app stdout")?;
-        let (address_tx, address_rx) = mpsc::channel();
-        // Reads the address, then keeps draining so the app never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = address_tx.send(address.trim().to_owned());
-                }
-            }
-        });
         let mut app = TargetApp { child, base: String::new() };
-        let started = Instant::now();
-        let address = loop {
-            if let Ok(address) = address_rx.recv_timeout(Duration::from_millis(100)) {
-                break address;
-            }
-            if let Some(status) = app.child.try_wait()? {
-                bail!("{PACKAGE} {target} exited with {status} before listening");
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("{PACKAGE} {target} did not listen within 30 s");
-            }
-        };
+        let address = listening_address(&mut app.child, &format!("{PACKAGE} {target}"), |line| {
+            line.strip_prefix("listening on ").map(|address| address.trim().to_owned())
+        })?;
         app.base = format!("http://{address}");
         Ok(app)
     }
