@@ -76,7 +76,12 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `binary` with `extra_args` and waits until it listens.
     pub(crate) fn start(binary: &std::path::Path, extra_args: &[&str]) -> Result<Server> {
-        let child = with_open_file_limit(&binary.display().to_string())
+        Server::start_with(with_open_file_limit(&binary.display().to_string()), extra_args)
+    }
+
+    /// Starts `command` (the server binary, perhaps under `taskset`) with `extra_args`.
+    pub(crate) fn start_with(mut command: Command, extra_args: &[&str]) -> Result<Server> {
+        let child = command
             .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
             .args(extra_args)
             .env("RUST_LOG", "warn,perfkit_server=info")
@@ -85,7 +90,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
+            .with_context(|| format!("cannot start {command:?}"))?;
         let mut server = Server { child, base: String::new() };
         let address = listening_address(&mut server.child, "the server", |line| {
             let json = serde_json::from_str::<serde_json::Value>(line).ok()?;

@@ -6,8 +6,10 @@
 //! [`perfkit_axum::router`] adds it (`route_layer`), so `plain+<layer> - plain` is that
 //! layer's cost per request. `tower_http_stack` is the stack as it was before it was made
 //! cheap (tower-http's timeout, catch-panic, set-header and compression, axum's boxed
-//! `from_fn` error rewriting); `perfkit_stack` is perfkit's own layers as `router` installs
-//! them now; `perfkit_router` is the real router serving the real probe.
+//! `from_fn` error rewriting); `perfkit_layers_one_by_one` is perfkit's own layers, one
+//! `route_layer` each (axum boxes and clones per layer per request); `perfkit_stack` the same
+//! layers as one `ServiceBuilder` stack, as `router` installs them now; `perfkit_router` is the
+//! real router serving the real probe.
 //!
 //! Each request goes through `tower::ServiceExt::oneshot` on a current-thread runtime, so
 //! these are single-core costs: contention between cores (the timer wheel's lock, shared
@@ -113,8 +115,9 @@ fn tower_http_stack() -> Router {
         .route_layer(compression())
 }
 
-/// perfkit's layers as `router` installs them now.
-fn perfkit_stack() -> Router {
+/// perfkit's layers as `router` installed them before: one `route_layer` each, so axum
+/// boxes and clones a service per layer per request.
+fn perfkit_layers_one_by_one() -> Router {
     plain()
         .route_layer(axum::extract::DefaultBodyLimit::disable())
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -123,6 +126,21 @@ fn perfkit_stack() -> Router {
         .route_layer(no_store())
         .route_layer(JsonErrorsLayer::new(BODY_LIMIT))
         .route_layer(compression())
+}
+
+/// perfkit's layers as `router` installs them now: one `ServiceBuilder` stack, one
+/// `route_layer`.
+fn perfkit_stack() -> Router {
+    plain().route_layer(
+        tower::ServiceBuilder::new()
+            .layer(compression())
+            .layer(JsonErrorsLayer::new(BODY_LIMIT))
+            .layer(no_store())
+            .layer(CatchPanicLayer::custom(panic_json))
+            .layer(RequestTimeoutLayer::new(TIMEOUT))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            .layer(axum::extract::DefaultBodyLimit::disable()),
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -153,6 +171,7 @@ fn bench(c: &mut Criterion) {
         ("plain+json_errors(perfkit)", plain().route_layer(JsonErrorsLayer::new(BODY_LIMIT))),
         ("plain+compression", plain().route_layer(compression())),
         ("tower_http_stack", tower_http_stack()),
+        ("perfkit_layers_one_by_one", perfkit_layers_one_by_one()),
         ("perfkit_stack", perfkit_stack()),
         ("perfkit_router", router(service, ApiConfig::default())),
     ];

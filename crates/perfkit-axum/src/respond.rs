@@ -3,6 +3,7 @@
 
 use std::any::Any;
 
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -20,5 +21,8 @@ pub(crate) fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".to_owned());
-    ApiError::Internal(format!("handler panicked: {detail}")).into_response()
+    let mut response = ApiError::Internal(format!("handler panicked: {detail}")).into_response();
+    // The panic layer runs outside the one that sets it on every other answer.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::any;
 use axum::{Extension, Router};
 use perfkit::PerformanceService;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -68,29 +70,39 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         .and(NotForContentType::SSE);
     let state = AppState::new(service, config, &openapi_json);
     let config = Arc::clone(&state.config);
-    // Layers listed first run innermost. `route_layer`, not `layer`: they wrap perfkit's
-    // routes only, never the fallback of an app this router is merged into.
+    // One `route_layer` for the whole stack: axum boxes and clones each route layer's
+    // service on every request, so ten route layers cost ten boxes; one stack costs one.
+    // In a `ServiceBuilder` the layer listed first runs outermost.
+    let stack = ServiceBuilder::new()
+        // Outermost, so a panic anywhere below is caught; its answer is JSON and no-store
+        // already.
+        .layer(CatchPanicLayer::custom(respond::panic_response))
+        .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
+        // A concrete future that acts on error statuses only (no box, no state clone).
+        .layer(JsonErrorsLayer::new(config.body_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        // Answers 408 as JSON itself, and starts a timer only for requests that wait.
+        .layer(RequestTimeoutLayer::new(config.request_timeout))
+        // The limit layer wraps the response body in a type of its own; the layers above
+        // take axum's `Response`.
+        .map_response(IntoResponse::into_response)
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        // The limit layer above enforces the configured limit; axum's own 2 MB default
+        // would otherwise cap a larger configured one.
+        .layer(DefaultBodyLimit::disable())
+        .layer(Extension(StreamTickets::shared()))
+        .layer(Extension(BodyLimit(config.body_limit)));
+    // `route_layer`, not `layer`: the stack wraps perfkit's routes only, never the fallback
+    // of an app this router is merged into.
     routes
         // Perfkit's JSON 404 covers its own prefix only: no fallback, so a host app with a
         // fallback of its own can `merge` this router, and the host's 404s stay the host's.
         .route("/api/performance", any(respond::not_found))
         .route("/api/performance/", any(respond::not_found))
         .route("/api/performance/{*rest}", any(respond::not_found))
-        .route_layer(Extension(BodyLimit(config.body_limit)))
-        .route_layer(Extension(StreamTickets::shared()))
-        // The limit layer below enforces the configured limit; axum's own 2 MB default
-        // would otherwise cap a larger configured one.
-        .route_layer(DefaultBodyLimit::disable())
-        .route_layer(RequestBodyLimitLayer::new(config.body_limit))
-        // Answers 408 as JSON itself, and starts a timer only for requests that wait.
-        .route_layer(RequestTimeoutLayer::new(config.request_timeout))
-        .route_layer(CatchPanicLayer::custom(respond::panic_response))
-        .route_layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        // A concrete future that acts on error statuses only (no box, no state clone).
-        .route_layer(JsonErrorsLayer::new(config.body_limit))
-        .route_layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
+        .route_layer(stack)
         .with_state(state)
 }

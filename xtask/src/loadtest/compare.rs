@@ -4,14 +4,16 @@
 //! c=1000; each as a ratio of the plain app measured in the same run.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::options::Options;
+use super::placement::Placement;
 use super::targets::TargetApp;
 use super::wrk::{self, Load, WrkResult};
-use super::{fixed_script, warm_up};
+use super::{WARM_UP, fixed_script};
 use crate::server::{Server, binary_path};
 
 /// The connection counts each target is loaded at.
@@ -34,35 +36,43 @@ const TARGETS: [(&str, Source, &str); 5] = [
     ("perfkit-server /api/performance/summary", Source::Server, "/api/performance/summary"),
 ];
 
-/// One target's runs, one per entry of [`CONNECTIONS`].
+/// One target's runs, one per connection count asked for.
 pub(crate) struct CompareRow {
-    name: &'static str,
-    runs: Vec<WrkResult>,
+    pub(crate) name: &'static str,
+    pub(crate) runs: Vec<WrkResult>,
 }
 
-/// Loads every target in turn.
+/// Loads every target in turn at [`CONNECTIONS`], everything sharing the machine's cores.
 pub(crate) fn run(options: &Options) -> Result<Vec<CompareRow>> {
+    load_targets(&CONNECTIONS, options.duration, &Placement::shared())
+}
+
+/// Loads every target in turn at each of `connections` for `duration`, the target and wrk
+/// where `placement` puts them.
+pub(crate) fn load_targets(
+    connections: &[u32],
+    duration: Duration,
+    placement: &Placement,
+) -> Result<Vec<CompareRow>> {
     let script = fixed_script()?;
     let mut rows = Vec::new();
     for (name, source, path) in &TARGETS {
         let mut server = None;
         let mut app = None;
         let base = match source {
-            Source::App(target) => &app.insert(TargetApp::start(target)?).base,
-            Source::Server => &server.insert(Server::start(&binary_path("release"), &[])?).base,
+            Source::App(target) => &app.insert(TargetApp::start(target, placement)?).base,
+            Source::Server => {
+                let command = placement.server_command(&binary_path("release").display().to_string());
+                &server.insert(Server::start_with(command, &[])?).base
+            }
         };
         let url = format!("{base}{path}");
-        warm_up(&url, &script, CONNECTIONS[0])?;
+        let warm_up = Load { url: &url, script: &script, connections: connections[0], duration: WARM_UP, label: "warm-up" };
+        wrk::run_on(&warm_up, placement)?;
         let mut runs = Vec::new();
-        for connections in CONNECTIONS {
-            let load = Load {
-                url: &url,
-                script: &script,
-                connections,
-                duration: options.duration,
-                label: name,
-            };
-            runs.push(wrk::run(&load)?);
+        for &connections in connections {
+            let load = Load { url: &url, script: &script, connections, duration, label: name };
+            runs.push(wrk::run_on(&load, placement)?);
         }
         if let Some(mut server) = server {
             server.stop()?;

@@ -3,16 +3,19 @@
 //! `--redis`), warms up, drives `/api/posts` and `/api/users/{id}/posts` with wrk and a Zipf
 //! key distribution, and prints the seed's table beside the seed's figures.
 //! `--compare` measures perfkit's layer and server beside plain axum and axum-prometheus;
-//! `--scaling` measures how cost grows with connections and routes.
+//! `--scaling` measures how cost grows with connections and routes; `--cores 1,2,4,8` how
+//! the comparison scales with the cores the server is pinned to (a large machine).
 //!
 //! Everything runs on loopback, each run bounded in time and connections.
 
 mod compare;
+mod cores;
 mod delete_pattern;
 mod docs;
 mod http;
 mod machine;
 mod options;
+mod placement;
 mod process;
 mod redis;
 mod scaling;
@@ -33,14 +36,14 @@ use options::{Mode, Options};
 
 /// How long each target is loaded before it is measured: connections opened, caches and
 /// allocator warm.
-const WARM_UP: Duration = Duration::from_secs(3);
+pub(crate) const WARM_UP: Duration = Duration::from_secs(3);
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = Options::from_args(args)?;
     wrk::ensure_wrk()?;
-    execute(cargo().args(["build", "--release", "-p", "perfkit-server"]))
-        .context("cannot build the release server")?;
-    if options.mode != Mode::Seed {
+    if !options.no_build {
+        execute(cargo().args(["build", "--release", "-p", "perfkit-server"]))
+            .context("cannot build the release server")?;
         // Built on its own: together, axum's features would unify and rebuild the server.
         targets::build()?;
     }
@@ -67,12 +70,23 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let title = "Load test: how cost grows".to_owned();
             (title, result.table(), result.to_json(), result.errors())
         }
+        Mode::Cores => {
+            let rows = cores::run(&options)?;
+            let title = "Load test: scaling with cores (server and wrk pinned apart)".to_owned();
+            let (table, json) = (
+                cores::table(&rows, options.connections),
+                cores::to_json(&rows, options.connections),
+            );
+            (title, table, json, cores::errors(&rows))
+        }
     };
     let command = command_line(args);
-    println!(
-        "\n== {title}: {} s per run, wrk and the server sharing {cores} cores ==\n\n{table}",
-        options.duration.as_secs()
-    );
+    let sharing = if options.mode == Mode::Cores {
+        format!("server and wrk pinned apart on {cores} cores")
+    } else {
+        format!("wrk and the server sharing {cores} cores")
+    };
+    println!("\n== {title}: {} s per run, {sharing} ==\n\n{table}", options.duration.as_secs());
     if let Some(out) = &options.out {
         write_json(out, &command, &machine, json)?;
     }
@@ -82,6 +96,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             Mode::Seed => "loadtest",
             Mode::Compare => "loadtest-compare",
             Mode::Scaling => "loadtest-scaling",
+            Mode::Cores => "loadtest-cores",
         };
         let path = workspace_root().join("docs").join("BENCHMARKS.md");
         docs::write_section(

@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 /// The most connections a run may open: enough for the scaling table's 5000, and a bound
 /// on the descriptors both sides need.
 const MAX_CONNECTIONS: u32 = 10_000;
+/// The most cores `--cores` may give the server.
+const MAX_CORES: usize = 256;
 /// The longest a single measured run may last.
 const MAX_DURATION: Duration = Duration::from_secs(600);
 
@@ -21,6 +23,8 @@ pub(crate) enum Mode {
     Compare,
     /// Throughput and P99 by connection count, recorder cost by route count.
     Scaling,
+    /// The comparison with the server pinned to 1, 2, 4, 8... cores (a large machine).
+    Cores,
 }
 
 /// What a run is asked for.
@@ -36,6 +40,10 @@ pub(crate) struct Options {
     pub(crate) out: Option<PathBuf>,
     /// Replace this mode's section of docs/BENCHMARKS.md with the result.
     pub(crate) write_docs: bool,
+    /// The server core counts of `--cores`.
+    pub(crate) cores: Vec<usize>,
+    /// Use the release binaries already built (a machine without cargo).
+    pub(crate) no_build: bool,
 }
 
 impl Options {
@@ -48,8 +56,11 @@ impl Options {
             duration: Duration::from_secs(30),
             out: None,
             write_docs: false,
+            cores: Vec::new(),
+            no_build: false,
         };
         let mut duration_given = false;
+        let mut connections_given = false;
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -58,9 +69,15 @@ impl Options {
                 "--compare" => options.mode = Mode::Compare,
                 "--scaling" => options.mode = Mode::Scaling,
                 "--write-docs" => options.write_docs = true,
+                "--no-build" => options.no_build = true,
+                "--cores" => {
+                    options.mode = Mode::Cores;
+                    options.cores = parse_cores(value()?)?;
+                }
                 "--out" => options.out = Some(PathBuf::from(value()?)),
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
+                    connections_given = true;
                 }
                 "--duration" => {
                     let seconds: u64 = value()?.parse().context("--duration S (seconds)")?;
@@ -69,7 +86,8 @@ impl Options {
                 }
                 other => bail!(
                     "unknown loadtest option {other:?} (--redis, --compare, --scaling, \
-                     --connections N, --duration S, --out FILE, --write-docs)"
+                     --cores 1,2,4,8, --connections N, --duration S, --out FILE, \
+                     --write-docs, --no-build)"
                 ),
             }
         }
@@ -83,8 +101,24 @@ impl Options {
         if !duration_given && options.mode != Mode::Seed {
             options.duration = Duration::from_secs(10);
         }
+        // The core-scaling runs of the issue that asked for them: 256 connections.
+        if !connections_given && options.mode == Mode::Cores {
+            options.connections = 256;
+        }
         Ok(options)
     }
+}
+
+/// `1,2,4,8`: core counts, each at least 1, at most [`MAX_CORES`].
+fn parse_cores(list: &str) -> Result<Vec<usize>> {
+    let cores = list
+        .split(',')
+        .map(|count| count.trim().parse::<usize>().with_context(|| format!("--cores: {count:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    if cores.is_empty() || cores.iter().any(|&count| count == 0 || count > MAX_CORES) {
+        bail!("--cores takes counts 1..={MAX_CORES}, comma-separated");
+    }
+    Ok(cores)
 }
 
 #[cfg(test)]
@@ -126,6 +160,16 @@ mod tests {
         assert_eq!(parse(&["--compare"]).unwrap().duration, Duration::from_secs(10));
         let scaling = parse(&["--scaling", "--duration", "4"]).unwrap();
         assert_eq!((scaling.mode, scaling.duration), (Mode::Scaling, Duration::from_secs(4)));
+    }
+
+    #[test]
+    fn core_counts_are_read_and_bounded() {
+        let options = parse(&["--cores", "1,2, 4,8", "--no-build"]).unwrap();
+        assert_eq!((options.mode, options.cores.as_slice()), (Mode::Cores, &[1, 2, 4, 8][..]));
+        assert_eq!((options.connections, options.no_build), (256, true));
+        assert!(parse(&["--cores", "0"]).is_err());
+        assert!(parse(&["--cores", "1,x"]).is_err());
+        assert!(parse(&["--cores", ""]).is_err());
     }
 
     #[test]

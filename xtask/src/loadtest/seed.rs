@@ -10,7 +10,9 @@ use super::options::Options;
 use super::process::{CpuReading, cores, machine_memory_kib, resident_kib};
 use super::redis::PrivateRedis;
 use super::wrk::{self, Load, WrkResult};
-use super::{demo_script, warm_up};
+use super::placement::Placement;
+use super::targets::TargetApp;
+use super::{demo_script, fixed_script, warm_up};
 use crate::server::{Server, binary_path};
 
 /// What the seed promised, in its words.
@@ -36,6 +38,9 @@ pub(crate) struct SeedResult {
     machine_kib: u64,
     cpu_share: f64,
     cores: usize,
+    /// The plain axum app's JSON handler under the same load in the same run: the
+    /// throughput a user's app would have without perfkit.
+    plain: WrkResult,
 }
 
 /// Runs the seed's load test and fails on any error.
@@ -48,10 +53,26 @@ pub(crate) fn run(options: &Options) -> Result<SeedResult> {
     let mut server = Server::start(&binary_path("release"), &args)?;
     let outcome = measure(&server, options, if redis.is_some() { "redis" } else { "memory" });
     let stopped = server.stop();
-    let result = outcome?;
+    let mut result = outcome?;
     stopped?;
     drop(redis);
+    result.plain = plain_baseline(options)?;
     Ok(result)
+}
+
+/// The plain axum app's cheap JSON answer at the same connections and duration.
+fn plain_baseline(options: &Options) -> Result<WrkResult> {
+    let app = TargetApp::start("plain", &Placement::shared())?;
+    let script = fixed_script()?;
+    let url = format!("{}/api/hello", app.base);
+    warm_up(&url, &script, options.connections)?;
+    wrk::run(&Load {
+        url: &url,
+        script: &script,
+        connections: options.connections,
+        duration: options.duration,
+        label: "plain axum JSON handler",
+    })
 }
 
 fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<SeedResult> {
@@ -81,6 +102,7 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
         machine_kib: machine_memory_kib()?,
         cpu_share: cpu_before.share_since(&cpu_after, cores),
         cores,
+        plain: WrkResult::default(),
     })
 }
 
@@ -136,6 +158,13 @@ impl SeedResult {
         for ((name, seed), ours) in SEED.iter().zip(ours) {
             let _ = writeln!(text, "| {name} | {seed} | {ours} |");
         }
+        let plain = self.plain.requests_per_sec();
+        let ratio = w.requests_per_sec() / plain.max(f64::MIN_POSITIVE);
+        let _ = writeln!(
+            text,
+            "| throughput beside plain axum (its JSON handler, same load, same run) | — | \
+             {ratio:.2}x of {plain:.0} req/s |"
+        );
         text
     }
 
@@ -151,6 +180,7 @@ impl SeedResult {
             "machine_memory_kib": self.machine_kib,
             "server_cpu_share_of_all_cores": self.cpu_share,
             "cores": self.cores,
+            "plain_axum_wrk": self.plain.to_json(),
         })
     }
 }
@@ -179,6 +209,7 @@ mod tests {
             machine_kib: 1024 * 1024,
             cpu_share: 0.5,
             cores: 2,
+            plain: WrkResult { seconds: 2.0, requests: 12_500, ..WrkResult::default() },
         };
         let table = result.table();
         assert!(table.contains("| P95 | 450 ms | 12.50 ms |"), "{table}");
@@ -186,6 +217,7 @@ mod tests {
         assert!(table.contains("| cache hit rate | 87 % | 95.0 % |"), "{table}");
         assert!(table.contains("| memory | 65 % | 4.9 % (50 MiB RSS of 1.0 GiB) |"), "{table}");
         assert!(table.contains("| CPU | 55 % | 50.0 % of 2 cores |"), "{table}");
+        assert!(table.contains("| — | 0.80x of 6250 req/s |"), "{table}");
         assert!(result.check().is_ok());
         let failed = SeedResult { wrk: WrkResult { non_2xx: 1, ..result.wrk.clone() }, ..result };
         assert!(failed.check().is_err());

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::server::{listening_address, target_dir, with_open_file_limit};
+use super::placement::Placement;
+use crate::server::{listening_address, target_dir};
 use crate::shell::{cargo, execute};
 
 const PACKAGE: &str = "perfkit-loadtest-targets";
@@ -42,9 +43,11 @@ pub(crate) struct TargetApp {
 }
 
 impl TargetApp {
-    /// Starts the app named `target` (`plain`, `perfkit`, `axum-prometheus`).
-    pub(crate) fn start(target: &str) -> Result<TargetApp> {
-        let child = with_open_file_limit(&binary().display().to_string())
+    /// Starts the app named `target` (`plain`, `perfkit`, `axum-prometheus`) where
+    /// `placement` puts the measured process.
+    pub(crate) fn start(target: &str, placement: &Placement) -> Result<TargetApp> {
+        let child = placement
+            .server_command(&binary().display().to_string())
             .arg(target)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

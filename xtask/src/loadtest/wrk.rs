@@ -9,9 +9,9 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
+use super::placement::Placement;
 use super::script::RESULT_PREFIX;
 use crate::prerequisites::{is_root, on_path};
-use crate::server::with_open_file_limit;
 use crate::shell::execute;
 
 /// One wrk run: where, how hard, for how long.
@@ -132,8 +132,15 @@ impl WrkResult {
 
 /// Runs wrk (two threads, 5 s request timeout) with a progress bar, and reads its result.
 pub(crate) fn run(load: &Load<'_>) -> Result<WrkResult> {
-    let mut child = with_open_file_limit("wrk")
-        .args(["-t", "2", "-c", &load.connections.to_string()])
+    run_on(load, &Placement::shared())
+}
+
+/// [`run`] with wrk where `placement` puts it, with its thread count.
+pub(crate) fn run_on(load: &Load<'_>, placement: &Placement) -> Result<WrkResult> {
+    let mut child = placement
+        .load_command()
+        .args(["-t", &placement.wrk_threads.to_string()])
+        .args(["-c", &load.connections.to_string()])
         .arg("-d")
         .arg(format!("{}s", load.duration.as_secs()))
         .args(["--timeout", "5s", "-s"])
