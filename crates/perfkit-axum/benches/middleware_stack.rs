@@ -128,18 +128,16 @@ fn perfkit_layers_one_by_one() -> Router {
         .route_layer(compression())
 }
 
-/// perfkit's layers as `router` installs them now: one `ServiceBuilder` stack, one
-/// `route_layer`.
+/// perfkit's layers as `router` installs them now: one `ServiceBuilder` stack under one
+/// `route_layer`; panics caught by the JSON-errors layer, bodies limited by axum's own limit.
 fn perfkit_stack() -> Router {
     plain().route_layer(
         tower::ServiceBuilder::new()
             .layer(compression())
             .layer(JsonErrorsLayer::new(BODY_LIMIT))
             .layer(no_store())
-            .layer(CatchPanicLayer::custom(panic_json))
             .layer(RequestTimeoutLayer::new(TIMEOUT))
-            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-            .layer(axum::extract::DefaultBodyLimit::disable()),
+            .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT)),
     )
 }
 

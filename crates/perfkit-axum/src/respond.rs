@@ -13,16 +13,16 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-/// What a panicking handler answers; the payload is logged, never sent.
-#[allow(clippy::needless_pass_by_value)] // the signature tower-http's CatchPanicLayer calls
-pub(crate) fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+/// What a panicking handler answers: the JSON 500, `no-store`; the payload is logged, never
+/// sent.
+pub(crate) fn panic_response(payload: &(dyn Any + Send)) -> Response {
     let detail = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".to_owned());
     let mut response = ApiError::Internal(format!("handler panicked: {detail}")).into_response();
-    // The panic layer runs outside the one that sets it on every other answer.
+    // Set here too: the panic skips the layer that sets it on every other answer.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -4,20 +4,16 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
 use axum::routing::any;
 use axum::{Extension, Router};
 use perfkit::PerformanceService;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::extract::BodyLimit;
 use crate::middleware::{JsonErrorsLayer, RequestTimeoutLayer};
-use crate::routes::stream_ticket::StreamTickets;
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
 
@@ -74,11 +70,9 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
     // service on every request, so ten route layers cost ten boxes; one stack costs one.
     // In a `ServiceBuilder` the layer listed first runs outermost.
     let stack = ServiceBuilder::new()
-        // Outermost, so a panic anywhere below is caught; its answer is JSON and no-store
-        // already.
-        .layer(CatchPanicLayer::custom(respond::panic_response))
         .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
-        // A concrete future that acts on error statuses only (no box, no state clone).
+        // Error statuses and panics below as API.md's JSON error, in a concrete future that
+        // acts on errors only (no box, no state clone).
         .layer(JsonErrorsLayer::new(config.body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -86,14 +80,10 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         ))
         // Answers 408 as JSON itself, and starts a timer only for requests that wait.
         .layer(RequestTimeoutLayer::new(config.request_timeout))
-        // The limit layer wraps the response body in a type of its own; the layers above
-        // take axum's `Response`.
-        .map_response(IntoResponse::into_response)
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
-        // The limit layer above enforces the configured limit; axum's own 2 MB default
-        // would otherwise cap a larger configured one.
-        .layer(DefaultBodyLimit::disable())
-        .layer(Extension(StreamTickets::shared()))
+        // The configured limit for every body extractor (axum's and perfkit's): reading
+        // stops with 413 as soon as a body passes it.
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        // So a 413 can name the limit.
         .layer(Extension(BodyLimit(config.body_limit)));
     // `route_layer`, not `layer`: the stack wraps perfkit's routes only, never the fallback
     // of an app this router is merged into.

@@ -7,6 +7,7 @@ use perfkit::PerformanceService;
 
 use crate::ApiConfig;
 use crate::prepared::PreparedAnswers;
+use crate::routes::stream_ticket::StreamTickets;
 
 /// The router's state, one `Arc`: axum clones it for every request, and one reference
 /// count is cheaper than several.
@@ -21,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) openapi_json: Arc<str>,
     /// `/summary` and `/dashboard`, prepared.
     pub(crate) answers: PreparedAnswers,
+    /// The live stream's single-use tickets.
+    pub(crate) stream_tickets: StreamTickets,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             config: Arc::new(config),
             openapi_json: Arc::from(openapi_json),
             answers,
+            stream_tickets: StreamTickets::default(),
         }))
     }
 }

@@ -62,12 +62,19 @@ pub(crate) fn load_targets(
         let base = match source {
             Source::App(target) => &app.insert(TargetApp::start(target, placement)?).base,
             Source::Server => {
-                let command = placement.server_command(&binary_path("release").display().to_string());
+                let command =
+                    placement.server_command(&binary_path("release").display().to_string());
                 &server.insert(Server::start_with(command, &[])?).base
             }
         };
         let url = format!("{base}{path}");
-        let warm_up = Load { url: &url, script: &script, connections: connections[0], duration: WARM_UP, label: "warm-up" };
+        let warm_up = Load {
+            url: &url,
+            script: &script,
+            connections: connections[0],
+            duration: WARM_UP,
+            label: "warm-up",
+        };
         wrk::run_on(&warm_up, placement)?;
         let mut runs = Vec::new();
         for &connections in connections {

@@ -76,7 +76,8 @@ pub(crate) fn table(rows: &[CoresRow], connections: u32) -> String {
         }
         text.push('\n');
     }
-    let _ = write!(text, "\n{connections} connections; ratios are to plain axum on the same cores.");
+    let _ =
+        write!(text, "\n{connections} connections; ratios are to plain axum on the same cores.");
     text
 }
 

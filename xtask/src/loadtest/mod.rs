@@ -114,8 +114,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 fn command_line(args: &[String]) -> String {
-    let shown: Vec<&str> =
-        args.iter().map(String::as_str).filter(|arg| *arg != "--write-docs").collect();
+    // `--write-docs` and `--no-build` say how this run was made, not what it measured.
+    let shown: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|arg| !matches!(*arg, "--write-docs" | "--no-build"))
+        .collect();
     // `--out FILE` names a file of this machine: not part of the command to rerun.
     let mut words = vec!["cargo xtask loadtest"];
     let mut skip_next = false;
@@ -167,8 +171,9 @@ mod tests {
 
     #[test]
     fn the_command_recorded_leaves_out_local_paths_and_the_docs_flag() {
-        let args = ["--compare", "--out", "/tmp/r.json", "--write-docs", "--duration", "5"]
-            .map(String::from);
+        let args =
+            ["--compare", "--out", "/tmp/r.json", "--write-docs", "--no-build", "--duration", "5"]
+                .map(String::from);
         assert_eq!(command_line(&args), "cargo xtask loadtest --compare --duration 5");
     }
 }

@@ -130,7 +130,8 @@ mod tests {
     fn the_demo_script_has_its_settings_filled_in() {
         let script = zipf_demo_script();
         for filled in
-            ["cumulative(10000, 1.1)", "cumulative(100, 1.1)", "< 0.2 then", "% 65536 + 1"] {
+            ["cumulative(10000, 1.1)", "cumulative(100, 1.1)", "< 0.2 then", "% 65536 + 1"]
+        {
             assert!(script.contains(filled), "{filled} missing from\n{script}");
         }
         assert!(!script.contains("ZIPF_EXPONENT") && !script.contains("RESULT_PREFIX"));

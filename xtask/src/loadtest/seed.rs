@@ -7,11 +7,11 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::options::Options;
+use super::placement::Placement;
 use super::process::{CpuReading, cores, machine_memory_kib, resident_kib};
 use super::redis::PrivateRedis;
-use super::wrk::{self, Load, WrkResult};
-use super::placement::Placement;
 use super::targets::TargetApp;
+use super::wrk::{self, Load, WrkResult};
 use super::{demo_script, fixed_script, warm_up};
 use crate::server::{Server, binary_path};
 

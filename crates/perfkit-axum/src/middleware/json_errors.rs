@@ -1,7 +1,11 @@
-//! Error statuses that are not JSON (axum's 405, tower-http's 413, a bare status from any
-//! layer below) come out as API.md's JSON error; every other response passes untouched.
+//! Error statuses that are not JSON (axum's 405, a 413, a bare status from any layer below)
+//! and panics below come out as API.md's JSON error; every other response passes untouched.
+//!
+//! Catching panics here rather than with tower-http's `CatchPanicLayer` saves two
+//! allocations per request: that layer boxes every response body, and axum boxes it again.
 
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -10,9 +14,11 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::error::{ApiError, ErrorKind};
+use crate::respond;
 
 /// Rewrites an error response that is not JSON into the JSON error of its status, keeping
-/// its other headers (`Allow`, say). A success, or an error that is already JSON, is not
+/// its other headers (`Allow`, say), and answers a panic below it with the JSON 500 (the
+/// payload is logged, never sent). A success, or an error that is already JSON, is not
 /// touched: the ordinary path costs one status comparison.
 ///
 /// ```
@@ -70,7 +76,13 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        JsonErrorsFuture { inner: self.inner.call(request), body_limit: self.body_limit }
+        let inner = &mut self.inner;
+        let (inner, panicked) = match panic::catch_unwind(AssertUnwindSafe(|| inner.call(request)))
+        {
+            Ok(future) => (Some(future), None),
+            Err(payload) => (None, Some(respond::panic_response(&*payload))),
+        };
+        JsonErrorsFuture { inner, panicked, body_limit: self.body_limit }
     }
 }
 
@@ -79,8 +91,10 @@ pin_project_lite::pin_project! {
     /// that is not JSON.
     #[derive(Debug)]
     pub struct JsonErrorsFuture<F> {
+        // `None` when the call itself panicked; `panicked` then holds the answer.
         #[pin]
-        inner: F,
+        inner: Option<F>,
+        panicked: Option<Response>,
         body_limit: usize,
     }
 }
@@ -93,7 +107,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
+        let Some(inner) = this.inner.as_pin_mut() else {
+            let answer = this.panicked.take().unwrap_or_else(|| {
+                ApiError::Internal("the JSON-errors future was polled after it completed".into())
+                    .into_response()
+            });
+            return Poll::Ready(Ok(answer));
+        };
+        let response = match panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(polled) => ready!(polled)?,
+            Err(payload) => return Poll::Ready(Ok(respond::panic_response(&*payload))),
+        };
         let status = response.status();
         if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
             return Poll::Ready(Ok(response));
@@ -125,4 +149,78 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn answer(app: Router, path: &str) -> (StatusCode, Option<String>, serde_json::Value) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let cache =
+            response.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().into());
+        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, cache, serde_json::from_slice(&body).unwrap())
+    }
+
+    async fn boom() -> &'static str {
+        panic!("secret detail")
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_answering_is_the_json_500_and_nothing_of_it_is_sent() {
+        let app = Router::new().route("/boom", get(boom)).route_layer(JsonErrorsLayer::new(1024));
+        let (status, cache, body) = answer(app, "/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        assert_eq!(body["error"]["code"], "internal_error", "{body}");
+        assert!(!body.to_string().contains("secret detail"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_call_itself_is_caught_too() {
+        #[derive(Clone)]
+        struct PanicsOnCall;
+        impl Service<Request<Body>> for PanicsOnCall {
+            type Response = Response;
+            type Error = Infallible;
+            type Future = std::future::Ready<Result<Response, Infallible>>;
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+                Poll::Ready(Ok(()))
+            }
+            fn call(&mut self, _: Request<Body>) -> Self::Future {
+                panic!("before any future exists")
+            }
+        }
+        let service = JsonErrorsLayer::new(1024).layer(PanicsOnCall);
+        let response = service.oneshot(Request::get("/").body(Body::empty()).unwrap()).await;
+        let response = response.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[tokio::test]
+    async fn successes_and_json_errors_pass_untouched_and_bare_errors_become_json() {
+        let app = Router::new()
+            .route("/ok", get(|| async { "fine" }))
+            .route("/bare", get(|| async { StatusCode::BAD_GATEWAY }))
+            .route_layer(JsonErrorsLayer::new(1024));
+        let response =
+            app.clone().oneshot(Request::get("/ok").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(to_bytes(response.into_body(), 64).await.unwrap(), "fine");
+        let (status, _, body) = answer(app, "/bare").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
 }

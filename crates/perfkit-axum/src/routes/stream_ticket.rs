@@ -6,12 +6,12 @@
 //! value, good once and for [`TICKET_LIFETIME`], worthless afterwards.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Query};
+use axum::Json;
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::ToSchema;
@@ -37,11 +37,6 @@ pub(crate) struct StreamTickets {
 }
 
 impl StreamTickets {
-    /// A shared, empty store for the router.
-    pub(crate) fn shared() -> Arc<StreamTickets> {
-        Arc::new(StreamTickets::default())
-    }
-
     /// A new ticket, or `Unavailable` when too many are outstanding or randomness fails.
     pub(crate) fn issue(&self) -> Result<String, ApiError> {
         let ticket = random_ticket()?;
@@ -93,9 +88,9 @@ pub(crate) struct StreamTicket {
     ))]
 pub(crate) async fn issue(
     _: Reader,
-    Extension(tickets): Extension<Arc<StreamTickets>>,
+    State(state): State<AppState>,
 ) -> Result<Json<StreamTicket>, ApiError> {
-    let ticket = tickets.issue()?;
+    let ticket = state.stream_tickets.issue()?;
     Ok(Json(StreamTicket { ticket, expires_in_seconds: TICKET_LIFETIME.as_secs() }))
 }
 
@@ -118,9 +113,8 @@ impl FromRequestParts<AppState> for StreamReader {
         let ticket = Query::<TicketQuery>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|Query(query)| query.ticket);
-        let tickets = parts.extensions.get::<Arc<StreamTickets>>();
-        match (ticket, tickets) {
-            (Some(ticket), Some(tickets)) if tickets.redeem(&ticket) => Ok(StreamReader),
+        match ticket {
+            Some(ticket) if state.stream_tickets.redeem(&ticket) => Ok(StreamReader),
             _ => Err(refused),
         }
     }
