@@ -21,6 +21,7 @@ const STEPS: &[Step] = &[
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },
     Step { name: "schemathesis (short)", action: schemathesis },
+    Step { name: "chaos (short)", action: chaos },
     Step { name: "deny", action: deny },
 ];
 
@@ -62,6 +63,10 @@ fn doc_tests() -> Result<()> {
 
 fn schemathesis() -> Result<()> {
     crate::schemathesis::check(crate::schemathesis::CI_EXAMPLES)
+}
+
+fn chaos() -> Result<()> {
+    crate::chaos::run(&["--short".to_owned()])
 }
 
 fn deny() -> Result<()> {

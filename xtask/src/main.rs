@@ -5,9 +5,11 @@
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
 //! - `schemathesis`: schemathesis against the running server's OpenAPI document.
 //! - `loadtest`: the seed's load test on the demo (`--compare`: beside plain axum and
-//!   axum-prometheus; `--scaling`: by connections and routes).
+//!   axum-prometheus; `--scaling`: by connections and routes; `--cores`: by cores).
+//! - `chaos`: faults under load, and whether the server absorbs them.
 
 mod bench;
+mod chaos;
 mod ci;
 mod loadtest;
 mod machine;
@@ -47,6 +49,16 @@ commands:
                  /api/posts at 10, 100, 1000 and 5000 connections; recorder memory and
                  scrape time at 10, 1 000 and 100 000 routes; delete_pattern of 1 000 to
                  1 000 000 keys in a private Redis while the demo is loaded
+  loadtest --cores 1,2,4,8 [--connections N] [--duration S] [--no-build]
+                 on a large machine: the --compare targets with the server pinned
+                 (taskset) to the first N cores and wrk to cores of its own, for each
+                 N; --no-build uses the release binaries already in target/
+  chaos [--short] [--connections N] [--duration S] [--write-docs]
+                 faults under load on perfkit-server --demo over a private Redis:
+                 Redis killed and restarted, frozen, full (noeviction), stream
+                 clients that stop reading; per fault: requests, >= 500s, P99,
+                 recovery time, memory, what health and alerts said; fails on any
+                 5xx, timeout or missed recovery. --short (CI): 3 s faults, debug build
   schemathesis [--max-examples N]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
@@ -60,6 +72,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("bench-report") => bench::report(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         Some("schemathesis") => schemathesis::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");

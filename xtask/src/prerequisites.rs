@@ -40,6 +40,11 @@ const PREREQUISITES: &[Prerequisite] = &[
         needed_by: "perfkit-server's browser test of the dashboard (headless Chromium)",
     },
     Prerequisite {
+        programs: &["wrk"],
+        debian_package: "wrk",
+        needed_by: "the short chaos run (steady load while faults are injected)",
+    },
+    Prerequisite {
         programs: &["chromedriver"],
         debian_package: "chromium-driver",
         needed_by: "perfkit-server's browser test of the dashboard (WebDriver)",

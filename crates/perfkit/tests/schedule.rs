@@ -110,7 +110,8 @@ async fn a_probe_failing_every_other_call_degrades_health_and_collection_continu
 
 #[tokio::test(start_paused = true)]
 async fn a_disconnected_cache_degrades_health_and_collection_continues() {
-    let mut cache = support::cache_admin();
+    let mut cache = support::bare_cache_admin();
+    cache.expect_counters().returning(|| support::cache_stats(0, 0, false));
     cache.expect_stats().returning(|| support::cache_stats(0, 0, false));
     let service = service_with(steady_probe(Arc::default()), cache);
     service.start();

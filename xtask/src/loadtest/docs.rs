@@ -1,5 +1,5 @@
-//! `--write-docs`: a section of docs/BENCHMARKS.md that the load test owns, between marker
-//! comments, replaced on each run; the rest of the file is left as it is.
+//! `--write-docs`: a section of docs/BENCHMARKS.md (or docs/RELIABILITY.md) that a command
+//! owns, between marker comments, replaced on each run; the rest of the file is left as it is.
 
 use std::path::Path;
 
@@ -42,16 +42,20 @@ pub(crate) fn write_section(
 /// `document` with the text between `section`'s markers replaced by `text`, or with the
 /// markers and `text` appended when the markers are absent.
 fn replace_section(document: &str, section: &str, text: &str) -> String {
-    let begin = format!("<!-- begin {section}: written by `cargo xtask loadtest`, do not edit -->");
+    // Found by its name alone, so the begin line a file already has (whichever command it
+    // names) is kept.
+    let begin_prefix = format!("<!-- begin {section}: ");
     let end = format!("<!-- end {section} -->");
-    let block = format!("{begin}\n{text}\n{end}");
-    if let Some(start) = document.find(&begin)
+    if let Some(start) = document.find(&begin_prefix)
+        && let Some(begin_length) = document[start..].find("-->")
         && let Some(stop) = document[start..].find(&end)
     {
+        let begin = &document[start..start + begin_length + "-->".len()];
         let stop = start + stop + end.len();
-        return format!("{}{block}{}", &document[..start], &document[stop..]);
+        return format!("{}{begin}\n{text}\n{end}{}", &document[..start], &document[stop..]);
     }
-    format!("{}\n\n{block}\n", document.trim_end())
+    let begin = format!("<!-- begin {section}: written by `cargo xtask`, do not edit -->");
+    format!("{}\n\n{begin}\n{text}\n{end}\n", document.trim_end())
 }
 
 #[cfg(test)]

@@ -11,18 +11,18 @@
 mod compare;
 mod cores;
 mod delete_pattern;
-mod docs;
-mod http;
-mod machine;
+pub(crate) mod docs;
+pub(crate) mod http;
+pub(crate) mod machine;
 mod options;
 mod placement;
-mod process;
-mod redis;
+pub(crate) mod process;
+pub(crate) mod redis;
 mod scaling;
-mod script;
+pub(crate) mod script;
 mod seed;
 mod targets;
-mod wrk;
+pub(crate) mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -147,7 +147,7 @@ fn write_json(path: &PathBuf, command: &str, machine: &str, mut json: Value) -> 
 }
 
 /// The demo's Zipf script, written into the target directory.
-fn demo_script() -> Result<PathBuf> {
+pub(crate) fn demo_script() -> Result<PathBuf> {
     script::write(&scripts_dir(), "demo-zipf.lua", &script::zipf_demo_script())
 }
 

@@ -1,6 +1,8 @@
-//! A private redis-server for `--redis`: on a free loopback port, nothing saved to disk,
-//! stopped (SIGTERM, bounded wait) when the run ends or the value is dropped.
+//! A private redis-server for `--redis` and `chaos`: on a free loopback port, nothing saved
+//! to disk, stopped (SIGTERM, bounded wait) when the run ends or the value is dropped; it can
+//! be killed and started again on the same port, and sent commands (`CONFIG SET`).
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,17 +24,49 @@ impl PrivateRedis {
             .and_then(|listener| listener.local_addr())
             .context("cannot find a free port")?
             .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no", "--maxclients", "10000"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("cannot start redis-server (install it: apt-get install redis-server)")?;
+        let child = spawn(port)?;
         let mut redis = PrivateRedis { child, url: format!("redis://127.0.0.1:{port}/0"), port };
+        redis.wait_until_listening()?;
+        println!("private redis-server on 127.0.0.1:{port}");
+        Ok(redis)
+    }
+
+    /// The server's process id, for signals.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the server at once (SIGKILL): every connection drops, nothing is saved.
+    pub(crate) fn kill(&mut self) -> Result<()> {
+        self.child.kill().context("cannot kill redis-server")?;
+        self.child.wait().context("redis-server after SIGKILL")?;
+        Ok(())
+    }
+
+    /// Starts a fresh (empty) server on the same port, after [`PrivateRedis::kill`].
+    pub(crate) fn restart(&mut self) -> Result<()> {
+        self.child = spawn(self.port)?;
+        self.wait_until_listening()
+    }
+
+    /// Sends one command and returns the first line of its reply (`+OK`, `-ERR ...`).
+    pub(crate) fn command(&self, words: &[&str]) -> Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).context("connect redis")?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut request = format!("*{}\r\n", words.len());
+        for word in words {
+            request.push_str(&format!("${}\r\n{word}\r\n", word.len()));
+        }
+        stream.write_all(request.as_bytes()).context("send to redis")?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).context("redis reply")?;
+        Ok(line.trim_end().to_owned())
+    }
+
+    fn wait_until_listening(&mut self) -> Result<()> {
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = redis.child.try_wait()? {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.try_wait()? {
                 bail!("redis-server exited with {status} before listening");
             }
             if started.elapsed() > Duration::from_secs(10) {
@@ -40,9 +74,18 @@ impl PrivateRedis {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        println!("private redis-server on 127.0.0.1:{port}");
-        Ok(redis)
+        Ok(())
     }
+}
+
+fn spawn(port: u16) -> Result<Child> {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .args(["--appendonly", "no", "--maxclients", "10000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("cannot start redis-server (install it: apt-get install redis-server)")
 }
 
 impl Drop for PrivateRedis {

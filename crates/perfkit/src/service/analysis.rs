@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use perfkit_cache::BreakerState;
 use perfkit_core::{MetricsSnapshot, Timestamp};
 use perfkit_optimizer::{Recommendation, RunRecord};
 use serde::Serialize;
@@ -135,7 +136,9 @@ impl PerformanceService {
         let state = self.inner.published.load();
         ServiceStatus {
             running,
-            ready: state.last_collection.is_some() && state.last_cache_error.is_none(),
+            ready: state.last_collection.is_some()
+                && self.cache_condition(state.last_cache_error.as_deref()).0
+                    == HealthStatus::Healthy,
             started_at: state.started_at,
             last_collection: state.last_collection,
             steps: BTreeMap::from([
@@ -143,6 +146,29 @@ impl PerformanceService {
                 ("report", state.report),
                 ("optimize", state.optimize),
             ]),
+        }
+    }
+
+    /// The cache's condition: the breaker and the connection read live (atomics), so an
+    /// outage shows at once and so does a recovery; `refresh_error` is the last collection's
+    /// statistics refresh timing out (a slow cache), which stands until the next collection.
+    fn cache_condition(&self, refresh_error: Option<&str>) -> (HealthStatus, String) {
+        let live = self.inner.parts.cache_admin.counters();
+        match (live.breaker, live.connected, refresh_error) {
+            (BreakerState::Open, _, _) => {
+                (HealthStatus::Degraded, "circuit breaker open; reads fail open".into())
+            }
+            (BreakerState::HalfOpen, _, _) => (
+                HealthStatus::Degraded,
+                "circuit breaker half-open, probing; reads fail open".into(),
+            ),
+            (BreakerState::Closed, false, _) => {
+                (HealthStatus::Degraded, "not connected; reads fail open".into())
+            }
+            (BreakerState::Closed, true, Some(error)) => {
+                (HealthStatus::Degraded, format!("{error}; reads fail open"))
+            }
+            (BreakerState::Closed, true, None) => (HealthStatus::Healthy, "reachable".into()),
         }
     }
 
@@ -173,12 +199,8 @@ impl PerformanceService {
                 (true, None) => component(HealthStatus::Healthy, "starting: no collection yet"),
             };
             checks.insert("collector".to_owned(), collector);
-            let cache = match &state.last_cache_error {
-                Some(error) => {
-                    component(HealthStatus::Degraded, format!("{error}; reads fail open"))
-                }
-                None => component(HealthStatus::Healthy, "reachable"),
-            };
+            let (status, detail) = self.cache_condition(state.last_cache_error.as_deref());
+            let cache = component(status, detail);
             checks.insert("cache".to_owned(), cache);
             let probe = match &state.last_probe_error {
                 Some(error) => component(HealthStatus::Degraded, error.clone()),

@@ -85,11 +85,9 @@ impl PerformanceService {
         let refresh =
             tokio::time::timeout(inner.config.cache_stats_timeout, inner.parts.cache_admin.stats());
         match refresh.await {
-            Ok(stats) => {
-                let error = (!stats.connected)
-                    .then(|| format!("{:?} cache is not connected", stats.backend));
-                self.update_state(|state| state.last_cache_error = error);
-            }
+            // The connection itself is read live by health: only a refresh that did not
+            // answer is kept, until the next collection.
+            Ok(_) => self.update_state(|state| state.last_cache_error = None),
             Err(_) => {
                 tracing::warn!("cache statistics timed out; the cache is reported degraded");
                 let error = format!(

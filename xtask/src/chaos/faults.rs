@@ -1,0 +1,122 @@
+//! The faults, each one a `begin` and an `end`: what breaks, and how it is mended.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::loadtest::redis::PrivateRedis;
+use crate::server::{ADMIN_TOKEN, Server};
+use crate::shell::execute;
+
+/// WebSocket clients opened by the stalled-reader fault.
+const STALLED_CLIENTS: usize = 50;
+
+/// One fault of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// redis-server killed (SIGKILL), then a fresh one started on the same port.
+    RedisKilled,
+    /// redis-server stopped (SIGSTOP): connections stay open and nothing answers.
+    RedisFrozen,
+    /// `maxmemory 1` with `noeviction`: every write is refused, reads still answer.
+    RedisFull,
+    /// WebSocket clients on the live stream that never read what they are sent.
+    StalledStreamClients,
+}
+
+/// What a fault holds while it lasts.
+pub(crate) enum Injected {
+    Nothing,
+    Clients(Vec<TcpStream>),
+}
+
+impl Fault {
+    /// Every fault, in the order they run.
+    pub(crate) const ALL: [Fault; 4] =
+        [Fault::RedisKilled, Fault::RedisFrozen, Fault::RedisFull, Fault::StalledStreamClients];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Fault::RedisKilled => "Redis killed, then restarted",
+            Fault::RedisFrozen => "Redis frozen (SIGSTOP)",
+            Fault::RedisFull => "Redis full (maxmemory, noeviction)",
+            Fault::StalledStreamClients => "50 stream clients that stop reading",
+        }
+    }
+
+    /// Whether answers of 500 or more during this fault count against the server: every
+    /// fault here is one the server must absorb.
+    pub(crate) fn must_absorb(self) -> bool {
+        true
+    }
+
+    pub(crate) fn begin(self, redis: &mut PrivateRedis, server: &Server) -> Result<Injected> {
+        match self {
+            Fault::RedisKilled => redis.kill().map(|()| Injected::Nothing),
+            Fault::RedisFrozen => signal(redis.pid(), "STOP").map(|()| Injected::Nothing),
+            Fault::RedisFull => {
+                expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory-policy", "noeviction"])?)?;
+                expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory", "1"])?)?;
+                Ok(Injected::Nothing)
+            }
+            Fault::StalledStreamClients => {
+                let clients = (0..STALLED_CLIENTS)
+                    .map(|_| open_stalled_stream(&server.base))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Injected::Clients(clients))
+            }
+        }
+    }
+
+    pub(crate) fn end(self, redis: &mut PrivateRedis, injected: Injected) -> Result<()> {
+        match self {
+            Fault::RedisKilled => redis.restart(),
+            Fault::RedisFrozen => signal(redis.pid(), "CONT"),
+            Fault::RedisFull => expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory", "0"])?),
+            Fault::StalledStreamClients => {
+                if let Injected::Clients(clients) = injected {
+                    for client in clients {
+                        // Already closed by the server is fine: it may drop stalled readers.
+                        let _ = client.shutdown(std::net::Shutdown::Both);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn signal(pid: u32, name: &str) -> Result<()> {
+    execute(Command::new("kill").args([&format!("-{name}"), &pid.to_string()]))
+}
+
+fn expect_ok(reply: &str) -> Result<()> {
+    if reply != "+OK" {
+        bail!("redis answered {reply:?}");
+    }
+    Ok(())
+}
+
+/// A WebSocket upgrade of `/api/performance/stream` whose answer head is read, and then
+/// nothing more: the server's frames pile up in the socket buffers.
+fn open_stalled_stream(base: &str) -> Result<TcpStream> {
+    let address = base.strip_prefix("http://").context("base is http://host:port")?;
+    let mut stream = TcpStream::connect(address).context("connect for the stream")?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET /api/performance/stream HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    )?;
+    let mut status = String::new();
+    let mut reader = BufReader::new(stream.try_clone()?);
+    reader.read_line(&mut status).context("the upgrade's answer")?;
+    if !status.starts_with("HTTP/1.1 101") {
+        bail!("the stream refused the upgrade: {status:?}");
+    }
+    Ok(stream)
+}

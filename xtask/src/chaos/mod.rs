@@ -1,0 +1,172 @@
+//! `cargo xtask chaos`: faults under steady load. Starts a private redis-server and
+//! `perfkit-server --demo` over it, drives the demo with wrk (Zipf keys) and, one fault at a
+//! time, breaks what the server depends on: Redis killed and restarted, Redis frozen
+//! (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, WebSocket clients that
+//! stop reading. For each it prints what the load saw during the fault (requests, answers of
+//! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
+//! again, memory before and after, and what health and alerts said meanwhile.
+//!
+//! Expected, and checked: no 5xx and no request past wrk's timeout because of a cache
+//! fault (the cache fails open), memory bounded, recovery without a restart. `--short`
+//! (CI) runs each fault for 3 s on the debug build.
+
+mod faults;
+mod options;
+mod report;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::loadtest::http::get_json;
+use crate::loadtest::process::resident_kib;
+use crate::loadtest::redis::PrivateRedis;
+use crate::loadtest::wrk::{self, Load};
+use crate::loadtest::{demo_script, docs, machine};
+use crate::server::{Server, binary_path};
+use crate::shell::{cargo, execute, workspace_root};
+use faults::Fault;
+use options::Options;
+use report::{FaultRow, HealthSaid};
+
+/// How long the server may take to report a healthy cache after a fault ends.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let options = Options::from_args(args)?;
+    wrk::ensure_wrk()?;
+    let profile = if options.short { "debug" } else { "release" };
+    let mut build = cargo();
+    build.args(["build", "-p", "perfkit-server"]);
+    if !options.short {
+        build.arg("--release");
+    }
+    execute(&mut build).context("cannot build perfkit-server")?;
+    let machine = machine::describe();
+
+    let mut redis = PrivateRedis::start()?;
+    let mut server = Server::start(&binary_path(profile), &["--demo", "--redis-url", &redis.url])?;
+    let outcome = run_faults(&server, &mut redis, &options);
+    let stopped = server.stop();
+    let rows = outcome?;
+    stopped?;
+
+    let table = report::table(&rows);
+    let command = options.command_line();
+    println!(
+        "\n== Chaos: {} connections on the demo, each fault {} s ==\n\n{table}",
+        options.connections,
+        options.fault_duration.as_secs()
+    );
+    if options.write_docs {
+        let path = workspace_root().join("docs").join("RELIABILITY.md");
+        let title = "Faults under load (`cargo xtask chaos`)";
+        docs::write_section(
+            &path,
+            "chaos",
+            &docs::Record { title, command: &command, machine: &machine },
+            &table,
+        )?;
+    }
+    let failures = report::failures(&rows);
+    if !failures.is_empty() {
+        bail!("faults the server did not absorb:\n  {}", failures.join("\n  "));
+    }
+    println!("ok: every fault absorbed: no 5xx, no request past its timeout, recovered");
+    Ok(())
+}
+
+fn run_faults(
+    server: &Server,
+    redis: &mut PrivateRedis,
+    options: &Options,
+) -> Result<Vec<FaultRow>> {
+    let script = demo_script()?;
+    let url = format!("{}/api/posts", server.base);
+    let warm_up = Load {
+        url: &url,
+        script: &script,
+        connections: options.connections,
+        duration: Duration::from_secs(2),
+        label: "warm-up",
+    };
+    wrk::run(&warm_up)?;
+    let mut rows = Vec::new();
+    for fault in Fault::ALL {
+        rows.push(one_fault(server, redis, options, fault, &url, &script)?);
+    }
+    Ok(rows)
+}
+
+fn one_fault(
+    server: &Server,
+    redis: &mut PrivateRedis,
+    options: &Options,
+    fault: Fault,
+    url: &str,
+    script: &std::path::Path,
+) -> Result<FaultRow> {
+    println!("fault: {}", fault.name());
+    let rss_before_kib = resident_kib(server.pid())?;
+    let duration = options.fault_duration;
+    let load = std::thread::scope(|scope| -> Result<_> {
+        let load = scope.spawn(|| {
+            wrk::run(&Load {
+                url,
+                script,
+                connections: options.connections,
+                duration,
+                label: fault.name(),
+            })
+        });
+        // Let wrk open its connections, then break things while it runs.
+        std::thread::sleep(Duration::from_millis(300));
+        let injected = fault.begin(redis, server);
+        std::thread::sleep(duration / 2);
+        let said = HealthSaid::read(&server.base);
+        let joined = load.join().map_err(|_| anyhow::anyhow!("the load thread panicked"))?;
+        let ended = injected.and_then(|state| fault.end(redis, state));
+        ended?;
+        Ok((joined?, said))
+    })?;
+    let (during, said) = load;
+    let started = Instant::now();
+    let recovered = wait_for_healthy_cache(&server.base);
+    let recovery = started.elapsed();
+    // A short run after recovery: does the cache serve hits again?
+    let stats_before = get_json(&server.base, "/api/performance/cache/stats")?;
+    let after = wrk::run(&Load {
+        url,
+        script,
+        connections: options.connections,
+        duration: Duration::from_secs(2),
+        label: "after",
+    })?;
+    let stats_after = get_json(&server.base, "/api/performance/cache/stats")?;
+    Ok(FaultRow {
+        fault,
+        during,
+        after_errors: after.socket_errors() + after.non_2xx,
+        said,
+        recovered: recovered.then_some(recovery),
+        hit_rate_after: report::hit_rate(&stats_before, &stats_after),
+        rss_before_kib,
+        rss_after_kib: resident_kib(server.pid())?,
+    })
+}
+
+/// Polls `/health` until the cache check is healthy again; false after [`RECOVERY_LIMIT`].
+fn wait_for_healthy_cache(base: &str) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < RECOVERY_LIMIT {
+        let healthy = get_json(base, "/api/performance/health")
+            .ok()
+            .is_some_and(|health: Value| health["checks"]["cache"]["status"] == "healthy");
+        if healthy {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}

@@ -1,0 +1,99 @@
+//! The options of `cargo xtask chaos`, read from the command line and bounded.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// The longest a fault may last.
+const MAX_FAULT: Duration = Duration::from_secs(120);
+
+/// What a chaos run is asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Options {
+    /// CI's form: the debug build, 3 s faults.
+    pub(crate) short: bool,
+    pub(crate) connections: u32,
+    /// How long each fault lasts (Redis killed: this long, then restarted).
+    pub(crate) fault_duration: Duration,
+    /// Replace the chaos section of docs/RELIABILITY.md.
+    pub(crate) write_docs: bool,
+}
+
+impl Options {
+    pub(crate) fn from_args(args: &[String]) -> Result<Options> {
+        let mut options = Options {
+            short: false,
+            connections: 100,
+            fault_duration: Duration::from_secs(10),
+            write_docs: false,
+        };
+        let mut duration_given = false;
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--short" => options.short = true,
+                "--write-docs" => options.write_docs = true,
+                "--connections" => {
+                    options.connections = value()?.parse().context("--connections N")?;
+                }
+                "--duration" => {
+                    let seconds: u64 = value()?.parse().context("--duration S (seconds)")?;
+                    options.fault_duration = Duration::from_secs(seconds);
+                    duration_given = true;
+                }
+                other => bail!(
+                    "unknown chaos option {other:?} (--short, --connections N, --duration S, \
+                     --write-docs)"
+                ),
+            }
+        }
+        if options.short && !duration_given {
+            options.fault_duration = Duration::from_secs(3);
+        }
+        if options.connections == 0 || options.connections > 2000 {
+            bail!("--connections must be 1..=2000");
+        }
+        if options.fault_duration < Duration::from_secs(2) || options.fault_duration > MAX_FAULT {
+            bail!("--duration must be 2..={} s", MAX_FAULT.as_secs());
+        }
+        Ok(options)
+    }
+
+    /// The command that reruns this, for the record.
+    pub(crate) fn command_line(&self) -> String {
+        let mut words = vec!["cargo xtask chaos".to_owned()];
+        if self.short {
+            words.push("--short".into());
+        }
+        words.push(format!("--connections {}", self.connections));
+        words.push(format!("--duration {}", self.fault_duration.as_secs()));
+        words.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options> {
+        Options::from_args(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_short_form_is_three_second_faults_unless_told() {
+        assert_eq!(parse(&[]).unwrap().fault_duration, Duration::from_secs(10));
+        assert_eq!(parse(&["--short"]).unwrap().fault_duration, Duration::from_secs(3));
+        let told = parse(&["--short", "--duration", "5", "--connections", "20"]).unwrap();
+        assert_eq!((told.fault_duration, told.connections), (Duration::from_secs(5), 20));
+        assert_eq!(told.command_line(), "cargo xtask chaos --short --connections 20 --duration 5");
+    }
+
+    #[test]
+    fn unknown_and_unbounded_values_are_refused() {
+        assert!(parse(&["--kill-everything"]).is_err());
+        assert!(parse(&["--duration", "1"]).is_err());
+        assert!(parse(&["--duration", "3600"]).is_err());
+        assert!(parse(&["--connections", "0"]).is_err());
+    }
+}
