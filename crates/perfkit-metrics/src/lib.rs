@@ -52,6 +52,7 @@ mod report;
 mod series;
 mod shard;
 mod slow_log;
+mod slow_operations;
 mod summarize;
 mod table;
 mod totals;
@@ -69,6 +70,9 @@ pub use probe::{
     ProcessFigures, SysinfoProbe, SystemMetrics, SystemProbe,
 };
 pub use recorder::{OVERFLOW_ROUTE, Recorder};
+pub use slow_operations::{
+    OTHER_OPERATION, OperationFigures, SlowOperationGuard, SlowOperations, SlowOperationsConfig,
+};
 pub use report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
     LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
