@@ -10,7 +10,8 @@ use super::{PerformanceService, lock};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryProfile {
-    /// The process's resident set size, in bytes (`None` when the probe failed).
+    /// The process's resident set size at the latest collection, in bytes (`None` before
+    /// one, or when the probe failed).
     pub rss_bytes: Option<u64>,
     /// Bytes the application's cache holds, by its own count.
     pub cache_bytes: u64,
@@ -33,16 +34,17 @@ pub struct MemoryProfile {
 }
 
 impl PerformanceService {
-    /// Takes a memory profile now: every figure read from its owner, without waiting.
+    /// Takes a memory profile now: every figure read from its owner, without waiting; the
+    /// RSS is the latest collection's (the probe is read by collections only).
     #[must_use]
     pub fn memory_profile(&self) -> MemoryProfile {
         let parts = &self.inner.parts;
-        let rss_bytes = parts.probe.sample().ok().map(|system| system.process.resident_memory_bytes);
         let cache = parts.cache_admin.counters();
         let application = parts.recorder.snapshot();
-        let (history_len, history_capacity) = {
+        let (rss_bytes, history_len, history_capacity) = {
             let state = lock(&self.inner.state);
-            (state.history.len(), self.inner.config.history_capacity)
+            let rss = state.last_system.as_ref().map(|system| system.process.resident_memory_bytes);
+            (rss, state.history.len(), self.inner.config.history_capacity)
         };
         MemoryProfile {
             rss_bytes,
