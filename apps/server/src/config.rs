@@ -420,7 +420,12 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         .map_err(OptimizerError::InvalidConfig)
         .context("section [optimizer]")?;
     let (alert_rules, inhibit_rules) = alerts_section(file.alerts.as_ref())?;
-    let notifiers = notifiers_section(file.notifiers, &chosen.alertmanager_urls, &chosen.webhook_urls, chosen.webhook_token.as_ref())?;
+    let notifiers = notifiers_section(
+        file.notifiers,
+        &chosen.alertmanager_urls,
+        &chosen.webhook_urls,
+        chosen.webhook_token.as_ref(),
+    )?;
     Ok(Settings {
         bind: chosen.bind.unwrap_or(DEFAULT_BIND),
         log_format: chosen.log_format.unwrap_or_default(),
@@ -445,7 +450,8 @@ fn alerts_section(table: Option<&toml::Table>) -> Result<(RuleSet, Vec<InhibitRu
     let Some(table) = table else {
         return Ok((RuleSet::default(), InhibitRule::defaults()));
     };
-    if let Some(unknown) = table.keys().find(|key| !["rules", "inhibitRules"].contains(&key.as_str()))
+    if let Some(unknown) =
+        table.keys().find(|key| !["rules", "inhibitRules"].contains(&key.as_str()))
     {
         bail!("section [alerts]: unknown field `{unknown}`, expected `rules` or `inhibitRules`");
     }

@@ -11,7 +11,9 @@ const OPERATIONS: &str = include_str!("../../../docs/OPERATIONS.md");
 /// What the server says to a table holding only an unknown field at `header`.
 fn refusal(header: &str) -> String {
     let text = format!("{header}\n__probe = 1\n");
-    match FileConfig::parse(&text).and_then(|file| resolve(Layer::default(), Layer::default(), file)) {
+    match FileConfig::parse(&text)
+        .and_then(|file| resolve(Layer::default(), Layer::default(), file))
+    {
         Ok(_) => String::new(),
         Err(error) => format!("{error:#}"),
     }
@@ -27,17 +29,18 @@ fn fields_at(header: &str) -> Option<Vec<String>> {
     Some(expected.split('`').skip(1).step_by(2).map(str::to_owned).collect())
 }
 
-/// Every field path under `path`, depth first: tables and arrays of tables are descended.
+/// Every field path under `path`, depth first: tables and lists of tables are descended.
 fn walk(path: &str, fields: Vec<String>, found: &mut BTreeSet<String>) {
     for field in fields {
         let full = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
-        if !path.is_empty() {
-            found.insert(full.clone());
-        }
+        // A table is documented by its fields; a list of tables has a row of its own too.
         if let Some(inner) = fields_at(&format!("[{full}]")) {
             walk(&full, inner, found);
         } else if let Some(inner) = fields_at(&format!("[[{full}]]")) {
+            found.insert(full.clone());
             walk(&full, inner, found);
+        } else {
+            found.insert(full);
         }
     }
 }
@@ -64,5 +67,8 @@ fn config_reference_lists_every_field_and_nothing_else() {
     let missing: Vec<_> = found.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&found).collect();
     assert!(missing.is_empty(), "fields missing from docs/OPERATIONS.md: {missing:?}");
-    assert!(stale.is_empty(), "docs/OPERATIONS.md lists fields the server does not read: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "docs/OPERATIONS.md lists fields the server does not read: {stale:?}"
+    );
 }

@@ -14,8 +14,8 @@ use tokio::net::TcpListener;
 use crate::admin_token;
 use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
-use crate::reload;
 use crate::demo;
+use crate::reload;
 use crate::shutdown::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before

@@ -59,7 +59,10 @@ async fn logged(server: &Server, message: &str, count: usize) -> Value {
         if lines.len() >= count {
             return lines[count - 1].clone();
         }
-        assert!(started.elapsed() < support::PATIENCE, "{message:?} was not logged {count} time(s)");
+        assert!(
+            started.elapsed() < support::PATIENCE,
+            "{message:?} was not logged {count} time(s)"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -11,7 +11,7 @@ use crate::error::AlertingError;
 /// Time limits of an HTTP notifier: a dead receiver costs at most
 /// `max_attempts x timeout + backoffs` per notification, and the outbox bounds how many wait.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpDeliverySettings {
     /// Limit on one attempt, connection included.
     #[serde(with = "perfkit_core::duration")]

@@ -82,7 +82,7 @@ pub use labels::{LabelMatcher, Labels, MAX_LABEL_LEN, MAX_LABELS, fingerprint};
 pub use log_notifier::LogNotifier;
 pub use notification::{AlertStatus, Notification, NotificationPolicy, NotifiedAlert};
 pub use notifier::Notifier;
-pub use notifiers_config::{MAX_TARGETS, NotifierTarget, NotifiersConfig};
+pub use notifiers_config::{MAX_TARGETS, NotifierTarget, NotifiersConfig, RoutedNotifier};
 pub use outbox::{DeliveryStats, DeliveryWorker, LastDelivery};
 pub use predictive::{MAX_POINTS, PredictiveCondition};
 pub use rule::{AlertRule, Comparison, Condition};

@@ -16,6 +16,9 @@ use crate::notification::NotificationPolicy;
 use crate::notifier::Notifier;
 use crate::webhook::WebhookNotifier;
 
+/// A notifier with the policy it is notified under.
+pub type RoutedNotifier = (Arc<dyn Notifier>, NotificationPolicy);
+
 /// Most webhooks, and most Alertmanagers, one config may name.
 pub const MAX_TARGETS: usize = 16;
 /// Longest receiver URL accepted.
@@ -123,10 +126,14 @@ impl NotifiersConfig {
         if self.log {
             names.insert("log".to_owned());
         }
-        for (kind, targets) in [("webhooks", &self.webhooks), ("alertmanagers", &self.alertmanagers)]
+        for (kind, targets) in
+            [("webhooks", &self.webhooks), ("alertmanagers", &self.alertmanagers)]
         {
             if targets.len() > MAX_TARGETS {
-                problems.push(format!("{kind}: at most {MAX_TARGETS} allowed, {} given", targets.len()));
+                problems.push(format!(
+                    "{kind}: at most {MAX_TARGETS} allowed, {} given",
+                    targets.len()
+                ));
             }
             for (index, target) in targets.iter().enumerate() {
                 let name = target_name(kind, index, target);
@@ -150,10 +157,8 @@ impl NotifiersConfig {
             problems.push("policy.repeatInterval must be in groupInterval..=7d".to_owned());
         }
         if policy.group_by.len() > crate::labels::MAX_LABELS {
-            problems.push(format!(
-                "policy.groupBy lists at most {} labels",
-                crate::labels::MAX_LABELS
-            ));
+            problems
+                .push(format!("policy.groupBy lists at most {} labels", crate::labels::MAX_LABELS));
         }
         if !(Duration::from_millis(100)..=Duration::from_secs(3600))
             .contains(&self.alertmanager_resend)
@@ -191,16 +196,20 @@ impl NotifiersConfig {
     /// # Errors
     /// [`AlertingError::InvalidNotifiers`] when the config is invalid,
     /// [`AlertingError::NotifierSetup`] when an HTTP client cannot be built.
-    pub fn build(&self) -> Result<Vec<(Arc<dyn Notifier>, NotificationPolicy)>, AlertingError> {
+    pub fn build(&self) -> Result<Vec<RoutedNotifier>, AlertingError> {
         self.validate()?;
-        let mut built: Vec<(Arc<dyn Notifier>, NotificationPolicy)> = Vec::new();
+        let mut built: Vec<RoutedNotifier> = Vec::new();
         if self.log {
             built.push((Arc::new(LogNotifier), self.policy.clone()));
         }
         for (index, target) in self.webhooks.iter().enumerate() {
             let name = target_name("webhooks", index, target);
-            let mut notifier =
-                WebhookNotifier::new(&name, &target.url, &self.external_url, self.delivery.clone())?;
+            let mut notifier = WebhookNotifier::new(
+                &name,
+                &target.url,
+                &self.external_url,
+                self.delivery.clone(),
+            )?;
             if let Some(token) = &target.bearer_token {
                 notifier = notifier.with_bearer_token(token)?;
             }
@@ -280,7 +289,10 @@ mod tests {
             webhooks: vec![
                 NotifierTarget::url("ftp://x"),
                 NotifierTarget { name: Some("log".into()), ..NotifierTarget::url("http://h") },
-                NotifierTarget { bearer_token: Some("a b".into()), ..NotifierTarget::url("http://h") },
+                NotifierTarget {
+                    bearer_token: Some("a b".into()),
+                    ..NotifierTarget::url("http://h")
+                },
             ],
             alertmanager_resend: Duration::ZERO,
             ..NotifiersConfig::default()
@@ -301,13 +313,19 @@ mod tests {
         let built = config.build().unwrap();
         let (notifier, policy) = &built[0];
         assert_eq!(notifier.name(), "alertmanager-1");
-        assert_eq!((policy.group_interval, policy.group_wait), (Duration::from_secs(5), Duration::ZERO));
+        assert_eq!(
+            (policy.group_interval, policy.group_wait),
+            (Duration::from_secs(5), Duration::ZERO)
+        );
         assert!(policy.group_by.is_empty());
     }
 
     #[test]
     fn unknown_fields_are_refused() {
         assert!(toml::from_str::<NotifiersConfig>("webhook = []").is_err());
-        assert!(toml::from_str::<NotifiersConfig>("[[webhooks]]\nurl = \"http://h\"\ntoken = \"x\"").is_err());
+        assert!(
+            toml::from_str::<NotifiersConfig>("[[webhooks]]\nurl = \"http://h\"\ntoken = \"x\"")
+                .is_err()
+        );
     }
 }

@@ -24,12 +24,8 @@ fn start_alertmanager(webhook_url: &str) -> AlertmanagerServer {
 }
 
 async fn listed_alerts(am: &AlertmanagerServer) -> Vec<serde_json::Value> {
-    let body = reqwest::get(format!("{}/api/v2/alerts", am.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body =
+        reqwest::get(format!("{}/api/v2/alerts", am.url())).await.unwrap().text().await.unwrap();
     serde_json::from_str(&body).unwrap()
 }
 
@@ -46,9 +42,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     let (hook_url, mut hook_requests) = start_receiver(Answer::Ok).await;
-    let am = tokio::task::spawn_blocking(move || start_alertmanager(&hook_url))
-        .await
-        .unwrap();
+    let am = tokio::task::spawn_blocking(move || start_alertmanager(&hook_url)).await.unwrap();
 
     // Real time ten minutes back, so a resolution is in Alertmanager's past; firing alerts
     // stay valid for an hour.

@@ -30,7 +30,11 @@ async fn silences_are_created_listed_and_expired_in_alertmanagers_shape() {
         "createdBy": "ops",
         "comment": "planned load test"
     });
-    let created = send(&app, Call::new(Method::POST, &path("/alerts/silences")).admin().json(&body.to_string())).await;
+    let created = send(
+        &app,
+        Call::new(Method::POST, &path("/alerts/silences")).admin().json(&body.to_string()),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
     let silence = created.json();
     assert_eq!(silence["status"]["state"], "active");
@@ -43,12 +47,17 @@ async fn silences_are_created_listed_and_expired_in_alertmanagers_shape() {
     assert_eq!(listed[0]["id"], silence["id"]);
 
     let id = silence["id"].as_str().unwrap();
-    let expired = send(&app, Call::new(Method::DELETE, &path(&format!("/alerts/silences/{id}"))).admin()).await;
+    let expired =
+        send(&app, Call::new(Method::DELETE, &path(&format!("/alerts/silences/{id}"))).admin())
+            .await;
     assert_eq!(expired.status, StatusCode::OK, "{}", expired.text());
     assert!(service.parts().alerts.silences().is_empty());
-    let again = send(&app, Call::new(Method::DELETE, &path(&format!("/alerts/silences/{id}"))).admin()).await;
+    let again =
+        send(&app, Call::new(Method::DELETE, &path(&format!("/alerts/silences/{id}"))).admin())
+            .await;
     assert_eq!((again.status, again.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
-    let junk = send(&app, Call::new(Method::DELETE, &path("/alerts/silences/not-a-number")).admin()).await;
+    let junk =
+        send(&app, Call::new(Method::DELETE, &path("/alerts/silences/not-a-number")).admin()).await;
     assert_eq!(junk.status, StatusCode::NOT_FOUND);
 }
 
@@ -60,20 +69,37 @@ async fn bad_silences_are_refused_in_the_apis_error_style_and_change_nothing() {
     let matcher = json!([{ "name": "alertname", "value": "x" }]);
     let cases = [
         (json!({ "matchers": [], "endsAt": ends, "createdBy": "a", "comment": "b" }), 422),
-        (json!({ "matchers": [{ "name": "alertname", "value": "x", "isRegex": true }], "endsAt": ends, "createdBy": "a", "comment": "b" }), 422),
+        (
+            json!({ "matchers": [{ "name": "alertname", "value": "x", "isRegex": true }], "endsAt": ends, "createdBy": "a", "comment": "b" }),
+            422,
+        ),
         (json!({ "matchers": matcher, "endsAt": past, "createdBy": "a", "comment": "b" }), 422),
         (json!({ "matchers": matcher, "endsAt": ends, "createdBy": "", "comment": "b" }), 422),
         (json!({ "matchers": matcher, "endsAt": ends, "createdBy": "a", "comment": " " }), 422),
-        (json!({ "matchers": [{ "name": "9bad", "value": "x" }], "endsAt": ends, "createdBy": "a", "comment": "b" }), 422),
-        (json!({ "matchers": matcher, "endsAt": "tomorrow", "createdBy": "a", "comment": "b" }), 400),
-        (json!({ "matchers": matcher, "endsAt": ends, "createdBy": "a", "comment": "b", "id": "7" }), 400),
+        (
+            json!({ "matchers": [{ "name": "9bad", "value": "x" }], "endsAt": ends, "createdBy": "a", "comment": "b" }),
+            422,
+        ),
+        (
+            json!({ "matchers": matcher, "endsAt": "tomorrow", "createdBy": "a", "comment": "b" }),
+            400,
+        ),
+        (
+            json!({ "matchers": matcher, "endsAt": ends, "createdBy": "a", "comment": "b", "id": "7" }),
+            400,
+        ),
     ];
     for (body, status) in cases {
-        let answer = send(&app, Call::new(Method::POST, &path("/alerts/silences")).admin().json(&body.to_string())).await;
+        let answer = send(
+            &app,
+            Call::new(Method::POST, &path("/alerts/silences")).admin().json(&body.to_string()),
+        )
+        .await;
         assert_eq!(answer.status.as_u16(), status, "{body}: {}", answer.text());
         answer.error_code();
     }
-    let unauthorized = send(&app, Call::new(Method::POST, &path("/alerts/silences")).json("{}")).await;
+    let unauthorized =
+        send(&app, Call::new(Method::POST, &path("/alerts/silences")).json("{}")).await;
     assert_eq!(unauthorized.status, StatusCode::UNAUTHORIZED);
     assert!(service.parts().alerts.silences().is_empty());
 }
@@ -85,7 +111,8 @@ async fn the_kill_switch_is_shown_and_reset_by_an_admin() {
     assert_eq!(shown.json(), json!({ "tripped": false }));
     let refused = send(&app, Call::new(Method::DELETE, &path("/optimization/kill-switch"))).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    let reset = send(&app, Call::new(Method::DELETE, &path("/optimization/kill-switch")).admin()).await;
+    let reset =
+        send(&app, Call::new(Method::DELETE, &path("/optimization/kill-switch")).admin()).await;
     assert_eq!((reset.status, reset.json()), (StatusCode::OK, json!({ "tripped": false })));
 }
 
@@ -117,14 +144,19 @@ async fn health_shows_each_indicator_and_readiness_fails_only_on_critical_ones()
         .health_indicator("db", HealthCheckOptions::critical(Duration::from_secs(1)), || async {
             Ok::<_, String>("pong in 1 ms".to_owned())
         })
-        .health_indicator("search", HealthCheckOptions::non_critical(Duration::from_secs(1)), || async {
-            Err::<String, _>("connection refused".to_owned())
-        })
+        .health_indicator(
+            "search",
+            HealthCheckOptions::non_critical(Duration::from_secs(1)),
+            || async { Err::<String, _>("connection refused".to_owned()) },
+        )
         .build()
         .unwrap();
     service.collect_now().await;
     service.start();
-    let app = router(service.clone(), ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() });
+    let app = router(
+        service.clone(),
+        ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() },
+    );
     service.check_health_now().await;
 
     let health = send(&app, Call::get(&path("/health"))).await;
@@ -138,7 +170,12 @@ async fn health_shows_each_indicator_and_readiness_fails_only_on_critical_ones()
     assert!(body["checks"]["search"]["checkedAt"].is_string(), "{body}");
     assert!(body["notifiers"].is_array(), "{body}");
     let ready = send(&app, Call::get(&path("/health/ready"))).await;
-    assert_eq!(ready.status, StatusCode::OK, "a non-critical failure leaves it ready: {}", ready.text());
+    assert_eq!(
+        ready.status,
+        StatusCode::OK,
+        "a non-critical failure leaves it ready: {}",
+        ready.text()
+    );
     service.shutdown().await;
 }
 

@@ -70,11 +70,11 @@ pub use probe::{
     ProcessFigures, SysinfoProbe, SystemMetrics, SystemProbe,
 };
 pub use recorder::{OVERFLOW_ROUTE, Recorder};
-pub use slow_operations::{
-    OTHER_OPERATION, OperationFigures, SlowOperationGuard, SlowOperations, SlowOperationsConfig,
-};
 pub use report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
     LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
     WebSocketFigures,
+};
+pub use slow_operations::{
+    OTHER_OPERATION, OperationFigures, SlowOperationGuard, SlowOperations, SlowOperationsConfig,
 };

@@ -158,12 +158,7 @@ impl SlowOperations {
         name: &'static str,
         threshold: Duration,
     ) -> SlowOperationGuard {
-        SlowOperationGuard {
-            owner: Arc::clone(self),
-            name,
-            threshold,
-            started: self.clock.now(),
-        }
+        SlowOperationGuard { owner: Arc::clone(self), name, threshold, started: self.clock.now() }
     }
 
     /// Times `operation` to its end under `name`.
@@ -196,13 +191,12 @@ impl SlowOperations {
         let slow = elapsed > threshold;
         let permit = {
             let mut operations = self.operations();
-            let key = if operations.contains_key(name)
-                || operations.len() < self.config.max_operations
-            {
-                name
-            } else {
-                OTHER_OPERATION
-            };
+            let key =
+                if operations.contains_key(name) || operations.len() < self.config.max_operations {
+                    name
+                } else {
+                    OTHER_OPERATION
+                };
             let stats = operations.entry(key).or_insert_with(|| OperationStats {
                 count: 0,
                 slow: 0,
@@ -299,8 +293,7 @@ mod tests {
         for name in ["a", "b", "c", "d", "a"] {
             drop(slow.start(name));
         }
-        let names: Vec<_> =
-            slow.figures().into_iter().map(|f| (f.operation, f.count)).collect();
+        let names: Vec<_> = slow.figures().into_iter().map(|f| (f.operation, f.count)).collect();
         assert_eq!(names, [("a".into(), 2), ("b".into(), 1), ("other".into(), 2)]);
     }
 

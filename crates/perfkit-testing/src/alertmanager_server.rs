@@ -44,7 +44,8 @@ impl Drop for AlertmanagerServer {
 
 impl AlertmanagerServer {
     /// A configuration whose one receiver sends nothing.
-    pub const NULL_CONFIG: &'static str = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
+    pub const NULL_CONFIG: &'static str =
+        "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
 
     /// Starts one with `config` as its `alertmanager.yml` and waits until it is ready.
     ///

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{
-    Alert, AlertEngine, AlertEvent, AlertingError, DeliveryStats, InhibitRule, RuleSet,
-    RuleStatus, Silence, validate_inhibit_rules,
+    Alert, AlertEngine, AlertEvent, AlertingError, DeliveryStats, InhibitRule, RuleSet, RuleStatus,
+    Silence, validate_inhibit_rules,
 };
 use perfkit_core::{Clock, MetricsSnapshot};
 
@@ -93,7 +93,11 @@ impl Alerts {
     /// # Errors
     /// [`AlertingError::InvalidRules`] or [`AlertingError::InvalidInhibitRules`]; nothing
     /// changed.
-    pub fn reload(&self, rules: RuleSet, inhibit_rules: Vec<InhibitRule>) -> Result<(), AlertingError> {
+    pub fn reload(
+        &self,
+        rules: RuleSet,
+        inhibit_rules: Vec<InhibitRule>,
+    ) -> Result<(), AlertingError> {
         rules.validate()?;
         validate_inhibit_rules(&inhibit_rules)?;
         let now = self.clock.now();

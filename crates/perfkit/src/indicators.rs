@@ -108,7 +108,8 @@ pub struct IndicatorReading {
 pub(crate) fn validate(indicators: &[Indicator]) -> Result<(), PerfkitError> {
     let mut problems = Vec::new();
     if indicators.len() > MAX_INDICATORS {
-        problems.push(format!("at most {MAX_INDICATORS} health indicators, got {}", indicators.len()));
+        problems
+            .push(format!("at most {MAX_INDICATORS} health indicators, got {}", indicators.len()));
     }
     for (index, indicator) in indicators.iter().enumerate() {
         let name = &indicator.name;
@@ -116,7 +117,9 @@ pub(crate) fn validate(indicators: &[Indicator]) -> Result<(), PerfkitError> {
             && name.len() <= 64
             && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !valid {
-            problems.push(format!("health indicator name {name:?} must be 1 to 64 of A-Z a-z 0-9 - _ ."));
+            problems.push(format!(
+                "health indicator name {name:?} must be 1 to 64 of A-Z a-z 0-9 - _ ."
+            ));
         } else if RESERVED.contains(&name.as_str()) {
             problems.push(format!("health indicator name {name:?} is a component's own"));
         } else if indicators[..index].iter().any(|other| other.name == *name) {

@@ -77,8 +77,7 @@ pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, MemoryProfile, OptimizationRun, Parts,
-    PerformanceService,
-    PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
+    PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
 };
 
 pub use perfkit_alerting as alerting;

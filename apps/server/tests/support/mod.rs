@@ -160,7 +160,8 @@ impl Server {
     /// Sends `signal` (`HUP`, ...) to the process.
     pub(crate) fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("run kill");
+        let sent =
+            Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("run kill");
         assert!(sent.success(), "kill -{signal} {pid} failed");
     }
 

@@ -147,7 +147,9 @@ pub(crate) struct KillSwitchView {
 impl KillSwitchView {
     fn of(state: &AppState) -> Self {
         match state.service.parts().optimizer.kill_switch() {
-            Some(trip) => KillSwitchView { tripped: true, at: Some(trip.at), reason: Some(trip.reason) },
+            Some(trip) => {
+                KillSwitchView { tripped: true, at: Some(trip.at), reason: Some(trip.reason) }
+            }
             None => KillSwitchView { tripped: false, at: None, reason: None },
         }
     }

@@ -8,8 +8,8 @@ mod collect;
 mod config;
 mod health;
 mod parts;
-mod profile;
 mod persistence;
+mod profile;
 mod schedule;
 mod state;
 
@@ -28,8 +28,8 @@ pub use analysis::{OptimizationRun, ServiceStatus};
 pub use builder::PerformanceServiceBuilder;
 pub use config::ServiceConfig;
 pub use health::{ComponentHealth, HealthReport, HealthStatus};
-pub use profile::MemoryProfile;
 pub use parts::Parts;
+pub use profile::MemoryProfile;
 pub use state::StepCounters;
 
 use crate::events::LiveEvent;
