@@ -15,7 +15,7 @@ use crate::logging::LogFormat;
 /// file, else the default. The admin token is never a flag (flags show in `ps`): set
 /// PERFKIT_ADMIN_TOKEN or `server.adminToken` in the config file, or let the server make one
 /// at start-up and log it once.
-#[derive(Debug, Default, Parser)]
+#[derive(Debug, Default, Clone, Parser)]
 #[command(name = "perfkit-server", version)]
 pub(crate) struct Cli {
     /// TOML config file (sections server, cache, api, demo, service, optimizer, alerts)
@@ -51,6 +51,18 @@ pub(crate) struct Cli {
     /// Log lines as JSON objects or for people [env: PERFKIT_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub(crate) log_format: Option<LogFormat>,
+
+    /// Post alerts to this Alertmanager (its base URL; repeat for several); replaces the
+    /// config file's [[notifiers.alertmanagers]]
+    /// [env: PERFKIT_ALERTMANAGER_URL, comma-separated]
+    #[arg(long, value_name = "URL")]
+    pub(crate) alertmanager_url: Vec<String>,
+
+    /// Post alert notifications to this webhook, Alertmanager's webhook body (repeat for
+    /// several); replaces the config file's [[notifiers.webhooks]]. Their bearer token comes
+    /// from PERFKIT_WEBHOOK_TOKEN [env: PERFKIT_WEBHOOK_URL, comma-separated]
+    #[arg(long, value_name = "URL")]
+    pub(crate) webhook_url: Vec<String>,
 }
 
 #[cfg(test)]
@@ -79,8 +91,16 @@ mod tests {
             "--demo",
             "--log-format",
             "json",
+            "--alertmanager-url",
+            "http://am1:9093",
+            "--alertmanager-url",
+            "http://am2:9093",
+            "--webhook-url",
+            "http://hook/x",
         ])
         .unwrap();
+        assert_eq!(cli.alertmanager_url, ["http://am1:9093", "http://am2:9093"]);
+        assert_eq!(cli.webhook_url, ["http://hook/x"]);
         assert_eq!(cli.config, Some(PathBuf::from("perfkit.toml")));
         assert_eq!(cli.bind, Some("0.0.0.0:9000".parse().unwrap()));
         assert_eq!(cli.redis_url.as_deref(), Some("redis://127.0.0.1:6380"));
@@ -121,6 +141,9 @@ mod tests {
             "PERFKIT_DEMO",
             "PERFKIT_LOG_FORMAT",
             "PERFKIT_ADMIN_TOKEN",
+            "PERFKIT_ALERTMANAGER_URL",
+            "PERFKIT_WEBHOOK_URL",
+            "PERFKIT_WEBHOOK_TOKEN",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
         }

@@ -42,7 +42,24 @@
 //! name = "slow"
 //! for = "1m"
 //! ...
+//!
+//! [[alerts.inhibitRules]]     # perfkit::alerting::InhibitRule; absent: the default one
+//! sourceMatchers = [{ label = "severity", anyOf = ["critical"] }]
+//! targetMatchers = [{ label = "severity", anyOf = ["low"] }]
+//!
+//! [notifiers]                 # perfkit::alerting::NotifiersConfig
+//! log = true
+//! alertmanagerResend = "1m"
+//! [[notifiers.webhooks]]
+//! url = "https://hooks.example/perfkit"
+//! bearerToken = "..."
+//! [[notifiers.alertmanagers]]
+//! url = "http://127.0.0.1:9093"
 //! ```
+//!
+//! `--alertmanager-url` and `--webhook-url` (each repeatable) and `PERFKIT_ALERTMANAGER_URL`,
+//! `PERFKIT_WEBHOOK_URL` (comma-separated) replace the file's lists; `PERFKIT_WEBHOOK_TOKEN`
+//! is the bearer token of the webhooks they name. SIGHUP re-reads the file: see `reload`.
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -51,7 +68,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
-use perfkit::alerting::RuleSet;
+use perfkit::alerting::{InhibitRule, NotifierTarget, NotifiersConfig, RuleSet};
 use perfkit::cache::{MemoryConfig, RedisConfig};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::ApiConfig;
@@ -87,6 +104,8 @@ pub(crate) struct Settings {
     pub(crate) service: ServiceConfig,
     pub(crate) optimizer: OptimizerConfig,
     pub(crate) alert_rules: RuleSet,
+    pub(crate) inhibit_rules: Vec<InhibitRule>,
+    pub(crate) notifiers: NotifiersConfig,
 }
 
 /// Which cache backs the service.
@@ -124,6 +143,12 @@ pub(crate) struct Layer {
     pub(crate) demo: Option<bool>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) admin_token: Option<Secret>,
+    /// Replaces the file's `[[notifiers.alertmanagers]]` when set.
+    pub(crate) alertmanager_urls: Option<Vec<String>>,
+    /// Replaces the file's `[[notifiers.webhooks]]` when set.
+    pub(crate) webhook_urls: Option<Vec<String>>,
+    /// The bearer token of the webhooks in `webhook_urls` (environment only).
+    pub(crate) webhook_token: Option<Secret>,
 }
 
 impl Layer {
@@ -136,6 +161,10 @@ impl Layer {
             demo: cli.demo,
             log_format: cli.log_format,
             admin_token: None,
+            alertmanager_urls: (!cli.alertmanager_url.is_empty())
+                .then(|| cli.alertmanager_url.clone()),
+            webhook_urls: (!cli.webhook_url.is_empty()).then(|| cli.webhook_url.clone()),
+            webhook_token: None,
         }
     }
 
@@ -170,6 +199,9 @@ impl Layer {
             demo,
             log_format,
             admin_token: get("PERFKIT_ADMIN_TOKEN").map(Secret),
+            alertmanager_urls: get("PERFKIT_ALERTMANAGER_URL").map(|v| url_list(&v)),
+            webhook_urls: get("PERFKIT_WEBHOOK_URL").map(|v| url_list(&v)),
+            webhook_token: get("PERFKIT_WEBHOOK_TOKEN").map(Secret),
         })
     }
 
@@ -181,6 +213,10 @@ impl Layer {
             demo: file.demo.enabled,
             log_format: file.server.log_format,
             admin_token: file.server.admin_token.clone().filter(|t| !t.is_empty()).map(Secret),
+            // The file's notifier lists stay in `[notifiers]`, tokens and names included.
+            alertmanager_urls: None,
+            webhook_urls: None,
+            webhook_token: None,
         }
     }
 
@@ -194,8 +230,16 @@ impl Layer {
             demo: self.demo.or(below.demo),
             log_format: self.log_format.or(below.log_format),
             admin_token: self.admin_token.or(below.admin_token),
+            alertmanager_urls: self.alertmanager_urls.or(below.alertmanager_urls),
+            webhook_urls: self.webhook_urls.or(below.webhook_urls),
+            webhook_token: self.webhook_token.or(below.webhook_token),
         }
     }
+}
+
+/// A comma-separated list of URLs, blanks dropped.
+fn url_list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|url| !url.is_empty()).map(str::to_owned).collect()
 }
 
 fn parse_bool(text: &str) -> Result<bool> {
@@ -218,6 +262,7 @@ pub(crate) struct FileConfig {
     optimizer: OptimizerConfig,
     /// Kept as TOML so [`RuleSet::from_toml`] can report every bad rule at once.
     alerts: Option<toml::Table>,
+    notifiers: NotifiersConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -374,10 +419,13 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         .validate()
         .map_err(OptimizerError::InvalidConfig)
         .context("section [optimizer]")?;
-    let alert_rules = match &file.alerts {
-        Some(table) => RuleSet::from_toml(&toml::to_string(table)?).context("section [alerts]")?,
-        None => RuleSet::default(),
-    };
+    let (alert_rules, inhibit_rules) = alerts_section(file.alerts.as_ref())?;
+    let notifiers = notifiers_section(
+        file.notifiers,
+        &chosen.alertmanager_urls,
+        &chosen.webhook_urls,
+        chosen.webhook_token.as_ref(),
+    )?;
     Ok(Settings {
         bind: chosen.bind.unwrap_or(DEFAULT_BIND),
         log_format: chosen.log_format.unwrap_or_default(),
@@ -392,9 +440,66 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         service: file.service,
         optimizer: file.optimizer,
         alert_rules,
+        inhibit_rules,
+        notifiers,
     })
+}
+
+/// `[alerts]`: `rules` (every bad rule reported at once) and `inhibitRules`; nothing else.
+fn alerts_section(table: Option<&toml::Table>) -> Result<(RuleSet, Vec<InhibitRule>)> {
+    let Some(table) = table else {
+        return Ok((RuleSet::default(), InhibitRule::defaults()));
+    };
+    if let Some(unknown) =
+        table.keys().find(|key| !["rules", "inhibitRules"].contains(&key.as_str()))
+    {
+        bail!("section [alerts]: unknown field `{unknown}`, expected `rules` or `inhibitRules`");
+    }
+    let rules = match table.get("rules") {
+        Some(rules) => {
+            let document = toml::Table::from_iter([("rules".to_owned(), rules.clone())]);
+            RuleSet::from_toml(&toml::to_string(&document)?).context("section [alerts]")?
+        }
+        None => RuleSet::default(),
+    };
+    let inhibit_rules = match table.get("inhibitRules") {
+        Some(value) => value
+            .clone()
+            .try_into::<Vec<InhibitRule>>()
+            .context("section [alerts]: inhibitRules")?,
+        None => InhibitRule::defaults(),
+    };
+    perfkit::alerting::validate_inhibit_rules(&inhibit_rules).context("section [alerts]")?;
+    Ok((rules, inhibit_rules))
+}
+
+/// `[notifiers]`, with the lists a flag or the environment gave in place of the file's.
+fn notifiers_section(
+    mut notifiers: NotifiersConfig,
+    alertmanager_urls: &Option<Vec<String>>,
+    webhook_urls: &Option<Vec<String>>,
+    webhook_token: Option<&Secret>,
+) -> Result<NotifiersConfig> {
+    if let Some(urls) = alertmanager_urls {
+        notifiers.alertmanagers = urls.iter().map(|url| NotifierTarget::url(url)).collect();
+    }
+    if let Some(urls) = webhook_urls {
+        notifiers.webhooks = urls
+            .iter()
+            .map(|url| NotifierTarget {
+                bearer_token: webhook_token.map(|token| token.0.clone()),
+                ..NotifierTarget::url(url)
+            })
+            .collect();
+    }
+    notifiers.validate().context("section [notifiers] (with --alertmanager-url, --webhook-url)")?;
+    Ok(notifiers)
 }
 
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "config_reference.rs"]
+mod config_reference;

@@ -347,3 +347,63 @@ fn the_api_table_cannot_set_the_admin_token() {
     assert_eq!(s.admin_token.map(|t| t.0).as_deref(), Some("kept"));
     assert!(s.api.admin_token.is_empty(), "the router's token is set in wiring, from admin_token");
 }
+
+#[test]
+fn notifier_urls_come_from_flags_then_environment_then_the_file() {
+    let file = "[notifiers]\nlog = false\n[[notifiers.alertmanagers]]\nurl = \"http://file:9093\"\n\
+                [[notifiers.webhooks]]\nurl = \"http://file/hook\"\nbearerToken = \"file-token\"\n";
+    let urls = |s: &Settings| {
+        let am: Vec<_> = s.notifiers.alertmanagers.iter().map(|t| t.url.clone()).collect();
+        let hooks: Vec<_> = s
+            .notifiers
+            .webhooks
+            .iter()
+            .map(|t| (t.url.clone(), t.bearer_token.clone().unwrap_or_default()))
+            .collect();
+        (am, hooks)
+    };
+    let from_file = settings(&[], &[], file).unwrap();
+    assert_eq!(
+        urls(&from_file),
+        (
+            vec!["http://file:9093".to_owned()],
+            vec![("http://file/hook".into(), "file-token".into())]
+        )
+    );
+    let env = [
+        ("PERFKIT_ALERTMANAGER_URL", "http://env1:9093, http://env2:9093"),
+        ("PERFKIT_WEBHOOK_URL", "http://env/hook"),
+        ("PERFKIT_WEBHOOK_TOKEN", "env-token"),
+    ];
+    let from_env = settings(&[], &env, file).unwrap();
+    assert_eq!(
+        urls(&from_env),
+        (
+            vec!["http://env1:9093".to_owned(), "http://env2:9093".to_owned()],
+            vec![("http://env/hook".into(), "env-token".into())]
+        )
+    );
+    let from_flag = settings(&["--alertmanager-url", "http://flag:9093"], &env, file).unwrap();
+    assert_eq!(urls(&from_flag).0, ["http://flag:9093"]);
+    let names: Vec<String> =
+        from_flag.notifiers.build().unwrap().iter().map(|(n, _)| n.name().to_owned()).collect();
+    assert_eq!(names, ["webhook-1", "alertmanager-1"]);
+    let error = settings(&["--alertmanager-url", "not-a-url"], &[], "").unwrap_err();
+    assert!(format!("{error:#}").contains("http:// or https://"), "{error:#}");
+}
+
+#[test]
+fn inhibit_rules_are_read_and_checked_and_unknown_alert_fields_refused() {
+    let file = "[[alerts.inhibitRules]]\nsourceMatchers = [{ label = \"severity\", anyOf = [\"critical\"] }]\n\
+                targetMatchers = [{ label = \"severity\", anyOf = [\"low\"], negated = true }]\nequal = [\"metric\"]\n";
+    let read = settings(&[], &[], file).unwrap();
+    assert_eq!(read.inhibit_rules.len(), 1);
+    assert!(read.inhibit_rules[0].target_matchers[0].negated);
+    assert_eq!(read.alert_rules, RuleSet::default());
+    assert_eq!(settings(&[], &[], "").unwrap().inhibit_rules, InhibitRule::defaults());
+    let empty = "[[alerts.inhibitRules]]\nsourceMatchers = []\ntargetMatchers = []\n";
+    let error = format!("{:#}", settings(&[], &[], empty).unwrap_err());
+    assert!(error.contains("inhibit rule #0"), "{error}");
+    let unknown = format!("{:#}", settings(&[], &[], "[alerts]\nrule = []\n").unwrap_err());
+    assert!(unknown.contains("unknown field `rule`"), "{unknown}");
+}

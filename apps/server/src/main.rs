@@ -4,13 +4,15 @@
 //! Settings come from flags, then `PERFKIT_*` environment variables, then a TOML config file,
 //! then defaults (see `config`). Errors at start-up (a bad flag, a bad config file, an address
 //! in use) print one clear message and exit non-zero; SIGINT or SIGTERM drains in-flight
-//! requests and stops the service before exiting 0.
+//! requests and stops the service before exiting 0; SIGHUP reloads the alert rules, inhibit
+//! rules and optimizer config from the config file (see `reload`).
 
 mod admin_token;
 mod cli;
 mod config;
 mod demo;
 mod logging;
+mod reload;
 mod shutdown;
 mod wiring;
 
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(wiring::run(settings)));
+        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli)));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -7,17 +7,21 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use axum::Router;
 use perfkit::PerformanceService;
+use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
 use tokio::net::TcpListener;
 
 use crate::admin_token;
+use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
 use crate::demo;
+use crate::reload;
 use crate::shutdown::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
-pub(crate) async fn run(settings: Settings) -> Result<()> {
+/// SIGHUP meanwhile reloads what `reload` can, re-reading the layers `cli` names.
+pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
     let listener = TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -28,8 +32,12 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
     let service = build_service(&settings).await?;
     let router = build_router(&service, &settings, token.0);
     service.start();
+    let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
         %address,
+        alert_log = settings.notifiers.log,
+        webhooks = settings.notifiers.webhooks.len(),
+        alertmanagers = settings.notifiers.alertmanagers.len(),
         url = %format!("http://{address}/"),
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
@@ -46,6 +54,7 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
     if let Ok(Drain::TimedOut) = drained {
         tracing::warn!(grace = ?settings.shutdown_grace, "requests still open after the grace period were dropped");
     }
+    reloading.abort();
     service.shutdown().await;
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
@@ -65,13 +74,23 @@ pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn Cach
 
 /// The performance service over the configured cache, rules and optimizer (not started).
 pub(crate) async fn build_service(settings: &Settings) -> Result<PerformanceService> {
-    PerformanceService::builder()
+    let engine = EngineConfig {
+        inhibit_rules: settings.inhibit_rules.clone(),
+        generator_url: settings.notifiers.external_url.clone(),
+        ..EngineConfig::default()
+    };
+    let mut builder = PerformanceService::builder()
         .config(settings.service.clone())
         .cache(build_cache(&settings.cache).await?)
         .alert_rules(settings.alert_rules.clone())
-        .optimizer_config(settings.optimizer.clone())
-        .build()
-        .context("cannot build the performance service")
+        .alert_engine_config(engine)
+        .optimizer_config(settings.optimizer.clone());
+    for (notifier, policy) in
+        settings.notifiers.build().context("cannot set up the alert notifiers")?
+    {
+        builder = builder.notifier(notifier, policy);
+    }
+    builder.build().context("cannot build the performance service")
 }
 
 /// The whole HTTP surface: the perfkit API, the demo routes when enabled, and the request

@@ -100,6 +100,17 @@ impl AlertmanagerNotifier {
     }
 }
 
+impl AlertmanagerNotifier {
+    /// Sends `Authorization: Bearer <token>` with every notification.
+    ///
+    /// # Errors
+    /// [`AlertingError::NotifierSetup`] when the token cannot be sent in a header.
+    pub fn with_bearer_token(mut self, token: &str) -> Result<Self, AlertingError> {
+        self.http.set_bearer_token(token)?;
+        Ok(self)
+    }
+}
+
 #[async_trait]
 impl Notifier for AlertmanagerNotifier {
     fn name(&self) -> &str {

@@ -213,9 +213,11 @@ impl AlertEngine {
     /// An engine over `rules`.
     ///
     /// # Errors
-    /// [`AlertingError::InvalidRules`] listing every problem of the rule set.
+    /// [`AlertingError::InvalidRules`] listing every problem of the rule set,
+    /// [`AlertingError::InvalidInhibitRules`] for bad inhibit rules in `config`.
     pub fn new(rules: RuleSet, config: EngineConfig) -> Result<Self, AlertingError> {
         rules.validate()?;
+        validate_inhibit_rules(&config.inhibit_rules)?;
         let (events, _) = broadcast::channel(config.event_capacity.max(1));
         let now = Timestamp::UNIX_EPOCH;
         Ok(AlertEngine {
@@ -245,7 +247,7 @@ impl AlertEngine {
             outbox: Arc::clone(&outbox),
             name,
         });
-        DeliveryWorker { outbox, notifier }
+        DeliveryWorker::new(outbox, notifier)
     }
 
     /// Evaluates every rule on `snapshot` at `now`; returns the events this evaluation caused
@@ -416,6 +418,23 @@ impl AlertEngine {
         Ok(())
     }
 
+    /// Replaces the inhibit rules. Alerts muted by the old rules and not by the new ones are
+    /// notified at the next evaluation.
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidInhibitRules`] listing every problem; the old rules stay.
+    pub fn replace_inhibit_rules(&mut self, rules: Vec<InhibitRule>) -> Result<(), AlertingError> {
+        validate_inhibit_rules(&rules)?;
+        self.config.inhibit_rules = rules;
+        Ok(())
+    }
+
+    /// The inhibit rules in force.
+    #[must_use]
+    pub fn inhibit_rules(&self) -> &[InhibitRule] {
+        &self.config.inhibit_rules
+    }
+
     /// The current rule set.
     #[must_use]
     pub fn rules(&self) -> &RuleSet {
@@ -507,6 +526,28 @@ impl AlertEngine {
     pub fn delivery_stats(&self) -> Vec<DeliveryStats> {
         self.routes.iter().map(|r| r.outbox.stats(&r.name)).collect()
     }
+}
+
+/// Most inhibit rules an engine holds.
+pub const MAX_INHIBIT_RULES: usize = 100;
+
+/// Checks a whole list of inhibit rules, listing every problem.
+///
+/// # Errors
+/// [`AlertingError::InvalidInhibitRules`] with each problem, prefixed by the rule's index.
+pub fn validate_inhibit_rules(rules: &[InhibitRule]) -> Result<(), AlertingError> {
+    let mut problems: Vec<String> = rules
+        .iter()
+        .enumerate()
+        .filter_map(|(index, rule)| rule.problems().map(|p| format!("inhibit rule #{index}: {p}")))
+        .collect();
+    if rules.len() > MAX_INHIBIT_RULES {
+        problems.push(format!(
+            "{} inhibit rules given, at most {MAX_INHIBIT_RULES} are allowed",
+            rules.len()
+        ));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(AlertingError::InvalidInhibitRules(problems)) }
 }
 
 /// Moves one rule's state machine and its alert record; returns the event, if any.

@@ -31,6 +31,12 @@ pub enum AlertingError {
     /// A silence was refused.
     #[error("invalid silence: {0}")]
     InvalidSilence(String),
+    /// Inhibit rules were refused whole; every problem is listed.
+    #[error("invalid inhibit rules: {}", .0.join("; "))]
+    InvalidInhibitRules(Vec<String>),
+    /// Notifier settings were refused whole; every problem is listed.
+    #[error("invalid notifier settings: {}", .0.join("; "))]
+    InvalidNotifiers(Vec<String>),
     /// No silence has this id (it expired, or never existed).
     #[error("no silence with id {0}")]
     UnknownSilence(u64),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AlertingError;
@@ -11,7 +11,7 @@ use crate::error::AlertingError;
 /// Time limits of an HTTP notifier: a dead receiver costs at most
 /// `max_attempts x timeout + backoffs` per notification, and the outbox bounds how many wait.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpDeliverySettings {
     /// Limit on one attempt, connection included.
     #[serde(with = "perfkit_core::duration")]
@@ -41,6 +41,8 @@ pub(crate) struct HttpDelivery {
     notifier: String,
     client: reqwest::Client,
     settings: HttpDeliverySettings,
+    /// `Bearer <token>`, marked sensitive so `Debug` never shows it.
+    authorization: Option<HeaderValue>,
 }
 
 impl HttpDelivery {
@@ -60,7 +62,20 @@ impl HttpDelivery {
                 notifier: notifier.to_owned(),
                 reason: e.to_string(),
             })?;
-        Ok(HttpDelivery { notifier: notifier.to_owned(), client, settings })
+        Ok(HttpDelivery { notifier: notifier.to_owned(), client, settings, authorization: None })
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every request.
+    pub(crate) fn set_bearer_token(&mut self, token: &str) -> Result<(), AlertingError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            AlertingError::NotifierSetup {
+                notifier: self.notifier.clone(),
+                reason: "the bearer token holds characters a header cannot carry".to_owned(),
+            }
+        })?;
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        Ok(())
     }
 
     fn failure(&self, reason: String) -> AlertingError {
@@ -74,13 +89,12 @@ impl HttpDelivery {
         let mut pause = self.settings.backoff;
         let mut last_failure = String::new();
         for attempt in 1..=attempts {
-            let sent = self
-                .client
-                .post(url)
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await;
+            let mut request =
+                self.client.post(url).header(CONTENT_TYPE, "application/json").body(body.clone());
+            if let Some(authorization) = &self.authorization {
+                request = request.header(AUTHORIZATION, authorization.clone());
+            }
+            let sent = request.send().await;
             match sent {
                 Ok(response) if response.status().is_success() => return Ok(()),
                 Ok(response) if response.status().is_client_error() => {

@@ -47,15 +47,19 @@ pub(crate) fn is_valid_label_name(name: &str) -> bool {
 }
 
 /// Picks the alerts an inhibition or a silence applies to: the label `label` must have one of
-/// `values` (a single value is plain equality). A missing label reads as the empty string, as in
-/// Alertmanager.
+/// `values` (a single value is plain equality), or with `negated` none of them. A missing label
+/// reads as the empty string, as in Alertmanager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelMatcher {
     /// The label name.
     pub label: String,
     /// Accepted values; the matcher matches when the label's value is any of them.
     pub any_of: Vec<String>,
+    /// Turns the matcher around: it matches when the value is none of `any_of`
+    /// (Alertmanager's `isEqual: false`, `!=`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
 }
 
 perfkit_core::maps_only!(LabelMatcher);
@@ -64,7 +68,7 @@ impl LabelMatcher {
     /// A matcher for `label` equal to `value`.
     #[must_use]
     pub fn equal(label: &str, value: &str) -> Self {
-        LabelMatcher { label: label.to_owned(), any_of: vec![value.to_owned()] }
+        LabelMatcher { label: label.to_owned(), any_of: vec![value.to_owned()], negated: false }
     }
 
     /// A matcher for `label` being any of `values`.
@@ -73,14 +77,21 @@ impl LabelMatcher {
         LabelMatcher {
             label: label.to_owned(),
             any_of: values.iter().map(|v| (*v).to_owned()).collect(),
+            negated: false,
         }
+    }
+
+    /// A matcher for `label` not equal to `value`.
+    #[must_use]
+    pub fn not_equal(label: &str, value: &str) -> Self {
+        LabelMatcher { negated: true, ..LabelMatcher::equal(label, value) }
     }
 
     /// Whether `labels` satisfy this matcher.
     #[must_use]
     pub fn matches(&self, labels: &Labels) -> bool {
         let value = labels.get(&self.label).map_or("", String::as_str);
-        self.any_of.iter().any(|accepted| accepted == value)
+        self.any_of.iter().any(|accepted| accepted == value) != self.negated
     }
 
     pub(crate) fn problems(&self) -> Option<String> {
@@ -91,6 +102,20 @@ impl LabelMatcher {
             return Some(format!(
                 "matcher on {:?} lists no values, so it can never match",
                 self.label
+            ));
+        }
+        if self.any_of.len() > MAX_LABELS {
+            return Some(format!(
+                "matcher on {:?} lists {} values, at most {MAX_LABELS} are allowed",
+                self.label,
+                self.any_of.len()
+            ));
+        }
+        if let Some(long) = self.any_of.iter().find(|v| v.len() > MAX_LABEL_LEN) {
+            return Some(format!(
+                "matcher on {:?} has a value of {} bytes, at most {MAX_LABEL_LEN} are allowed",
+                self.label,
+                long.len()
             ));
         }
         None
@@ -164,6 +189,8 @@ mod tests {
         assert!(LabelMatcher::any_of("metric", &["p95", "p99"]).matches(&set));
         assert!(!LabelMatcher::equal("metric", "p99").matches(&set));
         assert!(LabelMatcher::equal("team", "").matches(&set));
+        assert!(LabelMatcher::not_equal("metric", "p99").matches(&set));
+        assert!(!LabelMatcher::not_equal("metric", "p95").matches(&set));
     }
 
     #[test]

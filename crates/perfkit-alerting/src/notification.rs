@@ -108,7 +108,7 @@ impl Notification {
 
 /// When and how often a receiver hears about a group (Alertmanager's route timing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct NotificationPolicy {
     /// Labels alerts are grouped by; empty puts every alert in one group.
     pub group_by: Vec<String>,

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use perfkit_core::{Clock, SystemClock, Timestamp};
 use serde::Serialize;
 use tokio::sync::Notify;
 
@@ -22,10 +23,30 @@ pub(crate) struct Outbox {
     dropped: AtomicU64,
     delivered: AtomicU64,
     failed: AtomicU64,
+    last: Mutex<Option<LastDelivery>>,
+}
+
+/// Longest error text kept for [`LastDelivery::error`]: a receiver's answer is not ours to
+/// hold in full.
+const MAX_ERROR_LEN: usize = 512;
+
+/// How the latest delivery attempt of one notifier ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LastDelivery {
+    /// When the attempt ended (its retries included).
+    pub at: Timestamp,
+    /// Whether the notification was delivered.
+    pub ok: bool,
+    /// Why not, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Counters of one notifier's outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryStats {
     /// The notifier's name.
@@ -38,6 +59,8 @@ pub struct DeliveryStats {
     pub delivered: u64,
     /// Notifications the notifier gave up on.
     pub failed: u64,
+    /// The latest delivery, `None` before the first.
+    pub last_delivery: Option<LastDelivery>,
 }
 
 impl Outbox {
@@ -50,6 +73,7 @@ impl Outbox {
             dropped: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            last: Mutex::new(None),
         }
     }
 
@@ -86,7 +110,25 @@ impl Outbox {
             dropped: self.dropped.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            last_delivery: self.last.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         }
+    }
+
+    fn record_attempt(&self, at: Timestamp, error: Option<String>) {
+        let counter = if error.is_none() { &self.delivered } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let error = error.map(|mut text| {
+            if text.len() > MAX_ERROR_LEN {
+                let mut end = MAX_ERROR_LEN;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+            }
+            text
+        });
+        let last = LastDelivery { at, ok: error.is_none(), error };
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(last);
     }
 }
 
@@ -97,22 +139,30 @@ impl Outbox {
 pub struct DeliveryWorker {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl DeliveryWorker {
+    pub(crate) fn new(outbox: Arc<Outbox>, notifier: Arc<dyn Notifier>) -> Self {
+        DeliveryWorker { outbox, notifier, clock: Arc::new(SystemClock) }
+    }
+
+    /// Stamps each delivery's [`LastDelivery::at`] with `clock` (default: the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Delivers queued notifications one at a time, in order, until the engine is dropped.
     pub async fn run(self) {
         loop {
             if let Some(notification) = self.outbox.pop() {
-                match self.notifier.notify(&notification).await {
-                    Ok(()) => {
-                        self.outbox.delivered.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(error) => {
-                        self.outbox.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(notifier = self.notifier.name(), %error, "alert notification not delivered");
-                    }
-                }
+                let sent = self.notifier.notify(&notification).await;
+                let error = sent.err().map(|error| {
+                    tracing::warn!(notifier = self.notifier.name(), %error, "alert notification not delivered");
+                    error.to_string()
+                });
+                self.outbox.record_attempt(self.clock.now(), error);
                 continue;
             }
             if self.outbox.closed.load(Ordering::Acquire) {
@@ -169,8 +219,12 @@ mod tests {
         outbox.push(notification("a"));
         outbox.push(notification("b"));
         outbox.close();
-        DeliveryWorker { outbox: Arc::clone(&outbox), notifier: Arc::new(notifier) }.run().await;
+        let clock = Arc::new(perfkit_core::ManualClock::new(Timestamp::from_unix_millis(5_000)));
+        DeliveryWorker::new(Arc::clone(&outbox), Arc::new(notifier)).with_clock(clock).run().await;
         let stats = outbox.stats("mock");
         assert_eq!((stats.delivered, stats.failed, stats.queued), (1, 1, 0));
+        let last = stats.last_delivery.unwrap();
+        assert_eq!((last.at, last.ok), (Timestamp::from_unix_millis(5_000), false));
+        assert!(last.error.unwrap().contains("down"));
     }
 }

@@ -4,7 +4,12 @@
 use perfkit_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::labels::{LabelMatcher, Labels, all_match};
+use crate::labels::{LabelMatcher, Labels, MAX_LABELS, all_match};
+
+/// Longest `createdBy` accepted, in bytes.
+pub const MAX_SILENCE_AUTHOR_LEN: usize = 256;
+/// Longest `comment` accepted, in bytes.
+pub const MAX_SILENCE_COMMENT_LEN: usize = 4096;
 
 /// Mutes the notifications of matching alerts until it expires. Alerts still change state and
 /// still appear in the active list and the history; only notifications are held back.
@@ -43,17 +48,42 @@ impl Silence {
                 "a silence needs at least one matcher, or it would mute everything".to_owned(),
             );
         }
+        if self.matchers.len() > MAX_LABELS {
+            return Some(format!(
+                "a silence has at most {MAX_LABELS} matchers, got {}",
+                self.matchers.len()
+            ));
+        }
         if self.ends_at <= self.starts_at {
             return Some("endsAt must be after startsAt".to_owned());
         }
+        if self.created_by.len() > MAX_SILENCE_AUTHOR_LEN {
+            return Some(format!("createdBy is longer than {MAX_SILENCE_AUTHOR_LEN} bytes"));
+        }
+        if self.comment.len() > MAX_SILENCE_COMMENT_LEN {
+            return Some(format!("comment is longer than {MAX_SILENCE_COMMENT_LEN} bytes"));
+        }
         self.matchers.iter().find_map(LabelMatcher::problems)
+    }
+
+    /// Whether it is in force at `now` (`active`), yet to start (`pending`) or over
+    /// (`expired`), in Alertmanager's words.
+    #[must_use]
+    pub fn state(&self, now: Timestamp) -> &'static str {
+        if now < self.starts_at {
+            "pending"
+        } else if now < self.ends_at {
+            "active"
+        } else {
+            "expired"
+        }
     }
 }
 
 /// Mutes the notifications of target alerts while a matching source alert fires, so a page
 /// goes out for the cause and not for each of its symptoms (Alertmanager's inhibit rules).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase", deny_unknown_fields)]
 pub struct InhibitRule {
     /// A firing alert matching all of these inhibits.
     pub source_matchers: Vec<LabelMatcher>,
@@ -82,6 +112,29 @@ impl InhibitRule {
             )],
             equal: Vec::new(),
         }]
+    }
+
+    /// What is wrong with the rule, if anything: it needs source and target matchers (an
+    /// empty list would match every alert), each valid, and valid label names in `equal`.
+    #[must_use]
+    pub fn problems(&self) -> Option<String> {
+        if self.source_matchers.is_empty() || self.target_matchers.is_empty() {
+            return Some(
+                "an inhibit rule needs sourceMatchers and targetMatchers, or it would match \
+                 every alert"
+                    .to_owned(),
+            );
+        }
+        if [self.source_matchers.len(), self.target_matchers.len(), self.equal.len()]
+            .iter()
+            .any(|len| *len > MAX_LABELS)
+        {
+            return Some(format!("an inhibit rule lists at most {MAX_LABELS} items per list"));
+        }
+        if let Some(name) = self.equal.iter().find(|n| !crate::labels::is_valid_label_name(n)) {
+            return Some(format!("equal names {name:?}, which is not a valid label name"));
+        }
+        self.source_matchers.iter().chain(&self.target_matchers).find_map(LabelMatcher::problems)
     }
 
     /// Whether `source` (a firing alert's labels) inhibits `target`.

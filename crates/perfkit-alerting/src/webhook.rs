@@ -154,6 +154,17 @@ impl WebhookNotifier {
     }
 }
 
+impl WebhookNotifier {
+    /// Sends `Authorization: Bearer <token>` with every notification.
+    ///
+    /// # Errors
+    /// [`AlertingError::NotifierSetup`] when the token cannot be sent in a header.
+    pub fn with_bearer_token(mut self, token: &str) -> Result<Self, AlertingError> {
+        self.http.set_bearer_token(token)?;
+        Ok(self)
+    }
+}
+
 #[async_trait]
 impl Notifier for WebhookNotifier {
     fn name(&self) -> &str {

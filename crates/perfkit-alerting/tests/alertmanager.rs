@@ -5,9 +5,6 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,84 +12,21 @@ use perfkit_alerting::{
     AlertmanagerNotifier, HttpDeliverySettings, NotificationPolicy, WebhookPayload,
 };
 use perfkit_core::{Clock, ManualClock, Metric, SystemClock, Timestamp};
+use perfkit_testing::AlertmanagerServer;
 use support::{Answer, RecordingNotifier, engine, snapshot, start_receiver, threshold_rule};
 
-const INSTALL_HINT: &str = "the Alertmanager binary is missing: install the Debian package \
-     `prometheus-alertmanager` (apt-get install -y prometheus-alertmanager), which provides \
-     /usr/bin/prometheus-alertmanager";
-
-fn alertmanager_binary() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["prometheus-alertmanager", "alertmanager"].map(|name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-        .expect(INSTALL_HINT)
+/// A private Alertmanager forwarding every group to `webhook_url/hook` within a second.
+fn start_alertmanager(webhook_url: &str) -> AlertmanagerServer {
+    AlertmanagerServer::start(&format!(
+        "route:\n  receiver: hook\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+         receivers:\n  - name: hook\n    webhook_configs:\n      - url: '{webhook_url}/hook'\n        send_resolved: true\n"
+    ))
 }
 
-/// A private Alertmanager on a free loopback port, killed when dropped.
-struct Alertmanager {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Alertmanager {
-    async fn start(webhook_url: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            "route:\n  receiver: hook\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
-             receivers:\n  - name: hook\n    webhook_configs:\n      - url: '{webhook_url}/hook'\n        send_resolved: true\n"
-        );
-        std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let url = format!("http://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
-        let child = Command::new(alertmanager_binary())
-            .arg(format!("--config.file={}", dir.path().join("alertmanager.yml").display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg(format!("--web.external-url={url}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect(INSTALL_HINT);
-        let am = Alertmanager { child, url, dir };
-        am.wait_ready().await;
-        am
-    }
-
-    async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(response) = client.get(format!("{}/-/ready", self.url)).send().await
-                && response.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let log =
-            std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default();
-        panic!("alertmanager did not become ready within 30 s; its log:\n{log}");
-    }
-
-    async fn alerts(&self) -> Vec<serde_json::Value> {
-        let body = reqwest::get(format!("{}/api/v2/alerts", self.url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
-    }
+async fn listed_alerts(am: &AlertmanagerServer) -> Vec<serde_json::Value> {
+    let body =
+        reqwest::get(format!("{}/api/v2/alerts", am.url())).await.unwrap().text().await.unwrap();
+    serde_json::from_str(&body).unwrap()
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -108,7 +42,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     let (hook_url, mut hook_requests) = start_receiver(Answer::Ok).await;
-    let am = Alertmanager::start(&hook_url).await;
+    let am = tokio::task::spawn_blocking(move || start_alertmanager(&hook_url)).await.unwrap();
 
     // Real time ten minutes back, so a resolution is in Alertmanager's past; firing alerts
     // stay valid for an hour.
@@ -118,7 +52,7 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     let validity = Duration::from_secs(3600);
     let notifier = AlertmanagerNotifier::new(
         "alertmanager",
-        &am.url,
+        am.url(),
         validity,
         HttpDeliverySettings::default(),
     )
@@ -136,7 +70,7 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     assert_eq!(engine.delivery_stats()[0].failed, 0);
 
     // Alertmanager lists it, with our fingerprint and times.
-    let listed = am.alerts().await;
+    let listed = listed_alerts(&am).await;
     let ours = engine.active_alerts().remove(0);
     let alert = listed
         .iter()
@@ -154,7 +88,7 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     let forwarded =
         tokio::time::timeout(Duration::from_secs(30), hook_requests.recv()).await.unwrap().unwrap();
     let ours = recorder.received().remove(0);
-    let our_body = WebhookPayload::from_notification(&ours, &am.url).to_body().unwrap();
+    let our_body = WebhookPayload::from_notification(&ours, am.url()).to_body().unwrap();
     assert_eq!(String::from_utf8(forwarded.body).unwrap(), String::from_utf8(our_body).unwrap());
 
     // Resolve: posted with endsAt = the resolution time, which Alertmanager takes as resolved.
@@ -168,7 +102,7 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     let payload: WebhookPayload = serde_json::from_slice(&forwarded.body).unwrap();
     assert_eq!(payload.status, "resolved");
     assert_eq!(payload.alerts[0].ends_at.parse::<Timestamp>().unwrap(), resolved_at);
-    let still_active = am.alerts().await.into_iter().any(|a| {
+    let still_active = listed_alerts(&am).await.into_iter().any(|a| {
         a["labels"]["alertname"] == "slow"
             && a["status"]["state"] == "active"
             && a["endsAt"]

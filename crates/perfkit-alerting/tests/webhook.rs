@@ -136,6 +136,27 @@ async fn posts_the_body_as_json() {
 }
 
 #[tokio::test]
+async fn a_bearer_token_is_sent_and_never_shown_by_debug() {
+    let (url, mut requests) = start_receiver(Answer::Ok).await;
+    let notifier = WebhookNotifier::new("ops", &format!("{url}/hook"), "", fast_settings())
+        .unwrap()
+        .with_bearer_token("s3cret-token")
+        .unwrap();
+    assert!(!format!("{notifier:?}").contains("s3cret"), "{notifier:?}");
+    notifier.notify(&golden_notification()).await.unwrap();
+    let request = requests.recv().await.unwrap();
+    assert!(
+        request.head.to_ascii_lowercase().contains("authorization: bearer s3cret-token\r\n"),
+        "{}",
+        request.head
+    );
+    let without = WebhookNotifier::new("ops", &format!("{url}/hook"), "", fast_settings()).unwrap();
+    without.notify(&golden_notification()).await.unwrap();
+    let request = requests.recv().await.unwrap();
+    assert!(!request.head.to_ascii_lowercase().contains("authorization"), "{}", request.head);
+}
+
+#[tokio::test]
 async fn a_receiver_answering_500_gets_a_bounded_number_of_retries() {
     let (url, mut requests) = start_receiver(Answer::ServerError).await;
     let notifier = WebhookNotifier::new("hook", &url, "", fast_settings()).unwrap();

@@ -8,6 +8,9 @@ pub enum MetricsError {
     /// A recorder setting is out of range.
     #[error("invalid recorder config: {0}")]
     InvalidConfig(String),
+    /// A slow-operation helper setting is out of range.
+    #[error("invalid slow-operation config: {0}")]
+    InvalidSlowOperations(String),
     /// The system probe could not read a figure from the operating system.
     #[error("system probe failed: {0}")]
     Probe(String),

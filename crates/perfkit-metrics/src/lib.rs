@@ -52,6 +52,7 @@ mod report;
 mod series;
 mod shard;
 mod slow_log;
+mod slow_operations;
 mod summarize;
 mod table;
 mod totals;
@@ -73,4 +74,7 @@ pub use report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
     LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
     WebSocketFigures,
+};
+pub use slow_operations::{
+    OTHER_OPERATION, OperationFigures, SlowOperationGuard, SlowOperations, SlowOperationsConfig,
 };

@@ -264,8 +264,9 @@ impl Default for Cooldowns {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct GuardrailsConfig {
-    /// A trigger must hold for this many consecutive checks before its action runs (scale-up
-    /// is exempt); it is also the window whose highest worker count a scale-down takes.
+    /// A trigger must hold for this many consecutive checks before a scheduled check acts on
+    /// it (scale-up is exempt; a manual run acts on a trigger that fires now); it is also the
+    /// window whose highest worker count a scheduled scale-down takes.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub stabilization_checks: u32,
     /// A snapshot older than this is missing data.

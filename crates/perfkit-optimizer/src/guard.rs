@@ -1,5 +1,5 @@
 //! The stateful half of the guardrails: cooldowns, their doubling after an undo, and the
-//! flip-flop kill switch. The decision itself, [`Guard::gate`], reads state and changes none.
+//! flip-flop kill switch; stabilization holds back automatic runs only. The decision itself, [`Guard::gate`], reads state and changes none.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -51,7 +51,9 @@ impl Guard {
         if let Some(trip) = &self.tripped {
             return Err((SkipReason::KillSwitch, format!("automation stopped: {}", trip.reason)));
         }
-        if !rec.stable {
+        // Stabilization guards automatic runs only: a person asking for a run has looked at
+        // the figures now, and cooldowns, bounds and the kill switch still hold for them.
+        if trigger == RunTrigger::Auto && !rec.stable {
             return Err((
                 SkipReason::Stabilizing,
                 format!(
@@ -177,8 +179,10 @@ mod tests {
 
         assert_eq!(reason(guard.gate(&stable, RunTrigger::Auto, &config, at(0))), None);
         let unstable = rec(ActionKind::OptimizeCache, false);
-        let got = reason(guard.gate(&unstable, RunTrigger::Run, &config, at(0)));
+        let got = reason(guard.gate(&unstable, RunTrigger::Auto, &config, at(0)));
         assert_eq!(got, Some(SkipReason::Stabilizing));
+        // A manual run acts on a trigger that fires now.
+        assert_eq!(reason(guard.gate(&unstable, RunTrigger::Run, &config, at(0))), None);
 
         guard.record_taken(ActionKind::OptimizeCache, at(0));
         let got = reason(guard.gate(&stable, RunTrigger::Run, &config, at(59)));

@@ -131,7 +131,9 @@ impl Optimizer {
         self.execute(RunTrigger::Auto, snapshot).await
     }
 
-    /// A manual run: performs the actions whose triggers hold and whose cooldowns passed.
+    /// A manual run: performs the actions whose triggers fire now and whose cooldowns
+    /// passed. Stabilization (a trigger held for several checks, the scale-down window) is
+    /// for scheduled checks only; the kill switch, cooldowns, bounds and the step clamp hold.
     pub async fn run(&self, snapshot: &MetricsSnapshot) -> RunRecord {
         self.execute(RunTrigger::Run, snapshot).await
     }
@@ -176,10 +178,12 @@ impl Optimizer {
 
         let Assessment { recommendations, check } =
             rules::assess(snapshot, &engine.checks, &config, now);
-        let recommendations = if trigger == RunTrigger::Force {
-            rules::forced_from(&recommendations, snapshot, &engine.checks, &config, now)
-        } else {
-            recommendations
+        let recommendations = match trigger {
+            RunTrigger::Force => {
+                rules::forced_from(&recommendations, snapshot, &engine.checks, &config, now)
+            }
+            RunTrigger::Run => rules::manual_from(recommendations, &config),
+            RunTrigger::Auto => recommendations,
         };
         for rec in &recommendations {
             let outcome = self

@@ -425,3 +425,56 @@ async fn an_hour_of_a_queue_oscillating_around_its_target_barely_moves_the_worke
     assert!(seen.iter().all(|w| (2..=8).contains(w)), "{seen:?}");
     assert_eq!(optimizer.history(1000).len(), 120);
 }
+
+#[tokio::test]
+async fn a_manual_run_acts_on_a_trigger_that_fires_now_and_a_scheduled_check_waits() {
+    let clock = clock();
+    let config = OptimizerConfig::default(); // three consecutive checks for automatic runs
+    let optimizer = Optimizer::new(config, memory_only(1), clock.clone()).unwrap();
+    let run = optimizer.check(&high_memory(clock.now())).await;
+    assert_eq!(skip_reason(&run, ActionKind::ReleaseMemory), Some(SkipReason::Stabilizing));
+    clock.advance(Duration::from_secs(30));
+    let run = optimizer.run(&high_memory(clock.now())).await;
+    assert!(is_taken(&run, ActionKind::ReleaseMemory), "{run:#?}");
+    // The cooldown still holds for the next manual run.
+    clock.advance(Duration::from_secs(30));
+    let run = optimizer.run(&high_memory(clock.now())).await;
+    assert_eq!(skip_reason(&run, ActionKind::ReleaseMemory), Some(SkipReason::Cooldown));
+}
+
+#[tokio::test]
+async fn a_manual_run_scales_down_without_the_window_but_inside_the_bounds() {
+    let mut config = OptimizerConfig::default();
+    config.queue_scaling.min_workers = 2;
+    config.cooldowns.scale_workers = Duration::ZERO;
+    let (optimizer, queue, clock) = queue_optimizer(config, 8);
+    // A scheduled check keeps the highest count of its window: nothing moves yet.
+    optimizer.check(&queue_snapshot(clock.now(), 0.0)).await;
+    assert!(queue.scaled_to.lock().unwrap().is_empty());
+    clock.advance(Duration::from_secs(60));
+    // A manual run goes straight down, by at most half, never below min.
+    let run = optimizer.run(&queue_snapshot(clock.now(), 0.0)).await;
+    assert!(is_taken(&run, ActionKind::ScaleWorkers), "{run:#?}");
+    assert_eq!(*queue.scaled_to.lock().unwrap(), [4]);
+    let scale = run.recommendations[0].scale.unwrap();
+    assert_eq!((scale.current, scale.desired, scale.target), (8, 2, 4));
+}
+
+#[tokio::test]
+async fn a_manual_run_stops_at_the_kill_switch() {
+    let mut config = OptimizerConfig::default();
+    config.queue_scaling.max_workers = 64;
+    config.cooldowns.scale_workers = Duration::ZERO;
+    config.guardrails.max_flip_flops = 2;
+    let (optimizer, queue, clock) = queue_optimizer(config, 4);
+    for queue_length in [400.0, 0.0, 400.0] {
+        optimizer.run(&queue_snapshot(clock.now(), queue_length)).await;
+        clock.advance(Duration::from_secs(60));
+    }
+    assert!(optimizer.kill_switch().is_some(), "{:?}", queue.scaled_to.lock().unwrap());
+    let run = optimizer.run(&queue_snapshot(clock.now(), 0.0)).await;
+    assert_eq!(skip_reason(&run, ActionKind::ScaleWorkers), Some(SkipReason::KillSwitch));
+    optimizer.reset_kill_switch();
+    let run = optimizer.run(&queue_snapshot(clock.now(), 0.0)).await;
+    assert!(is_taken(&run, ActionKind::ScaleWorkers), "{run:#?}");
+}

@@ -1,5 +1,6 @@
-//! Why a test Redis could not be provided: no redis-server, one that does not answer PING in
-//! time, a malformed `REDIS_URL`, or a server that is not ours to stop.
+//! Why a test server could not be provided: no redis-server, one that does not answer PING in
+//! time, a malformed `REDIS_URL`, a server that is not ours to stop, or an Alertmanager that is
+//! missing or not ready.
 
 use std::io;
 use std::time::Duration;
@@ -30,6 +31,21 @@ pub enum TestingError {
     /// `REDIS_URL` is set but is not a `redis://host:port` URL we can use.
     #[error("REDIS_URL {0:?} is not a redis://host:port URL")]
     BadRedisUrl(String),
+    /// Neither `prometheus-alertmanager` nor `alertmanager` is on `PATH`.
+    #[error(
+        "the Alertmanager binary is missing: install the Debian package `prometheus-alertmanager` (apt-get install -y prometheus-alertmanager; `cargo xtask ci` does it as root)"
+    )]
+    AlertmanagerMissing,
+    /// The Alertmanager started but did not answer `/-/ready` in time.
+    #[error("alertmanager on port {port} was not ready within {waited:?}; its log says: {log}")]
+    AlertmanagerNotReady {
+        /// The port it was started on.
+        port: u16,
+        /// How long we waited.
+        waited: Duration,
+        /// Its log.
+        log: String,
+    },
     /// Stop or restart was asked of a server this process does not own.
     #[error(
         "the server from REDIS_URL is not ours to stop or restart; use RedisServer::start_private"

@@ -7,6 +7,8 @@
 //! variable is set, [`RedisServer::start`] uses that server instead (CI may provide one);
 //! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
 //!
+//! [`AlertmanagerServer`] does the same for Debian's `prometheus-alertmanager`.
+//!
 //! Tests never touch a shared Redis on the default port and never flush a database: each test
 //! writes under its own [`unique_namespace`], so tests can share a server in parallel.
 //!
@@ -19,10 +21,12 @@
 //! assert_ne!(unique_namespace("doc"), unique_namespace("doc"));
 //! ```
 
+mod alertmanager_server;
 mod error;
 mod namespace;
 mod redis_server;
 
+pub use alertmanager_server::AlertmanagerServer;
 pub use error::TestingError;
 pub use namespace::unique_namespace;
 pub use redis_server::RedisServer;

@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{
-    Alert, AlertEngine, AlertEvent, AlertingError, DeliveryStats, RuleSet, RuleStatus, Silence,
+    Alert, AlertEngine, AlertEvent, AlertingError, DeliveryStats, InhibitRule, RuleSet, RuleStatus,
+    Silence, validate_inhibit_rules,
 };
 use perfkit_core::{Clock, MetricsSnapshot};
 
@@ -86,18 +87,75 @@ impl Alerts {
         lock(&self.engine).clear(now)
     }
 
-    /// Adds a silence; its id.
+    /// Replaces the rules and the inhibit rules together, or neither: both are validated
+    /// before either changes (a configuration reload).
     ///
     /// # Errors
-    /// [`AlertingError::InvalidSilence`] when it is not acceptable.
-    pub fn add_silence(&self, silence: Silence) -> Result<u64, AlertingError> {
+    /// [`AlertingError::InvalidRules`] or [`AlertingError::InvalidInhibitRules`]; nothing
+    /// changed.
+    pub fn reload(
+        &self,
+        rules: RuleSet,
+        inhibit_rules: Vec<InhibitRule>,
+    ) -> Result<(), AlertingError> {
+        rules.validate()?;
+        validate_inhibit_rules(&inhibit_rules)?;
+        let now = self.clock.now();
+        let mut engine = lock(&self.engine);
+        engine.replace_rules(rules, now)?;
+        engine.replace_inhibit_rules(inhibit_rules)
+    }
+
+    /// The inhibit rules in force.
+    #[must_use]
+    pub fn inhibit_rules(&self) -> Vec<InhibitRule> {
+        lock(&self.engine).inhibit_rules().to_vec()
+    }
+
+    /// Adds a silence; its id. A start in the past (or none) is moved up to now. It mutes the notifications of the alerts it matches from the
+    /// next evaluation on (a firing alert it matches is not notified again while it holds).
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidSilence`] when it is not acceptable (no matchers, an end
+    /// before its start or in the past, too many silences).
+    pub fn add_silence(&self, mut silence: Silence) -> Result<u64, AlertingError> {
+        let now = self.clock.now();
+        // A start in the past means "from now", as Alertmanager takes it.
+        silence.starts_at = silence.starts_at.max(now);
+        if silence.ends_at <= now {
+            return Err(AlertingError::InvalidSilence(
+                "endsAt is in the past: such a silence would mute nothing".to_owned(),
+            ));
+        }
         lock(&self.engine).add_silence(silence)
+    }
+
+    /// Expires a silence now: the alerts it muted are notified again from the next
+    /// evaluation.
+    ///
+    /// # Errors
+    /// [`AlertingError::UnknownSilence`] when no silence has this id (or it already ended).
+    pub fn expire_silence(&self, id: u64) -> Result<(), AlertingError> {
+        lock(&self.engine).expire_silence(id)
     }
 
     /// The silences in force or yet to start.
     #[must_use]
     pub fn silences(&self) -> Vec<Silence> {
-        lock(&self.engine).silences().to_vec()
+        self.silences_with_state().into_iter().map(|(silence, _)| silence).collect()
+    }
+
+    /// The silences in force (`"active"`) or yet to start (`"pending"`), each with its state
+    /// by the service's clock.
+    #[must_use]
+    pub fn silences_with_state(&self) -> Vec<(Silence, &'static str)> {
+        let now = self.clock.now();
+        lock(&self.engine)
+            .silences()
+            .iter()
+            .filter(|s| s.ends_at > now)
+            .map(|s| (s.clone(), s.state(now)))
+            .collect()
     }
 
     /// Delivery counters of each notifier.

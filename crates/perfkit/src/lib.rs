@@ -64,6 +64,7 @@ mod error;
 mod events;
 mod history;
 mod host_collector;
+mod indicators;
 mod report;
 mod service;
 
@@ -72,10 +73,11 @@ pub use clock::TokioClock;
 pub use error::PerfkitError;
 pub use events::LiveEvent;
 pub use history::SnapshotHistory;
+pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_INDICATORS};
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
-    ComponentHealth, HealthReport, HealthStatus, OptimizationRun, Parts, PerformanceService,
-    PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
+    ComponentHealth, HealthReport, HealthStatus, MemoryProfile, OptimizationRun, Parts,
+    PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
 };
 
 pub use perfkit_alerting as alerting;

@@ -16,7 +16,7 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 7] = [
+const SERVER_VARIABLES: [&str; 10] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -24,6 +24,9 @@ const SERVER_VARIABLES: [&str; 7] = [
     "PERFKIT_DEMO",
     "PERFKIT_LOG_FORMAT",
     "PERFKIT_ADMIN_TOKEN",
+    "PERFKIT_ALERTMANAGER_URL",
+    "PERFKIT_WEBHOOK_URL",
+    "PERFKIT_WEBHOOK_TOKEN",
 ];
 
 /// The server binary with a clean `PERFKIT_*` environment and `info` logs.
@@ -152,6 +155,14 @@ impl Server {
             assert!(started.elapsed() < PATIENCE, "/api/performance/health never answered 200");
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Sends `signal` (`HUP`, ...) to the process.
+    pub(crate) fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent =
+            Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -{signal} {pid} failed");
     }
 
     /// Sends SIGTERM and waits for the process to exit.

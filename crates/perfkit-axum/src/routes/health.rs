@@ -17,11 +17,11 @@ pub(crate) struct Probe {
     status: &'static str,
     /// Why, when down.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
+    reason: Option<String>,
 }
 
-/// Every component (collector, cache, probe, alert notifier) and the worst of them; 503
-/// when unhealthy.
+/// Every component (collector, cache, probe, alert notifier, the host's health indicators)
+/// and the worst of them, with each notifier's latest delivery; 503 when unhealthy.
 #[utoipa::path(get, path = "/api/performance/health", tag = "health",
     responses(
         (status = 200, description = "{ status: healthy|degraded, checks, checkedAt }", body = perfkit::HealthReport),
@@ -43,17 +43,18 @@ pub(crate) async fn live() -> Json<Probe> {
     Json(Probe { status: "up", reason: None })
 }
 
-/// The cache is reachable and a first snapshot exists.
+/// A first snapshot exists, the cache is reachable, and every critical health indicator is
+/// up (non-critical ones never hold readiness back).
 #[utoipa::path(get, path = "/api/performance/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Probe),
-        (status = 503, description = "No snapshot yet, or the cache is unreachable", body = Probe),
+        (status = 503, description = "No snapshot yet, the cache unreachable, or a critical health check down; the reason says which", body = Probe),
     ))]
 pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
-    if state.service.status().ready {
-        (StatusCode::OK, Json(Probe { status: "up", reason: None }))
-    } else {
-        let reason = Some("no snapshot collected yet, or the cache is unreachable");
-        (StatusCode::SERVICE_UNAVAILABLE, Json(Probe { status: "down", reason }))
+    match state.service.readiness() {
+        Ok(()) => (StatusCode::OK, Json(Probe { status: "up", reason: None })),
+        Err(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Probe { status: "down", reason: Some(reason) }))
+        }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod handshake;
 pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod optimization;
+pub(crate) mod silences;
 pub(crate) mod stream;
 pub(crate) mod stream_ticket;
 
@@ -39,8 +40,11 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(optimization::force))
         .routes(routes!(optimization::config, optimization::update_config))
         .routes(routes!(optimization::set_auto))
+        .routes(routes!(optimization::kill_switch, optimization::reset_kill_switch))
         .routes(routes!(alerts::active, alerts::clear))
         .routes(routes!(alerts::rules, alerts::update_rules))
+        .routes(routes!(silences::list, silences::create))
+        .routes(routes!(silences::expire))
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))

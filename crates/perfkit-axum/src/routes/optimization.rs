@@ -1,8 +1,9 @@
-//! Optimizer history, recommendations, runs, config, auto switch.
+//! Optimizer history, recommendations, runs, config, auto switch, kill switch.
 
 use axum::Json;
 use axum::extract::State;
 use perfkit::OptimizationRun;
+use perfkit::core::Timestamp;
 use perfkit::optimizer::{OptimizerConfig, Recommendation, RunRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -54,11 +55,13 @@ pub(crate) async fn recommendations(
     Json(crate::views::recommendations(&state.service).await)
 }
 
-/// Runs the actions whose triggers fire and whose cooldown has passed.
+/// Runs the actions whose triggers fire now and whose cooldown has passed. Stabilization
+/// (a trigger held for several checks) guards scheduled runs only; cooldowns, bounds and the
+/// kill switch still apply.
 #[utoipa::path(post, path = "/api/performance/optimization/run", tag = "optimization",
     security(("adminToken" = [])),
     responses(
-        (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
+        (status = 200, description = "The run record: per recommendation, what was done (taken) or why not (skipped with a reason, or failed)", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
     ))]
 pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
@@ -124,4 +127,59 @@ pub(crate) async fn set_auto(
 ) -> Json<AutoSwitch> {
     state.service.parts().optimizer.set_auto(switch.enabled);
     Json(AutoSwitch { enabled: state.service.parts().optimizer.config().mode.auto })
+}
+
+/// Whether the flip-flop kill switch has stopped the optimizer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct KillSwitchView {
+    /// True while automation is stopped: scheduled and manual runs skip their actions
+    /// (`killSwitch`); forced runs still act.
+    tripped: bool,
+    /// When it tripped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<Timestamp>,
+    /// Why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl KillSwitchView {
+    fn of(state: &AppState) -> Self {
+        match state.service.parts().optimizer.kill_switch() {
+            Some(trip) => {
+                KillSwitchView { tripped: true, at: Some(trip.at), reason: Some(trip.reason) }
+            }
+            None => KillSwitchView { tripped: false, at: None, reason: None },
+        }
+    }
+}
+
+/// The optimizer's kill switch: tripped when worker scaling changed direction too often.
+#[utoipa::path(get, path = "/api/performance/optimization/kill-switch", tag = "optimization",
+    responses(
+        (status = 200, description = "{ tripped, at?, reason? }", body = KillSwitchView),
+        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+    ))]
+pub(crate) async fn kill_switch(_: Reader, State(state): State<AppState>) -> Json<KillSwitchView> {
+    Json(KillSwitchView::of(&state))
+}
+
+/// Resets the kill switch: automation acts again from the next run.
+#[utoipa::path(delete, path = "/api/performance/optimization/kill-switch", tag = "optimization",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The switch after the reset ({ tripped: false })", body = KillSwitchView),
+        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+    ))]
+pub(crate) async fn reset_kill_switch(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Json<KillSwitchView> {
+    let optimizer = &state.service.parts().optimizer;
+    if let Some(trip) = optimizer.kill_switch() {
+        tracing::info!(tripped_at = %trip.at, reason = %trip.reason, "optimizer kill switch reset over the API");
+    }
+    optimizer.reset_kill_switch();
+    Json(KillSwitchView::of(&state))
 }

@@ -110,6 +110,32 @@ pub(crate) fn forced_from(
     out
 }
 
+/// Recommendations for a manual run: the triggers that fire now, scaling straight towards the
+/// count asked for now (no scale-down window), inside min/max and the step clamp.
+pub(crate) fn manual_from(
+    triggered: Vec<Recommendation>,
+    config: &OptimizerConfig,
+) -> Vec<Recommendation> {
+    triggered
+        .into_iter()
+        .filter_map(|mut rec| {
+            if let Some(scale) = rec.scale.as_mut() {
+                let q = &config.queue_scaling;
+                scale.target =
+                    clamp_step(scale.current, scale.desired, q.min_workers, q.max_workers);
+                if scale.target == scale.current {
+                    return None;
+                }
+                rec.expected_effect = format!(
+                    "scale workers from {} to {} (asked for {})",
+                    scale.current, scale.target, scale.desired
+                );
+            }
+            Some(rec)
+        })
+        .collect()
+}
+
 pub(crate) fn assess(
     snapshot: &MetricsSnapshot,
     history: &CheckHistory,

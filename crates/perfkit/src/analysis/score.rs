@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 /// The seed's targets: the value of each metric that scores 0.9.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ScoreTargets {
     /// P95 latency target, ms.
     pub p95_ms: f64,

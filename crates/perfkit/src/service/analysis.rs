@@ -133,12 +133,11 @@ impl PerformanceService {
     #[must_use]
     pub fn status(&self) -> ServiceStatus {
         let running = self.is_running();
+        let ready = self.readiness().is_ok();
         let state = self.inner.published.load();
         ServiceStatus {
             running,
-            ready: state.last_collection.is_some()
-                && self.cache_condition(state.last_cache_error.as_deref()).0
-                    == HealthStatus::Healthy,
+            ready,
             started_at: state.started_at,
             last_collection: state.last_collection,
             steps: BTreeMap::from([
@@ -172,9 +171,47 @@ impl PerformanceService {
         }
     }
 
-    /// Health per component (collector, cache, probe, alert notifier) and overall. Takes no
-    /// lock: it reads what the last change published (the notifiers' delivery figures as of
-    /// the latest collection).
+    /// Whether the service can serve: a first snapshot exists, the cache is reachable, and
+    /// every critical health indicator answered up at its latest check (non-critical ones
+    /// never hold readiness back). The error says why not. Takes no lock.
+    ///
+    /// # Errors
+    /// The reason it is not ready, in words.
+    pub fn readiness(&self) -> Result<(), String> {
+        let state = self.inner.published.load();
+        if state.last_collection.is_none() {
+            return Err("no snapshot collected yet".to_owned());
+        }
+        let (cache, detail) = self.cache_condition(state.last_cache_error.as_deref());
+        if cache != HealthStatus::Healthy {
+            return Err(format!("the cache is not usable: {detail}"));
+        }
+        let readings = self.inner.readings.load();
+        let failing: Vec<String> = self
+            .inner
+            .indicators
+            .iter()
+            .zip(readings.iter())
+            .filter(|(indicator, _)| indicator.options.critical)
+            .filter_map(|(indicator, reading)| match reading {
+                None => Some(format!("{} not checked yet", indicator.name)),
+                Some(reading) if !reading.up => {
+                    Some(format!("{} is down: {}", indicator.name, reading.detail))
+                }
+                Some(_) => None,
+            })
+            .collect();
+        if failing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("critical health check failing: {}", failing.join("; ")))
+        }
+    }
+
+    /// Health per component (collector, cache, probe, alert notifier, then each of the
+    /// host's health indicators) and overall, with each notifier's delivery figures. Takes
+    /// no lock: it reads what the last change published (the notifiers' figures as of the
+    /// latest collection, the indicators' latest readings).
     #[must_use]
     pub fn health(&self) -> HealthReport {
         let now = self.inner.clock.now();
@@ -227,6 +264,19 @@ impl PerformanceService {
             component(HealthStatus::Degraded, failing.join("; "))
         };
         checks.insert("alertNotifier".to_owned(), notifier);
-        HealthReport::from_checks(checks, now)
+        let readings = self.inner.readings.load();
+        for (indicator, reading) in self.inner.indicators.iter().zip(readings.iter()) {
+            let critical = indicator.options.critical;
+            let mut health = match reading {
+                None => component(HealthStatus::Healthy, "starting: not checked yet"),
+                Some(reading) if reading.up => component(HealthStatus::Healthy, &reading.detail),
+                Some(reading) if critical => component(HealthStatus::Unhealthy, &reading.detail),
+                Some(reading) => component(HealthStatus::Degraded, &reading.detail),
+            };
+            health.critical = Some(critical);
+            health.checked_at = reading.as_ref().map(|reading| reading.checked_at);
+            checks.insert(indicator.name.clone(), health);
+        }
+        HealthReport::from_checks(checks, stats, now)
     }
 }

@@ -7,7 +7,7 @@ use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, 
 use perfkit_cache::{Cache, CacheAdmin, CacheBackend, MemoryCache, MemoryConfig};
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
-use perfkit_metrics::{PrometheusExporter, Recorder, SysinfoProbe, SystemProbe};
+use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SysinfoProbe, SystemProbe};
 use perfkit_optimizer::{
     CacheControl, ConnectionControl, Controls, MemoryControl, Optimizer, OptimizerConfig,
     QueueControl,
@@ -21,6 +21,7 @@ use crate::adapters::{CacheController, ProcessMemoryControl};
 use crate::alerts::Alerts;
 use crate::cache_collector::CacheStatsCollector;
 use crate::host_collector::HostCollector;
+use crate::indicators::{self, HealthCheckOptions, HealthIndicator, Indicator};
 
 /// Builds a [`PerformanceService`]. Every part has a default, so
 /// `PerformanceService::builder().build()` gives a working in-memory setup; each setter
@@ -34,6 +35,8 @@ pub struct PerformanceServiceBuilder {
     cache: Option<(Arc<dyn Cache>, Arc<dyn CacheAdmin>)>,
     alert_engine: Option<AlertEngine>,
     alert_rules: Option<RuleSet>,
+    engine_config: Option<EngineConfig>,
+    indicators: Vec<Indicator>,
     notifiers: Vec<(Arc<dyn Notifier>, NotificationPolicy)>,
     optimizer_config: Option<OptimizerConfig>,
     connections: Option<ConnectionRegistry>,
@@ -112,6 +115,33 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// The alert engine's settings: inhibit rules, history and silence limits, the
+    /// `generatorURL` of notified alerts (default: [`EngineConfig::default`]).
+    #[must_use]
+    pub fn alert_engine_config(mut self, config: EngineConfig) -> Self {
+        self.engine_config = Some(config);
+        self
+    }
+
+    /// Registers a health indicator: a named async check of something the host depends on
+    /// (a database ping, an upstream API), with a timeout and a criticality. The service
+    /// runs it every `healthCheckInterval`; `/health` shows it, and a critical one that is
+    /// down makes the service unhealthy and not ready. Names are checked at `build`.
+    #[must_use]
+    pub fn health_indicator(
+        mut self,
+        name: &str,
+        options: HealthCheckOptions,
+        indicator: impl HealthIndicator + 'static,
+    ) -> Self {
+        self.indicators.push(Indicator {
+            name: name.to_owned(),
+            options,
+            check: Arc::new(indicator),
+        });
+        self
+    }
+
     /// Adds a notifier; its delivery starts and stops with the service.
     #[must_use]
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>, policy: NotificationPolicy) -> Self {
@@ -171,6 +201,7 @@ impl PerformanceServiceBuilder {
     /// [`PerfkitError::Setup`] when the default probe or the exposition cannot be set up.
     pub fn build(self) -> Result<PerformanceService, PerfkitError> {
         self.config.validate()?;
+        indicators::validate(&self.indicators)?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let recorder = self.recorder.unwrap_or_default();
         let probe: Arc<dyn SystemProbe> = match self.probe {
@@ -188,9 +219,10 @@ impl PerformanceServiceBuilder {
         let mut delivery_workers = Vec::new();
         let mut alerts = match self.alert_engine {
             Some(engine) => engine,
-            None => {
-                AlertEngine::new(self.alert_rules.unwrap_or_default(), EngineConfig::default())?
-            }
+            None => AlertEngine::new(
+                self.alert_rules.unwrap_or_default(),
+                self.engine_config.unwrap_or_default(),
+            )?,
         };
         for (notifier, policy) in self.notifiers {
             delivery_workers.push(alerts.add_notifier(notifier, policy));
@@ -237,7 +269,14 @@ impl PerformanceServiceBuilder {
             part: "prometheus exposition",
             message: e.to_string(),
         };
+        let slow_operations = Arc::new(
+            SlowOperations::new(self.config.slow_operations.clone(), Arc::clone(&clock))
+                .map_err(|e| PerfkitError::InvalidConfig(vec![e.to_string()]))?,
+        );
         let registry = exporter.registry();
+        registry
+            .register(Box::new(SlowOperationsCollector(Arc::clone(&slow_operations))))
+            .map_err(setup_error)?;
         registry
             .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
             .map_err(setup_error)?;
@@ -263,6 +302,7 @@ impl PerformanceServiceBuilder {
                 optimizer: Arc::new(optimizer),
                 connections,
                 exporter,
+                slow_operations,
             },
             clock,
             reserved_cache,
@@ -275,8 +315,23 @@ impl PerformanceServiceBuilder {
             events,
             running: Mutex::new(None),
             delivery_workers: Mutex::new(delivery_workers),
+            readings: arc_swap::ArcSwap::from_pointee(vec![None; self.indicators.len()]),
+            indicators: self.indicators,
             config: self.config,
         });
         Ok(PerformanceService { inner })
+    }
+}
+
+/// The slow-operation helper as a collector of the exposition, shared with `Parts`.
+struct SlowOperationsCollector(Arc<SlowOperations>);
+
+impl prometheus::core::Collector for SlowOperationsCollector {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        prometheus::core::Collector::desc(&*self.0)
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        prometheus::core::Collector::collect(&*self.0)
     }
 }

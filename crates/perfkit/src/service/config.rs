@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use perfkit_metrics::SlowOperationsConfig;
+
 use crate::PerfkitError;
 use crate::analysis::ScoreTargets;
 
@@ -39,6 +41,15 @@ pub struct ServiceConfig {
     /// Longest wait for the cache's statistics during a collection.
     #[serde(with = "perfkit_core::duration")]
     pub cache_stats_timeout: Duration,
+    /// How often the host's health indicators are checked (default 15 s).
+    #[serde(with = "perfkit_core::duration")]
+    pub health_check_interval: Duration,
+    /// How often a memory profile line is logged (process RSS, cache bytes, history size,
+    /// recorder tables); `"0s"` turns it off (default 5 min).
+    #[serde(with = "perfkit_core::duration")]
+    pub memory_profile_interval: Duration,
+    /// The slow-operation helper: threshold, log interval, names tracked.
+    pub slow_operations: SlowOperationsConfig,
 }
 
 perfkit_core::maps_only!(ServiceConfig);
@@ -55,6 +66,9 @@ impl Default for ServiceConfig {
             persist_history: false,
             instance: "default".to_owned(),
             cache_stats_timeout: Duration::from_secs(2),
+            health_check_interval: Duration::from_secs(15),
+            memory_profile_interval: Duration::from_secs(5 * 60),
+            slow_operations: SlowOperationsConfig::default(),
         }
     }
 }
@@ -73,6 +87,7 @@ impl ServiceConfig {
             ("collectInterval", self.collect_interval),
             ("reportInterval", self.report_interval),
             ("optimizeInterval", self.optimize_interval),
+            ("healthCheckInterval", self.health_check_interval),
         ] {
             if interval < Duration::from_millis(100) {
                 problems.push(format!("{name} must be at least 100 ms, got {interval:?}"));
@@ -94,6 +109,13 @@ impl ServiceConfig {
         if self.instance.is_empty() || self.instance.len() > 64 {
             problems.push("instance must be 1 to 64 characters".to_owned());
         }
+        let profile = self.memory_profile_interval;
+        if !profile.is_zero() && profile < Duration::from_secs(1) {
+            problems.push(format!(
+                "memoryProfileInterval must be 0s (off) or at least 1s, got {profile:?}"
+            ));
+        }
+        problems.extend(self.slow_operations.problems());
         if problems.is_empty() { Ok(()) } else { Err(PerfkitError::InvalidConfig(problems)) }
     }
 }

@@ -9,6 +9,7 @@ mod config;
 mod health;
 mod parts;
 mod persistence;
+mod profile;
 mod schedule;
 mod state;
 
@@ -28,6 +29,7 @@ pub use builder::PerformanceServiceBuilder;
 pub use config::ServiceConfig;
 pub use health::{ComponentHealth, HealthReport, HealthStatus};
 pub use parts::Parts;
+pub use profile::MemoryProfile;
 pub use state::StepCounters;
 
 use crate::events::LiveEvent;
@@ -94,6 +96,11 @@ pub(crate) struct Inner {
     pub(crate) running: Mutex<Option<Running>>,
     /// Alert delivery workers not yet spawned (they start with the service).
     pub(crate) delivery_workers: Mutex<Vec<perfkit_alerting::DeliveryWorker>>,
+    /// The host's health indicators, as registered.
+    pub(crate) indicators: Vec<crate::indicators::Indicator>,
+    /// The latest reading of each indicator, in registration order (`None`: not yet run).
+    /// Written by the indicator loop, read lock-free by `health` and `status`.
+    pub(crate) readings: ArcSwap<Vec<Option<crate::indicators::IndicatorReading>>>,
 }
 
 /// Locks a std mutex, recovering from poisoning: every critical section in this crate

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use perfkit_cache::{Cache, CacheAdmin};
 use perfkit_host::ConnectionRegistry;
-use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
+use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
 use perfkit_optimizer::Optimizer;
 
 use crate::alerts::Alerts;
@@ -47,6 +47,9 @@ pub struct Parts {
     /// The Prometheus exposition: recorder, probe, cache and connections read at scrape
     /// time.
     pub exporter: PrometheusExporter,
+    /// Times named operations and logs the slow ones (`slow.start("name")`); its counts are
+    /// in the exposition as `perfkit_slow_operations_total{operation}`.
+    pub slow_operations: Arc<SlowOperations>,
 }
 
 impl std::fmt::Debug for Parts {

@@ -1,4 +1,5 @@
-//! The three loops: collect (30 s), report (5 min), optimize (15 min, when auto is on).
+//! The three loops: collect (30 s), report (5 min), optimize (15 min, when auto is on); and the
+//! side loops: the host's health indicators (15 s) and the memory profile line (5 min).
 //!
 //! Each loop runs its step on a tokio interval. A step that fails is logged and counted; a
 //! step that panics is caught, logged and counted; either way the loop goes on. Shutdown is
@@ -7,6 +8,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -86,6 +88,7 @@ impl PerformanceService {
                     if persist && !*first_done.borrow() {
                         service.restore_history().await;
                     }
+                    let _timed = service.inner.parts.slow_operations.start("perfkit.collect");
                     service.collect_now().await;
                     first_done.send_replace(true);
                     Ok(())
@@ -120,7 +123,24 @@ impl PerformanceService {
             },
             self.clone(),
         )));
+        if !self.inner.indicators.is_empty() {
+            let service = self.clone();
+            let period = config.health_check_interval;
+            tasks.push(tokio::spawn(every(period, stopped.clone(), move || {
+                let service = service.clone();
+                async move { service.check_health_now().await }
+            })));
+        }
+        if !config.memory_profile_interval.is_zero() {
+            let service = self.clone();
+            let period = config.memory_profile_interval;
+            tasks.push(tokio::spawn(every(period, stopped.clone(), move || {
+                let service = service.clone();
+                async move { service.log_memory_profile() }
+            })));
+        }
         for worker in lock(&self.inner.delivery_workers).drain(..) {
+            let worker = worker.with_clock(Arc::clone(&self.inner.clock));
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(async move {
                 tokio::select! {
@@ -158,11 +178,23 @@ impl PerformanceService {
         self.inner.is_running.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Runs every health indicator now, each bounded by its timeout, and keeps the
+    /// readings `health` and `status` show (the schedule does this every
+    /// `healthCheckInterval`).
+    pub async fn check_health_now(&self) {
+        let _timed = self.inner.parts.slow_operations.start("perfkit.health_checks");
+        let readings =
+            crate::indicators::check_all(&self.inner.indicators, &*self.inner.clock).await;
+        self.inner.readings.store(Arc::new(readings));
+        self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// The optimizer's scheduled check: only while auto-optimization is on.
     async fn scheduled_optimization(&self) -> Result<(), PerfkitError> {
         if !self.inner.parts.optimizer.config().mode.auto {
             return Ok(());
         }
+        let _timed = self.inner.parts.slow_operations.start("perfkit.optimize");
         let snapshot = self.latest_or_collect().await;
         let record = self.inner.parts.optimizer.check(&snapshot).await;
         self.publish(LiveEvent::Optimization(Box::new(record)));
@@ -186,6 +218,32 @@ enum Outcome {
     Ran,
     Failed,
     Panicked,
+}
+
+/// Runs `action` now and every `period` until `stopped` says stop: for the side loops
+/// (health indicators, memory profile) whose steps cannot fail and are not counted.
+async fn every<F, Fut>(period: Duration, mut stopped: watch::Receiver<bool>, mut action: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticker = interval(period);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = ticker.tick() => {}
+        }
+        let guarded = AssertUnwindSafe(action()).catch_unwind();
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            outcome = guarded => if outcome.is_err() {
+                tracing::error!("a side loop's step panicked; the loop goes on");
+            },
+        }
+    }
 }
 
 /// Runs `step` every `period` until `stopped` says stop. With `after`, waits for it to turn

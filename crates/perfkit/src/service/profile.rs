@@ -1,0 +1,81 @@
+//! The periodic memory profile: one log line with what the process holds and where perfkit's
+//! own memory goes (process RSS, cache bytes and keys, history size, recorder tables,
+//! slow-operation names), so a leak or a cache outgrowing its budget shows in the logs.
+
+use serde::Serialize;
+
+use super::{PerformanceService, lock};
+
+/// What a memory profile line says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryProfile {
+    /// The process's resident set size at the latest collection, in bytes (`None` before
+    /// one, or when the probe failed).
+    pub rss_bytes: Option<u64>,
+    /// Bytes the application's cache holds, by its own count.
+    pub cache_bytes: u64,
+    /// Keys the application's cache holds.
+    pub cache_keys: u64,
+    /// Snapshots in the history, and its capacity.
+    pub history_len: usize,
+    /// The most snapshots the history keeps.
+    pub history_capacity: usize,
+    /// Routes the recorder tracks (a capped table).
+    pub recorder_routes: usize,
+    /// Error kinds the recorder tracks (a capped table).
+    pub recorder_error_kinds: usize,
+    /// Query kinds the recorder tracks (a capped table).
+    pub recorder_query_kinds: usize,
+    /// Operation names the slow-operation helper tracks (a capped table).
+    pub slow_operations: usize,
+    /// Live connections in the registry.
+    pub connections: usize,
+}
+
+impl PerformanceService {
+    /// Takes a memory profile now: every figure read from its owner, without waiting; the
+    /// RSS is the latest collection's (the probe is read by collections only).
+    #[must_use]
+    pub fn memory_profile(&self) -> MemoryProfile {
+        let parts = &self.inner.parts;
+        let cache = parts.cache_admin.counters();
+        let application = parts.recorder.snapshot();
+        let (rss_bytes, history_len, history_capacity) = {
+            let state = lock(&self.inner.state);
+            let rss = state.last_system.as_ref().map(|system| system.process.resident_memory_bytes);
+            (rss, state.history.len(), self.inner.config.history_capacity)
+        };
+        MemoryProfile {
+            rss_bytes,
+            cache_bytes: cache.bytes,
+            cache_keys: cache.keys,
+            history_len,
+            history_capacity,
+            recorder_routes: application.routes.tracked,
+            recorder_error_kinds: application.errors.by_kind.len(),
+            recorder_query_kinds: application.database.by_kind.len(),
+            slow_operations: parts.slow_operations.tracked(),
+            connections: parts.connections.len(),
+        }
+    }
+
+    /// Logs one memory profile line (target `perfkit::memory`).
+    pub(crate) fn log_memory_profile(&self) {
+        let profile = self.memory_profile();
+        tracing::info!(
+            target: "perfkit::memory",
+            rss_bytes = profile.rss_bytes,
+            cache_bytes = profile.cache_bytes,
+            cache_keys = profile.cache_keys,
+            history_len = profile.history_len,
+            history_capacity = profile.history_capacity,
+            recorder_routes = profile.recorder_routes,
+            recorder_error_kinds = profile.recorder_error_kinds,
+            recorder_query_kinds = profile.recorder_query_kinds,
+            slow_operations = profile.slow_operations,
+            connections = profile.connections,
+            "memory profile"
+        );
+    }
+}
