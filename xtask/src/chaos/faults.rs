@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::loadtest::redis::PrivateRedis;
-use crate::server::{ADMIN_TOKEN, Server};
+use super::World;
+use super::receiver::Behaviour;
+use crate::server::ADMIN_TOKEN;
 use crate::shell::execute;
 
 /// WebSocket clients opened by the stalled-reader fault.
@@ -23,6 +24,10 @@ pub(crate) enum Fault {
     RedisFrozen,
     /// `maxmemory 1` with `noeviction`: every write is refused, reads still answer.
     RedisFull,
+    /// The alert webhook accepts connections and never answers.
+    ReceiverHanging,
+    /// The alert webhook drops every connection.
+    ReceiverDown,
     /// WebSocket clients on the live stream that never read what they are sent.
     StalledStreamClients,
 }
@@ -35,14 +40,22 @@ pub(crate) enum Injected {
 
 impl Fault {
     /// Every fault, in the order they run.
-    pub(crate) const ALL: [Fault; 4] =
-        [Fault::RedisKilled, Fault::RedisFrozen, Fault::RedisFull, Fault::StalledStreamClients];
+    pub(crate) const ALL: [Fault; 6] = [
+        Fault::RedisKilled,
+        Fault::RedisFrozen,
+        Fault::RedisFull,
+        Fault::ReceiverHanging,
+        Fault::ReceiverDown,
+        Fault::StalledStreamClients,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Fault::RedisKilled => "Redis killed, then restarted",
             Fault::RedisFrozen => "Redis frozen (SIGSTOP)",
             Fault::RedisFull => "Redis full (maxmemory, noeviction)",
+            Fault::ReceiverHanging => "alert webhook hanging",
+            Fault::ReceiverDown => "alert webhook dropping connections",
             Fault::StalledStreamClients => "50 stream clients that stop reading",
         }
     }
@@ -53,7 +66,8 @@ impl Fault {
         true
     }
 
-    pub(crate) fn begin(self, redis: &mut PrivateRedis, server: &Server) -> Result<Injected> {
+    pub(crate) fn begin(self, world: &mut World<'_>) -> Result<Injected> {
+        let redis = &mut *world.redis;
         match self {
             Fault::RedisKilled => redis.kill().map(|()| Injected::Nothing),
             Fault::RedisFrozen => signal(redis.pid(), "STOP").map(|()| Injected::Nothing),
@@ -64,15 +78,28 @@ impl Fault {
             }
             Fault::StalledStreamClients => {
                 let clients = (0..STALLED_CLIENTS)
-                    .map(|_| open_stalled_stream(&server.base))
+                    .map(|_| open_stalled_stream(&world.server.base))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Injected::Clients(clients))
+            }
+            Fault::ReceiverHanging => {
+                world.receiver.set(Behaviour::Hang);
+                Ok(Injected::Nothing)
+            }
+            Fault::ReceiverDown => {
+                world.receiver.set(Behaviour::Drop);
+                Ok(Injected::Nothing)
             }
         }
     }
 
-    pub(crate) fn end(self, redis: &mut PrivateRedis, injected: Injected) -> Result<()> {
+    pub(crate) fn end(self, world: &mut World<'_>, injected: Injected) -> Result<()> {
+        let redis = &mut *world.redis;
         match self {
+            Fault::ReceiverHanging | Fault::ReceiverDown => {
+                world.receiver.set(Behaviour::Answer);
+                Ok(())
+            }
             Fault::RedisKilled => redis.restart(),
             Fault::RedisFrozen => signal(redis.pid(), "CONT"),
             Fault::RedisFull => expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory", "0"])?),

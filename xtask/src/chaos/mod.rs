@@ -1,8 +1,9 @@
 //! `cargo xtask chaos`: faults under steady load. Starts a private redis-server and
 //! `perfkit-server --demo` over it, drives the demo with wrk (Zipf keys) and, one fault at a
 //! time, breaks what the server depends on: Redis killed and restarted, Redis frozen
-//! (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, WebSocket clients that
-//! stop reading. For each it prints what the load saw during the fault (requests, answers of
+//! (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, the alert webhook hanging
+//! and then dropping connections (an alert fires and is re-sent every second throughout),
+//! WebSocket clients that stop reading. For each it prints what the load saw during the fault (requests, answers of
 //! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
 //! again, memory before and after, and what health and alerts said meanwhile.
 //!
@@ -12,6 +13,7 @@
 
 mod faults;
 mod options;
+mod receiver;
 mod report;
 
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ use crate::server::{Server, binary_path};
 use crate::shell::{cargo, execute, workspace_root};
 use faults::Fault;
 use options::Options;
+use receiver::Receiver;
 use report::{FaultRow, HealthSaid};
 
 /// How long the server may take to report a healthy cache after a fault ends.
@@ -46,8 +49,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let machine = machine::describe();
 
     let mut redis = PrivateRedis::start()?;
-    let mut server = Server::start(&binary_path(profile), &["--demo", "--redis-url", &redis.url])?;
-    let outcome = run_faults(&server, &mut redis, &options);
+    let receiver = Receiver::start()?;
+    let config = write_config(&receiver.url)?.display().to_string();
+    let mut server = Server::start(
+        &binary_path(profile),
+        &["--demo", "--redis-url", &redis.url, "--config", &config],
+    )?;
+    let mut world = World { redis: &mut redis, receiver: &receiver, server: &server };
+    let outcome = run_faults(&mut world, &options);
     let stopped = server.stop();
     let rows = outcome?;
     stopped?;
@@ -77,11 +86,53 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn run_faults(
-    server: &Server,
-    redis: &mut PrivateRedis,
-    options: &Options,
-) -> Result<Vec<FaultRow>> {
+/// A rule that fires from the first collection on (memory is always in use), collected every
+/// second and notified to the receiver every second, so alert delivery runs during every
+/// fault and the receiver faults have something to refuse.
+const CONFIG: &str = r#"# written by cargo xtask chaos
+[service]
+collectInterval = "1s"
+
+[notifiers]
+log = false
+
+[notifiers.policy]
+groupWait = "0s"
+groupInterval = "1s"
+repeatInterval = "1s"
+
+[[notifiers.webhooks]]
+name = "chaos-receiver"
+url = "RECEIVER_URL"
+
+[[alerts.rules]]
+name = "memory_in_use"
+severity = "low"
+kind = "threshold"
+metric = "memoryUsage"
+comparison = "above"
+threshold = 0.0
+for = "0s"
+"#;
+
+fn write_config(receiver_url: &str) -> Result<std::path::PathBuf> {
+    let dir = crate::server::target_dir().join("xtask-chaos");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("perfkit.toml");
+    std::fs::write(&path, CONFIG.replace("RECEIVER_URL", receiver_url))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// What the faults act on.
+pub(crate) struct World<'a> {
+    pub(crate) redis: &'a mut PrivateRedis,
+    pub(crate) receiver: &'a Receiver,
+    pub(crate) server: &'a Server,
+}
+
+fn run_faults(world: &mut World<'_>, options: &Options) -> Result<Vec<FaultRow>> {
+    let server = world.server;
     let script = demo_script()?;
     let url = format!("{}/api/posts", server.base);
     let warm_up = Load {
@@ -94,20 +145,20 @@ fn run_faults(
     wrk::run(&warm_up)?;
     let mut rows = Vec::new();
     for fault in Fault::ALL {
-        rows.push(one_fault(server, redis, options, fault, &url, &script)?);
+        rows.push(one_fault(world, options, fault, &url, &script)?);
     }
     Ok(rows)
 }
 
 fn one_fault(
-    server: &Server,
-    redis: &mut PrivateRedis,
+    world: &mut World<'_>,
     options: &Options,
     fault: Fault,
     url: &str,
     script: &std::path::Path,
 ) -> Result<FaultRow> {
     println!("fault: {}", fault.name());
+    let server = world.server;
     let rss_before_kib = resident_kib(server.pid())?;
     let duration = options.fault_duration;
     let load = std::thread::scope(|scope| -> Result<_> {
@@ -122,11 +173,11 @@ fn one_fault(
         });
         // Let wrk open its connections, then break things while it runs.
         std::thread::sleep(Duration::from_millis(300));
-        let injected = fault.begin(redis, server);
+        let injected = fault.begin(world);
         std::thread::sleep(duration / 2);
         let said = HealthSaid::read(&server.base);
         let joined = load.join().map_err(|_| anyhow::anyhow!("the load thread panicked"))?;
-        let ended = injected.and_then(|state| fault.end(redis, state));
+        let ended = injected.and_then(|state| fault.end(world, state));
         ended?;
         Ok((joined?, said))
     })?;

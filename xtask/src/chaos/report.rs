@@ -18,6 +18,8 @@ pub(crate) struct HealthSaid {
     pub(crate) cache: String,
     /// Names of the alerts firing.
     pub(crate) alerts: Vec<String>,
+    /// Each notifier's latest delivery: `name ok` or `name: error`.
+    pub(crate) deliveries: Vec<String>,
 }
 
 impl HealthSaid {
@@ -40,10 +42,26 @@ impl HealthSaid {
                 text(if alert["name"].is_null() { &alert["rule"] } else { &alert["name"] })
             })
             .collect();
+        let deliveries = health["notifiers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|notifier| {
+                let last = &notifier["lastDelivery"];
+                let name = text(&notifier["notifier"]);
+                match (last["ok"].as_bool(), last["error"].as_str()) {
+                    (Some(true), _) => format!("{name} delivered"),
+                    (Some(false), Some(error)) => format!("{name} failing: {error}"),
+                    _ => format!("{name}: nothing delivered yet"),
+                }
+            })
+            .collect();
         HealthSaid {
             overall: text(&health["status"]),
             cache: format!("{}: {}", text(&cache["status"]), text(&cache["detail"])),
             alerts,
+            deliveries,
         }
     }
 }
@@ -76,15 +94,15 @@ pub(crate) fn hit_rate(before: &Value, after: &Value) -> Option<f64> {
 pub(crate) fn table(rows: &[FaultRow]) -> String {
     let mut text = String::from(
         "| fault | requests during | ≥ 500 / timeouts | P99 during | slowest | recovered after | \
-         hit rate after | RSS before → after | health during | alerts during |\n",
+         hit rate after | RSS before → after | health during | alerts during | alert delivery during |\n",
     );
-    text.push_str(&"|---".repeat(10));
+    text.push_str(&"|---".repeat(11));
     text.push_str("|\n");
     for row in rows {
         let d = &row.during;
         let _ = writeln!(
             text,
-            "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} → {} MiB | {} ({}) | {} |",
+            "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} → {} MiB | {} ({}) | {} | {} |",
             row.fault.name(),
             d.requests,
             d.non_2xx,
@@ -102,6 +120,11 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
             row.said.overall,
             row.said.cache,
             if row.said.alerts.is_empty() { "none".to_owned() } else { row.said.alerts.join(", ") },
+            if row.said.deliveries.is_empty() {
+                "no notifier".to_owned()
+            } else {
+                row.said.deliveries.join("; ").replace('|', "/")
+            },
         );
     }
     text
@@ -155,6 +178,7 @@ mod tests {
                 overall: "degraded".into(),
                 cache: "unhealthy: breaker open".into(),
                 alerts: vec![],
+                deliveries: vec!["hook delivered".into()],
             },
             recovered,
             hit_rate_after: Some(0.9),
@@ -173,7 +197,7 @@ mod tests {
         );
         assert!(
             table.contains(
-                "| 1.5 s | 90.0 % | 50 → 52 MiB | degraded (unhealthy: breaker open) | none |"
+                "| 1.5 s | 90.0 % | 50 → 52 MiB | degraded (unhealthy: breaker open) | none | hook delivered |"
             ),
             "{table}"
         );
