@@ -64,6 +64,7 @@ mod error;
 mod events;
 mod history;
 mod host_collector;
+mod runtime_collector;
 mod indicators;
 mod report;
 mod service;

@@ -21,6 +21,7 @@ use crate::adapters::{CacheController, ProcessMemoryControl};
 use crate::alerts::Alerts;
 use crate::cache_collector::CacheStatsCollector;
 use crate::host_collector::HostCollector;
+use crate::runtime_collector::RuntimeCollector;
 use crate::indicators::{self, HealthCheckOptions, HealthIndicator, Indicator};
 
 /// Builds a [`PerformanceService`]. Every part has a default, so
@@ -280,6 +281,7 @@ impl PerformanceServiceBuilder {
         registry
             .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
             .map_err(setup_error)?;
+        registry.register(Box::new(RuntimeCollector::new()?)).map_err(setup_error)?;
         registry
             .register(Box::new(HostCollector::new(
                 registry_owns_connections.then(|| connections.clone()),
