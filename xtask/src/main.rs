@@ -7,6 +7,7 @@
 //! - `loadtest`: the seed's load test on the demo (`--compare`: beside plain axum and
 //!   axum-prometheus; `--scaling`: by connections and routes; `--cores`: by cores).
 //! - `chaos`: faults under load, and whether the server absorbs them.
+//! - `soak`: mixed load for minutes, and whether memory, descriptors or tasks grow.
 
 mod bench;
 mod chaos;
@@ -17,6 +18,7 @@ mod prerequisites;
 mod schemathesis;
 mod server;
 mod shell;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,11 @@ commands:
                  clients that stop reading; per fault: requests, >= 500s, P99,
                  recovery time, memory, what health and alerts said; fails on any
                  5xx, timeout or missed recovery. --short (CI): 3 s faults, debug build
+  soak [--duration 10m] [--sample-every 10s] [--connections N] [--write-docs]
+                 mixed load on perfkit-server --demo over a private Redis (demo reads,
+                 scrapes, pattern deletes, stream clients coming and going, config
+                 updates); RSS, open descriptors and tokio tasks sampled, charted (SVG)
+                 and checked: each grows under 5 % after the warm-up (first fifth)
   schemathesis [--max-examples N]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
@@ -73,6 +80,7 @@ fn main() -> ExitCode {
         Some("bench-report") => bench::report(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("schemathesis") => schemathesis::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");

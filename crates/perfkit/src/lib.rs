@@ -64,9 +64,9 @@ mod error;
 mod events;
 mod history;
 mod host_collector;
-mod runtime_collector;
 mod indicators;
 mod report;
+mod runtime_collector;
 mod service;
 
 pub use alerts::Alerts;

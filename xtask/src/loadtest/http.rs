@@ -14,6 +14,11 @@ pub(crate) fn get_json(base: &str, path: &str) -> Result<serde_json::Value> {
     request_json("GET", base, path, None)
 }
 
+/// `GET base + path` as text (the Prometheus exposition).
+pub(crate) fn get_text(base: &str, path: &str) -> Result<String> {
+    request_text("GET", base, path, None)
+}
+
 /// `method base + path` with the admin token and an optional JSON body; the answer as JSON.
 pub(crate) fn request_json(
     method: &str,
@@ -21,6 +26,17 @@ pub(crate) fn request_json(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<serde_json::Value> {
+    let text = request_text(method, base, path, body)?;
+    serde_json::from_str(&text).context("JSON body").with_context(|| format!("{method} {path}"))
+}
+
+/// `method base + path` with the admin token and an optional JSON body; the body of its 200.
+pub(crate) fn request_text(
+    method: &str,
+    base: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<String> {
     let address = base.strip_prefix("http://").context("base is http://host:port")?;
     let mut stream = TcpStream::connect(address).with_context(|| format!("connect {address}"))?;
     // A delete of a million keys takes a while.
@@ -36,7 +52,7 @@ pub(crate) fn request_json(
     let mut response = Vec::new();
     stream.read_to_end(&mut response).with_context(|| format!("{method} {path}"))?;
     body_of(&String::from_utf8_lossy(&response))
-        .and_then(|body| serde_json::from_str(body).context("JSON body"))
+        .map(str::to_owned)
         .with_context(|| format!("{method} {path}"))
 }
 

@@ -21,8 +21,8 @@ use crate::adapters::{CacheController, ProcessMemoryControl};
 use crate::alerts::Alerts;
 use crate::cache_collector::CacheStatsCollector;
 use crate::host_collector::HostCollector;
-use crate::runtime_collector::RuntimeCollector;
 use crate::indicators::{self, HealthCheckOptions, HealthIndicator, Indicator};
+use crate::runtime_collector::RuntimeCollector;
 
 /// Builds a [`PerformanceService`]. Every part has a default, so
 /// `PerformanceService::builder().build()` gives a working in-memory setup; each setter
