@@ -74,7 +74,7 @@ pub use events::LiveEvent;
 pub use history::SnapshotHistory;
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
-    ComponentHealth, HealthReport, HealthStatus, OptimizationRun, Parts, PerformanceService,
+    ComponentHealth, HealthReport, HealthStatus, InstanceInfo, OptimizationRun, Parts, PerformanceService,
     PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
 };
 

@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod cache;
 pub(crate) mod handshake;
 pub(crate) mod health;
+pub(crate) mod instances;
 pub(crate) mod metrics;
 pub(crate) mod optimization;
 pub(crate) mod stream;
@@ -41,6 +42,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(optimization::set_auto))
         .routes(routes!(alerts::active, alerts::clear))
         .routes(routes!(alerts::rules, alerts::update_rules))
+        .routes(routes!(instances::list))
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))

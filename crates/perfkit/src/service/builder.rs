@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
-use perfkit_cache::{Cache, CacheAdmin, CacheBackend, MemoryCache, MemoryConfig};
+use perfkit_cache::{
+    Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
+};
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SysinfoProbe, SystemProbe};
@@ -41,6 +43,7 @@ pub struct PerformanceServiceBuilder {
     memory_control: Option<Arc<dyn MemoryControl>>,
     connection_control: Option<Arc<dyn ConnectionControl>>,
     queue_control: Option<Arc<dyn QueueControl>>,
+    coordination: Option<Arc<dyn Coordination>>,
 }
 
 impl std::fmt::Debug for PerformanceServiceBuilder {
@@ -163,6 +166,16 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// How this instance coordinates with others sharing its cache: announcements and the
+    /// locks optimizer runs and cache clears take (default: [`LocalCoordination`], this
+    /// process alone). With a Redis cache shared by several instances, pass
+    /// [`RedisCache::coordination`](perfkit_cache::RedisCache::coordination).
+    #[must_use]
+    pub fn coordination(mut self, coordination: Arc<dyn Coordination>) -> Self {
+        self.coordination = Some(coordination);
+        self
+    }
+
     /// Builds the service; it does nothing until [`start`](PerformanceService::start).
     ///
     /// # Errors
@@ -184,6 +197,9 @@ impl PerformanceServiceBuilder {
             (backend.clone(), backend)
         });
         let reserved_cache = cache_admin.reserved();
+        let coordination = self
+            .coordination
+            .unwrap_or_else(|| Arc::new(LocalCoordination::new(Arc::clone(&clock))));
 
         let mut delivery_workers = Vec::new();
         let mut alerts = match self.alert_engine {
@@ -262,6 +278,7 @@ impl PerformanceServiceBuilder {
                 alerts: Alerts::new(alerts, Arc::clone(&clock)),
                 optimizer: Arc::new(optimizer),
                 connections,
+                coordination,
                 exporter,
             },
             clock,

@@ -7,10 +7,13 @@ mod builder;
 mod collect;
 mod config;
 mod health;
+mod instance_id;
+mod instances;
 mod parts;
 mod persistence;
 mod schedule;
 mod state;
+mod turns;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,6 +30,7 @@ pub use analysis::{OptimizationRun, ServiceStatus};
 pub use builder::PerformanceServiceBuilder;
 pub use config::ServiceConfig;
 pub use health::{ComponentHealth, HealthReport, HealthStatus};
+pub use instances::InstanceInfo;
 pub use parts::Parts;
 pub use state::StepCounters;
 

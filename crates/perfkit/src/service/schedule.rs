@@ -17,7 +17,6 @@ use tokio::time::{MissedTickBehavior, interval};
 use super::state::{ServiceState, StepCounters};
 use super::{PerformanceService, lock};
 use crate::PerfkitError;
-use crate::events::LiveEvent;
 
 /// The running loops of a started service.
 pub(crate) struct Running {
@@ -150,6 +149,7 @@ impl PerformanceService {
                 tracing::error!(%error, "a service task ended abnormally");
             }
         }
+        self.withdraw().await;
     }
 
     /// Whether the schedule is running (an atomic load: no lock).
@@ -163,10 +163,14 @@ impl PerformanceService {
         if !self.inner.parts.optimizer.config().mode.auto {
             return Ok(());
         }
-        let snapshot = self.latest_or_collect().await;
-        let record = self.inner.parts.optimizer.check(&snapshot).await;
-        self.publish(LiveEvent::Optimization(Box::new(record)));
-        Ok(())
+        // Another instance on the same cache checking now is this check done: no wait.
+        match self.optimize_in_turn(None, Duration::ZERO).await {
+            Err(error) if Self::is_busy(&error) => {
+                tracing::debug!(%error, "scheduled optimizer check left to the instance running one");
+                Ok(())
+            }
+            outcome => outcome.map(drop),
+        }
     }
 
     fn count(&self, step: Step, outcome: Outcome) {
