@@ -48,6 +48,12 @@ pub(crate) struct Cli {
     )]
     pub(crate) demo: Option<bool>,
 
+    /// This instance's id among the servers sharing one Redis (1 to 64 letters, digits or
+    /// - _ . :) [env: PERFKIT_INSTANCE_ID] [default: service.instance in the config file,
+    /// else the host name and 8 random hex digits]
+    #[arg(long, value_name = "ID")]
+    pub(crate) instance_id: Option<String>,
+
     /// Log lines as JSON objects or for people [env: PERFKIT_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub(crate) log_format: Option<LogFormat>,
@@ -79,6 +85,8 @@ mod tests {
             "--demo",
             "--log-format",
             "json",
+            "--instance-id",
+            "api-1",
         ])
         .unwrap();
         assert_eq!(cli.config, Some(PathBuf::from("perfkit.toml")));
@@ -87,6 +95,7 @@ mod tests {
         assert_eq!(cli.namespace.as_deref(), Some("app:"));
         assert_eq!(cli.demo, Some(true));
         assert_eq!(cli.log_format, Some(LogFormat::Json));
+        assert_eq!(cli.instance_id.as_deref(), Some("api-1"));
     }
 
     #[test]
@@ -121,6 +130,7 @@ mod tests {
             "PERFKIT_DEMO",
             "PERFKIT_LOG_FORMAT",
             "PERFKIT_ADMIN_TOKEN",
+            "PERFKIT_INSTANCE_ID",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
         }

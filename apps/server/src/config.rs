@@ -124,6 +124,8 @@ pub(crate) struct Layer {
     pub(crate) demo: Option<bool>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) admin_token: Option<Secret>,
+    /// This instance's id (the file gives it as `service.instance`).
+    pub(crate) instance_id: Option<String>,
 }
 
 impl Layer {
@@ -136,6 +138,7 @@ impl Layer {
             demo: cli.demo,
             log_format: cli.log_format,
             admin_token: None,
+            instance_id: cli.instance_id.clone(),
         }
     }
 
@@ -170,6 +173,7 @@ impl Layer {
             demo,
             log_format,
             admin_token: get("PERFKIT_ADMIN_TOKEN").map(Secret),
+            instance_id: get("PERFKIT_INSTANCE_ID"),
         })
     }
 
@@ -181,6 +185,8 @@ impl Layer {
             demo: file.demo.enabled,
             log_format: file.server.log_format,
             admin_token: file.server.admin_token.clone().filter(|t| !t.is_empty()).map(Secret),
+            // `service.instance` always has a value (generated when absent): applied last.
+            instance_id: None,
         }
     }
 
@@ -194,6 +200,7 @@ impl Layer {
             demo: self.demo.or(below.demo),
             log_format: self.log_format.or(below.log_format),
             admin_token: self.admin_token.or(below.admin_token),
+            instance_id: self.instance_id.or(below.instance_id),
         }
     }
 }
@@ -369,7 +376,11 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     if file.api.request_timeout.is_zero() {
         bail!("api.requestTimeout must be more than 0s");
     }
-    file.service.validate().context("section [service]")?;
+    let mut service = file.service;
+    if let Some(instance) = chosen.instance_id {
+        service.instance = instance;
+    }
+    service.validate().context("section [service] (or the instance id)")?;
     file.optimizer
         .validate()
         .map_err(OptimizerError::InvalidConfig)
@@ -389,7 +400,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
             .demo
             .unwrap_or(false)
             .then_some(DemoSettings { latency: file.demo.latency, ttl: file.demo.ttl }),
-        service: file.service,
+        service,
         optimizer: file.optimizer,
         alert_rules,
     })

@@ -33,6 +33,7 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
         url = %format!("http://{address}/"),
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
+        instance = %settings.service.instance,
         "perfkit-server listening"
     );
 
@@ -51,23 +52,24 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
     drained.map(|_| ())
 }
 
-/// The cache the settings name, connected.
-pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn CacheBackend>> {
-    Ok(match settings {
-        CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
-        CacheSettings::Redis(config) => Arc::new(
-            RedisCache::connect(config.clone())
-                .await
-                .with_context(|| format!("cannot set up the redis cache at {}", config.url))?,
-        ),
-    })
-}
-
 /// The performance service over the configured cache, rules and optimizer (not started).
+/// With Redis, it coordinates with the other servers on the same Redis and namespace
+/// (announcements, optimizer and cache-clear turns); in memory, with itself.
 pub(crate) async fn build_service(settings: &Settings) -> Result<PerformanceService> {
-    PerformanceService::builder()
+    let mut builder = PerformanceService::builder();
+    let cache: Arc<dyn CacheBackend> = match &settings.cache {
+        CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
+        CacheSettings::Redis(config) => {
+            let redis = RedisCache::connect(config.clone())
+                .await
+                .with_context(|| format!("cannot set up the redis cache at {}", config.url))?;
+            builder = builder.coordination(Arc::new(redis.coordination()));
+            Arc::new(redis)
+        }
+    };
+    builder
         .config(settings.service.clone())
-        .cache(build_cache(&settings.cache).await?)
+        .cache(cache)
         .alert_rules(settings.alert_rules.clone())
         .optimizer_config(settings.optimizer.clone())
         .build()

@@ -16,7 +16,7 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 7] = [
+const SERVER_VARIABLES: [&str; 8] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -24,6 +24,7 @@ const SERVER_VARIABLES: [&str; 7] = [
     "PERFKIT_DEMO",
     "PERFKIT_LOG_FORMAT",
     "PERFKIT_ADMIN_TOKEN",
+    "PERFKIT_INSTANCE_ID",
 ];
 
 /// The server binary with a clean `PERFKIT_*` environment and `info` logs.

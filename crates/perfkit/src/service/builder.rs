@@ -181,6 +181,7 @@ impl PerformanceServiceBuilder {
     /// # Errors
     /// [`PerfkitError::InvalidConfig`] for a bad service config, [`PerfkitError::Optimizer`]
     /// or [`PerfkitError::Alerting`] for a bad optimizer config or rule set,
+    /// [`PerfkitError::Host`] for a bad connection registry config,
     /// [`PerfkitError::Setup`] when the default probe or the exposition cannot be set up.
     pub fn build(self) -> Result<PerformanceService, PerfkitError> {
         self.config.validate()?;
@@ -215,6 +216,7 @@ impl PerformanceServiceBuilder {
         let connections = self.connections.unwrap_or_else(|| {
             ConnectionRegistry::new(ConnectionRegistryConfig::default(), Arc::clone(&clock))
         });
+        connections.config().validate()?;
         // The registry owns the connection figure unless the host gave its own control.
         let registry_owns_connections = self.connection_control.is_none();
         let connection_control: Arc<dyn ConnectionControl> =

@@ -1,4 +1,5 @@
-//! The three loops: collect (30 s), report (5 min), optimize (15 min, when auto is on).
+//! The three loops: collect (30 s), report (5 min), optimize (15 min, when auto is on); beside
+//! them, the connection registry's maintenance (heartbeat 30 s, inactive cleanup 1 min).
 //!
 //! Each loop runs its step on a tokio interval. A step that fails is logged and counted; a
 //! step that panics is caught, logged and counted; either way the loop goes on. Shutdown is
@@ -54,8 +55,9 @@ impl PerformanceService {
     /// Starts the schedule on the current tokio runtime: a collection now and every
     /// collect interval, a report after the first collection and every report interval, an
     /// optimizer check after the first collection and every optimize interval while
-    /// auto-optimization is on. Alert notifiers start delivering. Calling it again while
-    /// running does nothing.
+    /// auto-optimization is on. The connection registry's heartbeat and inactive cleanup run
+    /// on their periods. Alert notifiers start delivering. Calling it again while running
+    /// does nothing.
     ///
     /// # Panics
     /// Outside a tokio runtime, like `tokio::spawn`.
@@ -119,6 +121,15 @@ impl PerformanceService {
             },
             self.clone(),
         )));
+        // The stream's connections: pings on the heartbeat, inactive cleanup on its period.
+        let connections = self.inner.parts.connections.clone();
+        let mut connections_stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                () = connections.maintain() => {}
+                _ = connections_stopped.wait_for(|stop| *stop) => {}
+            }
+        }));
         for worker in lock(&self.inner.delivery_workers).drain(..) {
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(async move {
