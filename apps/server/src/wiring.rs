@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use perfkit::PerformanceService;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
+use perfkit::host::{WorkerPool, WorkerPoolConfig};
 use tokio::net::TcpListener;
 
 use crate::admin_token;
@@ -25,8 +26,11 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
     let (token, origin) = admin_token::choose(settings.admin_token.as_ref())?;
     admin_token::announce(&token, origin);
 
-    let service = build_service(&settings).await?;
-    let router = build_router(&service, &settings, token.0);
+    // The server's job queue: the demo's read-ahead runs on it, the service watches its
+    // length and the optimizer may scale it.
+    let jobs = WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
+    let service = build_service(&settings, &jobs).await?;
+    let router = build_router(&service, &settings, token.0, &jobs);
     service.start();
     tracing::info!(
         %address,
@@ -48,6 +52,7 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
         tracing::warn!(grace = ?settings.shutdown_grace, "requests still open after the grace period were dropped");
     }
     service.shutdown().await;
+    jobs.shutdown().await;
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
 }
@@ -55,7 +60,10 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
 /// The performance service over the configured cache, rules and optimizer (not started).
 /// With Redis, it coordinates with the other servers on the same Redis and namespace
 /// (announcements, optimizer and cache-clear turns); in memory, with itself.
-pub(crate) async fn build_service(settings: &Settings) -> Result<PerformanceService> {
+pub(crate) async fn build_service(
+    settings: &Settings,
+    jobs: &WorkerPool,
+) -> Result<PerformanceService> {
     let mut builder = PerformanceService::builder();
     let cache: Arc<dyn CacheBackend> = match &settings.cache {
         CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
@@ -70,6 +78,7 @@ pub(crate) async fn build_service(settings: &Settings) -> Result<PerformanceServ
     builder
         .config(settings.service.clone())
         .cache(cache)
+        .queue_control(Arc::new(jobs.clone()))
         .alert_rules(settings.alert_rules.clone())
         .optimizer_config(settings.optimizer.clone())
         .build()
@@ -82,11 +91,12 @@ pub(crate) fn build_router(
     service: &PerformanceService,
     settings: &Settings,
     admin_token: String,
+    jobs: &WorkerPool,
 ) -> Router {
     let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
     let mut router = perfkit_axum::router(service.clone(), api);
     if let Some(demo) = settings.demo {
-        router = router.merge(demo::routes(service, demo));
+        router = router.merge(demo::routes(service, demo, jobs.clone()));
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.
