@@ -21,6 +21,7 @@ const STEPS: &[Step] = &[
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },
     Step { name: "schemathesis (short)", action: schemathesis },
+    Step { name: "package", action: package },
     Step { name: "deny", action: deny },
 ];
 
@@ -58,6 +59,14 @@ fn test() -> Result<()> {
 
 fn doc_tests() -> Result<()> {
     execute(cargo().args(["test", "--workspace", "--doc"]))
+}
+
+/// Every publishable crate packaged as crates.io would receive it, and each package built
+/// from its own tarball (the verify step), in dependency order against the others'
+/// tarballs: a missing file, a path-only dependency or a manifest crates.io refuses fails
+/// here rather than at release. `--allow-dirty` because CI also runs on working copies.
+fn package() -> Result<()> {
+    execute(cargo().args(["package", "--workspace", "--allow-dirty", "--locked"]))
 }
 
 fn schemathesis() -> Result<()> {
