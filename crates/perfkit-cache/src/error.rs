@@ -99,7 +99,7 @@ pub enum CacheError {
     #[error("no randomness for a lock token: {0}")]
     Random(String),
     /// Another owner still held the lock after the wait; the work did not start.
-    #[error("lock {lock:?} is held by {}", holder.as_deref().unwrap_or("another instance"))]
+    #[error("lock {lock:?} is held by {}", .holder.as_deref().unwrap_or("another instance"))]
     LockBusy {
         /// The lock.
         lock: String,

@@ -80,7 +80,7 @@ impl Coordination for RedisCoordination {
         check_name("instance", instance)?;
         let key = self.key(INSTANCE_PREFIX, instance);
         let expire = Some(Expiration::PX(millis(ttl)));
-        let set = self.reserved.pool().set::<(), _, _>(key, record, expire, None, false);
+        let set = self.reserved.pool().set::<(), _, _>(key, record.to_vec(), expire, None, false);
         self.reserved.call("SET", set).await
     }
 

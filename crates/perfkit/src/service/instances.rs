@@ -81,7 +81,7 @@ impl PerformanceService {
             .filter_map(|announcement| {
                 serde_json::from_slice(&announcement.record)
                     .map_err(|error| {
-                        tracing::warn!(%error, instance = announcement.instance, "unreadable announcement skipped");
+                        tracing::warn!(%error, instance = %announcement.instance, "unreadable announcement skipped");
                     })
                     .ok()
             })
