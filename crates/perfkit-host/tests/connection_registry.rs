@@ -116,9 +116,10 @@ async fn at_the_limit_inactive_connections_make_way_before_a_refusal() {
     let (registry, clock) = registry(3);
     let mut abandoned = registry.register().unwrap();
     let live = registry.register().unwrap();
-    let _recent = registry.register().unwrap();
     clock.advance(Duration::from_secs(61));
     live.touch();
+    let _recent = registry.register().unwrap();
+    // Full now; the abandoned one makes way for the next.
     let _recent_too = registry.register().unwrap();
     assert_eq!(
         abandoned.next_signal().await,
