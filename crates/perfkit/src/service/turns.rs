@@ -57,6 +57,11 @@ impl PerformanceService {
         let record = run_exclusive(coordination, self.turn(OPTIMIZER_LOCK, wait), async {
             let started_us = wall_micros();
             let optimizer = &self.inner.parts.optimizer;
+            let kind = match run {
+                Some(OptimizationRun::Triggered) => "triggered",
+                Some(OptimizationRun::Forced) => "forced",
+                None => "scheduled",
+            };
             let record = match run {
                 Some(OptimizationRun::Triggered) => {
                     optimizer.run(&self.collect_snapshot().await).await
@@ -70,6 +75,7 @@ impl PerformanceService {
             tracing::info!(
                 instance = %self.inner.config.instance,
                 run = record.id,
+                kind,
                 started_us = %started_us,
                 finished_us = %wall_micros(),
                 "optimizer run finished in its turn"
