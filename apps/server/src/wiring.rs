@@ -28,7 +28,8 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
 
     // The server's job queue: the demo's read-ahead runs on it, the service watches its
     // length and the optimizer may scale it.
-    let jobs = WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
+    let jobs =
+        WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
     let service = build_service(&settings, &jobs).await?;
     let router = build_router(&service, &settings, token.0, &jobs);
     service.start();

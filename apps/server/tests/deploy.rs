@@ -51,11 +51,18 @@ fn run(command: &mut Command) -> String {
 fn promtool_checks_the_config_and_rules_and_their_unit_tests_pass() {
     let Some(promtool) = program("promtool") else { return };
     let dir = deploy().join("prometheus");
-    let checked = run(Command::new(&promtool).current_dir(&dir).args(["check", "rules", "perfkit-rules.yml"]));
+    let checked = run(Command::new(&promtool).current_dir(&dir).args([
+        "check",
+        "rules",
+        "perfkit-rules.yml",
+    ]));
     assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
     run(Command::new(&promtool).current_dir(&dir).args(["check", "config", "prometheus.yml"]));
-    let tested =
-        run(Command::new(&promtool).current_dir(&dir).args(["test", "rules", "perfkit-rules.test.yml"]));
+    let tested = run(Command::new(&promtool).current_dir(&dir).args([
+        "test",
+        "rules",
+        "perfkit-rules.test.yml",
+    ]));
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
 
@@ -163,9 +170,9 @@ async fn every_grafana_panel_has_data_from_a_real_prometheus_scraping_the_server
                 continue;
             }
             let samples = query(&client, &prometheus, &expr).await;
-            let has_number = samples
-                .iter()
-                .any(|s| s["value"][1].as_str().is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite)));
+            let has_number = samples.iter().any(|s| {
+                s["value"][1].as_str().is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
+            });
             if !has_number {
                 still.push((title, expr));
             }

@@ -30,7 +30,12 @@ fn start_three(redis: &RedisServer, namespace: &str) -> Vec<Server> {
 }
 
 /// Asks `path` of `server` until `done` holds for the JSON answer.
-async fn until(client: &Client, server: &Server, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn until(
+    client: &Client,
+    server: &Server,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let started = Instant::now();
     loop {
         let answer: Value =
@@ -82,8 +87,12 @@ async fn three_servers_on_one_redis_list_each_other_and_take_turns() {
         })
         .await;
         assert_eq!(answer["answeredBy"], id);
-        let listed: Vec<&str> =
-            answer["instances"].as_array().unwrap().iter().map(|i| i["instance"].as_str().unwrap()).collect();
+        let listed: Vec<&str> = answer["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["instance"].as_str().unwrap())
+            .collect();
         assert_eq!(listed, IDS);
         for instance in answer["instances"].as_array().unwrap() {
             assert!(instance["latest"]["timestamp"].is_string(), "{instance}");
@@ -108,9 +117,8 @@ async fn three_servers_on_one_redis_list_each_other_and_take_turns() {
     let elapsed = started.elapsed();
 
     // Every run logged its turn (the log readers may lag the answers a little).
-    let forced = |turns: &[(String, String, u128, u128)]| {
-        turns.iter().filter(|t| t.1 == "forced").count()
-    };
+    let forced =
+        |turns: &[(String, String, u128, u128)]| turns.iter().filter(|t| t.1 == "forced").count();
     let deadline = Instant::now() + PATIENCE;
     let mut turns = turns(&servers);
     while forced(&turns) < ROUNDS * IDS.len() && Instant::now() < deadline {
@@ -149,7 +157,10 @@ async fn three_servers_on_one_redis_list_each_other_and_take_turns() {
     // application key exactly once between them, and perfkit's own keys stay.
     const KEYS: usize = 50;
     for n in 0..KEYS {
-        assert_eq!(redis_command(redis.port(), &["SET", &format!("{namespace}user:{n}"), "x"]), "+OK");
+        assert_eq!(
+            redis_command(redis.port(), &["SET", &format!("{namespace}user:{n}"), "x"]),
+            "+OK"
+        );
     }
     let mut clears = tokio::task::JoinSet::new();
     for server in &servers {

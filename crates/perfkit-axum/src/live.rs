@@ -278,7 +278,8 @@ mod tests {
 
         let heartbeat = Duration::from_secs(30);
         let clock = Arc::new(perfkit::TokioClock::default());
-        let config = ConnectionRegistryConfig { heartbeat_interval: heartbeat, ..Default::default() };
+        let config =
+            ConnectionRegistryConfig { heartbeat_interval: heartbeat, ..Default::default() };
         let registry = ConnectionRegistry::new(config, clock.clone());
         let service = PerformanceService::builder()
             .clock(clock)

@@ -73,12 +73,12 @@ pub use cache::{Cache, CacheAdmin, CacheBackend};
 #[cfg(any(test, feature = "mock"))]
 pub use cache::{MockCache, MockCacheAdmin};
 pub use cache_aside::{CacheAside, Lookup};
+#[cfg(any(test, feature = "mock"))]
+pub use coordination::MockCoordination;
 pub use coordination::{
     Announcement, Coordination, ExclusiveRun, LocalCoordination, LockToken, MAX_ANNOUNCED,
     run_exclusive,
 };
-#[cfg(any(test, feature = "mock"))]
-pub use coordination::MockCoordination;
 pub use error::{BoxError, CacheError};
 pub use memory::{MemoryCache, MemoryConfig};
 pub use redis::{RedisCache, RedisConfig, RedisCoordination};

@@ -162,8 +162,7 @@ async fn exclusive_runs_never_overlap(s: Subject) {
 
     // Busy: a run that may not wait does not start, and names the holder.
     let token = s.b.try_lock("optimizer", "api-9", Duration::from_secs(5)).await.unwrap().unwrap();
-    let run =
-        ExclusiveRun { lock: "optimizer", owner: "api-1", ttl: TTL, wait: Duration::ZERO };
+    let run = ExclusiveRun { lock: "optimizer", owner: "api-1", ttl: TTL, wait: Duration::ZERO };
     let error = run_exclusive(s.a.as_ref(), run, async { panic!("must not run") }).await;
     assert!(
         matches!(error, Err(CacheError::LockBusy { ref holder, .. }) if holder.as_deref() == Some("api-9")),
@@ -211,7 +210,10 @@ async fn a_held_lock_is_renewed_for_as_long_as_the_work_runs() {
         // Ten TTLs long: only renewals keep the lock.
         for _ in 0..10 {
             tokio::time::sleep(ttl).await;
-            assert_eq!(coordination.lock_holder("optimizer").await.unwrap().as_deref(), Some("api-1"));
+            assert_eq!(
+                coordination.lock_holder("optimizer").await.unwrap().as_deref(),
+                Some("api-1")
+            );
         }
         "done"
     })
@@ -252,8 +254,7 @@ async fn clearing_the_application_cache_leaves_announcements_and_locks() {
     let (cache, _) = redis_pair(&server, &unique_namespace("coordination-clear")).await;
     let coordination = cache.coordination();
     coordination.announce("api-1", b"{}", Duration::from_secs(60)).await.unwrap();
-    let token =
-        coordination.try_lock("optimizer", "api-1", Duration::from_secs(60)).await.unwrap();
+    let token = coordination.try_lock("optimizer", "api-1", Duration::from_secs(60)).await.unwrap();
     cache.set("user:1", b"ada", None).await.unwrap();
     assert_eq!(cache.clear().await.unwrap(), 1);
     assert_eq!(cache.delete_pattern("").await.unwrap(), 0);

@@ -74,8 +74,8 @@ pub use events::LiveEvent;
 pub use history::SnapshotHistory;
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
-    ComponentHealth, HealthReport, HealthStatus, InstanceInfo, OptimizationRun, Parts, PerformanceService,
-    PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
+    ComponentHealth, HealthReport, HealthStatus, InstanceInfo, OptimizationRun, Parts,
+    PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
 };
 
 pub use perfkit_alerting as alerting;

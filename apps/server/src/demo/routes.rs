@@ -32,7 +32,11 @@ struct Demo {
 
 /// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache; read-ahead
 /// jobs go to `jobs` (the pool the service watches as its queue).
-pub(crate) fn routes(service: &PerformanceService, settings: DemoSettings, jobs: WorkerPool) -> Router {
+pub(crate) fn routes(
+    service: &PerformanceService,
+    settings: DemoSettings,
+    jobs: WorkerPool,
+) -> Router {
     let posts = Arc::new(CachedPosts::new(
         Arc::clone(service.cache()),
         Arc::clone(service.recorder()),

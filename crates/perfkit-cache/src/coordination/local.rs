@@ -123,9 +123,8 @@ impl Coordination for LocalCoordination {
         check_name("lock", name)?;
         let now = self.clock.now();
         let mut locks = lock(&self.locks);
-        let holds = locks
-            .get(name)
-            .is_some_and(|(held, expires)| held == token.as_str() && *expires > now);
+        let holds =
+            locks.get(name).is_some_and(|(held, expires)| held == token.as_str() && *expires > now);
         if holds {
             locks.remove(name);
         }

@@ -52,8 +52,12 @@ pub const MAX_ANNOUNCED: usize = 256;
 pub trait Coordination: Send + Sync + fmt::Debug {
     /// Announces `instance` with `record` (opaque bytes, the caller's summary) for `ttl`;
     /// announcing again replaces the record and renews the TTL.
-    async fn announce(&self, instance: &str, record: &[u8], ttl: Duration)
-    -> Result<(), CacheError>;
+    async fn announce(
+        &self,
+        instance: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
 
     /// Withdraws the announcement of `instance` (at shutdown); whether there was one.
     async fn withdraw(&self, instance: &str) -> Result<bool, CacheError>;

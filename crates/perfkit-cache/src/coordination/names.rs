@@ -11,10 +11,7 @@ const MAX_NAME: usize = 64;
 pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), CacheError> {
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
     if name.is_empty() || name.len() > MAX_NAME || !name.chars().all(plain) {
-        return Err(CacheError::InvalidName {
-            what,
-            name: name.chars().take(MAX_NAME).collect(),
-        });
+        return Err(CacheError::InvalidName { what, name: name.chars().take(MAX_NAME).collect() });
     }
     Ok(())
 }

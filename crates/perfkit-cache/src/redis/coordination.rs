@@ -14,8 +14,8 @@ use fred::prelude::{Expiration, KeysInterface, LuaInterface, Value};
 use fred::types::SetOptions;
 
 use super::RedisCache;
-use crate::coordination::{Announcement, Coordination, LockToken, MAX_ANNOUNCED, check_name};
 use crate::CacheError;
+use crate::coordination::{Announcement, Coordination, LockToken, MAX_ANNOUNCED, check_name};
 
 /// PEXPIRE only while the caller's token holds the lock.
 const RENEW_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -167,8 +167,7 @@ impl Coordination for RedisCoordination {
     async fn lock_holder(&self, name: &str) -> Result<Option<String>, CacheError> {
         check_name("lock", name)?;
         let key = self.key(LOCK_PREFIX, name);
-        let held: Option<String> =
-            self.reserved.call("GET", self.reserved.pool().get(key)).await?;
+        let held: Option<String> = self.reserved.call("GET", self.reserved.pool().get(key)).await?;
         Ok(held.map(|token| LockToken::owner_of(&token).to_owned()))
     }
 }

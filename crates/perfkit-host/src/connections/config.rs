@@ -63,9 +63,10 @@ impl ConnectionRegistryConfig {
                 self.max_connections
             ));
         }
-        for (name, period) in
-            [("heartbeatInterval", self.heartbeat_interval), ("cleanupInterval", self.cleanup_interval)]
-        {
+        for (name, period) in [
+            ("heartbeatInterval", self.heartbeat_interval),
+            ("cleanupInterval", self.cleanup_interval),
+        ] {
             if period < MIN_PERIOD {
                 problems.push(format!("{name} must be at least {MIN_PERIOD:?}, got {period:?}"));
             }
@@ -115,9 +116,7 @@ mod tests {
             heartbeat_interval: Duration::from_secs(1),
             cleanup_interval: Duration::ZERO,
         };
-        let Err(HostError::InvalidConfig(problems)) = config.validate() else {
-            panic!("accepted")
-        };
+        let Err(HostError::InvalidConfig(problems)) = config.validate() else { panic!("accepted") };
         assert_eq!(problems.len(), 3, "{problems:?}");
     }
 }

@@ -188,8 +188,12 @@ impl ConnectionRegistry {
         let mut entries = self.shared.entries();
         let max = self.shared.config.max_connections;
         if entries.len() >= max {
-            let closed =
-                Self::close_idle_in(&mut entries, now, self.shared.config.inactive_after, CloseReason::Inactive);
+            let closed = Self::close_idle_in(
+                &mut entries,
+                now,
+                self.shared.config.inactive_after,
+                CloseReason::Inactive,
+            );
             if closed > 0 {
                 tracing::info!(closed, "connection limit reached: inactive connections closed");
             }
@@ -334,8 +338,7 @@ impl ConnectionRegistry {
         let config = &self.shared.config;
         let every = |period: Duration| {
             let period = period.max(MIN_PERIOD);
-            let mut ticks =
-                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             // After a stall, one round rather than a burst of them.
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks
