@@ -48,9 +48,9 @@ pub(crate) struct Cli {
     )]
     pub(crate) demo: Option<bool>,
 
-    /// This instance's id among the servers sharing one Redis (1 to 64 letters, digits or
-    /// - _ . :) [env: PERFKIT_INSTANCE_ID] [default: service.instance in the config file,
-    /// else the host name and 8 random hex digits]
+    /// This instance's id among the servers sharing one Redis, 1 to 64 letters, digits,
+    /// dashes, underscores, dots or colons [env: PERFKIT_INSTANCE_ID] [default:
+    /// service.instance in the config file, else the host name and 8 random hex digits]
     #[arg(long, value_name = "ID")]
     pub(crate) instance_id: Option<String>,
 

@@ -22,7 +22,7 @@ pub(crate) fn next_page(pool: &WorkerPool, posts: &Arc<CachedPosts>, page: u32, 
     match pool.try_submit(job) {
         Ok(()) => {}
         Err(HostError::QueueFull { .. }) => {
-            tracing::debug!(page = next, "read-ahead skipped: queue full")
+            tracing::debug!(page = next, "read-ahead skipped: queue full");
         }
         Err(error) => tracing::debug!(%error, "read-ahead not queued"),
     }
