@@ -30,6 +30,7 @@
 //! enabled = true
 //! latency = "50ms"            # the slow source's delay per query
 //! ttl = "1m"                  # how long demo answers stay cached
+//! readAhead = false           # a page read from the source queues the next one's load
 //!
 //! [service]                   # perfkit::ServiceConfig
 //! collectInterval = "30s"
@@ -103,6 +104,8 @@ pub(crate) struct DemoSettings {
     pub(crate) latency: Duration,
     /// How long an answer stays cached.
     pub(crate) ttl: Duration,
+    /// Whether a page read from the source queues the next page's load on the job queue.
+    pub(crate) read_ahead: bool,
 }
 
 /// A value kept out of `Debug` output and logs.
@@ -280,6 +283,7 @@ struct DemoSection {
     latency: Duration,
     #[serde(with = "perfkit::core::duration")]
     ttl: Duration,
+    read_ahead: bool,
 }
 
 perfkit::core::maps_only!(DemoSection);
@@ -290,6 +294,8 @@ impl Default for DemoSection {
             enabled: None,
             latency: Duration::from_millis(50),
             ttl: Duration::from_secs(60),
+            // Off: with it, which reads hit depends on when a background job ran.
+            read_ahead: false,
         }
     }
 }
@@ -396,10 +402,11 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         shutdown_grace: file.server.shutdown_grace,
         cache,
         api: file.api,
-        demo: chosen
-            .demo
-            .unwrap_or(false)
-            .then_some(DemoSettings { latency: file.demo.latency, ttl: file.demo.ttl }),
+        demo: chosen.demo.unwrap_or(false).then_some(DemoSettings {
+            latency: file.demo.latency,
+            ttl: file.demo.ttl,
+            read_ahead: file.demo.read_ahead,
+        }),
         service,
         optimizer: file.optimizer,
         alert_rules,

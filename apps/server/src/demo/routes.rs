@@ -27,11 +27,12 @@ const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 #[derive(Clone)]
 struct Demo {
     posts: Arc<CachedPosts>,
-    jobs: WorkerPool,
+    /// Where read-ahead jobs go, when `[demo] readAhead` is on.
+    read_ahead: Option<WorkerPool>,
 }
 
-/// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache; read-ahead
-/// jobs go to `jobs` (the pool the service watches as its queue).
+/// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache; with
+/// `read_ahead` on, read-ahead jobs go to `jobs` (the pool the service watches as its queue).
 pub(crate) fn routes(
     service: &PerformanceService,
     settings: DemoSettings,
@@ -46,7 +47,7 @@ pub(crate) fn routes(
     Router::new()
         .route("/api/posts", get(list_posts).fallback(wrong_method))
         .route("/api/users/{id}/posts", get(user_posts).fallback(wrong_method))
-        .with_state(Demo { posts, jobs })
+        .with_state(Demo { posts, read_ahead: settings.read_ahead.then_some(jobs) })
 }
 
 async fn list_posts(
@@ -55,8 +56,8 @@ async fn list_posts(
 ) -> Result<Response, ApiError> {
     let (page, limit) = query::page_and_limit(&params)?;
     let (json, lookup) = demo.posts.page(page, limit).await?;
-    if lookup == Lookup::Miss {
-        read_ahead::next_page(&demo.jobs, &demo.posts, page, limit);
+    if let (Lookup::Miss, Some(jobs)) = (lookup, &demo.read_ahead) {
+        read_ahead::next_page(jobs, &demo.posts, page, limit);
     }
     Ok(json_answer(json, lookup))
 }
@@ -96,20 +97,21 @@ mod tests {
     use super::*;
 
     fn app() -> Router {
-        app_with(jobs())
+        app_with(jobs(), false)
     }
 
     fn jobs() -> WorkerPool {
         WorkerPool::new(perfkit::host::WorkerPoolConfig::default()).unwrap()
     }
 
-    fn app_with(jobs: WorkerPool) -> Router {
+    fn app_with(jobs: WorkerPool, read_ahead: bool) -> Router {
         let service = PerformanceService::builder().build().unwrap();
-        routes(
-            &service,
-            DemoSettings { latency: Duration::from_millis(1), ttl: Duration::from_secs(60) },
-            jobs,
-        )
+        let settings = DemoSettings {
+            latency: Duration::from_millis(1),
+            ttl: Duration::from_secs(60),
+            read_ahead,
+        };
+        routes(&service, settings, jobs)
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
@@ -144,7 +146,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_read_from_the_source_reads_the_next_one_ahead_on_the_job_queue() {
         let jobs = jobs();
-        let app = app_with(jobs.clone());
+        let app = app_with(jobs.clone(), true);
         let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
         assert_eq!(cache.as_deref(), Some("miss"));
         // The read-ahead job runs on the pool; wait for it to have run.
@@ -162,6 +164,17 @@ mod tests {
         assert_eq!(cache.as_deref(), Some("hit"));
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(jobs.stats().completed, 1);
+    }
+
+    #[tokio::test]
+    async fn without_read_ahead_no_job_is_queued() {
+        let jobs = jobs();
+        let app = app_with(jobs.clone(), false);
+        let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("miss"));
+        let (_, cache, _) = get(&app, "/api/posts?page=6&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("miss"));
+        assert_eq!(jobs.stats().completed, 0);
     }
 
     #[tokio::test]
