@@ -32,7 +32,14 @@ const PREREQUISITES: &[Prerequisite] = &[
     Prerequisite {
         programs: &["promtool"],
         debian_package: "prometheus",
-        needed_by: "perfkit-server's end-to-end tests (promtool check metrics on the exposition)",
+        needed_by: "perfkit-server's end-to-end tests (promtool check metrics on the exposition) \
+                    and deploy tests (promtool check and test rules)",
+    },
+    Prerequisite {
+        programs: &["prometheus"],
+        debian_package: "prometheus",
+        needed_by: "perfkit-server's deploy test (a real Prometheus scraping the server, every \
+                    Grafana panel's expression answering)",
     },
     Prerequisite {
         programs: &["chromium", "chromium-browser"],

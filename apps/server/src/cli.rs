@@ -48,6 +48,12 @@ pub(crate) struct Cli {
     )]
     pub(crate) demo: Option<bool>,
 
+    /// This instance's id among the servers sharing one Redis, 1 to 64 letters, digits,
+    /// dashes, underscores, dots or colons [env: PERFKIT_INSTANCE_ID] [default:
+    /// service.instance in the config file, else the host name and 8 random hex digits]
+    #[arg(long, value_name = "ID")]
+    pub(crate) instance_id: Option<String>,
+
     /// Log lines as JSON objects or for people [env: PERFKIT_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub(crate) log_format: Option<LogFormat>,
@@ -97,6 +103,8 @@ mod tests {
             "http://am2:9093",
             "--webhook-url",
             "http://hook/x",
+            "--instance-id",
+            "api-1",
         ])
         .unwrap();
         assert_eq!(cli.alertmanager_url, ["http://am1:9093", "http://am2:9093"]);
@@ -107,6 +115,7 @@ mod tests {
         assert_eq!(cli.namespace.as_deref(), Some("app:"));
         assert_eq!(cli.demo, Some(true));
         assert_eq!(cli.log_format, Some(LogFormat::Json));
+        assert_eq!(cli.instance_id.as_deref(), Some("api-1"));
     }
 
     #[test]
@@ -144,6 +153,7 @@ mod tests {
             "PERFKIT_ALERTMANAGER_URL",
             "PERFKIT_WEBHOOK_URL",
             "PERFKIT_WEBHOOK_TOKEN",
+            "PERFKIT_INSTANCE_ID",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
         }

@@ -30,6 +30,7 @@
 //! enabled = true
 //! latency = "50ms"            # the slow source's delay per query
 //! ttl = "1m"                  # how long demo answers stay cached
+//! readAhead = false           # a page read from the source queues the next one's load
 //!
 //! [service]                   # perfkit::ServiceConfig
 //! collectInterval = "30s"
@@ -122,6 +123,8 @@ pub(crate) struct DemoSettings {
     pub(crate) latency: Duration,
     /// How long an answer stays cached.
     pub(crate) ttl: Duration,
+    /// Whether a page read from the source queues the next page's load on the job queue.
+    pub(crate) read_ahead: bool,
 }
 
 /// A value kept out of `Debug` output and logs.
@@ -149,6 +152,8 @@ pub(crate) struct Layer {
     pub(crate) webhook_urls: Option<Vec<String>>,
     /// The bearer token of the webhooks in `webhook_urls` (environment only).
     pub(crate) webhook_token: Option<Secret>,
+    /// This instance's id (the file gives it as `service.instance`).
+    pub(crate) instance_id: Option<String>,
 }
 
 impl Layer {
@@ -165,6 +170,7 @@ impl Layer {
                 .then(|| cli.alertmanager_url.clone()),
             webhook_urls: (!cli.webhook_url.is_empty()).then(|| cli.webhook_url.clone()),
             webhook_token: None,
+            instance_id: cli.instance_id.clone(),
         }
     }
 
@@ -202,6 +208,7 @@ impl Layer {
             alertmanager_urls: get("PERFKIT_ALERTMANAGER_URL").map(|v| url_list(&v)),
             webhook_urls: get("PERFKIT_WEBHOOK_URL").map(|v| url_list(&v)),
             webhook_token: get("PERFKIT_WEBHOOK_TOKEN").map(Secret),
+            instance_id: get("PERFKIT_INSTANCE_ID"),
         })
     }
 
@@ -217,6 +224,8 @@ impl Layer {
             alertmanager_urls: None,
             webhook_urls: None,
             webhook_token: None,
+            // `service.instance` always has a value (generated when absent): applied last.
+            instance_id: None,
         }
     }
 
@@ -233,6 +242,7 @@ impl Layer {
             alertmanager_urls: self.alertmanager_urls.or(below.alertmanager_urls),
             webhook_urls: self.webhook_urls.or(below.webhook_urls),
             webhook_token: self.webhook_token.or(below.webhook_token),
+            instance_id: self.instance_id.or(below.instance_id),
         }
     }
 }
@@ -318,6 +328,7 @@ struct DemoSection {
     latency: Duration,
     #[serde(with = "perfkit::core::duration")]
     ttl: Duration,
+    read_ahead: bool,
 }
 
 perfkit::core::maps_only!(DemoSection);
@@ -328,6 +339,8 @@ impl Default for DemoSection {
             enabled: None,
             latency: Duration::from_millis(50),
             ttl: Duration::from_secs(60),
+            // Off: with it, which reads hit depends on when a background job ran.
+            read_ahead: false,
         }
     }
 }
@@ -414,7 +427,11 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     if file.api.request_timeout.is_zero() {
         bail!("api.requestTimeout must be more than 0s");
     }
-    file.service.validate().context("section [service]")?;
+    let mut service = file.service;
+    if let Some(instance) = chosen.instance_id {
+        service.instance = instance;
+    }
+    service.validate().context("section [service] (or the instance id)")?;
     file.optimizer
         .validate()
         .map_err(OptimizerError::InvalidConfig)
@@ -433,11 +450,12 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         shutdown_grace: file.server.shutdown_grace,
         cache,
         api: file.api,
-        demo: chosen
-            .demo
-            .unwrap_or(false)
-            .then_some(DemoSettings { latency: file.demo.latency, ttl: file.demo.ttl }),
-        service: file.service,
+        demo: chosen.demo.unwrap_or(false).then_some(DemoSettings {
+            latency: file.demo.latency,
+            ttl: file.demo.ttl,
+            read_ahead: file.demo.read_ahead,
+        }),
+        service,
         optimizer: file.optimizer,
         alert_rules,
         inhibit_rules,

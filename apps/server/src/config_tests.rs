@@ -154,6 +154,7 @@ fn every_section_is_read() {
         enabled = true
         latency = 5
         ttl = 1000
+        readAhead = true
         [service]
         collectInterval = 1000
         [optimizer]
@@ -182,7 +183,11 @@ fn every_section_is_read() {
     );
     assert_eq!(
         s.demo,
-        Some(DemoSettings { latency: Duration::from_millis(5), ttl: Duration::from_secs(1) })
+        Some(DemoSettings {
+            latency: Duration::from_millis(5),
+            ttl: Duration::from_secs(1),
+            read_ahead: true
+        })
     );
     assert_eq!(s.service.collect_interval, Duration::from_secs(1));
     assert!(!s.optimizer.mode.auto && s.optimizer.mode.dry_run);

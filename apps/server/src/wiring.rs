@@ -9,6 +9,7 @@ use axum::Router;
 use perfkit::PerformanceService;
 use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
+use perfkit::host::{WorkerPool, WorkerPoolConfig};
 use tokio::net::TcpListener;
 
 use crate::admin_token;
@@ -29,8 +30,12 @@ pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
     let (token, origin) = admin_token::choose(settings.admin_token.as_ref())?;
     admin_token::announce(&token, origin);
 
-    let service = build_service(&settings).await?;
-    let router = build_router(&service, &settings, token.0);
+    // The server's job queue: the demo's read-ahead runs on it, the service watches its
+    // length and the optimizer may scale it.
+    let jobs =
+        WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
+    let service = build_service(&settings, &jobs).await?;
+    let router = build_router(&service, &settings, token.0, &jobs);
     service.start();
     let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
@@ -41,6 +46,7 @@ pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
         url = %format!("http://{address}/"),
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
+        instance = %settings.service.instance,
         "perfkit-server listening"
     );
 
@@ -56,32 +62,38 @@ pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
     }
     reloading.abort();
     service.shutdown().await;
+    jobs.shutdown().await;
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
 }
 
-/// The cache the settings name, connected.
-pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn CacheBackend>> {
-    Ok(match settings {
-        CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
-        CacheSettings::Redis(config) => Arc::new(
-            RedisCache::connect(config.clone())
-                .await
-                .with_context(|| format!("cannot set up the redis cache at {}", config.url))?,
-        ),
-    })
-}
-
 /// The performance service over the configured cache, rules and optimizer (not started).
-pub(crate) async fn build_service(settings: &Settings) -> Result<PerformanceService> {
+/// With Redis, it coordinates with the other servers on the same Redis and namespace
+/// (announcements, optimizer and cache-clear turns); in memory, with itself.
+pub(crate) async fn build_service(
+    settings: &Settings,
+    jobs: &WorkerPool,
+) -> Result<PerformanceService> {
     let engine = EngineConfig {
         inhibit_rules: settings.inhibit_rules.clone(),
         generator_url: settings.notifiers.external_url.clone(),
         ..EngineConfig::default()
     };
-    let mut builder = PerformanceService::builder()
+    let mut builder = PerformanceService::builder();
+    let cache: Arc<dyn CacheBackend> = match &settings.cache {
+        CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
+        CacheSettings::Redis(config) => {
+            let redis = RedisCache::connect(config.clone())
+                .await
+                .with_context(|| format!("cannot set up the redis cache at {}", config.url))?;
+            builder = builder.coordination(Arc::new(redis.coordination()));
+            Arc::new(redis)
+        }
+    };
+    builder = builder
         .config(settings.service.clone())
-        .cache(build_cache(&settings.cache).await?)
+        .cache(cache)
+        .queue_control(Arc::new(jobs.clone()))
         .alert_rules(settings.alert_rules.clone())
         .alert_engine_config(engine)
         .optimizer_config(settings.optimizer.clone());
@@ -99,11 +111,12 @@ pub(crate) fn build_router(
     service: &PerformanceService,
     settings: &Settings,
     admin_token: String,
+    jobs: &WorkerPool,
 ) -> Router {
     let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
     let mut router = perfkit_axum::router(service.clone(), api);
     if let Some(demo) = settings.demo {
-        router = router.merge(demo::routes(service, demo));
+        router = router.merge(demo::routes(service, demo, jobs.clone()));
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.

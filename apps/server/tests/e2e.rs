@@ -252,6 +252,9 @@ async fn every_endpoint_on_redis_leaving_other_keys_alone() {
             &namespace,
             "--config",
             &config_path,
+            // Named, so its persisted history has a key this test knows.
+            "--instance-id",
+            "e2e-1",
         ],
         &[],
     );
@@ -268,7 +271,7 @@ async fn every_endpoint_on_redis_leaving_other_keys_alone() {
     let demo_key = format!("{namespace}demo:posts:page:2:limit:5");
     assert_eq!(redis_command(redis.port(), &["EXISTS", &demo_key]), ":1", "{demo_key}");
     let promtool = promtool_verdict(&client, &server).await;
-    let history_key = format!("{namespace}{}history:default", perfkit::cache::RESERVED_PREFIX);
+    let history_key = format!("{namespace}{}history:e2e-1", perfkit::cache::RESERVED_PREFIX);
     assert_eq!(redis_command(redis.port(), &["EXISTS", &history_key]), ":1", "{history_key}");
     clearing_the_cache_needs_the_token(&client, &server, &token).await;
     assert_eq!(redis_command(redis.port(), &["EXISTS", &demo_key]), ":0");

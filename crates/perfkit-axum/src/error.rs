@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use perfkit::PerfkitError;
 use perfkit::alerting::AlertingError;
+use perfkit::cache::CacheError;
 use perfkit::host::HostError;
 use perfkit::optimizer::OptimizerError;
 use serde::Serialize;
@@ -219,6 +220,10 @@ impl From<PerfkitError> for ApiError {
                 what: "alert rules",
                 problems: problems.iter().map(ToString::to_string).collect(),
             },
+            PerfkitError::Cache(error @ CacheError::LockBusy { .. }) => ApiError::Status {
+                status: StatusCode::CONFLICT,
+                message: format!("{error}: another instance is doing this now; try again"),
+            },
             PerfkitError::Cache(error) => {
                 tracing::warn!(%error, "cache operation failed");
                 ApiError::Unavailable("the cache did not answer; see the server log".to_owned())
@@ -270,7 +275,6 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perfkit::cache::CacheError;
 
     async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
         let response = error.into_response();
@@ -300,6 +304,19 @@ mod tests {
         let (status, body) = body_of(error.into()).await;
         assert_eq!(status, 503);
         assert!(!body.to_string().contains("10.0.0.1"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_busy_turn_is_a_conflict_naming_the_holder() {
+        let error = PerfkitError::Cache(CacheError::LockBusy {
+            lock: "optimizer".to_owned(),
+            holder: Some("api-2".to_owned()),
+        });
+        let (status, body) = body_of(error.into()).await;
+        assert_eq!(status, 409);
+        assert_eq!(body["error"]["code"], "conflict");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("api-2"), "{message}");
     }
 
     #[tokio::test]

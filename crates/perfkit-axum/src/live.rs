@@ -170,6 +170,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unbounded receiver as a `Stream`, the shape `forward` reads a socket in.
+    mod tokio_stream_shim {
+        use std::pin::Pin;
+        use std::task::{Context, Poll};
+
+        pub(super) struct UnboundedStream<T>(pub(super) tokio::sync::mpsc::UnboundedReceiver<T>);
+
+        impl<T> futures::Stream for UnboundedStream<T> {
+            type Item = T;
+            fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+                self.0.poll_recv(cx)
+            }
+        }
+    }
     use perfkit::core::{ManualClock, Timestamp};
     use perfkit::host::{ConnectionRegistry, ConnectionRegistryConfig};
 
@@ -237,6 +252,67 @@ mod tests {
         let ended = forward(receiver, silent(), &outbox, &mut lease, &recorder).await;
         assert_eq!(ended, Ended::Closed(CloseReason::Shutdown));
         drop(queued.try_recv());
+    }
+
+    /// A client of `forward` over channels: reads what the server queues and, when
+    /// `answers`, sends a pong for every ping, as a browser does.
+    fn client(
+        mut queued: mpsc::Receiver<Message>,
+        answers: bool,
+    ) -> mpsc::UnboundedReceiver<Result<Message, std::convert::Infallible>> {
+        let (pongs, incoming) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = queued.recv().await {
+                if answers && matches!(message, Message::Ping(_)) {
+                    let _ = pongs.send(Ok(Message::Pong(Vec::new().into())));
+                }
+            }
+        });
+        incoming
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_passive_subscriber_that_answers_pings_stays_for_an_hour_and_a_silent_one_goes() {
+        use perfkit::PerformanceService;
+        use tokio_stream_shim::UnboundedStream;
+
+        let heartbeat = Duration::from_secs(30);
+        let clock = Arc::new(perfkit::TokioClock::default());
+        let config =
+            ConnectionRegistryConfig { heartbeat_interval: heartbeat, ..Default::default() };
+        let registry = ConnectionRegistry::new(config, clock.clone());
+        let service = PerformanceService::builder()
+            .clock(clock)
+            .connections(registry.clone())
+            .build()
+            .unwrap();
+        service.start();
+        let started = tokio::time::Instant::now();
+        let serve = |answers: bool| {
+            let mut lease = registry.register().unwrap();
+            let events = service.subscribe();
+            let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
+            let incoming = UnboundedStream(client(queued, answers));
+            tokio::spawn(async move {
+                let recorder = Recorder::default();
+                let ended = forward(events, incoming, &outbox, &mut lease, &recorder).await;
+                (ended, started.elapsed())
+            })
+        };
+        // Passive: they never send anything of their own, only (for one) pongs.
+        let answering = serve(true);
+        let silent = serve(false);
+
+        let (ended, after) = silent.await.unwrap();
+        assert_eq!(ended, Ended::Closed(CloseReason::HeartbeatTimeout));
+        assert!(after <= heartbeat * 2, "dropped after {after:?}");
+
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(!answering.is_finished(), "the answering subscriber was dropped");
+        assert_eq!(registry.len(), 1);
+        assert_eq!(registry.counts(Duration::from_secs(60)).idle, 0, "never counted idle");
+        service.shutdown().await;
+        answering.abort();
     }
 
     #[tokio::test]

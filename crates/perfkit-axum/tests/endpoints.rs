@@ -38,6 +38,13 @@ async fn every_endpoint_answers_with_its_documented_shape() {
             assert!(b["errors"]["byKind"].is_object(), "{b}");
         }),
         (Call::get(&path("/report")), |b| assert!(b.is_object(), "{b}")),
+        (Call::get(&path("/instances")), |b| {
+            // The in-memory server coordinates with itself alone: it lists itself.
+            let listed = b["instances"].as_array().unwrap();
+            assert_eq!(listed.len(), 1, "{b}");
+            assert_eq!(listed[0]["instance"], b["answeredBy"], "{b}");
+            assert!(listed[0]["latest"]["timestamp"].is_string(), "{b}");
+        }),
         (Call::get(&path("/history?limit=100")), |b| {
             assert_eq!(b.as_array().unwrap().len(), 1, "{b}");
             assert!(b[0]["timestamp"].is_string(), "{b}");

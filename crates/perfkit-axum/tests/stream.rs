@@ -69,7 +69,7 @@ async fn snapshots_and_events_reach_a_registered_client() {
     };
     assert!(next["data"]["timestamp"].is_string(), "{next}");
 
-    service.optimize(perfkit::OptimizationRun::Forced).await;
+    service.optimize(perfkit::OptimizationRun::Forced).await.unwrap();
     let mut types = Vec::new();
     while !types.contains(&"optimization".to_owned()) {
         types.push(next_json(&mut socket).await["type"].as_str().unwrap().to_owned());

@@ -120,7 +120,7 @@ pub trait CacheAdmin: Send + Sync + fmt::Debug {
     /// namespace are never touched, whatever the prefix (`""` and `"~"` included).
     async fn delete_pattern(&self, prefix: &str) -> Result<u64, CacheError>;
 
-    /// The handle on perfkit's own keys (persisted history; later instance announcements and
+    /// The handle on perfkit's own keys (persisted history, instance announcements and
     /// locks): a [`Cache`] under the reserved sub-namespace
     /// ([`RESERVED_PREFIX`](crate::RESERVED_PREFIX)), on the same store or connection pool,
     /// with its own counters. The same handle on every call.

@@ -78,4 +78,39 @@ pub enum CacheError {
         /// The compute function's error.
         source: BoxError,
     },
+    /// An instance id or lock name is not 1 to 64 plain characters (letters, digits,
+    /// `- _ . :`).
+    #[error("{what} name {name:?} must be 1 to 64 letters, digits or - _ . :")]
+    InvalidName {
+        /// What the name names (instance, lock, owner).
+        what: &'static str,
+        /// The refused name (its first 64 characters).
+        name: String,
+    },
+    /// A bounded table of the coordination is full.
+    #[error("too many {what}: at most {max}")]
+    Full {
+        /// What is full.
+        what: &'static str,
+        /// Its bound.
+        max: usize,
+    },
+    /// The operating system gave no randomness for a lock token.
+    #[error("no randomness for a lock token: {0}")]
+    Random(String),
+    /// Another owner still held the lock after the wait; the work did not start.
+    #[error("lock {lock:?} is held by {}", .holder.as_deref().unwrap_or("another instance"))]
+    LockBusy {
+        /// The lock.
+        lock: String,
+        /// Its holder, when known.
+        holder: Option<String>,
+    },
+    /// The lock was lost while held (it expired, or renewals failed for its whole TTL); the
+    /// work was stopped.
+    #[error("lock {lock:?} was lost while held; the work was stopped")]
+    LockLost {
+        /// The lock.
+        lock: String,
+    },
 }

@@ -6,7 +6,7 @@
 //!   `delete_pattern` and `optimize` never touch a key outside it, and a caller's pattern is a
 //!   literal prefix (glob characters are escaped). Deletion is `SCAN MATCH` + `UNLINK` in
 //!   batches, never `KEYS` or `FLUSHDB`.
-//! - perfkit's own keys (persisted history, later instance announcements and locks) live in a
+//! - perfkit's own keys (persisted history, instance announcements and locks) live in a
 //!   reserved sub-namespace, [`RESERVED_PREFIX`], reached through [`CacheAdmin::reserved`].
 //!   The application handle refuses keys under it, never clears or deletes them, and does not
 //!   count their reads.
@@ -19,6 +19,9 @@
 //!   scrape time; [`CacheAdmin::stats`] refreshes what only the server knows.
 //! - The Redis backend fails open: reads miss, cache-aside still computes, errors are
 //!   counted, and a [`CircuitBreaker`] stops callers paying the timeout while Redis is down.
+//! - [`Coordination`] is what instances sharing a store do together: announce themselves
+//!   with a TTL, list the live ones, take turns under named locks ([`run_exclusive`]);
+//!   [`LocalCoordination`] for one process, [`RedisCoordination`] over a Redis cache.
 //! - [`CacheExt`] adds serde values (JSON) and the prefix and warming helpers over any cache;
 //!   [`TtlPolicy`] is the seed's access-count TTL rule.
 //! - With the `mock` feature, mockall mocks of both traits (`MockCache`, `MockCacheAdmin`)
@@ -52,6 +55,7 @@
 mod breaker;
 mod cache;
 mod cache_aside;
+mod coordination;
 mod error;
 mod frame;
 mod memory;
@@ -69,9 +73,15 @@ pub use cache::{Cache, CacheAdmin, CacheBackend};
 #[cfg(any(test, feature = "mock"))]
 pub use cache::{MockCache, MockCacheAdmin};
 pub use cache_aside::{CacheAside, Lookup};
+#[cfg(any(test, feature = "mock"))]
+pub use coordination::MockCoordination;
+pub use coordination::{
+    Announcement, Coordination, ExclusiveRun, LocalCoordination, LockToken, MAX_ANNOUNCED,
+    run_exclusive,
+};
 pub use error::{BoxError, CacheError};
 pub use memory::{MemoryCache, MemoryConfig};
-pub use redis::{RedisCache, RedisConfig};
+pub use redis::{RedisCache, RedisConfig, RedisCoordination};
 pub use report::{Footprint, OptimizeReport};
 pub use reserved::RESERVED_PREFIX;
 pub use stats::{Backend, CacheStats, RedisServerStats};

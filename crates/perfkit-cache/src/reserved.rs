@@ -1,4 +1,4 @@
-//! perfkit's own keys (persisted history; later instance announcements and locks) live in a
+//! perfkit's own keys (persisted history, instance announcements and locks) live in a
 //! reserved sub-namespace of the cache, which the application's handle can neither read,
 //! write, clear nor count.
 

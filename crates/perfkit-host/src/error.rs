@@ -22,7 +22,11 @@ pub enum HostError {
     /// The worker pool was shut down: it takes no more jobs and its workers are not resized.
     #[error("worker pool is shut down: it takes no jobs and cannot be resized")]
     PoolClosed,
-    /// The connection registry is at its limit; the connection was refused.
+    /// A connection registry setting is out of range; every problem is listed.
+    #[error("invalid connection registry config: {}", .0.join("; "))]
+    InvalidConfig(Vec<String>),
+    /// The connection registry is at its limit with no inactive connection to close; the
+    /// connection was refused.
     #[error("connection limit of {max} reached: connection refused")]
     TooManyConnections {
         /// The limit.
@@ -34,7 +38,7 @@ impl HostError {
     /// Which of the optimizer's controls a failure belongs to.
     fn control(&self) -> &'static str {
         match self {
-            HostError::TooManyConnections { .. } => "connections",
+            HostError::TooManyConnections { .. } | HostError::InvalidConfig(_) => "connections",
             HostError::InvalidPoolConfig(_)
             | HostError::NoRuntime
             | HostError::QueueFull { .. }

@@ -13,8 +13,11 @@ use perfkit_optimizer::{ConnectionControl, ConnectionCounts};
 
 fn registry(max: usize) -> (ConnectionRegistry, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
-    let config =
-        ConnectionRegistryConfig { max_connections: max, inactive_after: Duration::from_secs(60) };
+    let config = ConnectionRegistryConfig {
+        max_connections: max,
+        inactive_after: Duration::from_secs(60),
+        ..ConnectionRegistryConfig::default()
+    };
     (ConnectionRegistry::new(config, clock.clone()), clock)
 }
 
@@ -98,12 +101,80 @@ async fn a_lease_outliving_its_registry_ends_quietly() {
 }
 
 #[tokio::test]
-async fn the_default_registry_is_bounded_at_five_hundred() {
+async fn the_default_registry_is_bounded_at_the_seeds_thousand() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
     let registry = ConnectionRegistry::new(ConnectionRegistryConfig::default(), clock);
-    let leases: Vec<_> = (0..500).map(|_| registry.register().unwrap()).collect();
-    assert_eq!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 500 });
-    assert_eq!(registry.len(), 500);
+    let leases: Vec<_> = (0..1000).map(|_| registry.register().unwrap()).collect();
+    assert_eq!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 1000 });
+    assert_eq!(registry.len(), 1000);
     drop(leases);
     assert!(registry.is_empty());
+}
+
+#[tokio::test]
+async fn at_the_limit_inactive_connections_make_way_before_a_refusal() {
+    let (registry, clock) = registry(3);
+    let mut abandoned = registry.register().unwrap();
+    let live = registry.register().unwrap();
+    clock.advance(Duration::from_secs(61));
+    live.touch();
+    let _recent = registry.register().unwrap();
+    // Full now; the abandoned one makes way for the next.
+    let _recent_too = registry.register().unwrap();
+    assert_eq!(
+        abandoned.next_signal().await,
+        Some(ConnectionSignal::Close(CloseReason::Inactive)),
+        "the inactive one made way"
+    );
+    assert_eq!(registry.len(), 3);
+    // Nobody inactive now: the next is refused.
+    assert!(matches!(registry.register().unwrap_err(), HostError::TooManyConnections { max: 3 }));
+    assert_eq!(registry.len(), 3);
+}
+
+/// Wall time that follows tokio's paused timer.
+#[derive(Debug)]
+struct PausedClock(tokio::time::Instant);
+
+impl perfkit_core::Clock for PausedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_millis(0) + self.0.elapsed()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn maintenance_keeps_an_answering_client_for_an_hour_and_drops_a_silent_one() {
+    let started = tokio::time::Instant::now();
+    let config = ConnectionRegistryConfig {
+        heartbeat_interval: Duration::from_secs(10),
+        cleanup_interval: Duration::from_secs(15),
+        inactive_after: Duration::from_secs(25),
+        ..ConnectionRegistryConfig::default()
+    };
+    let registry = ConnectionRegistry::new(config, Arc::new(PausedClock(started)));
+    let mut silent = registry.register().unwrap();
+    let mut answering = registry.register().unwrap();
+    let maintenance = tokio::spawn({
+        let registry = registry.clone();
+        async move { registry.maintain().await }
+    });
+    // The answering one pongs every ping for an hour; the silent one never does.
+    let (mut pings, mut silent_gone_at) = (0, None);
+    while started.elapsed() < Duration::from_secs(3600) {
+        let signal = answering.next_signal().await;
+        assert_eq!(signal, Some(ConnectionSignal::Ping), "closed after {:?}", started.elapsed());
+        pings += 1;
+        answering.touch();
+        if registry.len() == 1 && silent_gone_at.is_none() {
+            silent_gone_at = Some(started.elapsed());
+        }
+    }
+    assert_eq!(pings, 360, "one ping per heartbeat for an hour");
+    assert_eq!(registry.len(), 1, "the answering one is still there");
+    assert_eq!(silent_gone_at, Some(Duration::from_secs(20)), "two heartbeat periods");
+    assert_eq!(
+        silent.next_signal().await,
+        Some(ConnectionSignal::Close(CloseReason::HeartbeatTimeout))
+    );
+    maintenance.abort();
 }

@@ -77,7 +77,8 @@ pub use history::SnapshotHistory;
 pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_INDICATORS};
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
-    ComponentHealth, HealthReport, HealthStatus, MemoryProfile, OptimizationRun, Parts,
+    ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
+    Parts,
     PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
 };
 

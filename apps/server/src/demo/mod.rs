@@ -4,9 +4,13 @@
 //!
 //! - `GET /api/posts?page=N&limit=M`: one page of posts (page 1..=10000, limit 1..=100).
 //! - `GET /api/users/{id}/posts`: the posts of user `id` (1..=100).
+//!
+//! With `[demo] readAhead = true`, a page read from the source queues the next page's load
+//! on the server's job queue (`read_ahead`), so the queue's figures move too.
 
 mod posts;
 mod query;
+mod read_ahead;
 mod routes;
 mod source;
 

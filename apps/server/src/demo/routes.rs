@@ -11,17 +11,33 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use perfkit::PerformanceService;
+use perfkit::host::WorkerPool;
 use perfkit_axum::{ApiError, ApiPath, ApiQuery};
 
 use super::posts::{CachedPosts, Lookup};
 use super::query;
+use super::read_ahead;
 use super::source::SlowSource;
 use crate::config::DemoSettings;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
-/// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache.
-pub(crate) fn routes(service: &PerformanceService, settings: DemoSettings) -> Router {
+/// What the demo's handlers share: the cached data access and the job queue its
+/// read-ahead runs on.
+#[derive(Clone)]
+struct Demo {
+    posts: Arc<CachedPosts>,
+    /// Where read-ahead jobs go, when `[demo] readAhead` is on.
+    read_ahead: Option<WorkerPool>,
+}
+
+/// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache; with
+/// `read_ahead` on, read-ahead jobs go to `jobs` (the pool the service watches as its queue).
+pub(crate) fn routes(
+    service: &PerformanceService,
+    settings: DemoSettings,
+    jobs: WorkerPool,
+) -> Router {
     let posts = Arc::new(CachedPosts::new(
         Arc::clone(service.cache()),
         Arc::clone(service.recorder()),
@@ -31,20 +47,23 @@ pub(crate) fn routes(service: &PerformanceService, settings: DemoSettings) -> Ro
     Router::new()
         .route("/api/posts", get(list_posts).fallback(wrong_method))
         .route("/api/users/{id}/posts", get(user_posts).fallback(wrong_method))
-        .with_state(posts)
+        .with_state(Demo { posts, read_ahead: settings.read_ahead.then_some(jobs) })
 }
 
 async fn list_posts(
-    State(posts): State<Arc<CachedPosts>>,
+    State(demo): State<Demo>,
     ApiQuery(params): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let (page, limit) = query::page_and_limit(&params)?;
-    let (json, lookup) = posts.page(page, limit).await?;
+    let (json, lookup) = demo.posts.page(page, limit).await?;
+    if let (Lookup::Miss, Some(jobs)) = (lookup, &demo.read_ahead) {
+        read_ahead::next_page(jobs, &demo.posts, page, limit);
+    }
     Ok(json_answer(json, lookup))
 }
 
 async fn user_posts(
-    State(posts): State<Arc<CachedPosts>>,
+    State(Demo { posts, .. }): State<Demo>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let (json, lookup) = posts.user_posts(query::user_id(&id)?).await?;
@@ -78,11 +97,21 @@ mod tests {
     use super::*;
 
     fn app() -> Router {
+        app_with(jobs(), false)
+    }
+
+    fn jobs() -> WorkerPool {
+        WorkerPool::new(perfkit::host::WorkerPoolConfig::default()).unwrap()
+    }
+
+    fn app_with(jobs: WorkerPool, read_ahead: bool) -> Router {
         let service = PerformanceService::builder().build().unwrap();
-        routes(
-            &service,
-            DemoSettings { latency: Duration::from_millis(1), ttl: Duration::from_secs(60) },
-        )
+        let settings = DemoSettings {
+            latency: Duration::from_millis(1),
+            ttl: Duration::from_secs(60),
+            read_ahead,
+        };
+        routes(&service, settings, jobs)
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
@@ -112,6 +141,40 @@ mod tests {
         let (status, _, posts) = get(&app, "/api/users/7/posts").await;
         assert_eq!(status, StatusCode::OK);
         assert!(posts.as_array().unwrap().iter().all(|p| p["userId"] == 7));
+    }
+
+    #[tokio::test]
+    async fn a_page_read_from_the_source_reads_the_next_one_ahead_on_the_job_queue() {
+        let jobs = jobs();
+        let app = app_with(jobs.clone(), true);
+        let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("miss"));
+        // The read-ahead job runs on the pool; wait for it to have run.
+        for _ in 0..1000 {
+            if jobs.stats().completed >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(jobs.stats().completed, 1);
+        let (_, cache, _) = get(&app, "/api/posts?page=6&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("hit"), "page 6 was read ahead");
+        // A hit queues nothing.
+        let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("hit"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(jobs.stats().completed, 1);
+    }
+
+    #[tokio::test]
+    async fn without_read_ahead_no_job_is_queued() {
+        let jobs = jobs();
+        let app = app_with(jobs.clone(), false);
+        let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("miss"));
+        let (_, cache, _) = get(&app, "/api/posts?page=6&limit=2").await;
+        assert_eq!(cache.as_deref(), Some("miss"));
+        assert_eq!(jobs.stats().completed, 0);
     }
 
     #[tokio::test]

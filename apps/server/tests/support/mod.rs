@@ -16,7 +16,7 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 10] = [
+const SERVER_VARIABLES: [&str; 11] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -27,6 +27,7 @@ const SERVER_VARIABLES: [&str; 10] = [
     "PERFKIT_ALERTMANAGER_URL",
     "PERFKIT_WEBHOOK_URL",
     "PERFKIT_WEBHOOK_TOKEN",
+    "PERFKIT_INSTANCE_ID",
 ];
 
 /// The server binary with a clean `PERFKIT_*` environment and `info` logs.

@@ -46,19 +46,22 @@ pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<Cach
     Json(state.service.parts().cache_admin.stats().await)
 }
 
-/// Clears every key in the cache's own namespace, nothing else.
+/// Clears every key in the cache's own namespace, nothing else. With Redis, that namespace
+/// is shared by every instance on it: clears sent to several instances at once take turns,
+/// so it is cleared once and the others find it empty.
 #[utoipa::path(delete, path = "/api/performance/cache", tag = "cache",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "Keys deleted", body = Deleted),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 409, description = "Another instance's clear is still running after the wait (lockWait)", body = ErrorBody),
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]
 pub(crate) async fn clear(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let deleted = state.service.parts().cache_admin.clear().await.map_err(PerfkitError::from)?;
+    let deleted = state.service.clear_cache().await?;
     Ok(Json(Deleted { deleted, pattern: None }))
 }
 

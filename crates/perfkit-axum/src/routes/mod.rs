@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod cache;
 pub(crate) mod handshake;
 pub(crate) mod health;
+pub(crate) mod instances;
 pub(crate) mod metrics;
 pub(crate) mod optimization;
 pub(crate) mod silences;
@@ -45,6 +46,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::rules, alerts::update_rules))
         .routes(routes!(silences::list, silences::create))
         .routes(routes!(silences::expire))
+        .routes(routes!(instances::list))
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))

@@ -63,9 +63,14 @@ pub(crate) async fn recommendations(
     responses(
         (status = 200, description = "The run record: per recommendation, what was done (taken) or why not (skipped with a reason, or failed)", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 409, description = "Another instance on the same cache is still running the optimizer after the wait (lockWait); nothing was done", body = ErrorBody),
+        (status = 503, description = "The cache holding the optimizer's lock did not answer", body = ErrorBody),
     ))]
-pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
-    Json(state.service.optimize(OptimizationRun::Triggered).await)
+pub(crate) async fn run(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<RunRecord>, ApiError> {
+    Ok(Json(state.service.optimize(OptimizationRun::Triggered).await?))
 }
 
 /// Runs every action now, triggers and cooldowns ignored, safety bounds kept.
@@ -74,9 +79,14 @@ pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunReco
     responses(
         (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 409, description = "Another instance on the same cache is still running the optimizer after the wait (lockWait); nothing was done", body = ErrorBody),
+        (status = 503, description = "The cache holding the optimizer's lock did not answer", body = ErrorBody),
     ))]
-pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
-    Json(state.service.optimize(OptimizationRun::Forced).await)
+pub(crate) async fn force(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<RunRecord>, ApiError> {
+    Ok(Json(state.service.optimize(OptimizationRun::Forced).await?))
 }
 
 /// The optimizer config.

@@ -2,6 +2,7 @@
 
 mod cache_impl;
 mod config;
+mod coordination;
 mod info;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use futures::stream::BoxStream;
 use perfkit_core::{Clock, SystemClock};
 
 pub use self::config::RedisConfig;
+pub use self::coordination::RedisCoordination;
 use crate::namespace::Namespace;
 use crate::reserved::Scope;
 use crate::stats::Counters;

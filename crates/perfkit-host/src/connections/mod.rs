@@ -1,9 +1,11 @@
 //! The registry of live client connections (the seed's WebSocketManager).
 //!
 //! Each connection holds a [`ConnectionLease`] for as long as it is open: the registry
-//! enforces the connection limit when the lease is taken, tracks the last activity the
-//! connection reports, pings it on every heartbeat, and tells it to close when it fails a
-//! heartbeat or goes idle. Dropping the lease removes the connection.
+//! enforces the connection limit when the lease is taken (closing inactive connections
+//! first), tracks the last activity the connection reports, pings it on every heartbeat,
+//! and tells it to close when it fails a heartbeat or goes idle. Dropping the lease removes
+//! the connection. [`ConnectionRegistry::maintain`] runs the heartbeat and the inactive
+//! cleanup on their schedules.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,7 +132,11 @@ impl Shared {
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
-/// let config = ConnectionRegistryConfig { max_connections: 2, inactive_after: Duration::from_secs(60) };
+/// let config = ConnectionRegistryConfig {
+///     max_connections: 2,
+///     inactive_after: Duration::from_secs(60),
+///     ..ConnectionRegistryConfig::default()
+/// };
 /// let registry = ConnectionRegistry::new(config, clock.clone());
 ///
 /// let mut quiet = registry.register()?;
@@ -164,14 +170,34 @@ impl ConnectionRegistry {
         }
     }
 
-    /// Registers a new connection; the returned lease keeps its place until dropped.
+    /// The registry's limits and schedule.
+    #[must_use]
+    pub fn config(&self) -> &ConnectionRegistryConfig {
+        &self.shared.config
+    }
+
+    /// Registers a new connection; the returned lease keeps its place until dropped. At the
+    /// limit, connections inactive for longer than `inactive_after` are closed first, so an
+    /// abandoned connection never keeps a live client out.
     ///
     /// # Errors
-    /// [`HostError::TooManyConnections`] when `max_connections` are open.
+    /// [`HostError::TooManyConnections`] when `max_connections` are open and none of them
+    /// is inactive.
     pub fn register(&self) -> Result<ConnectionLease, HostError> {
         let now = self.shared.clock.now();
         let mut entries = self.shared.entries();
         let max = self.shared.config.max_connections;
+        if entries.len() >= max {
+            let closed = Self::close_idle_in(
+                &mut entries,
+                now,
+                self.shared.config.inactive_after,
+                CloseReason::Inactive,
+            );
+            if closed > 0 {
+                tracing::info!(closed, "connection limit reached: inactive connections closed");
+            }
+        }
         if entries.len() >= max {
             return Err(HostError::TooManyConnections { max });
         }
@@ -261,8 +287,17 @@ impl ConnectionRegistry {
 
     fn close_idle_for(&self, after: Duration, reason: CloseReason) -> usize {
         let now = self.shared.clock.now();
+        Self::close_idle_in(&mut self.shared.entries(), now, after, reason)
+    }
+
+    fn close_idle_in(
+        entries: &mut HashMap<ConnectionId, Entry>,
+        now: Timestamp,
+        after: Duration,
+        reason: CloseReason,
+    ) -> usize {
         let mut closed = 0;
-        self.shared.entries().retain(|_, entry| {
+        entries.retain(|_, entry| {
             if !Self::idle(entry, now, after) {
                 return true;
             }
@@ -271,6 +306,61 @@ impl ConnectionRegistry {
             false
         });
         closed
+    }
+
+    /// Runs the registry's maintenance on tokio's timer until dropped: a
+    /// [`heartbeat`](Self::heartbeat) every `heartbeat_interval` (a silent client is closed
+    /// within two) and a [`cleanup_inactive`](Self::cleanup_inactive) every
+    /// `cleanup_interval`, each first after one period. A service spawns it beside its
+    /// other loops (perfkit's `PerformanceService::start` does).
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::Duration};
+    /// use perfkit_core::{ManualClock, Timestamp};
+    /// use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+    /// let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    /// let registry = ConnectionRegistry::new(ConnectionRegistryConfig::default(), clock);
+    /// let _silent = registry.register()?;
+    /// let maintenance = tokio::spawn({
+    ///     let registry = registry.clone();
+    ///     async move { registry.maintain().await }
+    /// });
+    /// tokio::time::sleep(Duration::from_secs(61)).await; // two heartbeats, no pong
+    /// assert!(registry.is_empty());
+    /// maintenance.abort();
+    /// # Ok::<(), perfkit_host::HostError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn maintain(&self) {
+        const MIN_PERIOD: Duration = Duration::from_millis(10);
+        let config = &self.shared.config;
+        let every = |period: Duration| {
+            let period = period.max(MIN_PERIOD);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            // After a stall, one round rather than a burst of them.
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        };
+        let mut heartbeat = every(config.heartbeat_interval);
+        let mut cleanup = every(config.cleanup_interval);
+        loop {
+            tokio::select! {
+                _ = heartbeat.tick() => {
+                    let report = self.heartbeat();
+                    if report.closed > 0 {
+                        tracing::debug!(closed = report.closed, "connections closed: no answer to the last ping");
+                    }
+                }
+                _ = cleanup.tick() => {
+                    let closed = self.cleanup_inactive();
+                    if closed > 0 {
+                        tracing::debug!(closed, "inactive connections closed");
+                    }
+                }
+            }
+        }
     }
 
     /// Open connections, and those without activity for longer than `after`.

@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 
 use perfkit_cache::BreakerState;
 use perfkit_core::{MetricsSnapshot, Timestamp};
-use perfkit_optimizer::{Recommendation, RunRecord};
+use perfkit_optimizer::Recommendation;
 use serde::Serialize;
 
 use super::health::{HealthReport, HealthStatus, component};
 use super::state::StepCounters;
 use super::{PerformanceService, lock};
-use crate::events::LiveEvent;
 use crate::report::{PerformanceReport, ReportInputs, build};
 
 /// How the service itself is doing.
@@ -113,19 +112,6 @@ impl PerformanceService {
             state.history.clear();
             state.latest_report = None;
         });
-    }
-
-    /// Runs the optimizer on a fresh reading of every source (one that does not end the
-    /// collection interval) and tells the live stream.
-    pub async fn optimize(&self, run: OptimizationRun) -> RunRecord {
-        let snapshot = self.collect_snapshot().await;
-        let optimizer = &self.inner.parts.optimizer;
-        let record = match run {
-            OptimizationRun::Triggered => optimizer.run(&snapshot).await,
-            OptimizationRun::Forced => optimizer.force(&snapshot).await,
-        };
-        self.publish(LiveEvent::Optimization(Box::new(record.clone())));
-        record
     }
 
     /// How the service itself is doing: running, ready, last collection, step counters.

@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
-use perfkit_cache::{Cache, CacheAdmin, CacheBackend, MemoryCache, MemoryConfig};
+use perfkit_cache::{
+    Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
+};
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SysinfoProbe, SystemProbe};
@@ -45,6 +47,7 @@ pub struct PerformanceServiceBuilder {
     memory_control: Option<Arc<dyn MemoryControl>>,
     connection_control: Option<Arc<dyn ConnectionControl>>,
     queue_control: Option<Arc<dyn QueueControl>>,
+    coordination: Option<Arc<dyn Coordination>>,
 }
 
 impl std::fmt::Debug for PerformanceServiceBuilder {
@@ -194,11 +197,22 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// How this instance coordinates with others sharing its cache: announcements and the
+    /// locks optimizer runs and cache clears take (default: [`LocalCoordination`], this
+    /// process alone). With a Redis cache shared by several instances, pass
+    /// [`RedisCache::coordination`](perfkit_cache::RedisCache::coordination).
+    #[must_use]
+    pub fn coordination(mut self, coordination: Arc<dyn Coordination>) -> Self {
+        self.coordination = Some(coordination);
+        self
+    }
+
     /// Builds the service; it does nothing until [`start`](PerformanceService::start).
     ///
     /// # Errors
     /// [`PerfkitError::InvalidConfig`] for a bad service config, [`PerfkitError::Optimizer`]
     /// or [`PerfkitError::Alerting`] for a bad optimizer config or rule set,
+    /// [`PerfkitError::Host`] for a bad connection registry config,
     /// [`PerfkitError::Setup`] when the default probe or the exposition cannot be set up.
     pub fn build(self) -> Result<PerformanceService, PerfkitError> {
         self.config.validate()?;
@@ -216,6 +230,9 @@ impl PerformanceServiceBuilder {
             (backend.clone(), backend)
         });
         let reserved_cache = cache_admin.reserved();
+        let coordination = self
+            .coordination
+            .unwrap_or_else(|| Arc::new(LocalCoordination::new(Arc::clone(&clock))));
 
         let mut delivery_workers = Vec::new();
         let mut alerts = match self.alert_engine {
@@ -232,6 +249,7 @@ impl PerformanceServiceBuilder {
         let connections = self.connections.unwrap_or_else(|| {
             ConnectionRegistry::new(ConnectionRegistryConfig::default(), Arc::clone(&clock))
         });
+        connections.config().validate()?;
         // The registry owns the connection figure unless the host gave its own control.
         let registry_owns_connections = self.connection_control.is_none();
         let connection_control: Arc<dyn ConnectionControl> =
@@ -303,6 +321,7 @@ impl PerformanceServiceBuilder {
                 alerts: Alerts::new(alerts, Arc::clone(&clock)),
                 optimizer: Arc::new(optimizer),
                 connections,
+                coordination,
                 exporter,
                 slow_operations,
             },

@@ -1,4 +1,5 @@
-//! Collecting one snapshot and taking it in: history, alerts, events, persistence.
+//! Collecting one snapshot and taking it in: history, alerts, events, the instance's
+//! announcement, persistence.
 
 use std::time::Duration;
 
@@ -117,7 +118,8 @@ impl PerformanceService {
         snapshot
     }
 
-    /// Takes a collected snapshot in: history, alert evaluation, live events, persistence.
+    /// Takes a collected snapshot in: history, alert evaluation, live events, the instance's
+    /// announcement (renewing its TTL), persistence.
     pub(crate) async fn take_in(&self, snapshot: MetricsSnapshot) {
         let inner = &self.inner;
         let events = inner.parts.alerts.evaluate(&snapshot);
@@ -134,6 +136,7 @@ impl PerformanceService {
             self.publish(LiveEvent::Alert(Box::new(event)));
         }
         self.publish(LiveEvent::Snapshot(Box::new(snapshot)));
+        self.announce().await;
         if inner.config.persist_history {
             self.persist_history().await;
         }

@@ -36,8 +36,19 @@ pub struct ServiceConfig {
     /// Keep the history in the cache too, so a restart keeps it and other instances can
     /// read it. Off by default: the in-memory ring is enough for one process.
     pub persist_history: bool,
-    /// This instance's name, under which its history is persisted.
+    /// This instance's id: it announces itself under it to the instances sharing its cache,
+    /// holds locks under it, and persists its history under it. 1 to 64 letters, digits or
+    /// `- _ . :`. Default: the host name and 8 random hex digits, made once per process (set
+    /// one to keep a persisted history across restarts).
     pub instance: String,
+    /// How long a lock this instance holds (the optimizer's, the cache clear's) lives unless
+    /// renewed; it is renewed every third of it, so a crashed holder frees it within this.
+    #[serde(with = "perfkit_core::duration")]
+    pub lock_ttl: Duration,
+    /// How long a manual optimizer run or a cache clear waits for another instance's turn
+    /// to end before it is refused as busy.
+    #[serde(with = "perfkit_core::duration")]
+    pub lock_wait: Duration,
     /// Longest wait for the cache's statistics during a collection.
     #[serde(with = "perfkit_core::duration")]
     pub cache_stats_timeout: Duration,
@@ -64,7 +75,9 @@ impl Default for ServiceConfig {
             trend_window: 20,
             targets: ScoreTargets::default(),
             persist_history: false,
-            instance: "default".to_owned(),
+            instance: super::instance_id::generated(),
+            lock_ttl: Duration::from_secs(30),
+            lock_wait: Duration::from_secs(10),
             cache_stats_timeout: Duration::from_secs(2),
             health_check_interval: Duration::from_secs(15),
             memory_profile_interval: Duration::from_secs(5 * 60),
@@ -106,8 +119,19 @@ impl ServiceConfig {
                 self.trend_window
             ));
         }
-        if self.instance.is_empty() || self.instance.len() > 64 {
-            problems.push("instance must be 1 to 64 characters".to_owned());
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+        if self.instance.is_empty() || self.instance.len() > 64 || !self.instance.chars().all(plain)
+        {
+            problems.push(format!(
+                "instance must be 1 to 64 letters, digits or - _ . :, got {:?}",
+                self.instance.chars().take(64).collect::<String>()
+            ));
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&self.lock_ttl) {
+            problems.push(format!("lockTtl must be in 100ms..=1h, got {:?}", self.lock_ttl));
+        }
+        if self.lock_wait > Duration::from_secs(300) {
+            problems.push(format!("lockWait must be at most 5m, got {:?}", self.lock_wait));
         }
         let profile = self.memory_profile_interval;
         if !profile.is_zero() && profile < Duration::from_secs(1) {
@@ -138,12 +162,15 @@ mod tests {
             collect_interval: Duration::ZERO,
             history_capacity: 0,
             trend_window: 1,
+            instance: "api 1".to_owned(),
+            lock_ttl: Duration::ZERO,
+            lock_wait: Duration::from_secs(301),
             ..ServiceConfig::default()
         };
         let PerfkitError::InvalidConfig(problems) = config.validate().unwrap_err() else {
             panic!("wrong error");
         };
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 6, "{problems:?}");
     }
 
     #[test]
@@ -167,6 +194,7 @@ mod tests {
         assert_eq!(json["collectInterval"], "30s");
         assert_eq!(json["optimizeInterval"], "15m");
         assert_eq!(json["cacheStatsTimeout"], "2s");
+        assert_eq!(json["lockTtl"], "30s");
         let error = serde_json::from_str::<ServiceConfig>(r#"{"collectInterval": "often"}"#)
             .unwrap_err()
             .to_string();

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use perfkit_cache::{Cache, CacheAdmin};
+use perfkit_cache::{Cache, CacheAdmin, Coordination};
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
 use perfkit_optimizer::Optimizer;
@@ -44,6 +44,9 @@ pub struct Parts {
     pub optimizer: Arc<Optimizer>,
     /// Live client connections (the stream's WebSockets register here).
     pub connections: ConnectionRegistry,
+    /// What this instance shares with the others on its cache's store: announcements and
+    /// the locks that make optimizer runs and cache clears take turns.
+    pub coordination: Arc<dyn Coordination>,
     /// The Prometheus exposition: recorder, probe, cache and connections read at scrape
     /// time.
     pub exporter: PrometheusExporter,

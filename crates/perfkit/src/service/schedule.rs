@@ -1,5 +1,6 @@
 //! The three loops: collect (30 s), report (5 min), optimize (15 min, when auto is on); and the
-//! side loops: the host's health indicators (15 s) and the memory profile line (5 min).
+//! side loops: the host's health indicators (15 s), the memory profile line (5 min), and the
+//! connection registry's maintenance (heartbeat 30 s, inactive cleanup 1 min).
 //!
 //! Each loop runs its step on a tokio interval. A step that fails is logged and counted; a
 //! step that panics is caught, logged and counted; either way the loop goes on. Shutdown is
@@ -19,7 +20,6 @@ use tokio::time::{MissedTickBehavior, interval};
 use super::state::{ServiceState, StepCounters};
 use super::{PerformanceService, lock};
 use crate::PerfkitError;
-use crate::events::LiveEvent;
 
 /// The running loops of a started service.
 pub(crate) struct Running {
@@ -57,8 +57,9 @@ impl PerformanceService {
     /// Starts the schedule on the current tokio runtime: a collection now and every
     /// collect interval, a report after the first collection and every report interval, an
     /// optimizer check after the first collection and every optimize interval while
-    /// auto-optimization is on. Alert notifiers start delivering. Calling it again while
-    /// running does nothing.
+    /// auto-optimization is on. The connection registry's heartbeat and inactive cleanup run
+    /// on their periods. Alert notifiers start delivering. Calling it again while running
+    /// does nothing.
     ///
     /// # Panics
     /// Outside a tokio runtime, like `tokio::spawn`.
@@ -139,6 +140,15 @@ impl PerformanceService {
                 async move { service.log_memory_profile() }
             })));
         }
+        // The stream's connections: pings on the heartbeat, inactive cleanup on its period.
+        let connections = self.inner.parts.connections.clone();
+        let mut connections_stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                () = connections.maintain() => {}
+                _ = connections_stopped.wait_for(|stop| *stop) => {}
+            }
+        }));
         for worker in lock(&self.inner.delivery_workers).drain(..) {
             let worker = worker.with_clock(Arc::clone(&self.inner.clock));
             let mut stopped = stopped.clone();
@@ -170,6 +180,7 @@ impl PerformanceService {
                 tracing::error!(%error, "a service task ended abnormally");
             }
         }
+        self.withdraw().await;
     }
 
     /// Whether the schedule is running (an atomic load: no lock).
@@ -195,10 +206,14 @@ impl PerformanceService {
             return Ok(());
         }
         let _timed = self.inner.parts.slow_operations.start("perfkit.optimize");
-        let snapshot = self.latest_or_collect().await;
-        let record = self.inner.parts.optimizer.check(&snapshot).await;
-        self.publish(LiveEvent::Optimization(Box::new(record)));
-        Ok(())
+        // Another instance on the same cache checking now is this check done: no wait.
+        match self.optimize_in_turn(None, Duration::ZERO).await {
+            Err(error) if Self::is_busy(&error) => {
+                tracing::debug!(%error, "scheduled optimizer check left to the instance running one");
+                Ok(())
+            }
+            outcome => outcome.map(drop),
+        }
     }
 
     fn count(&self, step: Step, outcome: Outcome) {

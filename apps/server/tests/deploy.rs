@@ -1,0 +1,193 @@
+//! `deploy/`: the Prometheus rules checked and unit-tested by promtool, and a real Prometheus
+//! (Debian's `prometheus` binary) scraping a real perfkit-server, where every expression of
+//! every panel of `deploy/grafana/perfkit.json` must answer with data.
+//!
+//! Both need the `prometheus` package (`cargo xtask ci` installs it); where its programs are
+//! absent, the tests say so and pass, as the only tests of the suite that do.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use serde_json::Value;
+use support::{PATIENCE, Server};
+
+fn deploy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+/// The program on PATH, or `None` with a line saying the test is skipped and why.
+fn program(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path).map(|dir| dir.join(name)).find(|file| file.is_file())
+    });
+    if found.is_none() {
+        eprintln!(
+            "SKIPPED: {name} is not installed (Debian: apt-get install prometheus; \
+             `cargo xtask ci` installs it)"
+        );
+    }
+    found
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("run promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{command:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn promtool_checks_the_config_and_rules_and_their_unit_tests_pass() {
+    let Some(promtool) = program("promtool") else { return };
+    let dir = deploy().join("prometheus");
+    let checked = run(Command::new(&promtool).current_dir(&dir).args([
+        "check",
+        "rules",
+        "perfkit-rules.yml",
+    ]));
+    assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
+    run(Command::new(&promtool).current_dir(&dir).args(["check", "config", "prometheus.yml"]));
+    let tested = run(Command::new(&promtool).current_dir(&dir).args([
+        "test",
+        "rules",
+        "perfkit-rules.test.yml",
+    ]));
+    assert!(tested.contains("SUCCESS"), "{tested}");
+}
+
+/// A Prometheus for one test, killed on drop.
+struct Prometheus {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `binary` scraping `target` (host:port) every second, on a free port.
+fn start_prometheus(binary: &Path, target: &str) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: perfkit\n    \
+         metrics_path: /api/performance/metrics/prometheus\n    \
+         static_configs:\n      - targets: [\"{target}\"]\n"
+    );
+    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let child = Command::new(binary)
+        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus");
+    Prometheus { child, base: format!("http://127.0.0.1:{port}"), _dir: dir }
+}
+
+/// Every target expression of every panel, with Grafana's `$__rate_interval` made concrete.
+fn panel_expressions() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(deploy().join("grafana/perfkit.json")).unwrap();
+    let dashboard: Value = serde_json::from_str(&text).unwrap();
+    let mut expressions = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap().replace("$__rate_interval", "10s");
+            assert!(!expr.contains('$'), "a Grafana variable the test does not know: {expr}");
+            expressions.push((panel["title"].as_str().unwrap().to_owned(), expr));
+        }
+    }
+    expressions
+}
+
+async fn query(client: &Client, prometheus: &Prometheus, expr: &str) -> Vec<Value> {
+    let answer: Value = client
+        .get(format!("{}/api/v1/query", prometheus.base))
+        .query(&[("query", expr)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "success", "{expr}: {answer}");
+    answer["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_grafana_panel_has_data_from_a_real_prometheus_scraping_the_server() {
+    let Some(binary) = program("prometheus") else { return };
+    let expressions = panel_expressions();
+    assert!(expressions.len() >= 9, "{expressions:?}");
+    let server = Server::start(&["--demo"], &[]);
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+    let target = server.base.trim_start_matches("http://").to_owned();
+    let prometheus = start_prometheus(&binary, &target);
+
+    // Traffic for the panels: demo reads (cache misses, then hits), a 404, while Prometheus
+    // scrapes every second; then every expression must answer with at least one series.
+    let started = Instant::now();
+    let mut missing: Vec<(String, String)> = expressions.clone();
+    let mut round = 0_u32;
+    while !missing.is_empty() && started.elapsed() < PATIENCE * 2 {
+        round += 1;
+        for page in 1..=3 {
+            let url = server.url(&format!("/api/posts?page={page}&limit=5"));
+            assert!(client.get(url).send().await.unwrap().status().is_success());
+        }
+        let url = server.url(&format!("/api/users/{}/posts", round % 5 + 1));
+        assert!(client.get(url).send().await.unwrap().status().is_success());
+        let _ = client.get(server.url("/api/performance/no-such-thing")).send().await;
+        let mut still = Vec::new();
+        for (title, expr) in missing {
+            let ready = client.get(format!("{}/-/ready", prometheus.base)).send().await;
+            if !ready.is_ok_and(|r| r.status().is_success()) {
+                still.push((title, expr));
+                continue;
+            }
+            let samples = query(&client, &prometheus, &expr).await;
+            let has_number = samples.iter().any(|s| {
+                s["value"][1].as_str().is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
+            });
+            if !has_number {
+                still.push((title, expr));
+            }
+        }
+        missing = still;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        missing.is_empty(),
+        "panels whose expression returned no data after {:?}: {missing:#?}",
+        started.elapsed()
+    );
+    println!(
+        "{} panel expressions answered with data after {:?}",
+        expressions.len(),
+        started.elapsed()
+    );
+}
