@@ -47,6 +47,10 @@ commands:
                  /api/posts at 10, 100, 1000 and 5000 connections; recorder memory and
                  scrape time at 10, 1 000 and 100 000 routes; delete_pattern of 1 000 to
                  1 000 000 keys in a private Redis while the demo is loaded
+  loadtest --near [--connections N] [--duration S]
+                 the demo on memory, on a private Redis with --no-near-cache, and on
+                 Redis with the near cache (the default), in one run; fails below 0.8x
+                 the memory demo's throughput with the near cache (10 s per run)
   schemathesis [--max-examples N]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per

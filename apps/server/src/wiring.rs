@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use axum::Router;
 use perfkit::PerformanceService;
-use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
+use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use tokio::net::TcpListener;
 
 use crate::admin_token;
@@ -55,10 +55,17 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
 pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn CacheBackend>> {
     Ok(match settings {
         CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
-        CacheSettings::Redis(config) => Arc::new(
-            RedisCache::connect(config.clone())
+        CacheSettings::Redis { redis, near: Some(near) } => Arc::new(
+            TieredCache::connect(redis.clone(), *near)
                 .await
-                .with_context(|| format!("cannot set up the redis cache at {}", config.url))?,
+                .with_context(|| {
+                    format!("cannot set up the near cache over {} (--no-near-cache turns it off)", redis.url)
+                })?,
+        ),
+        CacheSettings::Redis { redis, near: None } => Arc::new(
+            RedisCache::connect(redis.clone())
+                .await
+                .with_context(|| format!("cannot set up the redis cache at {}", redis.url))?,
         ),
     })
 }
@@ -96,6 +103,7 @@ pub(crate) fn build_router(
 fn cache_name(settings: &CacheSettings) -> &'static str {
     match settings {
         CacheSettings::Memory(_) => "memory",
-        CacheSettings::Redis(_) => "redis",
+        CacheSettings::Redis { near: Some(_), .. } => "redis with a near cache",
+        CacheSettings::Redis { near: None, .. } => "redis",
     }
 }

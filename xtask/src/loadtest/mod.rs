@@ -3,7 +3,8 @@
 //! `--redis`), warms up, drives `/api/posts` and `/api/users/{id}/posts` with wrk and a Zipf
 //! key distribution, and prints the seed's table beside the seed's figures.
 //! `--compare` measures perfkit's layer and server beside plain axum and axum-prometheus;
-//! `--scaling` measures how cost grows with connections and routes.
+//! `--scaling` measures how cost grows with connections and routes; `--near` runs the demo on
+//! memory, on Redis without the near cache and on Redis with it.
 //!
 //! Everything runs on loopback, each run bounded in time and connections.
 
@@ -12,6 +13,7 @@ mod delete_pattern;
 mod docs;
 mod http;
 mod machine;
+mod near;
 mod options;
 mod process;
 mod redis;
@@ -67,6 +69,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let title = "Load test: how cost grows".to_owned();
             (title, result.table(), result.to_json(), result.errors())
         }
+        Mode::Near => {
+            let result = near::run(&options)?;
+            let title = "Load test: the demo on memory, on Redis, and on Redis with the near cache"
+                .to_owned();
+            (title, result.table(), result.to_json(), result.errors())
+        }
     };
     let command = command_line(args);
     println!(
@@ -82,6 +90,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             Mode::Seed => "loadtest",
             Mode::Compare => "loadtest-compare",
             Mode::Scaling => "loadtest-scaling",
+            Mode::Near => "loadtest-near",
         };
         let path = workspace_root().join("docs").join("BENCHMARKS.md");
         docs::write_section(

@@ -21,6 +21,8 @@ pub(crate) enum Mode {
     Compare,
     /// Throughput and P99 by connection count, recorder cost by route count.
     Scaling,
+    /// The demo on memory, on Redis without the near cache, and on Redis with it.
+    Near,
 }
 
 /// What a run is asked for.
@@ -57,6 +59,7 @@ impl Options {
                 "--redis" => options.redis = true,
                 "--compare" => options.mode = Mode::Compare,
                 "--scaling" => options.mode = Mode::Scaling,
+                "--near" => options.mode = Mode::Near,
                 "--write-docs" => options.write_docs = true,
                 "--out" => options.out = Some(PathBuf::from(value()?)),
                 "--connections" => {
@@ -68,7 +71,7 @@ impl Options {
                     duration_given = true;
                 }
                 other => bail!(
-                    "unknown loadtest option {other:?} (--redis, --compare, --scaling, \
+                    "unknown loadtest option {other:?} (--redis, --compare, --scaling, --near, \
                      --connections N, --duration S, --out FILE, --write-docs)"
                 ),
             }
@@ -79,7 +82,7 @@ impl Options {
         if options.duration.is_zero() || options.duration > MAX_DURATION {
             bail!("--duration must be 1..={} s", MAX_DURATION.as_secs());
         }
-        // Compare and scaling make ten and four runs: shorter ones unless told.
+        // Compare, scaling and near make ten, four and three runs: shorter ones unless told.
         if !duration_given && options.mode != Mode::Seed {
             options.duration = Duration::from_secs(10);
         }
@@ -124,6 +127,7 @@ mod tests {
     #[test]
     fn compare_and_scaling_runs_are_shorter_unless_told() {
         assert_eq!(parse(&["--compare"]).unwrap().duration, Duration::from_secs(10));
+        assert_eq!(parse(&["--near"]).unwrap().mode, Mode::Near);
         let scaling = parse(&["--scaling", "--duration", "4"]).unwrap();
         assert_eq!((scaling.mode, scaling.duration), (Mode::Scaling, Duration::from_secs(4)));
     }
