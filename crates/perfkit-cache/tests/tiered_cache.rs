@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fred::interfaces::ClientInterface;
-use fred::types::ClientKillFilter;
+use fred::types::client::ClientKillFilter;
 use perfkit_cache::{
-    BreakerConfig, BreakerState, Cache, CacheAdmin, CacheStats, NearCacheConfig,
-    NearCacheStats, RedisConfig, TieredCache,
+    BreakerConfig, BreakerState, Cache, CacheAdmin, CacheStats, NearCacheConfig, NearCacheStats,
+    RedisConfig, TieredCache,
 };
 use perfkit_core::{ManualClock, Timestamp};
 use perfkit_testing::{RedisServer, unique_namespace};
@@ -26,9 +26,8 @@ fn config(server: &RedisServer, namespace: &str) -> RedisConfig {
 }
 
 async fn connect(server: &RedisServer, namespace: &str) -> TieredCache {
-    let cache = TieredCache::connect(config(server, namespace), NearCacheConfig::default())
-        .await
-        .unwrap();
+    let cache =
+        TieredCache::connect(config(server, namespace), NearCacheConfig::default()).await.unwrap();
     wait_for("invalidation tracking to start", || cache.is_tracking()).await;
     cache
 }
@@ -180,15 +179,12 @@ async fn another_instances_clear_and_delete_pattern_reach_the_front() {
     }
     let heard = near(&ours.counters()).invalidations;
     assert_eq!(theirs.delete_pattern("user:").await.unwrap(), 2);
-    wait_for("the pattern's invalidations", || {
-        near(&ours.counters()).invalidations == heard + 2
-    })
-    .await;
-    assert_eq!(ours.mget(&["user:1", "user:2", "post:1"]).await.unwrap(), vec![
-        None,
-        None,
-        Some(b"v".to_vec())
-    ]);
+    wait_for("the pattern's invalidations", || near(&ours.counters()).invalidations == heard + 2)
+        .await;
+    assert_eq!(
+        ours.mget(&["user:1", "user:2", "post:1"]).await.unwrap(),
+        vec![None, None, Some(b"v".to_vec())]
+    );
     assert_eq!(theirs.clear().await.unwrap(), 1);
     wait_for("the clear's invalidation", || near(&ours.counters()).invalidations == heard + 3)
         .await;
@@ -213,12 +209,8 @@ async fn killing_the_invalidation_connection_empties_the_front() {
     assert_eq!((before.front_hits, before.keys), (1, 2), "{before:?}");
 
     let id = cache.invalidation_client_id().unwrap();
-    let killed: i64 = cache
-        .back()
-        .pool()
-        .client_kill(vec![ClientKillFilter::ID(id.to_string())])
-        .await
-        .unwrap();
+    let killed: i64 =
+        cache.back().pool().client_kill(vec![ClientKillFilter::ID(id.to_string())]).await.unwrap();
     assert_eq!(killed, 1);
     // Changed while nobody listens: this invalidation is lost with the connection.
     redis_cli(&server, &["SET", &format!("{namespace}k"), "after"]);
@@ -244,10 +236,9 @@ async fn fails_open_while_redis_is_down_and_the_front_fills_again_after() {
         breaker: BreakerConfig { failure_threshold: 3, reset_timeout },
         ..config(&server, "near-fail-open:")
     };
-    let cache =
-        TieredCache::connect_with_clock(config, NearCacheConfig::default(), clock.clone())
-            .await
-            .unwrap();
+    let cache = TieredCache::connect_with_clock(config, NearCacheConfig::default(), clock.clone())
+        .await
+        .unwrap();
     wait_for("invalidation tracking to start", || cache.is_tracking()).await;
     cache.set("k", b"v", None).await.unwrap();
     assert_eq!(cache.get("k").await.unwrap(), Some(b"v".to_vec()));

@@ -21,7 +21,8 @@ async fn tiered() -> Subject {
     };
     let near = NearCacheConfig::default();
     let cache = TieredCache::connect(config(unique_namespace("conformance")), near).await.unwrap();
-    let neighbour = TieredCache::connect(config(unique_namespace("neighbour")), near).await.unwrap();
+    let neighbour =
+        TieredCache::connect(config(unique_namespace("neighbour")), near).await.unwrap();
     // Every case runs with the front serving, so a front hit is what the suite judges.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !(cache.is_tracking() && neighbour.is_tracking()) {

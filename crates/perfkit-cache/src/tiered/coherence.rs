@@ -61,7 +61,7 @@ impl CoherentFront {
     }
 
     pub(crate) fn is_live(&self) -> bool {
-        self.epoch.load(Ordering::Acquire) % 2 == 0
+        self.epoch.load(Ordering::Acquire).is_multiple_of(2)
     }
 
     /// The front's value for `key`, while the channel is up.
@@ -74,7 +74,7 @@ impl CoherentFront {
         let stripe = self.stripe_of(key);
         let seen = *self.lock(stripe);
         let epoch = self.epoch.load(Ordering::Acquire);
-        (epoch % 2 == 0).then_some(Ticket { epoch, stripe, seen })
+        epoch.is_multiple_of(2).then_some(Ticket { epoch, stripe, seen })
     }
 
     /// Puts a value read from Redis into the front, unless its key was invalidated or the

@@ -10,7 +10,8 @@ mod tracking;
 use std::fmt;
 use std::sync::Arc;
 
-use fred::prelude::{Client, ClientLike, RespVersion};
+use fred::prelude::{Client, ClientLike};
+use fred::types::RespVersion;
 use perfkit_core::{Clock, SystemClock};
 use tokio::task::JoinHandle;
 
@@ -164,7 +165,6 @@ impl TieredCache {
     pub fn invalidation_client_id(&self) -> Option<i64> {
         self.front.channel_id()
     }
-
 }
 
 impl Drop for TieredCache {

@@ -109,8 +109,9 @@ impl Channel {
         let id: i64 = self.bounded(self.subscriber.client_id()).await?;
         self.bounded(self.subscriber.subscribe(INVALIDATION_CHANNEL)).await?;
         // Tracking on twice with the same prefix is refused as an overlap: off first.
-        let off: Result<Value, _> =
-            self.bounded(self.writer.client_tracking("off", None, None, false, false, false, false)).await;
+        let off: Result<Value, _> = self
+            .bounded(self.writer.client_tracking("off", None, None, false, false, false, false))
+            .await;
         drop(off);
         let _: Value = self
             .bounded(self.writer.client_tracking(
