@@ -97,7 +97,10 @@ pub(crate) struct Settings {
 pub(crate) enum CacheSettings {
     Memory(MemoryConfig),
     /// Redis, with a near cache in front unless `near` is `None`.
-    Redis { redis: RedisConfig, near: Option<NearCacheConfig> },
+    Redis {
+        redis: RedisConfig,
+        near: Option<NearCacheConfig>,
+    },
 }
 
 /// The demo workload's settings (`[demo]`, when enabled).

@@ -343,7 +343,9 @@ fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
     for file in [as_text, as_millis] {
         let s = settings(&[], &[], file).unwrap();
         assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
-        let CacheSettings::Redis { redis, .. } = &s.cache else { panic!("not redis: {:?}", s.cache) };
+        let CacheSettings::Redis { redis, .. } = &s.cache else {
+            panic!("not redis: {:?}", s.cache)
+        };
         assert_eq!(redis.connect_timeout, Duration::from_secs(3));
         assert_eq!(redis.command_timeout, Duration::from_millis(250));
         assert_eq!(redis.default_ttl, Some(Duration::from_secs(300)));

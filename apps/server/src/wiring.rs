@@ -55,13 +55,14 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
 pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn CacheBackend>> {
     Ok(match settings {
         CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
-        CacheSettings::Redis { redis, near: Some(near) } => Arc::new(
-            TieredCache::connect(redis.clone(), *near)
-                .await
-                .with_context(|| {
-                    format!("cannot set up the near cache over {} (--no-near-cache turns it off)", redis.url)
-                })?,
-        ),
+        CacheSettings::Redis { redis, near: Some(near) } => {
+            Arc::new(TieredCache::connect(redis.clone(), *near).await.with_context(|| {
+                format!(
+                    "cannot set up the near cache over {} (--no-near-cache turns it off)",
+                    redis.url
+                )
+            })?)
+        }
         CacheSettings::Redis { redis, near: None } => Arc::new(
             RedisCache::connect(redis.clone())
                 .await

@@ -30,13 +30,29 @@ const FAMILIES: &[(&str, &str, bool)] = &[
 
 /// The near cache's front, when the cache has one (`CacheStats::near`).
 const FRONT_FAMILIES: &[(&str, &str, bool)] = &[
-    ("perfkit_cache_front_invalidations_total", "Keys the near cache's front dropped on an invalidation from Redis.", true),
-    ("perfkit_cache_front_flushes_total", "Times the near cache's front was emptied (channel lost or reconnected, missed messages, flush, clear).", true),
-    ("perfkit_cache_front_evictions_total", "Entries evicted from the near cache's front for space.", true),
+    (
+        "perfkit_cache_front_invalidations_total",
+        "Keys the near cache's front dropped on an invalidation from Redis.",
+        true,
+    ),
+    (
+        "perfkit_cache_front_flushes_total",
+        "Times the near cache's front was emptied (channel lost or reconnected, missed messages, flush, clear).",
+        true,
+    ),
+    (
+        "perfkit_cache_front_evictions_total",
+        "Entries evicted from the near cache's front for space.",
+        true,
+    ),
     ("perfkit_cache_front_keys", "Entries in the near cache's front.", false),
     ("perfkit_cache_front_bytes", "Bytes in the near cache's front (keys and values).", false),
     ("perfkit_cache_front_max_bytes", "The near cache's front size limit in bytes.", false),
-    ("perfkit_cache_front_tracking", "1 while Redis invalidations flow and the near cache's front serves.", false),
+    (
+        "perfkit_cache_front_tracking",
+        "1 while Redis invalidations flow and the near cache's front serves.",
+        false,
+    ),
 ];
 
 /// Hits by tier: `front` (answered in process) and `back` (answered by Redis); their sum is

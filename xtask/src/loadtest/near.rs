@@ -57,7 +57,10 @@ impl NearResult {
         }
         let ratio = self.near_ratio();
         let verdict = if ratio >= TARGET { "met" } else { "missed" };
-        let _ = writeln!(text, "\nnear cache: {ratio:.2}x the memory demo (target >= {TARGET}x): {verdict}");
+        let _ = writeln!(
+            text,
+            "\nnear cache: {ratio:.2}x the memory demo (target >= {TARGET}x): {verdict}"
+        );
         text
     }
 
@@ -72,8 +75,12 @@ impl NearResult {
 
     /// Errors under load in any run, and a missed target.
     pub(crate) fn errors(&self) -> Vec<String> {
-        let mut errors: Vec<String> =
-            self.runs.iter().filter_map(|(_, run)| run.check().err()).map(|e| e.to_string()).collect();
+        let mut errors: Vec<String> = self
+            .runs
+            .iter()
+            .filter_map(|(_, run)| run.check().err())
+            .map(|e| e.to_string())
+            .collect();
         if self.near_ratio() < TARGET {
             errors.push(format!(
                 "the near cache served {:.2}x the memory demo's throughput (target >= {TARGET}x)",
