@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 
 use super::{Remaining, TieredCache};
 use crate::reserved::Scope;
@@ -13,14 +14,19 @@ use crate::{Cache, CacheAdmin, CacheError, CacheStats, NearCacheStats, OptimizeR
 
 impl TieredCache {
     /// A read the front could not answer: Redis, then the front if nothing intervened.
-    async fn fill(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let ticket = self.front.ticket(key);
-        let asked = Instant::now();
-        let read = self.back.get_with_ttl(key).await?;
-        Ok(read.map(|(value, remaining)| {
-            self.keep(ticket, key, &value, remaining, asked);
-            value
-        }))
+    ///
+    /// Boxed on its own: the Redis round trip's state machine is large (fred's pipeline),
+    /// and inlined in `get`'s future every front hit would allocate and move it too.
+    fn fill<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, CacheError>> {
+        Box::pin(async move {
+            let ticket = self.front.ticket(key);
+            let asked = Instant::now();
+            let read = self.back.get_with_ttl(key).await?;
+            Ok(read.map(|(value, remaining)| {
+                self.keep(ticket, key, &value, remaining, asked);
+                value
+            }))
+        })
     }
 
     fn keep(
