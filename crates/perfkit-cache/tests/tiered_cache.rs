@@ -11,7 +11,7 @@ use fred::interfaces::ClientInterface;
 use fred::types::client::ClientKillFilter;
 use perfkit_cache::{
     BreakerConfig, BreakerState, Cache, CacheAdmin, CacheStats, NearCacheConfig, NearCacheStats,
-    RedisConfig, TieredCache,
+    RESERVED_PREFIX, RedisConfig, TieredCache,
 };
 use perfkit_core::{ManualClock, Timestamp};
 use perfkit_testing::{RedisServer, unique_namespace};

@@ -42,7 +42,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     wrk::ensure_wrk()?;
     execute(cargo().args(["build", "--release", "-p", "perfkit-server"]))
         .context("cannot build the release server")?;
-    if options.mode != Mode::Seed {
+    if matches!(options.mode, Mode::Compare | Mode::Scaling) {
         // Built on its own: together, axum's features would unify and rebuild the server.
         targets::build()?;
     }
