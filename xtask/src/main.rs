@@ -51,6 +51,10 @@ commands:
                  /api/posts at 10, 100, 1000 and 5000 connections; recorder memory and
                  scrape time at 10, 1 000 and 100 000 routes; delete_pattern of 1 000 to
                  1 000 000 keys in a private Redis while the demo is loaded
+  loadtest --near [--connections N] [--duration S]
+                 the demo on memory, on a private Redis with --no-near-cache, and on
+                 Redis with the near cache (the default), in one run; fails below 0.8x
+                 the memory demo's throughput with the near cache (10 s per run)
   loadtest --cores 1,2,4,8 [--connections N] [--duration S] [--no-build]
                  on a large machine: the --compare targets with the server pinned
                  (taskset) to the first N cores and wrk to cores of its own, for each

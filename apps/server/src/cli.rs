@@ -32,6 +32,12 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "URL")]
     pub(crate) redis_url: Option<String>,
 
+    /// With --redis-url: no near cache, every read goes to Redis (by default hot reads are
+    /// served from a bounded in-process front kept coherent by Redis's invalidation messages)
+    /// [env: PERFKIT_NEAR_CACHE=false]
+    #[arg(long)]
+    pub(crate) no_near_cache: bool,
+
     /// Prefix of every Redis key this server writes, reads and deletes
     /// [env: PERFKIT_NAMESPACE] [default: perfkit:]
     #[arg(long, value_name = "PREFIX")]
@@ -94,6 +100,7 @@ mod tests {
             "redis://127.0.0.1:6380",
             "--namespace",
             "app:",
+            "--no-near-cache",
             "--demo",
             "--log-format",
             "json",
@@ -113,6 +120,7 @@ mod tests {
         assert_eq!(cli.bind, Some("0.0.0.0:9000".parse().unwrap()));
         assert_eq!(cli.redis_url.as_deref(), Some("redis://127.0.0.1:6380"));
         assert_eq!(cli.namespace.as_deref(), Some("app:"));
+        assert!(cli.no_near_cache);
         assert_eq!(cli.demo, Some(true));
         assert_eq!(cli.log_format, Some(LogFormat::Json));
         assert_eq!(cli.instance_id.as_deref(), Some("api-1"));
@@ -147,6 +155,7 @@ mod tests {
             "PERFKIT_BIND",
             "PERFKIT_REDIS_URL",
             "PERFKIT_NAMESPACE",
+            "PERFKIT_NEAR_CACHE",
             "PERFKIT_DEMO",
             "PERFKIT_LOG_FORMAT",
             "PERFKIT_ADMIN_TOKEN",

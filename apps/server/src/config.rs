@@ -20,6 +20,9 @@
 //! connectTimeout = "2s"
 //! commandTimeout = "500ms"
 //! defaultTtl = "5m"           # "0s": entries written without a TTL never expire
+//! nearCache = true            # with redisUrl: a local front over Redis (--no-near-cache)
+//! nearCacheMaxBytes = 33554432
+//! nearCacheTtl = "10s"        # the longest a key stays in the front
 //!
 //! [api]                       # perfkit_axum::ApiConfig (the token is [server]'s)
 //! protectReads = false
@@ -70,7 +73,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
 use perfkit::alerting::{InhibitRule, NotifierTarget, NotifiersConfig, RuleSet};
-use perfkit::cache::{MemoryConfig, RedisConfig};
+use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::ApiConfig;
 use serde::Deserialize;
@@ -113,7 +116,11 @@ pub(crate) struct Settings {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CacheSettings {
     Memory(MemoryConfig),
-    Redis(RedisConfig),
+    /// Redis, with a near cache in front unless `near` is `None`.
+    Redis {
+        redis: RedisConfig,
+        near: Option<NearCacheConfig>,
+    },
 }
 
 /// The demo workload's settings (`[demo]`, when enabled).
@@ -143,6 +150,7 @@ pub(crate) struct Layer {
     pub(crate) bind: Option<SocketAddr>,
     pub(crate) redis_url: Option<String>,
     pub(crate) namespace: Option<String>,
+    pub(crate) near_cache: Option<bool>,
     pub(crate) demo: Option<bool>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) admin_token: Option<Secret>,
@@ -163,6 +171,8 @@ impl Layer {
             bind: cli.bind,
             redis_url: cli.redis_url.clone(),
             namespace: cli.namespace.clone(),
+            // A switch that only turns it off: absent leaves the choice to the layers below.
+            near_cache: cli.no_near_cache.then_some(false),
             demo: cli.demo,
             log_format: cli.log_format,
             admin_token: None,
@@ -191,6 +201,12 @@ impl Layer {
                     .with_context(|| format!("PERFKIT_DEMO={value:?} is not a boolean"))
             })
             .transpose()?;
+        let near_cache = get("PERFKIT_NEAR_CACHE")
+            .map(|value| {
+                parse_bool(&value)
+                    .with_context(|| format!("PERFKIT_NEAR_CACHE={value:?} is not a boolean"))
+            })
+            .transpose()?;
         let log_format = get("PERFKIT_LOG_FORMAT")
             .map(|value| {
                 value
@@ -202,6 +218,7 @@ impl Layer {
             bind,
             redis_url: get("PERFKIT_REDIS_URL"),
             namespace: get("PERFKIT_NAMESPACE"),
+            near_cache,
             demo,
             log_format,
             admin_token: get("PERFKIT_ADMIN_TOKEN").map(Secret),
@@ -217,6 +234,7 @@ impl Layer {
             bind: file.server.bind,
             redis_url: file.cache.redis_url.clone(),
             namespace: file.cache.namespace.clone(),
+            near_cache: file.cache.near_cache,
             demo: file.demo.enabled,
             log_format: file.server.log_format,
             admin_token: file.server.admin_token.clone().filter(|t| !t.is_empty()).map(Secret),
@@ -236,6 +254,7 @@ impl Layer {
             bind: self.bind.or(below.bind),
             redis_url: self.redis_url.or(below.redis_url),
             namespace: self.namespace.or(below.namespace),
+            near_cache: self.near_cache.or(below.near_cache),
             demo: self.demo.or(below.demo),
             log_format: self.log_format.or(below.log_format),
             admin_token: self.admin_token.or(below.admin_token),
@@ -301,6 +320,11 @@ struct CacheSection {
     /// Zero: entries written without a TTL never expire.
     #[serde(with = "perfkit::core::duration")]
     default_ttl: Duration,
+    /// With Redis: a near cache in front of it (absent: on).
+    near_cache: Option<bool>,
+    near_cache_max_bytes: u64,
+    #[serde(with = "perfkit::core::duration")]
+    near_cache_ttl: Duration,
 }
 
 perfkit::core::maps_only!(CacheSection);
@@ -308,6 +332,7 @@ perfkit::core::maps_only!(CacheSection);
 impl Default for CacheSection {
     fn default() -> Self {
         let (memory, redis) = (MemoryConfig::default(), RedisConfig::default());
+        let near = NearCacheConfig::default();
         CacheSection {
             redis_url: None,
             namespace: None,
@@ -316,6 +341,9 @@ impl Default for CacheSection {
             connect_timeout: redis.connect_timeout,
             command_timeout: redis.command_timeout,
             default_ttl: memory.default_ttl.unwrap_or_default(),
+            near_cache: None,
+            near_cache_max_bytes: near.max_bytes,
+            near_cache_ttl: near.ttl,
         }
     }
 }
@@ -405,7 +433,18 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
             if file.cache.redis_pool_size == 0 || file.cache.redis_pool_size > 256 {
                 bail!("cache.redisPoolSize must be in 1..=256, got {}", file.cache.redis_pool_size);
             }
-            CacheSettings::Redis(RedisConfig {
+            let near = chosen.near_cache.unwrap_or(true).then_some(NearCacheConfig {
+                max_bytes: file.cache.near_cache_max_bytes,
+                ttl: file.cache.near_cache_ttl,
+                ..NearCacheConfig::default()
+            });
+            if near.is_some_and(|near| near.max_bytes == 0 || near.ttl.is_zero()) {
+                bail!(
+                    "cache.nearCacheMaxBytes and cache.nearCacheTtl must be more than 0; to \
+                     read every value from Redis, turn the near cache off (--no-near-cache)"
+                );
+            }
+            let redis = RedisConfig {
                 url,
                 pool_size: file.cache.redis_pool_size,
                 connect_timeout: file.cache.connect_timeout,
@@ -413,7 +452,8 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
                 namespace,
                 default_ttl,
                 ..RedisConfig::default()
-            })
+            };
+            CacheSettings::Redis { redis, near }
         }
         None => CacheSettings::Memory(MemoryConfig {
             max_bytes: file.cache.memory_max_bytes,

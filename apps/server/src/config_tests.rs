@@ -33,14 +33,14 @@ struct Setting {
 
 fn redis_url(settings: &Settings) -> String {
     match &settings.cache {
-        CacheSettings::Redis(redis) => redis.url.clone(),
+        CacheSettings::Redis { redis, .. } => redis.url.clone(),
         CacheSettings::Memory(_) => "memory".to_owned(),
     }
 }
 
 fn namespace(settings: &Settings) -> String {
     match &settings.cache {
-        CacheSettings::Redis(redis) => redis.namespace.clone(),
+        CacheSettings::Redis { redis, .. } => redis.namespace.clone(),
         CacheSettings::Memory(_) => "memory".to_owned(),
     }
 }
@@ -126,6 +126,29 @@ fn namespace_follows_the_same_precedence_under_redis() {
 }
 
 #[test]
+fn the_near_cache_is_on_with_redis_unless_a_layer_turns_it_off() {
+    let near = |s: &Settings| match &s.cache {
+        CacheSettings::Redis { near, .. } => near.map(|n| (n.max_bytes, n.ttl)),
+        CacheSettings::Memory(_) => panic!("not redis: {:?}", s.cache),
+    };
+    let redis = ("PERFKIT_REDIS_URL", "redis://127.0.0.1:6379");
+    let default = NearCacheConfig::default();
+    assert_eq!(near(&settings(&[], &[redis], "").unwrap()), Some((default.max_bytes, default.ttl)));
+    let sized = "[cache]\nnearCacheMaxBytes = 1048576\nnearCacheTtl = \"2s\"";
+    let from_file = near(&settings(&[], &[redis], sized).unwrap());
+    assert_eq!(from_file, Some((1 << 20, Duration::from_secs(2))));
+    let on_in_env = [redis, ("PERFKIT_NEAR_CACHE", "true")];
+    assert_eq!(near(&settings(&["--no-near-cache"], &on_in_env, "").unwrap()), None);
+    assert_eq!(near(&settings(&[], &[redis, ("PERFKIT_NEAR_CACHE", "off")], "").unwrap()), None);
+    let off_in_file = "[cache]\nnearCache = false";
+    assert_eq!(near(&settings(&[], &[redis], off_in_file).unwrap()), None);
+    assert!(near(&settings(&[], &on_in_env, off_in_file).unwrap()).is_some(), "env beats file");
+    // Without Redis there is nothing to be near: the flag is accepted and changes nothing.
+    let memory = settings(&["--no-near-cache"], &[], "").unwrap();
+    assert_eq!(memory.cache, CacheSettings::Memory(MemoryConfig::default()));
+}
+
+#[test]
 fn the_admin_token_comes_from_the_environment_then_the_file_else_none() {
     let file = "[server]\nadminToken = \"from-file\"";
     let token = |s: &Settings| s.admin_token.as_ref().map(|t| t.0.clone());
@@ -169,7 +192,7 @@ fn every_section_is_read() {
     "#;
     let s = settings(&[], &[], file).unwrap();
     assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
-    let CacheSettings::Redis(redis) = &s.cache else { panic!("not redis: {:?}", s.cache) };
+    let CacheSettings::Redis { redis, .. } = &s.cache else { panic!("not redis: {:?}", s.cache) };
     assert_eq!((redis.pool_size, redis.default_ttl), (8, None));
     assert_eq!(redis.command_timeout, Duration::from_millis(250));
     assert_eq!(
@@ -212,6 +235,13 @@ fn bad_input_is_refused_with_a_message_naming_it() {
         (&[("PERFKIT_BIND", "nowhere")], "", "PERFKIT_BIND"),
         (&[("PERFKIT_DEMO", "maybe")], "", "PERFKIT_DEMO"),
         (&[("PERFKIT_LOG_FORMAT", "xml")], "", "PERFKIT_LOG_FORMAT"),
+        (&[("PERFKIT_NEAR_CACHE", "perhaps")], "", "PERFKIT_NEAR_CACHE"),
+        (
+            &[("PERFKIT_REDIS_URL", "redis://x")],
+            "[cache]\nnearCacheMaxBytes = 0",
+            "nearCacheMaxBytes",
+        ),
+        (&[], "[cache]\nnearCacheTtl = \"soon\"", "nearCacheTtl"),
         (&[], "[server]\nbnd = \"x\"", "unknown field"),
         (&[], "[server]\nbind = 8080", "bind"),
         (&[], "not toml at all", "expected"),
@@ -318,7 +348,9 @@ fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
     for file in [as_text, as_millis] {
         let s = settings(&[], &[], file).unwrap();
         assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
-        let CacheSettings::Redis(redis) = &s.cache else { panic!("not redis: {:?}", s.cache) };
+        let CacheSettings::Redis { redis, .. } = &s.cache else {
+            panic!("not redis: {:?}", s.cache)
+        };
         assert_eq!(redis.connect_timeout, Duration::from_secs(3));
         assert_eq!(redis.command_timeout, Duration::from_millis(250));
         assert_eq!(redis.default_ttl, Some(Duration::from_secs(300)));

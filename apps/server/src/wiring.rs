@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use perfkit::PerformanceService;
 use perfkit::alerting::EngineConfig;
-use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
+use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use perfkit::host::{WorkerPool, WorkerPoolConfig};
 use tokio::net::TcpListener;
 
@@ -82,12 +82,22 @@ pub(crate) async fn build_service(
     let mut builder = PerformanceService::builder();
     let cache: Arc<dyn CacheBackend> = match &settings.cache {
         CacheSettings::Memory(config) => Arc::new(MemoryCache::new(config.clone())),
-        CacheSettings::Redis(config) => {
-            let redis = RedisCache::connect(config.clone())
+        CacheSettings::Redis { redis, near: Some(near) } => {
+            let tiered = TieredCache::connect(redis.clone(), *near).await.with_context(|| {
+                format!(
+                    "cannot set up the near cache over {} (--no-near-cache turns it off)",
+                    redis.url
+                )
+            })?;
+            builder = builder.coordination(Arc::new(tiered.back().coordination()));
+            Arc::new(tiered)
+        }
+        CacheSettings::Redis { redis, near: None } => {
+            let back = RedisCache::connect(redis.clone())
                 .await
-                .with_context(|| format!("cannot set up the redis cache at {}", config.url))?;
-            builder = builder.coordination(Arc::new(redis.coordination()));
-            Arc::new(redis)
+                .with_context(|| format!("cannot set up the redis cache at {}", redis.url))?;
+            builder = builder.coordination(Arc::new(back.coordination()));
+            Arc::new(back)
         }
     };
     builder = builder
@@ -128,6 +138,7 @@ pub(crate) fn build_router(
 fn cache_name(settings: &CacheSettings) -> &'static str {
     match settings {
         CacheSettings::Memory(_) => "memory",
-        CacheSettings::Redis(_) => "redis",
+        CacheSettings::Redis { near: Some(_), .. } => "redis with a near cache",
+        CacheSettings::Redis { near: None, .. } => "redis",
     }
 }

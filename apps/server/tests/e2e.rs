@@ -265,7 +265,10 @@ async fn every_endpoint_on_redis_leaving_other_keys_alone() {
     assert_eq!(token.len(), 64);
     let client = client();
     server.wait_for_health(&client).await;
-    assert_eq!(cache_stats(&client, &server).await["backend"], "redis");
+    let stats = cache_stats(&client, &server).await;
+    assert_eq!(stats["backend"], "redis");
+    // On by default with Redis: the near cache reports its front.
+    assert!(stats["near"]["maxBytes"].as_u64().is_some_and(|n| n > 0), "{stats}");
 
     demo_reads_are_cached(&client, &server).await;
     let demo_key = format!("{namespace}demo:posts:page:2:limit:5");

@@ -12,6 +12,11 @@
 //!   sent concurrently on the same pool (`join_all`, what a user would write; fred pipelines
 //!   them), so the batch is judged against its real alternative, not against 100 round trips
 //!   one after another.
+//! - `near_get`: a `TieredCache` read answered by its front (`perfkit`) beside
+//!   `MemoryCache::get` (`memory_cache`), the in-process cache a user would otherwise keep,
+//!   in the same run, on the same keys and values: what coherence costs a hit (the target is
+//!   1.2x). The front serves only while invalidations flow, so this needs a private
+//!   redis-server like the Redis groups.
 //! - `lz4_encode_4k_json`, `lz4_decode_4k_json`: perfkit's stored frame (`frame.rs`: the tag
 //!   byte, lz4 with its size, the checks on decode) on a compressible 4 KiB JSON value,
 //!   beside lz4_flex alone (what the framing adds) and a plain copy; the compression ratio is
@@ -27,7 +32,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use fred::prelude::{Expiration, KeysInterface, Value};
 use futures::future::join_all;
 use moka::notification::RemovalCause;
-use perfkit_cache::{Cache, CacheAdmin, MemoryCache, MemoryConfig, RedisCache, RedisConfig};
+use perfkit_cache::{
+    Cache, CacheAdmin, MemoryCache, MemoryConfig, NearCacheConfig, RedisCache, RedisConfig,
+    TieredCache,
+};
 use perfkit_testing::RedisServer;
 use tokio::runtime::Runtime;
 
@@ -216,6 +224,53 @@ fn redis(c: &mut Criterion) {
     drop(server);
 }
 
+fn near(c: &mut Criterion) {
+    let rt = runtime();
+    let server = RedisServer::start_private();
+    let config = RedisConfig {
+        url: server.url().to_owned(),
+        namespace: "bench-near:".to_owned(),
+        ..RedisConfig::default()
+    };
+    // The front keeps entries as long as the memory cache does, so every read is a hit.
+    let near = NearCacheConfig { ttl: TTL, ..NearCacheConfig::default() };
+    let tiered = rt.block_on(TieredCache::connect(config, near)).unwrap();
+    let memory = MemoryCache::new(MemoryConfig::default());
+    let keys = keys();
+    rt.block_on(async {
+        let started = Instant::now();
+        while !tiered.is_tracking() {
+            assert!(started.elapsed() < Duration::from_secs(10), "tracking did not start");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for key in &keys {
+            tiered.set(key, VALUE, Some(TTL)).await.unwrap();
+            memory.set(key, VALUE, Some(TTL)).await.unwrap();
+        }
+    });
+    let cursor = AtomicUsize::new(0);
+    let before = tiered.counters().near.unwrap();
+
+    let mut group = c.benchmark_group("near_get");
+    group.bench_function("perfkit", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(tiered.get(next(&keys, &cursor)).await.unwrap()) });
+    });
+    group.bench_function("memory_cache", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(memory.get(next(&keys, &cursor)).await.unwrap()) });
+    });
+    group.finish();
+
+    // The subject timed front hits, not Redis round trips.
+    let after = tiered.counters().near.unwrap();
+    assert_eq!(after.back_hits, before.back_hits, "a near_get read went to Redis");
+    assert!(after.front_hits > before.front_hits);
+    rt.block_on(async { tiered.clear().await.unwrap() });
+    drop(tiered);
+    drop(server);
+}
+
 fn json_4k() -> Vec<u8> {
     let mut items = Vec::new();
     let mut i = 0;
@@ -275,5 +330,5 @@ fn config() -> Criterion {
         .sample_size(30)
 }
 
-criterion_group! { name = benches; config = config(); targets = memory, redis, lz4 }
+criterion_group! { name = benches; config = config(); targets = memory, redis, near, lz4 }
 criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! perfkit's cache: a data-path trait [`Cache`] and an administration trait [`CacheAdmin`]
-//! (one backend is both: [`CacheBackend`]), an in-memory backend ([`MemoryCache`], moka) and
-//! a Redis backend ([`RedisCache`], fred).
+//! (one backend is both: [`CacheBackend`]), an in-memory backend ([`MemoryCache`], moka),
+//! a Redis backend ([`RedisCache`], fred), and a near cache ([`TieredCache`]: a bounded moka
+//! front over Redis, kept coherent by Redis's invalidation messages).
 //!
 //! - Every Redis key lives under a namespace prefix (default `perfkit:`); `clear`,
 //!   `delete_pattern` and `optimize` never touch a key outside it, and a caller's pattern is a
@@ -65,6 +66,7 @@ mod report;
 mod reserved;
 mod single_flight;
 mod stats;
+mod tiered;
 mod ttl_policy;
 mod typed;
 
@@ -84,6 +86,7 @@ pub use memory::{MemoryCache, MemoryConfig};
 pub use redis::{RedisCache, RedisConfig, RedisCoordination};
 pub use report::{Footprint, OptimizeReport};
 pub use reserved::RESERVED_PREFIX;
-pub use stats::{Backend, CacheStats, RedisServerStats};
+pub use stats::{Backend, CacheStats, NearCacheStats, RedisServerStats};
+pub use tiered::{NearCacheConfig, TieredCache};
 pub use ttl_policy::{ACCESS_COUNTER_PREFIX, TtlPolicy};
 pub use typed::CacheExt;

@@ -48,6 +48,38 @@ pub struct CacheStats {
     /// The Redis server's own figures, when the backend is Redis and it answered `INFO`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<RedisServerStats>,
+    /// The near cache's figures, when a [`TieredCache`](crate::TieredCache) keeps a local
+    /// front over Redis. `hits` above counts front and back hits together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<NearCacheStats>,
+}
+
+/// The figures of a [`TieredCache`](crate::TieredCache)'s local front, which it owns (the
+/// back's figures are the [`RedisCache`](crate::RedisCache)'s, in the enclosing stats).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NearCacheStats {
+    /// Reads answered by the front, without a round trip to Redis.
+    pub front_hits: u64,
+    /// Reads the front could not answer that found a value in Redis.
+    pub back_hits: u64,
+    /// Keys named by invalidation messages from Redis (changes by any other client:
+    /// writes, deletes, expiry, eviction).
+    pub invalidations: u64,
+    /// Times the whole front was emptied: the invalidation channel was lost or reconnected,
+    /// invalidations were missed, the database was flushed, or the cache was cleared.
+    pub flushes: u64,
+    /// Front entries evicted to respect its size limit.
+    pub evictions: u64,
+    /// Entries in the front.
+    pub keys: u64,
+    /// Bytes in the front: keys plus values.
+    pub bytes: u64,
+    /// The front's size limit in bytes.
+    pub max_bytes: u64,
+    /// Whether invalidations are flowing now; while not, every read goes to Redis.
+    pub tracking: bool,
 }
 
 /// Figures from the Redis server's `INFO`: the whole server, not only our namespace.
@@ -120,6 +152,7 @@ impl Counters {
             breaker: BreakerState::Closed,
             compressed_bytes_saved: self.compressed_bytes_saved.load(Ordering::Relaxed),
             server: None,
+            near: None,
         }
     }
 }
@@ -143,5 +176,6 @@ mod tests {
         assert_eq!(json["breaker"], "closed");
         assert_eq!(json["compressedBytesSaved"], 0);
         assert!(json.get("server").is_none());
+        assert!(json.get("near").is_none());
     }
 }

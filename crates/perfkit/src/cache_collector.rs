@@ -4,7 +4,8 @@
 //! (`CacheAdmin::counters`), so this collector reads them at scrape time. For Redis, keys,
 //! bytes and evictions are those of the cache's latest `stats()` refresh (each collection
 //! makes one). The cache crate stays free of any metrics dependency: this collector is the
-//! orchestrator's.
+//! orchestrator's. A near cache (`TieredCache`) adds its front's figures
+//! (`perfkit_cache_front_*`, and hits split by tier); other caches leave those families out.
 
 use std::sync::Arc;
 
@@ -27,6 +28,40 @@ const FAMILIES: &[(&str, &str, bool)] = &[
     ("perfkit_cache_compressed_bytes_saved_total", "Bytes saved by compressing values.", true),
 ];
 
+/// The near cache's front, when the cache has one (`CacheStats::near`).
+const FRONT_FAMILIES: &[(&str, &str, bool)] = &[
+    (
+        "perfkit_cache_front_invalidations_total",
+        "Keys the near cache's front dropped on an invalidation from Redis.",
+        true,
+    ),
+    (
+        "perfkit_cache_front_flushes_total",
+        "Times the near cache's front was emptied (channel lost or reconnected, missed messages, flush, clear).",
+        true,
+    ),
+    (
+        "perfkit_cache_front_evictions_total",
+        "Entries evicted from the near cache's front for space.",
+        true,
+    ),
+    ("perfkit_cache_front_keys", "Entries in the near cache's front.", false),
+    ("perfkit_cache_front_bytes", "Bytes in the near cache's front (keys and values).", false),
+    ("perfkit_cache_front_max_bytes", "The near cache's front size limit in bytes.", false),
+    (
+        "perfkit_cache_front_tracking",
+        "1 while Redis invalidations flow and the near cache's front serves.",
+        false,
+    ),
+];
+
+/// Hits by tier: `front` (answered in process) and `back` (answered by Redis); their sum is
+/// `perfkit_cache_hits_total`.
+const TIER_HITS: (&str, &str) = (
+    "perfkit_cache_tier_hits_total",
+    "Cache reads that hit, by the tier that answered (near cache only).",
+);
+
 /// The seed's name for the hit rate: hits over reads since start-up, the same figure as
 /// `/cache/stats`'s `hitRate` (0 before any read). Unlabelled, as the seed shows it.
 const HIT_RATE: (&str, &str) =
@@ -41,7 +76,9 @@ impl CacheStatsCollector {
     pub(crate) fn new(cache: Arc<dyn CacheAdmin>) -> Result<Self, PerfkitError> {
         let descs = FAMILIES
             .iter()
+            .chain(FRONT_FAMILIES)
             .map(|(name, help, _)| family_desc(name, help, &["backend"]))
+            .chain(std::iter::once(family_desc(TIER_HITS.0, TIER_HITS.1, &["backend", "tier"])))
             .chain(std::iter::once(family_desc(HIT_RATE.0, HIT_RATE.1, &[])))
             .collect::<Result<_, _>>()
             .map_err(|e| PerfkitError::Setup {
@@ -73,19 +110,41 @@ impl Collector for CacheStatsCollector {
         ];
         let mut hit_rate = FamilyBuilder::gauge(HIT_RATE.0, HIT_RATE.1);
         hit_rate.value(&[], stats.hit_rate);
-        FAMILIES
+        let mut families: Vec<MetricFamily> = FAMILIES
             .iter()
             .zip(values)
-            .map(|((name, help, counter), value)| {
-                let mut family = if *counter {
-                    FamilyBuilder::counter(name, help)
-                } else {
-                    FamilyBuilder::gauge(name, help)
-                };
-                family.value(&[("backend", &backend)], value);
-                family.finish()
-            })
+            .map(|(family, value)| one_value(*family, &backend, value))
             .chain(std::iter::once(hit_rate.finish()))
-            .collect()
+            .collect();
+        if let Some(near) = &stats.near {
+            let values = [
+                near.invalidations as f64,
+                near.flushes as f64,
+                near.evictions as f64,
+                near.keys as f64,
+                near.bytes as f64,
+                near.max_bytes as f64,
+                if near.tracking { 1.0 } else { 0.0 },
+            ];
+            families.extend(
+                FRONT_FAMILIES
+                    .iter()
+                    .zip(values)
+                    .map(|(family, value)| one_value(*family, &backend, value)),
+            );
+            let mut tiers = FamilyBuilder::counter(TIER_HITS.0, TIER_HITS.1);
+            tiers.value(&[("backend", &backend), ("tier", "front")], near.front_hits as f64);
+            tiers.value(&[("backend", &backend), ("tier", "back")], near.back_hits as f64);
+            families.push(tiers.finish());
+        }
+        families
     }
+}
+
+/// A family of one series labelled with the backend.
+fn one_value((name, help, counter): (&str, &str, bool), backend: &str, value: f64) -> MetricFamily {
+    let mut family =
+        if counter { FamilyBuilder::counter(name, help) } else { FamilyBuilder::gauge(name, help) };
+    family.value(&[("backend", backend)], value);
+    family.finish()
 }

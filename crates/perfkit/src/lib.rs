@@ -78,8 +78,8 @@ pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
-    Parts,
-    PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus, StepCounters,
+    Parts, PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus,
+    StepCounters,
 };
 
 pub use perfkit_alerting as alerting;

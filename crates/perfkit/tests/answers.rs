@@ -14,7 +14,7 @@ use perfkit::alerting::{
     AlertStatus, AlertingError, Notification, NotificationPolicy, Notifier, RuleSet,
 };
 use perfkit::analysis::{Direction, Status};
-use perfkit::cache::{CacheBackend, MemoryCache, MemoryConfig, MockCache};
+use perfkit::cache::{Backend, CacheBackend, MemoryCache, MemoryConfig, MockCache, NearCacheStats};
 use perfkit::core::{Metric, Timestamp};
 use perfkit::metrics::Method;
 use perfkit::optimizer::{ActionKind, OptimizerConfig, OptimizerError};
@@ -162,6 +162,62 @@ async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
     assert!(text.contains("perfkit_cache_hits_total{backend=\"memory\"} 1200"), "{text}");
     assert!(text.contains("cache_hit_rate 0.3"), "{text}");
     assert!(text.contains("# TYPE perfkit_cache_connected gauge"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_near_cache_shows_its_front_and_both_tiers_in_the_exposition_and_the_snapshot() {
+    let mut cache = support::bare_cache_admin();
+    let reads = Arc::new(AtomicU64::new(0));
+    // Each read finds 100 more reads: 60 answered by the front, 20 by Redis, 20 misses.
+    cache.expect_counters().returning(move || {
+        let n = reads.fetch_add(100, Ordering::Relaxed) / 100 + 1;
+        let mut stats = cache_stats(80 * n, 20 * n, true);
+        stats.backend = Backend::Redis;
+        stats.near = Some(NearCacheStats {
+            front_hits: 60 * n,
+            back_hits: 20 * n,
+            invalidations: 7,
+            flushes: 1,
+            evictions: 2,
+            keys: 5,
+            bytes: 321,
+            max_bytes: 1024,
+            tracking: true,
+        });
+        stats
+    });
+    cache.expect_stats().returning(|| cache_stats(0, 0, true));
+    let service = PerformanceService::builder()
+        .clock(clock())
+        .probe(Arc::new(steady_probe(Arc::default())))
+        .cache_parts(Arc::new(MockCache::new()), Arc::new(cache))
+        .build()
+        .unwrap();
+    service.collect_now().await;
+    // Front and back hits both count: 80 of each 100 reads.
+    assert_eq!(service.latest().unwrap().cache_hit_rate, Some(0.8));
+    let text = service.parts().exporter.render().unwrap();
+    for line in [
+        "perfkit_cache_tier_hits_total{backend=\"redis\",tier=\"front\"} 180",
+        "perfkit_cache_tier_hits_total{backend=\"redis\",tier=\"back\"} 60",
+        "perfkit_cache_hits_total{backend=\"redis\"} 240",
+        "perfkit_cache_front_invalidations_total{backend=\"redis\"} 7",
+        "perfkit_cache_front_flushes_total{backend=\"redis\"} 1",
+        "perfkit_cache_front_evictions_total{backend=\"redis\"} 2",
+        "perfkit_cache_front_keys{backend=\"redis\"} 5",
+        "perfkit_cache_front_bytes{backend=\"redis\"} 321",
+        "perfkit_cache_front_max_bytes{backend=\"redis\"} 1024",
+        "perfkit_cache_front_tracking{backend=\"redis\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cache_without_a_front_adds_no_front_families() {
+    let text = memory_service(memory_cache()).parts().exporter.render().unwrap();
+    assert!(text.contains("perfkit_cache_hits_total"), "{text}");
+    assert!(!text.contains("perfkit_cache_front_") && !text.contains("tier_hits"), "{text}");
 }
 
 #[tokio::test(start_paused = true)]

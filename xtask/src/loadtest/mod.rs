@@ -4,7 +4,8 @@
 //! key distribution, and prints the seed's table beside the seed's figures.
 //! `--compare` measures perfkit's layer and server beside plain axum and axum-prometheus;
 //! `--scaling` measures how cost grows with connections and routes; `--cores 1,2,4,8` how
-//! the comparison scales with the cores the server is pinned to (a large machine).
+//! the comparison scales with the cores the server is pinned to (a large machine); `--near`
+//! runs the demo on memory, on Redis without the near cache and on Redis with it.
 //!
 //! Everything runs on loopback, each run bounded in time and connections.
 
@@ -14,6 +15,7 @@ mod delete_pattern;
 pub(crate) mod docs;
 pub(crate) mod http;
 pub(crate) mod machine;
+mod near;
 mod options;
 mod placement;
 pub(crate) mod process;
@@ -44,6 +46,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if !options.no_build {
         execute(cargo().args(["build", "--release", "-p", "perfkit-server"]))
             .context("cannot build the release server")?;
+    }
+    if !options.no_build && options.mode != Mode::Near {
         // Built on its own: together, axum's features would unify and rebuild the server.
         targets::build()?;
     }
@@ -79,6 +83,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             );
             (title, table, json, cores::errors(&rows))
         }
+        Mode::Near => {
+            let result = near::run(&options)?;
+            let title = "Load test: the demo on memory, on Redis, and on Redis with the near cache"
+                .to_owned();
+            (title, result.table(), result.to_json(), result.errors())
+        }
     };
     let command = command_line(args);
     let sharing = if options.mode == Mode::Cores {
@@ -97,6 +107,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             Mode::Compare => "loadtest-compare",
             Mode::Scaling => "loadtest-scaling",
             Mode::Cores => "loadtest-cores",
+            Mode::Near => "loadtest-near",
         };
         let path = workspace_root().join("docs").join("BENCHMARKS.md");
         docs::write_section(

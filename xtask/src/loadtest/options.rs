@@ -25,6 +25,8 @@ pub(crate) enum Mode {
     Scaling,
     /// The comparison with the server pinned to 1, 2, 4, 8... cores (a large machine).
     Cores,
+    /// The demo on memory, on Redis without the near cache, and on Redis with it.
+    Near,
 }
 
 /// What a run is asked for.
@@ -68,6 +70,7 @@ impl Options {
                 "--redis" => options.redis = true,
                 "--compare" => options.mode = Mode::Compare,
                 "--scaling" => options.mode = Mode::Scaling,
+                "--near" => options.mode = Mode::Near,
                 "--write-docs" => options.write_docs = true,
                 "--no-build" => options.no_build = true,
                 "--cores" => {
@@ -85,7 +88,7 @@ impl Options {
                     duration_given = true;
                 }
                 other => bail!(
-                    "unknown loadtest option {other:?} (--redis, --compare, --scaling, \
+                    "unknown loadtest option {other:?} (--redis, --compare, --scaling, --near, \
                      --cores 1,2,4,8, --connections N, --duration S, --out FILE, \
                      --write-docs, --no-build)"
                 ),
@@ -97,7 +100,7 @@ impl Options {
         if options.duration.is_zero() || options.duration > MAX_DURATION {
             bail!("--duration must be 1..={} s", MAX_DURATION.as_secs());
         }
-        // Compare and scaling make ten and four runs: shorter ones unless told.
+        // Compare, scaling and near make ten, four and three runs: shorter ones unless told.
         if !duration_given && options.mode != Mode::Seed {
             options.duration = Duration::from_secs(10);
         }
@@ -158,6 +161,7 @@ mod tests {
     #[test]
     fn compare_and_scaling_runs_are_shorter_unless_told() {
         assert_eq!(parse(&["--compare"]).unwrap().duration, Duration::from_secs(10));
+        assert_eq!(parse(&["--near"]).unwrap().mode, Mode::Near);
         let scaling = parse(&["--scaling", "--duration", "4"]).unwrap();
         assert_eq!((scaling.mode, scaling.duration), (Mode::Scaling, Duration::from_secs(4)));
     }

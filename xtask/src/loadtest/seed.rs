@@ -32,8 +32,8 @@ const SEED: [(&str, &str); 9] = [
 pub(crate) struct SeedResult {
     connections: u32,
     backend: &'static str,
-    wrk: WrkResult,
-    hit_rate: Option<f64>,
+    pub(crate) wrk: WrkResult,
+    pub(crate) hit_rate: Option<f64>,
     rss_kib: u64,
     machine_kib: u64,
     cpu_share: f64,
@@ -45,13 +45,25 @@ pub(crate) struct SeedResult {
 
 /// Runs the seed's load test and fails on any error.
 pub(crate) fn run(options: &Options) -> Result<SeedResult> {
-    let redis = if options.redis { Some(PrivateRedis::start()?) } else { None };
+    let backend = if options.redis { "redis" } else { "memory" };
+    run_demo(options, options.redis, &[], backend)
+}
+
+/// The demo on memory or a private Redis, with `extra` server flags, labelled `backend`.
+pub(crate) fn run_demo(
+    options: &Options,
+    on_redis: bool,
+    extra: &[&str],
+    backend: &'static str,
+) -> Result<SeedResult> {
+    let redis = if on_redis { Some(PrivateRedis::start()?) } else { None };
     let mut args = vec!["--demo"];
     if let Some(redis) = &redis {
         args.extend(["--redis-url", &redis.url]);
     }
+    args.extend(extra);
     let mut server = Server::start(&binary_path("release"), &args)?;
-    let outcome = measure(&server, options, if redis.is_some() { "redis" } else { "memory" });
+    let outcome = measure(&server, options, backend);
     let stopped = server.stop();
     let mut result = outcome?;
     stopped?;

@@ -8,6 +8,7 @@ use fred::prelude::{ClientLike, Expiration, KeysInterface, LuaInterface, MemoryI
 use fred::types::ExpireOptions;
 
 use super::RedisCache;
+use crate::tiered::Remaining;
 use crate::{Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, OptimizeReport, frame};
 
 /// INCR, and the TTL only when this INCR created the counter: atomic on the server.
@@ -55,6 +56,58 @@ impl RedisCache {
         encoded.frame.into_owned()
     }
 
+    /// The TTL a write with `ttl` gets (the default when `None`); `None`: no expiry.
+    pub(crate) fn write_ttl(&self, ttl: Option<Duration>) -> Option<Duration> {
+        self.px(ttl).map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+    }
+
+    /// `get` for a near cache: the value with the time it has left in Redis ([`Remaining`]),
+    /// in one round trip (GET and PTTL pipelined on one connection). Counted and failing open
+    /// exactly as `get`.
+    pub(crate) async fn get_with_ttl(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, Remaining)>, CacheError> {
+        let mut read = self.mget_with_ttl(&[key]).await?;
+        Ok(read.pop().flatten())
+    }
+
+    /// `mget` for a near cache: each value with the time it has left in Redis, GET and PTTL
+    /// per key pipelined on one connection. Counted and failing open exactly as `mget`.
+    pub(crate) async fn mget_with_ttl(
+        &self,
+        keys: &[&str],
+    ) -> Result<Vec<Option<(Vec<u8>, Remaining)>>, CacheError> {
+        self.scope.check_all(keys.iter().copied())?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pipeline = self.pool().next().pipeline();
+        for key in keys {
+            let full = self.namespace.key(key);
+            let queued: Result<(), _> = pipeline.get(full.as_str()).await;
+            queued.map_err(|e| super::backend_error("GET", &e))?;
+            let queued: Result<(), _> = pipeline.pttl(full).await;
+            queued.map_err(|e| super::backend_error("PTTL", &e))?;
+        }
+        let replies: Vec<Value> = match self.call("GET", pipeline.all()).await {
+            Ok(replies) => replies,
+            Err(error) => {
+                tracing::debug!(%error, "near cache read failed open");
+                keys.iter().for_each(|_| self.counters.miss());
+                return Ok(vec![None; keys.len()]);
+            }
+        };
+        let mut replies = replies.into_iter();
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            let (value, pttl) = (replies.next().unwrap_or(Value::Null), replies.next());
+            let remaining = Remaining::from_pttl(pttl.and_then(|v| v.as_i64()).unwrap_or(-2));
+            values.push(self.count_read(key, Ok(value))?.map(|value| (value, remaining)));
+        }
+        Ok(values)
+    }
+
     async fn footprint(&self) -> Footprint {
         self.server_stats()
             .await
@@ -77,14 +130,14 @@ impl Cache for RedisCache {
         let expire = self.px(ttl).map(Expiration::PX);
         self.call(
             "SET",
-            self.pool().set::<(), _, _>(self.namespace.key(key), frame, expire, None, false),
+            self.writer().set::<(), _, _>(self.namespace.key(key), frame, expire, None, false),
         )
         .await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         self.scope.check(key)?;
-        let n: i64 = self.call("UNLINK", self.pool().unlink(self.namespace.key(key))).await?;
+        let n: i64 = self.call("UNLINK", self.writer().unlink(self.namespace.key(key))).await?;
         Ok(n > 0)
     }
 
@@ -143,7 +196,7 @@ impl Cache for RedisCache {
         let expire = self.px(ttl).map(Expiration::PX);
         // MSET cannot set a TTL: one SET PX per entry, sent together on one connection, where
         // fred's auto-pipelining writes them in a single batch.
-        let client = self.pool().next();
+        let client = self.writer();
         let sets = entries.iter().map(|(key, value)| {
             client.set::<(), _, _>(
                 self.namespace.key(key),
@@ -161,7 +214,7 @@ impl Cache for RedisCache {
         self.scope.check(key)?;
         let ttl_ms = self.px(ttl).unwrap_or(0);
         let full = self.namespace.key(key);
-        match self.call("EVAL", self.pool().eval(INCREMENT_SCRIPT, full, ttl_ms)).await {
+        match self.call("EVAL", self.writer().eval(INCREMENT_SCRIPT, full, ttl_ms)).await {
             Err(CacheError::Backend { message, .. }) if message.contains("not an integer") => {
                 Err(CacheError::NotAnInteger { key: key.to_owned() })
             }

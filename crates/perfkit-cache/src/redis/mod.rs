@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use fred::prelude::{
-    Builder, ClientLike, Config, Error as FredError, ErrorKind, KeysInterface, Pool,
+    Builder, Client, ClientLike, Config, Error as FredError, ErrorKind, KeysInterface, Pool,
     ReconnectPolicy,
 };
 use fred::types::Key;
@@ -81,6 +81,10 @@ pub struct RedisCache {
 /// reach the same server), one configuration.
 struct Link {
     pool: Pool,
+    /// The connection writes go through instead of the pool, when a near cache owns one: its
+    /// invalidation tracking is set with `NOLOOP`, so this process's own writes do not come
+    /// back to it as invalidations (see [`TieredCache`](crate::TieredCache)).
+    writer: Option<Client>,
     config: RedisConfig,
     breaker: CircuitBreaker,
     clustered: bool,
@@ -119,36 +123,30 @@ impl RedisCache {
         config: RedisConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CacheError> {
-        if config.url.starts_with("rediss") && !cfg!(feature = "tls") {
-            return Err(CacheError::InvalidConfig(format!(
-                "{:?} needs TLS: build perfkit-cache with its `tls` feature",
-                config.url
-            )));
-        }
-        let invalid = |error: FredError| {
-            CacheError::InvalidConfig(format!("redis url {:?}: {error}", config.url))
-        };
-        let mut fred_config = Config::from_url(&config.url).map_err(invalid)?;
-        // Keep reconnecting when Redis is down at start-up: the cache fails open meanwhile.
-        fred_config.fail_fast = false;
+        RedisCache::connect_with_writer(config, clock, None).await
+    }
+
+    /// [`connect_with_clock`](Self::connect_with_clock), sending writes through `writer`
+    /// (already connecting) rather than the pool.
+    pub(crate) async fn connect_with_writer(
+        config: RedisConfig,
+        clock: Arc<dyn Clock>,
+        writer: Option<Client>,
+    ) -> Result<Self, CacheError> {
+        let builder = client_builder(&config)?;
+        let fred_config = builder.get_config().cloned().unwrap_or_default();
         let db = fred_config.database.unwrap_or(0);
         let clustered = fred_config.server.is_clustered();
-        let pool = Builder::from_config(fred_config)
-            .with_connection_config(|c| {
-                c.connection_timeout = config.connect_timeout;
-                c.internal_command_timeout = config.connect_timeout;
-            })
-            .with_performance_config(|p| p.default_command_timeout = config.command_timeout)
-            .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2))
+        let pool = builder
             .build_pool(config.pool_size.max(1))
-            .map_err(invalid)?;
+            .map_err(|error| invalid_url(&config, &error))?;
         drop(pool.connect());
         if tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await.is_err() {
             tracing::warn!(url = %config.url, "redis not reachable at start-up; failing open until it is");
         }
         let namespace = Namespace::new(&config.namespace);
         let breaker = CircuitBreaker::new(config.breaker, clock);
-        let link = Link { pool, config, breaker, clustered, db };
+        let link = Link { pool, writer, config, breaker, clustered, db };
         Ok(RedisCache::handle(Arc::new(link), namespace, Scope::Application))
     }
 
@@ -182,6 +180,11 @@ impl RedisCache {
     #[must_use]
     pub fn pool(&self) -> &Pool {
         &self.link.pool
+    }
+
+    /// Where writes go: the near cache's writer connection when there is one, else the pool.
+    pub(crate) fn writer(&self) -> &Client {
+        self.link.writer.as_ref().unwrap_or_else(|| self.link.pool.next())
     }
 
     pub(crate) fn config(&self) -> &RedisConfig {
@@ -297,7 +300,7 @@ impl RedisCache {
 
     async fn unlink(&self, keys: Vec<Key>) -> Result<u64, CacheError> {
         if !self.clustered() {
-            let n: i64 = self.call("UNLINK", self.pool().unlink(keys)).await?;
+            let n: i64 = self.call("UNLINK", self.writer().unlink(keys)).await?;
             return Ok(u64::try_from(n).unwrap_or(0));
         }
         // A multi-key UNLINK must stay within one hash slot on a cluster.
@@ -315,11 +318,47 @@ impl Drop for Link {
         // Stop the pool's reconnect loops; without a runtime they end with it anyway.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let pool = self.pool.clone();
+            let writer = self.writer.clone();
             runtime.spawn(async move {
                 let _ = pool.quit().await;
+                if let Some(writer) = writer {
+                    let _ = writer.quit().await;
+                }
             });
         }
     }
+}
+
+/// A fred builder for `config`: its URL, timeouts, and a reconnect policy that keeps trying
+/// while Redis is down (the cache fails open meanwhile). Shared by the pool and the near
+/// cache's own connections, so they reach the same server the same way.
+///
+/// # Errors
+/// [`CacheError::InvalidConfig`] for a malformed URL, or `rediss://` without the `tls` feature.
+pub(crate) fn client_builder(config: &RedisConfig) -> Result<Builder, CacheError> {
+    if config.url.starts_with("rediss") && !cfg!(feature = "tls") {
+        return Err(CacheError::InvalidConfig(format!(
+            "{:?} needs TLS: build perfkit-cache with its `tls` feature",
+            config.url
+        )));
+    }
+    let mut fred_config =
+        Config::from_url(&config.url).map_err(|error| invalid_url(config, &error))?;
+    // Keep reconnecting when Redis is down at start-up: the cache fails open meanwhile.
+    fred_config.fail_fast = false;
+    let mut builder = Builder::from_config(fred_config);
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = config.connect_timeout;
+            c.internal_command_timeout = config.connect_timeout;
+        })
+        .with_performance_config(|p| p.default_command_timeout = config.command_timeout)
+        .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2));
+    Ok(builder)
+}
+
+fn invalid_url(config: &RedisConfig, error: &FredError) -> CacheError {
+    CacheError::InvalidConfig(format!("redis url {:?}: {error}", config.url))
 }
 
 /// Errors that mean Redis could not be reached, as opposed to Redis refusing a command.

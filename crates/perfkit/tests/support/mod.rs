@@ -66,6 +66,7 @@ pub(crate) fn cache_stats(hits: u64, misses: u64, connected: bool) -> CacheStats
         breaker: BreakerState::Closed,
         compressed_bytes_saved: 0,
         server: None,
+        near: None,
     }
 }
 
