@@ -405,7 +405,17 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
         "[service]\npersistHistory = true\nhistoryCapacity = 1000\n[api]\nprotectReads = true\n",
     );
     let server = Server::start(
-        &["--redis-url", redis.url(), "--namespace", &namespace, "--config", &config],
+        // Named: the persisted history is kept per instance id, and the default id is random.
+        &[
+            "--redis-url",
+            redis.url(),
+            "--namespace",
+            &namespace,
+            "--config",
+            &config,
+            "--instance-id",
+            "default",
+        ],
         &[("PERFKIT_ADMIN_TOKEN", TOKEN)],
     );
     server.wait_for_health(client).await;
