@@ -1,15 +1,13 @@
 //! The faults, each one a `begin` and an `end`: what breaks, and how it is mended.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::World;
 use super::receiver::Behaviour;
-use crate::server::ADMIN_TOKEN;
+use crate::loadtest::http::open_stream;
 use crate::shell::execute;
 
 /// WebSocket clients opened by the stalled-reader fault.
@@ -127,23 +125,8 @@ fn expect_ok(reply: &str) -> Result<()> {
     Ok(())
 }
 
-/// A WebSocket upgrade of `/api/performance/stream` whose answer head is read, and then
-/// nothing more: the server's frames pile up in the socket buffers.
+/// A WebSocket client of the stream that reads the upgrade's answer and nothing more: the
+/// server's frames pile up in the socket buffers.
 fn open_stalled_stream(base: &str) -> Result<TcpStream> {
-    let address = base.strip_prefix("http://").context("base is http://host:port")?;
-    let mut stream = TcpStream::connect(address).context("connect for the stream")?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET /api/performance/stream HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
-    )?;
-    let mut status = String::new();
-    let mut reader = BufReader::new(stream.try_clone()?);
-    reader.read_line(&mut status).context("the upgrade's answer")?;
-    if !status.starts_with("HTTP/1.1 101") {
-        bail!("the stream refused the upgrade: {status:?}");
-    }
-    Ok(stream)
+    open_stream(base).map(|(stream, _)| stream)
 }

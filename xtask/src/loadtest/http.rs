@@ -1,7 +1,7 @@
 //! A plain HTTP/1.1 GET over a loopback socket, for the few JSON reads the load test makes
 //! of the server (cache statistics): the xtask keeps its dependencies few.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -54,6 +54,33 @@ pub(crate) fn request_text(
     body_of(&String::from_utf8_lossy(&response))
         .map(str::to_owned)
         .with_context(|| format!("{method} {path}"))
+}
+
+/// A WebSocket client of `/api/performance/stream`, upgraded (the answer's head read up to
+/// its blank line); the reader holds whatever of the first frames came with it.
+pub(crate) fn open_stream(base: &str) -> Result<(TcpStream, BufReader<TcpStream>)> {
+    let address = base.strip_prefix("http://").context("base is http://host:port")?;
+    let mut stream = TcpStream::connect(address).context("connect for the stream")?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET /api/performance/stream HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    )?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).context("the upgrade's answer")?;
+    if !line.starts_with("HTTP/1.1 101") {
+        bail!("the stream refused the upgrade: {line:?}");
+    }
+    while line != "\r\n" {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            bail!("the stream closed during the upgrade");
+        }
+    }
+    Ok((stream, reader))
 }
 
 /// The body of a complete, non-chunked 200 answer.

@@ -3,15 +3,13 @@
 //! updates, in turn, four times a second, until the soak ends.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::loadtest::http::{get_text, request_json};
-use crate::server::ADMIN_TOKEN;
+use crate::loadtest::http::{get_text, open_stream, request_json};
 
 /// The pause between two actions.
 const PACE: Duration = Duration::from_millis(250);
@@ -89,27 +87,7 @@ fn update_config(base: &str) -> Result<()> {
 
 /// A WebSocket client of the live stream: upgrades, reads the first frame's header, leaves.
 fn stream_client(base: &str) -> Result<()> {
-    let address = base.strip_prefix("http://").context("base is http://host:port")?;
-    let mut stream = TcpStream::connect(address).context("connect for the stream")?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET /api/performance/stream HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
-    )?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).context("the upgrade's answer")?;
-    if !line.starts_with("HTTP/1.1 101") {
-        bail!("the stream refused the upgrade: {line:?}");
-    }
-    while line != "\r\n" {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            bail!("the stream closed during the upgrade");
-        }
-    }
+    let (stream, mut reader) = open_stream(base)?;
     let mut frame_header = [0_u8; 2];
     reader.read_exact(&mut frame_header).context("the stream's first frame")?;
     // Leave without a close frame, as a browser tab that is shut does.
