@@ -71,7 +71,7 @@ fn prometheus_registry() -> Registry {
             histogram.observe(micros(sample) as f64 / 1e6);
         }
     }
-    for name in ["http_errors_total", "db_queries_total"] {
+    for name in ["http_errors_total"] {
         let kinds = CounterVec::new(Opts::new(name, "by kind"), &["kind"]).expect("counter");
         kinds.with_label_values(&["other"]);
         register(Box::new(kinds));
