@@ -7,9 +7,10 @@ use std::sync::Arc;
 use perfkit_cache::{Cache, CacheAdmin};
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SystemProbe};
-use perfkit_optimizer::Optimizer;
+use perfkit_optimizer::{Optimizer, PoolControl};
 
 use crate::alerts::Alerts;
+use crate::database::QueryPlanner;
 
 /// Everything a [`PerformanceService`](crate::PerformanceService) owns, each behind the
 /// trait or type that is its boundary. Each figure has one owner among these (see
@@ -47,6 +48,10 @@ pub struct Parts {
     /// The Prometheus exposition: recorder, probe, cache and connections read at scrape
     /// time.
     pub exporter: PrometheusExporter,
+    /// The database pool, when the host gave one: its size, idle and in-use connections.
+    pub pool: Option<Arc<dyn PoolControl>>,
+    /// Explains measured statements, when the host gave a planner (PostgreSQL).
+    pub planner: Option<Arc<dyn QueryPlanner>>,
 }
 
 impl std::fmt::Debug for Parts {
