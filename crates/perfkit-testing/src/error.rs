@@ -1,5 +1,5 @@
-//! Why a test Redis could not be provided: no redis-server, one that does not answer PING in
-//! time, a malformed `REDIS_URL`, or a server that is not ours to stop.
+//! Why a test server could not be provided: no redis-server or PostgreSQL, one that does not
+//! come up in time, a malformed `REDIS_URL`, or a server that is not ours to stop.
 
 use std::io;
 use std::time::Duration;
@@ -30,6 +30,19 @@ pub enum TestingError {
     /// `REDIS_URL` is set but is not a `redis://host:port` URL we can use.
     #[error("REDIS_URL {0:?} is not a redis://host:port URL")]
     BadRedisUrl(String),
+    /// PostgreSQL's `initdb` and `pg_ctl` are not installed.
+    #[error(
+        "PostgreSQL is not installed (no initdb and pg_ctl in PG_BIN_DIR, /usr/lib/postgresql/*/bin or on PATH): install it with `apt-get install postgresql` (tests need a real PostgreSQL), or set DATABASE_URL"
+    )]
+    PostgresMissing,
+    /// A step of starting a private PostgreSQL failed.
+    #[error("could not start a private PostgreSQL: {step} failed: {output}")]
+    PostgresFailed {
+        /// The step: `initdb`, `pg_ctl start`, ...
+        step: &'static str,
+        /// What it printed.
+        output: String,
+    },
     /// Stop or restart was asked of a server this process does not own.
     #[error(
         "the server from REDIS_URL is not ours to stop or restart; use RedisServer::start_private"

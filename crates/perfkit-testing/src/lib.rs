@@ -7,6 +7,9 @@
 //! variable is set, [`RedisServer::start`] uses that server instead (CI may provide one);
 //! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
 //!
+//! [`PostgresServer`] does the same for PostgreSQL: `initdb` into a temporary directory and
+//! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another.
+//!
 //! Tests never touch a shared Redis on the default port and never flush a database: each test
 //! writes under its own [`unique_namespace`], so tests can share a server in parallel.
 //!
@@ -21,8 +24,10 @@
 
 mod error;
 mod namespace;
+mod postgres_server;
 mod redis_server;
 
 pub use error::TestingError;
 pub use namespace::unique_namespace;
+pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
