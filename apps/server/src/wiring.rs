@@ -1,23 +1,28 @@
-//! Wiring: the cache the settings name, the performance service over it, the perfkit API
-//! router (plus the demo routes) behind the request-metrics layer, then serving until a
-//! signal and stopping in order.
+//! Wiring: the cache the settings name, the demo's database when the demo is on, the
+//! performance service over them, the perfkit API router (plus the demo routes) behind the
+//! request-metrics layer, then serving until a signal and stopping in order.
 
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
 use perfkit::PerformanceService;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
+use perfkit::metrics::Recorder;
+use perfkit_sqlx::PgPlanner;
+use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 
 use crate::admin_token;
 use crate::config::{CacheSettings, Settings};
-use crate::demo;
+use crate::demo::{self, DatabaseChoice, DemoDatabase};
 use crate::shutdown::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
-pub(crate) async fn run(settings: Settings) -> Result<()> {
+pub(crate) async fn run(settings: Settings, recorder: Arc<Recorder>) -> Result<()> {
     let listener = TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -25,14 +30,19 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
     let (token, origin) = admin_token::choose(settings.admin_token.as_ref())?;
     admin_token::announce(&token, origin);
 
-    let service = build_service(&settings).await?;
-    let router = build_router(&service, &settings, token.0);
+    let database = match &settings.demo {
+        Some(demo) => Some(DemoDatabase::open(&demo.database, demo.pool_size).await?),
+        None => None,
+    };
+    let service = build_service(&settings, recorder, database.as_ref()).await?;
+    let router = build_router(&service, &settings, token.0, database.clone());
     service.start();
     tracing::info!(
         %address,
         url = %format!("http://{address}/"),
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
+        database = database.as_ref().map_or("none", DemoDatabase::kind),
         "perfkit-server listening"
     );
 
@@ -47,6 +57,9 @@ pub(crate) async fn run(settings: Settings) -> Result<()> {
         tracing::warn!(grace = ?settings.shutdown_grace, "requests still open after the grace period were dropped");
     }
     service.shutdown().await;
+    if let Some(database) = database {
+        database.close().await;
+    }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
 }
@@ -63,15 +76,31 @@ pub(crate) async fn build_cache(settings: &CacheSettings) -> Result<Arc<dyn Cach
     })
 }
 
-/// The performance service over the configured cache, rules and optimizer (not started).
-pub(crate) async fn build_service(settings: &Settings) -> Result<PerformanceService> {
-    PerformanceService::builder()
+/// How long a plan of a demo statement may take on PostgreSQL.
+const PLAN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The performance service over the configured cache, rules and optimizer, recording into
+/// `recorder`, watching `database`'s pool (not started).
+pub(crate) async fn build_service(
+    settings: &Settings,
+    recorder: Arc<Recorder>,
+    database: Option<&DemoDatabase>,
+) -> Result<PerformanceService> {
+    let mut builder = PerformanceService::builder()
         .config(settings.service.clone())
+        .recorder(recorder)
         .cache(build_cache(&settings.cache).await?)
         .alert_rules(settings.alert_rules.clone())
-        .optimizer_config(settings.optimizer.clone())
-        .build()
-        .context("cannot build the performance service")
+        .optimizer_config(settings.optimizer.clone());
+    if let Some(database) = database {
+        builder = builder.database_pool(database.pool_control());
+    }
+    if let Some(DatabaseChoice::Postgres(url)) = settings.demo.as_ref().map(|demo| &demo.database) {
+        let options = PgConnectOptions::from_str(url)
+            .context("--database-url is not a postgres:// URL sqlx can use")?;
+        builder = builder.query_planner(Arc::new(PgPlanner::new(options, PLAN_TIMEOUT)));
+    }
+    builder.build().context("cannot build the performance service")
 }
 
 /// The whole HTTP surface: the perfkit API, the demo routes when enabled, and the request
@@ -80,11 +109,12 @@ pub(crate) fn build_router(
     service: &PerformanceService,
     settings: &Settings,
     admin_token: String,
+    database: Option<DemoDatabase>,
 ) -> Router {
     let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
     let mut router = perfkit_axum::router(service.clone(), api);
-    if let Some(demo) = settings.demo {
-        router = router.merge(demo::routes(service, demo));
+    if let (Some(demo), Some(database)) = (&settings.demo, database) {
+        router = router.merge(demo::routes(service, database, demo.ttls));
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.
