@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(counts.duration_sum_micros, 253_000);
         assert_eq!(counts.max_micros, 250_000);
         assert_eq!(counts.latency.total(), 3);
-        let mut reused = counts.clone();
+        let mut reused = counts;
         series.read_into(&mut reused);
         assert_eq!(reused.calls, 3, "a second read into the same buffer does not add up");
     }
