@@ -29,6 +29,8 @@ pub(crate) struct Options {
     pub(crate) mode: Mode,
     /// The cache behind the demo: a private redis-server instead of memory.
     pub(crate) redis: bool,
+    /// The demo's database: this PostgreSQL instead of the SQLite file under target/.
+    pub(crate) database_url: Option<String>,
     pub(crate) connections: u32,
     /// Measured time of each run (the warm-up comes before it).
     pub(crate) duration: Duration,
@@ -44,6 +46,7 @@ impl Options {
         let mut options = Options {
             mode: Mode::Seed,
             redis: false,
+            database_url: None,
             connections: 1000,
             duration: Duration::from_secs(30),
             out: None,
@@ -59,6 +62,7 @@ impl Options {
                 "--scaling" => options.mode = Mode::Scaling,
                 "--write-docs" => options.write_docs = true,
                 "--out" => options.out = Some(PathBuf::from(value()?)),
+                "--database-url" => options.database_url = Some(value()?.clone()),
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
                 }
@@ -68,8 +72,8 @@ impl Options {
                     duration_given = true;
                 }
                 other => bail!(
-                    "unknown loadtest option {other:?} (--redis, --compare, --scaling, \
-                     --connections N, --duration S, --out FILE, --write-docs)"
+                    "unknown loadtest option {other:?} (--redis, --database-url URL, --compare, \
+                     --scaling, --connections N, --duration S, --out FILE, --write-docs)"
                 ),
             }
         }
