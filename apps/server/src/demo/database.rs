@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::{Executor, Row};
 
-use super::model::{Post, PostsPage};
+use super::model::Post;
 use super::seed;
 
 /// The SQLite file inside the data directory.
@@ -149,22 +149,18 @@ impl DemoDatabase {
         Ok(())
     }
 
-    /// Page `page` (from 1) of `limit` posts, oldest first.
-    pub(crate) async fn posts_page(&self, page: u32, limit: u32) -> Result<PostsPage, sqlx::Error> {
+    /// Page `page` (from 1) of `limit` posts, oldest first, without the total.
+    pub(crate) async fn posts_page(&self, page: u32, limit: u32) -> Result<Vec<Post>, sqlx::Error> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
-        // One connection for both statements: under load the wait for a connection, not
-        // the statements, is what a miss pays for.
-        let (rows, total) = on_pool!(self, pool => {
-            let mut connection = pool.acquire().await?;
-            let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(PAGE)
-                .bind(i64::from(limit))
-                .bind(offset)
-                .fetch_all(&mut *connection)
-                .await?;
-            let total: i64 = sqlx::query_scalar(COUNT_POSTS).fetch_one(&mut *connection).await?;
-            (rows, total)
+        let rows: Vec<(i64, i64, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as(PAGE).bind(i64::from(limit)).bind(offset).fetch_all(pool).await?
         });
-        Ok(PostsPage { page, limit, total, posts: rows.into_iter().map(Post::from_row).collect() })
+        Ok(rows.into_iter().map(Post::from_row).collect())
+    }
+
+    /// How many posts there are.
+    pub(crate) async fn count_posts(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar(COUNT_POSTS).fetch_one(pool).await)
     }
 
     /// The posts of user `user` (at most `limit`, oldest first), or `None` for no such user.

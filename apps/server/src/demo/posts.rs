@@ -9,7 +9,7 @@ use perfkit::cache::{Cache, CacheAdmin, CacheAside, CacheError};
 use perfkit_axum::ApiError;
 
 use super::database::DemoDatabase;
-use super::model::NewPost;
+use super::model::{NewPost, PostsPage};
 
 /// Most posts one user may have: the write path is open, so the table stays bounded.
 pub(crate) const MAX_POSTS_PER_USER: i64 = 1_000;
@@ -74,16 +74,33 @@ impl CachedPosts {
         CachedPosts { cache: CacheAside::new(cache), admin, database, ttls }
     }
 
-    /// One page of posts, as JSON.
+    /// One page of posts, as JSON. The total every page carries is cached on its own (under
+    /// the pages' prefix, so a write invalidates it with them): a page miss then costs one
+    /// statement, not a count of the whole table as well.
     pub(crate) async fn page(&self, page: u32, limit: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
         let database = self.database.clone();
+        let total = self.total().await?;
         let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
         self.cached(&key, self.ttls.page, async move {
-            let page = database.posts_page(page, limit).await.map_err(database_error)?;
-            Ok(Some(serde_json::to_vec(&page)?))
+            let posts = database.posts_page(page, limit).await.map_err(database_error)?;
+            Ok(Some(serde_json::to_vec(&PostsPage { page, limit, total, posts })?))
         })
         .await?
         .ok_or_else(|| ApiError::Internal("a page read found nothing".to_owned()))
+    }
+
+    /// The number of posts, cached like a page.
+    async fn total(&self) -> Result<i64, ApiError> {
+        let database = self.database.clone();
+        let key = format!("{PAGE_PREFIX}total");
+        let (json, _) = self
+            .cached(&key, self.ttls.page, async move {
+                let total = database.count_posts().await.map_err(database_error)?;
+                Ok(Some(serde_json::to_vec(&total)?))
+            })
+            .await?
+            .ok_or_else(|| ApiError::Internal("the count found nothing".to_owned()))?;
+        serde_json::from_slice(&json).map_err(|error| ApiError::Internal(error.to_string()))
     }
 
     /// A user's posts as JSON, or [`ApiError::NoSuchResource`] for an unknown user.
