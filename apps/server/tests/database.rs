@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use support::Server;
 
 const TOKEN: &str = "database-e2e-admin-token";
-const PAGE: &str = "SELECT id, user_id, title, body FROM posts ORDER BY id LIMIT $1 OFFSET $2";
+const PAGE: &str = "SELECT id, user_id, title, body FROM posts WHERE id > $2 ORDER BY id LIMIT $1";
 const USER_POSTS: &str =
     "SELECT id, user_id, title, body FROM posts WHERE user_id = $1 ORDER BY id LIMIT $2";
 

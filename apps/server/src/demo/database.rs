@@ -34,7 +34,10 @@ const POSTGRES_SCHEMA: &str = "
         title TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL);
     CREATE INDEX IF NOT EXISTS posts_user_id ON posts (user_id, id);";
 
-const PAGE: &str = "SELECT id, user_id, title, body FROM posts ORDER BY id LIMIT $1 OFFSET $2";
+/// A page by key range, not `OFFSET`: post ids are dense (posts are never deleted), so page
+/// `n` is the ids after `(n - 1) * limit`, found by an index seek instead of a scan past
+/// every earlier row, which under load was most of a page miss's time.
+const PAGE: &str = "SELECT id, user_id, title, body FROM posts WHERE id > $2 ORDER BY id LIMIT $1";
 const COUNT_POSTS: &str = "SELECT count(*) FROM posts";
 const USER_EXISTS: &str = "SELECT count(*) FROM users WHERE id = $1";
 const USER_POSTS: &str =
