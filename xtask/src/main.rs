@@ -35,13 +35,14 @@ commands:
                  docs/BENCHMARKS.md between its markers
   bench-report [--write-docs]
                  print the comparison from the last run's estimates, without running
-  loadtest [--redis] [--connections N] [--duration S] [--out FILE] [--write-docs]
+  loadtest [--redis] [--database-url URL] [--connections N] [--duration S] [--out FILE] [--write-docs]
                  the seed's load test: build and start the release perfkit-server
-                 --demo (memory cache, or a private redis-server with --redis), warm
+                 --demo (memory cache, or a private redis-server with --redis; its
+                 SQLite database under target/, or PostgreSQL with --database-url), warm
                  up, drive /api/posts and /api/users/{id}/posts with wrk and Zipf keys
                  (default 1000 connections for 30 s), print P50/P95/P99, throughput,
-                 error rate, cache hit rate, server memory and CPU beside the seed's
-                 figures; fails on any socket error or error answer. --out writes the
+                 error rate, cache hit rate, server memory and CPU, the database's share
+                 of request time and the pool beside the seed's figures; fails on any socket error or error answer. --out writes the
                  result as JSON; --write-docs replaces its section of docs/BENCHMARKS.md
   loadtest --compare [--duration S]
                  the same cheap JSON answer from plain axum, + perfkit's router and

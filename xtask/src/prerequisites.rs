@@ -1,6 +1,6 @@
-//! The programs the test suite runs for real (a redis-server, an Alertmanager, headless
-//! Chromium and its WebDriver), installed where this machine allows it, or named exactly
-//! when it does not.
+//! The programs the test suite runs for real (a redis-server, PostgreSQL, an Alertmanager,
+//! headless Chromium and its WebDriver), installed where this machine allows it, or named
+//! exactly when it does not.
 
 use std::process::Command;
 
@@ -23,6 +23,11 @@ const PREREQUISITES: &[Prerequisite] = &[
         programs: &["redis-server"],
         debian_package: "redis-server",
         needed_by: "perfkit-cache's Redis backend tests (each starts a private server on a free port)",
+    },
+    Prerequisite {
+        programs: &["initdb"],
+        debian_package: "postgresql",
+        needed_by: "perfkit-sqlx's and the demo's PostgreSQL tests (each starts a private server with initdb and pg_ctl on a free port)",
     },
     Prerequisite {
         programs: &["prometheus-alertmanager", "alertmanager"],
@@ -59,7 +64,17 @@ const PREREQUISITES: &[Prerequisite] = &[
 ];
 
 fn installed(prerequisite: &Prerequisite) -> bool {
-    prerequisite.programs.iter().any(|program| on_path(program))
+    prerequisite.programs.iter().any(|program| on_path(program) || in_postgres_bin(program))
+}
+
+/// Whether `program` is in a `/usr/lib/postgresql/<version>/bin`: Debian keeps PostgreSQL's
+/// server programs off PATH, and the test helper looks there.
+fn in_postgres_bin(program: &str) -> bool {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|version| version.path().join("bin").join(program).is_file())
 }
 
 pub(crate) fn on_path(program: &str) -> bool {

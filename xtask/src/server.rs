@@ -87,6 +87,9 @@ impl Server {
             .env("RUST_LOG", "warn,perfkit_server=info")
             // Not a secret: it only keeps the server from generating and logging one.
             .env("PERFKIT_ADMIN_TOKEN", ADMIN_TOKEN)
+            // The demo's SQLite database, seeded once and kept between runs, under target/
+            // rather than wherever xtask was started.
+            .env("PERFKIT_DATA_DIR", target_dir().join("perfkit-data"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

@@ -43,8 +43,9 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "PREFIX")]
     pub(crate) namespace: Option<String>,
 
-    /// Add the example workload: GET /api/posts?page=N&limit=M and GET /api/users/{id}/posts,
-    /// cached in front of a deliberately slow source [env: PERFKIT_DEMO]
+    /// Add the example workload: GET /api/posts?page=N&limit=M, GET and POST
+    /// /api/users/{id}/posts, cached in front of a real database (SQLite in --data-dir, or
+    /// PostgreSQL with --database-url) [env: PERFKIT_DEMO]
     #[arg(
         long,
         value_name = "BOOL",
@@ -59,6 +60,15 @@ pub(crate) struct Cli {
     /// service.instance in the config file, else the host name and 8 random hex digits]
     #[arg(long, value_name = "ID")]
     pub(crate) instance_id: Option<String>,
+    /// The demo's PostgreSQL database, e.g. postgres://user@127.0.0.1:5432/blog
+    /// [env: PERFKIT_DATABASE_URL] [default: an embedded SQLite file in --data-dir]
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+
+    /// Where the demo's SQLite database is created and seeded on first start
+    /// [env: PERFKIT_DATA_DIR] [default: perfkit-data]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
 
     /// Log lines as JSON objects or for people [env: PERFKIT_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT", value_enum)]
@@ -163,6 +173,8 @@ mod tests {
             "PERFKIT_WEBHOOK_URL",
             "PERFKIT_WEBHOOK_TOKEN",
             "PERFKIT_INSTANCE_ID",
+            "PERFKIT_DATABASE_URL",
+            "PERFKIT_DATA_DIR",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
         }

@@ -31,9 +31,12 @@
 //!
 //! [demo]
 //! enabled = true
-//! latency = "50ms"            # the slow source's delay per query
-//! ttl = "1m"                  # how long demo answers stay cached
-//! readAhead = false           # a page read from the source queues the next one's load
+//! dataDir = "perfkit-data"    # where the embedded SQLite database lives (created, seeded)
+//! databaseUrl = "postgres://user@127.0.0.1:5433/blog"   # absent: the SQLite file
+//! poolSize = 8                # most database connections
+//! pageTtl = "5m"              # how long /api/posts pages stay cached
+//! userPostsTtl = "10m"        # how long /api/users/{id}/posts answers stay cached
+//! readAhead = false           # a page read from the database queues the next one's load
 //!
 //! [service]                   # perfkit::ServiceConfig
 //! collectInterval = "30s"
@@ -79,6 +82,7 @@ use perfkit_axum::ApiConfig;
 use serde::Deserialize;
 
 use crate::cli::Cli;
+use crate::demo::{DatabaseChoice, Ttls};
 use crate::logging::LogFormat;
 
 /// Where the server listens unless told otherwise: loopback only, so a first run exposes
@@ -124,15 +128,22 @@ pub(crate) enum CacheSettings {
 }
 
 /// The demo workload's settings (`[demo]`, when enabled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DemoSettings {
-    /// The slow source's delay per query.
-    pub(crate) latency: Duration,
-    /// How long an answer stays cached.
-    pub(crate) ttl: Duration,
-    /// Whether a page read from the source queues the next page's load on the job queue.
+    /// The embedded SQLite file's directory, or the PostgreSQL server.
+    pub(crate) database: DatabaseChoice,
+    /// Most database connections.
+    pub(crate) pool_size: u32,
+    /// How long each read stays cached.
+    pub(crate) ttls: Ttls,
+    /// Whether a page read from the database queues the next page's load on the job queue.
     pub(crate) read_ahead: bool,
 }
+
+/// The data directory when none is given: beside where the server is started.
+pub(crate) const DEFAULT_DATA_DIR: &str = "perfkit-data";
+/// Most database connections the demo's pool may be given.
+const MAX_POOL_SIZE: u32 = 256;
 
 /// A value kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -152,6 +163,8 @@ pub(crate) struct Layer {
     pub(crate) namespace: Option<String>,
     pub(crate) near_cache: Option<bool>,
     pub(crate) demo: Option<bool>,
+    pub(crate) database_url: Option<String>,
+    pub(crate) data_dir: Option<PathBuf>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) admin_token: Option<Secret>,
     /// Replaces the file's `[[notifiers.alertmanagers]]` when set.
@@ -174,6 +187,8 @@ impl Layer {
             // A switch that only turns it off: absent leaves the choice to the layers below.
             near_cache: cli.no_near_cache.then_some(false),
             demo: cli.demo,
+            database_url: cli.database_url.clone(),
+            data_dir: cli.data_dir.clone(),
             log_format: cli.log_format,
             admin_token: None,
             alertmanager_urls: (!cli.alertmanager_url.is_empty())
@@ -220,6 +235,8 @@ impl Layer {
             namespace: get("PERFKIT_NAMESPACE"),
             near_cache,
             demo,
+            database_url: get("PERFKIT_DATABASE_URL"),
+            data_dir: get("PERFKIT_DATA_DIR").map(PathBuf::from),
             log_format,
             admin_token: get("PERFKIT_ADMIN_TOKEN").map(Secret),
             alertmanager_urls: get("PERFKIT_ALERTMANAGER_URL").map(|v| url_list(&v)),
@@ -236,6 +253,8 @@ impl Layer {
             namespace: file.cache.namespace.clone(),
             near_cache: file.cache.near_cache,
             demo: file.demo.enabled,
+            database_url: file.demo.database_url.clone(),
+            data_dir: file.demo.data_dir.clone(),
             log_format: file.server.log_format,
             admin_token: file.server.admin_token.clone().filter(|t| !t.is_empty()).map(Secret),
             // The file's notifier lists stay in `[notifiers]`, tokens and names included.
@@ -256,6 +275,8 @@ impl Layer {
             namespace: self.namespace.or(below.namespace),
             near_cache: self.near_cache.or(below.near_cache),
             demo: self.demo.or(below.demo),
+            database_url: self.database_url.or(below.database_url),
+            data_dir: self.data_dir.or(below.data_dir),
             log_format: self.log_format.or(below.log_format),
             admin_token: self.admin_token.or(below.admin_token),
             alertmanager_urls: self.alertmanager_urls.or(below.alertmanager_urls),
@@ -352,10 +373,13 @@ impl Default for CacheSection {
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 struct DemoSection {
     enabled: Option<bool>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    pool_size: u32,
     #[serde(with = "perfkit::core::duration")]
-    latency: Duration,
+    page_ttl: Duration,
     #[serde(with = "perfkit::core::duration")]
-    ttl: Duration,
+    user_posts_ttl: Duration,
     read_ahead: bool,
 }
 
@@ -365,8 +389,11 @@ impl Default for DemoSection {
     fn default() -> Self {
         DemoSection {
             enabled: None,
-            latency: Duration::from_millis(50),
-            ttl: Duration::from_secs(60),
+            data_dir: None,
+            database_url: None,
+            pool_size: 8,
+            page_ttl: Duration::from_secs(5 * 60),
+            user_posts_ttl: Duration::from_secs(10 * 60),
             // Off: with it, which reads hit depends on when a background job ran.
             read_ahead: false,
         }
@@ -490,11 +517,10 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         shutdown_grace: file.server.shutdown_grace,
         cache,
         api: file.api,
-        demo: chosen.demo.unwrap_or(false).then_some(DemoSettings {
-            latency: file.demo.latency,
-            ttl: file.demo.ttl,
-            read_ahead: file.demo.read_ahead,
-        }),
+        demo: match chosen.demo {
+            Some(true) => Some(demo_settings(chosen.database_url, chosen.data_dir, &file.demo)?),
+            _ => None,
+        },
         service,
         optimizer: file.optimizer,
         alert_rules,
@@ -552,6 +578,34 @@ fn notifiers_section(
     }
     notifiers.validate().context("section [notifiers] (with --alertmanager-url, --webhook-url)")?;
     Ok(notifiers)
+}
+
+/// The demo's settings, checked: a PostgreSQL URL when one is given, else the SQLite file's
+/// directory; a pool size and TTLs in range.
+fn demo_settings(
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    section: &DemoSection,
+) -> Result<DemoSettings> {
+    let database = match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            DatabaseChoice::Postgres(url)
+        }
+        Some(_) => bail!("the database URL must start with postgres:// or postgresql://"),
+        None => DatabaseChoice::Sqlite(data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))),
+    };
+    if !(1..=MAX_POOL_SIZE).contains(&section.pool_size) {
+        bail!("demo.poolSize must be in 1..={MAX_POOL_SIZE}, got {}", section.pool_size);
+    }
+    if section.page_ttl.is_zero() || section.user_posts_ttl.is_zero() {
+        bail!("demo.pageTtl and demo.userPostsTtl must be more than 0s");
+    }
+    Ok(DemoSettings {
+        database,
+        pool_size: section.pool_size,
+        ttls: Ttls { page: section.page_ttl, user_posts: section.user_posts_ttl },
+        read_ahead: section.read_ahead,
+    })
 }
 
 #[cfg(test)]

@@ -175,8 +175,10 @@ fn every_section_is_read() {
         requestTimeout = 5000
         [demo]
         enabled = true
-        latency = 5
-        ttl = 1000
+        dataDir = "/var/lib/blog"
+        poolSize = 4
+        pageTtl = 1000
+        userPostsTtl = 2000
         readAhead = true
         [service]
         collectInterval = 1000
@@ -207,15 +209,35 @@ fn every_section_is_read() {
     assert_eq!(
         s.demo,
         Some(DemoSettings {
-            latency: Duration::from_millis(5),
-            ttl: Duration::from_secs(1),
-            read_ahead: true
+            database: DatabaseChoice::Sqlite("/var/lib/blog".into()),
+            pool_size: 4,
+            ttls: Ttls { page: Duration::from_secs(1), user_posts: Duration::from_secs(2) },
+            read_ahead: true,
         })
     );
     assert_eq!(s.service.collect_interval, Duration::from_secs(1));
     assert!(!s.optimizer.mode.auto && s.optimizer.mode.dry_run);
     assert_eq!(s.alert_rules.rules.len(), 1);
     assert_eq!(s.alert_rules.rules[0].name, "slow");
+}
+
+#[test]
+fn the_demo_database_is_sqlite_in_the_data_dir_unless_a_postgres_url_is_given() {
+    let sqlite = settings(&["--demo"], &[], "").unwrap().demo.unwrap();
+    assert_eq!(sqlite.database, DatabaseChoice::Sqlite(DEFAULT_DATA_DIR.into()));
+    assert_eq!(
+        sqlite.ttls,
+        Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) }
+    );
+    let moved = settings(&["--demo"], &[("PERFKIT_DATA_DIR", "/srv/data")], "").unwrap();
+    assert_eq!(moved.demo.unwrap().database, DatabaseChoice::Sqlite("/srv/data".into()));
+    let url = "postgres://blog@127.0.0.1:5433/blog";
+    let postgres = settings(&["--demo", "--database-url", url], &[], "").unwrap();
+    assert_eq!(postgres.demo.unwrap().database, DatabaseChoice::Postgres(url.to_owned()));
+    let error = settings(&["--demo", "--database-url", "mysql://x"], &[], "").unwrap_err();
+    assert!(error.to_string().contains("postgres://"), "{error:#}");
+    let error = settings(&["--demo"], &[], "[demo]\npoolSize = 0").unwrap_err();
+    assert!(error.to_string().contains("demo.poolSize"), "{error:#}");
 }
 
 #[test]
@@ -303,8 +325,8 @@ fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
         requestTimeout = "5s"
         [demo]
         enabled = true
-        latency = "5ms"
-        ttl = "1s"
+        pageTtl = "5ms"
+        userPostsTtl = "1s"
         [service]
         collectInterval = "30s"
         [optimizer.cooldowns]
@@ -330,8 +352,8 @@ fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
         requestTimeout = 5000
         [demo]
         enabled = true
-        latency = 5
-        ttl = 1000
+        pageTtl = 5
+        userPostsTtl = 1000
         [service]
         collectInterval = 30000
         [optimizer.cooldowns]
@@ -356,7 +378,10 @@ fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
         assert_eq!(redis.default_ttl, Some(Duration::from_secs(300)));
         assert_eq!(s.api.request_timeout, Duration::from_secs(5));
         let demo = s.demo.unwrap();
-        assert_eq!((demo.latency, demo.ttl), (Duration::from_millis(5), Duration::from_secs(1)));
+        assert_eq!(
+            demo.ttls,
+            Ttls { page: Duration::from_millis(5), user_posts: Duration::from_secs(1) }
+        );
         assert_eq!(s.service.collect_interval, Duration::from_secs(30));
         assert_eq!(s.optimizer.cooldowns.scale_workers, Duration::from_secs(90));
         assert_eq!(s.alert_rules.rules[0].for_duration, Duration::from_secs(60));

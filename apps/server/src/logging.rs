@@ -1,10 +1,16 @@
 //! Log output: JSON lines for machines, or a readable format for people. The level comes
-//! from `RUST_LOG` (default `info`).
+//! from `RUST_LOG` (default `info`). Beside it, perfkit-sqlx's layer turns sqlx's statement
+//! and acquire events into the recorder's figures, whatever the log level: each layer has
+//! its own filter.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
+use perfkit::metrics::Recorder;
 use serde::Deserialize;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -29,18 +35,21 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Installs the global subscriber, writing to stdout.
-pub(crate) fn init(format: LogFormat) {
+/// Installs the global subscriber: log lines to stdout, and query timing into `recorder`.
+pub(crate) fn init(format: LogFormat, recorder: Arc<Recorder>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only for a terminal: escape codes would litter files and log collectors.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-    // A second initialisation (only possible in tests) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let lines = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_ansi(ansi).boxed(),
     };
+    // Per-layer filters: the log level must not switch off the DEBUG events sqlx times
+    // statements with. A second initialisation (only possible in tests) keeps the first.
+    let _ = tracing_subscriber::registry()
+        .with(lines.with_filter(filter))
+        .with(perfkit_sqlx::layer(recorder))
+        .try_init();
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@ mod shutdown;
 mod wiring;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
+use perfkit::metrics::Recorder;
 
 /// Exit code for a settings error (bad environment variable or config file), like clap's
 /// usage errors.
@@ -33,12 +35,14 @@ fn main() -> ExitCode {
             return ExitCode::from(SETTINGS_ERROR);
         }
     };
-    logging::init(settings.log_format);
+    // The recorder exists before logging starts: the query-timing layer records into it.
+    let recorder = Arc::new(Recorder::default());
+    logging::init(settings.log_format, Arc::clone(&recorder));
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli)));
+        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli, recorder)));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,8 +1,10 @@
-//! Wiring: the cache the settings name, the performance service over it, the perfkit API
-//! router (plus the demo routes) behind the request-metrics layer, then serving until a
-//! signal and stopping in order.
+//! Wiring: the cache the settings name, the demo's database when the demo is on, the
+//! performance service over them, the perfkit API router (plus the demo routes) behind the
+//! request-metrics layer, then serving until a signal and stopping in order.
 
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -10,19 +12,23 @@ use perfkit::PerformanceService;
 use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use perfkit::host::{WorkerPool, WorkerPoolConfig};
+use perfkit::metrics::Recorder;
+use perfkit_sqlx::PgPlanner;
+use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 
 use crate::admin_token;
 use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
-use crate::demo;
+use crate::demo::{self, DatabaseChoice, DemoDatabase};
 use crate::reload;
 use crate::shutdown::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
-/// SIGHUP meanwhile reloads what `reload` can, re-reading the layers `cli` names.
-pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
+/// SIGHUP meanwhile reloads what `reload` can, re-reading the layers `cli` names. The service
+/// records into `recorder`, which logging already feeds with the demo's statement timings.
+pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -> Result<()> {
     let listener = TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -34,8 +40,12 @@ pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
     // length and the optimizer may scale it.
     let jobs =
         WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
-    let service = build_service(&settings, &jobs).await?;
-    let router = build_router(&service, &settings, token.0, &jobs);
+    let database = match &settings.demo {
+        Some(demo) => Some(DemoDatabase::open(&demo.database, demo.pool_size).await?),
+        None => None,
+    };
+    let service = build_service(&settings, recorder, &jobs, database.as_ref()).await?;
+    let router = build_router(&service, &settings, token.0, &jobs, database.clone());
     service.start();
     let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
@@ -47,6 +57,7 @@ pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
         instance = %settings.service.instance,
+        database = database.as_ref().map_or("none", DemoDatabase::kind),
         "perfkit-server listening"
     );
 
@@ -63,16 +74,25 @@ pub(crate) async fn run(settings: Settings, cli: Cli) -> Result<()> {
     reloading.abort();
     service.shutdown().await;
     jobs.shutdown().await;
+    if let Some(database) = database {
+        database.close().await;
+    }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
 }
 
-/// The performance service over the configured cache, rules and optimizer (not started).
-/// With Redis, it coordinates with the other servers on the same Redis and namespace
+/// How long a plan of a demo statement may take on PostgreSQL.
+const PLAN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The performance service over the configured cache, rules and optimizer (not started),
+/// recording into `recorder`, watching `jobs` as its queue and `database`'s pool. With
+/// Redis, it coordinates with the other servers on the same Redis and namespace
 /// (announcements, optimizer and cache-clear turns); in memory, with itself.
 pub(crate) async fn build_service(
     settings: &Settings,
+    recorder: Arc<Recorder>,
     jobs: &WorkerPool,
+    database: Option<&DemoDatabase>,
 ) -> Result<PerformanceService> {
     let engine = EngineConfig {
         inhibit_rules: settings.inhibit_rules.clone(),
@@ -102,11 +122,20 @@ pub(crate) async fn build_service(
     };
     builder = builder
         .config(settings.service.clone())
+        .recorder(recorder)
         .cache(cache)
         .queue_control(Arc::new(jobs.clone()))
         .alert_rules(settings.alert_rules.clone())
         .alert_engine_config(engine)
         .optimizer_config(settings.optimizer.clone());
+    if let Some(database) = database {
+        builder = builder.database_pool(database.pool_control());
+    }
+    if let Some(DatabaseChoice::Postgres(url)) = settings.demo.as_ref().map(|demo| &demo.database) {
+        let options = PgConnectOptions::from_str(url)
+            .context("--database-url is not a postgres:// URL sqlx can use")?;
+        builder = builder.query_planner(Arc::new(PgPlanner::new(options, PLAN_TIMEOUT)));
+    }
     for (notifier, policy) in
         settings.notifiers.build().context("cannot set up the alert notifiers")?
     {
@@ -122,11 +151,12 @@ pub(crate) fn build_router(
     settings: &Settings,
     admin_token: String,
     jobs: &WorkerPool,
+    database: Option<DemoDatabase>,
 ) -> Router {
     let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
     let mut router = perfkit_axum::router(service.clone(), api);
-    if let Some(demo) = settings.demo {
-        router = router.merge(demo::routes(service, demo, jobs.clone()));
+    if let (Some(demo), Some(database)) = (&settings.demo, database) {
+        router = router.merge(demo::routes(service, database, demo, jobs.clone()));
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.

@@ -150,7 +150,7 @@ async fn demo_reads_are_cached(client: &Client, server: &Server) {
     for (path, status, code) in [
         ("/api/posts?page=1&limit=0", StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
         ("/api/posts?page=x", StatusCode::BAD_REQUEST, "invalid_query"),
-        ("/api/users/999/posts", StatusCode::NOT_FOUND, "not_found"),
+        ("/api/users/1001/posts", StatusCode::NOT_FOUND, "not_found"),
     ] {
         let response = client.get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), status, "{path}");

@@ -100,8 +100,7 @@ async fn next_snapshot(client: &Client, server: &Server, after: Option<&str>) ->
 #[tokio::test]
 async fn snapshot_summary_cache_stats_and_prometheus_give_one_hit_rate() {
     let mut config = tempfile::NamedTempFile::new().unwrap();
-    writeln!(config, "[service]\ncollectInterval = \"2s\"\n\n[demo]\nenabled = true\nlatency = 1")
-        .unwrap();
+    writeln!(config, "[service]\ncollectInterval = \"2s\"\n\n[demo]\nenabled = true").unwrap();
     let server = Server::start(&["--config", config.path().to_str().unwrap()], &[]);
     let client = Client::new();
     server.wait_for_health(&client).await;

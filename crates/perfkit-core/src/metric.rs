@@ -40,11 +40,23 @@ pub enum Metric {
     DbQueryP95,
     /// Requests completed in the last interval.
     RequestCount,
+    /// Connections the database pool holds (idle and in use).
+    DbPoolSize,
+    /// The most connections the database pool may hold.
+    DbPoolMax,
+    /// Database pool connections idle.
+    DbPoolIdle,
+    /// Database pool connections in use.
+    DbPoolInUse,
+    /// Mean number of tasks waiting for a database connection over the last interval.
+    DbPoolWaiters,
+    /// 95th percentile time to acquire a database connection, in milliseconds.
+    DbPoolAcquireP95,
 }
 
 impl Metric {
     /// Every metric, in snapshot field order.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 19] = [
         Metric::ResponseTime,
         Metric::P50,
         Metric::P95,
@@ -58,6 +70,12 @@ impl Metric {
         Metric::QueueLength,
         Metric::DbQueryP95,
         Metric::RequestCount,
+        Metric::DbPoolSize,
+        Metric::DbPoolMax,
+        Metric::DbPoolIdle,
+        Metric::DbPoolInUse,
+        Metric::DbPoolWaiters,
+        Metric::DbPoolAcquireP95,
     ];
 
     /// The camelCase name: the snapshot's JSON field and the name used in configuration.
@@ -77,6 +95,12 @@ impl Metric {
             Metric::QueueLength => "queueLength",
             Metric::DbQueryP95 => "dbQueryP95",
             Metric::RequestCount => "requestCount",
+            Metric::DbPoolSize => "dbPoolSize",
+            Metric::DbPoolMax => "dbPoolMax",
+            Metric::DbPoolIdle => "dbPoolIdle",
+            Metric::DbPoolInUse => "dbPoolInUse",
+            Metric::DbPoolWaiters => "dbPoolWaiters",
+            Metric::DbPoolAcquireP95 => "dbPoolAcquireP95",
         }
     }
 
@@ -84,14 +108,24 @@ impl Metric {
     #[must_use]
     pub const fn unit(self) -> &'static str {
         match self {
-            Metric::ResponseTime | Metric::P50 | Metric::P95 | Metric::P99 | Metric::DbQueryP95 => {
-                "ms"
-            }
+            Metric::ResponseTime
+            | Metric::P50
+            | Metric::P95
+            | Metric::P99
+            | Metric::DbQueryP95
+            | Metric::DbPoolAcquireP95 => "ms",
             Metric::Throughput => "req/s",
             Metric::ErrorRate | Metric::CacheHitRate | Metric::MemoryUsage | Metric::CpuUsage => {
                 "ratio"
             }
-            Metric::ActiveConnections | Metric::QueueLength | Metric::RequestCount => "count",
+            Metric::ActiveConnections
+            | Metric::QueueLength
+            | Metric::RequestCount
+            | Metric::DbPoolSize
+            | Metric::DbPoolMax
+            | Metric::DbPoolIdle
+            | Metric::DbPoolInUse
+            | Metric::DbPoolWaiters => "count",
         }
     }
 

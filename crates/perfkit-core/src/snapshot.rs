@@ -42,6 +42,18 @@ pub struct MetricsSnapshot {
     pub db_query_p95: Option<f64>,
     /// Requests completed in the last interval.
     pub request_count: Option<f64>,
+    /// Connections the database pool holds now (idle and in use).
+    pub db_pool_size: Option<f64>,
+    /// The most connections the database pool may hold.
+    pub db_pool_max: Option<f64>,
+    /// Database pool connections idle now.
+    pub db_pool_idle: Option<f64>,
+    /// Database pool connections in use now.
+    pub db_pool_in_use: Option<f64>,
+    /// Mean number of tasks waiting for a database connection over the last interval.
+    pub db_pool_waiters: Option<f64>,
+    /// 95th percentile time to acquire a database connection over the last interval, ms.
+    pub db_pool_acquire_p95: Option<f64>,
 }
 
 impl MetricsSnapshot {
@@ -63,6 +75,12 @@ impl MetricsSnapshot {
             queue_length: None,
             db_query_p95: None,
             request_count: None,
+            db_pool_size: None,
+            db_pool_max: None,
+            db_pool_idle: None,
+            db_pool_in_use: None,
+            db_pool_waiters: None,
+            db_pool_acquire_p95: None,
         }
     }
 
@@ -84,6 +102,12 @@ impl MetricsSnapshot {
             Metric::QueueLength => self.queue_length,
             Metric::DbQueryP95 => self.db_query_p95,
             Metric::RequestCount => self.request_count,
+            Metric::DbPoolSize => self.db_pool_size,
+            Metric::DbPoolMax => self.db_pool_max,
+            Metric::DbPoolIdle => self.db_pool_idle,
+            Metric::DbPoolInUse => self.db_pool_in_use,
+            Metric::DbPoolWaiters => self.db_pool_waiters,
+            Metric::DbPoolAcquireP95 => self.db_pool_acquire_p95,
         };
         value.filter(|v| v.is_finite())
     }
@@ -104,6 +128,12 @@ impl MetricsSnapshot {
             Metric::QueueLength => &mut self.queue_length,
             Metric::DbQueryP95 => &mut self.db_query_p95,
             Metric::RequestCount => &mut self.request_count,
+            Metric::DbPoolSize => &mut self.db_pool_size,
+            Metric::DbPoolMax => &mut self.db_pool_max,
+            Metric::DbPoolIdle => &mut self.db_pool_idle,
+            Metric::DbPoolInUse => &mut self.db_pool_in_use,
+            Metric::DbPoolWaiters => &mut self.db_pool_waiters,
+            Metric::DbPoolAcquireP95 => &mut self.db_pool_acquire_p95,
         };
         *slot = value;
     }

@@ -71,11 +71,10 @@ fn prometheus_registry() -> Registry {
             histogram.observe(micros(sample) as f64 / 1e6);
         }
     }
-    for name in ["http_errors_total", "db_queries_total"] {
-        let kinds = CounterVec::new(Opts::new(name, "by kind"), &["kind"]).expect("counter");
-        kinds.with_label_values(&["other"]);
-        register(Box::new(kinds));
-    }
+    let kinds =
+        CounterVec::new(Opts::new("http_errors_total", "by kind"), &["kind"]).expect("counter");
+    kinds.with_label_values(&["other"]);
+    register(Box::new(kinds));
     for name in [
         "http_slow_requests_total",
         "db_slow_queries_total",

@@ -13,8 +13,9 @@ pub struct RecorderConfig {
     pub max_routes: usize,
     /// Distinct error kinds counted by name; further kinds are counted as `other`.
     pub max_error_kinds: usize,
-    /// Distinct DB query kinds counted by name; further kinds are counted as `other`.
-    pub max_query_kinds: usize,
+    /// Distinct DB statements kept one by one; calls of further statements go to one
+    /// overflow series.
+    pub max_statements: usize,
     /// Requests at least this slow are logged as warnings (rate-limited) and counted.
     pub slow_request_threshold: Duration,
     /// DB queries at least this slow are logged as warnings (rate-limited) and counted.
@@ -29,7 +30,7 @@ impl Default for RecorderConfig {
         RecorderConfig {
             max_routes: 256,
             max_error_kinds: 64,
-            max_query_kinds: 64,
+            max_statements: 128,
             slow_request_threshold: Duration::from_secs(1),
             slow_query_threshold: Duration::from_millis(100),
             slow_log_interval: Duration::from_secs(1),
@@ -50,7 +51,7 @@ impl RecorderConfig {
         for (name, cap) in [
             ("maxRoutes", self.max_routes),
             ("maxErrorKinds", self.max_error_kinds),
-            ("maxQueryKinds", self.max_query_kinds),
+            ("maxStatements", self.max_statements),
         ] {
             if !(1..=MAX_CAP).contains(&cap) {
                 problems.push(format!("{name} must be in 1..={MAX_CAP}, got {cap}"));

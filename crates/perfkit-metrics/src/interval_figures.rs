@@ -28,6 +28,7 @@ pub(crate) struct IntervalFigures {
     pub(crate) latency: LatencySummary,
     pub(crate) error_rate: Option<f64>,
     pub(crate) db_latency: LatencySummary,
+    pub(crate) pool_acquire: LatencySummary,
     pub(crate) per_second: Option<f64>,
     pub(crate) per_minute: Option<f64>,
 }
@@ -45,6 +46,7 @@ pub(crate) fn interval_figures(
         latency: latency_summary(&delta.latency, delta.requests.duration_sum_micros),
         error_rate: ratio(delta.requests.in_class(StatusClass::ServerError), requests),
         db_latency: latency_summary(&delta.db_latency, delta.db_duration_sum_micros),
+        pool_acquire: latency_summary(&delta.pool_acquire, delta.pool_acquire_sum_micros),
         #[allow(clippy::cast_precision_loss)]
         per_second: (seconds >= 0.001).then(|| requests as f64 / seconds),
         per_minute,

@@ -2,7 +2,8 @@
 //! probe, and a Prometheus exposition read from both at scrape time.
 //!
 //! - [`Recorder`] counts requests (by route template, method and status class), errors by
-//!   kind, DB queries and WebSocket traffic. Recording is lock-free and allocation-free on
+//!   kind, DB statements (by normalized text, capped like routes), connection-pool acquire
+//!   times and WebSocket traffic. Recording is lock-free and allocation-free on
 //!   known names; every label set has a cap, so memory is bounded whatever the traffic.
 //!   [`Recorder::close_interval`] closes the running interval and returns
 //!   [`ApplicationMetrics`] over exactly that interval: latency percentiles, throughput,
@@ -53,6 +54,7 @@ mod series;
 mod shard;
 mod slow_log;
 mod slow_operations;
+mod statement_series;
 mod summarize;
 mod table;
 mod totals;
@@ -69,12 +71,13 @@ pub use probe::{
     DiskIo, DiskUsage, InterfaceTraffic, LoadAverage, MemoryFigures, NetworkTraffic,
     ProcessFigures, SysinfoProbe, SystemMetrics, SystemProbe,
 };
-pub use recorder::{OVERFLOW_ROUTE, Recorder};
+pub use recorder::{OVERFLOW_ROUTE, OVERFLOW_STATEMENT, Recorder};
 pub use report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
-    LatencySummary, QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput,
-    WebSocketFigures,
+    LatencySummary, RequestFigures, RouteFigures, RouteSummary, StatementFigures, StatementSummary,
+    Throughput, WebSocketFigures,
 };
 pub use slow_operations::{
     OTHER_OPERATION, OperationFigures, SlowOperationGuard, SlowOperations, SlowOperationsConfig,
 };
+pub use statement_series::statement_id;

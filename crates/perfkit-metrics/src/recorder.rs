@@ -12,13 +12,14 @@ use crate::buckets::{FineBuckets, MAX_VALUE};
 use crate::http::{Method, StatusClass};
 use crate::interval_figures::{IntervalFigures, interval_figures, route_summary};
 use crate::report::{
-    ApplicationMetrics, DatabaseFigures, ErrorFigures, LatencyFigures, LatencySummary,
-    QueryKindSummary, RequestFigures, RouteFigures, RouteSummary, Throughput, WebSocketFigures,
+    ApplicationMetrics, DatabaseFigures, ErrorFigures, LatencyFigures, RequestFigures,
+    RouteFigures, RouteSummary, StatementFigures, StatementSummary, Throughput, WebSocketFigures,
 };
 use crate::series::{RequestSeries, SeriesCounts};
 use crate::shard::{CachePadded, stripe_count, thread_stripe};
 use crate::slow_log::SlowLog;
-use crate::summarize::{latency_summary, mean_millis, ratio};
+use crate::statement_series::{StatementCounts, StatementSeries, statement_id};
+use crate::summarize::{coarse_quantile_millis, latency_summary, mean_millis, ratio};
 use crate::table::BoundedTable;
 use crate::totals::Totals;
 use crate::window::Window;
@@ -31,18 +32,12 @@ struct Stripe {
     db_latency: FineBuckets,
     db_duration_sum_micros: AtomicU64,
     db_slow: AtomicU64,
+    pool_acquire: FineBuckets,
+    pool_acquire_sum_micros: AtomicU64,
     ws_messages: AtomicU64,
     ws_opened: AtomicU64,
     errors_recorded: AtomicU64,
     slow_requests: AtomicU64,
-}
-
-/// Counts for one DB query kind.
-#[derive(Debug, Default)]
-struct QueryKindStats {
-    count: AtomicU64,
-    slow: AtomicU64,
-    duration_sum_micros: AtomicU64,
 }
 
 /// The named, capped label sets. Swapped whole on reset, so a reset also forgets the names
@@ -54,8 +49,9 @@ struct LabelSets {
     overflow: RequestSeries,
     error_kinds: BoundedTable<AtomicU64>,
     other_error_kinds: AtomicU64,
-    query_kinds: BoundedTable<QueryKindStats>,
-    other_query_kinds: AtomicU64,
+    statements: BoundedTable<StatementSeries>,
+    /// Calls of statements beyond the cap.
+    statement_overflow: StatementSeries,
 }
 
 impl LabelSets {
@@ -65,13 +61,14 @@ impl LabelSets {
             overflow: RequestSeries::default(),
             error_kinds: BoundedTable::new(config.max_error_kinds),
             other_error_kinds: AtomicU64::new(0),
-            query_kinds: BoundedTable::new(config.max_query_kinds),
-            other_query_kinds: AtomicU64::new(0),
+            statements: BoundedTable::new(config.max_statements),
+            statement_overflow: StatementSeries::default(),
         }
     }
 }
 
-/// Records what a service does: requests, errors, DB queries and WebSocket traffic. Share it
+/// Records what a service does: requests, errors, DB statements, connection-pool acquires
+/// and WebSocket traffic. Share it
 /// with `Arc`; every method takes `&self`.
 ///
 /// Recording never takes a lock and never allocates once a route or kind is known: counters
@@ -241,7 +238,7 @@ impl Recorder {
         self.stripe().1.ws_messages.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records one database query of `duration`.
+    /// Records one database query of `duration`, without naming its statement.
     pub fn record_db_query(&self, duration: Duration) {
         let micros = micros_of(duration);
         let (_, stripe) = self.stripe();
@@ -252,39 +249,59 @@ impl Recorder {
         }
     }
 
-    /// Records one database query of `duration` and counts it under `kind` (`select_posts`),
-    /// so slow-query reports can say which queries are slow.
-    pub fn record_db_query_kind(&self, kind: &str, duration: Duration) {
+    /// Records one execution of `statement` that took `duration` and returned or changed
+    /// `rows` rows. `statement` is the normalized text (literals taken out, like a route
+    /// template: `SELECT * FROM posts WHERE user_id = ?`), never raw SQL with values in it.
+    /// The first `max_statements` statements are kept one by one, later ones in one
+    /// overflow series, so memory stays bounded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use perfkit_metrics::Recorder;
+    ///
+    /// let recorder = Recorder::default();
+    /// let statement = "SELECT * FROM posts WHERE user_id = ?";
+    /// recorder.record_db_statement(statement, Duration::from_millis(4), 10);
+    /// recorder.record_db_statement(statement, Duration::from_millis(6), 12);
+    ///
+    /// let database = recorder.snapshot().database;
+    /// let posts = &database.statements.slowest[0];
+    /// assert_eq!((posts.statement.as_str(), posts.count, posts.rows), (statement, 2, 22));
+    /// assert_eq!(database.queries, 2);
+    /// ```
+    pub fn record_db_statement(&self, statement: &str, duration: Duration, rows: u64) {
         let micros = micros_of(duration);
-        let (_, stripe) = self.stripe();
+        let (index, stripe) = self.stripe();
         stripe.db_latency.record(micros);
         stripe.db_duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
         let slow = micros >= self.slow_query_micros;
         let labels = self.labels.load();
-        match labels.query_kinds.get_or_insert_with(kind, QueryKindStats::default) {
-            Some(stats) => {
-                stats.count.fetch_add(1, Ordering::Relaxed);
-                stats.duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
-                if slow {
-                    stats.slow.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            None => {
-                labels.other_query_kinds.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        let series = labels
+            .statements
+            .get_or_insert_with(statement, StatementSeries::default)
+            .unwrap_or(&labels.statement_overflow);
+        series.record(index, micros, rows, slow);
         if slow {
-            self.note_slow_query(stripe, Some(kind), duration);
+            self.note_slow_query(stripe, Some(statement), duration);
         }
+    }
+
+    /// Records how long one connection took to acquire from a database pool: the time a
+    /// request waited for a connection, whether or not one was idle.
+    pub fn record_pool_acquire(&self, duration: Duration) {
+        let micros = micros_of(duration);
+        let (_, stripe) = self.stripe();
+        stripe.pool_acquire.record(micros);
+        stripe.pool_acquire_sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
     #[cold]
     #[inline(never)]
-    fn note_slow_query(&self, stripe: &Stripe, kind: Option<&str>, duration: Duration) {
+    fn note_slow_query(&self, stripe: &Stripe, statement: Option<&str>, duration: Duration) {
         stripe.db_slow.fetch_add(1, Ordering::Relaxed);
         if let Some(suppressed) = self.slow_log.permit(&*self.clock) {
             tracing::warn!(
-                kind = kind.unwrap_or("-"),
+                statement = statement.unwrap_or("-"),
                 duration_ms = duration.as_secs_f64() * 1000.0,
                 suppressed,
                 "slow database query"
@@ -311,6 +328,9 @@ impl Recorder {
             stripe.db_latency.add_into(&mut totals.db_latency.counts);
             totals.db_duration_sum_micros += stripe.db_duration_sum_micros.load(Ordering::Relaxed);
             totals.db_slow += stripe.db_slow.load(Ordering::Relaxed);
+            stripe.pool_acquire.add_into(&mut totals.pool_acquire.counts);
+            totals.pool_acquire_sum_micros +=
+                stripe.pool_acquire_sum_micros.load(Ordering::Relaxed);
             totals.ws_messages += stripe.ws_messages.load(Ordering::Relaxed);
             totals.ws_opened += stripe.ws_opened.load(Ordering::Relaxed);
             totals.errors_recorded += stripe.errors_recorded.load(Ordering::Relaxed);
@@ -331,13 +351,8 @@ impl Recorder {
                 .map(|(kind, count)| (kind.to_owned(), count.load(Ordering::Relaxed)))
                 .collect(),
             other_error_kinds: labels.other_error_kinds.load(Ordering::Relaxed),
-            query_kinds: labels
-                .query_kinds
-                .iter()
-                .map(|(kind, stats)| (kind.to_owned(), stats.count.load(Ordering::Relaxed)))
-                .collect(),
-            other_query_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
             routes_tracked: labels.routes.len(),
+            statements_tracked: labels.statements.len(),
         }
     }
 
@@ -413,6 +428,7 @@ impl Recorder {
         totals: &Totals,
         interval: IntervalFigures,
     ) -> ApplicationMetrics {
+        let database = database_figures(&self.config, labels, totals, &interval);
         ApplicationMetrics {
             timestamp: now,
             interval: interval.span,
@@ -436,7 +452,7 @@ impl Recorder {
             },
             errors: self.error_figures(labels, totals, interval.error_rate),
             routes: self.route_figures(labels),
-            database: database_figures(labels, totals, interval.db_latency),
+            database,
             websocket: WebSocketFigures {
                 total_connections: totals.ws_opened,
                 messages: totals.ws_messages,
@@ -507,7 +523,21 @@ impl Recorder {
         visit(None, &counts);
     }
 
-    /// Zeroes every figure, forgets every route, error kind and query kind, and every closed
+    /// Visits each statement series (tracked statements, then the overflow series as
+    /// [`OVERFLOW_STATEMENT`]) with its counts, read into one reused buffer. The Prometheus
+    /// exposition reads through this.
+    pub(crate) fn for_each_statement(&self, mut visit: impl FnMut(&str, &StatementCounts)) {
+        let labels = self.labels.load();
+        let mut counts = StatementCounts::default();
+        for (statement, series) in labels.statements.iter() {
+            series.read_into(&mut counts);
+            visit(statement, &counts);
+        }
+        labels.statement_overflow.read_into(&mut counts);
+        visit(OVERFLOW_STATEMENT, &counts);
+    }
+
+    /// Zeroes every figure, forgets every route, error kind and statement, and every closed
     /// interval: a new running interval starts now.
     pub fn reset(&self) {
         // Held throughout, so a close never reads half-zeroed counters as its boundary.
@@ -517,9 +547,11 @@ impl Recorder {
         for stripe in &*self.stripes {
             stripe.latency.reset();
             stripe.db_latency.reset();
+            stripe.pool_acquire.reset();
             for counter in [
                 &stripe.db_duration_sum_micros,
                 &stripe.db_slow,
+                &stripe.pool_acquire_sum_micros,
                 &stripe.ws_messages,
                 &stripe.ws_opened,
                 &stripe.errors_recorded,
@@ -539,44 +571,73 @@ pub(crate) struct ExpositionFigures {
     pub(crate) totals: Totals,
     pub(crate) error_kinds: Vec<(String, u64)>,
     pub(crate) other_error_kinds: u64,
-    pub(crate) query_kinds: Vec<(String, u64)>,
-    pub(crate) other_query_kinds: u64,
     pub(crate) routes_tracked: usize,
+    pub(crate) statements_tracked: usize,
 }
 
 /// The route label of requests folded into the overflow series.
 pub const OVERFLOW_ROUTE: &str = "__overflow__";
 
+/// The statement label of calls folded into the overflow series.
+pub const OVERFLOW_STATEMENT: &str = "__overflow__";
+
+fn statement_summary(statement: &str, counts: &StatementCounts) -> StatementSummary {
+    #[allow(clippy::cast_precision_loss)]
+    let total_ms = counts.duration_sum_micros as f64 / 1000.0;
+    #[allow(clippy::cast_precision_loss)]
+    let max = (counts.calls > 0).then(|| counts.max_micros as f64 / 1000.0);
+    StatementSummary {
+        id: statement_id(statement),
+        statement: statement.to_owned(),
+        count: counts.calls,
+        slow: counts.slow,
+        rows: counts.rows,
+        total_ms,
+        avg: mean_millis(counts.duration_sum_micros, counts.calls),
+        p50: coarse_quantile_millis(&counts.latency, 0.50),
+        p95: coarse_quantile_millis(&counts.latency, 0.95),
+        max,
+    }
+}
+
 fn database_figures(
+    config: &RecorderConfig,
     labels: &LabelSets,
     totals: &Totals,
-    interval_latency: LatencySummary,
+    interval: &IntervalFigures,
 ) -> DatabaseFigures {
-    let mut by_kind: Vec<QueryKindSummary> = labels
-        .query_kinds
+    let mut counts = StatementCounts::default();
+    let mut slowest: Vec<StatementSummary> = labels
+        .statements
         .iter()
-        .map(|(kind, stats)| {
-            let count = stats.count.load(Ordering::Relaxed);
-            QueryKindSummary {
-                kind: kind.to_owned(),
-                count,
-                slow: stats.slow.load(Ordering::Relaxed),
-                avg: mean_millis(stats.duration_sum_micros.load(Ordering::Relaxed), count),
-            }
+        .map(|(statement, series)| {
+            series.read_into(&mut counts);
+            statement_summary(statement, &counts)
         })
         .collect();
-    by_kind.sort_by(|a, b| {
-        b.avg
-            .partial_cmp(&a.avg)
+    // Slowest P95 first; between equals, the one that cost more time in all.
+    slowest.sort_by(|a, b| {
+        b.p95
+            .partial_cmp(&a.p95)
             .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| b.total_ms.total_cmp(&a.total_ms))
+            .then_with(|| a.statement.cmp(&b.statement))
     });
+    labels.statement_overflow.read_into(&mut counts);
     DatabaseFigures {
         queries: totals.db_latency.total(),
         slow_queries: totals.db_slow,
-        interval: interval_latency,
+        interval: interval.db_latency.clone(),
         cumulative: latency_summary(&totals.db_latency, totals.db_duration_sum_micros),
-        by_kind,
-        other_kinds: labels.other_query_kinds.load(Ordering::Relaxed),
+        statements: StatementFigures {
+            tracked: labels.statements.len(),
+            max: config.max_statements,
+            overflow_queries: counts.calls,
+            slowest,
+        },
+        pool_acquire: LatencyFigures {
+            interval: interval.pool_acquire.clone(),
+            cumulative: latency_summary(&totals.pool_acquire, totals.pool_acquire_sum_micros),
+        },
     }
 }

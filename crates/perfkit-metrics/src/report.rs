@@ -32,7 +32,7 @@ pub struct ApplicationMetrics {
     pub errors: ErrorFigures,
     /// Per-route figures, slowest first.
     pub routes: RouteFigures,
-    /// Database query timing.
+    /// Database timing: all queries, each statement, pool acquires.
     pub database: DatabaseFigures,
     /// WebSocket connections opened and messages.
     pub websocket: WebSocketFigures,
@@ -163,7 +163,7 @@ pub struct RouteSummary {
     pub p95: Option<f64>,
 }
 
-/// Database query timing.
+/// Database query timing: every query, each statement, and connection-pool acquires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -176,25 +176,52 @@ pub struct DatabaseFigures {
     pub interval: LatencySummary,
     /// Since reset.
     pub cumulative: LatencySummary,
-    /// Per query kind (when recorded with a kind), slowest mean first.
-    pub by_kind: Vec<QueryKindSummary>,
-    /// Queries of kinds beyond the cap.
-    pub other_kinds: u64,
+    /// Per statement, for queries recorded with their statement.
+    pub statements: StatementFigures,
+    /// Time to acquire a connection from the pool, where acquires are recorded.
+    pub pool_acquire: LatencyFigures,
 }
 
-/// One kind of query since reset.
+/// Per-statement figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-pub struct QueryKindSummary {
-    /// The kind, as the caller named it (`select_posts`, ...).
-    pub kind: String,
-    /// Queries.
+pub struct StatementFigures {
+    /// Statements tracked one by one.
+    pub tracked: usize,
+    /// The cap on tracked statements.
+    pub max: usize,
+    /// Calls of statements beyond the cap, folded into one series.
+    pub overflow_queries: u64,
+    /// Every tracked statement, slowest P95 first (then most total time).
+    pub slowest: Vec<StatementSummary>,
+}
+
+/// One statement since reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StatementSummary {
+    /// A stable id of the statement's text, for asking about it (its plan) by id.
+    pub id: String,
+    /// The normalized statement: literals replaced by `?`.
+    pub statement: String,
+    /// Calls.
     pub count: u64,
-    /// Slow queries.
+    /// Calls at least as slow as the slow-query threshold.
     pub slow: u64,
+    /// Rows returned or changed, all calls together.
+    pub rows: u64,
+    /// Time spent in it, all calls together, ms.
+    pub total_ms: f64,
     /// Mean duration, ms.
     pub avg: Option<f64>,
+    /// Median duration, ms (to within 3 %).
+    pub p50: Option<f64>,
+    /// 95th percentile duration, ms (to within 3 %).
+    pub p95: Option<f64>,
+    /// Longest call, ms.
+    pub max: Option<f64>,
 }
 
 /// WebSocket traffic. Connections open now are the connection registry's figure, not the
@@ -211,8 +238,9 @@ pub struct WebSocketFigures {
 
 impl ApplicationMetrics {
     /// Writes the figures the recorder owns into `snapshot`: latency, throughput, error rate,
-    /// DB P95 and request count, all over the reported interval. Cache hit rate, connections,
-    /// queue length, memory and CPU have other owners and are left as they are.
+    /// DB P95, pool acquire P95 and waiters, and request count, all over the reported
+    /// interval. Cache hit rate, connections, pool sizes, queue length, memory and CPU have
+    /// other owners and are left as they are.
     pub fn apply_to(&self, snapshot: &mut MetricsSnapshot) {
         let latency = &self.response_time.interval;
         snapshot.response_time = latency.avg;
@@ -226,5 +254,14 @@ impl ApplicationMetrics {
             snapshot.request_count = Some(self.requests.interval as f64);
         }
         snapshot.db_query_p95 = self.database.interval.p95;
+        let acquire = &self.database.pool_acquire.interval;
+        snapshot.db_pool_acquire_p95 = acquire.p95;
+        // Little's law: the mean number waiting is the arrival rate times the mean wait, that
+        // is all the time spent waiting over the length of the interval.
+        #[allow(clippy::cast_precision_loss)]
+        let waited_ms = acquire.avg.map(|avg| avg * acquire.count as f64);
+        let seconds = self.interval.seconds;
+        snapshot.db_pool_waiters =
+            waited_ms.filter(|_| seconds >= 0.001).map(|ms| ms / 1000.0 / seconds);
     }
 }

@@ -50,6 +50,11 @@ pub(crate) fn route_latency(counts: &CoarseCounts, sum_micros: u64) -> (Option<f
     (Some(avg), counts.value_at_quantile(0.95).map(micros_to_millis))
 }
 
+/// The value at `quantile` of a coarse distribution, in milliseconds; `None` without samples.
+pub(crate) fn coarse_quantile_millis(counts: &CoarseCounts, quantile: f64) -> Option<f64> {
+    counts.value_at_quantile(quantile).map(micros_to_millis)
+}
+
 /// `part / whole` as a ratio, `None` when `whole` is zero.
 #[allow(clippy::cast_precision_loss)]
 pub(crate) fn ratio(part: u64, whole: u64) -> Option<f64> {

@@ -1,6 +1,6 @@
 //! A fixed-capacity, lock-free table from names to values, for bounded label sets.
 //!
-//! Routes, error kinds and query kinds come from outside (a scanner can send a million paths),
+//! Routes, error kinds and statements come from outside (a scanner can send a million paths),
 //! so every such set has a cap, and lookups happen on the hot path, so they must not take a
 //! lock that threads contend on. This table is open addressing over `OnceLock` slots: a lookup
 //! is a hash and a few acquire loads; an insert claims one of `capacity` reservations and then

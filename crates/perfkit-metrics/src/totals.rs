@@ -13,6 +13,8 @@ pub(crate) struct Totals {
     pub(crate) db_latency: FineCounts,
     pub(crate) db_duration_sum_micros: u64,
     pub(crate) db_slow: u64,
+    pub(crate) pool_acquire: FineCounts,
+    pub(crate) pool_acquire_sum_micros: u64,
     pub(crate) ws_messages: u64,
     pub(crate) ws_opened: u64,
     pub(crate) errors_recorded: u64,
@@ -39,6 +41,10 @@ impl Totals {
                 .db_duration_sum_micros
                 .saturating_sub(earlier.db_duration_sum_micros),
             db_slow: self.db_slow.saturating_sub(earlier.db_slow),
+            pool_acquire: self.pool_acquire.since(&earlier.pool_acquire),
+            pool_acquire_sum_micros: self
+                .pool_acquire_sum_micros
+                .saturating_sub(earlier.pool_acquire_sum_micros),
             ws_messages: self.ws_messages.saturating_sub(earlier.ws_messages),
             ws_opened: self.ws_opened.saturating_sub(earlier.ws_opened),
             errors_recorded: self.errors_recorded.saturating_sub(earlier.errors_recorded),

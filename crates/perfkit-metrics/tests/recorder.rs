@@ -305,7 +305,8 @@ fn reset_zeroes_figures_and_forgets_names() {
     let (clock, recorder) = recorder();
     recorder.record_request(Some("/a"), Method::Get, 500, ms(10));
     recorder.record_error("timeout");
-    recorder.record_db_query_kind("select", ms(300));
+    recorder.record_db_statement("SELECT 1", ms(300), 1);
+    recorder.record_pool_acquire(ms(2));
     recorder.record_ws_opened();
     recorder.record_ws_message();
     clock.advance(Duration::from_secs(30));
@@ -321,7 +322,9 @@ fn reset_zeroes_figures_and_forgets_names() {
     assert!(metrics.errors.by_kind.is_empty());
     assert_eq!(metrics.errors.recorded, 0);
     assert_eq!(metrics.database.queries, 0);
-    assert!(metrics.database.by_kind.is_empty());
+    assert!(metrics.database.statements.slowest.is_empty());
+    assert_eq!(metrics.database.statements.tracked, 0);
+    assert_eq!(metrics.database.pool_acquire.cumulative.count, 0);
     assert_eq!(metrics.websocket.messages, 0);
     assert_eq!(metrics.websocket.total_connections, 0);
     // Closed intervals are forgotten too: a new running interval starts at the reset.
@@ -368,23 +371,60 @@ fn concurrent_recording_keeps_exact_totals() {
 }
 
 #[test]
-fn database_queries_report_percentiles_slow_count_and_kinds() {
+fn database_queries_report_percentiles_slow_count_and_statements() {
     let config = RecorderConfig { slow_query_threshold: ms(100), ..RecorderConfig::default() };
     let (_, recorder) = recorder_with(config);
     for value in 1..=100 {
         recorder.record_db_query(ms(value));
     }
-    recorder.record_db_query_kind("select_posts", ms(250));
-    recorder.record_db_query_kind("select_posts", ms(150));
-    recorder.record_db_query_kind("insert_post", ms(5));
+    let select = "SELECT * FROM posts WHERE user_id = ?";
+    recorder.record_db_statement(select, ms(250), 10);
+    recorder.record_db_statement(select, ms(150), 12);
+    recorder.record_db_statement("INSERT INTO posts VALUES (?)", ms(5), 1);
     let database = recorder.snapshot().database;
     assert_eq!(database.queries, 103);
     assert_eq!(database.slow_queries, 3, "100 ms, 250 ms and 150 ms");
     assert_close(database.cumulative.p95, 96.0, 0.02);
-    assert_eq!(database.by_kind[0].kind, "select_posts");
-    assert_eq!(database.by_kind[0].slow, 2);
-    assert_close(database.by_kind[0].avg, 200.0, 1e-9);
-    assert_eq!(database.by_kind[1].kind, "insert_post");
+    let slowest = &database.statements.slowest;
+    assert_eq!(slowest[0].statement, select);
+    assert_eq!((slowest[0].count, slowest[0].slow, slowest[0].rows), (2, 2, 22));
+    assert_close(slowest[0].avg, 200.0, 1e-9);
+    assert_close(Some(slowest[0].total_ms), 400.0, 1e-9);
+    assert_close(slowest[0].p95, 250.0, 0.04);
+    assert_close(slowest[0].max, 250.0, 1e-9);
+    assert_eq!(slowest[0].id, perfkit_metrics::statement_id(select));
+    assert_eq!(slowest[1].statement, "INSERT INTO posts VALUES (?)");
+}
+
+#[test]
+fn statements_beyond_the_cap_fold_into_one_overflow_series() {
+    let config = RecorderConfig { max_statements: 2, ..RecorderConfig::default() };
+    let (_, recorder) = recorder_with(config);
+    for (index, statement) in ["SELECT a", "SELECT b", "SELECT c", "SELECT d"].iter().enumerate() {
+        recorder.record_db_statement(statement, ms(1), 1);
+        recorder.record_db_statement(statement, ms(1 + index as u64), 1);
+    }
+    let statements = recorder.snapshot().database.statements;
+    assert_eq!((statements.tracked, statements.max), (2, 2));
+    assert_eq!(statements.slowest.len(), 2);
+    assert_eq!(statements.overflow_queries, 4);
+}
+
+#[test]
+fn pool_acquires_give_a_p95_and_the_mean_number_waiting() {
+    let (clock, recorder) = recorder();
+    // 10 acquires of 20 ms each, waited over a 2 s interval: 0.2 s of waiting, so on
+    // average 0.1 tasks were waiting (Little's law).
+    for _ in 0..10 {
+        recorder.record_pool_acquire(ms(20));
+    }
+    clock.advance(Duration::from_secs(2));
+    let closed = recorder.close_interval();
+    assert_eq!(closed.database.pool_acquire.interval.count, 10);
+    let mut snapshot = perfkit_core::MetricsSnapshot::empty(clock.now());
+    closed.apply_to(&mut snapshot);
+    assert_close(snapshot.db_pool_acquire_p95, 20.0, 0.01);
+    assert_close(snapshot.db_pool_waiters, 0.1, 0.01);
 }
 
 #[test]

@@ -22,7 +22,8 @@ fn bench_evaluate(c: &mut Criterion) {
         });
     }
     assert_eq!(history.len(), 100);
-    history.observed = Observed { workers: Some(8), idle_connections: Some(400) };
+    history.observed =
+        Observed { workers: Some(8), idle_connections: Some(400), ..Observed::default() };
 
     let mut snapshot = MetricsSnapshot::empty(now);
     snapshot.cache_hit_rate = Some(0.4);

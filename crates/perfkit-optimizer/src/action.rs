@@ -17,20 +17,24 @@ pub enum ActionKind {
     CloseIdleConnections,
     /// Shrink caches and return freed memory to the OS ([`MemoryControl`](crate::MemoryControl)).
     ReleaseMemory,
-    /// Report slow database queries; has no effect beyond the record.
+    /// Report the slowest database statements, measured; has no effect beyond the record.
     ReportSlowQueries,
     /// Change the number of job queue workers ([`QueueControl`](crate::QueueControl)).
     ScaleWorkers,
+    /// Size the database pool to measured demand ([`PoolControl`](crate::PoolControl)); a
+    /// pool that cannot be resized at run time gets the size in a report instead.
+    ResizeDatabasePool,
 }
 
 impl ActionKind {
     /// Every action, in the order a run considers them.
-    pub const ALL: [ActionKind; 5] = [
+    pub const ALL: [ActionKind; 6] = [
         ActionKind::OptimizeCache,
         ActionKind::CloseIdleConnections,
         ActionKind::ReleaseMemory,
         ActionKind::ReportSlowQueries,
         ActionKind::ScaleWorkers,
+        ActionKind::ResizeDatabasePool,
     ];
 
     /// The camelCase name used in JSON and configuration.
@@ -42,6 +46,7 @@ impl ActionKind {
             ActionKind::ReleaseMemory => "releaseMemory",
             ActionKind::ReportSlowQueries => "reportSlowQueries",
             ActionKind::ScaleWorkers => "scaleWorkers",
+            ActionKind::ResizeDatabasePool => "resizeDatabasePool",
         }
     }
 

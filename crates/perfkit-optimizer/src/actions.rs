@@ -15,6 +15,7 @@ pub(crate) fn has_control(action: ActionKind, controls: &Controls) -> bool {
         ActionKind::ReleaseMemory => controls.memory.is_some(),
         ActionKind::ReportSlowQueries => true,
         ActionKind::ScaleWorkers => controls.queue.is_some(),
+        ActionKind::ResizeDatabasePool => controls.pool.is_some(),
     }
 }
 
@@ -34,6 +35,7 @@ pub(crate) async fn perform(
         ActionKind::ReleaseMemory => release_memory(need(&controls.memory, "memory")?).await,
         ActionKind::ReportSlowQueries => Ok(report_slow_queries(rec)),
         ActionKind::ScaleWorkers => scale_workers(rec, need(&controls.queue, "queue")?).await,
+        ActionKind::ResizeDatabasePool => resize_pool(rec, need(&controls.pool, "pool")?).await,
     }
 }
 
@@ -139,8 +141,8 @@ async fn release_memory(
 fn report_slow_queries(rec: &Recommendation) -> ActionResult {
     let mut summary = format!("reported slow queries: {}", rec.reason);
     if !rec.details.is_empty() {
-        summary.push_str("; look at: ");
-        summary.push_str(&rec.details.join(", "));
+        summary.push_str("; measured: ");
+        summary.push_str(&rec.details.join("; "));
     }
     tracing::warn!(target: "perfkit_optimizer", "{summary}");
     ActionResult { summary, before: rec.figures.clone(), after: Figures::new() }
@@ -155,6 +157,39 @@ async fn scale_workers(
     };
     let now = queue.scale_to(scale.target).await?;
     Ok(scaled(scale.current, now))
+}
+
+/// Resizes a pool that can be resized; for one that cannot, reports the size to set.
+async fn resize_pool(
+    rec: &Recommendation,
+    pool: &Arc<dyn crate::PoolControl>,
+) -> Result<ActionResult, OptimizerError> {
+    let Some(target) = rec.figures.get("targetConnections") else {
+        return Err(OptimizerError::control("pool", "a sizing recommendation without a target"));
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a small whole count
+    let target = target as u32;
+    let before = pool.figures().await?;
+    let figures = |max: u32| Figures::new().with("maxConnections", f64::from(max));
+    if !before.resizable {
+        let summary = format!(
+            "reported: set the database pool's maximum from {} to {target} connections (it \
+             cannot be resized at run time); {}",
+            before.max, rec.reason
+        );
+        tracing::warn!(target: "perfkit_optimizer", "{summary}");
+        return Ok(ActionResult {
+            summary,
+            before: figures(before.max),
+            after: figures(before.max),
+        });
+    }
+    let after = pool.resize(target).await?;
+    Ok(ActionResult {
+        summary: format!("resized the database pool from {} to {after} connections", before.max),
+        before: figures(before.max),
+        after: figures(after).with("resized", 1.0),
+    })
 }
 
 /// The result of moving the workers from `from` to `to`.

@@ -7,6 +7,7 @@ use perfkit_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::ActionKind;
+use crate::controls::{PoolFigures, StatementFigures};
 use crate::validate::MAX_STABILIZATION_CHECKS;
 
 /// What the rules know beyond the current snapshot: the recent checks (for stabilization) and
@@ -34,13 +35,18 @@ pub struct PastCheck {
 }
 
 /// The state of the controlled system, read through the control traits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observed {
     /// Job queue workers now; `None` without a queue control.
     pub workers: Option<u32>,
     /// Connections idle for longer than the idle timeout; `None` without a connection control.
     pub idle_connections: Option<u64>,
+    /// The database pool now; `None` without a pool control.
+    pub pool: Option<PoolFigures>,
+    /// The measured statements; empty without a statement source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementFigures>,
 }
 
 impl CheckHistory {

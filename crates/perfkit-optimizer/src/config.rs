@@ -31,6 +31,8 @@ pub struct OptimizerConfig {
     pub query_optimization: QueryOptimizationConfig,
     /// How to scale the job queue's workers.
     pub queue_scaling: QueueScalingConfig,
+    /// How to size the database connection pool.
+    pub database_pool: DatabasePoolConfig,
     /// The least time between two runs of each action.
     pub cooldowns: Cooldowns,
     /// The limits that keep automation from acting on noise.
@@ -204,6 +206,44 @@ impl Default for QueueScalingConfig {
     }
 }
 
+/// `databasePool`: the database pool's size follows measured demand (connections in use
+/// plus tasks waiting for one) at a target utilisation. Acted on where the pool can be
+/// resized at run time, reported where it cannot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct DatabasePoolConfig {
+    /// Whether the rule may recommend anything.
+    pub enabled: bool,
+    /// The share of the pool that demand should use; the size asked for is demand over this.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.05, maximum = 1.0))]
+    pub target_utilization: f64,
+    /// Tasks waiting longer than this for a connection (acquire P95, ms) ask for a larger pool.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.1, maximum = 600_000.0))]
+    pub max_acquire_wait_ms: f64,
+    /// Never recommend fewer connections than this.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000))]
+    pub min_connections: u32,
+    /// Never recommend more connections than this (the database's own limit is the bound to
+    /// respect).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000))]
+    pub max_connections: u32,
+}
+
+perfkit_core::maps_only!(DatabasePoolConfig);
+
+impl Default for DatabasePoolConfig {
+    fn default() -> Self {
+        DatabasePoolConfig {
+            enabled: true,
+            target_utilization: 0.7,
+            max_acquire_wait_ms: 50.0,
+            min_connections: 2,
+            max_connections: 64,
+        }
+    }
+}
+
 /// The least time between two runs of each action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -229,6 +269,10 @@ pub struct Cooldowns {
     #[serde(with = "perfkit_core::duration")]
     #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub scale_workers: Duration,
+    /// After `resizeDatabasePool`.
+    #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
+    pub resize_database_pool: Duration,
 }
 
 perfkit_core::maps_only!(Cooldowns);
@@ -243,6 +287,7 @@ impl Cooldowns {
             ActionKind::ReleaseMemory => self.release_memory,
             ActionKind::ReportSlowQueries => self.report_slow_queries,
             ActionKind::ScaleWorkers => self.scale_workers,
+            ActionKind::ResizeDatabasePool => self.resize_database_pool,
         }
     }
 }
@@ -255,6 +300,7 @@ impl Default for Cooldowns {
             release_memory: Duration::from_secs(10 * 60),
             report_slow_queries: Duration::from_secs(15 * 60),
             scale_workers: Duration::from_secs(3 * 60),
+            resize_database_pool: Duration::from_secs(5 * 60),
         }
     }
 }

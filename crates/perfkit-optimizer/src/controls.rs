@@ -87,6 +87,66 @@ pub trait QueueControl: Send + Sync {
     async fn scale_to(&self, workers: u32) -> Result<u32, OptimizerError>;
 }
 
+/// A database connection pool, as far as the optimizer needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolFigures {
+    /// Connections held now, idle and in use.
+    pub size: u32,
+    /// The most connections the pool may hold.
+    pub max: u32,
+    /// Connections idle now.
+    pub idle: u32,
+    /// Whether [`PoolControl::resize`] can change `max` while the pool runs.
+    pub resizable: bool,
+}
+
+impl PoolFigures {
+    /// Connections in use now.
+    #[must_use]
+    pub fn in_use(&self) -> u32 {
+        self.size.saturating_sub(self.idle)
+    }
+}
+
+/// A database connection pool: its figures, and its size where it can change at run time.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait PoolControl: Send + Sync {
+    /// The pool's figures now.
+    async fn figures(&self) -> Result<PoolFigures, OptimizerError>;
+    /// Sets the most connections the pool may hold; returns the limit in force afterwards.
+    /// A pool that cannot be resized at run time refuses with an error that says so.
+    async fn resize(&self, max: u32) -> Result<u32, OptimizerError>;
+}
+
+/// One database statement's measured figures, as the slow-query report reads them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatementFigures {
+    /// The normalized statement.
+    pub statement: String,
+    /// Calls.
+    pub count: u64,
+    /// Time spent in it, all calls together, ms.
+    pub total_ms: f64,
+    /// Median duration, ms.
+    pub p50: Option<f64>,
+    /// 95th percentile duration, ms.
+    pub p95: Option<f64>,
+    /// Longest call, ms.
+    pub max: Option<f64>,
+    /// Rows returned or changed, all calls together.
+    pub rows: u64,
+}
+
+/// Where the measured statements come from (the orchestrator reads them off its recorder).
+#[cfg_attr(test, mockall::automock)]
+pub trait StatementSource: Send + Sync {
+    /// Every statement measured, in any order.
+    fn statements(&self) -> Vec<StatementFigures>;
+}
+
 /// The controls a host provides; an absent one means its actions are skipped.
 #[derive(Clone, Default)]
 pub struct Controls {
@@ -98,6 +158,10 @@ pub struct Controls {
     pub memory: Option<Arc<dyn MemoryControl>>,
     /// The job queue to scale.
     pub queue: Option<Arc<dyn QueueControl>>,
+    /// The database pool to size.
+    pub pool: Option<Arc<dyn PoolControl>>,
+    /// The measured statements the slow-query report names.
+    pub statements: Option<Arc<dyn StatementSource>>,
 }
 
 impl std::fmt::Debug for Controls {
@@ -107,6 +171,8 @@ impl std::fmt::Debug for Controls {
             .field("connections", &self.connections.is_some())
             .field("memory", &self.memory.is_some())
             .field("queue", &self.queue.is_some())
+            .field("pool", &self.pool.is_some())
+            .field("statements", &self.statements.is_some())
             .finish()
     }
 }

@@ -3,8 +3,9 @@
 //! Decisions are apart from effects. The [rules](evaluate) are pure functions of a
 //! [`MetricsSnapshot`](perfkit_core::MetricsSnapshot), the recent checks and the
 //! [config](OptimizerConfig): they return [`Recommendation`]s that say what to do, why, with
-//! which figures and at which priority. Effects go through four small traits the host
-//! implements ([`CacheControl`], [`ConnectionControl`], [`MemoryControl`], [`QueueControl`]),
+//! which figures and at which priority. Effects go through small traits the host
+//! implements ([`CacheControl`], [`ConnectionControl`], [`MemoryControl`], [`QueueControl`],
+//! [`PoolControl`]; the slow-query report reads a [`StatementSource`]),
 //! so the optimizer depends on no cache, socket or allocator.
 //!
 //! Between the two stand the guardrails, in the manner of a Kubernetes autoscaler: a trigger
@@ -69,12 +70,12 @@ pub use action::ActionKind;
 pub use check_history::{CheckHistory, Observed, PastCheck};
 pub use config::{
     CacheOptimizationConfig, ConfigProblem, ConnectionOptimizationConfig, Cooldowns,
-    GuardrailsConfig, MemoryOptimizationConfig, ModeConfig, OptimizerConfig,
+    DatabasePoolConfig, GuardrailsConfig, MemoryOptimizationConfig, ModeConfig, OptimizerConfig,
     QueryOptimizationConfig, QueueScalingConfig,
 };
 pub use controls::{
     CacheControl, CacheFigures, ConnectionControl, ConnectionCounts, Controls, MemoryControl,
-    MemoryFigures, QueueControl,
+    MemoryFigures, PoolControl, PoolFigures, QueueControl, StatementFigures, StatementSource,
 };
 pub use error::OptimizerError;
 pub use figures::Figures;

@@ -216,6 +216,17 @@ impl Optimizer {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        if let Some(pool) = self.controls.pool.as_ref().filter(|_| config.database_pool.enabled) {
+            match pool.figures().await {
+                Ok(figures) => observed.pool = Some(figures),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if let Some(source) =
+            self.controls.statements.as_ref().filter(|_| config.query_optimization.enabled)
+        {
+            observed.statements = source.statements();
+        }
         let connections_on = config.connection_optimization.enabled;
         if let Some(connections) = self.controls.connections.as_ref().filter(|_| connections_on) {
             match connections.counts(config.connection_optimization.idle_timeout).await {
@@ -261,7 +272,10 @@ impl Optimizer {
                         self.record_move(after > scale.current, config, now, record);
                     }
                 }
-                if let Some(pending) = Pending::after(rec, snapshot, workers_after, now) {
+                let reported_only = rec.action == ActionKind::ResizeDatabasePool
+                    && result.after.get("resized").is_none();
+                let pending = Pending::after(rec, snapshot, workers_after, now);
+                if let Some(pending) = pending.filter(|_| !reported_only) {
                     engine.pending.insert(rec.action, pending);
                 }
                 ActionOutcome::Taken { result }

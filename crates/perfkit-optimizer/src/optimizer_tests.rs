@@ -9,7 +9,8 @@ use mockall::predicate::eq;
 use perfkit_core::{Clock, ManualClock, MetricsSnapshot, Timestamp};
 
 use crate::controls::{
-    MockCacheControl, MockConnectionControl, MockMemoryControl, MockQueueControl,
+    MockCacheControl, MockConnectionControl, MockMemoryControl, MockPoolControl, MockQueueControl,
+    PoolFigures,
 };
 use crate::{
     ActionKind, ActionOutcome, CacheFigures, ConnectionCounts, Controls, MemoryFigures, Optimizer,
@@ -30,7 +31,14 @@ fn troubled(now: Timestamp) -> MetricsSnapshot {
     s.active_connections = Some(800.0);
     s.queue_length = Some(200.0);
     s.db_query_p95 = Some(2000.0);
+    s.db_pool_in_use = Some(10.0);
+    s.db_pool_waiters = Some(4.0);
+    s.db_pool_acquire_p95 = Some(300.0);
     s
+}
+
+fn pool_figures(resizable: bool) -> PoolFigures {
+    PoolFigures { size: 10, max: 10, idle: 0, resizable }
 }
 
 fn queue_snapshot(now: Timestamp, queue: f64) -> MetricsSnapshot {
@@ -66,11 +74,39 @@ fn read_only_controls() -> Controls {
     queue.expect_workers().returning(|| Ok(4));
     queue.expect_length().returning(|| Ok(200));
     queue.expect_scale_to().times(0);
+    let mut pool = MockPoolControl::new();
+    pool.expect_figures().returning(|| Ok(pool_figures(true)));
+    pool.expect_resize().times(0);
     Controls {
         cache: Some(Arc::new(cache)),
         connections: Some(Arc::new(connections)),
         memory: Some(Arc::new(memory)),
         queue: Some(Arc::new(queue)),
+        pool: Some(Arc::new(pool)),
+        statements: None,
+    }
+}
+
+#[tokio::test]
+async fn a_resizable_pool_is_resized_and_a_fixed_one_gets_the_size_in_a_report() {
+    for resizable in [true, false] {
+        let clock = clock();
+        let mut config = OptimizerConfig::default();
+        config.guardrails.stabilization_checks = 1;
+        let mut pool = MockPoolControl::new();
+        pool.expect_figures().returning(move || Ok(pool_figures(resizable)));
+        // Demand of 14 at 70 % asks for 20 connections; 10 -> 20 is inside the step clamp.
+        pool.expect_resize().with(eq(20)).times(usize::from(resizable)).returning(Ok);
+        let controls = Controls { pool: Some(Arc::new(pool)), ..Controls::default() };
+        let optimizer = Optimizer::new(config, controls, clock.clone()).unwrap();
+        let run = optimizer.run(&troubled(clock.now())).await;
+        let Some(ActionOutcome::Taken { result }) =
+            run.action(ActionKind::ResizeDatabasePool).map(|a| a.outcome.clone())
+        else {
+            panic!("not taken: {run:#?}");
+        };
+        assert_eq!(result.after.get("maxConnections"), Some(if resizable { 20.0 } else { 10.0 }));
+        assert_eq!(result.summary.starts_with("reported"), !resizable, "{}", result.summary);
     }
 }
 
@@ -140,11 +176,16 @@ async fn actions_call_their_controls_with_the_right_arguments() {
     // 200 jobs at 10 per worker ask for 20; one run may only go from 4 to 8.
     queue.expect_scale_to().with(eq(8)).times(1).returning(Ok);
 
+    let mut pool = MockPoolControl::new();
+    pool.expect_figures().returning(|| Ok(pool_figures(true)));
+    pool.expect_resize().with(eq(20)).times(1).returning(Ok);
     let controls = Controls {
         cache: Some(Arc::new(cache)),
         connections: Some(Arc::new(connections)),
         memory: Some(Arc::new(memory)),
         queue: Some(Arc::new(queue)),
+        pool: Some(Arc::new(pool)),
+        statements: None,
     };
     let optimizer = Optimizer::new(config, controls, clock.clone()).unwrap();
     let run = optimizer.run(&troubled(clock.now())).await;

@@ -30,7 +30,7 @@ pub struct Recommendation {
     /// For `scaleWorkers`: the worker counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<WorkerScale>,
-    /// Further findings worth reading (the slow query kinds to look at, ...).
+    /// Further findings worth reading (the measured statements a slow-query report names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
 }

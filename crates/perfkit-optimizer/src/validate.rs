@@ -8,6 +8,8 @@ use crate::config::{ConfigProblem, OptimizerConfig};
 
 /// The most workers a config may allow: the pool is bounded like everything else.
 pub(crate) const MAX_WORKERS_LIMIT: u32 = 1024;
+/// The most connections a database pool size may be set to.
+pub(crate) const MAX_POOL_CONNECTIONS: u32 = 10_000;
 /// The most runs a history may keep.
 pub(crate) const MAX_HISTORY_CAPACITY: usize = 100_000;
 /// The longest stabilization window, in checks; also what the check history keeps.
@@ -90,6 +92,30 @@ impl OptimizerConfig {
             );
         }
 
+        let pool = &self.database_pool;
+        check.ratio("databasePool.targetUtilization", pool.target_utilization, 0.05..=1.0);
+        check.ratio("databasePool.maxAcquireWaitMs", pool.max_acquire_wait_ms, 0.1..=600_000.0);
+        let connections = 1..=MAX_POOL_CONNECTIONS;
+        check.count(
+            "databasePool.minConnections",
+            u64::from(pool.min_connections),
+            widen(&connections),
+        );
+        check.count(
+            "databasePool.maxConnections",
+            u64::from(pool.max_connections),
+            widen(&connections),
+        );
+        if pool.min_connections > pool.max_connections {
+            check.fail(
+                "databasePool.minConnections",
+                format!(
+                    "must not exceed maxConnections ({} > {})",
+                    pool.min_connections, pool.max_connections
+                ),
+            );
+        }
+
         let cooldowns = &self.cooldowns;
         for (field, value) in [
             ("cooldowns.optimizeCache", cooldowns.optimize_cache),
@@ -97,6 +123,7 @@ impl OptimizerConfig {
             ("cooldowns.releaseMemory", cooldowns.release_memory),
             ("cooldowns.reportSlowQueries", cooldowns.report_slow_queries),
             ("cooldowns.scaleWorkers", cooldowns.scale_workers),
+            ("cooldowns.resizeDatabasePool", cooldowns.resize_database_pool),
         ] {
             check.duration(field, value, Duration::ZERO..=WEEK);
         }

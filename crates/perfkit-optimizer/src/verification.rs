@@ -33,6 +33,8 @@ impl Pending {
             ActionKind::CloseIdleConnections => Metric::ActiveConnections,
             ActionKind::ReleaseMemory => Metric::MemoryUsage,
             ActionKind::ScaleWorkers => Metric::QueueLength,
+            // Called only when the pool was resized (a report changed nothing to verify).
+            ActionKind::ResizeDatabasePool => Metric::DbPoolAcquireP95,
         };
         let before = snapshot.get(goal)?;
         let workers = rec.scale.zip(workers_after).map(|(scale, after)| (scale.current, after));

@@ -1,6 +1,5 @@
-//! Why a test server could not be provided: no redis-server, one that does not answer PING in
-//! time, a malformed `REDIS_URL`, a server that is not ours to stop, or an Alertmanager that is
-//! missing or not ready.
+//! Why a test server could not be provided: no redis-server, PostgreSQL or Alertmanager, one
+//! that does not come up in time, a malformed `REDIS_URL`, or a server that is not ours to stop.
 
 use std::io;
 use std::time::Duration;
@@ -45,6 +44,19 @@ pub enum TestingError {
         waited: Duration,
         /// Its log.
         log: String,
+    },
+    /// PostgreSQL's `initdb` and `pg_ctl` are not installed.
+    #[error(
+        "PostgreSQL is not installed (no initdb and pg_ctl in PG_BIN_DIR, /usr/lib/postgresql/*/bin or on PATH): install it with `apt-get install postgresql` (tests need a real PostgreSQL), or set DATABASE_URL"
+    )]
+    PostgresMissing,
+    /// A step of starting a private PostgreSQL failed.
+    #[error("could not start a private PostgreSQL: {step} failed: {output}")]
+    PostgresFailed {
+        /// The step: `initdb`, `pg_ctl start`, ...
+        step: &'static str,
+        /// What it printed.
+        output: String,
     },
     /// Stop or restart was asked of a server this process does not own.
     #[error(

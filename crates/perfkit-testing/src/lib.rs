@@ -8,6 +8,8 @@
 //! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
 //!
 //! [`AlertmanagerServer`] does the same for Debian's `prometheus-alertmanager`.
+//! [`PostgresServer`] does the same for PostgreSQL: `initdb` into a temporary directory and
+//! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another.
 //!
 //! Tests never touch a shared Redis on the default port and never flush a database: each test
 //! writes under its own [`unique_namespace`], so tests can share a server in parallel.
@@ -24,9 +26,11 @@
 mod alertmanager_server;
 mod error;
 mod namespace;
+mod postgres_server;
 mod redis_server;
 
 pub use alertmanager_server::AlertmanagerServer;
 pub use error::TestingError;
 pub use namespace::unique_namespace;
+pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;

@@ -1,7 +1,8 @@
-//! Connections and the job queue in the Prometheus exposition, each from its owner: open
-//! connections from the connection registry at scrape time (or, where the host gave its own
-//! connection control, from the latest collection), the queue length from the latest
-//! collection (controls answer asynchronously, and a collector cannot wait).
+//! Connections, the job queue and the database pool in the Prometheus exposition, each from
+//! its owner: open connections from the connection registry at scrape time (or, where the
+//! host gave its own connection control, from the latest collection), the queue length and
+//! the pool's connections and waiters from the latest collection (controls answer
+//! asynchronously, and a collector cannot wait).
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +18,14 @@ const CONNECTIONS: (&str, &str) =
     ("websocket_connections_active", "Client connections open now, as the registry counts them.");
 const QUEUE: (&str, &str) =
     ("job_queue_length", "Jobs waiting in the work queue at the latest collection.");
+const POOL: (&str, &str) = (
+    "db_pool_connections",
+    "Database pool connections at the latest collection, by state (idle, in_use), and the pool's maximum (max).",
+);
+const WAITERS: (&str, &str) = (
+    "db_pool_waiters",
+    "Mean number of tasks waiting for a database connection over the latest collection's interval.",
+);
 
 pub(crate) struct HostCollector {
     /// The registry when it is the connections' owner; `None` when the host's control is.
@@ -30,9 +39,9 @@ impl HostCollector {
         registry: Option<ConnectionRegistry>,
         state: Arc<Mutex<ServiceState>>,
     ) -> Result<Self, PerfkitError> {
-        let descs = [CONNECTIONS, QUEUE]
+        let descs = [(CONNECTIONS, &[][..]), (QUEUE, &[]), (POOL, &["state"]), (WAITERS, &[])]
             .iter()
-            .map(|(name, help)| family_desc(name, help, &[]))
+            .map(|((name, help), labels)| family_desc(name, help, labels))
             .collect::<Result<_, _>>()
             .map_err(|e| PerfkitError::Setup {
                 part: "prometheus exposition",
@@ -50,10 +59,18 @@ impl Collector for HostCollector {
     #[allow(clippy::cast_precision_loss)]
     fn collect(&self) -> Vec<MetricFamily> {
         let mut families = Vec::with_capacity(2);
-        let (collected_connections, queue_length) = {
+        let (collected_connections, queue_length, pool) = {
             let state = lock(&self.state);
             let latest = state.history.latest();
-            (latest.and_then(|s| s.active_connections), latest.and_then(|s| s.queue_length))
+            let pool = latest.map(|s| {
+                [
+                    ("idle", s.db_pool_idle),
+                    ("in_use", s.db_pool_in_use),
+                    ("max", s.db_pool_max),
+                    ("waiters", s.db_pool_waiters),
+                ]
+            });
+            (latest.and_then(|s| s.active_connections), latest.and_then(|s| s.queue_length), pool)
         };
         let open = match &self.registry {
             Some(registry) => Some(registry.len() as f64),
@@ -69,6 +86,23 @@ impl Collector for HostCollector {
             let mut queue = FamilyBuilder::gauge(QUEUE.0, QUEUE.1);
             queue.value(&[], length);
             families.push(queue.finish());
+        }
+        // Absent until a pool is measured, like the queue.
+        if let Some([idle, in_use, max, waiters]) = pool {
+            let mut connections = FamilyBuilder::gauge(POOL.0, POOL.1);
+            for (state, value) in [idle, in_use, max] {
+                if let Some(value) = value {
+                    connections.value(&[("state", state)], value);
+                }
+            }
+            if idle.1.is_some() {
+                families.push(connections.finish());
+            }
+            if let Some(value) = waiters.1 {
+                let mut waiting = FamilyBuilder::gauge(WAITERS.0, WAITERS.1);
+                waiting.value(&[], value);
+                families.push(waiting.finish());
+            }
         }
         families
     }

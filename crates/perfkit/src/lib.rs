@@ -54,12 +54,15 @@
 //! - [`host::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
 //! - [`host::ConnectionRegistry`]: live client connections, with idle cleanup.
 //! - [`adapters`]: the optimizer's control traits over the cache and this process.
+//! - [`database`]: a database pool the optimizer sizes and a [`database::QueryPlanner`]
+//!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
 pub mod adapters;
 mod alerts;
 pub mod analysis;
 mod cache_collector;
 mod clock;
+pub mod database;
 mod error;
 mod events;
 mod history;

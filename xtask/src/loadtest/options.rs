@@ -35,6 +35,8 @@ pub(crate) struct Options {
     pub(crate) mode: Mode,
     /// The cache behind the demo: a private redis-server instead of memory.
     pub(crate) redis: bool,
+    /// The demo's database: this PostgreSQL instead of the SQLite file under target/.
+    pub(crate) database_url: Option<String>,
     pub(crate) connections: u32,
     /// Measured time of each run (the warm-up comes before it).
     pub(crate) duration: Duration,
@@ -54,6 +56,7 @@ impl Options {
         let mut options = Options {
             mode: Mode::Seed,
             redis: false,
+            database_url: None,
             connections: 1000,
             duration: Duration::from_secs(30),
             out: None,
@@ -78,6 +81,7 @@ impl Options {
                     options.cores = parse_cores(value()?)?;
                 }
                 "--out" => options.out = Some(PathBuf::from(value()?)),
+                "--database-url" => options.database_url = Some(value()?.clone()),
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
                     connections_given = true;
@@ -88,9 +92,9 @@ impl Options {
                     duration_given = true;
                 }
                 other => bail!(
-                    "unknown loadtest option {other:?} (--redis, --compare, --scaling, --near, \
-                     --cores 1,2,4,8, --connections N, --duration S, --out FILE, \
-                     --write-docs, --no-build)"
+                    "unknown loadtest option {other:?} (--redis, --database-url URL, --compare, \
+                     --scaling, --near, --cores 1,2,4,8, --connections N, --duration S, \
+                     --out FILE, --write-docs, --no-build)"
                 ),
             }
         }

@@ -11,9 +11,9 @@ pub(crate) const RESULT_PREFIX: &str = "xtask-loadtest-result ";
 
 /// The Zipf exponent: close to what web caches observe for page popularity.
 const ZIPF_EXPONENT: f64 = 1.1;
-/// The key set: the first pages of the demo (it serves 1..=10000) and every user (1..=100).
+/// The key set: the pages the demo serves (1..=10000) and every seeded user (1..=1000).
 const PAGES: u32 = 10_000;
-const USERS: u32 = 100;
+const USERS: u32 = 1_000;
 /// Share of requests that ask for a user's posts rather than a page.
 const USER_SHARE: f64 = 0.2;
 /// Requests drawn per wrk thread: large enough that every page with a meaningful Zipf
@@ -130,7 +130,7 @@ mod tests {
     fn the_demo_script_has_its_settings_filled_in() {
         let script = zipf_demo_script();
         for filled in
-            ["cumulative(10000, 1.1)", "cumulative(100, 1.1)", "< 0.2 then", "% 65536 + 1"]
+            ["cumulative(10000, 1.1)", "cumulative(1000, 1.1)", "< 0.2 then", "% 65536 + 1"]
         {
             assert!(script.contains(filled), "{filled} missing from\n{script}");
         }

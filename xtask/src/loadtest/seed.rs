@@ -15,8 +15,8 @@ use super::wrk::{self, Load, WrkResult};
 use super::{demo_script, fixed_script, warm_up};
 use crate::server::{Server, binary_path};
 
-/// What the seed promised, in its words.
-const SEED: [(&str, &str); 9] = [
+/// What the seed promised, in its words (it gave no database figures: "—").
+const SEED: [(&str, &str); 11] = [
     ("concurrent users", "1000"),
     ("P50", "—"),
     ("P95", "450 ms"),
@@ -26,6 +26,8 @@ const SEED: [(&str, &str); 9] = [
     ("cache hit rate", "87 %"),
     ("memory", "65 %"),
     ("CPU", "55 %"),
+    ("database share of request time", "—"),
+    ("database pool", "—"),
 ];
 
 /// The figures of one seed run.
@@ -41,6 +43,21 @@ pub(crate) struct SeedResult {
     /// The plain axum app's JSON handler under the same load in the same run: the
     /// throughput a user's app would have without perfkit.
     plain: WrkResult,
+    database: DatabaseFigures,
+}
+
+/// The demo database's part in the run, from the server's own figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct DatabaseFigures {
+    /// Time in statements over time in requests, between the readings before and after.
+    share: Option<f64>,
+    /// Queries during the run.
+    queries: u64,
+    /// Connection acquires during the run and their P95 since start, ms.
+    acquires: u64,
+    acquire_p95_ms: Option<f64>,
+    /// The pool at the latest collection: size, maximum, in use, mean waiters.
+    pool: Option<(f64, f64, f64, Option<f64>)>,
 }
 
 /// Runs the seed's load test and fails on any error.
@@ -60,6 +77,9 @@ pub(crate) fn run_demo(
     let mut args = vec!["--demo"];
     if let Some(redis) = &redis {
         args.extend(["--redis-url", &redis.url]);
+    }
+    if let Some(url) = &options.database_url {
+        args.extend(["--database-url", url]);
     }
     args.extend(extra);
     let mut server = Server::start(&binary_path("release"), &args)?;
@@ -92,6 +112,7 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
     let url = format!("{}/api/posts", server.base);
     warm_up(&url, &script, options.connections)?;
     let stats_before = cache_stats(&server.base)?;
+    let application_before = application(&server.base)?;
     let cpu_before = CpuReading::now(server.pid())?;
     let wrk = wrk::run(&Load {
         url: &url,
@@ -104,6 +125,9 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
     let rss_kib = resident_kib(server.pid())?;
     let stats_after = cache_stats(&server.base)?;
     let hit_rate = hit_rate(&stats_before, &stats_after);
+    let latest = super::http::get_json(&server.base, "/api/performance/history?limit=1")
+        .context("the latest snapshot")?;
+    let database = database_figures(&application_before, &application(&server.base)?, &latest[0]);
     let cores = cores();
     Ok(SeedResult {
         connections: options.connections,
@@ -115,7 +139,48 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
         cpu_share: cpu_before.share_since(&cpu_after, cores),
         cores,
         plain: WrkResult::default(),
+        database,
     })
+}
+
+fn application(base: &str) -> Result<Value> {
+    super::http::get_json(base, "/api/performance/metrics/application")
+        .context("the application metrics")
+}
+
+/// Total milliseconds of a `LatencySummary` (count times mean).
+fn total_ms(summary: &Value) -> Option<f64> {
+    Some(summary["count"].as_f64()? * summary["avg"].as_f64().unwrap_or(0.0))
+}
+
+/// The database's figures between two readings of `/metrics/application`, and the pool
+/// from the latest snapshot.
+fn database_figures(before: &Value, after: &Value, snapshot: &Value) -> DatabaseFigures {
+    let delta = |pick: fn(&Value) -> &Value| Some(total_ms(pick(after))? - total_ms(pick(before))?);
+    let requests = delta(|v| &v["responseTime"]["cumulative"]);
+    let statements = delta(|v| &v["database"]["cumulative"]);
+    let count = |pick: fn(&Value) -> &Value| {
+        pick(after)["count"]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(pick(before)["count"].as_u64().unwrap_or(0))
+    };
+    let pool = (|| {
+        let figure = |name: &str| snapshot[name].as_f64();
+        Some((
+            figure("dbPoolSize")?,
+            figure("dbPoolMax")?,
+            figure("dbPoolInUse")?,
+            figure("dbPoolWaiters"),
+        ))
+    })();
+    DatabaseFigures {
+        share: requests.zip(statements).filter(|(r, _)| *r > 0.0).map(|(r, s)| s / r),
+        queries: count(|v| &v["database"]["cumulative"]),
+        acquires: count(|v| &v["database"]["poolAcquire"]["cumulative"]),
+        acquire_p95_ms: after["database"]["poolAcquire"]["cumulative"]["p95"].as_f64(),
+        pool,
+    }
 }
 
 fn cache_stats(base: &str) -> Result<Value> {
@@ -162,6 +227,11 @@ impl SeedResult {
                 super::machine::gib(self.machine_kib * 1024)
             ),
             format!("{:.1} % of {} cores", self.cpu_share * 100.0, self.cores),
+            self.database.share.map_or_else(
+                || "no requests".to_owned(),
+                |share| format!("{:.1} % ({} queries)", share * 100.0, self.database.queries),
+            ),
+            self.database.pool_in_words(),
         ];
         let mut text = format!(
             "| figure | seed | perfkit-server --demo ({}) |\n|---|---|---|\n",
@@ -193,13 +263,57 @@ impl SeedResult {
             "server_cpu_share_of_all_cores": self.cpu_share,
             "cores": self.cores,
             "plain_axum_wrk": self.plain.to_json(),
+            "database_share_of_request_time": self.database.share,
+            "database_queries": self.database.queries,
+            "pool_acquires": self.database.acquires,
+            "pool_acquire_p95_ms": self.database.acquire_p95_ms,
         })
+    }
+}
+
+impl DatabaseFigures {
+    fn pool_in_words(&self) -> String {
+        let acquire = self.acquire_p95_ms.map_or_else(
+            || "no acquires".to_owned(),
+            |p95| format!("acquire P95 {p95:.2} ms over {} acquires", self.acquires),
+        );
+        match self.pool {
+            Some((size, max, in_use, waiters)) => format!(
+                "{size:.0} of {max:.0} open, {in_use:.0} in use, {} waiting; {acquire}",
+                waiters.map_or_else(|| "-".to_owned(), |w| format!("{w:.2}"))
+            ),
+            None => format!("no collection during the run; {acquire}"),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_share_is_statement_time_over_request_time() {
+        let before = json!({
+            "responseTime": { "cumulative": { "count": 100, "avg": 2.0 } },
+            "database": { "cumulative": { "count": 10, "avg": 1.0 },
+                          "poolAcquire": { "cumulative": { "count": 10, "p95": 0.1 } } },
+        });
+        let after = json!({
+            "responseTime": { "cumulative": { "count": 300, "avg": 2.0 } },
+            "database": { "cumulative": { "count": 30, "avg": 2.0 },
+                          "poolAcquire": { "cumulative": { "count": 30, "p95": 0.2 } } },
+        });
+        let snapshot =
+            json!({ "dbPoolSize": 4, "dbPoolMax": 8, "dbPoolInUse": 1, "dbPoolWaiters": null });
+        let figures = database_figures(&before, &after, &snapshot);
+        // 600 - 200 ms of requests, 60 - 10 ms of statements.
+        assert_eq!(figures.share, Some(0.125));
+        assert_eq!(
+            (figures.queries, figures.acquires, figures.acquire_p95_ms),
+            (20, 20, Some(0.2))
+        );
+        assert_eq!(figures.pool, Some((4.0, 8.0, 1.0, None)));
+    }
 
     #[test]
     fn the_hit_rate_is_the_delta_over_the_run() {
@@ -222,6 +336,13 @@ mod tests {
             cpu_share: 0.5,
             cores: 2,
             plain: WrkResult { seconds: 2.0, requests: 12_500, ..WrkResult::default() },
+            database: DatabaseFigures {
+                share: Some(0.125),
+                queries: 40,
+                acquires: 40,
+                acquire_p95_ms: Some(0.5),
+                pool: Some((8.0, 8.0, 3.0, Some(0.01))),
+            },
         };
         let table = result.table();
         assert!(table.contains("| P95 | 450 ms | 12.50 ms |"), "{table}");
@@ -230,6 +351,11 @@ mod tests {
         assert!(table.contains("| memory | 65 % | 4.9 % (50 MiB RSS of 1.0 GiB) |"), "{table}");
         assert!(table.contains("| CPU | 55 % | 50.0 % of 2 cores |"), "{table}");
         assert!(table.contains("| — | 0.80x of 6250 req/s |"), "{table}");
+        assert!(table.contains("| database share of request time | — | 12.5 % (40 queries) |"));
+        assert!(
+            table.contains("| database pool | — | 8 of 8 open, 3 in use, 0.01 waiting; acquire P95 0.50 ms over 40 acquires |"),
+            "{table}"
+        );
         assert!(result.check().is_ok());
         let failed = SeedResult { wrk: WrkResult { non_2xx: 1, ..result.wrk.clone() }, ..result };
         assert!(failed.check().is_err());

@@ -1,14 +1,22 @@
-//! Cache-aside over the slow source: read the cache, and on a miss query the source once
-//! (single-flight, so a stampede costs one query) and keep the answer for `ttl`.
+//! Cache-aside over the demo database: read the cache, and on a miss query the database once
+//! (single-flight, so a stampede costs one query) and keep the answer for the read's TTL. A
+//! write invalidates exactly the keys whose answers it changed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use perfkit::cache::{Cache, CacheAside, CacheError};
-use perfkit::metrics::Recorder;
-
-use super::source::SlowSource;
+use perfkit::cache::{Cache, CacheAdmin, CacheAside, CacheError};
 use perfkit_axum::ApiError;
+
+use super::database::DemoDatabase;
+use super::model::{NewPost, PostsPage};
+
+/// Most posts one user may have: the write path is open, so the table stays bounded.
+pub(crate) const MAX_POSTS_PER_USER: i64 = 1_000;
+/// Most posts `/api/users/{id}/posts` returns.
+const USER_POSTS_LIMIT: i64 = MAX_POSTS_PER_USER;
+/// The prefix of every page key: a new post changes every page's `total`.
+const PAGE_PREFIX: &str = "demo:posts:page:";
 
 /// Whether an answer came from the cache (a caller that joined another's computation
 /// missed too).
@@ -33,126 +41,134 @@ impl Lookup {
     }
 }
 
+/// How long each read stays cached (the seed's: pages 5 minutes, a user's posts 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ttls {
+    pub(crate) page: Duration,
+    pub(crate) user_posts: Duration,
+}
+
 /// The demo's data access: JSON answers, cached.
 pub(crate) struct CachedPosts {
     cache: CacheAside,
-    recorder: Arc<Recorder>,
-    source: SlowSource,
-    ttl: Duration,
+    admin: Arc<dyn CacheAdmin>,
+    database: DemoDatabase,
+    ttls: Ttls,
+}
+
+fn user_key(user: i64) -> String {
+    format!("demo:users:{user}:posts")
+}
+
+fn database_error(error: sqlx::Error) -> perfkit::cache::BoxError {
+    Box::new(error)
 }
 
 impl CachedPosts {
     pub(crate) fn new(
         cache: Arc<dyn Cache>,
-        recorder: Arc<Recorder>,
-        source: SlowSource,
-        ttl: Duration,
+        admin: Arc<dyn CacheAdmin>,
+        database: DemoDatabase,
+        ttls: Ttls,
     ) -> Self {
-        CachedPosts { cache: CacheAside::new(cache), recorder, source, ttl }
+        CachedPosts { cache: CacheAside::new(cache), admin, database, ttls }
     }
 
-    /// One page of posts, as JSON.
+    /// One page of posts, as JSON. The total every page carries is cached on its own (under
+    /// the pages' prefix, so a write invalidates it with them): a page miss then costs one
+    /// statement, not a count of the whole table as well.
     pub(crate) async fn page(&self, page: u32, limit: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
-        let source = self.source;
-        let key = format!("demo:posts:page:{page}:limit:{limit}");
-        self.cached(&key, "select_posts", async move {
-            Ok(serde_json::to_vec(&source.posts_page(page, limit).await)?)
+        let database = self.database.clone();
+        let total = self.total().await?;
+        let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
+        self.cached(&key, self.ttls.page, async move {
+            let posts = database.posts_page(page, limit).await.map_err(database_error)?;
+            Ok(Some(serde_json::to_vec(&PostsPage { page, limit, total, posts })?))
         })
-        .await
+        .await?
+        .ok_or_else(|| ApiError::Internal("a page read found nothing".to_owned()))
     }
 
-    /// A user's posts as JSON, or [`ApiError::NotFound`] for an unknown user.
-    pub(crate) async fn user_posts(&self, user: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
-        let source = self.source;
-        let key = format!("demo:users:{user}:posts");
-        self.cached(&key, "select_user_posts", async move {
-            match source.user_posts(user).await {
-                Some(posts) => Ok(serde_json::to_vec(&posts)?),
-                None => Err(format!("no user with id {user}").into()),
+    /// The number of posts, cached like a page.
+    async fn total(&self) -> Result<i64, ApiError> {
+        let database = self.database.clone();
+        let key = format!("{PAGE_PREFIX}total");
+        let (json, _) = self
+            .cached(&key, self.ttls.page, async move {
+                let total = database.count_posts().await.map_err(database_error)?;
+                Ok(Some(serde_json::to_vec(&total)?))
+            })
+            .await?
+            .ok_or_else(|| ApiError::Internal("the count found nothing".to_owned()))?;
+        serde_json::from_slice(&json).map_err(|error| ApiError::Internal(error.to_string()))
+    }
+
+    /// A user's posts as JSON, or [`ApiError::NoSuchResource`] for an unknown user.
+    pub(crate) async fn user_posts(&self, user: i64) -> Result<(Vec<u8>, Lookup), ApiError> {
+        let database = self.database.clone();
+        self.cached(&user_key(user), self.ttls.user_posts, async move {
+            match database.user_posts(user, USER_POSTS_LIMIT).await.map_err(database_error)? {
+                Some(posts) => Ok(Some(serde_json::to_vec(&posts)?)),
+                None => Ok(None),
             }
         })
-        .await
+        .await?
+        .ok_or_else(|| ApiError::NoSuchResource(format!("no user with id {user}")))
     }
 
+    /// Adds a post by `user` and invalidates the answers it changes: that user's posts and
+    /// every page (each carries the total). Returns the new post's id.
+    pub(crate) async fn add_post(
+        &self,
+        user: i64,
+        post: &NewPost,
+        at: i64,
+    ) -> Result<i64, ApiError> {
+        let internal = |error: sqlx::Error| ApiError::Internal(error.to_string());
+        let count = self.database.count_user_posts(user).await.map_err(internal)?;
+        if count >= MAX_POSTS_PER_USER {
+            return Err(ApiError::Status {
+                status: axum::http::StatusCode::CONFLICT,
+                message: format!(
+                    "user {user} has the most posts the demo keeps ({MAX_POSTS_PER_USER})"
+                ),
+            });
+        }
+        let id =
+            self.database.add_post(user, &post.title, &post.body, at).await.map_err(internal)?;
+        // Invalidate after the write: a reader between the two sees the old answer at most
+        // until here, never after.
+        let invalidated = async {
+            self.cache.cache().delete(&user_key(user)).await?;
+            self.admin.delete_pattern(PAGE_PREFIX).await
+        };
+        if let Err(error) = invalidated.await {
+            // The post is stored; stale answers expire with their TTL.
+            tracing::warn!(%error, user, "demo: could not invalidate cached answers after a write");
+        }
+        Ok(id)
+    }
+
+    /// The answer for `key`: from the cache, or from `load` (once for concurrent misses),
+    /// cached for `ttl`. `load` gives `None` for "no such thing", which is not cached.
     async fn cached(
         &self,
         key: &str,
-        query_kind: &'static str,
-        load: impl Future<Output = Result<Vec<u8>, perfkit::cache::BoxError>> + Send + 'static,
-    ) -> Result<(Vec<u8>, Lookup), ApiError> {
+        ttl: Duration,
+        load: impl Future<Output = Result<Option<Vec<u8>>, perfkit::cache::BoxError>> + Send + 'static,
+    ) -> Result<Option<(Vec<u8>, Lookup)>, ApiError> {
+        const ABSENT: &str = "absent";
         let compute = || async {
-            let started = Instant::now();
-            let loaded = load.await;
-            self.recorder.record_db_query_kind(query_kind, started.elapsed());
-            loaded.map_err(|source| CacheError::Compute { key: key.to_owned(), source })
+            match load.await {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => Err(CacheError::Compute { key: key.to_owned(), source: ABSENT.into() }),
+                Err(source) => Err(CacheError::Compute { key: key.to_owned(), source }),
+            }
         };
-        let (value, lookup) = self
-            .cache
-            .get_or_compute(key, Some(self.ttl), compute)
-            .await
-            .map_err(|error| match error {
-                CacheError::Compute { source, .. } => ApiError::NoSuchResource(source.to_string()),
-                other => ApiError::Internal(other.to_string()),
-            })?;
-        let lookup = Lookup::from(lookup);
-        Ok((value, lookup))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use perfkit::cache::{CacheAdmin, MemoryCache};
-
-    use super::super::source::{Post, PostsPage};
-    use super::*;
-
-    fn posts() -> (CachedPosts, Arc<MemoryCache>) {
-        let cache = Arc::new(MemoryCache::default());
-        let store = CachedPosts::new(
-            Arc::clone(&cache) as Arc<dyn Cache>,
-            Arc::new(Recorder::default()),
-            SlowSource::new(Duration::from_millis(50)),
-            Duration::from_secs(60),
-        );
-        (store, cache)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_second_read_is_a_hit_that_skips_the_slow_source() {
-        let (store, cache) = posts();
-        let started = tokio::time::Instant::now();
-        let (first, lookup) = store.page(2, 5).await.unwrap();
-        assert_eq!((lookup, started.elapsed()), (Lookup::Miss, Duration::from_millis(50)));
-        let (second, lookup) = store.page(2, 5).await.unwrap();
-        assert_eq!((lookup, started.elapsed()), (Lookup::Hit, Duration::from_millis(50)));
-        assert_eq!(first, second);
-        let page: PostsPage = serde_json::from_slice(&second).unwrap();
-        assert_eq!(page.posts.len(), 5);
-        let stats = cache.stats().await;
-        assert_eq!((stats.hits, stats.misses), (1, 1));
-        assert!(cache.exists("demo:posts:page:2:limit:5").await.unwrap());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn records_the_source_query_and_the_cache_counts_its_reads() {
-        let (store, cache) = posts();
-        store.user_posts(3).await.unwrap();
-        store.user_posts(3).await.unwrap();
-        let app = store.recorder.snapshot();
-        assert_eq!(app.database.queries, 1);
-        assert_eq!(app.database.by_kind[0].kind, "select_user_posts");
-        let stats = cache.stats().await;
-        assert_eq!((stats.hits, stats.misses), (1, 1));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_unknown_user_is_not_found_and_nothing_is_cached() {
-        let (store, cache) = posts();
-        let error = store.user_posts(500).await.unwrap_err();
-        assert_eq!(error.status(), 404);
-        assert!(!cache.exists("demo:users:500:posts").await.unwrap());
-        let (json, _) = store.user_posts(9).await.unwrap();
-        let posts: Vec<Post> = serde_json::from_slice(&json).unwrap();
-        assert!(posts.iter().all(|p| p.user_id == 9));
+        match self.cache.get_or_compute(key, Some(ttl), compute).await {
+            Ok((value, lookup)) => Ok(Some((value, Lookup::from(lookup)))),
+            Err(CacheError::Compute { source, .. }) if source.to_string() == ABSENT => Ok(None),
+            Err(error) => Err(ApiError::Internal(error.to_string())),
+        }
     }
 }

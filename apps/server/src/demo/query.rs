@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
-use super::source::USER_COUNT;
+use super::model::NewPost;
+use super::seed::USERS;
 use perfkit_axum::ApiError;
 
 /// Pages a client may ask for: bounds the number of distinct cache keys.
@@ -20,12 +21,29 @@ pub(crate) fn page_and_limit(params: &HashMap<String, String>) -> Result<(u32, u
     Ok((page, limit))
 }
 
-/// A user id from the path.
-pub(crate) fn user_id(raw: &str) -> Result<u32, ApiError> {
+/// A user id from the path: the seeded users are `1..=USERS`.
+pub(crate) fn user_id(raw: &str) -> Result<i64, ApiError> {
     let id = parse("id", raw)?;
-    u32::try_from(id).ok().filter(|id| (1..=USER_COUNT).contains(id)).ok_or_else(|| {
-        ApiError::NoSuchResource(format!("no user with id {id} (users are 1..={USER_COUNT})"))
+    Some(id).filter(|id| (1..=USERS).contains(id)).ok_or_else(|| {
+        ApiError::NoSuchResource(format!("no user with id {id} (users are 1..={USERS})"))
     })
+}
+
+/// Longest title of a new post, in characters.
+const MAX_TITLE: usize = 200;
+/// Longest body of a new post, in characters.
+const MAX_BODY: usize = 10_000;
+
+/// A new post's title and body: each present and bounded.
+pub(crate) fn check_new_post(post: &NewPost) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    for (name, value, max) in [("title", &post.title, MAX_TITLE), ("body", &post.body, MAX_BODY)] {
+        let length = value.chars().count();
+        if value.trim().is_empty() || length > max {
+            problems.push(format!("{name} must have 1..={max} characters, got {length}"));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid { what: "post", problems }) }
 }
 
 fn number(
@@ -89,7 +107,7 @@ mod tests {
         assert_eq!(user_id("7").unwrap(), 7);
         assert_eq!(user_id("abc").unwrap_err().status(), 400);
         assert_eq!(user_id("0").unwrap_err().status(), 404);
-        assert_eq!(user_id("101").unwrap_err().status(), 404);
+        assert_eq!(user_id("1001").unwrap_err().status(), 404);
         assert_eq!(user_id("-5").unwrap_err().status(), 404);
     }
 

@@ -1,5 +1,5 @@
-//! The demo's HTTP routes. Each answer carries `X-Cache: hit` or `miss`, so a newcomer can
-//! watch cache-aside work from curl.
+//! The demo's HTTP routes. Each read carries `X-Cache: hit` or `miss`, so a newcomer can
+//! watch cache-aside work from curl; the write answers 201 with the new post's id.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,17 +7,18 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use perfkit::PerformanceService;
 use perfkit::host::WorkerPool;
-use perfkit_axum::{ApiError, ApiPath, ApiQuery};
+use perfkit_axum::{ApiError, ApiJson, ApiPath, ApiQuery};
 
+use super::database::DemoDatabase;
+use super::model::NewPost;
 use super::posts::{CachedPosts, Lookup};
 use super::query;
 use super::read_ahead;
-use super::source::SlowSource;
 use crate::config::DemoSettings;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -31,22 +32,25 @@ struct Demo {
     read_ahead: Option<WorkerPool>,
 }
 
-/// `GET /api/posts` and `GET /api/users/{id}/posts`, over the service's cache; with
-/// `read_ahead` on, read-ahead jobs go to `jobs` (the pool the service watches as its queue).
+/// `GET /api/posts`, `GET /api/users/{id}/posts` and `POST /api/users/{id}/posts`, over the
+/// service's cache and `database`; with `[demo] readAhead` on, read-ahead jobs go to `jobs`
+/// (the pool the service watches as its queue).
 pub(crate) fn routes(
     service: &PerformanceService,
-    settings: DemoSettings,
+    database: DemoDatabase,
+    settings: &DemoSettings,
     jobs: WorkerPool,
 ) -> Router {
+    let parts = service.parts();
     let posts = Arc::new(CachedPosts::new(
-        Arc::clone(service.cache()),
-        Arc::clone(service.recorder()),
-        SlowSource::new(settings.latency),
-        settings.ttl,
+        Arc::clone(&parts.cache),
+        Arc::clone(&parts.cache_admin),
+        database,
+        settings.ttls,
     ));
     Router::new()
-        .route("/api/posts", get(list_posts).fallback(wrong_method))
-        .route("/api/users/{id}/posts", get(user_posts).fallback(wrong_method))
+        .route("/api/posts", get(list_posts).fallback(wrong_method_read_only))
+        .route("/api/users/{id}/posts", get(user_posts).post(create_post).fallback(wrong_method))
         .with_state(Demo { posts, read_ahead: settings.read_ahead.then_some(jobs) })
 }
 
@@ -70,8 +74,32 @@ async fn user_posts(
     Ok(json_answer(json, lookup))
 }
 
-async fn wrong_method() -> impl IntoResponse {
+async fn create_post(
+    State(Demo { posts, .. }): State<Demo>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(post): ApiJson<NewPost>,
+) -> Result<Response, ApiError> {
+    let user = query::user_id(&id)?;
+    query::check_new_post(&post)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX));
+    let id = posts.add_post(user, &post, now).await?;
+    let body = serde_json::json!({ "id": id, "userId": user });
+    Ok((
+        StatusCode::CREATED,
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+async fn wrong_method_read_only() -> impl IntoResponse {
     ([(ALLOW, HeaderValue::from_static("GET,HEAD"))], ApiError::MethodNotAllowed)
+}
+
+async fn wrong_method() -> impl IntoResponse {
+    ([(ALLOW, HeaderValue::from_static("GET,HEAD,POST"))], ApiError::MethodNotAllowed)
 }
 
 fn json_answer(json: Vec<u8>, lookup: Lookup) -> Response {
@@ -95,23 +123,29 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+    use crate::demo::database::DatabaseChoice;
+    use crate::demo::posts::Ttls;
 
-    fn app() -> Router {
-        app_with(jobs(), false)
+    async fn app() -> (Router, tempfile::TempDir) {
+        app_with(jobs(), false).await
     }
 
     fn jobs() -> WorkerPool {
         WorkerPool::new(perfkit::host::WorkerPoolConfig::default()).unwrap()
     }
 
-    fn app_with(jobs: WorkerPool, read_ahead: bool) -> Router {
+    async fn app_with(jobs: WorkerPool, read_ahead: bool) -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let database =
+            DemoDatabase::open(&DatabaseChoice::Sqlite(dir.path().to_owned()), 4).await.unwrap();
         let service = PerformanceService::builder().build().unwrap();
         let settings = DemoSettings {
-            latency: Duration::from_millis(1),
-            ttl: Duration::from_secs(60),
+            database: DatabaseChoice::Sqlite(dir.path().to_owned()),
+            pool_size: 4,
+            ttls: Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) },
             read_ahead,
         };
-        routes(&service, settings, jobs)
+        (routes(&service, database, &settings, jobs), dir)
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
@@ -125,28 +159,59 @@ mod tests {
         let response = app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let cache = response.headers().get("x-cache").map(|v| v.to_str().unwrap().to_owned());
-        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body = to_bytes(response.into_body(), 1 << 22).await.unwrap();
         (status, cache, serde_json::from_slice(&body).unwrap())
     }
 
+    fn post(uri: &str, body: &serde_json::Value) -> Request<Body> {
+        Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    }
+
     #[tokio::test]
-    async fn serves_pages_from_the_source_then_from_the_cache() {
-        let app = app();
+    async fn serves_pages_from_sqlite_then_from_the_cache() {
+        let (app, _dir) = app().await;
         let (status, cache, first) = get(&app, "/api/posts?page=2&limit=3").await;
         assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")));
         assert_eq!(first["posts"].as_array().unwrap().len(), 3);
         assert_eq!(first["posts"][0]["id"], 4);
+        assert_eq!(first["total"], crate::demo::seed::POSTS);
         let (_, cache, second) = get(&app, "/api/posts?page=2&limit=3").await;
         assert_eq!((cache.as_deref(), second), (Some("hit"), first));
         let (status, _, posts) = get(&app, "/api/users/7/posts").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(posts.as_array().unwrap().iter().all(|p| p["userId"] == 7));
+        let posts = posts.as_array().unwrap();
+        assert!(!posts.is_empty() && posts.iter().all(|p| p["userId"] == 7));
     }
 
     #[tokio::test]
-    async fn a_page_read_from_the_source_reads_the_next_one_ahead_on_the_job_queue() {
+    async fn a_write_invalidates_the_users_posts_and_the_pages() {
+        let (app, _dir) = app().await;
+        let (_, _, before) = get(&app, "/api/users/3/posts").await;
+        get(&app, "/api/posts?page=1&limit=5").await;
+        let (_, cache, _) = get(&app, "/api/users/3/posts").await;
+        assert_eq!(cache.as_deref(), Some("hit"));
+
+        let new = serde_json::json!({ "title": "Fresh", "body": "Just written." });
+        let (status, _, created) = send(&app, post("/api/users/3/posts", &new)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+
+        let (_, cache, after) = get(&app, "/api/users/3/posts").await;
+        assert_eq!(cache.as_deref(), Some("miss"), "the user's posts were invalidated");
+        let after = after.as_array().unwrap();
+        assert_eq!(after.len(), before.as_array().unwrap().len() + 1);
+        assert_eq!(after.last().unwrap()["id"], created["id"]);
+        let (_, cache, page) = get(&app, "/api/posts?page=1&limit=5").await;
+        assert_eq!(cache.as_deref(), Some("miss"), "pages carry the total: invalidated");
+        assert_eq!(page["total"], crate::demo::seed::POSTS + 1);
+    }
+
+    #[tokio::test]
+    async fn a_page_read_from_the_database_reads_the_next_one_ahead_on_the_job_queue() {
         let jobs = jobs();
-        let app = app_with(jobs.clone(), true);
+        let (app, _dir) = app_with(jobs.clone(), true).await;
         let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
         assert_eq!(cache.as_deref(), Some("miss"));
         // The read-ahead job runs on the pool; wait for it to have run.
@@ -169,7 +234,7 @@ mod tests {
     #[tokio::test]
     async fn without_read_ahead_no_job_is_queued() {
         let jobs = jobs();
-        let app = app_with(jobs.clone(), false);
+        let (app, _dir) = app_with(jobs.clone(), false).await;
         let (_, cache, _) = get(&app, "/api/posts?page=5&limit=2").await;
         assert_eq!(cache.as_deref(), Some("miss"));
         let (_, cache, _) = get(&app, "/api/posts?page=6&limit=2").await;
@@ -179,7 +244,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_parameters_get_the_json_error() {
-        let app = app();
+        let (app, _dir) = app().await;
         for (uri, status, code) in [
             ("/api/posts?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
             ("/api/posts?page=100000", StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
@@ -194,11 +259,23 @@ mod tests {
             assert_eq!(body["error"]["code"], code, "{uri}: {body}");
             assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}");
         }
+        let empty = serde_json::json!({ "title": "", "body": "x" });
+        let (status, _, body) = send(&app, post("/api/users/1/posts", &empty)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+        );
+        let extra = serde_json::json!({ "title": "t", "body": "b", "userId": 9 });
+        let (status, _, _) = send(&app, post("/api/users/1/posts", &extra)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let nobody = serde_json::json!({ "title": "t", "body": "b" });
+        let (status, _, _) = send(&app, post("/api/users/0/posts", &nobody)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]
     async fn a_wrong_method_gets_the_json_405() {
-        let app = app();
+        let (app, _dir) = app().await;
         for uri in ["/api/posts", "/api/users/1/posts"] {
             let request = Request::delete(uri).body(Body::empty()).unwrap();
             let (status, _, body) = send(&app, request).await;

@@ -16,7 +16,7 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 11] = [
+const SERVER_VARIABLES: [&str; 14] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -24,10 +24,13 @@ const SERVER_VARIABLES: [&str; 11] = [
     "PERFKIT_DEMO",
     "PERFKIT_LOG_FORMAT",
     "PERFKIT_ADMIN_TOKEN",
+    "PERFKIT_NEAR_CACHE",
     "PERFKIT_ALERTMANAGER_URL",
     "PERFKIT_WEBHOOK_URL",
     "PERFKIT_WEBHOOK_TOKEN",
     "PERFKIT_INSTANCE_ID",
+    "PERFKIT_DATABASE_URL",
+    "PERFKIT_DATA_DIR",
 ];
 
 /// The server binary with a clean `PERFKIT_*` environment and `info` logs.
@@ -67,6 +70,8 @@ pub(crate) fn run_to_exit(mut command: Command) -> Output {
 /// A running server on a free loopback port, logging JSON lines that the test can read.
 pub(crate) struct Server {
     child: Child,
+    /// The demo's data directory, this server's alone (removed when the test ends).
+    data_dir: tempfile::TempDir,
     logs: Arc<Mutex<Vec<Value>>>,
     stderr: Arc<Mutex<String>>,
     /// `http://127.0.0.1:<port>`.
@@ -77,8 +82,11 @@ impl Server {
     /// Starts the server with `args` (plus `--bind 127.0.0.1:0 --log-format json`) and `env`,
     /// and waits until it logs the address it listens on.
     pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let data_dir = tempfile::tempdir().expect("a data directory");
         let mut command = server_command();
         command.args(["--bind", "127.0.0.1:0", "--log-format", "json"]).args(args);
+        // Below the caller's env, so a test can still name its own.
+        command.env("PERFKIT_DATA_DIR", data_dir.path());
         command.envs(env.iter().copied());
         let mut child = command
             .stdin(Stdio::null())
@@ -103,7 +111,7 @@ impl Server {
             let _ = pipe.read_to_string(&mut text);
             sink.lock().unwrap().push_str(&text);
         });
-        let mut server = Server { child, logs, stderr, base: String::new() };
+        let mut server = Server { child, data_dir, logs, stderr, base: String::new() };
         let started = Instant::now();
         let address = loop {
             if let Some(line) = server.log_line("perfkit-server listening") {

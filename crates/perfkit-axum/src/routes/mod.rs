@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod cache;
+pub(crate) mod database;
 pub(crate) mod handshake;
 pub(crate) mod health;
 pub(crate) mod instances;
@@ -35,6 +36,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(cache::clear))
         .routes(routes!(cache::delete_pattern))
         .routes(routes!(cache::optimize))
+        .routes(routes!(database::statements))
+        .routes(routes!(database::plan))
         .routes(routes!(optimization::history))
         .routes(routes!(optimization::recommendations))
         .routes(routes!(optimization::run))

@@ -94,6 +94,30 @@ impl RecorderCollector {
         );
         [requests.finish(), durations.finish()]
     }
+
+    fn statement_families(&self) -> [MetricFamily; 2] {
+        let mut durations = Family::histogram(
+            "db_statement_duration_seconds",
+            help("db_statement_duration_seconds"),
+        );
+        let mut rows = Family::counter("db_statement_rows_total", help("db_statement_rows_total"));
+        let mut cumulative = Vec::with_capacity(BOUNDS_MICROS.len());
+        self.recorder.for_each_statement(|statement, counts| {
+            if counts.calls == 0 {
+                return;
+            }
+            counts.latency.cumulative_at(&BOUNDS_MICROS, &mut cumulative);
+            durations.histogram_sample(
+                &[("statement", statement)],
+                &BOUNDS_SECONDS,
+                &cumulative,
+                counts.calls,
+                seconds(counts.duration_sum_micros),
+            );
+            rows.value(&[("statement", statement)], float(counts.rows));
+        });
+        [durations.finish(), rows.finish()]
+    }
 }
 
 impl Collector for RecorderCollector {
@@ -139,12 +163,13 @@ impl Collector for RecorderCollector {
             seconds(totals.db_duration_sum_micros),
         );
         families.push(db.finish());
-        let mut db_kinds = Family::counter("db_queries_total", help("db_queries_total"));
-        for (kind, count) in &figures.query_kinds {
-            db_kinds.value(&[("kind", kind)], float(*count));
-        }
-        db_kinds.value(&[("kind", "other")], float(figures.other_query_kinds));
-        families.push(db_kinds.finish());
+        families.extend(self.statement_families());
+        #[allow(clippy::cast_precision_loss)]
+        families.push(scalar(
+            Family::gauge,
+            "db_statements_tracked",
+            figures.statements_tracked as f64,
+        ));
         families.push(scalar(Family::counter, "db_slow_queries_total", float(totals.db_slow)));
 
         families.push(scalar(
@@ -157,6 +182,19 @@ impl Collector for RecorderCollector {
             "websocket_messages_total",
             float(totals.ws_messages),
         ));
+        let mut acquire = Family::histogram(
+            "db_pool_acquire_duration_seconds",
+            help("db_pool_acquire_duration_seconds"),
+        );
+        totals.pool_acquire.cumulative_at(&BOUNDS_MICROS, &mut cumulative);
+        acquire.histogram_sample(
+            &[],
+            &BOUNDS_SECONDS,
+            &cumulative,
+            totals.pool_acquire.total(),
+            seconds(totals.pool_acquire_sum_micros),
+        );
+        families.push(acquire.finish());
         families
     }
 }

@@ -37,7 +37,21 @@ pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
         &[],
     ),
     ("db_query_duration_seconds", "Database query duration.", &[]),
-    ("db_queries_total", "Database queries by kind, for queries recorded with a kind.", &["kind"]),
+    (
+        "db_statement_duration_seconds",
+        "Database statement duration by normalized statement (the rest fold into __overflow__).",
+        &["statement"],
+    ),
+    (
+        "db_statement_rows_total",
+        "Rows returned or changed by normalized statement.",
+        &["statement"],
+    ),
+    (
+        "db_statements_tracked",
+        "Distinct statements tracked (the rest fold into __overflow__).",
+        &[],
+    ),
     (
         "db_slow_queries_total",
         "Database queries at least as slow as the slow-query threshold.",
@@ -45,6 +59,11 @@ pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
     ),
     ("websocket_connections_total", "WebSocket connections opened.", &[]),
     ("websocket_messages_total", "WebSocket messages, both directions.", &[]),
+    (
+        "db_pool_acquire_duration_seconds",
+        "Time to acquire a connection from the database pool.",
+        &[],
+    ),
 ];
 
 /// The help text of one of [`FAMILIES`].

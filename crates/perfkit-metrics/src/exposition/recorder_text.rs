@@ -7,6 +7,7 @@ use super::text_format::{
     write_escaped, write_header, write_label, write_micros_as_seconds, write_u64,
 };
 use crate::Recorder;
+use crate::buckets::FineCounts;
 use crate::http::{Method, StatusClass};
 
 /// `",le="<bound>"} ` after a route label value, one per bound: each bucket line is then
@@ -97,29 +98,113 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
     write_scalar(out, "http_slow_requests_total", "counter", totals.slow_requests);
     write_scalar(out, "http_routes_tracked", "gauge", figures.routes_tracked as u64);
 
-    let name = "db_query_duration_seconds";
+    write_plain_histogram(
+        out,
+        "db_query_duration_seconds",
+        &totals.db_latency,
+        totals.db_duration_sum_micros,
+        &mut cumulative,
+    );
+    write_statements(out, recorder, &mut cumulative);
+    write_scalar(out, "db_statements_tracked", "gauge", figures.statements_tracked as u64);
+    write_scalar(out, "db_slow_queries_total", "counter", totals.db_slow);
+    write_scalar(out, "websocket_connections_total", "counter", totals.ws_opened);
+    write_scalar(out, "websocket_messages_total", "counter", totals.ws_messages);
+    write_plain_histogram(
+        out,
+        "db_pool_acquire_duration_seconds",
+        &totals.pool_acquire,
+        totals.pool_acquire_sum_micros,
+        &mut cumulative,
+    );
+}
+
+/// A histogram family with one unlabelled series.
+fn write_plain_histogram(
+    out: &mut String,
+    name: &str,
+    counts: &FineCounts,
+    sum_micros: u64,
+    cumulative: &mut Vec<u64>,
+) {
     write_header(out, name, help(name), "histogram");
-    totals.db_latency.cumulative_at(&BOUNDS_MICROS, &mut cumulative);
-    for (bound, count) in BOUNDS_TEXT.iter().zip(&cumulative) {
-        out.push_str("db_query_duration_seconds_bucket{le=\"");
+    counts.cumulative_at(&BOUNDS_MICROS, cumulative);
+    for (bound, count) in BOUNDS_TEXT.iter().zip(cumulative.iter()) {
+        out.push_str(name);
+        out.push_str("_bucket{le=\"");
         out.push_str(bound);
         out.push_str("\"} ");
         write_u64(out, *count);
         out.push('\n');
     }
-    let queries = totals.db_latency.total();
-    out.push_str("db_query_duration_seconds_bucket{le=\"+Inf\"} ");
-    write_u64(out, queries);
-    out.push_str("\ndb_query_duration_seconds_sum ");
-    write_micros_as_seconds(out, totals.db_duration_sum_micros);
-    out.push_str("\ndb_query_duration_seconds_count ");
-    write_u64(out, queries);
+    let total = counts.total();
+    out.push_str(name);
+    out.push_str("_bucket{le=\"+Inf\"} ");
+    write_u64(out, total);
     out.push('\n');
+    out.push_str(name);
+    out.push_str("_sum ");
+    write_micros_as_seconds(out, sum_micros);
+    out.push('\n');
+    out.push_str(name);
+    out.push_str("_count ");
+    write_u64(out, total);
+    out.push('\n');
+}
 
-    write_kinds(out, "db_queries_total", &figures.query_kinds, figures.other_query_kinds);
-    write_scalar(out, "db_slow_queries_total", "counter", totals.db_slow);
-    write_scalar(out, "websocket_connections_total", "counter", totals.ws_opened);
-    write_scalar(out, "websocket_messages_total", "counter", totals.ws_messages);
+/// The per-statement families: a duration histogram and a rows counter, by statement
+/// (the overflow series as `__overflow__`), statements without calls left out.
+fn write_statements(out: &mut String, recorder: &Recorder, cumulative: &mut Vec<u64>) {
+    let name = "db_statement_duration_seconds";
+    write_header(out, name, help(name), "histogram");
+    let mut label = String::with_capacity(128);
+    recorder.for_each_statement(|statement, counts| {
+        if counts.calls == 0 {
+            return;
+        }
+        label.clear();
+        write_label(&mut label, "statement", statement);
+        counts.latency.cumulative_at(&BOUNDS_MICROS, cumulative);
+        for (bound, count) in BOUNDS_TEXT.iter().zip(cumulative.iter()) {
+            out.push_str("db_statement_duration_seconds_bucket{");
+            out.push_str(&label);
+            out.push_str(",le=\"");
+            out.push_str(bound);
+            out.push_str("\"} ");
+            write_u64(out, *count);
+            out.push('\n');
+        }
+        for (suffix, value) in
+            [("_bucket", None), ("_sum", Some(counts.duration_sum_micros)), ("_count", None)]
+        {
+            out.push_str(name);
+            out.push_str(suffix);
+            out.push('{');
+            out.push_str(&label);
+            if suffix == "_bucket" {
+                out.push_str(",le=\"+Inf\"");
+            }
+            out.push_str("} ");
+            match value {
+                Some(micros) => write_micros_as_seconds(out, micros),
+                None => write_u64(out, counts.calls),
+            }
+            out.push('\n');
+        }
+    });
+    let name = "db_statement_rows_total";
+    write_header(out, name, help(name), "counter");
+    recorder.for_each_statement(|statement, counts| {
+        if counts.calls == 0 {
+            return;
+        }
+        out.push_str(name);
+        out.push('{');
+        write_label(out, "statement", statement);
+        out.push_str("} ");
+        write_u64(out, counts.rows);
+        out.push('\n');
+    });
 }
 
 /// A counter family with a `kind` label, ending with the `other` series kinds beyond the cap

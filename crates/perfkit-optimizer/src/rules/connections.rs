@@ -73,7 +73,7 @@ mod tests {
             let mut snapshot = MetricsSnapshot::empty(Timestamp::UNIX_EPOCH);
             snapshot.active_connections = active;
             let mut history = CheckHistory::new();
-            history.observed = Observed { workers: None, idle_connections: idle };
+            history.observed = Observed { idle_connections: idle, ..Observed::default() };
             let got = trigger(&snapshot, &history, &OptimizerConfig::default()).map(|t| t.priority);
             assert_eq!(got, expected, "active {active:?} idle {idle:?}");
         }

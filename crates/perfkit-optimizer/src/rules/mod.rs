@@ -6,6 +6,7 @@
 mod cache;
 mod connections;
 mod memory;
+mod pool;
 mod queries;
 mod queue;
 
@@ -102,6 +103,8 @@ pub(crate) fn forced_from(
         }
         let rec = match action {
             ActionKind::ScaleWorkers => queue::forced(snapshot, history, config, now),
+            // A size needs measured demand: without a trigger there is no size to force.
+            ActionKind::ResizeDatabasePool => None,
             _ if enabled(action, config) => Some(forced_recommendation(action, snapshot, now)),
             _ => None,
         };
@@ -153,7 +156,8 @@ pub(crate) fn assess(
         (ActionKind::OptimizeCache, cache::trigger(snapshot, config)),
         (ActionKind::CloseIdleConnections, connections::trigger(snapshot, history, config)),
         (ActionKind::ReleaseMemory, memory::trigger(snapshot, config)),
-        (ActionKind::ReportSlowQueries, queries::trigger(snapshot, config)),
+        (ActionKind::ReportSlowQueries, queries::trigger(snapshot, history, config)),
+        (ActionKind::ResizeDatabasePool, pool::trigger(snapshot, history, config)),
     ];
     for (action, trigger) in simple {
         let Some(trigger) = trigger.filter(|_| enabled(action, config)) else { continue };
@@ -196,6 +200,7 @@ fn enabled(action: ActionKind, config: &OptimizerConfig) -> bool {
         ActionKind::ReleaseMemory => config.memory_optimization.enabled,
         ActionKind::ReportSlowQueries => config.query_optimization.enabled,
         ActionKind::ScaleWorkers => config.queue_scaling.enabled,
+        ActionKind::ResizeDatabasePool => config.database_pool.enabled,
     }
 }
 
@@ -233,6 +238,7 @@ pub(crate) fn goal_metrics(action: ActionKind) -> &'static [perfkit_core::Metric
         ActionKind::ReleaseMemory => &[Metric::MemoryUsage],
         ActionKind::ReportSlowQueries => &[Metric::DbQueryP95],
         ActionKind::ScaleWorkers => &[Metric::QueueLength],
+        ActionKind::ResizeDatabasePool => &[Metric::DbPoolAcquireP95, Metric::DbPoolWaiters],
     }
 }
 

@@ -167,7 +167,7 @@ mod tests {
                 desired_workers: *desired,
             });
         }
-        history.observed = Observed { workers: Some(workers), idle_connections: None };
+        history.observed = Observed { workers: Some(workers), ..Observed::default() };
         history
     }
 

@@ -12,7 +12,7 @@ use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SysinfoProbe, SystemProbe};
 use perfkit_optimizer::{
     CacheControl, ConnectionControl, Controls, MemoryControl, Optimizer, OptimizerConfig,
-    QueueControl,
+    PoolControl, QueueControl,
 };
 use tokio::sync::broadcast;
 
@@ -22,6 +22,7 @@ use crate::PerfkitError;
 use crate::adapters::{CacheController, ProcessMemoryControl};
 use crate::alerts::Alerts;
 use crate::cache_collector::CacheStatsCollector;
+use crate::database::{QueryPlanner, RecorderStatements};
 use crate::host_collector::HostCollector;
 use crate::indicators::{self, HealthCheckOptions, HealthIndicator, Indicator};
 use crate::runtime_collector::RuntimeCollector;
@@ -48,6 +49,8 @@ pub struct PerformanceServiceBuilder {
     connection_control: Option<Arc<dyn ConnectionControl>>,
     queue_control: Option<Arc<dyn QueueControl>>,
     coordination: Option<Arc<dyn Coordination>>,
+    pool: Option<Arc<dyn PoolControl>>,
+    planner: Option<Arc<dyn QueryPlanner>>,
 }
 
 impl std::fmt::Debug for PerformanceServiceBuilder {
@@ -207,6 +210,23 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// The database pool (default: none): its figures go into every snapshot and the
+    /// exposition, and the optimizer sizes it (or reports the size, for a pool that cannot
+    /// be resized at run time). `perfkit_sqlx::SqlxPool` is one.
+    #[must_use]
+    pub fn database_pool(mut self, pool: Arc<dyn PoolControl>) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// Explains measured statements on demand (default: none). `perfkit_sqlx::PgPlanner`
+    /// is one, for PostgreSQL.
+    #[must_use]
+    pub fn query_planner(mut self, planner: Arc<dyn QueryPlanner>) -> Self {
+        self.planner = Some(planner);
+        self
+    }
+
     /// Builds the service; it does nothing until [`start`](PerformanceService::start).
     ///
     /// # Errors
@@ -267,6 +287,8 @@ impl PerformanceServiceBuilder {
                 ))
             })),
             queue: self.queue_control.clone(),
+            pool: self.pool.clone(),
+            statements: Some(Arc::new(RecorderStatements(Arc::clone(&recorder)))),
         };
         let optimizer = Optimizer::new(
             self.optimizer_config.unwrap_or_default(),
@@ -324,6 +346,8 @@ impl PerformanceServiceBuilder {
                 coordination,
                 exporter,
                 slow_operations,
+                pool: self.pool,
+                planner: self.planner,
             },
             clock,
             reserved_cache,

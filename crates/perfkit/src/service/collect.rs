@@ -107,6 +107,18 @@ impl PerformanceService {
                 Ok(counts) => snapshot.active_connections = Some(counts.open as f64),
                 Err(error) => tracing::warn!(%error, "connection count failed"),
             }
+            // The pool's sizes are the pool's figures; its acquire times the recorder's.
+            if let Some(pool) = &inner.parts.pool {
+                match pool.figures().await {
+                    Ok(figures) => {
+                        snapshot.db_pool_size = Some(f64::from(figures.size));
+                        snapshot.db_pool_max = Some(f64::from(figures.max));
+                        snapshot.db_pool_idle = Some(f64::from(figures.idle));
+                        snapshot.db_pool_in_use = Some(f64::from(figures.in_use()));
+                    }
+                    Err(error) => tracing::warn!(%error, "database pool figures failed"),
+                }
+            }
             // Queue length is the queue control's figure.
             if let Some(queue) = &inner.queue {
                 match queue.length().await {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use perfkit_cache::{Cache, CacheAdmin, Coordination};
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
-use perfkit_optimizer::Optimizer;
+use perfkit_optimizer::{Optimizer, PoolControl};
 
 use crate::alerts::Alerts;
+use crate::database::QueryPlanner;
 
 /// Everything a [`PerformanceService`](crate::PerformanceService) owns, each behind the
 /// trait or type that is its boundary. Each figure has one owner among these (see
@@ -53,6 +54,10 @@ pub struct Parts {
     /// Times named operations and logs the slow ones (`slow.start("name")`); its counts are
     /// in the exposition as `perfkit_slow_operations_total{operation}`.
     pub slow_operations: Arc<SlowOperations>,
+    /// The database pool, when the host gave one: its size, idle and in-use connections.
+    pub pool: Option<Arc<dyn PoolControl>>,
+    /// Explains measured statements, when the host gave a planner (PostgreSQL).
+    pub planner: Option<Arc<dyn QueryPlanner>>,
 }
 
 impl std::fmt::Debug for Parts {

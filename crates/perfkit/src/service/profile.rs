@@ -25,8 +25,8 @@ pub struct MemoryProfile {
     pub recorder_routes: usize,
     /// Error kinds the recorder tracks (a capped table).
     pub recorder_error_kinds: usize,
-    /// Query kinds the recorder tracks (a capped table).
-    pub recorder_query_kinds: usize,
+    /// Statements the recorder tracks (a capped table).
+    pub recorder_statements: usize,
     /// Operation names the slow-operation helper tracks (a capped table).
     pub slow_operations: usize,
     /// Live connections in the registry.
@@ -54,7 +54,7 @@ impl PerformanceService {
             history_capacity,
             recorder_routes: application.routes.tracked,
             recorder_error_kinds: application.errors.by_kind.len(),
-            recorder_query_kinds: application.database.by_kind.len(),
+            recorder_statements: application.database.statements.tracked,
             slow_operations: parts.slow_operations.tracked(),
             connections: parts.connections.len(),
         }
@@ -72,7 +72,7 @@ impl PerformanceService {
             history_capacity = profile.history_capacity,
             recorder_routes = profile.recorder_routes,
             recorder_error_kinds = profile.recorder_error_kinds,
-            recorder_query_kinds = profile.recorder_query_kinds,
+            recorder_statements = profile.recorder_statements,
             slow_operations = profile.slow_operations,
             connections = profile.connections,
             "memory profile"

@@ -1,0 +1,130 @@
+//! The demo on real databases, through the real binary: with no flags an SQLite file created
+//! and seeded in the data directory (and kept: a second start does not seed again), with
+//! `--database-url` a PostgreSQL server; reads cached, a write invalidating, every
+//! statement measured with no recorder call in the demo, and a plan from PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use perfkit_testing::PostgresServer;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use support::Server;
+
+const TOKEN: &str = "database-e2e-admin-token";
+const PAGE: &str = "SELECT id, user_id, title, body FROM posts WHERE id > $2 ORDER BY id LIMIT $1";
+const USER_POSTS: &str =
+    "SELECT id, user_id, title, body FROM posts WHERE user_id = $1 ORDER BY id LIMIT $2";
+
+async fn get(client: &Client, server: &Server, path: &str) -> (StatusCode, Option<String>, Value) {
+    let response = client.get(server.url(path)).bearer_auth(TOKEN).send().await.unwrap();
+    let status = response.status();
+    let cache = response.headers().get("x-cache").map(|v| v.to_str().unwrap().to_owned());
+    (status, cache, response.json().await.unwrap())
+}
+
+/// Reads cached, a write that invalidates, and the statements measured; returns the
+/// statements as `/database/statements` lists them.
+async fn reads_writes_and_statements(client: &Client, server: &Server) -> Vec<Value> {
+    let (status, cache, page) = get(client, server, "/api/posts?page=3&limit=10").await;
+    assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")), "{page}");
+    assert_eq!(page["posts"][0]["id"], 21);
+    assert_eq!(page["total"], 25_000);
+    let (_, cache, _) = get(client, server, "/api/posts?page=3&limit=10").await;
+    assert_eq!(cache.as_deref(), Some("hit"));
+    let (_, _, before) = get(client, server, "/api/users/42/posts").await;
+    let created = client
+        .post(server.url("/api/users/42/posts"))
+        .json(&json!({ "title": "Measured", "body": "Timed by perfkit-sqlx." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let (_, cache, after) = get(client, server, "/api/users/42/posts").await;
+    assert_eq!(cache.as_deref(), Some("miss"), "the write invalidated the user's posts");
+    assert_eq!(after.as_array().unwrap().len(), before.as_array().unwrap().len() + 1);
+    let (_, cache, page) = get(client, server, "/api/posts?page=3&limit=10").await;
+    assert_eq!((cache.as_deref(), &page["total"]), (Some("miss"), &json!(25_001)));
+
+    let (status, _, listed) = get(client, server, "/api/performance/database/statements").await;
+    assert_eq!(status, StatusCode::OK);
+    let statements = listed["statements"].as_array().unwrap().clone();
+    for statement in [PAGE, USER_POSTS] {
+        let found = statements.iter().find(|s| s["statement"] == statement);
+        let found = found.unwrap_or_else(|| panic!("{statement} not among {statements:#?}"));
+        assert!(found["count"].as_u64().is_some_and(|n| n >= 2), "{found}");
+    }
+    statements
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_flags_the_demo_serves_posts_from_sqlite_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let args = ["--demo", "--data-dir", data_dir.to_str().unwrap()];
+    let server = Server::start(&args, &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+    assert_eq!(server.log_lines("seeded the demo database").len(), 1);
+    assert!(data_dir.join("demo.sqlite3").is_file());
+    let listening = server.log_line("perfkit-server listening").unwrap();
+    assert_eq!(listening["database"], "sqlite");
+
+    let statements = reads_writes_and_statements(&client, &server).await;
+    let page = statements.iter().find(|s| s["statement"] == PAGE).unwrap();
+    let uri = format!("/api/performance/database/statements/{}/plan", page["id"].as_str().unwrap());
+    let (status, _, body) = get(&client, &server, &uri).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    let (status, _) = server.terminate();
+    assert!(status.success());
+
+    // The data is kept: a second start finds it and seeds nothing.
+    let again = Server::start(&args, &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    again.wait_for_health(&client).await;
+    assert!(again.log_lines("seeded the demo database").is_empty());
+    let (_, _, page) = get(&client, &again, "/api/posts?page=1&limit=1").await;
+    assert_eq!(page["total"], 25_001, "the post written before the restart is still there");
+    let (status, _) = again.terminate();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_database_url_the_demo_serves_posts_from_postgres() {
+    let postgres = PostgresServer::start();
+    let server = Server::start(
+        &["--demo", "--database-url", postgres.url()],
+        &[("PERFKIT_ADMIN_TOKEN", TOKEN)],
+    );
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+    let listening = server.log_line("perfkit-server listening").unwrap();
+    assert_eq!(listening["database"], "postgres");
+
+    let statements = reads_writes_and_statements(&client, &server).await;
+    let page = statements.iter().find(|s| s["statement"] == PAGE).unwrap();
+    let uri = format!("/api/performance/database/statements/{}/plan", page["id"].as_str().unwrap());
+    let (status, _, plan) = get(&client, &server, &uri).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert!(plan["plan"].as_str().unwrap().contains("Limit"), "{plan}");
+
+    // The pool is in the snapshot and the exposition.
+    client
+        .post(server.url("/api/performance/optimization/run"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let text = client
+        .get(server.url("/api/performance/metrics/prometheus"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("db_statement_duration_seconds_count{statement="), "{text}");
+    assert!(text.contains("db_pool_acquire_duration_seconds_count"), "{text}");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}

@@ -1,0 +1,49 @@
+//! perfkit for sqlx hosts: every statement timed, with nothing at the query sites.
+//!
+//! - [`layer`]: a `tracing` layer that reads the events sqlx already emits for each statement
+//!   it runs (text, elapsed time, rows) and each pool acquire (its wait), and records them
+//!   in perfkit's [`Recorder`](perfkit::metrics::Recorder): per statement, normalized by
+//!   [`normalize`] (literals out) and capped like routes, so `/metrics/application`, the
+//!   Prometheus exposition and the slow-query report show every statement the host runs.
+//! - [`SqlxPool`]: an sqlx pool as the optimizer's
+//!   [`PoolControl`](perfkit::optimizer::PoolControl), so the pool's size, idle and in-use
+//!   connections reach every snapshot and the optimizer can say what size it needs.
+//! - [`PgPlanner`]: `EXPLAIN` (never `ANALYZE`) of a measured read-only statement on
+//!   PostgreSQL, on demand, with a timeout.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use perfkit::PerformanceService;
+//! use perfkit::metrics::Recorder;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! let recorder = Arc::new(Recorder::default());
+//! // Once, at start-up: the host's own log layers go beside it, each with its own filter.
+//! tracing::subscriber::set_global_default(
+//!     tracing_subscriber::registry().with(perfkit_sqlx::layer(Arc::clone(&recorder))),
+//! )?;
+//! let pool = sqlx::sqlite::SqlitePoolOptions::new().connect("sqlite::memory:").await?;
+//! let service = PerformanceService::builder()
+//!     .recorder(Arc::clone(&recorder))
+//!     .database_pool(Arc::new(perfkit_sqlx::SqlxPool::new(pool.clone())))
+//!     .build()?;
+//!
+//! // The host's code, unchanged: no timing, no recorder call.
+//! let _: i64 = sqlx::query_scalar("SELECT 40 + 2").fetch_one(&pool).await?;
+//!
+//! let statements = service.recorder().snapshot().database.statements.slowest;
+//! assert_eq!(statements[0].statement, "SELECT ? + ?");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+mod layer;
+mod normalize;
+mod planner;
+mod pool;
+
+pub use layer::{ACQUIRE_TARGET, QUERY_TARGET, QueryTimingLayer, layer, subscriber};
+pub use normalize::{MAX_STATEMENT_CHARS, normalize};
+pub use planner::{MAX_PLAN_TIMEOUT, PgPlanner, is_read_only, number_placeholders};
+pub use pool::SqlxPool;

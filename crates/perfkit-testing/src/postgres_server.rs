@@ -1,0 +1,267 @@
+//! A PostgreSQL for one test: a private server (`initdb` into a temporary directory, started
+//! with `pg_ctl` on a free loopback port, stopped on drop), or the server `DATABASE_URL`
+//! names. Never the machine's shared server on port 5432.
+
+use std::io;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+use crate::TestingError;
+
+/// The role a private server's database is owned by (trust authentication, loopback only).
+const ROLE: &str = "perfkit";
+/// The unprivileged account PostgreSQL runs as when the tests run as root (it refuses root).
+const SERVICE_ACCOUNT: &str = "postgres";
+
+/// A PostgreSQL server for one test: a private one, or the one `DATABASE_URL` names.
+///
+/// A private server lives in a temporary directory, listens on `127.0.0.1` on a free port
+/// (never 5432) and on a Unix socket in that directory, runs with `fsync` off (test data
+/// need not survive a crash) and is stopped when this handle drops. Run as root, it runs
+/// as the `postgres` account, which the `postgresql` package creates.
+///
+/// ```
+/// use perfkit_testing::PostgresServer;
+///
+/// let server = PostgresServer::start_private();
+/// assert!(server.url().starts_with("postgres://perfkit@127.0.0.1:"));
+/// assert_ne!(server.port(), 5432);
+/// ```
+#[derive(Debug)]
+pub struct PostgresServer {
+    url: String,
+    port: u16,
+    private: Option<PrivateServer>,
+}
+
+#[derive(Debug)]
+struct PrivateServer {
+    dir: TempDir,
+    bin: PathBuf,
+    as_root: bool,
+}
+
+impl PostgresServer {
+    /// The server from `DATABASE_URL` if that is set to a `postgres://` URL, else a private one.
+    ///
+    /// # Panics
+    /// When no server can be provided, with a message that says what to install or fix.
+    #[must_use]
+    pub fn start() -> Self {
+        match Self::try_start() {
+            Ok(server) => server,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// A private server, even when `DATABASE_URL` is set.
+    ///
+    /// # Panics
+    /// When PostgreSQL is missing or does not come up, with a message that says why.
+    #[must_use]
+    pub fn start_private() -> Self {
+        match Self::try_start_private() {
+            Ok(server) => server,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Like [`start`](Self::start), returning the error instead of panicking.
+    ///
+    /// # Errors
+    /// [`TestingError`] when a private server cannot start.
+    pub fn try_start() -> Result<Self, TestingError> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let port = port_of_url(&url).unwrap_or(5432);
+                Ok(PostgresServer { url, port, private: None })
+            }
+            _ => Self::try_start_private(),
+        }
+    }
+
+    /// Like [`start_private`](Self::start_private), returning the error instead of panicking.
+    ///
+    /// # Errors
+    /// [`TestingError::PostgresMissing`] without `initdb` and `pg_ctl`, or
+    /// [`TestingError::PostgresFailed`] naming the step that failed and its output.
+    pub fn try_start_private() -> Result<Self, TestingError> {
+        let bin = bin_dir().ok_or(TestingError::PostgresMissing)?;
+        let as_root = is_root();
+        let dir =
+            tempfile::Builder::new().prefix("pk-pg").tempdir().map_err(TestingError::Process)?;
+        if as_root {
+            run(Command::new("chown").arg(format!("{SERVICE_ACCOUNT}:")).arg(dir.path()), "chown")?;
+        }
+        let data = dir.path().join("data");
+        let mut initdb = command(&bin, "initdb", as_root);
+        initdb.arg("-D").arg(&data).args([
+            "-U",
+            ROLE,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ]);
+        run(&mut initdb, "initdb")?;
+        // A free port can be taken between our probe and the server's bind: try a few.
+        let mut last = None;
+        for _ in 0..3 {
+            let port = free_port().map_err(TestingError::Process)?;
+            let options = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+                 -c synchronous_commit=off -c full_page_writes=off",
+                dir.path().display()
+            );
+            let mut start = command(&bin, "pg_ctl", as_root);
+            start
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(dir.path().join("server.log"))
+                .args(["-o", &options, "-w", "-t", "30", "start"]);
+            match run(&mut start, "pg_ctl start") {
+                Ok(()) => {
+                    return Ok(PostgresServer {
+                        url: format!("postgres://{ROLE}@127.0.0.1:{port}/postgres"),
+                        port,
+                        private: Some(PrivateServer { dir, bin, as_root }),
+                    });
+                }
+                Err(error) => last = Some(error),
+            }
+        }
+        let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+        Err(last.unwrap_or(TestingError::PostgresFailed { step: "pg_ctl start", output: log }))
+    }
+
+    /// The URL to connect to, `postgres://perfkit@127.0.0.1:<port>/postgres` for a private
+    /// server.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The TCP port the server listens on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether this process started the server.
+    #[must_use]
+    pub fn is_private(&self) -> bool {
+        self.private.is_some()
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        if let Some(private) = &self.private {
+            let data = private.dir.path().join("data");
+            let _ = command(&private.bin, "pg_ctl", private.as_root)
+                .arg("-D")
+                .arg(&data)
+                .args(["-m", "immediate", "-w", "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// `program` from `bin`, run as the service account when we are root.
+fn command(bin: &Path, program: &str, as_root: bool) -> Command {
+    let path = bin.join(program);
+    if as_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", SERVICE_ACCOUNT, "--"]).arg(path);
+        command
+    } else {
+        Command::new(path)
+    }
+}
+
+fn run(command: &mut Command, step: &'static str) -> Result<(), TestingError> {
+    let output: Output = command.stdin(Stdio::null()).output().map_err(TestingError::Process)?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stdout));
+    Err(TestingError::PostgresFailed { step, output: text.trim().to_owned() })
+}
+
+/// The directory holding `initdb` and `pg_ctl`: `PG_BIN_DIR`, else the newest
+/// `/usr/lib/postgresql/<version>/bin` (Debian keeps them off PATH), else PATH.
+fn bin_dir() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(dir) = std::env::var_os("PG_BIN_DIR").map(PathBuf::from) {
+        return has_tools(&dir).then_some(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            has_tools(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|dir| has_tools(dir)))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+fn free_port() -> io::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// The port of a `postgres://[user[:pass]@]host[:port][/db]` URL.
+fn port_of_url(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    host_port.rsplit_once(':')?.1.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn port_of_url_reads_the_port() {
+        assert_eq!(port_of_url("postgres://u:p@127.0.0.1:6543/db"), Some(6543));
+        assert_eq!(port_of_url("postgres://127.0.0.1:7000"), Some(7000));
+        assert_eq!(port_of_url("postgres://localhost/db"), None);
+    }
+
+    #[test]
+    fn a_private_server_listens_on_its_own_port_until_dropped() {
+        let server = PostgresServer::start_private();
+        let address = SocketAddr::from(([127, 0, 0, 1], server.port()));
+        assert_ne!(server.port(), 5432);
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok());
+        drop(server);
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err());
+    }
+}
