@@ -11,6 +11,7 @@
 //! logFormat = "json"          # or "pretty"
 //! adminToken = "..."          # else PERFKIT_ADMIN_TOKEN, else generated and logged once
 //! shutdownGrace = "10s"       # longest wait for in-flight requests on SIGTERM
+//! corsOrigins = []            # origins whose pages may call the API; empty: CORS off
 //!
 //! [cache]
 //! redisUrl = "redis://127.0.0.1:6379"   # absent: the in-memory cache
@@ -20,6 +21,9 @@
 //! connectTimeout = "2s"
 //! commandTimeout = "500ms"
 //! defaultTtl = "5m"           # "0s": entries written without a TTL never expire
+//! tlsCaFile = "ca.pem"        # rediss:// only (the `tls` feature): the CA that signed Redis's
+//! tlsCertFile = "client.pem"  # certificate, and a client certificate with its key
+//! tlsKeyFile = "client.key"
 //!
 //! [api]                       # perfkit_axum::ApiConfig (the token is [server]'s)
 //! protectReads = false
@@ -52,7 +56,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
 use perfkit::alerting::RuleSet;
-use perfkit::cache::{MemoryConfig, RedisConfig};
+use perfkit::cache::{MemoryConfig, RedisConfig, RedisTls};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::ApiConfig;
 use serde::Deserialize;
@@ -79,6 +83,8 @@ pub(crate) struct Settings {
     /// `None`: make one at start-up.
     pub(crate) admin_token: Option<Secret>,
     pub(crate) shutdown_grace: Duration,
+    /// Origins whose pages may call the API from a browser; empty: no CORS headers at all.
+    pub(crate) cors_origins: Vec<String>,
     pub(crate) cache: CacheSettings,
     /// The token is not read from here but from [`Settings::admin_token`].
     pub(crate) api: ApiConfig,
@@ -228,6 +234,7 @@ struct ServerSection {
     admin_token: Option<String>,
     #[serde(with = "perfkit::core::duration")]
     shutdown_grace: Duration,
+    cors_origins: Vec<String>,
 }
 
 perfkit::core::maps_only!(ServerSection);
@@ -246,6 +253,9 @@ struct CacheSection {
     /// Zero: entries written without a TTL never expire.
     #[serde(with = "perfkit::core::duration")]
     default_ttl: Duration,
+    tls_ca_file: Option<PathBuf>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
 }
 
 perfkit::core::maps_only!(CacheSection);
@@ -260,6 +270,9 @@ impl Default for CacheSection {
             redis_pool_size: redis.pool_size,
             connect_timeout: redis.connect_timeout,
             command_timeout: redis.command_timeout,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             default_ttl: memory.default_ttl.unwrap_or_default(),
         }
     }
@@ -294,6 +307,7 @@ impl Default for ServerSection {
             log_format: None,
             admin_token: None,
             shutdown_grace: Duration::from_secs(10),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -347,15 +361,24 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
             if file.cache.redis_pool_size == 0 || file.cache.redis_pool_size > 256 {
                 bail!("cache.redisPoolSize must be in 1..=256, got {}", file.cache.redis_pool_size);
             }
-            CacheSettings::Redis(RedisConfig {
+            let redis = RedisConfig {
                 url,
                 pool_size: file.cache.redis_pool_size,
                 connect_timeout: file.cache.connect_timeout,
                 command_timeout: file.cache.command_timeout,
                 namespace,
                 default_ttl,
+                tls: RedisTls {
+                    ca_file: file.cache.tls_ca_file.clone(),
+                    cert_file: file.cache.tls_cert_file.clone(),
+                    key_file: file.cache.tls_key_file.clone(),
+                },
                 ..RedisConfig::default()
-            })
+            };
+            // A URL that cannot work is a wrong setting, not a Redis that is down: refuse it
+            // here, before anything starts, rather than fail open forever.
+            redis.validate()?;
+            CacheSettings::Redis(redis)
         }
         None => CacheSettings::Memory(MemoryConfig {
             max_bytes: file.cache.memory_max_bytes,
@@ -378,11 +401,15 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         Some(table) => RuleSet::from_toml(&toml::to_string(table)?).context("section [alerts]")?,
         None => RuleSet::default(),
     };
+    let bind = chosen.bind.unwrap_or(DEFAULT_BIND);
+    crate::security::check_exposure(bind, chosen.admin_token.is_some())?;
+    crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
     Ok(Settings {
-        bind: chosen.bind.unwrap_or(DEFAULT_BIND),
+        bind,
         log_format: chosen.log_format.unwrap_or_default(),
         admin_token: chosen.admin_token,
         shutdown_grace: file.server.shutdown_grace,
+        cors_origins: file.server.cors_origins,
         cache,
         api: file.api,
         demo: chosen

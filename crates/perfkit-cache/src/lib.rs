@@ -71,7 +71,7 @@ pub use cache::{MockCache, MockCacheAdmin};
 pub use cache_aside::{CacheAside, Lookup};
 pub use error::{BoxError, CacheError};
 pub use memory::{MemoryCache, MemoryConfig};
-pub use redis::{RedisCache, RedisConfig};
+pub use redis::{RedisCache, RedisConfig, RedisTls};
 pub use report::{Footprint, OptimizeReport};
 pub use reserved::RESERVED_PREFIX;
 pub use stats::{Backend, CacheStats, RedisServerStats};

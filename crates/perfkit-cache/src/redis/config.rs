@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::BreakerConfig;
+use super::tls::RedisTls;
+use crate::{BreakerConfig, CacheError};
 
 /// Settings of a [`RedisCache`](crate::RedisCache).
 ///
@@ -33,6 +34,33 @@ pub struct RedisConfig {
     pub memory_sample_limit: u64,
     /// When the circuit breaker opens.
     pub breaker: BreakerConfig,
+    /// The files of a `rediss://` connection (CA, client certificate and key); empty: the
+    /// system's roots, no client certificate.
+    pub tls: RedisTls,
+}
+
+impl RedisConfig {
+    /// Checks the settings that cannot work whatever Redis does: a URL whose scheme is not
+    /// `redis`, `rediss`, `redis-cluster` or `rediss-cluster`, a malformed host, port or
+    /// database, a `rediss://` URL without the `tls` feature, and TLS files that cannot be
+    /// read or are not PEM. [`RedisCache::connect`](crate::RedisCache::connect) runs it too;
+    /// a program calls it first to refuse such settings before it starts anything.
+    ///
+    /// ```
+    /// use perfkit_cache::RedisConfig;
+    ///
+    /// let config = |url: &str| RedisConfig { url: url.to_owned(), ..RedisConfig::default() };
+    /// assert!(config("redis://127.0.0.1:6379/0").validate().is_ok());
+    /// assert!(config("http://nope").validate().is_err());
+    /// assert!(config("redis://127.0.0.1:99999").validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidConfig`], saying what is wrong; a password in the URL is never
+    /// shown.
+    pub fn validate(&self) -> Result<(), CacheError> {
+        super::settings_check::check(self)
+    }
 }
 
 impl Default for RedisConfig {
@@ -48,6 +76,7 @@ impl Default for RedisConfig {
             scan_batch: 500,
             memory_sample_limit: 10_000,
             breaker: BreakerConfig::default(),
+            tls: RedisTls::default(),
         }
     }
 }

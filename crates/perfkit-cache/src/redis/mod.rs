@@ -3,6 +3,8 @@
 mod cache_impl;
 mod config;
 mod info;
+mod settings_check;
+mod tls;
 
 use std::fmt;
 use std::future::Future;
@@ -21,6 +23,7 @@ use futures::stream::BoxStream;
 use perfkit_core::{Clock, SystemClock};
 
 pub use self::config::RedisConfig;
+pub use self::tls::RedisTls;
 use crate::namespace::Namespace;
 use crate::reserved::Scope;
 use crate::stats::Counters;
@@ -98,12 +101,13 @@ impl fmt::Debug for RedisCache {
 impl RedisCache {
     /// Connects a pool to `config.url`.
     ///
-    /// When Redis does not answer within `connect_timeout`, the cache is returned anyway and
-    /// fails open until the pool's reconnection reaches Redis.
+    /// When Redis does not answer within `connect_timeout`, the cache is returned anyway with
+    /// its circuit breaker open, so no caller pays a timeout for a server known to be down; it
+    /// fails open until the breaker's probe finds Redis back.
     ///
     /// # Errors
-    /// [`CacheError::InvalidConfig`] for a malformed URL, or `rediss://` without the `tls`
-    /// feature.
+    /// [`CacheError::InvalidConfig`] for settings [`RedisConfig::validate`] refuses, or when
+    /// Redis refuses the URL's credentials.
     pub async fn connect(config: RedisConfig) -> Result<Self, CacheError> {
         RedisCache::connect_with_clock(config, Arc::new(SystemClock)).await
     }
@@ -117,16 +121,20 @@ impl RedisCache {
         config: RedisConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CacheError> {
-        if config.url.starts_with("rediss") && !cfg!(feature = "tls") {
-            return Err(CacheError::InvalidConfig(format!(
-                "{:?} needs TLS: build perfkit-cache with its `tls` feature",
-                config.url
-            )));
-        }
-        let invalid = |error: FredError| {
-            CacheError::InvalidConfig(format!("redis url {:?}: {error}", config.url))
-        };
+        config.validate()?;
+        let shown_url = settings_check::redacted(&config.url);
+        let invalid =
+            |error: FredError| CacheError::InvalidConfig(format!("redis url {shown_url}: {error}"));
         let mut fred_config = Config::from_url(&config.url).map_err(invalid)?;
+        #[cfg(feature = "tls")]
+        if !config.tls.is_empty() {
+            fred_config.tls = Some(
+                fred::types::config::TlsConnector::from(tls::rustls_client::client_config(
+                    &config.tls,
+                )?)
+                .into(),
+            );
+        }
         // Keep reconnecting when Redis is down at start-up: the cache fails open meanwhile.
         fred_config.fail_fast = false;
         let db = fred_config.database.unwrap_or(0);
@@ -141,11 +149,28 @@ impl RedisCache {
             .build_pool(config.pool_size.max(1))
             .map_err(invalid)?;
         drop(pool.connect());
-        if tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await.is_err() {
-            tracing::warn!(url = %config.url, "redis not reachable at start-up; failing open until it is");
+        let breaker = CircuitBreaker::new(config.breaker, clock);
+        match tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) if *error.kind() == ErrorKind::Auth => {
+                let _ = pool.quit().await;
+                return Err(CacheError::InvalidConfig(format!(
+                    "redis at {shown_url} refused the credentials: {}",
+                    error.details()
+                )));
+            }
+            Ok(Err(error)) => {
+                breaker.trip();
+                tracing::warn!(url = %shown_url, %error, "redis not reachable at start-up; failing open until it is");
+            }
+            Err(_) => {
+                // Open now: the first requests would otherwise each wait for a command
+                // timeout before the breaker learnt what start-up already knows.
+                breaker.trip();
+                tracing::warn!(url = %shown_url, "redis not reachable at start-up; failing open until it is");
+            }
         }
         let namespace = Namespace::new(&config.namespace);
-        let breaker = CircuitBreaker::new(config.breaker, clock);
         let link = Link { pool, config, breaker, clustered, db };
         Ok(RedisCache::handle(Arc::new(link), namespace, Scope::Application))
     }
