@@ -38,7 +38,10 @@ pub(crate) async fn serve_until(
     grace: Duration,
 ) -> Result<Drain> {
     let (begin_drain, draining) = oneshot::channel::<()>();
-    let server = axum::serve(listener, router)
+    // With each connection's peer address, for the per-address limit on failed logins and
+    // the audit lines.
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = draining.await;
         })

@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use perfkit::PerformanceService;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache};
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::admin_token;
 use crate::config::{CacheSettings, Settings};
 use crate::demo;
+use crate::security;
 use crate::shutdown::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
@@ -88,9 +91,23 @@ pub(crate) fn build_router(
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.
-    router
+    let router = router
         .fallback(|| async { perfkit_axum::ApiError::NotFound })
-        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())))
+        // The demo's answers and the fallback's 404s carry the same headers as perfkit's.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(perfkit_axum::middleware::RESTRICTIVE_CSP),
+        ))
+        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())));
+    // Outermost, so a preflight is answered before routing; absent unless origins are listed.
+    match security::cors_layer(&settings.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 fn cache_name(settings: &CacheSettings) -> &'static str {

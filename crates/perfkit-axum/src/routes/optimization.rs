@@ -60,6 +60,7 @@ pub(crate) async fn recommendations(
     responses(
         (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
     Json(state.service.optimize(OptimizationRun::Triggered).await)
@@ -71,6 +72,7 @@ pub(crate) async fn run(_: Admin, State(state): State<AppState>) -> Json<RunReco
     responses(
         (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn force(_: Admin, State(state): State<AppState>) -> Json<RunRecord> {
     Json(state.service.optimize(OptimizationRun::Forced).await)
@@ -94,6 +96,7 @@ pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<Opt
         (status = 200, description = "The config now in force", body = perfkit::optimizer::OptimizerConfig),
         (status = 400, description = "Malformed JSON, wrong types or unknown fields", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid config, every problem listed; the old one stays", body = ErrorBody),
@@ -115,6 +118,7 @@ pub(crate) async fn update_config(
         (status = 200, description = "The switch as now set", body = AutoSwitch),
         (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
     ))]
 pub(crate) async fn set_auto(
