@@ -1,5 +1,5 @@
 //! Why a test Redis could not be provided: no redis-server, one that does not answer PING in
-//! time, a malformed `REDIS_URL`, or a server that is not ours to stop.
+//! time, a malformed `REDIS_URL`, a server that is not ours to stop, or no test certificate.
 
 use std::io;
 use std::time::Duration;
@@ -35,4 +35,9 @@ pub enum TestingError {
         "the server from REDIS_URL is not ours to stop or restart; use RedisServer::start_private"
     )]
     NotOwned,
+    /// A test certificate could not be made with the `openssl` command.
+    #[error(
+        "could not make a test certificate with openssl ({0}): install it with `apt-get install openssl`"
+    )]
+    Certificate(String),
 }

@@ -7,6 +7,9 @@
 //! variable is set, [`RedisServer::start`] uses that server instead (CI may provide one);
 //! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
 //!
+//! [`RedisServer::try_start_private_with`] adds settings (a password, ACL users, TLS with
+//! [`TestCertificates`] made at test time by the `openssl` command).
+//!
 //! Tests never touch a shared Redis on the default port and never flush a database: each test
 //! writes under its own [`unique_namespace`], so tests can share a server in parallel.
 //!
@@ -22,7 +25,9 @@
 mod error;
 mod namespace;
 mod redis_server;
+mod test_certificates;
 
 pub use error::TestingError;
 pub use namespace::unique_namespace;
 pub use redis_server::RedisServer;
+pub use test_certificates::TestCertificates;

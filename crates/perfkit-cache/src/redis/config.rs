@@ -10,7 +10,7 @@ use crate::{BreakerConfig, CacheError};
 ///
 /// `url` takes `redis://[user:pass@]host[:port][/db]`, `redis-cluster://host:port?node=...`
 /// for Redis Cluster, and `rediss://` (TLS) when the crate's `tls` feature is on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     /// Where Redis is.
     pub url: String,
@@ -37,6 +37,25 @@ pub struct RedisConfig {
     /// The files of a `rediss://` connection (CA, client certificate and key); empty: the
     /// system's roots, no client certificate.
     pub tls: RedisTls,
+}
+
+// The URL may hold a password: `{:?}` shows it redacted, so a config can be logged.
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &format_args!("{}", super::settings_check::redacted(&self.url)))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("namespace", &self.namespace)
+            .field("default_ttl", &self.default_ttl)
+            .field("compression_threshold", &self.compression_threshold)
+            .field("scan_batch", &self.scan_batch)
+            .field("memory_sample_limit", &self.memory_sample_limit)
+            .field("breaker", &self.breaker)
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl RedisConfig {

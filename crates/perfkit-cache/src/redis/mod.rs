@@ -4,6 +4,7 @@ mod cache_impl;
 mod config;
 mod info;
 mod settings_check;
+mod start_up;
 mod tls;
 
 use std::fmt;
@@ -135,6 +136,7 @@ impl RedisCache {
                 .into(),
             );
         }
+        let probe_config = fred_config.clone();
         // Keep reconnecting when Redis is down at start-up: the cache fails open meanwhile.
         fred_config.fail_fast = false;
         let db = fred_config.database.unwrap_or(0);
@@ -148,26 +150,27 @@ impl RedisCache {
             .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2))
             .build_pool(config.pool_size.max(1))
             .map_err(invalid)?;
-        drop(pool.connect());
         let breaker = CircuitBreaker::new(config.breaker, clock);
-        match tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) if *error.kind() == ErrorKind::Auth => {
-                let _ = pool.quit().await;
+        match start_up::probe(&probe_config, config.connect_timeout).await {
+            start_up::Probe::Refused(why) => {
                 return Err(CacheError::InvalidConfig(format!(
-                    "redis at {shown_url} refused the credentials: {}",
-                    error.details()
+                    "redis at {shown_url} refused the credentials: {why}"
                 )));
             }
-            Ok(Err(error)) => {
-                breaker.trip();
-                tracing::warn!(url = %shown_url, %error, "redis not reachable at start-up; failing open until it is");
-            }
-            Err(_) => {
+            start_up::Probe::Unreachable(why) => {
                 // Open now: the first requests would otherwise each wait for a command
                 // timeout before the breaker learnt what start-up already knows.
                 breaker.trip();
-                tracing::warn!(url = %shown_url, "redis not reachable at start-up; failing open until it is");
+                drop(pool.connect());
+                tracing::warn!(url = %shown_url, %why, "redis not reachable at start-up; failing open until it is");
+            }
+            start_up::Probe::Ready => {
+                drop(pool.connect());
+                let connected = pool.wait_for_connect();
+                if tokio::time::timeout(config.connect_timeout, connected).await.is_err() {
+                    breaker.trip();
+                    tracing::warn!(url = %shown_url, "redis not reachable at start-up; failing open until it is");
+                }
             }
         }
         let namespace = Namespace::new(&config.namespace);

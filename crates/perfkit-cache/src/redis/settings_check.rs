@@ -157,6 +157,8 @@ mod tests {
         assert!(message.contains("app:<redacted>@nope"), "{message}");
         assert_eq!(redacted("redis://:pw@h:1/0"), "\"redis://:<redacted>@h:1/0\"");
         assert_eq!(redacted("redis://h:1"), "\"redis://h:1\"");
+        let debug = format!("{:?}", config("redis://app:hunter2@h:1"));
+        assert!(!debug.contains("hunter2") && debug.contains("<redacted>"), "{debug}");
     }
 
     #[test]
