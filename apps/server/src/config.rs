@@ -425,3 +425,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "config_properties.rs"]
+mod properties;

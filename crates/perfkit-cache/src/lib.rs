@@ -61,6 +61,7 @@ mod report;
 mod reserved;
 mod single_flight;
 mod stats;
+mod stored;
 mod ttl_policy;
 mod typed;
 
@@ -70,7 +71,7 @@ pub use cache::{Cache, CacheAdmin, CacheBackend};
 pub use cache::{MockCache, MockCacheAdmin};
 pub use cache_aside::{CacheAside, Lookup};
 pub use error::{BoxError, CacheError};
-pub use frame::{decode_stored, encode_stored};
+pub use stored::{decode_stored, encode_stored};
 pub use memory::{MemoryCache, MemoryConfig};
 pub use redis::{RedisCache, RedisConfig, RedisTls};
 pub use report::{Footprint, OptimizeReport};
