@@ -145,3 +145,16 @@ proptest! {
         check(RuleSet::from_toml(&text))?;
     }
 }
+
+/// Every crash input `cargo xtask fuzz` kept for the `alert_rules` target parses safely now.
+#[test]
+fn fuzz_regressions_replay() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/alert_rules");
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let input = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&input);
+        check(RuleSet::from_json(&text)).unwrap();
+        check(RuleSet::from_toml(&text)).unwrap();
+    }
+}

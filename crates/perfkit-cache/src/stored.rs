@@ -30,4 +30,3 @@ pub fn decode_stored(frame: &[u8]) -> Result<Vec<u8>, CacheError> {
 pub fn encode_stored(value: &[u8], compression_threshold: usize) -> Vec<u8> {
     encode(value, compression_threshold).frame.into_owned()
 }
-

@@ -69,3 +69,17 @@ fn regressions() {
         assert_eq!(decode_stored(frame).is_ok(), decodes, "{frame:?}");
     }
 }
+
+/// Every crash input `cargo xtask fuzz` kept for the `frame_decode` target decodes safely now.
+#[test]
+fn fuzz_regressions_replay() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/frame_decode");
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let input = std::fs::read(entry.unwrap().path()).unwrap();
+        if let Ok(value) = decode_stored(&input) {
+            assert!(value.len() <= input.len().max(1) * 255);
+        }
+        assert_eq!(decode_stored(&encode_stored(&input, 64)).unwrap(), input);
+    }
+}
