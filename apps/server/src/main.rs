@@ -10,6 +10,7 @@ mod admin_token;
 mod cli;
 mod config;
 mod demo;
+mod draining_listener;
 mod logging;
 mod security;
 mod shutdown;
