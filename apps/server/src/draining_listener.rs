@@ -49,7 +49,7 @@ impl DrainingListener {
                     match stream {
                         Ok(stream) => return Some((stream, peer)),
                         Err(error) => {
-                            tracing::warn!(%error, "a queued connection was lost at shutdown")
+                            tracing::warn!(%error, "a queued connection was lost at shutdown");
                         }
                     }
                 }
