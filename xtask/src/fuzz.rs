@@ -20,6 +20,14 @@ use anyhow::{Context, Result, bail};
 
 use crate::shell::{cargo, execute, workspace_root};
 
+/// `cargo fuzz` on the nightly toolchain, in the workspace root. Through rustup, not `$CARGO`:
+/// under `cargo xtask`, `$CARGO` is the stable cargo itself, which knows no `+nightly`.
+fn cargo_fuzz() -> Command {
+    let mut command = Command::new("rustup");
+    command.args(["run", "nightly", "cargo", "fuzz"]).current_dir(workspace_root());
+    command
+}
+
 /// The default time per target.
 const DEFAULT_TIME: Duration = Duration::from_secs(60);
 /// Memory one fuzzing process may use before libFuzzer calls it a failure.
@@ -49,7 +57,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         targets.retain(|target| target == only);
     }
     println!("==> building {} fuzz targets (nightly, no sanitizer)", targets.len());
-    execute(cargo().args(["+nightly", "fuzz", "build", "--sanitizer", "none"]))?;
+    execute(cargo_fuzz().args(["build", "--sanitizer", "none"]))?;
     let mut outcomes = Vec::new();
     for target in &targets {
         println!("==> fuzzing {target} for {time:?}");
@@ -142,10 +150,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 fn list_targets() -> Result<Vec<String>> {
-    let output = cargo()
-        .args(["+nightly", "fuzz", "list"])
-        .output()
-        .context("could not run cargo fuzz list")?;
+    let output = cargo_fuzz().arg("list").output().context("could not run cargo fuzz list")?;
     if !output.status.success() {
         bail!("cargo fuzz list failed: {}", String::from_utf8_lossy(&output.stderr));
     }
@@ -171,8 +176,8 @@ fn fuzz_one(root: &Path, target: &str, time: Duration) -> Result<Outcome> {
     }
     let before: Vec<PathBuf> = files(&artifacts);
     let started = Instant::now();
-    let output = cargo()
-        .args(["+nightly", "fuzz", "run", "--sanitizer", "none", target])
+    let output = cargo_fuzz()
+        .args(["run", "--sanitizer", "none", target])
         .arg(&corpus)
         .arg(&seeds)
         .arg("--")

@@ -23,7 +23,8 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
 
-    /// Address to listen on [env: PERFKIT_BIND] [default: 127.0.0.1:8080]
+    /// Address to listen on; any but loopback needs a configured admin token
+    /// [env: PERFKIT_BIND] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub(crate) bind: Option<SocketAddr>,
 
