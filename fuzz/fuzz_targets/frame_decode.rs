@@ -7,7 +7,12 @@ use perfkit_cache::{decode_stored, encode_stored};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = decode_stored(data) {
-        assert!(value.len() <= data.len().max(1) * 255, "decoded {} from {}", value.len(), data.len());
+        assert!(
+            value.len() <= data.len().max(1) * 255,
+            "decoded {} from {}",
+            value.len(),
+            data.len()
+        );
     }
     let threshold = data.first().map_or(0, |&b| usize::from(b) * 8);
     let stored = encode_stored(data, threshold);
