@@ -55,7 +55,29 @@ fn clippy() -> Result<()> {
 fn test() -> Result<()> {
     // `--all-targets` also runs each criterion bench once in test mode, so a broken bench
     // fails CI without CI paying for a measurement.
-    execute(cargo().args(["test", "--workspace", "--all-targets"]))
+    execute(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    // rediss:// is an optional feature: compiled, linted and tested against a redis-server
+    // speaking TLS with certificates made by the test.
+    execute(cargo().args([
+        "clippy",
+        "-p",
+        "perfkit-cache",
+        "--features",
+        "tls",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    execute(cargo().args([
+        "test",
+        "-p",
+        "perfkit-cache",
+        "--features",
+        "tls",
+        "--test",
+        "redis_tls",
+    ]))
 }
 
 fn doc_tests() -> Result<()> {

@@ -4,6 +4,7 @@
 //! - `ci`: every check CI runs, in order, stopping at the first failure.
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
 //! - `schemathesis`: schemathesis against the running server's OpenAPI document.
+//! - `fuzz`: every cargo-fuzz target in `fuzz/` for a while each (nightly, cargo-fuzz).
 //! - `loadtest`: the seed's load test on the demo (`--compare`: beside plain axum and
 //!   axum-prometheus; `--scaling`: by connections and routes; `--cores`: by cores).
 //! - `chaos`: faults under load, and whether the server absorbs them.
@@ -12,6 +13,7 @@
 mod bench;
 mod chaos;
 mod ci;
+mod fuzz;
 mod loadtest;
 mod machine;
 mod prerequisites;
@@ -75,6 +77,11 @@ commands:
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
                  operation, `ci` runs 10
+  fuzz [--time 60s] [--target NAME]
+                 build the cargo-fuzz targets in fuzz/ (nightly; cargo-fuzz is
+                 installed when missing) and run each for --time (default 60s) from
+                 fuzz/seeds; a crash fails the run and its input is copied into
+                 fuzz/regressions/<target>/, which the crates' tests replay
   help           show this text";
 
 fn main() -> ExitCode {
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
         Some("chaos") => chaos::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("schemathesis") => schemathesis::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -23,7 +23,8 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
 
-    /// Address to listen on [env: PERFKIT_BIND] [default: 127.0.0.1:8080]
+    /// Address to listen on; any but loopback needs a configured admin token
+    /// [env: PERFKIT_BIND] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub(crate) bind: Option<SocketAddr>,
 
@@ -57,7 +58,7 @@ pub(crate) struct Cli {
 
     /// This instance's id among the servers sharing one Redis, 1 to 64 letters, digits,
     /// dashes, underscores, dots or colons [env: PERFKIT_INSTANCE_ID] [default:
-    /// service.instance in the config file, else the host name and 8 random hex digits]
+    /// service.instance in the config file, else the host name and the port: host:8080]
     #[arg(long, value_name = "ID")]
     pub(crate) instance_id: Option<String>,
     /// The demo's PostgreSQL database, e.g. postgres://user@127.0.0.1:5432/blog

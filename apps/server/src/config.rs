@@ -11,6 +11,7 @@
 //! logFormat = "json"          # or "pretty"
 //! adminToken = "..."          # else PERFKIT_ADMIN_TOKEN, else generated and logged once
 //! shutdownGrace = "10s"       # longest wait for in-flight requests on SIGTERM
+//! corsOrigins = []            # origins whose pages may call the API; empty: CORS off
 //!
 //! [cache]
 //! redisUrl = "redis://127.0.0.1:6379"   # absent: the in-memory cache
@@ -23,6 +24,9 @@
 //! nearCache = true            # with redisUrl: a local front over Redis (--no-near-cache)
 //! nearCacheMaxBytes = 33554432
 //! nearCacheTtl = "10s"        # the longest a key stays in the front
+//! tlsCaFile = "ca.pem"        # rediss:// only (the `tls` feature): the CA that signed Redis's
+//! tlsCertFile = "client.pem"  # certificate, and a client certificate with its key
+//! tlsKeyFile = "client.key"
 //!
 //! [api]                       # perfkit_axum::ApiConfig (the token is [server]'s)
 //! protectReads = false
@@ -76,7 +80,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
 use perfkit::alerting::{InhibitRule, NotifierTarget, NotifiersConfig, RuleSet};
-use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig};
+use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig, RedisTls};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::ApiConfig;
 use serde::Deserialize;
@@ -104,6 +108,8 @@ pub(crate) struct Settings {
     /// `None`: make one at start-up.
     pub(crate) admin_token: Option<Secret>,
     pub(crate) shutdown_grace: Duration,
+    /// Origins whose pages may call the API from a browser; empty: no CORS headers at all.
+    pub(crate) cors_origins: Vec<String>,
     pub(crate) cache: CacheSettings,
     /// The token is not read from here but from [`Settings::admin_token`].
     pub(crate) api: ApiConfig,
@@ -313,6 +319,9 @@ pub(crate) struct FileConfig {
     /// Kept as TOML so [`RuleSet::from_toml`] can report every bad rule at once.
     alerts: Option<toml::Table>,
     notifiers: NotifiersConfig,
+    /// Whether the file names `service.instance` (the type fills in a default otherwise).
+    #[serde(skip)]
+    instance_given: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -323,6 +332,7 @@ struct ServerSection {
     admin_token: Option<String>,
     #[serde(with = "perfkit::core::duration")]
     shutdown_grace: Duration,
+    cors_origins: Vec<String>,
 }
 
 perfkit::core::maps_only!(ServerSection);
@@ -346,6 +356,9 @@ struct CacheSection {
     near_cache_max_bytes: u64,
     #[serde(with = "perfkit::core::duration")]
     near_cache_ttl: Duration,
+    tls_ca_file: Option<PathBuf>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
 }
 
 perfkit::core::maps_only!(CacheSection);
@@ -361,6 +374,9 @@ impl Default for CacheSection {
             redis_pool_size: redis.pool_size,
             connect_timeout: redis.connect_timeout,
             command_timeout: redis.command_timeout,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             default_ttl: memory.default_ttl.unwrap_or_default(),
             near_cache: None,
             near_cache_max_bytes: near.max_bytes,
@@ -407,6 +423,7 @@ impl Default for ServerSection {
             log_format: None,
             admin_token: None,
             shutdown_grace: Duration::from_secs(10),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -414,7 +431,13 @@ impl Default for ServerSection {
 impl FileConfig {
     /// Parses the text of a config file.
     pub(crate) fn parse(text: &str) -> Result<FileConfig> {
-        Ok(toml::from_str(text)?)
+        let mut file: FileConfig = toml::from_str(text)?;
+        let table: toml::Table = toml::from_str(text)?;
+        file.instance_given = table
+            .get("service")
+            .and_then(toml::Value::as_table)
+            .is_some_and(|service| service.contains_key("instance"));
+        Ok(file)
     }
 
     /// Reads and parses the config file at `path`.
@@ -478,8 +501,16 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
                 command_timeout: file.cache.command_timeout,
                 namespace,
                 default_ttl,
+                tls: RedisTls {
+                    ca_file: file.cache.tls_ca_file.clone(),
+                    cert_file: file.cache.tls_cert_file.clone(),
+                    key_file: file.cache.tls_key_file.clone(),
+                },
                 ..RedisConfig::default()
             };
+            // A URL that cannot work is a wrong setting, not a Redis that is down: refuse it
+            // here, before anything starts, rather than fail open forever.
+            redis.validate()?;
             CacheSettings::Redis { redis, near }
         }
         None => CacheSettings::Memory(MemoryConfig {
@@ -494,9 +525,14 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     if file.api.request_timeout.is_zero() {
         bail!("api.requestTimeout must be more than 0s");
     }
+    let bind = chosen.bind.unwrap_or(DEFAULT_BIND);
     let mut service = file.service;
-    if let Some(instance) = chosen.instance_id {
-        service.instance = instance;
+    match chosen.instance_id {
+        Some(instance) => service.instance = instance,
+        // The same server restarted is the same instance (its persisted history comes back);
+        // two servers on one host differ by port.
+        None if !file.instance_given => service.instance = default_instance(bind.port()),
+        None => {}
     }
     service.validate().context("section [service] (or the instance id)")?;
     file.optimizer
@@ -510,11 +546,14 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         &chosen.webhook_urls,
         chosen.webhook_token.as_ref(),
     )?;
+    crate::security::check_exposure(bind, chosen.admin_token.is_some())?;
+    crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
     Ok(Settings {
-        bind: chosen.bind.unwrap_or(DEFAULT_BIND),
+        bind,
         log_format: chosen.log_format.unwrap_or_default(),
         admin_token: chosen.admin_token,
         shutdown_grace: file.server.shutdown_grace,
+        cors_origins: file.server.cors_origins,
         cache,
         api: file.api,
         demo: match chosen.demo {
@@ -580,6 +619,24 @@ fn notifiers_section(
     Ok(notifiers)
 }
 
+/// The server's instance id when none is given: `<host name>:<port>`.
+fn default_instance(port: u16) -> String {
+    /// Longest host part kept, within the id's 64 characters.
+    const MAX_HOST: usize = 48;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(MAX_HOST)
+        .collect();
+    let host = if host.is_empty() { "perfkit" } else { &host };
+    format!("{host}:{port}")
+}
+
 /// The demo's settings, checked: a PostgreSQL URL when one is given, else the SQLite file's
 /// directory; a pool size and TTLs in range.
 fn demo_settings(
@@ -615,3 +672,5 @@ mod tests;
 #[cfg(test)]
 #[path = "config_reference.rs"]
 mod config_reference;
+#[path = "config_properties.rs"]
+mod properties;

@@ -469,3 +469,15 @@ fn inhibit_rules_are_read_and_checked_and_unknown_alert_fields_refused() {
     let unknown = format!("{:#}", settings(&[], &[], "[alerts]\nrule = []\n").unwrap_err());
     assert!(unknown.contains("unknown field `rule`"), "{unknown}");
 }
+
+#[test]
+fn the_instance_id_is_the_host_and_port_unless_one_is_given() {
+    let default = settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap();
+    assert!(default.service.instance.ends_with(":9123"), "{}", default.service.instance);
+    assert_eq!(default.service.instance, settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap().service.instance, "a restart is the same instance");
+    let from_file = settings(&[], &[], "[service]\ninstance = \"api-3\"").unwrap();
+    assert_eq!(from_file.service.instance, "api-3");
+    let from_flag =
+        settings(&["--instance-id", "api-1"], &[], "[service]\ninstance = \"api-3\"").unwrap();
+    assert_eq!(from_flag.service.instance, "api-1");
+}

@@ -11,8 +11,10 @@ mod admin_token;
 mod cli;
 mod config;
 mod demo;
+mod draining_listener;
 mod logging;
 mod reload;
+mod security;
 mod shutdown;
 mod wiring;
 
@@ -22,8 +24,8 @@ use std::sync::Arc;
 use clap::Parser;
 use perfkit::metrics::Recorder;
 
-/// Exit code for a settings error (bad environment variable or config file), like clap's
-/// usage errors.
+/// Exit code for a settings error (bad environment variable or config file, a Redis URL or
+/// credentials that cannot work), like clap's usage errors.
 const SETTINGS_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
@@ -48,7 +50,22 @@ fn main() -> ExitCode {
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "perfkit-server failed");
             eprintln!("perfkit-server: {error:#}");
-            ExitCode::FAILURE
+            if is_settings_error(&error) {
+                ExitCode::from(SETTINGS_ERROR)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// Whether a failure after start-up began is still a wrong setting: the cache refused its
+/// configuration (Redis rejected the URL's credentials, say).
+fn is_settings_error(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<perfkit::cache::CacheError>(),
+            Some(perfkit::cache::CacheError::InvalidConfig(_))
+        )
+    })
 }

@@ -1,13 +1,22 @@
-//! Graceful shutdown: on SIGINT or SIGTERM stop accepting, let in-flight requests finish
-//! (up to a grace period), then return so the caller can stop the service.
+//! Graceful shutdown: on SIGINT or SIGTERM accept what the kernel already queued, stop
+//! accepting, let in-flight requests finish (up to a grace period), then return so the caller
+//! can stop the service.
 
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
+use std::convert::Infallible;
 use tokio::net::TcpListener;
+
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use axum::serve::IncomingStream;
 use tokio::sync::oneshot;
+use tower::Layer;
+
+use crate::draining_listener::DrainingListener;
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.
 pub(crate) async fn signal() -> Result<&'static str> {
@@ -30,6 +39,10 @@ pub(crate) enum Drain {
     TimedOut,
 }
 
+/// Longest time spent accepting the connections queued at shutdown; a flood of new ones
+/// cannot hold the shutdown open.
+const QUEUE_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
 /// Serves `router` on `listener` until `stop` resolves, then drains for at most `grace`.
 pub(crate) async fn serve_until(
     listener: TcpListener,
@@ -37,8 +50,17 @@ pub(crate) async fn serve_until(
     stop: impl Future<Output = ()>,
     grace: Duration,
 ) -> Result<Drain> {
+    let (listener, queue) =
+        DrainingListener::new(listener).context("cannot prepare the listener for draining")?;
     let (begin_drain, draining) = oneshot::channel::<()>();
-    let server = axum::serve(listener, router)
+    // With each connection's peer address as `ConnectInfo`, for the per-address limit on
+    // failed logins and the audit lines (what `into_make_service_with_connect_info` does for
+    // a plain `TcpListener`).
+    let app = tower::service_fn(move |incoming: IncomingStream<'_, DrainingListener>| {
+        let peer = ConnectInfo(*incoming.remote_addr());
+        std::future::ready(Ok::<_, Infallible>(Extension(peer).layer(router.clone())))
+    });
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = draining.await;
         })
@@ -50,6 +72,18 @@ pub(crate) async fn serve_until(
             return Ok(Drain::Complete);
         }
         () = stop => {}
+    }
+    // Connections the kernel accepted before the signal are served, not reset.
+    tokio::select! {
+        served = &mut server => {
+            served.context("the server stopped unexpectedly")?;
+            return Ok(Drain::Complete);
+        }
+        drained = tokio::time::timeout(QUEUE_DRAIN_LIMIT, queue.drain()) => {
+            if drained.is_err() {
+                tracing::warn!("connections kept arriving after the signal; no longer accepting them");
+            }
+        }
     }
     let _ = begin_drain.send(());
     match tokio::time::timeout(grace, server).await {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use perfkit::PerformanceService;
+use axum::http::{HeaderValue, header};
+use perfkit::{HealthCheckOptions, PerformanceService};
 use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use perfkit::host::{WorkerPool, WorkerPoolConfig};
@@ -16,12 +17,14 @@ use perfkit::metrics::Recorder;
 use perfkit_sqlx::PgPlanner;
 use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::admin_token;
 use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
 use crate::demo::{self, DatabaseChoice, DemoDatabase};
 use crate::reload;
+use crate::security;
 use crate::shutdown::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
@@ -81,6 +84,9 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     drained.map(|_| ())
 }
 
+/// How long the demo database's health check may take.
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long a plan of a demo statement may take on PostgreSQL.
 const PLAN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -129,7 +135,19 @@ pub(crate) async fn build_service(
         .alert_engine_config(engine)
         .optimizer_config(settings.optimizer.clone());
     if let Some(database) = database {
-        builder = builder.database_pool(database.pool_control());
+        let checked = database.clone();
+        builder = builder.database_pool(database.pool_control()).health_indicator(
+            "database",
+            // Not critical: the cache keeps serving what it holds while the database is down.
+            HealthCheckOptions::non_critical(DATABASE_CHECK_TIMEOUT),
+            move || {
+                let database = checked.clone();
+                async move {
+                    database.ping().await.map_err(|error| error.to_string())?;
+                    Ok(format!("{} answered", database.kind()))
+                }
+            },
+        );
     }
     if let Some(DatabaseChoice::Postgres(url)) = settings.demo.as_ref().map(|demo| &demo.database) {
         let options = PgConnectOptions::from_str(url)
@@ -160,9 +178,23 @@ pub(crate) fn build_router(
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.
-    router
+    let router = router
         .fallback(|| async { perfkit_axum::ApiError::NotFound })
-        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())))
+        // The demo's answers and the fallback's 404s carry the same headers as perfkit's.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(perfkit_axum::middleware::RESTRICTIVE_CSP),
+        ))
+        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())));
+    // Outermost, so a preflight is answered before routing; absent unless origins are listed.
+    match security::cors_layer(&settings.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 fn cache_name(settings: &CacheSettings) -> &'static str {

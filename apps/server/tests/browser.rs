@@ -405,7 +405,8 @@ async fn measure_load_with_a_full_history(browser: &Browser, client: &reqwest::C
         "[service]\npersistHistory = true\nhistoryCapacity = 1000\n[api]\nprotectReads = true\n",
     );
     let server = Server::start(
-        // Named: the persisted history is kept per instance id, and the default id is random.
+        // Named: the persisted history is kept per instance id, and the default id holds the
+        // port, which is a free one each run.
         &[
             "--redis-url",
             redis.url(),

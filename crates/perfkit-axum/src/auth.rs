@@ -1,13 +1,24 @@
 //! Bearer-token auth as extractors: a handler that names [`Admin`] or [`Reader`] in its
 //! arguments cannot run without passing the check, and the check runs before the body is
 //! read, so a refused request changes nothing.
+//!
+//! Failed attempts are counted per client address ([`AuthThrottle`]): past the limit the
+//! address is answered 429 without its token being looked at. Every admin action, allowed
+//! or refused, leaves one audit line (target `perfkit::audit`): what (method and route),
+//! from where (the client address), when (the line's timestamp), never the token.
 
-use axum::extract::FromRequestParts;
+use std::net::IpAddr;
+
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use crate::auth_throttle::AuthThrottle;
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Longest request path written to an audit line.
+const MAX_AUDIT_PATH: usize = 256;
 
 /// Proof that the request carries the admin token.
 ///
@@ -29,10 +40,29 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if carries_token(parts, &state.config.admin_token) {
-            Ok(Admin(state.clone()))
-        } else {
-            Err(refuse(parts))
+        let client = AuthThrottle::client(parts);
+        match authenticate(parts, state, client) {
+            Ok(()) => {
+                tracing::info!(
+                    target: "perfkit::audit",
+                    action = %action(parts),
+                    path = audit_path(parts),
+                    client = %shown(client),
+                    "admin action"
+                );
+                Ok(Admin(state.clone()))
+            }
+            Err(error) => {
+                tracing::warn!(
+                    target: "perfkit::audit",
+                    action = %action(parts),
+                    path = audit_path(parts),
+                    client = %shown(client),
+                    reason = error.code(),
+                    "admin action refused"
+                );
+                Err(error)
+            }
         }
     }
 }
@@ -41,17 +71,50 @@ impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if !state.config.protect_reads || carries_token(parts, &state.config.admin_token) {
-            Ok(Reader)
-        } else {
-            Err(refuse(parts))
+        if !state.config.protect_reads {
+            return Ok(Reader);
         }
+        authenticate(parts, state, AuthThrottle::client(parts)).map(|()| Reader)
     }
 }
 
-fn refuse(parts: &Parts) -> ApiError {
-    tracing::debug!(method = %parts.method, path = parts.uri.path(), "refused: no valid bearer token");
-    ApiError::Unauthorized
+/// Checks the token, unless `client` has failed too often lately; counts the outcome.
+fn authenticate(parts: &Parts, state: &AppState, client: Option<IpAddr>) -> Result<(), ApiError> {
+    let throttle = &state.auth_throttle;
+    if let Some(retry_after) = client.and_then(|client| throttle.blocked(client)) {
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
+    if carries_token(parts, &state.config.admin_token) {
+        if let Some(client) = client {
+            throttle.record_success(client);
+        }
+        return Ok(());
+    }
+    tracing::debug!(method = %parts.method, path = audit_path(parts), "refused: no valid bearer token");
+    if let Some(client) = client {
+        throttle.record_failure(client);
+    }
+    Err(ApiError::Unauthorized)
+}
+
+/// `METHOD /route/{template}`: what was asked, by route, not by raw path.
+fn action(parts: &Parts) -> String {
+    let route = parts.extensions.get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str);
+    format!("{} {route}", parts.method)
+}
+
+/// The request path, cut to [`MAX_AUDIT_PATH`] bytes (at a character boundary).
+fn audit_path(parts: &Parts) -> &str {
+    let path = parts.uri.path();
+    let mut end = path.len().min(MAX_AUDIT_PATH);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+fn shown(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "unknown".to_owned(), |address| address.to_string())
 }
 
 fn carries_token(parts: &Parts, token: &str) -> bool {

@@ -71,6 +71,12 @@ pub enum ApiError {
     /// The bearer token is missing or wrong (401).
     #[error("missing or invalid bearer token: send Authorization: Bearer <admin token>")]
     Unauthorized,
+    /// Too many failed attempts from this client address lately (429, with `Retry-After`).
+    #[error("too many failed authentication attempts from this address; retry in {}s", retry_after_secs(*.retry_after))]
+    TooManyAttempts {
+        /// How long until the address may try again.
+        retry_after: std::time::Duration,
+    },
     /// No route has this path (404).
     #[error("no endpoint at this path")]
     NotFound,
@@ -138,6 +144,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound | ApiError::NoSuchResource(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -159,6 +166,7 @@ impl ApiError {
             ApiError::OutOfRange { .. } => "out_of_range",
             ApiError::Invalid { .. } => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::TooManyAttempts { .. } => "too_many_requests",
             ApiError::NotFound | ApiError::NoSuchResource(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Timeout => "request_timeout",
@@ -256,6 +264,10 @@ impl IntoResponse for ApiError {
             }
             _ => self.to_string(),
         };
+        let retry_after = match &self {
+            ApiError::TooManyAttempts { retry_after } => Some(retry_after_secs(*retry_after)),
+            _ => None,
+        };
         let problems = match self {
             ApiError::Invalid { problems, .. } => problems,
             _ => Vec::new(),
@@ -267,9 +279,17 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(ErrorKind(code));
         response
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up so a client that waits that long is let in.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -334,6 +354,20 @@ mod tests {
         let response = ApiError::Unauthorized.into_response();
         assert_eq!(response.extensions().get::<ErrorKind>(), Some(&ErrorKind("unauthorized")));
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn throttled_attempts_are_429_with_retry_after_in_whole_seconds() {
+        let error =
+            ApiError::TooManyAttempts { retry_after: std::time::Duration::from_millis(1500) };
+        let response = error.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let (_, body) =
+            body_of(ApiError::TooManyAttempts { retry_after: std::time::Duration::from_secs(3) })
+                .await;
+        assert_eq!(body["error"]["code"], "too_many_requests");
+        assert!(body["error"]["message"].as_str().unwrap().contains("retry in 3s"), "{body}");
     }
 
     #[test]

@@ -53,6 +53,7 @@
 //! ```
 
 mod auth;
+mod auth_throttle;
 mod config;
 mod error;
 mod extract;

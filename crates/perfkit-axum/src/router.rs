@@ -13,7 +13,7 @@ use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::extract::BodyLimit;
-use crate::middleware::{JsonErrorsLayer, RequestTimeoutLayer};
+use crate::middleware::{JsonErrorsLayer, RESTRICTIVE_CSP, RequestTimeoutLayer};
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
 
@@ -27,8 +27,14 @@ const COMPRESS_ABOVE_BYTES: u16 = 1024;
 /// and wrong methods, is answered with API.md's JSON error. The router installs no
 /// fallback: merge it into an app that has its own, or nest it under a prefix of yours;
 /// paths outside `/api/performance` stay the host's. Bodies are limited to `config.body_limit`, requests
-/// to `config.request_timeout`; live data is `Cache-Control: no-store`; large responses
-/// are gzipped when the client accepts it.
+/// to `config.request_timeout`; live data is `Cache-Control: no-store`; every response is
+/// `X-Content-Type-Options: nosniff` with a restrictive Content-Security-Policy
+/// ([`RESTRICTIVE_CSP`](crate::middleware::RESTRICTIVE_CSP), the dashboard page its own);
+/// large responses are gzipped when the client accepts it.
+///
+/// Failed authentication is limited per client address (429 with `Retry-After`) when the
+/// app is served with `into_make_service_with_connect_info::<SocketAddr>()`, and every admin
+/// action is logged under the `perfkit::audit` target.
 ///
 /// Add [`RequestMetricsLayer`](crate::RequestMetricsLayer) to the outermost router to
 /// record requests; this router does not add it, so an app that merges it records each
@@ -77,6 +83,16 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        // Every response: the browser must not guess a type, nor run or frame anything an
+        // answer holds (the dashboard's page sets its own, looser, policy and keeps it).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(RESTRICTIVE_CSP),
         ))
         // Answers 408 as JSON itself, and starts a timer only for requests that wait.
         .layer(RequestTimeoutLayer::new(config.request_timeout))

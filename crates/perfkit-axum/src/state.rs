@@ -6,6 +6,7 @@ use std::sync::Arc;
 use perfkit::PerformanceService;
 
 use crate::ApiConfig;
+use crate::auth_throttle::AuthThrottle;
 use crate::prepared::PreparedAnswers;
 use crate::routes::stream_ticket::StreamTickets;
 
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) answers: PreparedAnswers,
     /// The live stream's single-use tickets.
     pub(crate) stream_tickets: StreamTickets,
+    /// Recent failed authentications, per client address.
+    pub(crate) auth_throttle: AuthThrottle,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
             openapi_json: Arc::from(openapi_json),
             answers,
             stream_tickets: StreamTickets::default(),
+            auth_throttle: AuthThrottle::default(),
         }))
     }
 }

@@ -128,6 +128,15 @@ impl CircuitBreaker {
         }
     }
 
+    /// Opens the breaker now, whatever the count: the caller knows the backend is down (it
+    /// could not connect at start-up). A probe is let through after `reset_timeout`.
+    pub fn trip(&self) {
+        let mut inner = self.lock();
+        inner.state = BreakerState::Open;
+        inner.consecutive_failures = inner.consecutive_failures.max(self.config.failure_threshold);
+        inner.since = self.clock.now();
+    }
+
     /// The current state.
     #[must_use]
     pub fn state(&self) -> BreakerState {
@@ -205,6 +214,18 @@ mod tests {
         breaker.record_success();
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert!(breaker.allow());
+    }
+
+    #[test]
+    fn tripping_opens_at_once_and_probes_after_the_reset_timeout() {
+        let (clock, breaker) = breaker(5);
+        breaker.trip();
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(!breaker.allow());
+        clock.advance(Duration::from_secs(10));
+        assert!(breaker.allow());
+        breaker.record_success();
+        assert_eq!(breaker.state(), BreakerState::Closed);
     }
 
     #[test]

@@ -138,6 +138,13 @@ mod tests {
         assert_eq!(&*encode(&[ESCAPED], 1024).frame, &[ESCAPED, ESCAPED]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decode_owned_agrees_with_decode_on_any_bytes(frame: Vec<u8>) {
+            proptest::prop_assert_eq!(decode_owned(frame.clone()), decode(&frame));
+        }
+    }
+
     #[test]
     fn corrupt_frames_are_errors_not_panics() {
         assert!(decode(&[LZ4]).is_err());

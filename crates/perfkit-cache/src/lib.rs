@@ -67,6 +67,7 @@ mod reserved;
 mod single_flight;
 mod stats;
 mod tiered;
+mod stored;
 mod ttl_policy;
 mod typed;
 
@@ -83,10 +84,11 @@ pub use coordination::{
 };
 pub use error::{BoxError, CacheError};
 pub use memory::{MemoryCache, MemoryConfig};
-pub use redis::{RedisCache, RedisConfig, RedisCoordination};
+pub use redis::{RedisCache, RedisConfig, RedisCoordination, RedisTls};
 pub use report::{Footprint, OptimizeReport};
 pub use reserved::RESERVED_PREFIX;
 pub use stats::{Backend, CacheStats, NearCacheStats, RedisServerStats};
+pub use stored::{decode_stored, encode_stored};
 pub use tiered::{NearCacheConfig, TieredCache};
 pub use ttl_policy::{ACCESS_COUNTER_PREFIX, TtlPolicy};
 pub use typed::CacheExt;

@@ -63,4 +63,43 @@ mod tests {
         assert_eq!(ns.match_prefix(r"a?b\c"), r"app\[1\]:a\?b\\c*");
         assert_eq!(ns.match_prefix(""), r"app\[1\]:*");
     }
+
+    /// How Redis reads a `MATCH` pattern: each character a literal (escaped or plain) or
+    /// special (`*`, `?`, `[`, which makes a class up to `]`).
+    fn tokens(pattern: &str) -> Vec<Result<char, char>> {
+        let mut tokens = Vec::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            tokens.push(match c {
+                '\\' => Ok(chars.next().unwrap_or('\\')),
+                '*' | '?' | '[' => Err(c),
+                c => Ok(c),
+            });
+        }
+        tokens
+    }
+
+    proptest::proptest! {
+        /// Whatever the namespace and the caller's prefix, the pattern is their literal text
+        /// followed by one `*`: it matches exactly the keys that start with both.
+        #[test]
+        fn a_match_pattern_is_the_literal_prefix_then_one_star(
+            namespace in "\\PC{0,12}",
+            prefix in "\\PC{0,24}",
+        ) {
+            let pattern = Namespace::new(&namespace).match_prefix(&prefix);
+            let mut tokens = tokens(&pattern);
+            proptest::prop_assert_eq!(tokens.pop(), Some(Err('*')));
+            let literal: Result<String, char> = tokens.into_iter().collect();
+            proptest::prop_assert_eq!(literal, Ok(format!("{namespace}{prefix}")));
+        }
+
+        #[test]
+        fn escaping_keeps_every_character_and_adds_only_backslashes(text in "\\PC{0,64}") {
+            let escaped = escape_glob(&text);
+            let kept: String = tokens(&escaped).into_iter().map(|t| t.unwrap_or('!')).collect();
+            proptest::prop_assert!(escaped.len() <= 2 * text.len());
+            proptest::prop_assert_eq!(kept, text);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Why a test server could not be provided: no redis-server, PostgreSQL or Alertmanager, one
-//! that does not come up in time, a malformed `REDIS_URL`, or a server that is not ours to stop.
+//! that does not come up in time, a malformed `REDIS_URL`, a server that is not ours to stop,
+//! or no test certificate.
 
 use std::io;
 use std::time::Duration;
@@ -60,7 +61,12 @@ pub enum TestingError {
     },
     /// Stop or restart was asked of a server this process does not own.
     #[error(
-        "the server from REDIS_URL is not ours to stop or restart; use RedisServer::start_private"
+        "the server from REDIS_URL or DATABASE_URL is not ours to stop or restart; start a private one"
     )]
     NotOwned,
+    /// A test certificate could not be made with the `openssl` command.
+    #[error(
+        "could not make a test certificate with openssl ({0}): install it with `apt-get install openssl`"
+    )]
+    Certificate(String),
 }

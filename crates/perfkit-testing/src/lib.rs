@@ -10,6 +10,8 @@
 //! [`AlertmanagerServer`] does the same for Debian's `prometheus-alertmanager`.
 //! [`PostgresServer`] does the same for PostgreSQL: `initdb` into a temporary directory and
 //! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another.
+//! [`RedisServer::try_start_private_with`] adds settings (a password, ACL users, TLS with
+//! [`TestCertificates`] made at test time by the `openssl` command).
 //!
 //! Tests never touch a shared Redis on the default port and never flush a database: each test
 //! writes under its own [`unique_namespace`], so tests can share a server in parallel.
@@ -28,9 +30,11 @@ mod error;
 mod namespace;
 mod postgres_server;
 mod redis_server;
+mod test_certificates;
 
 pub use alertmanager_server::AlertmanagerServer;
 pub use error::TestingError;
 pub use namespace::unique_namespace;
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
+pub use test_certificates::TestCertificates;

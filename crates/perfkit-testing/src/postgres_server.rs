@@ -42,6 +42,25 @@ struct PrivateServer {
     dir: TempDir,
     bin: PathBuf,
     as_root: bool,
+    /// The server's `-o` options (port, socket directory, settings), kept for a restart.
+    options: String,
+}
+
+impl PrivateServer {
+    /// `pg_ctl` on this server's data directory, with its log file.
+    fn pg_ctl(&self) -> Command {
+        let mut pg_ctl = command(&self.bin, "pg_ctl", self.as_root);
+        pg_ctl
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-l")
+            .arg(self.dir.path().join("server.log"));
+        pg_ctl
+    }
+
+    fn start(&self) -> Result<(), TestingError> {
+        run(self.pg_ctl().args(["-o", &self.options, "-w", "-t", "30", "start"]), "pg_ctl start")
+    }
 }
 
 impl PostgresServer {
@@ -110,32 +129,26 @@ impl PostgresServer {
         run(&mut initdb, "initdb")?;
         // A free port can be taken between our probe and the server's bind: try a few.
         let mut last = None;
+        let mut server = PrivateServer { dir, bin, as_root, options: String::new() };
         for _ in 0..3 {
             let port = free_port().map_err(TestingError::Process)?;
-            let options = format!(
+            server.options = format!(
                 "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
                  -c synchronous_commit=off -c full_page_writes=off",
-                dir.path().display()
+                server.dir.path().display()
             );
-            let mut start = command(&bin, "pg_ctl", as_root);
-            start
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.path().join("server.log"))
-                .args(["-o", &options, "-w", "-t", "30", "start"]);
-            match run(&mut start, "pg_ctl start") {
+            match server.start() {
                 Ok(()) => {
                     return Ok(PostgresServer {
                         url: format!("postgres://{ROLE}@127.0.0.1:{port}/postgres"),
                         port,
-                        private: Some(PrivateServer { dir, bin, as_root }),
+                        private: Some(server),
                     });
                 }
                 Err(error) => last = Some(error),
             }
         }
-        let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(server.dir.path().join("server.log")).unwrap_or_default();
         Err(last.unwrap_or(TestingError::PostgresFailed { step: "pg_ctl start", output: log }))
     }
 
@@ -157,15 +170,33 @@ impl PostgresServer {
     pub fn is_private(&self) -> bool {
         self.private.is_some()
     }
+
+    /// Stops a private server as an outage would (`pg_ctl stop -m immediate`: connections
+    /// drop, nothing is flushed), for fault tests.
+    ///
+    /// # Errors
+    /// [`TestingError::NotOwned`] for the server of `DATABASE_URL`, or
+    /// [`TestingError::PostgresFailed`] when `pg_ctl` fails.
+    pub fn stop(&self) -> Result<(), TestingError> {
+        let private = self.private.as_ref().ok_or(TestingError::NotOwned)?;
+        run(private.pg_ctl().args(["-m", "immediate", "-w", "stop"]), "pg_ctl stop")
+    }
+
+    /// Starts a stopped private server again, on the same port with the same data.
+    ///
+    /// # Errors
+    /// [`TestingError::NotOwned`] for the server of `DATABASE_URL`, or
+    /// [`TestingError::PostgresFailed`] when it does not come up.
+    pub fn restart(&self) -> Result<(), TestingError> {
+        self.private.as_ref().ok_or(TestingError::NotOwned)?.start()
+    }
 }
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         if let Some(private) = &self.private {
-            let data = private.dir.path().join("data");
-            let _ = command(&private.bin, "pg_ctl", private.as_root)
-                .arg("-D")
-                .arg(&data)
+            let _ = private
+                .pg_ctl()
                 .args(["-m", "immediate", "-w", "stop"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -263,5 +294,15 @@ mod tests {
         assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok());
         drop(server);
         assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_private_server_stops_and_comes_back_on_the_same_port() {
+        let server = PostgresServer::start_private();
+        let address = SocketAddr::from(([127, 0, 0, 1], server.port()));
+        server.stop().unwrap();
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err());
+        server.restart().unwrap();
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok());
     }
 }

@@ -43,6 +43,8 @@ pub struct RedisServer {
 struct PrivateServer {
     dir: TempDir,
     child: Option<Child>,
+    /// Settings beyond the defaults (a password, users, TLS), kept for restarts.
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -90,18 +92,29 @@ impl RedisServer {
     /// # Errors
     /// [`TestingError`] when redis-server is missing or does not answer PING in time.
     pub fn try_start_private() -> Result<Self, TestingError> {
+        Self::try_start_private_with(Vec::new())
+    }
+
+    /// A private server started with `extra` settings after the defaults, as redis-server
+    /// reads them from its command line (`["--requirepass", "pw"]`, `["--user", "app", "on",
+    /// ">pw", "~*", "+@all"]`, TLS ports and files). It counts as ready when it answers PING,
+    /// or refuses it for want of authentication.
+    ///
+    /// # Errors
+    /// As [`try_start_private`](Self::try_start_private).
+    pub fn try_start_private_with(extra: Vec<String>) -> Result<Self, TestingError> {
         let dir = tempfile::tempdir().map_err(TestingError::Process)?;
         // A free port can be taken by someone else between our probe and the server's bind;
         // trying a few fresh ports makes that race harmless.
         let mut last_error = None;
         for _ in 0..3 {
             let port = free_port().map_err(TestingError::Process)?;
-            match spawn_ready(dir.path(), port) {
+            match spawn_ready(dir.path(), port, &extra) {
                 Ok(child) => {
                     return Ok(RedisServer {
                         url: format!("redis://127.0.0.1:{port}"),
                         port,
-                        private: Some(PrivateServer { dir, child: Some(child) }),
+                        private: Some(PrivateServer { dir, child: Some(child), extra }),
                     });
                 }
                 Err(error @ TestingError::RedisServerMissing) => return Err(error),
@@ -151,7 +164,7 @@ impl RedisServer {
         self.stop()?;
         let port = self.port;
         let private = self.private.as_mut().ok_or(TestingError::NotOwned)?;
-        private.child = Some(spawn_ready(private.dir.path(), port)?);
+        private.child = Some(spawn_ready(private.dir.path(), port, &private.extra)?);
         Ok(())
     }
 }
@@ -174,7 +187,7 @@ fn log_path(dir: &Path) -> PathBuf {
     dir.join("redis.log")
 }
 
-fn spawn_ready(dir: &Path, port: u16) -> Result<Child, TestingError> {
+fn spawn_ready(dir: &Path, port: u16, extra: &[String]) -> Result<Child, TestingError> {
     let mut child = Command::new("redis-server")
         .args([
             "--port",
@@ -191,6 +204,7 @@ fn spawn_ready(dir: &Path, port: u16) -> Result<Child, TestingError> {
         .arg("--logfile")
         .arg(log_path(dir))
         .args(["--daemonize", "no"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -225,7 +239,8 @@ fn answers_ping(address: SocketAddr) -> bool {
     let mut reply = [0_u8; 7];
     stream.write_all(b"PING\r\n").is_ok()
         && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
+        // A server with a password answers `-NOAUTH ...`: up, just not ours to use unasked.
+        && (&reply == b"+PONG\r\n" || &reply == b"-NOAUTH")
 }
 
 /// The port of a `redis://[user:pass@]host[:port][/db]` URL (6379 when absent), checking that

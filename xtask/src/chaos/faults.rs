@@ -3,7 +3,7 @@
 use std::net::TcpStream;
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::World;
 use super::receiver::Behaviour;
@@ -22,6 +22,8 @@ pub(crate) enum Fault {
     RedisFrozen,
     /// `maxmemory 1` with `noeviction`: every write is refused, reads still answer.
     RedisFull,
+    /// PostgreSQL stopped at once (`pg_ctl stop -m immediate`), then started again.
+    DatabaseStopped,
     /// The alert webhook accepts connections and never answers.
     ReceiverHanging,
     /// The alert webhook drops every connection.
@@ -38,10 +40,11 @@ pub(crate) enum Injected {
 
 impl Fault {
     /// Every fault, in the order they run.
-    pub(crate) const ALL: [Fault; 6] = [
+    pub(crate) const ALL: [Fault; 7] = [
         Fault::RedisKilled,
         Fault::RedisFrozen,
         Fault::RedisFull,
+        Fault::DatabaseStopped,
         Fault::ReceiverHanging,
         Fault::ReceiverDown,
         Fault::StalledStreamClients,
@@ -52,16 +55,26 @@ impl Fault {
             Fault::RedisKilled => "Redis killed, then restarted",
             Fault::RedisFrozen => "Redis frozen (SIGSTOP)",
             Fault::RedisFull => "Redis full (maxmemory, noeviction)",
+            Fault::DatabaseStopped => "PostgreSQL stopped, then restarted",
             Fault::ReceiverHanging => "alert webhook hanging",
             Fault::ReceiverDown => "alert webhook dropping connections",
             Fault::StalledStreamClients => "50 stream clients that stop reading",
         }
     }
 
-    /// Whether answers of 500 or more during this fault count against the server: every
-    /// fault here is one the server must absorb.
+    /// Whether answers of 500 or more during this fault count against the server. Cache,
+    /// webhook and stream faults must be absorbed; without its database the demo cannot
+    /// answer a miss, and must say so at once (a JSON 503, checked by a probe) instead.
     pub(crate) fn must_absorb(self) -> bool {
-        true
+        self != Fault::DatabaseStopped
+    }
+
+    /// The health check that names what this fault breaks.
+    pub(crate) fn dependency(self) -> &'static str {
+        match self {
+            Fault::DatabaseStopped => "database",
+            _ => "cache",
+        }
     }
 
     pub(crate) fn begin(self, world: &mut World<'_>) -> Result<Injected> {
@@ -72,6 +85,10 @@ impl Fault {
             Fault::RedisFull => {
                 expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory-policy", "noeviction"])?)?;
                 expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory", "1"])?)?;
+                Ok(Injected::Nothing)
+            }
+            Fault::DatabaseStopped => {
+                world.database.stop().context("cannot stop PostgreSQL")?;
                 Ok(Injected::Nothing)
             }
             Fault::StalledStreamClients => {
@@ -101,6 +118,9 @@ impl Fault {
             Fault::RedisKilled => redis.restart(),
             Fault::RedisFrozen => signal(redis.pid(), "CONT"),
             Fault::RedisFull => expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory", "0"])?),
+            Fault::DatabaseStopped => {
+                world.database.restart().context("cannot start PostgreSQL again")
+            }
             Fault::StalledStreamClients => {
                 if let Injected::Clients(clients) = injected {
                     for client in clients {

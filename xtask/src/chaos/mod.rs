@@ -1,14 +1,17 @@
-//! `cargo xtask chaos`: faults under steady load. Starts a private redis-server and
-//! `perfkit-server --demo` over it, drives the demo with wrk (Zipf keys) and, one fault at a
-//! time, breaks what the server depends on: Redis killed and restarted, Redis frozen
-//! (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, the alert webhook hanging
+//! `cargo xtask chaos`: faults under steady load. Starts a private redis-server, a private
+//! PostgreSQL and `perfkit-server --demo` over both, drives the demo with wrk (Zipf keys) and,
+//! one fault at a time, breaks what the server depends on: Redis killed and restarted, Redis
+//! frozen (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, PostgreSQL stopped
+//! and started again, the alert webhook hanging
 //! and then dropping connections (an alert fires and is re-sent every second throughout),
 //! WebSocket clients that stop reading. For each it prints what the load saw during the fault (requests, answers of
 //! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
 //! again, memory before and after, and what health and alerts said meanwhile.
 //!
 //! Expected, and checked: no 5xx and no request past wrk's timeout because of a cache
-//! fault (the cache fails open), memory bounded, recovery without a restart. `--short`
+//! fault (the cache fails open), memory bounded, recovery without a restart. Without its
+//! database the demo still serves what the cache holds, and a miss gets a JSON 503 within
+//! the pool's acquire timeout (a probe checks it), never a hang. `--short`
 //! (CI) runs each fault for 3 s on the debug build.
 
 mod faults;
@@ -16,12 +19,14 @@ mod options;
 mod receiver;
 mod report;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use perfkit_testing::PostgresServer;
 use serde_json::Value;
 
-use crate::loadtest::http::get_json;
+use crate::loadtest::http::{get_any, get_json};
 use crate::loadtest::process::resident_kib;
 use crate::loadtest::redis::PrivateRedis;
 use crate::loadtest::wrk::{self, Load};
@@ -31,7 +36,7 @@ use crate::shell::{cargo, execute, workspace_root};
 use faults::Fault;
 use options::Options;
 use receiver::Receiver;
-use report::{FaultRow, HealthSaid};
+use report::{FaultRow, HealthSaid, MissProbe};
 
 /// How long the server may take to report a healthy cache after a fault ends.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
@@ -49,13 +54,24 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let machine = machine::describe();
 
     let mut redis = PrivateRedis::start()?;
+    let database = PostgresServer::try_start_private()
+        .context("chaos runs the demo on a private PostgreSQL, for its database fault")?;
     let receiver = Receiver::start()?;
     let config = write_config(&receiver.url)?.display().to_string();
     let mut server = Server::start(
         &binary_path(profile),
-        &["--demo", "--redis-url", &redis.url, "--config", &config],
+        &[
+            "--demo",
+            "--redis-url",
+            &redis.url,
+            "--database-url",
+            database.url(),
+            "--config",
+            &config,
+        ],
     )?;
-    let mut world = World { redis: &mut redis, receiver: &receiver, server: &server };
+    let mut world =
+        World { redis: &mut redis, database: &database, receiver: &receiver, server: &server };
     let outcome = run_faults(&mut world, &options);
     let stopped = server.stop();
     let rows = outcome?;
@@ -92,6 +108,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 const CONFIG: &str = r#"# written by cargo xtask chaos
 [service]
 collectInterval = "1s"
+healthCheckInterval = "1s"
 
 [notifiers]
 log = false
@@ -127,6 +144,7 @@ fn write_config(receiver_url: &str) -> Result<std::path::PathBuf> {
 /// What the faults act on.
 pub(crate) struct World<'a> {
     pub(crate) redis: &'a mut PrivateRedis,
+    pub(crate) database: &'a PostgresServer,
     pub(crate) receiver: &'a Receiver,
     pub(crate) server: &'a Server,
 }
@@ -175,15 +193,19 @@ fn one_fault(
         std::thread::sleep(Duration::from_millis(300));
         let injected = fault.begin(world);
         std::thread::sleep(duration / 2);
-        let said = HealthSaid::read(&server.base);
+        let said = HealthSaid::read(&server.base, fault.dependency());
+        let probe = (fault.dependency() == "database").then(|| probe_miss(&server.base));
         let joined = load.join().map_err(|_| anyhow::anyhow!("the load thread panicked"))?;
         let ended = injected.and_then(|state| fault.end(world, state));
         ended?;
-        Ok((joined?, said))
+        Ok((joined?, said, probe))
     })?;
-    let (during, said) = load;
+    let (during, said, probe) = load;
     let started = Instant::now();
-    let recovered = wait_for_healthy_cache(&server.base);
+    let recovered = match fault.dependency() {
+        "database" => wait_for_a_served_miss(&server.base),
+        _ => wait_for_healthy_cache(&server.base),
+    };
     let recovery = started.elapsed();
     // A short run after recovery: does the cache serve hits again?
     let stats_before = get_json(&server.base, "/api/performance/cache/stats")?;
@@ -200,6 +222,7 @@ fn one_fault(
         during,
         after_errors: after.socket_errors() + after.non_2xx,
         said,
+        probe,
         recovered: recovered.then_some(recovery),
         hit_rate_after: report::hit_rate(&stats_before, &stats_after),
         rss_before_kib,
@@ -215,6 +238,43 @@ fn wait_for_healthy_cache(base: &str) -> bool {
             .ok()
             .is_some_and(|health: Value| health["checks"]["cache"]["status"] == "healthy");
         if healthy {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Pages never asked for before (the load asks for `limit=20`): each probe is a miss, so it
+/// needs the database.
+static NEXT_PROBE_PAGE: AtomicU32 = AtomicU32::new(1);
+/// The probe's page size, which the load never uses.
+const PROBE_LIMIT: u32 = 97;
+/// Longer than any answer may take: the server's request timeout.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One request that must reach the database: its status, error code and time.
+fn probe_miss(base: &str) -> MissProbe {
+    let page = NEXT_PROBE_PAGE.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let answer = get_any(base, &format!("/api/posts?page={page}&limit={PROBE_LIMIT}"), PROBE_TIMEOUT);
+    let elapsed = started.elapsed();
+    match answer {
+        Ok((status, body)) => {
+            let code = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|json| json["code"].as_str().map(str::to_owned));
+            MissProbe { status: Some(status), code, elapsed }
+        }
+        Err(_) => MissProbe { status: None, code: None, elapsed },
+    }
+}
+
+/// Sends misses until one is served; false after [`RECOVERY_LIMIT`].
+fn wait_for_a_served_miss(base: &str) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < RECOVERY_LIMIT {
+        if probe_miss(base).status == Some(200) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(100));

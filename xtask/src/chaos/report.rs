@@ -14,8 +14,8 @@ use crate::loadtest::wrk::WrkResult;
 pub(crate) struct HealthSaid {
     /// `healthy`, `degraded`, `unhealthy`, or why it could not be read.
     pub(crate) overall: String,
-    /// The cache check's status and detail.
-    pub(crate) cache: String,
+    /// The status and detail of the check of what the fault breaks (`cache`, `database`).
+    pub(crate) dependency: String,
     /// Names of the alerts firing.
     pub(crate) alerts: Vec<String>,
     /// Each notifier's latest delivery: `name ok` or `name: error`.
@@ -23,7 +23,8 @@ pub(crate) struct HealthSaid {
 }
 
 impl HealthSaid {
-    pub(crate) fn read(base: &str) -> HealthSaid {
+    /// Reads `/health` (overall and the `dependency` check), `/alerts` and the notifiers.
+    pub(crate) fn read(base: &str, dependency: &str) -> HealthSaid {
         let health = match get_json(base, "/api/performance/health") {
             Ok(health) => health,
             // A 503 is an answer too: the client reads bodies of 200s only.
@@ -32,7 +33,7 @@ impl HealthSaid {
             }
         };
         let text = |value: &Value| value.as_str().unwrap_or("?").to_owned();
-        let cache = &health["checks"]["cache"];
+        let check = &health["checks"][dependency];
         let alerts = get_json(base, "/api/performance/alerts")
             .ok()
             .and_then(|alerts| alerts["active"].as_array().cloned())
@@ -59,10 +60,43 @@ impl HealthSaid {
             .collect();
         HealthSaid {
             overall: text(&health["status"]),
-            cache: format!("{}: {}", text(&cache["status"]), text(&cache["detail"])),
+            dependency: format!(
+                "{dependency} {}: {}",
+                text(&check["status"]),
+                text(&check["detail"])
+            ),
             alerts,
             deliveries,
         }
+    }
+}
+
+/// One request sent during a fault that must reach the broken dependency.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MissProbe {
+    /// Its status; `None`: no answer at all.
+    pub(crate) status: Option<u16>,
+    /// The JSON error's `code`, when the answer was one.
+    pub(crate) code: Option<String>,
+    pub(crate) elapsed: Duration,
+}
+
+/// The longest a request that cannot be served may take to say so: the demo pool's acquire
+/// timeout (2 s) and some slack for a loaded machine.
+pub(crate) const FAST_REFUSAL: Duration = Duration::from_secs(4);
+
+impl MissProbe {
+    fn describe(&self) -> String {
+        let status = self.status.map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+        let code = self.code.as_deref().map(|code| format!(" {code}")).unwrap_or_default();
+        format!("{status}{code} in {:.2} s", self.elapsed.as_secs_f64())
+    }
+
+    /// A JSON 503, fast.
+    fn is_fast_refusal(&self) -> bool {
+        self.status == Some(503)
+            && self.code.as_deref() == Some("service_unavailable")
+            && self.elapsed <= FAST_REFUSAL
     }
 }
 
@@ -74,8 +108,10 @@ pub(crate) struct FaultRow {
     /// Socket errors and error answers in the short run after recovery.
     pub(crate) after_errors: u64,
     pub(crate) said: HealthSaid,
-    /// How long after the fault ended the cache was healthy again; `None`: not within the
-    /// limit.
+    /// A request needing the broken dependency, sent mid-fault (database faults).
+    pub(crate) probe: Option<MissProbe>,
+    /// How long after the fault ended the dependency served again (the cache check healthy,
+    /// a miss answered from the database); `None`: not within the limit.
     pub(crate) recovered: Option<Duration>,
     pub(crate) hit_rate_after: Option<f64>,
     pub(crate) rss_before_kib: u64,
@@ -93,22 +129,24 @@ pub(crate) fn hit_rate(before: &Value, after: &Value) -> Option<f64> {
 /// The table, as markdown.
 pub(crate) fn table(rows: &[FaultRow]) -> String {
     let mut text = String::from(
-        "| fault | requests during | ≥ 500 / timeouts | P99 during | slowest | recovered after | \
-         hit rate after | RSS before → after | health during | alerts during | alert delivery during |\n",
+        "| fault | requests during | ≥ 500 / timeouts | P99 during | slowest | a miss during | \
+         recovered after | hit rate after | RSS before → after | health during | alerts during | \
+         alert delivery during |\n",
     );
-    text.push_str(&"|---".repeat(11));
+    text.push_str(&"|---".repeat(12));
     text.push_str("|\n");
     for row in rows {
         let d = &row.during;
         let _ = writeln!(
             text,
-            "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} → {} MiB | {} ({}) | {} | {} |",
+            "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} | {} → {} MiB | {} ({}) | {} | {} |",
             row.fault.name(),
             d.requests,
             d.non_2xx,
             d.timeouts,
             d.p99_ms,
             d.latency_max_ms,
+            row.probe.as_ref().map_or_else(|| "—".to_owned(), MissProbe::describe),
             row.recovered.map_or_else(
                 || "not within 60 s".to_owned(),
                 |t| format!("{:.1} s", t.as_secs_f64())
@@ -118,7 +156,7 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
             row.rss_before_kib / 1024,
             row.rss_after_kib / 1024,
             row.said.overall,
-            row.said.cache,
+            row.said.dependency,
             if row.said.alerts.is_empty() { "none".to_owned() } else { row.said.alerts.join(", ") },
             if row.said.deliveries.is_empty() {
                 "no notifier".to_owned()
@@ -133,27 +171,32 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
 /// The faults that were not absorbed, said in words.
 pub(crate) fn failures(rows: &[FaultRow]) -> Vec<String> {
     let mut failures = Vec::new();
-    for row in rows.iter().filter(|row| row.fault.must_absorb()) {
+    for row in rows {
+        let name = row.fault.name();
         let d = &row.during;
-        if d.non_2xx > 0 || d.timeouts > 0 || d.connect_errors > 0 {
+        if row.fault.must_absorb() && (d.non_2xx > 0 || d.connect_errors > 0) {
             failures.push(format!(
-                "{}: {} error answers, {} timeouts, {} refused connections during the fault",
-                row.fault.name(),
-                d.non_2xx,
-                d.timeouts,
-                d.connect_errors
+                "{name}: {} error answers, {} refused connections during the fault",
+                d.non_2xx, d.connect_errors
+            ));
+        }
+        if d.timeouts > 0 {
+            failures.push(format!("{name}: {} requests past wrk's timeout", d.timeouts));
+        }
+        if let Some(probe) = row.probe.as_ref().filter(|probe| !probe.is_fast_refusal()) {
+            failures.push(format!(
+                "{name}: a miss answered {} (expected a JSON 503 within {FAST_REFUSAL:?})",
+                probe.describe()
             ));
         }
         if row.recovered.is_none() {
-            failures
-                .push(format!("{}: the cache was not healthy again within 60 s", row.fault.name()));
+            failures.push(format!(
+                "{name}: the {} did not serve again within 60 s",
+                row.fault.dependency()
+            ));
         }
         if row.after_errors > 0 {
-            failures.push(format!(
-                "{}: {} errors after recovery",
-                row.fault.name(),
-                row.after_errors
-            ));
+            failures.push(format!("{name}: {} errors after recovery", row.after_errors));
         }
     }
     failures
@@ -176,10 +219,11 @@ mod tests {
             after_errors: 0,
             said: HealthSaid {
                 overall: "degraded".into(),
-                cache: "unhealthy: breaker open".into(),
+                dependency: "cache unhealthy: breaker open".into(),
                 alerts: vec![],
                 deliveries: vec!["hook delivered".into()],
             },
+            probe: None,
             recovered,
             hit_rate_after: Some(0.9),
             rss_before_kib: 50 * 1024,
@@ -197,11 +241,31 @@ mod tests {
         );
         assert!(
             table.contains(
-                "| 1.5 s | 90.0 % | 50 → 52 MiB | degraded (unhealthy: breaker open) | none | hook delivered |"
+                "| — | 1.5 s | 90.0 % | 50 → 52 MiB | degraded (cache unhealthy: breaker open) | none | hook delivered |"
             ),
             "{table}"
         );
         assert!(failures(&rows).is_empty());
         assert_eq!(failures(&[row(3, None)]).len(), 2);
+    }
+
+    #[test]
+    fn a_database_fault_may_refuse_misses_but_only_fast_and_as_json() {
+        let probe = |status, code: &str, millis| MissProbe {
+            status: Some(status),
+            code: Some(code.to_owned()),
+            elapsed: Duration::from_millis(millis),
+        };
+        let database_row = |probe| FaultRow {
+            fault: Fault::DatabaseStopped,
+            probe: Some(probe),
+            ..row(250, Some(Duration::from_secs(1)))
+        };
+        let fast = database_row(probe(503, "service_unavailable", 2010));
+        let fast = [fast];
+        assert!(failures(&fast).is_empty(), "{:?}", failures(&fast));
+        assert!(table(&fast).contains("| 503 service_unavailable in 2.01 s |"));
+        assert_eq!(failures(&[database_row(probe(503, "service_unavailable", 9000))]).len(), 1);
+        assert_eq!(failures(&[database_row(probe(500, "internal_error", 10))]).len(), 1);
     }
 }

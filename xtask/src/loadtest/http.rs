@@ -56,6 +56,25 @@ pub(crate) fn request_text(
         .with_context(|| format!("{method} {path}"))
 }
 
+/// `GET base + path`, whatever it answers: the status code and the body (for the chaos probe,
+/// which expects a 503). Waits at most `timeout` for the answer.
+pub(crate) fn get_any(base: &str, path: &str, timeout: Duration) -> Result<(u16, String)> {
+    let address = base.strip_prefix("http://").context("base is http://host:port")?;
+    let mut stream = TcpStream::connect(address).with_context(|| format!("connect {address}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).with_context(|| format!("GET {path}"))?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n").context("no end of headers")?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("GET {path}: no status in {head:?}"))?;
+    Ok((status, body.to_owned()))
+}
+
 /// A WebSocket client of `/api/performance/stream`, upgraded (the answer's head read up to
 /// its blank line); the reader holds whatever of the first frames came with it.
 pub(crate) fn open_stream(base: &str) -> Result<(TcpStream, BufReader<TcpStream>)> {

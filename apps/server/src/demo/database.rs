@@ -105,6 +105,11 @@ impl DemoDatabase {
         }
     }
 
+    /// Whether the database answers a trivial statement: the `database` health check.
+    pub(crate) async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
     /// `sqlite` or `postgres`, for logs.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
@@ -224,10 +229,15 @@ impl DemoDatabase {
 
 /// A pool of at most `size` connections that logs every acquire (at DEBUG, for
 /// perfkit-sqlx's acquire times) and gives up an acquire after 5 s.
+/// The longest a query waits for a connection. sqlx keeps retrying a database that refuses
+/// connections until this passes, so it is also how long a request waits for a database that
+/// is down before its 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn pool_options<DB: sqlx::Database>(size: u32) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .max_connections(size)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .acquire_time_level(log::LevelFilter::Debug)
 }
 

@@ -124,8 +124,7 @@ impl CachedPosts {
         post: &NewPost,
         at: i64,
     ) -> Result<i64, ApiError> {
-        let internal = |error: sqlx::Error| ApiError::Internal(error.to_string());
-        let count = self.database.count_user_posts(user).await.map_err(internal)?;
+        let count = self.database.count_user_posts(user).await.map_err(database_failure)?;
         if count >= MAX_POSTS_PER_USER {
             return Err(ApiError::Status {
                 status: axum::http::StatusCode::CONFLICT,
@@ -135,7 +134,7 @@ impl CachedPosts {
             });
         }
         let id =
-            self.database.add_post(user, &post.title, &post.body, at).await.map_err(internal)?;
+            self.database.add_post(user, &post.title, &post.body, at).await.map_err(database_failure)?;
         // Invalidate after the write: a reader between the two sees the old answer at most
         // until here, never after.
         let invalidated = async {
@@ -168,7 +167,26 @@ impl CachedPosts {
         match self.cache.get_or_compute(key, Some(ttl), compute).await {
             Ok((value, lookup)) => Ok(Some((value, Lookup::from(lookup)))),
             Err(CacheError::Compute { source, .. }) if source.to_string() == ABSENT => Ok(None),
+            Err(CacheError::Compute { source, .. }) => match source.downcast_ref::<sqlx::Error>() {
+                Some(error) => Err(database_failure(error)),
+                None => Err(ApiError::Internal(source.to_string())),
+            },
             Err(error) => Err(ApiError::Internal(error.to_string())),
         }
+    }
+}
+
+/// A database that cannot be reached (stopped, restarting, its pool exhausted past the acquire
+/// timeout) is a 503 the client may retry; anything else the database says is a 500.
+fn database_failure(error: &sqlx::Error) -> ApiError {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => {
+            ApiError::Unavailable(format!("the demo database is not answering: {error}"))
+        }
+        other => ApiError::Internal(other.to_string()),
     }
 }

@@ -148,6 +148,14 @@ impl Server {
             .collect()
     }
 
+    /// Everything the server wrote so far, stdout's lines (JSON or not) then stderr.
+    pub(crate) fn output(&self) -> String {
+        let mut text: String =
+            self.logs.lock().unwrap().iter().map(|line| format!("{line}\n")).collect();
+        text.push_str(&self.stderr.lock().unwrap());
+        text
+    }
+
     /// `base` + `path`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -9,3 +9,9 @@ mod timeout;
 
 pub use json_errors::{JsonErrors, JsonErrorsFuture, JsonErrorsLayer};
 pub use timeout::{RequestTimeout, RequestTimeoutFuture, RequestTimeoutLayer};
+
+/// The Content-Security-Policy of every response that does not set its own: JSON and text
+/// load nothing, run nothing and may not be framed. The dashboard page sets a policy of its
+/// own (its scripts and styles from this origin), which this one does not replace.
+pub const RESTRICTIVE_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";

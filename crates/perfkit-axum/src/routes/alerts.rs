@@ -36,6 +36,7 @@ pub(crate) async fn active(_: Reader, State(state): State<AppState>) -> Json<Ale
     responses(
         (status = 200, description = "How many were cleared", body = AlertsCleared),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn clear(_: Admin, State(state): State<AppState>) -> Json<AlertsCleared> {
     Json(AlertsCleared { cleared: state.service.parts().alerts.clear() })
@@ -59,6 +60,7 @@ pub(crate) async fn rules(_: Reader, State(state): State<AppState>) -> Json<Rule
         (status = 200, description = "The rules now in force", body = perfkit::alerting::RuleSet),
         (status = 400, description = "Not JSON, or not an object with a rules array", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid rules, every problem listed; the old set stays", body = ErrorBody),

@@ -55,6 +55,7 @@ pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<Cach
         (status = 200, description = "Keys deleted", body = Deleted),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 409, description = "Another instance's clear is still running after the wait (lockWait)", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]
 pub(crate) async fn clear(
@@ -73,6 +74,7 @@ pub(crate) async fn clear(
         (status = 200, description = "Keys deleted", body = Deleted),
         (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Empty or over-long pattern", body = ErrorBody),
@@ -122,6 +124,7 @@ fn validate_pattern(pattern: String) -> Result<String, ApiError> {
     responses(
         (status = 200, description = "What the optimization did", body = perfkit::cache::OptimizeReport),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]
 pub(crate) async fn optimize(

@@ -137,6 +137,7 @@ pub(crate) struct MetricsReset {
     responses(
         (status = 200, description = "Reset", body = MetricsReset),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn reset_metrics(_: Admin, State(state): State<AppState>) -> Json<MetricsReset> {
     state.service.reset_metrics();

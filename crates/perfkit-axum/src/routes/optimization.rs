@@ -65,6 +65,7 @@ pub(crate) async fn recommendations(
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 409, description = "Another instance on the same cache is still running the optimizer after the wait (lockWait); nothing was done", body = ErrorBody),
         (status = 503, description = "The cache holding the optimizer's lock did not answer", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn run(
     _: Admin,
@@ -81,6 +82,7 @@ pub(crate) async fn run(
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
         (status = 409, description = "Another instance on the same cache is still running the optimizer after the wait (lockWait); nothing was done", body = ErrorBody),
         (status = 503, description = "The cache holding the optimizer's lock did not answer", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn force(
     _: Admin,
@@ -107,6 +109,7 @@ pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<Opt
         (status = 200, description = "The config now in force", body = perfkit::optimizer::OptimizerConfig),
         (status = 400, description = "Malformed JSON, wrong types or unknown fields", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid config, every problem listed; the old one stays", body = ErrorBody),
@@ -128,6 +131,7 @@ pub(crate) async fn update_config(
         (status = 200, description = "The switch as now set", body = AutoSwitch),
         (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
     ))]
 pub(crate) async fn set_auto(

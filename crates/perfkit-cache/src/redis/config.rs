@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use crate::BreakerConfig;
+use super::tls::RedisTls;
+use crate::{BreakerConfig, CacheError};
 
 /// Settings of a [`RedisCache`](crate::RedisCache).
 ///
 /// `url` takes `redis://[user:pass@]host[:port][/db]`, `redis-cluster://host:port?node=...`
 /// for Redis Cluster, and `rediss://` (TLS) when the crate's `tls` feature is on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     /// Where Redis is.
     pub url: String,
@@ -33,6 +34,52 @@ pub struct RedisConfig {
     pub memory_sample_limit: u64,
     /// When the circuit breaker opens.
     pub breaker: BreakerConfig,
+    /// The files of a `rediss://` connection (CA, client certificate and key); empty: the
+    /// system's roots, no client certificate.
+    pub tls: RedisTls,
+}
+
+// The URL may hold a password: `{:?}` shows it redacted, so a config can be logged.
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &format_args!("{}", super::settings_check::redacted(&self.url)))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("namespace", &self.namespace)
+            .field("default_ttl", &self.default_ttl)
+            .field("compression_threshold", &self.compression_threshold)
+            .field("scan_batch", &self.scan_batch)
+            .field("memory_sample_limit", &self.memory_sample_limit)
+            .field("breaker", &self.breaker)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl RedisConfig {
+    /// Checks the settings that cannot work whatever Redis does: a URL whose scheme is not
+    /// `redis`, `rediss`, `redis-cluster` or `rediss-cluster`, a malformed host, port or
+    /// database, a `rediss://` URL without the `tls` feature, and TLS files that cannot be
+    /// read or are not PEM. [`RedisCache::connect`](crate::RedisCache::connect) runs it too;
+    /// a program calls it first to refuse such settings before it starts anything.
+    ///
+    /// ```
+    /// use perfkit_cache::RedisConfig;
+    ///
+    /// let config = |url: &str| RedisConfig { url: url.to_owned(), ..RedisConfig::default() };
+    /// assert!(config("redis://127.0.0.1:6379/0").validate().is_ok());
+    /// assert!(config("http://nope").validate().is_err());
+    /// assert!(config("redis://127.0.0.1:99999").validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidConfig`], saying what is wrong; a password in the URL is never
+    /// shown.
+    pub fn validate(&self) -> Result<(), CacheError> {
+        super::settings_check::check(self)
+    }
 }
 
 impl Default for RedisConfig {
@@ -48,6 +95,7 @@ impl Default for RedisConfig {
             scan_batch: 500,
             memory_sample_limit: 10_000,
             breaker: BreakerConfig::default(),
+            tls: RedisTls::default(),
         }
     }
 }

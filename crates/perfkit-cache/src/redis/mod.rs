@@ -4,6 +4,9 @@ mod cache_impl;
 mod config;
 mod coordination;
 mod info;
+mod settings_check;
+mod start_up;
+mod tls;
 
 use std::fmt;
 use std::future::Future;
@@ -23,6 +26,7 @@ use perfkit_core::{Clock, SystemClock};
 
 pub use self::config::RedisConfig;
 pub use self::coordination::RedisCoordination;
+pub use self::tls::RedisTls;
 use crate::namespace::Namespace;
 use crate::reserved::Scope;
 use crate::stats::Counters;
@@ -104,12 +108,13 @@ impl fmt::Debug for RedisCache {
 impl RedisCache {
     /// Connects a pool to `config.url`.
     ///
-    /// When Redis does not answer within `connect_timeout`, the cache is returned anyway and
-    /// fails open until the pool's reconnection reaches Redis.
+    /// When Redis does not answer within `connect_timeout`, the cache is returned anyway with
+    /// its circuit breaker open, so no caller pays a timeout for a server known to be down; it
+    /// fails open until the breaker's probe finds Redis back.
     ///
     /// # Errors
-    /// [`CacheError::InvalidConfig`] for a malformed URL, or `rediss://` without the `tls`
-    /// feature.
+    /// [`CacheError::InvalidConfig`] for settings [`RedisConfig::validate`] refuses, or when
+    /// Redis refuses the URL's credentials.
     pub async fn connect(config: RedisConfig) -> Result<Self, CacheError> {
         RedisCache::connect_with_clock(config, Arc::new(SystemClock)).await
     }
@@ -135,17 +140,36 @@ impl RedisCache {
     ) -> Result<Self, CacheError> {
         let builder = client_builder(&config)?;
         let fred_config = builder.get_config().cloned().unwrap_or_default();
+        let shown_url = settings_check::redacted(&config.url);
         let db = fred_config.database.unwrap_or(0);
         let clustered = fred_config.server.is_clustered();
         let pool = builder
             .build_pool(config.pool_size.max(1))
             .map_err(|error| invalid_url(&config, &error))?;
-        drop(pool.connect());
-        if tokio::time::timeout(config.connect_timeout, pool.wait_for_connect()).await.is_err() {
-            tracing::warn!(url = %config.url, "redis not reachable at start-up; failing open until it is");
+        let breaker = CircuitBreaker::new(config.breaker, clock);
+        match start_up::probe(&fred_config, config.connect_timeout).await {
+            start_up::Probe::Refused(why) => {
+                return Err(CacheError::InvalidConfig(format!(
+                    "redis at {shown_url} refused the credentials: {why}"
+                )));
+            }
+            start_up::Probe::Unreachable(why) => {
+                // Open now: the first requests would otherwise each wait for a command
+                // timeout before the breaker learnt what start-up already knows.
+                breaker.trip();
+                drop(pool.connect());
+                tracing::warn!(url = %shown_url, %why, "redis not reachable at start-up; failing open until it is");
+            }
+            start_up::Probe::Ready => {
+                drop(pool.connect());
+                let connected = pool.wait_for_connect();
+                if tokio::time::timeout(config.connect_timeout, connected).await.is_err() {
+                    breaker.trip();
+                    tracing::warn!(url = %shown_url, "redis not reachable at start-up; failing open until it is");
+                }
+            }
         }
         let namespace = Namespace::new(&config.namespace);
-        let breaker = CircuitBreaker::new(config.breaker, clock);
         let link = Link { pool, writer, config, breaker, clustered, db };
         Ok(RedisCache::handle(Arc::new(link), namespace, Scope::Application))
     }
@@ -336,14 +360,18 @@ impl Drop for Link {
 /// # Errors
 /// [`CacheError::InvalidConfig`] for a malformed URL, or `rediss://` without the `tls` feature.
 pub(crate) fn client_builder(config: &RedisConfig) -> Result<Builder, CacheError> {
-    if config.url.starts_with("rediss") && !cfg!(feature = "tls") {
-        return Err(CacheError::InvalidConfig(format!(
-            "{:?} needs TLS: build perfkit-cache with its `tls` feature",
-            config.url
-        )));
-    }
+    config.validate()?;
     let mut fred_config =
         Config::from_url(&config.url).map_err(|error| invalid_url(config, &error))?;
+    #[cfg(feature = "tls")]
+    if !config.tls.is_empty() {
+        fred_config.tls = Some(
+            fred::types::config::TlsConnector::from(tls::rustls_client::client_config(
+                &config.tls,
+            )?)
+            .into(),
+        );
+    }
     // Keep reconnecting when Redis is down at start-up: the cache fails open meanwhile.
     fred_config.fail_fast = false;
     let mut builder = Builder::from_config(fred_config);
@@ -357,8 +385,12 @@ pub(crate) fn client_builder(config: &RedisConfig) -> Result<Builder, CacheError
     Ok(builder)
 }
 
+/// A URL fred cannot read; its password (if any) is not repeated.
 fn invalid_url(config: &RedisConfig, error: &FredError) -> CacheError {
-    CacheError::InvalidConfig(format!("redis url {:?}: {error}", config.url))
+    CacheError::InvalidConfig(format!(
+        "redis url {}: {error}",
+        settings_check::redacted(&config.url)
+    ))
 }
 
 /// Errors that mean Redis could not be reached, as opposed to Redis refusing a command.
