@@ -124,6 +124,8 @@ pub(crate) struct Settings {
 
 /// Which cache backs the service.
 #[derive(Debug, Clone, PartialEq)]
+// Made once at start-up (and per reload): the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum CacheSettings {
     Memory(MemoryConfig),
     /// Redis, with a near cache in front unless `near` is `None`.
@@ -672,5 +674,7 @@ mod tests;
 #[cfg(test)]
 #[path = "config_reference.rs"]
 mod config_reference;
+
+#[cfg(test)]
 #[path = "config_properties.rs"]
 mod properties;

@@ -123,7 +123,7 @@ fn invariants(settings: &Settings) -> Result<(), TestCaseError> {
     prop_assert!(settings.service.validate().is_ok());
     prop_assert!(settings.optimizer.validate().is_ok());
     prop_assert!(settings.alert_rules.validate().is_ok());
-    if let CacheSettings::Redis(redis) = &settings.cache {
+    if let CacheSettings::Redis { redis, .. } = &settings.cache {
         prop_assert!(!redis.namespace.is_empty() && redis.namespace.len() <= MAX_NAMESPACE_LEN);
         prop_assert!(redis.validate().is_ok());
         prop_assert!((1..=256).contains(&redis.pool_size));

@@ -474,7 +474,11 @@ fn inhibit_rules_are_read_and_checked_and_unknown_alert_fields_refused() {
 fn the_instance_id_is_the_host_and_port_unless_one_is_given() {
     let default = settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap();
     assert!(default.service.instance.ends_with(":9123"), "{}", default.service.instance);
-    assert_eq!(default.service.instance, settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap().service.instance, "a restart is the same instance");
+    assert_eq!(
+        default.service.instance,
+        settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap().service.instance,
+        "a restart is the same instance"
+    );
     let from_file = settings(&[], &[], "[service]\ninstance = \"api-3\"").unwrap();
     assert_eq!(from_file.service.instance, "api-3");
     let from_flag =

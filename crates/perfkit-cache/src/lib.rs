@@ -66,8 +66,8 @@ mod report;
 mod reserved;
 mod single_flight;
 mod stats;
-mod tiered;
 mod stored;
+mod tiered;
 mod ttl_policy;
 mod typed;
 

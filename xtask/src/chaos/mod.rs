@@ -257,7 +257,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 fn probe_miss(base: &str) -> MissProbe {
     let page = NEXT_PROBE_PAGE.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    let answer = get_any(base, &format!("/api/posts?page={page}&limit={PROBE_LIMIT}"), PROBE_TIMEOUT);
+    let answer =
+        get_any(base, &format!("/api/posts?page={page}&limit={PROBE_LIMIT}"), PROBE_TIMEOUT);
     let elapsed = started.elapsed();
     match answer {
         Ok((status, body)) => {

@@ -124,7 +124,8 @@ impl CachedPosts {
         post: &NewPost,
         at: i64,
     ) -> Result<i64, ApiError> {
-        let count = self.database.count_user_posts(user).await.map_err(database_failure)?;
+        let count =
+            self.database.count_user_posts(user).await.map_err(|error| database_failure(&error))?;
         if count >= MAX_POSTS_PER_USER {
             return Err(ApiError::Status {
                 status: axum::http::StatusCode::CONFLICT,
@@ -133,8 +134,11 @@ impl CachedPosts {
                 ),
             });
         }
-        let id =
-            self.database.add_post(user, &post.title, &post.body, at).await.map_err(database_failure)?;
+        let id = self
+            .database
+            .add_post(user, &post.title, &post.body, at)
+            .await
+            .map_err(|error| database_failure(&error))?;
         // Invalidate after the write: a reader between the two sees the old answer at most
         // until here, never after.
         let invalidated = async {
