@@ -38,6 +38,7 @@
 //! dataDir = "perfkit-data"    # where the embedded SQLite database lives (created, seeded)
 //! databaseUrl = "postgres://user@127.0.0.1:5433/blog"   # absent: the SQLite file
 //! poolSize = 8                # most database connections
+//! acquireTimeout = "2s"       # longest wait for a connection (then a JSON 503)
 //! pageTtl = "5m"              # how long /api/posts pages stay cached
 //! userPostsTtl = "10m"        # how long /api/users/{id}/posts answers stay cached
 //! readAhead = false           # a page read from the database queues the next one's load
@@ -86,7 +87,7 @@ use perfkit_axum::ApiConfig;
 use serde::Deserialize;
 
 use crate::cli::Cli;
-use crate::demo::{DatabaseChoice, Ttls};
+use crate::demo::{DatabaseChoice, PoolSettings, Ttls};
 use crate::logging::LogFormat;
 
 /// Where the server listens unless told otherwise: loopback only, so a first run exposes
@@ -140,8 +141,8 @@ pub(crate) enum CacheSettings {
 pub(crate) struct DemoSettings {
     /// The embedded SQLite file's directory, or the PostgreSQL server.
     pub(crate) database: DatabaseChoice,
-    /// Most database connections.
-    pub(crate) pool_size: u32,
+    /// The database's connection pool.
+    pub(crate) pool: PoolSettings,
     /// How long each read stays cached.
     pub(crate) ttls: Ttls,
     /// Whether a page read from the database queues the next page's load on the job queue.
@@ -152,6 +153,9 @@ pub(crate) struct DemoSettings {
 pub(crate) const DEFAULT_DATA_DIR: &str = "perfkit-data";
 /// Most database connections the demo's pool may be given.
 const MAX_POOL_SIZE: u32 = 256;
+/// The longest the demo's queries may wait for a connection: within the request timeout's
+/// usual range, so a request never outlives its answer.
+const MAX_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A value kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -395,6 +399,8 @@ struct DemoSection {
     database_url: Option<String>,
     pool_size: u32,
     #[serde(with = "perfkit::core::duration")]
+    acquire_timeout: Duration,
+    #[serde(with = "perfkit::core::duration")]
     page_ttl: Duration,
     #[serde(with = "perfkit::core::duration")]
     user_posts_ttl: Duration,
@@ -410,6 +416,7 @@ impl Default for DemoSection {
             data_dir: None,
             database_url: None,
             pool_size: 8,
+            acquire_timeout: Duration::from_secs(2),
             page_ttl: Duration::from_secs(5 * 60),
             user_posts_ttl: Duration::from_secs(10 * 60),
             // Off: with it, which reads hit depends on when a background job ran.
@@ -656,12 +663,18 @@ fn demo_settings(
     if !(1..=MAX_POOL_SIZE).contains(&section.pool_size) {
         bail!("demo.poolSize must be in 1..={MAX_POOL_SIZE}, got {}", section.pool_size);
     }
+    if section.acquire_timeout.is_zero() || section.acquire_timeout > MAX_ACQUIRE_TIMEOUT {
+        bail!(
+            "demo.acquireTimeout must be more than 0s and at most {MAX_ACQUIRE_TIMEOUT:?}, got {:?}",
+            section.acquire_timeout
+        );
+    }
     if section.page_ttl.is_zero() || section.user_posts_ttl.is_zero() {
         bail!("demo.pageTtl and demo.userPostsTtl must be more than 0s");
     }
     Ok(DemoSettings {
         database,
-        pool_size: section.pool_size,
+        pool: PoolSettings { size: section.pool_size, acquire_timeout: section.acquire_timeout },
         ttls: Ttls { page: section.page_ttl, user_posts: section.user_posts_ttl },
         read_ahead: section.read_ahead,
     })

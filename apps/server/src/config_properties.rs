@@ -28,8 +28,9 @@ bodyLimit = 1024
 requestTimeout = "5s"
 [demo]
 enabled = true
-latency = "5ms"
-ttl = "1s"
+acquireTimeout = "1s"
+pageTtl = "1s"
+userPostsTtl = "1s"
 [service]
 collectInterval = "1s"
 [optimizer]

@@ -210,7 +210,7 @@ fn every_section_is_read() {
         s.demo,
         Some(DemoSettings {
             database: DatabaseChoice::Sqlite("/var/lib/blog".into()),
-            pool_size: 4,
+            pool: PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) },
             ttls: Ttls { page: Duration::from_secs(1), user_posts: Duration::from_secs(2) },
             read_ahead: true,
         })
@@ -248,7 +248,11 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(s.api, ApiConfig::default());
     assert_eq!(s.demo, None);
     assert_eq!(s.alert_rules, RuleSet::default());
-    assert_eq!(s.service, ServiceConfig::default());
+    assert!(s.service.instance.ends_with(":8080"), "{}", s.service.instance);
+    assert_eq!(
+        s.service,
+        ServiceConfig { instance: s.service.instance.clone(), ..ServiceConfig::default() }
+    );
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     let jobs =
         WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
     let database = match &settings.demo {
-        Some(demo) => Some(DemoDatabase::open(&demo.database, demo.pool_size).await?),
+        Some(demo) => Some(DemoDatabase::open(&demo.database, demo.pool).await?),
         None => None,
     };
     let service = build_service(&settings, recorder, &jobs, database.as_ref()).await?;

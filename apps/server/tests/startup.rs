@@ -208,7 +208,7 @@ async fn with_redis_unreachable_at_start_up_no_request_pays_the_timeout() {
         &path,
         format!(
             "[cache]\nredisUrl = \"redis://127.0.0.1:{port}\"\nconnectTimeout = \"500ms\"\n\
-             commandTimeout = \"5s\"\n[demo]\nenabled = true\nlatency = \"10ms\"\n"
+             commandTimeout = \"5s\"\n[demo]\nenabled = true\n"
         ),
     )
     .unwrap();

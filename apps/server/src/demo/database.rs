@@ -75,14 +75,17 @@ macro_rules! on_pool {
 
 impl DemoDatabase {
     /// Opens (creating and seeding on first start) the database `choice` names, with a pool
-    /// of at most `pool_size` connections that logs acquire times for perfkit.
-    pub(crate) async fn open(choice: &DatabaseChoice, pool_size: u32) -> Result<Self> {
+    /// as `pool` says that logs acquire times for perfkit.
+    pub(crate) async fn open(choice: &DatabaseChoice, pool: PoolSettings) -> Result<Self> {
+        let pool_settings = pool;
         let database = match choice {
-            DatabaseChoice::Sqlite(dir) => DemoDatabase::Sqlite(open_sqlite(dir, pool_size).await?),
+            DatabaseChoice::Sqlite(dir) => {
+                DemoDatabase::Sqlite(open_sqlite(dir, pool_settings).await?)
+            }
             DatabaseChoice::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)
                     .with_context(|| "--database-url is not a postgres:// URL sqlx can use")?;
-                let pool = pool_options::<sqlx::Postgres>(pool_size)
+                let pool = pool_options::<sqlx::Postgres>(pool_settings)
                     .connect_with(options)
                     .await
                     .context("cannot connect to the PostgreSQL server --database-url names")?;
@@ -229,19 +232,25 @@ impl DemoDatabase {
 
 /// A pool of at most `size` connections that logs every acquire (at DEBUG, for
 /// perfkit-sqlx's acquire times) and gives up an acquire after 5 s.
-/// The longest a query waits for a connection. sqlx keeps retrying a database that refuses
-/// connections until this passes, so it is also how long a request waits for a database that
-/// is down before its 503.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The demo's connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolSettings {
+    /// Most connections.
+    pub(crate) size: u32,
+    /// The longest a query waits for a connection. sqlx keeps retrying a database that
+    /// refuses connections until this passes, so it is also how long a request waits for a
+    /// database that is down before its 503.
+    pub(crate) acquire_timeout: Duration,
+}
 
-fn pool_options<DB: sqlx::Database>(size: u32) -> sqlx::pool::PoolOptions<DB> {
+fn pool_options<DB: sqlx::Database>(pool: PoolSettings) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .max_connections(pool.size)
+        .acquire_timeout(pool.acquire_timeout)
         .acquire_time_level(log::LevelFilter::Debug)
 }
 
-async fn open_sqlite(dir: &Path, pool_size: u32) -> Result<SqlitePool> {
+async fn open_sqlite(dir: &Path, pool: PoolSettings) -> Result<SqlitePool> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let options = SqliteConnectOptions::new()
@@ -250,7 +259,7 @@ async fn open_sqlite(dir: &Path, pool_size: u32) -> Result<SqlitePool> {
         // WAL: readers do not wait for the writer, and the writer not for readers.
         .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(Duration::from_secs(5));
-    let pool: SqlitePool = pool_options::<sqlx::Sqlite>(pool_size)
+    let pool: SqlitePool = pool_options::<sqlx::Sqlite>(pool)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open the demo database in {}", dir.display()))?;

@@ -20,6 +20,6 @@ mod read_ahead;
 mod routes;
 pub(crate) mod seed;
 
-pub(crate) use database::{DatabaseChoice, DemoDatabase};
+pub(crate) use database::{DatabaseChoice, DemoDatabase, PoolSettings};
 pub(crate) use posts::Ttls;
 pub(crate) use routes::routes;

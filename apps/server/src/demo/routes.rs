@@ -123,7 +123,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::demo::database::DatabaseChoice;
+    use crate::demo::database::{DatabaseChoice, PoolSettings};
     use crate::demo::posts::Ttls;
 
     async fn app() -> (Router, tempfile::TempDir) {
@@ -136,12 +136,13 @@ mod tests {
 
     async fn app_with(jobs: WorkerPool, read_ahead: bool) -> (Router, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
+        let pool = PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) };
         let database =
-            DemoDatabase::open(&DatabaseChoice::Sqlite(dir.path().to_owned()), 4).await.unwrap();
+            DemoDatabase::open(&DatabaseChoice::Sqlite(dir.path().to_owned()), pool).await.unwrap();
         let service = PerformanceService::builder().build().unwrap();
         let settings = DemoSettings {
             database: DatabaseChoice::Sqlite(dir.path().to_owned()),
-            pool_size: 4,
+            pool,
             ttls: Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) },
             read_ahead,
         };
