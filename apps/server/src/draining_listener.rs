@@ -12,6 +12,8 @@ use axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
+use crate::unread::{TrackedStream, Unread};
+
 /// The listening socket twice: tokio's, for serving, and a duplicate of the same socket
 /// (same backlog) whose non-blocking `accept` says for certain when the queue is empty.
 pub(crate) struct DrainingListener {
@@ -19,12 +21,16 @@ pub(crate) struct DrainingListener {
     queue: std::net::TcpListener,
     draining: watch::Receiver<bool>,
     drained: Arc<Notify>,
+    /// Every connection it hands out, until the server first reads from it.
+    unread: Unread,
 }
 
 /// The shutdown side of a [`DrainingListener`].
 pub(crate) struct DrainHandle {
     begin: watch::Sender<bool>,
     drained: Arc<Notify>,
+    /// The accepted connections not read from yet.
+    pub(crate) unread: Unread,
 }
 
 impl DrainingListener {
@@ -35,8 +41,9 @@ impl DrainingListener {
         let listener = TcpListener::from_std(socket)?;
         let (begin, draining) = watch::channel(false);
         let drained = Arc::new(Notify::new());
-        let handle = DrainHandle { begin, drained: Arc::clone(&drained) };
-        Ok((DrainingListener { listener, queue, draining, drained }, handle))
+        let unread = Unread::default();
+        let handle = DrainHandle { begin, drained: Arc::clone(&drained), unread: unread.clone() };
+        Ok((DrainingListener { listener, queue, draining, drained, unread }, handle))
     }
 
     /// The next queued connection, without waiting; `None` once the queue is empty.
@@ -74,10 +81,21 @@ impl DrainHandle {
 }
 
 impl Listener for DrainingListener {
-    type Io = TcpStream;
+    type Io = TrackedStream;
     type Addr = SocketAddr;
 
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+    async fn accept(&mut self) -> (TrackedStream, SocketAddr) {
+        let (stream, peer) = self.accept_untracked().await;
+        (self.unread.track(stream), peer)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+impl DrainingListener {
+    async fn accept_untracked(&mut self) -> (TcpStream, SocketAddr) {
         loop {
             if *self.draining.borrow() {
                 if let Some(queued) = self.next_queued() {
@@ -105,10 +123,6 @@ impl Listener for DrainingListener {
                 }
             }
         }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
     }
 }
 

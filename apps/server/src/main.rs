@@ -16,6 +16,7 @@ mod logging;
 mod reload;
 mod security;
 mod shutdown;
+mod unread;
 mod wiring;
 
 use std::process::ExitCode;

@@ -42,6 +42,9 @@ pub(crate) enum Drain {
 /// Longest time spent accepting the connections queued at shutdown; a flood of new ones
 /// cannot hold the shutdown open.
 const QUEUE_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// Longest wait, once nothing more is accepted, for every accepted connection to be read
+/// once (its request taken in) before connections are asked to finish.
+const FIRST_READ_LIMIT: Duration = Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `stop` resolves, then drains for at most `grace`.
 pub(crate) async fn serve_until(
@@ -84,6 +87,13 @@ pub(crate) async fn serve_until(
                 tracing::warn!("connections kept arriving after the signal; no longer accepting them");
             }
         }
+    }
+    // hyper closes a connection it has read nothing from as idle, request or not.
+    if !queue.unread.wait_until_read(FIRST_READ_LIMIT).await {
+        tracing::warn!(
+            unread = queue.unread.count(),
+            "connections not read within {FIRST_READ_LIMIT:?} of the signal are closed unread"
+        );
     }
     let _ = begin_drain.send(());
     match tokio::time::timeout(grace, server).await {

@@ -16,7 +16,7 @@ use perfkit::metrics::Recorder;
 use perfkit::{HealthCheckOptions, PerformanceService};
 use perfkit_sqlx::PgPlanner;
 use sqlx::postgres::PgConnectOptions;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::admin_token;
@@ -32,9 +32,8 @@ use crate::shutdown::{self, Drain};
 /// SIGHUP meanwhile reloads what `reload` can, re-reading the layers `cli` names. The service
 /// records into `recorder`, which logging already feeds with the demo's statement timings.
 pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -> Result<()> {
-    let listener = TcpListener::bind(settings.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.bind))?;
+    let listener =
+        listen(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
     let address = listener.local_addr().context("cannot read the bound address")?;
     let (token, origin) = admin_token::choose(settings.admin_token.as_ref())?;
     admin_token::announce(&token, origin);
@@ -82,6 +81,19 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
+}
+
+/// Connections the kernel may hold for us before we accept them. tokio's default (1024)
+/// overflows under a burst of 1000 new clients on a busy machine, and a client whose
+/// handshake the kernel dropped is reset at shutdown; the kernel caps this at somaxconn.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `address` with [`LISTEN_BACKLOG`] (address reuse on, as tokio's `bind`).
+fn listen(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// How long the demo database's health check may take.
