@@ -128,3 +128,51 @@ async fn with_a_database_url_the_demo_serves_posts_from_postgres() {
     let (status, _) = server.terminate();
     assert!(status.success());
 }
+
+/// Polls `/health` until the `database` check reads `status`.
+async fn wait_for_database_check(client: &Client, server: &Server, status: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, _, health) = get(client, server, "/api/performance/health").await;
+        if health["checks"]["database"]["status"] == status {
+            return health;
+        }
+        assert!(started.elapsed() < support::PATIENCE, "database check never {status}: {health}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_hits_are_served_and_a_miss_gets_a_fast_json_503() {
+    let postgres = PostgresServer::start_private();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[service]\nhealthCheckInterval = \"200ms\"\n").unwrap();
+    let args =
+        ["--demo", "--database-url", postgres.url(), "--config", config.path().to_str().unwrap()];
+    let server = Server::start(&args, &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+    let (status, _, _) = get(&client, &server, "/api/posts?page=1&limit=10").await;
+    assert_eq!(status, StatusCode::OK);
+    wait_for_database_check(&client, &server, "healthy").await;
+
+    postgres.stop().unwrap();
+    let health = wait_for_database_check(&client, &server, "degraded").await;
+    assert_eq!(health["checks"]["database"]["critical"], false, "{health}");
+    let (status, cache, _) = get(&client, &server, "/api/posts?page=1&limit=10").await;
+    assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("hit")), "hits need no database");
+    let started = std::time::Instant::now();
+    let (status, _, body) = get(&client, &server, "/api/posts?page=2&limit=10").await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+    // The pool's acquire timeout (2 s) and some slack: never the request timeout (30 s).
+    assert!(took < std::time::Duration::from_secs(5), "a miss took {took:?}");
+
+    postgres.restart().unwrap();
+    wait_for_database_check(&client, &server, "healthy").await;
+    let (status, _, page) = get(&client, &server, "/api/posts?page=2&limit=10").await;
+    assert_eq!(status, StatusCode::OK, "served again without a restart: {page}");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}

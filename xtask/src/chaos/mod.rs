@@ -264,7 +264,7 @@ fn probe_miss(base: &str) -> MissProbe {
         Ok((status, body)) => {
             let code = serde_json::from_str::<Value>(&body)
                 .ok()
-                .and_then(|json| json["code"].as_str().map(str::to_owned));
+                .and_then(|json| json["error"]["code"].as_str().map(str::to_owned));
             MissProbe { status: Some(status), code, elapsed }
         }
         Err(_) => MissProbe { status: None, code: None, elapsed },
