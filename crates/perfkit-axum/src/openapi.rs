@@ -41,7 +41,7 @@ pub(crate) fn base() -> OpenApi {
 /// ```
 #[must_use]
 pub fn openapi() -> OpenApi {
-    crate::routes::api().into_openapi()
+    crate::routes::document()
 }
 
 /// The document as the pretty JSON that is checked in as `docs/openapi.json`.

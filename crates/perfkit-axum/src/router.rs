@@ -58,7 +58,9 @@ const COMPRESS_ABOVE_BYTES: u16 = 1024;
 /// # }).unwrap();
 /// ```
 pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
-    let (routes, document) = routes::api().split_for_parts();
+    let (routes, mut document) = routes::api().split_for_parts();
+    let (unlayered, unlayered_document) = routes::unlayered().split_for_parts();
+    document.merge(unlayered_document);
     let openapi_json = match document.to_pretty_json() {
         Ok(text) => text,
         Err(error) => {
@@ -110,5 +112,6 @@ pub fn router(service: PerformanceService, config: ApiConfig) -> Router {
         .route("/api/performance/", any(respond::not_found))
         .route("/api/performance/{*rest}", any(respond::not_found))
         .route_layer(stack)
+        .merge(unlayered)
         .with_state(state)
 }

@@ -51,9 +51,24 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(silences::expire))
         .routes(routes!(instances::list))
         .routes(routes!(health::health))
-        .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(stream::stream))
         .routes(routes!(stream_ticket::issue))
         .routes(routes!(crate::openapi::document))
+}
+
+/// Routes served outside the layer stack, documented like the rest: the liveness probe,
+/// which orchestrators call constantly and which can neither fail, wait, nor grow, so
+/// compression, timeouts and error rewriting would only cost it; it sets the stack's headers
+/// itself, and an outer [`RequestMetricsLayer`](crate::RequestMetricsLayer) still counts it.
+pub(crate) fn unlayered() -> OpenApiRouter<AppState> {
+    let (schemas, paths, live) = routes!(health::live);
+    OpenApiRouter::new().routes((schemas, paths, live.fallback(health::live_wrong_method)))
+}
+
+/// The whole OpenAPI document: the layered routes' and the unlayered ones'.
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
+    let mut document = api().into_openapi();
+    document.merge(unlayered().into_openapi());
+    document
 }
