@@ -123,11 +123,18 @@ async fn a_reader_never_returns_a_value_older_than_an_invalidation_it_received()
         figures.front_hits,
         figures.back_hits
     );
-    assert!(figures.front_hits > 0, "the reader's front served nothing: {figures:?}");
     wait_for("every write's invalidation", || {
         near(&reader.counters()).invalidations == baseline + WRITES
     })
     .await;
+    // During the writes a busy machine may invalidate every key before its second read; with
+    // the writes over, a second read of a key is the front's.
+    for key in &keys {
+        reader.get(key).await.unwrap();
+        reader.get(key).await.unwrap();
+    }
+    let figures = near(&reader.counters());
+    assert!(figures.front_hits > 0, "the reader's front served nothing: {figures:?}");
     // Without invalidations the front would serve old values for its whole 10 s TTL.
     assert!(worst < Duration::from_millis(250), "staleness window {worst:?}");
 }
