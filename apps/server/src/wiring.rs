@@ -190,18 +190,20 @@ pub(crate) fn build_router(
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.
-    let router = router
-        .fallback(|| async { perfkit_axum::ApiError::NotFound })
+    // One `layer` call for the three: axum boxes and clones the wrapped routes per request
+    // for each `Router::layer`. Listed outermost first: the metrics see every answer.
+    let outer = tower::ServiceBuilder::new()
+        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())))
         // The demo's answers and the fallback's 404s carry the same headers as perfkit's.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(perfkit_axum::middleware::RESTRICTIVE_CSP),
         ))
-        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())));
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+    let router = router.fallback(|| async { perfkit_axum::ApiError::NotFound }).layer(outer);
     // Outermost, so a preflight is answered before routing; absent unless origins are listed.
     match security::cors_layer(&settings.cors_origins) {
         Some(cors) => router.layer(cors),
