@@ -14,6 +14,7 @@
 
 pub(crate) mod database;
 mod model;
+mod outage;
 mod posts;
 mod query;
 mod read_ahead;

@@ -10,6 +10,7 @@ use perfkit_axum::ApiError;
 
 use super::database::DemoDatabase;
 use super::model::{NewPost, PostsPage};
+use super::outage::{Outage, is_unreachable};
 
 /// Most posts one user may have: the write path is open, so the table stays bounded.
 pub(crate) const MAX_POSTS_PER_USER: i64 = 1_000;
@@ -53,6 +54,8 @@ pub(crate) struct CachedPosts {
     cache: CacheAside,
     admin: Arc<dyn CacheAdmin>,
     database: DemoDatabase,
+    /// Refuses queries for a moment once the database was found unreachable.
+    outage: Outage,
     ttls: Ttls,
 }
 
@@ -71,18 +74,25 @@ impl CachedPosts {
         database: DemoDatabase,
         ttls: Ttls,
     ) -> Self {
-        CachedPosts { cache: CacheAside::new(cache), admin, database, ttls }
+        CachedPosts {
+            cache: CacheAside::new(cache),
+            admin,
+            database,
+            outage: Outage::default(),
+            ttls,
+        }
     }
 
     /// One page of posts, as JSON. The total every page carries is cached on its own (under
     /// the pages' prefix, so a write invalidates it with them): a page miss then costs one
     /// statement, not a count of the whole table as well.
     pub(crate) async fn page(&self, page: u32, limit: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
-        let database = self.database.clone();
+        let (database, outage) = (self.database.clone(), self.outage.clone());
         let total = self.total().await?;
         let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
         self.cached(&key, self.ttls.page, async move {
-            let posts = database.posts_page(page, limit).await.map_err(database_error)?;
+            let posts =
+                outage.guard(database.posts_page(page, limit)).await.map_err(database_error)?;
             Ok(Some(serde_json::to_vec(&PostsPage { page, limit, total, posts })?))
         })
         .await?
@@ -91,11 +101,11 @@ impl CachedPosts {
 
     /// The number of posts, cached like a page.
     async fn total(&self) -> Result<i64, ApiError> {
-        let database = self.database.clone();
+        let (database, outage) = (self.database.clone(), self.outage.clone());
         let key = format!("{PAGE_PREFIX}total");
         let (json, _) = self
             .cached(&key, self.ttls.page, async move {
-                let total = database.count_posts().await.map_err(database_error)?;
+                let total = outage.guard(database.count_posts()).await.map_err(database_error)?;
                 Ok(Some(serde_json::to_vec(&total)?))
             })
             .await?
@@ -105,9 +115,10 @@ impl CachedPosts {
 
     /// A user's posts as JSON, or [`ApiError::NoSuchResource`] for an unknown user.
     pub(crate) async fn user_posts(&self, user: i64) -> Result<(Vec<u8>, Lookup), ApiError> {
-        let database = self.database.clone();
+        let (database, outage) = (self.database.clone(), self.outage.clone());
         self.cached(&user_key(user), self.ttls.user_posts, async move {
-            match database.user_posts(user, USER_POSTS_LIMIT).await.map_err(database_error)? {
+            let posts = outage.guard(database.user_posts(user, USER_POSTS_LIMIT));
+            match posts.await.map_err(database_error)? {
                 Some(posts) => Ok(Some(serde_json::to_vec(&posts)?)),
                 None => Ok(None),
             }
@@ -124,8 +135,11 @@ impl CachedPosts {
         post: &NewPost,
         at: i64,
     ) -> Result<i64, ApiError> {
-        let count =
-            self.database.count_user_posts(user).await.map_err(|error| database_failure(&error))?;
+        let count = self
+            .outage
+            .guard(self.database.count_user_posts(user))
+            .await
+            .map_err(|error| database_failure(&error))?;
         if count >= MAX_POSTS_PER_USER {
             return Err(ApiError::Status {
                 status: axum::http::StatusCode::CONFLICT,
@@ -135,8 +149,8 @@ impl CachedPosts {
             });
         }
         let id = self
-            .database
-            .add_post(user, &post.title, &post.body, at)
+            .outage
+            .guard(self.database.add_post(user, &post.title, &post.body, at))
             .await
             .map_err(|error| database_failure(&error))?;
         // Invalidate after the write: a reader between the two sees the old answer at most
@@ -183,14 +197,9 @@ impl CachedPosts {
 /// A database that cannot be reached (stopped, restarting, its pool exhausted past the acquire
 /// timeout) is a 503 the client may retry; anything else the database says is a 500.
 fn database_failure(error: &sqlx::Error) -> ApiError {
-    match error {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => {
-            ApiError::Unavailable(format!("the demo database is not answering: {error}"))
-        }
-        other => ApiError::Internal(other.to_string()),
+    if is_unreachable(error) {
+        ApiError::Unavailable(format!("the demo database is not answering: {error}"))
+    } else {
+        ApiError::Internal(error.to_string())
     }
 }
