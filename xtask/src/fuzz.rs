@@ -1,5 +1,6 @@
-//! `cargo xtask fuzz [--time 60s] [--target NAME]`: every cargo-fuzz target in `fuzz/` (or
-//! one), each for the given time, then a table of runs, corpus size and outcome.
+//! `cargo xtask fuzz [--time 60s] [--target NAME] [--write-docs]`: every cargo-fuzz target in
+//! `fuzz/` (or one), each for the given time, then a table of runs, corpus size and outcome
+//! (with `--write-docs`, also in docs/RELIABILITY.md).
 //!
 //! The targets need the nightly toolchain and cargo-fuzz: a missing nightly is said plainly
 //! (with the command that installs it); a missing cargo-fuzz is installed with
@@ -45,7 +46,8 @@ struct Outcome {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
-    let (time, only) = parse_args(args)?;
+    let Args { time, only, write_docs } = parse_args(args)?;
+    let machine = crate::loadtest::machine::describe();
     check_nightly()?;
     ensure_cargo_fuzz()?;
     let root = workspace_root();
@@ -63,7 +65,23 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         println!("==> fuzzing {target} for {time:?}");
         outcomes.push(fuzz_one(&root, target, time)?);
     }
-    print_table(&outcomes);
+    let table = table(&outcomes);
+    println!("\n{table}");
+    if write_docs {
+        let command = match &only {
+            Some(target) => {
+                format!("cargo xtask fuzz --time {}s --target {target}", time.as_secs())
+            }
+            None => format!("cargo xtask fuzz --time {}s", time.as_secs()),
+        };
+        let title = "Fuzzing (`cargo xtask fuzz`)";
+        crate::loadtest::docs::write_section(
+            &root.join("docs").join("RELIABILITY.md"),
+            "fuzz",
+            &crate::loadtest::docs::Record { title, command: &command, machine: &machine },
+            &table,
+        )?;
+    }
     let crashed: Vec<&Outcome> = outcomes.iter().filter(|o| o.crash.is_some()).collect();
     if !crashed.is_empty() {
         for outcome in &crashed {
@@ -81,9 +99,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn parse_args(args: &[String]) -> Result<(Duration, Option<String>)> {
+/// The command line, read.
+struct Args {
+    time: Duration,
+    only: Option<String>,
+    write_docs: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Args> {
     let mut time = DEFAULT_TIME;
     let mut target = None;
+    let mut write_docs = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -92,10 +118,13 @@ fn parse_args(args: &[String]) -> Result<(Duration, Option<String>)> {
                 time = parse_duration(value)?;
             }
             "--target" => target = Some(args.next().context("--target needs a name")?.clone()),
-            other => bail!("unknown argument {other:?}: expected --time DURATION, --target NAME"),
+            "--write-docs" => write_docs = true,
+            other => bail!(
+                "unknown argument {other:?}: expected --time DURATION, --target NAME, --write-docs"
+            ),
         }
     }
-    Ok((time, target))
+    Ok(Args { time, only: target, write_docs })
 }
 
 /// `90`, `90s`, `2m` or `1h`: whole seconds, at least one.
@@ -230,17 +259,18 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-fn print_table(outcomes: &[Outcome]) {
-    println!("\n| target | time | inputs run | corpus | result |");
-    println!("|---|---|---|---|---|");
+fn table(outcomes: &[Outcome]) -> String {
+    let mut text =
+        String::from("| target | time | inputs run | corpus | result |\n|---|---|---|---|---|\n");
     for outcome in outcomes {
         let runs = outcome.runs.map_or_else(|| "?".to_owned(), |n| n.to_string());
         let result = if outcome.crash.is_some() { "CRASH" } else { "no crash" };
-        println!(
-            "| {} | {:.0?} | {runs} | {} | {result} |",
+        text.push_str(&format!(
+            "| {} | {:.0?} | {runs} | {} | {result} |\n",
             outcome.target, outcome.took, outcome.corpus
-        );
+        ));
     }
+    text
 }
 
 #[cfg(test)]
@@ -259,12 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn arguments_name_a_time_and_a_target() {
+    fn arguments_name_a_time_a_target_and_whether_to_write_the_docs() {
         let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let (time, target) =
-            parse_args(&args(&["--time", "5s", "--target", "frame_decode"])).unwrap();
-        assert_eq!((time, target.as_deref()), (Duration::from_secs(5), Some("frame_decode")));
-        assert_eq!(parse_args(&[]).unwrap(), (DEFAULT_TIME, None));
+        let given = parse_args(&args(&["--time", "5s", "--target", "frame_decode"])).unwrap();
+        assert_eq!(
+            (given.time, given.only.as_deref(), given.write_docs),
+            (Duration::from_secs(5), Some("frame_decode"), false)
+        );
+        let default = parse_args(&[]).unwrap();
+        assert_eq!((default.time, default.only), (DEFAULT_TIME, None));
+        assert!(parse_args(&args(&["--write-docs"])).unwrap().write_docs);
         assert!(parse_args(&args(&["--time"])).is_err());
         assert!(parse_args(&args(&["--fast"])).is_err());
     }
