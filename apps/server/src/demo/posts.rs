@@ -84,33 +84,46 @@ impl CachedPosts {
     }
 
     /// One page of posts, as JSON. The total every page carries is cached on its own (under
-    /// the pages' prefix, so a write invalidates it with them): a page miss then costs one
-    /// statement, not a count of the whole table as well.
-    pub(crate) async fn page(&self, page: u32, limit: u32) -> Result<(Vec<u8>, Lookup), ApiError> {
-        let (database, outage) = (self.database.clone(), self.outage.clone());
-        let total = self.total().await?;
+    /// the pages' prefix, so a write invalidates it with them) and read only on a page miss:
+    /// a hit is one cache read, and a miss one statement, not a count of the whole table too.
+    pub(crate) async fn page(
+        self: &Arc<Self>,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<u8>, Lookup), ApiError> {
+        let this = Arc::clone(self);
         let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
         self.cached(&key, self.ttls.page, async move {
-            let posts =
-                outage.guard(database.posts_page(page, limit)).await.map_err(database_error)?;
+            let total = this.total().await?;
+            let posts = this.outage.guard(this.database.posts_page(page, limit));
+            let posts = posts.await.map_err(database_error)?;
             Ok(Some(serde_json::to_vec(&PostsPage { page, limit, total, posts })?))
         })
         .await?
         .ok_or_else(|| ApiError::Internal("a page read found nothing".to_owned()))
     }
 
-    /// The number of posts, cached like a page.
-    async fn total(&self) -> Result<i64, ApiError> {
+    /// The number of posts, cached like a page. A database failure comes back as itself, so
+    /// the page that needed it answers as [`database_failure`] says.
+    async fn total(&self) -> Result<i64, perfkit::cache::BoxError> {
         let (database, outage) = (self.database.clone(), self.outage.clone());
         let key = format!("{PAGE_PREFIX}total");
-        let (json, _) = self
-            .cached(&key, self.ttls.page, async move {
-                let total = outage.guard(database.count_posts()).await.map_err(database_error)?;
-                Ok(Some(serde_json::to_vec(&total)?))
+        let compute = || async {
+            let total = outage.guard(database.count_posts()).await;
+            let total = total.map_err(|source| CacheError::Compute {
+                key: key.clone(),
+                source: database_error(source),
+            })?;
+            serde_json::to_vec(&total).map_err(|source| CacheError::Compute {
+                key: key.clone(),
+                source: Box::new(source),
             })
-            .await?
-            .ok_or_else(|| ApiError::Internal("the count found nothing".to_owned()))?;
-        serde_json::from_slice(&json).map_err(|error| ApiError::Internal(error.to_string()))
+        };
+        match self.cache.get_or_compute(&key, Some(self.ttls.page), compute).await {
+            Ok((json, _)) => Ok(serde_json::from_slice(&json)?),
+            Err(CacheError::Compute { source, .. }) => Err(source),
+            Err(other) => Err(Box::new(other)),
+        }
     }
 
     /// A user's posts as JSON, or [`ApiError::NoSuchResource`] for an unknown user.
