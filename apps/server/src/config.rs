@@ -80,7 +80,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
-use perfkit::alerting::{InhibitRule, NotifierTarget, NotifiersConfig, RuleSet};
+use perfkit::alerting::{InhibitRule, NotifiersConfig, RuleSet};
 use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig, RedisTls};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::ApiConfig;
@@ -151,11 +151,6 @@ pub(crate) struct DemoSettings {
 
 /// The data directory when none is given: beside where the server is started.
 pub(crate) const DEFAULT_DATA_DIR: &str = "perfkit-data";
-/// Most database connections the demo's pool may be given.
-const MAX_POOL_SIZE: u32 = 256;
-/// The longest the demo's queries may wait for a connection: within the request timeout's
-/// usual range, so a request never outlives its answer.
-const MAX_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A value kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -540,7 +535,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         Some(instance) => service.instance = instance,
         // The same server restarted is the same instance (its persisted history comes back);
         // two servers on one host differ by port.
-        None if !file.instance_given => service.instance = default_instance(bind.port()),
+        None if !file.instance_given => service.instance = sections::default_instance(bind.port()),
         None => {}
     }
     service.validate().context("section [service] (or the instance id)")?;
@@ -548,8 +543,8 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         .validate()
         .map_err(OptimizerError::InvalidConfig)
         .context("section [optimizer]")?;
-    let (alert_rules, inhibit_rules) = alerts_section(file.alerts.as_ref())?;
-    let notifiers = notifiers_section(
+    let (alert_rules, inhibit_rules) = sections::alerts_section(file.alerts.as_ref())?;
+    let notifiers = sections::notifiers_section(
         file.notifiers,
         &chosen.alertmanager_urls,
         &chosen.webhook_urls,
@@ -566,7 +561,9 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         cache,
         api: file.api,
         demo: match chosen.demo {
-            Some(true) => Some(demo_settings(chosen.database_url, chosen.data_dir, &file.demo)?),
+            Some(true) => {
+                Some(sections::demo_settings(chosen.database_url, chosen.data_dir, &file.demo)?)
+            }
             _ => None,
         },
         service,
@@ -577,108 +574,8 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     })
 }
 
-/// `[alerts]`: `rules` (every bad rule reported at once) and `inhibitRules`; nothing else.
-fn alerts_section(table: Option<&toml::Table>) -> Result<(RuleSet, Vec<InhibitRule>)> {
-    let Some(table) = table else {
-        return Ok((RuleSet::default(), InhibitRule::defaults()));
-    };
-    if let Some(unknown) =
-        table.keys().find(|key| !["rules", "inhibitRules"].contains(&key.as_str()))
-    {
-        bail!("section [alerts]: unknown field `{unknown}`, expected `rules` or `inhibitRules`");
-    }
-    let rules = match table.get("rules") {
-        Some(rules) => {
-            let document = toml::Table::from_iter([("rules".to_owned(), rules.clone())]);
-            RuleSet::from_toml(&toml::to_string(&document)?).context("section [alerts]")?
-        }
-        None => RuleSet::default(),
-    };
-    let inhibit_rules = match table.get("inhibitRules") {
-        Some(value) => value
-            .clone()
-            .try_into::<Vec<InhibitRule>>()
-            .context("section [alerts]: inhibitRules")?,
-        None => InhibitRule::defaults(),
-    };
-    perfkit::alerting::validate_inhibit_rules(&inhibit_rules).context("section [alerts]")?;
-    Ok((rules, inhibit_rules))
-}
-
-/// `[notifiers]`, with the lists a flag or the environment gave in place of the file's.
-fn notifiers_section(
-    mut notifiers: NotifiersConfig,
-    alertmanager_urls: &Option<Vec<String>>,
-    webhook_urls: &Option<Vec<String>>,
-    webhook_token: Option<&Secret>,
-) -> Result<NotifiersConfig> {
-    if let Some(urls) = alertmanager_urls {
-        notifiers.alertmanagers = urls.iter().map(|url| NotifierTarget::url(url)).collect();
-    }
-    if let Some(urls) = webhook_urls {
-        notifiers.webhooks = urls
-            .iter()
-            .map(|url| NotifierTarget {
-                bearer_token: webhook_token.map(|token| token.0.clone()),
-                ..NotifierTarget::url(url)
-            })
-            .collect();
-    }
-    notifiers.validate().context("section [notifiers] (with --alertmanager-url, --webhook-url)")?;
-    Ok(notifiers)
-}
-
-/// The server's instance id when none is given: `<host name>:<port>`.
-fn default_instance(port: u16) -> String {
-    /// Longest host part kept, within the id's 64 characters.
-    const MAX_HOST: usize = 48;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let host: String = host
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(MAX_HOST)
-        .collect();
-    let host = if host.is_empty() { "perfkit" } else { &host };
-    format!("{host}:{port}")
-}
-
-/// The demo's settings, checked: a PostgreSQL URL when one is given, else the SQLite file's
-/// directory; a pool size and TTLs in range.
-fn demo_settings(
-    database_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    section: &DemoSection,
-) -> Result<DemoSettings> {
-    let database = match database_url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            DatabaseChoice::Postgres(url)
-        }
-        Some(_) => bail!("the database URL must start with postgres:// or postgresql://"),
-        None => DatabaseChoice::Sqlite(data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))),
-    };
-    if !(1..=MAX_POOL_SIZE).contains(&section.pool_size) {
-        bail!("demo.poolSize must be in 1..={MAX_POOL_SIZE}, got {}", section.pool_size);
-    }
-    if section.acquire_timeout.is_zero() || section.acquire_timeout > MAX_ACQUIRE_TIMEOUT {
-        bail!(
-            "demo.acquireTimeout must be more than 0s and at most {MAX_ACQUIRE_TIMEOUT:?}, got {:?}",
-            section.acquire_timeout
-        );
-    }
-    if section.page_ttl.is_zero() || section.user_posts_ttl.is_zero() {
-        bail!("demo.pageTtl and demo.userPostsTtl must be more than 0s");
-    }
-    Ok(DemoSettings {
-        database,
-        pool: PoolSettings { size: section.pool_size, acquire_timeout: section.acquire_timeout },
-        ttls: Ttls { page: section.page_ttl, user_posts: section.user_posts_ttl },
-        read_ahead: section.read_ahead,
-    })
-}
+#[path = "config_sections.rs"]
+mod sections;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

@@ -2,14 +2,13 @@
 //! with `pg_ctl` on a free loopback port, stopped on drop), or the server `DATABASE_URL`
 //! names. Never the machine's shared server on port 5432.
 
-use std::io;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
 use crate::TestingError;
+use crate::redis_server::free_port;
 
 /// The role a private server's database is owned by (trust authentication, loopback only).
 const ROLE: &str = "perfkit";
@@ -257,11 +256,6 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
-}
-
-fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// The port of a `postgres://[user[:pass]@]host[:port][/db]` URL.
