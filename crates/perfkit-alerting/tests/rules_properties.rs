@@ -158,3 +158,15 @@ fn fuzz_regressions_replay() {
         check(RuleSet::from_toml(&text)).unwrap();
     }
 }
+
+/// Found by the property test above: a tiny threshold came back from JSON one unit in the last
+/// place off, until serde_json parsed floats exactly (`float_roundtrip`).
+#[test]
+fn a_tiny_threshold_round_trips_through_json_to_the_last_bit() {
+    let mut document: Value = serde_json::from_str(&RuleSet::default().to_json().unwrap()).unwrap();
+    let rule = &mut document["rules"][0];
+    assert!(rule["recoveryThreshold"].is_number(), "{rule}");
+    rule["recoveryThreshold"] = json!(-5.746605342829347e-181);
+    let parsed = RuleSet::from_json(&document.to_string());
+    check(parsed).unwrap();
+}
