@@ -15,7 +15,7 @@ use support::Server;
 const TOKEN: &str = "database-e2e-admin-token";
 const PAGE: &str = "SELECT id, user_id, title, body FROM posts WHERE id > $2 ORDER BY id LIMIT $1";
 const USER_POSTS: &str =
-    "SELECT id, user_id, title, body FROM posts WHERE user_id = $1 ORDER BY id LIMIT $2";
+    "SELECT id, user_id, title, body FROM posts WHERE user_id = $1 ORDER BY id LIMIT $2 OFFSET $3";
 
 async fn get(client: &Client, server: &Server, path: &str) -> (StatusCode, Option<String>, Value) {
     let response = client.get(server.url(path)).bearer_auth(TOKEN).send().await.unwrap();
@@ -33,7 +33,7 @@ async fn reads_writes_and_statements(client: &Client, server: &Server) -> Vec<Va
     assert_eq!(page["total"], 25_000);
     let (_, cache, _) = get(client, server, "/api/posts?page=3&limit=10").await;
     assert_eq!(cache.as_deref(), Some("hit"));
-    let (_, _, before) = get(client, server, "/api/users/42/posts").await;
+    let (_, _, before) = get(client, server, "/api/users/42/posts?limit=100").await;
     let created = client
         .post(server.url("/api/users/42/posts"))
         .json(&json!({ "title": "Measured", "body": "Timed by perfkit-sqlx." }))
@@ -41,7 +41,7 @@ async fn reads_writes_and_statements(client: &Client, server: &Server) -> Vec<Va
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    let (_, cache, after) = get(client, server, "/api/users/42/posts").await;
+    let (_, cache, after) = get(client, server, "/api/users/42/posts?limit=100").await;
     assert_eq!(cache.as_deref(), Some("miss"), "the write invalidated the user's posts");
     assert_eq!(after.as_array().unwrap().len(), before.as_array().unwrap().len() + 1);
     let (_, cache, page) = get(client, server, "/api/posts?page=3&limit=10").await;

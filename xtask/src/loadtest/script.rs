@@ -77,7 +77,7 @@ function init(args)
   for i = 1, POOL_SIZE do
     local path
     if math.random() < USER_SHARE then
-      path = "/api/users/" .. pick(users) .. "/posts"
+      path = "/api/users/" .. pick(users) .. "/posts?limit=20"
     else
       path = "/api/posts?page=" .. pick(pages) .. "&limit=20"
     end

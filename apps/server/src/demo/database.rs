@@ -40,8 +40,10 @@ const POSTGRES_SCHEMA: &str = "
 const PAGE: &str = "SELECT id, user_id, title, body FROM posts WHERE id > $2 ORDER BY id LIMIT $1";
 const COUNT_POSTS: &str = "SELECT count(*) FROM posts";
 const USER_EXISTS: &str = "SELECT count(*) FROM users WHERE id = $1";
+/// `OFFSET` is fine here: a user has at most `MAX_POSTS_PER_USER` posts, so the index scan
+/// it skips is short.
 const USER_POSTS: &str =
-    "SELECT id, user_id, title, body FROM posts WHERE user_id = $1 ORDER BY id LIMIT $2";
+    "SELECT id, user_id, title, body FROM posts WHERE user_id = $1 ORDER BY id LIMIT $2 OFFSET $3";
 const COUNT_USER_POSTS: &str = "SELECT count(*) FROM posts WHERE user_id = $1";
 const INSERT_POST: &str = "INSERT INTO posts (user_id, title, body, created_at) \
                            VALUES ($1, $2, $3, $4) RETURNING id";
@@ -174,17 +176,21 @@ impl DemoDatabase {
         on_pool!(self, pool => sqlx::query_scalar(COUNT_POSTS).fetch_one(pool).await)
     }
 
-    /// The posts of user `user` (at most `limit`, oldest first), or `None` for no such user.
+    /// Page `page` (from 1) of `limit` posts of user `user`, oldest first, or `None` for no
+    /// such user.
     pub(crate) async fn user_posts(
         &self,
         user: i64,
-        limit: i64,
+        page: u32,
+        limit: u32,
     ) -> Result<Option<Vec<Post>>, sqlx::Error> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
         on_pool!(self, pool => {
             let mut connection = pool.acquire().await?;
             let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(USER_POSTS)
                 .bind(user)
-                .bind(limit)
+                .bind(i64::from(limit))
+                .bind(offset)
                 .fetch_all(&mut *connection)
                 .await?;
             // Only a user without posts needs the second statement: do they exist at all?

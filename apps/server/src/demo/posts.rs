@@ -14,8 +14,6 @@ use super::outage::{Outage, is_unreachable};
 
 /// Most posts one user may have: the write path is open, so the table stays bounded.
 pub(crate) const MAX_POSTS_PER_USER: i64 = 1_000;
-/// Most posts `/api/users/{id}/posts` returns.
-const USER_POSTS_LIMIT: i64 = MAX_POSTS_PER_USER;
 /// The prefix of every page key: a new post changes every page's `total`.
 const PAGE_PREFIX: &str = "demo:posts:page:";
 
@@ -59,8 +57,13 @@ pub(crate) struct CachedPosts {
     ttls: Ttls,
 }
 
-fn user_key(user: i64) -> String {
-    format!("demo:users:{user}:posts")
+/// The prefix of every cached page of `user`'s posts: a new post of theirs changes them all.
+fn user_prefix(user: i64) -> String {
+    format!("demo:users:{user}:posts:")
+}
+
+fn user_page_key(user: i64, page: u32, limit: u32) -> String {
+    format!("{}page:{page}:limit:{limit}", user_prefix(user))
 }
 
 fn database_error(error: sqlx::Error) -> perfkit::cache::BoxError {
@@ -126,11 +129,17 @@ impl CachedPosts {
         }
     }
 
-    /// A user's posts as JSON, or [`ApiError::NoSuchResource`] for an unknown user.
-    pub(crate) async fn user_posts(&self, user: i64) -> Result<(Vec<u8>, Lookup), ApiError> {
+    /// One page of a user's posts as a JSON array, or [`ApiError::NoSuchResource`] for an
+    /// unknown user.
+    pub(crate) async fn user_posts(
+        &self,
+        user: i64,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<u8>, Lookup), ApiError> {
         let (database, outage) = (self.database.clone(), self.outage.clone());
-        self.cached(&user_key(user), self.ttls.user_posts, async move {
-            let posts = outage.guard(database.user_posts(user, USER_POSTS_LIMIT));
+        self.cached(&user_page_key(user, page, limit), self.ttls.user_posts, async move {
+            let posts = outage.guard(database.user_posts(user, page, limit));
             match posts.await.map_err(database_error)? {
                 Some(posts) => Ok(Some(serde_json::to_vec(&posts)?)),
                 None => Ok(None),
@@ -140,8 +149,8 @@ impl CachedPosts {
         .ok_or_else(|| ApiError::NoSuchResource(format!("no user with id {user}")))
     }
 
-    /// Adds a post by `user` and invalidates the answers it changes: that user's posts and
-    /// every page (each carries the total). Returns the new post's id.
+    /// Adds a post by `user` and invalidates the answers it changes: every page of that
+    /// user's posts and every page of all posts (each carries the total). Returns the new post's id.
     pub(crate) async fn add_post(
         &self,
         user: i64,
@@ -169,7 +178,7 @@ impl CachedPosts {
         // Invalidate after the write: a reader between the two sees the old answer at most
         // until here, never after.
         let invalidated = async {
-            self.cache.cache().delete(&user_key(user)).await?;
+            self.admin.delete_pattern(&user_prefix(user)).await?;
             self.admin.delete_pattern(PAGE_PREFIX).await
         };
         if let Err(error) = invalidated.await {

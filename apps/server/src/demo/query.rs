@@ -5,18 +5,26 @@ use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 use super::model::NewPost;
+use super::posts::MAX_POSTS_PER_USER;
 use super::seed::USERS;
 use perfkit_axum::ApiError;
 
 /// Pages a client may ask for: bounds the number of distinct cache keys.
 pub(crate) const PAGES: RangeInclusive<u32> = 1..=10_000;
+/// Pages of one user's posts a client may ask for: a user has at most
+/// [`MAX_POSTS_PER_USER`] posts, so a page past that is never anything but empty.
+#[expect(clippy::cast_possible_truncation, reason = "a small constant")]
+pub(crate) const USER_PAGES: RangeInclusive<u32> = 1..=(MAX_POSTS_PER_USER as u32);
 /// Posts per page.
 pub(crate) const LIMITS: RangeInclusive<u32> = 1..=100;
 const DEFAULT_LIMIT: u32 = 10;
 
-/// `page` and `limit` from a query string's parameters (defaults 1 and 10).
-pub(crate) fn page_and_limit(params: &HashMap<String, String>) -> Result<(u32, u32), ApiError> {
-    let page = number(params, "page", PAGES, 1)?;
+/// `page` (within `pages`) and `limit` from a query string's parameters (defaults 1 and 10).
+pub(crate) fn page_and_limit(
+    params: &HashMap<String, String>,
+    pages: RangeInclusive<u32>,
+) -> Result<(u32, u32), ApiError> {
+    let page = number(params, "page", pages, 1)?;
     let limit = number(params, "limit", LIMITS, DEFAULT_LIMIT)?;
     Ok((page, limit))
 }
@@ -97,9 +105,18 @@ mod tests {
             (&[("page", "99999999999999999999999")], Err(400)),
         ];
         for (pairs, expected) in cases {
-            let got = page_and_limit(&params(pairs)).map_err(|e| e.status().as_u16());
+            let got = page_and_limit(&params(pairs), PAGES).map_err(|e| e.status().as_u16());
             assert_eq!(&got, expected, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn a_users_pages_end_where_their_posts_must() {
+        let user_page = |page: &str| {
+            page_and_limit(&params(&[("page", page)]), USER_PAGES).map_err(|e| e.status().as_u16())
+        };
+        assert_eq!(user_page("1000"), Ok((1000, 10)));
+        assert_eq!(user_page("1001"), Err(422));
     }
 
     #[test]
@@ -113,7 +130,7 @@ mod tests {
 
     #[test]
     fn out_of_range_says_the_range() {
-        let error = page_and_limit(&params(&[("limit", "0")])).unwrap_err();
+        let error = page_and_limit(&params(&[("limit", "0")]), PAGES).unwrap_err();
         assert_eq!(error.code(), "out_of_range");
         assert_eq!(error.to_string(), "limit must be in 1..=100, got 0");
     }

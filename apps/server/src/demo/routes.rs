@@ -32,7 +32,8 @@ struct Demo {
     read_ahead: Option<WorkerPool>,
 }
 
-/// `GET /api/posts`, `GET /api/users/{id}/posts` and `POST /api/users/{id}/posts`, over the
+/// `GET /api/posts`, `GET /api/users/{id}/posts` (both `?page=N&limit=M`) and
+/// `POST /api/users/{id}/posts`, over the
 /// service's cache and `database`; with `[demo] readAhead` on, read-ahead jobs go to `jobs`
 /// (the pool the service watches as its queue).
 pub(crate) fn routes(
@@ -58,7 +59,7 @@ async fn list_posts(
     State(demo): State<Demo>,
     ApiQuery(params): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (page, limit) = query::page_and_limit(&params)?;
+    let (page, limit) = query::page_and_limit(&params, query::PAGES)?;
     let (json, lookup) = demo.posts.page(page, limit).await?;
     if let (Lookup::Miss, Some(jobs)) = (lookup, &demo.read_ahead) {
         read_ahead::next_page(jobs, &demo.posts, page, limit);
@@ -69,8 +70,11 @@ async fn list_posts(
 async fn user_posts(
     State(Demo { posts, .. }): State<Demo>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (json, lookup) = posts.user_posts(query::user_id(&id)?).await?;
+    let user = query::user_id(&id)?;
+    let (page, limit) = query::page_and_limit(&params, query::USER_PAGES)?;
+    let (json, lookup) = posts.user_posts(user, page, limit).await?;
     Ok(json_answer(json, lookup))
 }
 
@@ -188,18 +192,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_users_posts_come_in_pages() {
+        let (app, _dir) = app().await;
+        // User 1 has the most posts of the seed (hundreds): every page is full and bounded.
+        let ids = |page: &serde_json::Value| -> Vec<i64> {
+            let posts = page.as_array().unwrap();
+            assert!(posts.iter().all(|p| p["userId"] == 1), "{page}");
+            posts.iter().map(|p| p["id"].as_i64().unwrap()).collect()
+        };
+        let (_, _, first) = get(&app, "/api/users/1/posts").await;
+        let (_, _, second) = get(&app, "/api/users/1/posts?page=2").await;
+        let (first, second) = (ids(&first), ids(&second));
+        assert_eq!((first.len(), second.len()), (10, 10), "the default limit is 10");
+        assert!(first.windows(2).chain(second.windows(2)).all(|w| w[0] < w[1]), "oldest first");
+        assert!(first.last() < second.first(), "page 2 follows page 1");
+        let (_, _, five) = get(&app, "/api/users/1/posts?page=3&limit=5").await;
+        assert_eq!(ids(&five), second[..5], "page 3 of 5 is the first half of page 2 of 10");
+        let (status, _, beyond) = get(&app, "/api/users/1/posts?page=1000&limit=100").await;
+        assert_eq!((status, beyond), (StatusCode::OK, serde_json::json!([])));
+        let (status, _, _) = get(&app, "/api/users/1/posts?limit=101").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[tokio::test]
     async fn a_write_invalidates_the_users_posts_and_the_pages() {
         let (app, _dir) = app().await;
-        let (_, _, before) = get(&app, "/api/users/3/posts").await;
+        // User 900 has a handful of posts: one page of 100 holds them all.
+        let all = "/api/users/900/posts?limit=100";
+        let (_, _, before) = get(&app, all).await;
+        get(&app, "/api/users/900/posts?limit=1").await;
         get(&app, "/api/posts?page=1&limit=5").await;
-        let (_, cache, _) = get(&app, "/api/users/3/posts").await;
+        let (_, cache, _) = get(&app, all).await;
         assert_eq!(cache.as_deref(), Some("hit"));
 
         let new = serde_json::json!({ "title": "Fresh", "body": "Just written." });
-        let (status, _, created) = send(&app, post("/api/users/3/posts", &new)).await;
+        let (status, _, created) = send(&app, post("/api/users/900/posts", &new)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
 
-        let (_, cache, after) = get(&app, "/api/users/3/posts").await;
+        let (_, cache, _) = get(&app, "/api/users/900/posts?limit=1").await;
+        assert_eq!(
+            cache.as_deref(),
+            Some("miss"),
+            "every page of the user's posts was invalidated"
+        );
+        let (_, cache, after) = get(&app, all).await;
         assert_eq!(cache.as_deref(), Some("miss"), "the user's posts were invalidated");
         let after = after.as_array().unwrap();
         assert_eq!(after.len(), before.as_array().unwrap().len() + 1);
