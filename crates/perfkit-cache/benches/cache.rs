@@ -262,10 +262,10 @@ fn near(c: &mut Criterion) {
     });
     group.finish();
 
-    // The subject timed front hits, not Redis round trips.
+    // The subject timed front hits, not Redis round trips (with a filter that skips this
+    // group, nothing ran, and nothing went to Redis either).
     let after = tiered.counters().near.unwrap();
     assert_eq!(after.back_hits, before.back_hits, "a near_get read went to Redis");
-    assert!(after.front_hits > before.front_hits);
     rt.block_on(async { tiered.clear().await.unwrap() });
     drop(tiered);
     drop(server);
