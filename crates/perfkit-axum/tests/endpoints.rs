@@ -213,6 +213,31 @@ async fn live_data_is_not_cached_and_large_answers_are_gzipped() {
     assert_eq!(answer.status, 200);
     assert_eq!(answer.headers[header::CONTENT_ENCODING], "gzip");
     assert_eq!(&answer.body[..2], &[0x1f, 0x8b], "a gzip stream");
+    // Prepared answers are served outside the layer stack: the same headers, set by hand.
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::VARY, "accept-encoding"),
+        (header::CONTENT_TYPE, "application/json"),
+    ] {
+        assert_eq!(answer.headers[&name], value, "{name}");
+    }
+    assert!(answer.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&answer.body[..]), &mut decoded)
+        .unwrap();
+    let plain = send(&app, Call::get(&path("/dashboard"))).await;
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none(), "not asked for gzip");
+    let (gzipped, plain): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_slice(&decoded).unwrap(), plain.json());
+    let keys = |document: &serde_json::Value| -> Vec<String> {
+        document.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    };
+    assert!(keys(&plain).contains(&"summary".to_owned()), "{plain}");
+    assert_eq!(keys(&gzipped), keys(&plain), "the same document, gzipped");
+    let refused =
+        send(&app, Call::get(&path("/summary")).header("accept-encoding", "gzip;q=0")).await;
+    assert!(refused.headers.get(header::CONTENT_ENCODING).is_none(), "q=0 refuses gzip");
 
     let answer =
         send(&app, Call::get(&path("/health/live")).header("accept-encoding", "gzip")).await;

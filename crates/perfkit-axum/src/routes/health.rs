@@ -8,8 +8,7 @@ use perfkit::{HealthReport, HealthStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::middleware::RESTRICTIVE_CSP;
+use crate::respond::stack_headers;
 use crate::state::AppState;
 
 /// The answer of the liveness and readiness probes.
@@ -42,28 +41,12 @@ pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
 /// The liveness answer, always the same.
 const LIVE: &str = r#"{"status":"up"}"#;
 
-/// The headers the layer stack gives every other answer: the probe is served outside it
-/// (see [`crate::routes::unlayered`]), so it sets them itself.
-fn probe_headers() -> [(header::HeaderName, HeaderValue); 3] {
-    [
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(RESTRICTIVE_CSP)),
-    ]
-}
-
 /// The process answers.
 #[utoipa::path(get, path = "/api/performance/health/live", tag = "health",
     responses((status = 200, description = "The process answers", body = Probe)))]
 pub(crate) async fn live() -> Response {
     let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-    (probe_headers(), content_type, LIVE).into_response()
-}
-
-/// Any other method on the liveness probe: API.md's JSON 405.
-pub(crate) async fn live_wrong_method() -> Response {
-    let allow = [(header::ALLOW, HeaderValue::from_static("GET,HEAD"))];
-    (probe_headers(), allow, ApiError::MethodNotAllowed).into_response()
+    (stack_headers(), content_type, LIVE).into_response()
 }
 
 /// A first snapshot exists, the cache is reachable, and every critical health indicator is

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use perfkit::PerformanceReport;
 use perfkit::metrics::SystemMetrics;
@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, LimitQuery};
+use crate::prepared::accepts_gzip;
+use crate::respond::stack_headers;
 use crate::state::AppState;
 use crate::views::{self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary};
 
@@ -26,8 +28,15 @@ const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
         (status = 200, description = "Summary: snapshot, score (0-100) and status, activeAlerts, topRecommendations", body = Summary),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
-pub(crate) async fn summary(_: Reader, State(state): State<AppState>) -> Response {
-    state.answers.summary(&state.service).await
+pub(crate) async fn summary(
+    reader: Result<Reader, ApiError>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    match reader {
+        Ok(_) => state.answers.summary(&state.service, accepts_gzip(&headers)).await,
+        Err(refused) => (stack_headers(), refused).into_response(),
+    }
 }
 
 /// System and application metrics in full.
@@ -119,8 +128,15 @@ pub(crate) async fn history(
         (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Dashboard),
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
-pub(crate) async fn dashboard(_: Reader, State(state): State<AppState>) -> Response {
-    state.answers.dashboard(&state.service).await
+pub(crate) async fn dashboard(
+    reader: Result<Reader, ApiError>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    match reader {
+        Ok(_) => state.answers.dashboard(&state.service, accepts_gzip(&headers)).await,
+        Err(refused) => (stack_headers(), refused).into_response(),
+    }
 }
 
 /// What `DELETE /metrics` answers.

@@ -24,14 +24,12 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::base())
         .routes(routes!(page::index))
         .route("/assets/{file}", axum::routing::get(page::asset))
-        .routes(routes!(metrics::summary))
         .routes(routes!(metrics::all_metrics, metrics::reset_metrics))
         .routes(routes!(metrics::system_metrics))
         .routes(routes!(metrics::application_metrics))
         .routes(routes!(metrics::prometheus))
         .routes(routes!(metrics::report))
         .routes(routes!(metrics::history))
-        .routes(routes!(metrics::dashboard))
         .routes(routes!(cache::stats))
         .routes(routes!(cache::clear))
         .routes(routes!(cache::delete_pattern))
@@ -58,12 +56,21 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
 }
 
 /// Routes served outside the layer stack, documented like the rest: the liveness probe,
-/// which orchestrators call constantly and which can neither fail, wait, nor grow, so
-/// compression, timeouts and error rewriting would only cost it; it sets the stack's headers
-/// itself, and an outer [`RequestMetricsLayer`](crate::RequestMetricsLayer) still counts it.
+/// which orchestrators call constantly and which can neither fail, wait, nor grow, and
+/// `/summary` and `/dashboard`, which dashboards poll and which serve prepared bytes (see
+/// [`crate::prepared`], which also prepares their gzip form). For these, compression,
+/// timeouts and error rewriting per request would only cost: each sets the stack's headers
+/// itself, answers its own JSON errors, and an outer
+/// [`RequestMetricsLayer`](crate::RequestMetricsLayer) still counts it.
 pub(crate) fn unlayered() -> OpenApiRouter<AppState> {
+    let read_only = crate::respond::read_only_wrong_method;
     let (schemas, paths, live) = routes!(health::live);
-    OpenApiRouter::new().routes((schemas, paths, live.fallback(health::live_wrong_method)))
+    let (summary_schemas, summary_paths, summary) = routes!(metrics::summary);
+    let (dashboard_schemas, dashboard_paths, dashboard) = routes!(metrics::dashboard);
+    OpenApiRouter::new()
+        .routes((schemas, paths, live.fallback(read_only)))
+        .routes((summary_schemas, summary_paths, summary.fallback(read_only)))
+        .routes((dashboard_schemas, dashboard_paths, dashboard.fallback(read_only)))
 }
 
 /// The whole OpenAPI document: the layered routes' and the unlayered ones'.
