@@ -25,6 +25,12 @@ use std::sync::Arc;
 use clap::Parser;
 use perfkit::metrics::Recorder;
 
+// A request allocates and frees a few dozen small blocks across the worker threads (headers,
+// futures, the layer stack's boxes, answer bodies); mimalloc's per-thread free lists serve
+// that pattern for a fraction of glibc malloc's cost (see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for a settings error (bad environment variable or config file, a Redis URL or
 /// credentials that cannot work), like clap's usage errors.
 const SETTINGS_ERROR: u8 = 2;

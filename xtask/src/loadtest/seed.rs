@@ -43,6 +43,10 @@ pub(crate) struct SeedResult {
     /// The plain axum app's JSON handler under the same load in the same run: the
     /// throughput a user's app would have without perfkit.
     plain: WrkResult,
+    /// Plain axum answering the demo's paths, with the same Zipf script, with a prepared
+    /// answer as large as the demo's mean answer: the floor of serving that many bytes per
+    /// request, so the ratio to it is what the cache, the database and perfkit's layers cost.
+    sized: WrkResult,
     database: DatabaseFigures,
 }
 
@@ -89,7 +93,28 @@ pub(crate) fn run_demo(
     stopped?;
     drop(redis);
     result.plain = plain_baseline(options)?;
+    result.sized = sized_baseline(options, result.wrk.mean_answer_bytes())?;
     Ok(result)
+}
+
+/// What plain axum's own headers take of an answer (status line, content-type,
+/// content-length, date): the rest of the demo's mean answer is the sized app's body.
+const PLAIN_HEADER_BYTES: u64 = 110;
+
+/// Plain axum serving answers of `mean_answer_bytes` on the demo's paths, same script.
+fn sized_baseline(options: &Options, mean_answer_bytes: u64) -> Result<WrkResult> {
+    let body = mean_answer_bytes.saturating_sub(PLAIN_HEADER_BYTES).max(2);
+    let app = TargetApp::start(&format!("sized={body}"), &Placement::shared())?;
+    let script = demo_script()?;
+    let url = format!("{}/api/posts", app.base);
+    warm_up(&url, &script, options.connections)?;
+    wrk::run(&Load {
+        url: &url,
+        script: &script,
+        connections: options.connections,
+        duration: options.duration,
+        label: "plain axum, answers of the demo's size",
+    })
 }
 
 /// The plain axum app's cheap JSON answer at the same connections and duration.
@@ -139,6 +164,7 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
         cpu_share: cpu_before.share_since(&cpu_after, cores),
         cores,
         plain: WrkResult::default(),
+        sized: WrkResult::default(),
         database,
     })
 }
@@ -247,6 +273,16 @@ impl SeedResult {
             "| throughput beside plain axum (its JSON handler, same load, same run) | — | \
              {ratio:.2}x of {plain:.0} req/s |"
         );
+        let sized = self.sized.requests_per_sec();
+        let _ = writeln!(
+            text,
+            "| throughput beside plain axum serving prepared answers of the demo's mean size \
+             ({} bytes with headers; same paths and key mix, same run) | — | {:.2}x of {sized:.0} \
+             req/s, P95 {:.2} ms |",
+            w.mean_answer_bytes(),
+            w.requests_per_sec() / sized.max(f64::MIN_POSITIVE),
+            self.sized.p95_ms,
+        );
         text
     }
 
@@ -263,6 +299,7 @@ impl SeedResult {
             "server_cpu_share_of_all_cores": self.cpu_share,
             "cores": self.cores,
             "plain_axum_wrk": self.plain.to_json(),
+            "plain_axum_same_size_wrk": self.sized.to_json(),
             "database_share_of_request_time": self.database.share,
             "database_queries": self.database.queries,
             "pool_acquires": self.database.acquires,
@@ -329,13 +366,25 @@ mod tests {
         let result = SeedResult {
             connections: 1000,
             backend: "memory",
-            wrk: WrkResult { seconds: 2.0, requests: 10_000, p95_ms: 12.5, ..WrkResult::default() },
+            wrk: WrkResult {
+                seconds: 2.0,
+                requests: 10_000,
+                bytes: 52_000_000,
+                p95_ms: 12.5,
+                ..WrkResult::default()
+            },
             hit_rate: Some(0.95),
             rss_kib: 51_200,
             machine_kib: 1024 * 1024,
             cpu_share: 0.5,
             cores: 2,
             plain: WrkResult { seconds: 2.0, requests: 12_500, ..WrkResult::default() },
+            sized: WrkResult {
+                seconds: 2.0,
+                requests: 11_000,
+                p95_ms: 9.0,
+                ..WrkResult::default()
+            },
             database: DatabaseFigures {
                 share: Some(0.125),
                 queries: 40,
@@ -351,6 +400,8 @@ mod tests {
         assert!(table.contains("| memory | 65 % | 4.9 % (50 MiB RSS of 1.0 GiB) |"), "{table}");
         assert!(table.contains("| CPU | 55 % | 50.0 % of 2 cores |"), "{table}");
         assert!(table.contains("| — | 0.80x of 6250 req/s |"), "{table}");
+        assert!(table.contains("(5200 bytes with headers; same paths"), "{table}");
+        assert!(table.contains("| — | 0.91x of 5500 req/s, P95 9.00 ms |"), "{table}");
         assert!(table.contains("| database share of request time | — | 12.5 % (40 queries) |"));
         assert!(
             table.contains("| database pool | — | 8 of 8 open, 3 in use, 0.01 waiting; acquire P95 0.50 ms over 40 acquires |"),

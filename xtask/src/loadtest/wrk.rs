@@ -30,6 +30,8 @@ pub(crate) struct Load<'a> {
 pub(crate) struct WrkResult {
     pub(crate) seconds: f64,
     pub(crate) requests: u64,
+    /// Bytes read from the server: answers, headers included.
+    pub(crate) bytes: u64,
     pub(crate) connect_errors: u64,
     pub(crate) read_errors: u64,
     pub(crate) write_errors: u64,
@@ -52,6 +54,11 @@ impl WrkResult {
 
     pub(crate) fn requests_per_sec(&self) -> f64 {
         if self.seconds > 0.0 { self.requests as f64 / self.seconds } else { 0.0 }
+    }
+
+    /// The mean answer, headers included, in bytes.
+    pub(crate) fn mean_answer_bytes(&self) -> u64 {
+        self.bytes.checked_div(self.requests).unwrap_or(0)
     }
 
     /// Socket errors and error answers over requests.
@@ -96,6 +103,7 @@ impl WrkResult {
         Ok(WrkResult {
             seconds: number("/duration_us")? / 1e6,
             requests: count("/requests")?,
+            bytes: count("/bytes")?,
             connect_errors: count("/errors/connect")?,
             read_errors: count("/errors/read")?,
             write_errors: count("/errors/write")?,
@@ -117,6 +125,7 @@ impl WrkResult {
             "seconds": self.seconds,
             "requests": self.requests,
             "requests_per_sec": self.requests_per_sec(),
+            "bytes": self.bytes,
             "errors": {
                 "connect": self.connect_errors, "read": self.read_errors,
                 "write": self.write_errors, "timeout": self.timeouts, "status": self.non_2xx,
@@ -217,6 +226,7 @@ xtask-loadtest-result {\"duration_us\":3000000,\"requests\":30000,\"bytes\":1000
             WrkResult {
                 seconds: 3.0,
                 requests: 30000,
+                bytes: 1000,
                 connect_errors: 0,
                 read_errors: 3,
                 write_errors: 0,
