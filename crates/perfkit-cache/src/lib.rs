@@ -11,8 +11,9 @@
 //!   reserved sub-namespace, [`RESERVED_PREFIX`], reached through [`CacheAdmin::reserved`].
 //!   The application handle refuses keys under it, never clears or deletes them, and does not
 //!   count their reads.
-//! - Values of at least 1 KiB (configurable) are stored lz4-compressed behind a one-byte tag;
-//!   text values below it are stored verbatim, so other applications can read them.
+//! - Values of at least 1 KiB in Redis, 16 KiB in memory (both configurable) are stored
+//!   lz4-compressed behind a one-byte tag; text values below it are stored verbatim, so other
+//!   applications can read them.
 //! - [`CacheAside`] is cache-aside written once over the trait: single-flight (concurrent
 //!   callers of one missing key share one computation), one fail-open rule, and a [`Lookup`]
 //!   saying whether the value was a hit.

@@ -36,6 +36,24 @@ async fn figures_are_exact() {
 }
 
 #[tokio::test]
+async fn by_default_api_sized_values_are_kept_as_they_are_and_large_ones_compressed() {
+    let cache = MemoryCache::default();
+    let json = |items: usize| {
+        serde_json::to_vec(&(0..items).map(|i| format!("post {i} under load")).collect::<Vec<_>>())
+            .unwrap()
+    };
+    let (page, large) = (json(250), json(2_000));
+    assert!(page.len() > 4_096 && page.len() < 16 * 1024 && large.len() > 16 * 1024);
+    cache.set("page", &page, None).await.unwrap();
+    assert_eq!(cache.stats().await.compressed_bytes_saved, 0, "a hit costs no decode");
+    assert_eq!(cache.stats().await.bytes, ("page".len() + page.len()) as u64);
+    cache.set("large", &large, None).await.unwrap();
+    assert!(cache.stats().await.compressed_bytes_saved > large.len() as u64 / 2);
+    assert_eq!(cache.get("large").await.unwrap(), Some(large));
+    assert_eq!(cache.get("page").await.unwrap(), Some(page));
+}
+
+#[tokio::test]
 async fn reserved_keys_are_not_in_the_application_figures() {
     let cache = MemoryCache::default();
     cache.set("ab", b"xyz", None).await.unwrap();

@@ -11,8 +11,10 @@ use perfkit_core::{ManualClock, Timestamp};
 
 async fn memory() -> Subject {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
-    let cache = Arc::new(MemoryCache::with_clock(MemoryConfig::default(), clock.clone()));
-    let neighbour = Arc::new(MemoryCache::with_clock(MemoryConfig::default(), clock.clone()));
+    // The suite's condition: compression from 1 KiB, as Redis's default.
+    let config = MemoryConfig { compression_threshold: 1024, ..MemoryConfig::default() };
+    let cache = Arc::new(MemoryCache::with_clock(config.clone(), clock.clone()));
+    let neighbour = Arc::new(MemoryCache::with_clock(config, clock.clone()));
     Subject {
         cache,
         neighbour,

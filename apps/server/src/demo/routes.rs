@@ -1,7 +1,6 @@
 //! The demo's HTTP routes. Each read carries `X-Cache: hit` or `miss`, so a newcomer can
 //! watch cache-aside work from curl; the write answers 201 with the new post's id.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,7 +16,7 @@ use perfkit_axum::{ApiError, ApiJson, ApiPath, ApiQuery};
 use super::database::DemoDatabase;
 use super::model::NewPost;
 use super::posts::{CachedPosts, Lookup};
-use super::query;
+use super::query::{self, PageParams};
 use super::read_ahead;
 use crate::config::DemoSettings;
 
@@ -57,7 +56,7 @@ pub(crate) fn routes(
 
 async fn list_posts(
     State(demo): State<Demo>,
-    ApiQuery(params): ApiQuery<HashMap<String, String>>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let (page, limit) = query::page_and_limit(&params, query::PAGES)?;
     let (json, lookup) = demo.posts.page(page, limit).await?;
@@ -70,7 +69,7 @@ async fn list_posts(
 async fn user_posts(
     State(Demo { posts, .. }): State<Demo>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(params): ApiQuery<HashMap<String, String>>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let user = query::user_id(&id)?;
     let (page, limit) = query::page_and_limit(&params, query::USER_PAGES)?;
