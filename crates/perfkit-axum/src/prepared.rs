@@ -19,6 +19,7 @@
 //! served compressed without compressing per request: these routes are served outside the
 //! layer stack (see [`crate::routes::unlayered`]) and set its headers themselves.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
@@ -27,6 +28,8 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use flate2::Compression;
@@ -185,6 +188,18 @@ fn gzipped(body: &[u8]) -> Option<Bytes> {
             tracing::warn!(%error, "a prepared answer could not be gzipped");
             None
         }
+    }
+}
+
+/// Whether the request accepts a gzipped answer: an extractor that reads the one header
+/// in place (taking `HeaderMap` would copy every request header for each request).
+pub(crate) struct AcceptsGzip(pub(crate) bool);
+
+impl<S: Sync> FromRequestParts<S> for AcceptsGzip {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
     }
 }
 

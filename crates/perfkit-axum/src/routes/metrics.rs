@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use perfkit::PerformanceReport;
 use perfkit::metrics::SystemMetrics;
@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, LimitQuery};
-use crate::prepared::accepts_gzip;
+use crate::prepared::AcceptsGzip;
 use crate::respond::stack_headers;
 use crate::state::AppState;
 use crate::views::{self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary};
@@ -31,10 +31,10 @@ const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
 pub(crate) async fn summary(
     reader: Result<Reader, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    AcceptsGzip(gzip): AcceptsGzip,
 ) -> Response {
     match reader {
-        Ok(_) => state.answers.summary(&state.service, accepts_gzip(&headers)).await,
+        Ok(_) => state.answers.summary(&state.service, gzip).await,
         Err(refused) => (stack_headers(), refused).into_response(),
     }
 }
@@ -131,10 +131,10 @@ pub(crate) async fn history(
 pub(crate) async fn dashboard(
     reader: Result<Reader, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    AcceptsGzip(gzip): AcceptsGzip,
 ) -> Response {
     match reader {
-        Ok(_) => state.answers.dashboard(&state.service, accepts_gzip(&headers)).await,
+        Ok(_) => state.answers.dashboard(&state.service, gzip).await,
         Err(refused) => (stack_headers(), refused).into_response(),
     }
 }
