@@ -40,6 +40,7 @@ use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::respond::stack_headers;
+use crate::router::COMPRESS_ABOVE_BYTES;
 use crate::views::{Dashboard, Summary};
 
 /// The prepared answers and what says they are out of date.
@@ -66,10 +67,6 @@ struct Prepared {
     /// `body` gzipped, when it is large enough for that to pay.
     gzip: Option<Bytes>,
 }
-
-/// Answers smaller than this are sent as they are: gzip would save little (the layer
-/// stack's threshold too).
-const GZIP_ABOVE_BYTES: usize = 1024;
 
 /// What an answer was built from: the service's generation and the admin writes served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +172,7 @@ impl Prepared {
 
 /// `body` gzipped, when it is large enough and gzip makes it smaller.
 fn gzipped(body: &[u8]) -> Option<Bytes> {
-    if body.len() <= GZIP_ABOVE_BYTES {
+    if body.len() <= usize::from(COMPRESS_ABOVE_BYTES) {
         return None;
     }
     let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());

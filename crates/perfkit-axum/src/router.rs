@@ -17,8 +17,9 @@ use crate::middleware::{JsonErrorsLayer, RESTRICTIVE_CSP, RequestTimeoutLayer};
 use crate::state::AppState;
 use crate::{ApiConfig, respond, routes};
 
-/// Responses smaller than this are sent as they are: gzip would save little.
-const COMPRESS_ABOVE_BYTES: u16 = 1024;
+/// Responses smaller than this are sent as they are: gzip would save little (the prepared
+/// answers' threshold too).
+pub(crate) const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// The router serving every endpoint of API.md under `/api/performance`, plus `/` (the live
 /// dashboard, with its assets under `/assets/`) and `/api/performance/health/live` and `/health/ready`.

@@ -104,31 +104,32 @@ const PLAIN_HEADER_BYTES: u64 = 110;
 /// Plain axum serving answers of `mean_answer_bytes` on the demo's paths, same script.
 fn sized_baseline(options: &Options, mean_answer_bytes: u64) -> Result<WrkResult> {
     let body = mean_answer_bytes.saturating_sub(PLAIN_HEADER_BYTES).max(2);
-    let app = TargetApp::start(&format!("sized={body}"), &Placement::shared())?;
-    let script = demo_script()?;
-    let url = format!("{}/api/posts", app.base);
-    warm_up(&url, &script, options.connections)?;
-    wrk::run(&Load {
-        url: &url,
-        script: &script,
-        connections: options.connections,
-        duration: options.duration,
-        label: "plain axum, answers of the demo's size",
-    })
+    let label = "plain axum, answers of the demo's size";
+    baseline(options, &format!("sized={body}"), "/api/posts", &demo_script()?, label)
 }
 
 /// The plain axum app's cheap JSON answer at the same connections and duration.
 fn plain_baseline(options: &Options) -> Result<WrkResult> {
-    let app = TargetApp::start("plain", &Placement::shared())?;
-    let script = fixed_script()?;
-    let url = format!("{}/api/hello", app.base);
-    warm_up(&url, &script, options.connections)?;
+    baseline(options, "plain", "/api/hello", &fixed_script()?, "plain axum JSON handler")
+}
+
+/// One comparison app, `target`, loaded on `path` with `script` as the demo was.
+fn baseline(
+    options: &Options,
+    target: &str,
+    path: &str,
+    script: &std::path::Path,
+    label: &str,
+) -> Result<WrkResult> {
+    let app = TargetApp::start(target, &Placement::shared())?;
+    let url = format!("{}{path}", app.base);
+    warm_up(&url, script, options.connections)?;
     wrk::run(&Load {
         url: &url,
-        script: &script,
+        script,
         connections: options.connections,
         duration: options.duration,
-        label: "plain axum JSON handler",
+        label,
     })
 }
 
