@@ -33,8 +33,17 @@ pub(crate) async fn summary(
     State(state): State<AppState>,
     AcceptsGzip(gzip): AcceptsGzip,
 ) -> Response {
+    prepared_or_refused(reader, state.answers.summary(&state.service, gzip)).await
+}
+
+/// A prepared answer, or the refusal with the layer stack's headers: these routes are
+/// served outside it (see [`crate::routes::unlayered`]).
+async fn prepared_or_refused(
+    reader: Result<Reader, ApiError>,
+    answer: impl Future<Output = Response>,
+) -> Response {
     match reader {
-        Ok(_) => state.answers.summary(&state.service, gzip).await,
+        Ok(Reader) => answer.await,
         Err(refused) => (stack_headers(), refused).into_response(),
     }
 }
@@ -133,10 +142,7 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     AcceptsGzip(gzip): AcceptsGzip,
 ) -> Response {
-    match reader {
-        Ok(_) => state.answers.dashboard(&state.service, gzip).await,
-        Err(refused) => (stack_headers(), refused).into_response(),
-    }
+    prepared_or_refused(reader, state.answers.dashboard(&state.service, gzip)).await
 }
 
 /// What `DELETE /metrics` answers.
