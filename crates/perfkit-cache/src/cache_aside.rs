@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::single_flight::SingleFlight;
 use crate::{Cache, CacheError};
 
@@ -63,7 +65,7 @@ impl Lookup {
 /// let loader = CacheAside::new(Arc::new(MemoryCache::default()));
 /// let ttl = Some(Duration::from_secs(60));
 /// let (value, lookup) = loader.get_or_compute("answer", ttl, || async { Ok(b"42".to_vec()) }).await?;
-/// assert_eq!((value.as_slice(), lookup), (&b"42"[..], Lookup::Computed));
+/// assert_eq!((&value[..], lookup), (&b"42"[..], Lookup::Computed));
 /// let (_, lookup) = loader.get_or_compute("answer", ttl, || async { unreachable!() }).await?;
 /// assert_eq!(lookup, Lookup::Hit);
 /// # Ok::<_, perfkit_cache::CacheError>(())
@@ -92,6 +94,10 @@ impl CacheAside {
     /// value for `ttl` and returns it. Concurrent callers of the same missing key share one
     /// computation. See the type's fail-open rule.
     ///
+    /// The value is shared bytes: a hit on a cache in process memory (memory, or the near
+    /// cache's front) is the stored value itself, read through
+    /// [`Cache::get_shared`], and an HTTP handler can send it as the body without a copy.
+    ///
     /// # Errors
     /// The error of `compute`, or [`CacheError::ReservedKey`] for a refused key.
     pub async fn get_or_compute<F, Fut>(
@@ -99,12 +105,12 @@ impl CacheAside {
         key: &str,
         ttl: Option<Duration>,
         compute: F,
-    ) -> Result<(Vec<u8>, Lookup), CacheError>
+    ) -> Result<(Bytes, Lookup), CacheError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<u8>, CacheError>>,
     {
-        let read_failed = match self.cache.get(key).await {
+        let read_failed = match self.cache.get_shared(key).await {
             Ok(Some(value)) => return Ok((value, Lookup::Hit)),
             Ok(None) => false,
             Err(error @ CacheError::ReservedKey { .. }) => return Err(error),
@@ -123,13 +129,13 @@ impl CacheAside {
                 // a failed read, a second look would only fail again.
                 if !read_failed
                     && self.cache.exists(key).await.unwrap_or(false)
-                    && let Ok(Some(value)) = self.cache.get(key).await
+                    && let Ok(Some(value)) = self.cache.get_shared(key).await
                 {
                     *led = Lookup::Hit;
                     return Ok(value);
                 }
                 *led = Lookup::Computed;
-                let value = compute().await?;
+                let value = Bytes::from(compute().await?);
                 self.store(key, &value, ttl).await;
                 Ok(value)
             })

@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
+
 const LZ4: u8 = 0xFE;
 const ESCAPED: u8 = 0xFF;
 /// lz4 cannot expand data by more than this factor; a larger claim is a corrupt header, and
@@ -68,18 +70,16 @@ pub(crate) fn decode(frame: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-/// [`decode`] of a frame the caller owns: a verbatim frame is the value itself, not copied.
+/// [`decode`] of a shared frame: a verbatim frame is the value itself, handed out as another
+/// reference to the same bytes, never copied (only an lz4 frame allocates, for its output).
 ///
 /// # Errors
 /// As [`decode`].
-pub(crate) fn decode_owned(mut frame: Vec<u8>) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_shared(frame: &Bytes) -> Result<Bytes, String> {
     match frame.first() {
-        Some(&LZ4) => decode(&frame),
-        Some(&ESCAPED) => {
-            frame.remove(0);
-            Ok(frame)
-        }
-        _ => Ok(frame),
+        Some(&LZ4) => decode(frame).map(Bytes::from),
+        Some(&ESCAPED) => Ok(frame.slice(1..)),
+        _ => Ok(frame.clone()),
     }
 }
 
@@ -89,9 +89,9 @@ mod tests {
 
     fn round_trip(value: &[u8], threshold: usize) -> Vec<u8> {
         let frame = encode(value, threshold).frame;
-        let owned = decode_owned(frame.to_vec());
+        let shared = decode_shared(&Bytes::copy_from_slice(&frame));
         let decoded = decode(&frame).unwrap();
-        assert_eq!(owned.unwrap(), decoded, "decode and decode_owned agree");
+        assert_eq!(shared.unwrap(), decoded, "decode and decode_shared agree");
         decoded
     }
 
@@ -140,15 +140,16 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn decode_owned_agrees_with_decode_on_any_bytes(frame: Vec<u8>) {
-            proptest::prop_assert_eq!(decode_owned(frame.clone()), decode(&frame));
+        fn decode_shared_agrees_with_decode_on_any_bytes(frame: Vec<u8>) {
+            let shared = decode_shared(&Bytes::from(frame.clone())).map(Vec::from);
+            proptest::prop_assert_eq!(shared, decode(&frame));
         }
     }
 
     #[test]
     fn corrupt_frames_are_errors_not_panics() {
         assert!(decode(&[LZ4]).is_err());
-        assert!(decode_owned(vec![LZ4, 1, 0]).is_err());
+        assert!(decode_shared(&Bytes::from_static(&[LZ4, 1, 0])).is_err());
         assert!(decode(&[LZ4, 1, 0]).is_err());
         // Claims 4 GiB from a few bytes.
         assert!(decode(&[LZ4, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0]).is_err());

@@ -73,6 +73,9 @@ mod ttl_policy;
 mod typed;
 
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+/// The shared byte buffer [`Cache::get_shared`] and [`CacheAside`] hand out (axum's and
+/// hyper's body type too).
+pub use bytes::Bytes;
 pub use cache::{Cache, CacheAdmin, CacheBackend};
 #[cfg(any(test, feature = "mock"))]
 pub use cache::{MockCache, MockCacheAdmin};

@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::Bytes;
 use tokio::sync::OnceCell;
 
 use crate::CacheError;
 
-type Flight = Arc<OnceCell<Vec<u8>>>;
+/// A flight's value is shared bytes: every caller that joins gets it without a copy.
+type Flight = Arc<OnceCell<Bytes>>;
 
 /// Shares one computation per key among concurrent callers.
 ///
@@ -21,10 +23,10 @@ pub(crate) struct SingleFlight {
 }
 
 impl SingleFlight {
-    pub(crate) async fn run<F, Fut>(&self, key: &str, init: F) -> Result<Vec<u8>, CacheError>
+    pub(crate) async fn run<F, Fut>(&self, key: &str, init: F) -> Result<Bytes, CacheError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<u8>, CacheError>>,
+        Fut: Future<Output = Result<Bytes, CacheError>>,
     {
         let flight = self.lock().entry(key.to_owned()).or_default().clone();
         let _landing = Landing { flights: self, key, flight: &flight };
@@ -77,13 +79,13 @@ mod tests {
                     .run("k", || async {
                         runs.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(10)).await;
-                        Ok(b"v".to_vec())
+                        Ok(Bytes::from_static(b"v"))
                     })
                     .await
             }));
         }
         for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap(), b"v");
+            assert_eq!(task.await.unwrap().unwrap(), &b"v"[..]);
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(flights.in_flight(), 0);
@@ -95,6 +97,9 @@ mod tests {
         let failed = flights.run("k", || async { Err(CacheError::CircuitOpen) }).await;
         assert!(failed.is_err());
         assert_eq!(flights.in_flight(), 0);
-        assert_eq!(flights.run("k", || async { Ok(b"v".to_vec()) }).await.unwrap(), b"v");
+        assert_eq!(
+            flights.run("k", || async { Ok(Bytes::from_static(b"v")) }).await.unwrap(),
+            &b"v"[..]
+        );
     }
 }

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit_cache::{Cache, CacheAdmin, CacheAside, CacheError, Lookup, MemoryCache, MemoryConfig};
+use perfkit_cache::{
+    Bytes, Cache, CacheAdmin, CacheAside, CacheError, Lookup, MemoryCache, MemoryConfig,
+};
 use perfkit_core::{ManualClock, Timestamp};
 
 #[tokio::test]
@@ -93,7 +95,7 @@ async fn cache_aside_computes_over_a_corrupt_frame_and_replaces_it() {
     cache.set_raw_frame("bad", &[0xFE, 9, 0, 0, 0, 0xF0]).await;
     let loader = CacheAside::new(cache.clone());
     let found = loader.get_or_compute("bad", None, || async { Ok(b"fresh".to_vec()) }).await;
-    assert_eq!(found.unwrap(), (b"fresh".to_vec(), Lookup::Computed));
+    assert_eq!(found.unwrap(), (Bytes::from_static(b"fresh"), Lookup::Computed));
     assert_eq!(cache.get("bad").await.unwrap(), Some(b"fresh".to_vec()));
     let counters = cache.counters();
     assert_eq!((counters.errors, counters.misses, counters.hits), (1, 1, 1));
@@ -135,4 +137,17 @@ async fn an_increment_keeps_the_deadline_of_the_first() {
     assert_eq!(cache.ttl("n").await.unwrap(), Some(Duration::from_secs(6)));
     clock.advance(Duration::from_secs(6));
     assert_eq!(cache.get("n").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn shared_reads_hand_out_the_stored_bytes_without_copying() {
+    let cache = MemoryCache::default();
+    let page = br#"{"posts":[]}"#.repeat(400);
+    cache.set("page", &page, None).await.unwrap();
+    let first = cache.get_shared("page").await.unwrap().unwrap();
+    let second = cache.get_shared("page").await.unwrap().unwrap();
+    assert_eq!(first, page);
+    assert_eq!(first.as_ptr(), second.as_ptr(), "both reads are the stored value itself");
+    let copied = cache.get("page").await.unwrap().unwrap();
+    assert_ne!(copied.as_ptr(), first.as_ptr(), "get copies, as it always has");
 }

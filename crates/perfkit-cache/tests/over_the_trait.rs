@@ -9,7 +9,7 @@ use std::time::Duration;
 use mockall::Sequence;
 use mockall::predicate::eq;
 use perfkit_cache::{
-    ACCESS_COUNTER_PREFIX, CacheAside, CacheError, CacheExt, Lookup, MockCache, TtlPolicy,
+    ACCESS_COUNTER_PREFIX, Bytes, CacheAside, CacheError, CacheExt, Lookup, MockCache, TtlPolicy,
 };
 
 fn backend_down(command: &'static str) -> CacheError {
@@ -74,10 +74,14 @@ async fn set_with_pattern_and_warm_are_one_set_and_one_mset() {
 #[tokio::test]
 async fn a_hit_never_computes_nor_writes() {
     let mut cache = MockCache::new();
-    cache.expect_get().with(eq("k")).times(1).returning(|_| Ok(Some(b"v".to_vec())));
+    cache
+        .expect_get_shared()
+        .with(eq("k"))
+        .times(1)
+        .returning(|_| Ok(Some(Bytes::from_static(b"v"))));
     let loader = CacheAside::new(Arc::new(cache));
     let found = loader.get_or_compute("k", None, || async { panic!("a hit") }).await.unwrap();
-    assert_eq!(found, (b"v".to_vec(), Lookup::Hit));
+    assert_eq!(found, (Bytes::from_static(b"v"), Lookup::Hit));
 }
 
 #[tokio::test]
@@ -85,7 +89,7 @@ async fn a_miss_computes_and_stores_with_the_ttl() {
     let ttl = Some(Duration::from_secs(30));
     let mut cache = MockCache::new();
     let mut order = Sequence::new();
-    cache.expect_get().times(1).in_sequence(&mut order).returning(|_| Ok(None));
+    cache.expect_get_shared().times(1).in_sequence(&mut order).returning(|_| Ok(None));
     cache.expect_exists().times(1).in_sequence(&mut order).returning(|_| Ok(false));
     cache
         .expect_set()
@@ -95,37 +99,37 @@ async fn a_miss_computes_and_stores_with_the_ttl() {
         .returning(|_, _, _| Ok(()));
     let loader = CacheAside::new(Arc::new(cache));
     let found = loader.get_or_compute("k", ttl, || async { Ok(b"v".to_vec()) }).await.unwrap();
-    assert_eq!(found, (b"v".to_vec(), Lookup::Computed));
+    assert_eq!(found, (Bytes::from_static(b"v"), Lookup::Computed));
 }
 
 #[tokio::test]
 async fn a_failed_read_is_a_miss_and_a_failed_write_still_returns_the_value() {
     let mut cache = MockCache::new();
-    cache.expect_get().times(1).returning(|key| {
+    cache.expect_get_shared().times(1).returning(|key| {
         Err(CacheError::CorruptFrame { key: key.to_owned(), reason: "bad tag".into() })
     });
     cache.expect_exists().never();
     cache.expect_set().times(1).returning(|_, _, _| Err(backend_down("SET")));
     let loader = CacheAside::new(Arc::new(cache));
     let found = loader.get_or_compute("k", None, || async { Ok(b"v".to_vec()) }).await.unwrap();
-    assert_eq!(found, (b"v".to_vec(), Lookup::Computed));
+    assert_eq!(found, (Bytes::from_static(b"v"), Lookup::Computed));
 }
 
 #[tokio::test]
 async fn a_failed_second_look_still_computes() {
     let mut cache = MockCache::new();
-    cache.expect_get().times(1).returning(|_| Ok(None));
+    cache.expect_get_shared().times(1).returning(|_| Ok(None));
     cache.expect_exists().times(1).returning(|_| Err(backend_down("EXISTS")));
     cache.expect_set().times(1).returning(|_, _, _| Ok(()));
     let loader = CacheAside::new(Arc::new(cache));
     let found = loader.get_or_compute("k", None, || async { Ok(b"v".to_vec()) }).await.unwrap();
-    assert_eq!(found, (b"v".to_vec(), Lookup::Computed));
+    assert_eq!(found, (Bytes::from_static(b"v"), Lookup::Computed));
 }
 
 #[tokio::test]
 async fn a_compute_error_is_returned_and_nothing_is_written() {
     let mut cache = MockCache::new();
-    cache.expect_get().returning(|_| Ok(None));
+    cache.expect_get_shared().returning(|_| Ok(None));
     cache.expect_exists().returning(|_| Ok(false));
     cache.expect_set().never();
     let loader = CacheAside::new(Arc::new(cache));
@@ -141,7 +145,7 @@ async fn a_compute_error_is_returned_and_nothing_is_written() {
 #[tokio::test]
 async fn a_refused_key_is_an_error_before_any_computation() {
     let mut cache = MockCache::new();
-    cache.expect_get().returning(|key| Err(CacheError::ReservedKey { key: key.to_owned() }));
+    cache.expect_get_shared().returning(|key| Err(CacheError::ReservedKey { key: key.to_owned() }));
     let loader = CacheAside::new(Arc::new(cache));
     let error = loader
         .get_or_compute("~perfkit:x", None, || async { panic!("refused") })
@@ -154,18 +158,26 @@ async fn a_refused_key_is_an_error_before_any_computation() {
 async fn a_value_stored_by_a_flight_that_just_landed_is_a_hit() {
     let mut cache = MockCache::new();
     let mut order = Sequence::new();
-    cache.expect_get().times(1).in_sequence(&mut order).returning(|_| Ok(None));
+    cache.expect_get_shared().times(1).in_sequence(&mut order).returning(|_| Ok(None));
     cache.expect_exists().times(1).in_sequence(&mut order).returning(|_| Ok(true));
-    cache.expect_get().times(1).in_sequence(&mut order).returning(|_| Ok(Some(b"theirs".to_vec())));
+    cache
+        .expect_get_shared()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(Bytes::from_static(b"theirs"))));
     let loader = CacheAside::new(Arc::new(cache));
     let found = loader.get_or_compute("k", None, || async { panic!("landed") }).await.unwrap();
-    assert_eq!(found, (b"theirs".to_vec(), Lookup::Hit));
+    assert_eq!(found, (Bytes::from_static(b"theirs"), Lookup::Hit));
 }
 
 #[tokio::test]
 async fn typed_get_or_compute_serializes_through_the_cache() {
     let mut cache = MockCache::new();
-    cache.expect_get().with(eq("answer")).times(1).returning(|_| Ok(Some(b"42".to_vec())));
+    cache
+        .expect_get_shared()
+        .with(eq("answer"))
+        .times(1)
+        .returning(|_| Ok(Some(Bytes::from_static(b"42"))));
     let loader = CacheAside::new(Arc::new(cache));
     let (value, lookup) = loader
         .get_or_compute_value::<u32, _, _>("answer", None, || async { panic!("the cache had it") })
@@ -174,7 +186,7 @@ async fn typed_get_or_compute_serializes_through_the_cache() {
     assert_eq!((value, lookup), (42, Lookup::Hit));
 
     let mut cache = MockCache::new();
-    cache.expect_get().returning(|_| Ok(None));
+    cache.expect_get_shared().returning(|_| Ok(None));
     cache.expect_exists().returning(|_| Ok(false));
     cache
         .expect_set()

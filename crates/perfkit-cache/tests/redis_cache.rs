@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use fred::prelude::{KeysInterface, Value};
 use perfkit_cache::{
-    BreakerConfig, BreakerState, Cache, CacheAdmin, CacheAside, CacheError, CacheExt, Lookup,
-    RESERVED_PREFIX, RedisCache, RedisConfig,
+    BreakerConfig, BreakerState, Bytes, Cache, CacheAdmin, CacheAside, CacheError, CacheExt,
+    Lookup, RESERVED_PREFIX, RedisCache, RedisConfig,
 };
 use perfkit_core::{ManualClock, Timestamp};
 use perfkit_testing::{RedisServer, unique_namespace};
@@ -92,13 +92,13 @@ async fn fails_open_while_redis_is_down_and_recovers_after_restart() {
     assert_eq!(cache.get("k").await.unwrap(), None);
     assert!(cache.set("k", b"v2", None).await.is_err());
     let computed = loader.get_or_compute("c", None, || async { Ok(b"42".to_vec()) }).await;
-    assert_eq!(computed.unwrap(), (b"42".to_vec(), Lookup::Computed));
+    assert_eq!(computed.unwrap(), (Bytes::from_static(b"42"), Lookup::Computed));
 
     // Three consecutive failures opened the breaker: calls are refused without waiting.
     assert!(matches!(cache.set("k", b"v3", None).await, Err(CacheError::CircuitOpen)));
     assert_eq!(cache.get("k").await.unwrap(), None);
     let computed = loader.get_or_compute("c", None, || async { Ok(b"43".to_vec()) }).await;
-    assert_eq!(computed.unwrap(), (b"43".to_vec(), Lookup::Computed));
+    assert_eq!(computed.unwrap(), (Bytes::from_static(b"43"), Lookup::Computed));
     // The reserved handle shares the breaker: it fails fast too, on its own counters.
     assert!(matches!(
         cache.reserved().set("history", b"[]", None).await,

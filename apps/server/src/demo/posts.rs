@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit::cache::{Cache, CacheAdmin, CacheAside, CacheError};
+use perfkit::cache::{Bytes, Cache, CacheAdmin, CacheAside, CacheError};
 use perfkit_axum::ApiError;
 
 use super::database::DemoDatabase;
@@ -93,7 +93,7 @@ impl CachedPosts {
         self: &Arc<Self>,
         page: u32,
         limit: u32,
-    ) -> Result<(Vec<u8>, Lookup), ApiError> {
+    ) -> Result<(Bytes, Lookup), ApiError> {
         let this = Arc::clone(self);
         let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
         self.cached(&key, self.ttls.page, async move {
@@ -136,7 +136,7 @@ impl CachedPosts {
         user: i64,
         page: u32,
         limit: u32,
-    ) -> Result<(Vec<u8>, Lookup), ApiError> {
+    ) -> Result<(Bytes, Lookup), ApiError> {
         let (database, outage) = (self.database.clone(), self.outage.clone());
         self.cached(&user_page_key(user, page, limit), self.ttls.user_posts, async move {
             let posts = outage.guard(database.user_posts(user, page, limit));
@@ -189,13 +189,14 @@ impl CachedPosts {
     }
 
     /// The answer for `key`: from the cache, or from `load` (once for concurrent misses),
-    /// cached for `ttl`. `load` gives `None` for "no such thing", which is not cached.
+    /// cached for `ttl`. A hit is the cached bytes themselves (shared, not copied), sent on
+    /// as the answer's body. `load` gives `None` for "no such thing", which is not cached.
     async fn cached(
         &self,
         key: &str,
         ttl: Duration,
         load: impl Future<Output = Result<Option<Vec<u8>>, perfkit::cache::BoxError>> + Send + 'static,
-    ) -> Result<Option<(Vec<u8>, Lookup)>, ApiError> {
+    ) -> Result<Option<(Bytes, Lookup)>, ApiError> {
         const ABSENT: &str = "absent";
         let compute = || async {
             match load.await {

@@ -10,6 +10,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use perfkit::PerformanceService;
+use perfkit::cache::Bytes;
 use perfkit::host::WorkerPool;
 use perfkit_axum::{ApiError, ApiJson, ApiPath, ApiQuery};
 
@@ -105,7 +106,7 @@ async fn wrong_method() -> impl IntoResponse {
     ([(ALLOW, HeaderValue::from_static("GET,HEAD,POST"))], ApiError::MethodNotAllowed)
 }
 
-fn json_answer(json: Vec<u8>, lookup: Lookup) -> Response {
+fn json_answer(json: Bytes, lookup: Lookup) -> Response {
     (
         [
             (CONTENT_TYPE, HeaderValue::from_static("application/json")),

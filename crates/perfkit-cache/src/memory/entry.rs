@@ -3,15 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use moka::Expiry;
 use perfkit_core::Timestamp;
 
 /// A stored value: its frame, and when it expires.
 ///
-/// The frame is owned: moka hands out a clone of the entry on every read, and for the usual
-/// verbatim frame that clone is the value the reader gets, with no second copy. (An
-/// `Arc<[u8]>` would make moka's clone cheap but cost the reader a copy plus two atomic
-/// reference-count updates.)
+/// The frame is shared: moka hands out a clone of the entry on every read, which for
+/// [`Bytes`] is one reference-count increment, and a verbatim frame is the value itself, so
+/// [`Cache::get_shared`](crate::Cache::get_shared) answers without copying; `get` copies the
+/// value out once, as it always has.
 ///
 /// `expires_at` is on the cache's [`Clock`](perfkit_core::Clock) and decides what readers
 /// see, so tests can expire entries with a manual clock. `ttl` is handed to moka, which
@@ -19,7 +20,7 @@ use perfkit_core::Timestamp;
 /// expired entries by itself without us reading a second clock per write.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) frame: Vec<u8>,
+    pub(crate) frame: Bytes,
     pub(crate) expires_at: Option<Timestamp>,
     ttl: Option<Duration>,
     /// Set on a value that replaces another but keeps its expiry (an increment): moka keeps
@@ -28,12 +29,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn new(frame: Vec<u8>, ttl: Option<Duration>, now: Timestamp) -> Self {
+    pub(crate) fn new(frame: Bytes, ttl: Option<Duration>, now: Timestamp) -> Self {
         Entry { frame, expires_at: ttl.map(|ttl| now + ttl), ttl, keeps_deadline: false }
     }
 
     /// The same expiry with another value: an increment keeps the TTL set at creation.
-    pub(crate) fn replaced(&self, frame: Vec<u8>) -> Self {
+    pub(crate) fn replaced(&self, frame: Bytes) -> Self {
         Entry { frame, expires_at: self.expires_at, ttl: self.ttl, keeps_deadline: true }
     }
 
@@ -83,7 +84,7 @@ mod tests {
     #[test]
     fn moka_gets_the_ttl_and_an_increment_keeps_the_deadline() {
         let now = Timestamp::from_unix_millis(1_000);
-        let entry = Entry::new(b"1".to_vec(), Some(Duration::from_secs(60)), now);
+        let entry = Entry::new(Bytes::from_static(b"1"), Some(Duration::from_secs(60)), now);
         let key = String::from("k");
         let at = Instant::now();
         assert_eq!(
@@ -95,7 +96,7 @@ mod tests {
             EntryExpiry.expire_after_update(&key, &entry, at, left),
             Some(Duration::from_secs(60))
         );
-        let incremented = entry.replaced(b"2".to_vec());
+        let incremented = entry.replaced(Bytes::from_static(b"2"));
         assert_eq!(EntryExpiry.expire_after_update(&key, &incremented, at, left), left);
         assert_eq!(incremented.expires_at, entry.expires_at);
         assert!(!entry.is_expired(now));
@@ -104,7 +105,7 @@ mod tests {
 
     #[test]
     fn an_entry_without_ttl_never_reads_the_clock() {
-        let entry = Entry::new(b"v".to_vec(), None, Timestamp::from_unix_millis(0));
+        let entry = Entry::new(Bytes::from_static(b"v"), None, Timestamp::from_unix_millis(0));
         assert!(!entry.is_expired_at(|| unreachable!("the clock was read")));
         assert_eq!(EntryExpiry.expire_after_create(&String::new(), &entry, Instant::now()), None);
     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
 use moka::sync::Cache as MokaCache;
@@ -157,12 +158,28 @@ impl MemoryCache {
         ttl.or(self.config.default_ttl).map(|ttl| ttl.max(Duration::from_millis(1)))
     }
 
+    /// A read, counted as a hit or a miss (and an error for a corrupt frame); the value shares
+    /// the stored bytes.
+    fn read(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        self.scope.check(key)?;
+        let value = self.peek(key);
+        match &value {
+            Ok(Some(_)) => self.counters.hit(),
+            Ok(None) => self.counters.miss(),
+            Err(_) => {
+                self.counters.miss();
+                self.counters.error();
+            }
+        }
+        value
+    }
+
     /// Reads without counting a hit or miss: none when absent or expired.
-    fn peek(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+    fn peek(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
         let Some(entry) = self.store.get(key).filter(|entry| self.is_live(entry)) else {
             return Ok(None);
         };
-        frame::decode_owned(entry.frame)
+        frame::decode_shared(&entry.frame)
             .map(Some)
             .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason })
     }
@@ -194,7 +211,8 @@ impl MemoryCache {
     /// Stores a raw frame; for tests that need a corrupt one.
     #[doc(hidden)]
     pub async fn set_raw_frame(&self, key: &str, frame: &[u8]) {
-        let entry = Entry::new(frame.to_vec(), self.config.default_ttl, self.clock.now());
+        let entry =
+            Entry::new(Bytes::copy_from_slice(frame), self.config.default_ttl, self.clock.now());
         self.store.insert(key.to_owned(), entry);
     }
 }
@@ -202,25 +220,23 @@ impl MemoryCache {
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        self.scope.check(key)?;
-        let value = self.peek(key);
-        match &value {
-            Ok(Some(_)) => self.counters.hit(),
-            Ok(None) => self.counters.miss(),
-            Err(_) => {
-                self.counters.miss();
-                self.counters.error();
-            }
-        }
-        value
+        // The one copy: the stored value stays shared with the store.
+        Ok(self.read(key)?.map(Vec::from))
+    }
+
+    async fn get_shared(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        self.read(key)
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
         self.scope.check(key)?;
         let encoded = frame::encode(value, self.config.compression_threshold);
         self.counters.saved(encoded.saved);
-        let entry =
-            Entry::new(encoded.frame.into_owned(), self.ttl_or_default(ttl), self.clock.now());
+        let entry = Entry::new(
+            encoded.frame.into_owned().into(),
+            self.ttl_or_default(ttl),
+            self.clock.now(),
+        );
         self.store.insert(key.to_owned(), entry);
         Ok(())
     }
@@ -277,12 +293,12 @@ impl Cache for MemoryCache {
             match live {
                 None => {
                     outcome = Ok(1);
-                    Op::Put(Entry::new(b"1".to_vec(), ttl, now))
+                    Op::Put(Entry::new(Bytes::from_static(b"1"), ttl, now))
                 }
                 Some(entry) => match parse_counter(&entry.frame).and_then(|n| n.checked_add(1)) {
                     Some(next) => {
                         outcome = Ok(next);
-                        Op::Put(entry.replaced(next.to_string().into_bytes()))
+                        Op::Put(entry.replaced(next.to_string().into_bytes().into()))
                     }
                     None => Op::Nop,
                 },

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::{Remaining, TieredCache};
@@ -17,12 +18,13 @@ impl TieredCache {
     ///
     /// Boxed on its own: the Redis round trip's state machine is large (fred's pipeline),
     /// and inlined in `get`'s future every front hit would allocate and move it too.
-    fn fill<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, CacheError>> {
+    fn fill<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, CacheError>> {
         Box::pin(async move {
             let ticket = self.front.ticket(key);
             let asked = Instant::now();
             let read = self.back.get_with_ttl(key).await?;
             Ok(read.map(|(value, remaining)| {
+                let value = Bytes::from(value);
                 self.keep(ticket, key, &value, remaining, asked);
                 value
             }))
@@ -33,13 +35,23 @@ impl TieredCache {
         &self,
         ticket: Option<super::coherence::Ticket>,
         key: &str,
-        value: &[u8],
+        value: &Bytes,
         remaining: Remaining,
         asked: Instant,
     ) {
         if let (Some(ticket), Some(ttl)) = (ticket, remaining.front_ttl(self.config.ttl, asked)) {
-            self.front.fill(ticket, key, value.to_vec(), ttl);
+            self.front.fill(ticket, key, value.clone(), ttl);
         }
+    }
+
+    /// The front's answer for `key`, a front hit counted; `Ok(None)` sends the read to Redis.
+    fn front_read(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        Scope::Application.check(key)?;
+        let value = self.front.read(key);
+        if value.is_some() {
+            self.front_hits.hit();
+        }
+        Ok(value)
     }
 
     fn near_stats(&self) -> NearCacheStats {
@@ -69,14 +81,28 @@ impl Cache for TieredCache {
         'k: 'f,
         Self: 'f,
     {
-        if let Err(refused) = Scope::Application.check(key) {
-            return Box::pin(std::future::ready(Err(refused)));
+        match self.front_read(key) {
+            // The one copy: the front keeps its value.
+            Ok(Some(value)) => Box::pin(std::future::ready(Ok(Some(value.to_vec())))),
+            Ok(None) => Box::pin(async move { Ok(self.fill(key).await?.map(Vec::from)) }),
+            Err(refused) => Box::pin(std::future::ready(Err(refused))),
         }
-        if let Some(value) = self.front.read(key) {
-            self.front_hits.hit();
-            return Box::pin(std::future::ready(Ok(Some(value))));
+    }
+
+    fn get_shared<'s, 'k, 'f>(
+        &'s self,
+        key: &'k str,
+    ) -> BoxFuture<'f, Result<Option<Bytes>, CacheError>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        match self.front_read(key) {
+            Ok(Some(value)) => Box::pin(std::future::ready(Ok(Some(value)))),
+            Ok(None) => self.fill(key),
+            Err(refused) => Box::pin(std::future::ready(Err(refused))),
         }
-        self.fill(key)
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
@@ -87,7 +113,11 @@ impl Cache for TieredCache {
         let kept = written.is_ok().then(|| {
             Remaining::from_ttl(self.back.write_ttl(ttl)).front_ttl(self.config.ttl, asked)
         });
-        self.front.own_write(ticket, key, kept.flatten().map(|ttl| (value.to_vec(), ttl)));
+        self.front.own_write(
+            ticket,
+            key,
+            kept.flatten().map(|ttl| (Bytes::copy_from_slice(value), ttl)),
+        );
         written
     }
 
@@ -117,7 +147,7 @@ impl Cache for TieredCache {
             } else {
                 missing.push((i, *key, self.front.ticket(key)));
             }
-            values.push(value);
+            values.push(value.map(Vec::from));
         }
         if missing.is_empty() {
             return Ok(values);
@@ -127,8 +157,9 @@ impl Cache for TieredCache {
         let read = self.back.mget_with_ttl(&names).await?;
         for ((i, key, ticket), found) in missing.into_iter().zip(read) {
             if let Some((value, remaining)) = found {
+                let value = Bytes::from(value);
                 self.keep(ticket, key, &value, remaining, asked);
-                values[i] = Some(value);
+                values[i] = Some(Vec::from(value));
             }
         }
         Ok(values)

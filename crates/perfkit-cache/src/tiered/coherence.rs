@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use super::front::Front;
 
 /// Stripes of the invalidation counters: enough that unrelated keys rarely share one.
@@ -65,7 +67,7 @@ impl CoherentFront {
     }
 
     /// The front's value for `key`, while the channel is up.
-    pub(crate) fn read(&self, key: &str) -> Option<Vec<u8>> {
+    pub(crate) fn read(&self, key: &str) -> Option<Bytes> {
         if self.is_live() { self.front.get(key) } else { None }
     }
 
@@ -79,7 +81,7 @@ impl CoherentFront {
 
     /// Puts a value read from Redis into the front, unless its key was invalidated or the
     /// front flushed since `ticket` was taken.
-    pub(crate) fn fill(&self, ticket: Ticket, key: &str, value: Vec<u8>, ttl: Duration) {
+    pub(crate) fn fill(&self, ticket: Ticket, key: &str, value: impl Into<Bytes>, ttl: Duration) {
         let counter = self.lock(ticket.stripe);
         if *counter == ticket.seen && self.epoch.load(Ordering::Acquire) == ticket.epoch {
             self.front.insert(key, value, ttl);
@@ -93,7 +95,7 @@ impl CoherentFront {
         &self,
         ticket: Option<Ticket>,
         key: &str,
-        written: Option<(Vec<u8>, Duration)>,
+        written: Option<(Bytes, Duration)>,
     ) {
         let stripe = self.stripe_of(key);
         let mut counter = self.lock(stripe);
@@ -219,7 +221,7 @@ mod tests {
         let front = live();
         let ticket = front.ticket("k").unwrap();
         front.fill(ticket, "k", b"v1".to_vec(), TTL);
-        assert_eq!(front.read("k"), Some(b"v1".to_vec()));
+        assert_eq!(front.read("k"), Some(Bytes::from_static(b"v1")));
 
         // The race of the redirected connection: the reply (old) lands after the invalidation.
         let ticket = front.ticket("k").unwrap();
@@ -240,20 +242,20 @@ mod tests {
     fn own_writes_update_the_front_unless_something_intervened() {
         let front = live();
         let ticket = front.ticket("k");
-        front.own_write(ticket, "k", Some((b"mine".to_vec(), TTL)));
-        assert_eq!(front.read("k"), Some(b"mine".to_vec()));
+        front.own_write(ticket, "k", Some((Bytes::from_static(b"mine"), TTL)));
+        assert_eq!(front.read("k"), Some(Bytes::from_static(b"mine")));
 
         // Another client's write arrived while ours was in flight: ours may be the older one.
         let ticket = front.ticket("k");
         front.invalidate("k");
-        front.own_write(ticket, "k", Some((b"mine2".to_vec(), TTL)));
+        front.own_write(ticket, "k", Some((Bytes::from_static(b"mine2"), TTL)));
         assert_eq!(front.read("k"), None);
 
         // A fill that read the value before our write completed must not land after it.
         let fill = front.ticket("k").unwrap();
-        front.own_write(front.ticket("k"), "k", Some((b"new".to_vec(), TTL)));
+        front.own_write(front.ticket("k"), "k", Some((Bytes::from_static(b"new"), TTL)));
         front.fill(fill, "k", b"stale".to_vec(), TTL);
-        assert_eq!(front.read("k"), Some(b"new".to_vec()));
+        assert_eq!(front.read("k"), Some(Bytes::from_static(b"new")));
 
         // A delete, or a write that failed: the entry goes.
         front.own_write(None, "k", None);
@@ -270,7 +272,7 @@ mod tests {
         assert_eq!(front.read("a"), None);
         assert!(front.ticket("b").is_none());
         front.fill(ticket, "b", b"v".to_vec(), TTL);
-        front.own_write(Some(ticket), "b", Some((b"v".to_vec(), TTL)));
+        front.own_write(Some(ticket), "b", Some((Bytes::from_static(b"v"), TTL)));
         front.go_live(8);
         assert_eq!((front.read("a"), front.read("b")), (None, None));
         assert_eq!(front.flushes(), 1);
@@ -287,6 +289,6 @@ mod tests {
         front.fill(ticket, "user:2", b"v".to_vec(), TTL);
         assert_eq!(front.read("user:1"), None);
         assert_eq!(front.read("user:2"), None);
-        assert_eq!(front.read("post:1"), Some(b"v".to_vec()));
+        assert_eq!(front.read("post:1"), Some(Bytes::from_static(b"v")));
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use moka::Expiry;
 use moka::notification::RemovalCause;
 use moka::sync::Cache as MokaCache;
@@ -50,7 +51,7 @@ impl Remaining {
 /// and its TTL.
 #[derive(Debug, Clone)]
 struct Entry {
-    value: Vec<u8>,
+    value: Bytes,
     ttl: Duration,
 }
 
@@ -99,12 +100,12 @@ impl Front {
         Front { store, max_bytes, evictions }
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<Vec<u8>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Bytes> {
         self.store.get(key).map(|entry| entry.value)
     }
 
-    pub(crate) fn insert(&self, key: &str, value: Vec<u8>, ttl: Duration) {
-        self.store.insert(key.to_owned(), Entry { value, ttl });
+    pub(crate) fn insert(&self, key: &str, value: impl Into<Bytes>, ttl: Duration) {
+        self.store.insert(key.to_owned(), Entry { value: value.into(), ttl });
     }
 
     pub(crate) fn remove(&self, key: &str) {
@@ -184,7 +185,10 @@ mod tests {
             front.insert(key, b"v".to_vec(), ttl);
         }
         front.remove_prefix("user:");
-        assert_eq!((front.get("user:1"), front.get("post:1")), (None, Some(b"v".to_vec())));
+        assert_eq!(
+            (front.get("user:1"), front.get("post:1")),
+            (None, Some(Bytes::from_static(b"v")))
+        );
         front.clear();
         assert_eq!(front.get("post:1"), None);
         front.settle();

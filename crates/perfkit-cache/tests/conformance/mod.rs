@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use perfkit_cache::{CacheAside, CacheBackend, CacheError, CacheExt, Lookup, RESERVED_PREFIX};
+use perfkit_cache::{
+    Bytes, CacheAside, CacheBackend, CacheError, CacheExt, Lookup, RESERVED_PREFIX,
+};
 
 /// A backend under test.
 pub(crate) struct Subject {
@@ -35,7 +37,8 @@ macro_rules! conformance_tests {
             typed_values_round_trip, cache_aside_says_how_each_value_was_found,
             reserved_keys_survive_clear_and_delete_pattern,
             application_keys_with_the_reserved_prefix_are_refused,
-            reserved_reads_do_not_move_application_counters, counters_are_read_without_waiting);
+            reserved_reads_do_not_move_application_counters, counters_are_read_without_waiting,
+            shared_reads_give_what_get_gives_and_count_alike);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -156,7 +159,7 @@ pub(crate) async fn single_flight_under_100_concurrent_callers(s: Subject) {
     let mut computed = 0;
     for caller in callers {
         let (value, lookup) = caller.await.unwrap().unwrap();
-        assert_eq!(value, b"computed");
+        assert_eq!(&value[..], b"computed");
         computed += usize::from(lookup == Lookup::Computed);
     }
     assert_eq!((runs.load(Ordering::SeqCst), computed), (1, 1));
@@ -173,9 +176,9 @@ pub(crate) async fn get_or_compute_caches_and_does_not_cache_errors(s: Subject) 
     assert!(matches!(failed, Err(CacheError::Compute { .. })));
     assert_eq!(s.cache.get("k").await.unwrap(), None);
     let value = loader.get_or_compute("k", None, || async { Ok(b"v".to_vec()) }).await;
-    assert_eq!(value.unwrap(), (b"v".to_vec(), Lookup::Computed));
+    assert_eq!(value.unwrap(), (Bytes::from_static(b"v"), Lookup::Computed));
     let again = loader.get_or_compute("k", None, || async { panic!("must not recompute") }).await;
-    assert_eq!(again.unwrap(), (b"v".to_vec(), Lookup::Hit));
+    assert_eq!(again.unwrap(), (Bytes::from_static(b"v"), Lookup::Hit));
 }
 
 pub(crate) async fn compressed_values_round_trip(s: Subject) {
@@ -219,6 +222,29 @@ pub(crate) async fn stats_count_hits_and_misses(s: Subject) {
     let json = serde_json::to_value(&stats).unwrap();
     assert_eq!(json["hitRate"], 0.6);
     assert_eq!(json["breaker"], "closed");
+}
+
+pub(crate) async fn shared_reads_give_what_get_gives_and_count_alike(s: Subject) {
+    let c = &s.cache;
+    let large = serde_json::to_vec(&(0..600).collect::<Vec<u32>>()).unwrap();
+    assert!(large.len() > 1024, "compressed by every subject");
+    let values: [(&str, &[u8]); 4] =
+        [("text", b"{\"a\":1}"), ("tagged", &[0xFE, 0xFF, 0]), ("empty", b""), ("large", &large)];
+    for (key, value) in values {
+        c.set(key, value, None).await.unwrap();
+    }
+    for (key, value) in values {
+        let shared = c.get_shared(key).await.unwrap();
+        assert_eq!(shared.as_deref(), Some(value), "{key}");
+        assert_eq!(c.get(key).await.unwrap().as_deref(), Some(value), "{key}");
+    }
+    assert_eq!(c.get_shared("missing").await.unwrap(), None);
+    let stats = c.stats().await;
+    assert_eq!((stats.hits, stats.misses, stats.errors), (8, 1, 0));
+    assert!(matches!(
+        c.get_shared(&format!("{RESERVED_PREFIX}x")).await,
+        Err(CacheError::ReservedKey { .. })
+    ));
 }
 
 pub(crate) async fn clear_deletes_everything_of_the_namespace(s: Subject) {
@@ -297,10 +323,10 @@ pub(crate) async fn cache_aside_says_how_each_value_was_found(s: Subject) {
     // The joiner is waiting on the flight once its read has missed: give it real time to.
     tokio::time::sleep(Duration::from_millis(50)).await;
     release.notify_one();
-    assert_eq!(leader.await.unwrap().unwrap(), (b"v".to_vec(), Lookup::Computed));
-    assert_eq!(joiner.await.unwrap().unwrap(), (b"v".to_vec(), Lookup::Joined));
+    assert_eq!(leader.await.unwrap().unwrap(), (Bytes::from_static(b"v"), Lookup::Computed));
+    assert_eq!(joiner.await.unwrap().unwrap(), (Bytes::from_static(b"v"), Lookup::Joined));
     let hit = loader.get_or_compute("k", None, || async { panic!("cached") }).await.unwrap();
-    assert_eq!(hit, (b"v".to_vec(), Lookup::Hit));
+    assert_eq!(hit, (Bytes::from_static(b"v"), Lookup::Hit));
     assert!(hit.1.is_hit() && hit.1.as_str() == "hit");
     // Reads: leader miss, joiner miss, one hit; EXISTS checks are not reads.
     let stats = s.cache.counters();
