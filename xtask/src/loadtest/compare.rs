@@ -1,7 +1,8 @@
 //! `--compare`: the same cheap JSON answer under the same load from plain axum, the same
 //! app with perfkit's router and `RequestMetricsLayer`, the same app with
 //! `axum-prometheus`, and perfkit-server's own `/health/live` and `/summary`, at c=100 and
-//! c=1000; each as a ratio of the plain app measured in the same run.
+//! c=1000; each as a ratio of the plain app measured in the same run, the targets taken in
+//! turn within each round.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{Value, json};
 
+use super::merge::merge;
 use super::options::Options;
 use super::placement::Placement;
 use super::targets::TargetApp;
@@ -44,50 +46,78 @@ pub(crate) struct CompareRow {
 
 /// Loads every target in turn at [`CONNECTIONS`], everything sharing the machine's cores.
 pub(crate) fn run(options: &Options) -> Result<Vec<CompareRow>> {
-    load_targets(&CONNECTIONS, options.duration, &Placement::shared())
+    load_targets(&CONNECTIONS, options.duration, options.rounds, &Placement::shared())
 }
 
-/// Loads every target in turn at each of `connections` for `duration`, the target and wrk
-/// where `placement` puts them.
+/// Loads every target at each of `connections` for `duration` in all, the target and wrk
+/// where `placement` puts them. Every target is started and warmed up first; then each round
+/// loads every target in turn for its share of `duration`, so a slow patch of a shared
+/// machine falls on all of them, and each target's rounds are merged (see `merge`).
 pub(crate) fn load_targets(
     connections: &[u32],
     duration: Duration,
+    rounds: u32,
     placement: &Placement,
 ) -> Result<Vec<CompareRow>> {
     let script = fixed_script()?;
-    let mut rows = Vec::new();
-    for (name, source, path) in &TARGETS {
-        let mut server = None;
-        let mut app = None;
-        let base = match source {
-            Source::App(target) => &app.insert(TargetApp::start(target, placement)?).base,
-            Source::Server => {
-                let command =
-                    placement.server_command(&binary_path("release").display().to_string());
-                &server.insert(Server::start_with(command, &[])?).base
+    // One perfkit-server serves both of its rows.
+    let mut server = Server::start_with(
+        placement.server_command(&binary_path("release").display().to_string()),
+        &[],
+    )?;
+    let outcome = (|| {
+        let mut apps = Vec::new();
+        let mut urls = Vec::new();
+        for (_, source, path) in &TARGETS {
+            let base = match source {
+                Source::App(target) => {
+                    apps.push(TargetApp::start(target, placement)?);
+                    apps.last().map(|app| app.base.clone()).unwrap_or_default()
+                }
+                Source::Server => server.base.clone(),
+            };
+            urls.push(format!("{base}{path}"));
+        }
+        for url in &urls {
+            let warm_up = Load {
+                url,
+                script: &script,
+                connections: connections[0],
+                duration: WARM_UP,
+                label: "warm-up",
+            };
+            wrk::run_on(&warm_up, placement)?;
+        }
+        let segment = duration / rounds.max(1);
+        // segments[target][connection count]
+        let mut segments = vec![vec![Vec::new(); connections.len()]; TARGETS.len()];
+        for round in 1..=rounds {
+            for (at, &connections) in connections.iter().enumerate() {
+                for (target, ((name, _, _), url)) in TARGETS.iter().zip(&urls).enumerate() {
+                    let label = format!("{name} {round}/{rounds}");
+                    let load = Load {
+                        url,
+                        script: &script,
+                        connections,
+                        duration: segment,
+                        label: &label,
+                    };
+                    segments[target][at].push(wrk::run_on(&load, placement)?);
+                }
             }
-        };
-        let url = format!("{base}{path}");
-        let warm_up = Load {
-            url: &url,
-            script: &script,
-            connections: connections[0],
-            duration: WARM_UP,
-            label: "warm-up",
-        };
-        wrk::run_on(&warm_up, placement)?;
-        let mut runs = Vec::new();
-        for &connections in connections {
-            let load = Load { url: &url, script: &script, connections, duration, label: name };
-            runs.push(wrk::run_on(&load, placement)?);
         }
-        if let Some(mut server) = server {
-            server.stop()?;
-        }
-        drop(app);
-        rows.push(CompareRow { name, runs });
-    }
-    Ok(rows)
+        drop(apps);
+        Ok(TARGETS
+            .iter()
+            .zip(segments)
+            .map(|((name, _, _), runs)| CompareRow {
+                name,
+                runs: runs.iter().map(|segments| merge(segments)).collect(),
+            })
+            .collect())
+    })();
+    server.stop()?;
+    outcome
 }
 
 /// The comparison as markdown: requests/s and the ratio to the plain app at each

@@ -43,8 +43,12 @@ pub(crate) fn run(options: &Options) -> Result<Vec<CoresRow>> {
                 placement.server_cpus.as_deref().unwrap_or("any"),
                 placement.load_cpus.as_deref().unwrap_or("any")
             );
-            let targets =
-                compare::load_targets(&[options.connections], options.duration, &placement)?;
+            let targets = compare::load_targets(
+                &[options.connections],
+                options.duration,
+                options.rounds,
+                &placement,
+            )?;
             Ok(CoresRow { cores, targets })
         })
         .collect()

@@ -15,6 +15,7 @@ mod delete_pattern;
 pub(crate) mod docs;
 pub(crate) mod http;
 pub(crate) mod machine;
+mod merge;
 mod near;
 mod options;
 mod placement;
@@ -96,7 +97,16 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     } else {
         format!("wrk and the server sharing {cores} cores")
     };
-    println!("\n== {title}: {} s per run, {sharing} ==\n\n{table}", options.duration.as_secs());
+    let timing = match options.mode {
+        Mode::Seed | Mode::Compare | Mode::Near | Mode::Cores if options.rounds > 1 => format!(
+            "{} s per target in {} rounds of {} s, the targets taken in turn in each",
+            options.duration.as_secs(),
+            options.rounds,
+            options.segment().as_secs()
+        ),
+        _ => format!("{} s per run", options.duration.as_secs()),
+    };
+    println!("\n== {title}: {timing}, {sharing} ==\n\n{table}");
     if let Some(out) = &options.out {
         write_json(out, &command, &machine, json)?;
     }
@@ -113,7 +123,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         docs::write_section(
             &path,
             section,
-            &docs::Record { title: &title, command: &command, machine: &machine },
+            &docs::Record {
+                title: &format!("{title} ({timing})"),
+                command: &command,
+                machine: &machine,
+            },
             &table,
         )?;
     }
@@ -171,9 +185,9 @@ fn scripts_dir() -> PathBuf {
     target_dir().join("xtask-loadtest")
 }
 
-/// Loads `url` for [`WARM_UP`], unmeasured.
-fn warm_up(url: &str, script: &std::path::Path, connections: u32) -> Result<()> {
-    wrk::run(&wrk::Load { url, script, connections, duration: WARM_UP, label: "warm-up" }).map(drop)
+/// Loads `url` for [`WARM_UP`]; its figures are not the run's (the answers' size is).
+fn warm_up(url: &str, script: &std::path::Path, connections: u32) -> Result<wrk::WrkResult> {
+    wrk::run(&wrk::Load { url, script, connections, duration: WARM_UP, label: "warm-up" })
 }
 
 #[cfg(test)]

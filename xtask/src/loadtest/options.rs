@@ -10,6 +10,10 @@ use anyhow::{Context, Result, bail};
 const MAX_CONNECTIONS: u32 = 10_000;
 /// The most cores `--cores` may give the server.
 const MAX_CORES: usize = 256;
+/// The most rounds a run may be split into.
+const MAX_ROUNDS: u32 = 10;
+/// Rounds unless told: enough that a slow minute of a shared machine falls on every target.
+const DEFAULT_ROUNDS: u32 = 3;
 /// The longest a single measured run may last.
 const MAX_DURATION: Duration = Duration::from_secs(600);
 
@@ -40,6 +44,9 @@ pub(crate) struct Options {
     pub(crate) connections: u32,
     /// Measured time of each run (the warm-up comes before it).
     pub(crate) duration: Duration,
+    /// The seed and `--compare` runs split each target's time into this many segments and
+    /// take the targets in turn within each round (see `merge`).
+    pub(crate) rounds: u32,
     /// Where the result goes as JSON.
     pub(crate) out: Option<PathBuf>,
     /// Replace this mode's section of docs/BENCHMARKS.md with the result.
@@ -59,6 +66,7 @@ impl Options {
             database_url: None,
             connections: 1000,
             duration: Duration::from_secs(30),
+            rounds: DEFAULT_ROUNDS,
             out: None,
             write_docs: false,
             cores: Vec::new(),
@@ -66,6 +74,7 @@ impl Options {
         };
         let mut duration_given = false;
         let mut connections_given = false;
+        let mut rounds_given = false;
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -91,10 +100,14 @@ impl Options {
                     options.duration = Duration::from_secs(seconds);
                     duration_given = true;
                 }
+                "--rounds" => {
+                    options.rounds = value()?.parse().context("--rounds N")?;
+                    rounds_given = true;
+                }
                 other => bail!(
                     "unknown loadtest option {other:?} (--redis, --database-url URL, --compare, \
                      --scaling, --near, --cores 1,2,4,8, --connections N, --duration S, \
-                     --out FILE, --write-docs, --no-build)"
+                     --rounds N, --out FILE, --write-docs, --no-build)"
                 ),
             }
         }
@@ -108,11 +121,24 @@ impl Options {
         if !duration_given && options.mode != Mode::Seed {
             options.duration = Duration::from_secs(10);
         }
+        // Every segment lasts whole seconds (wrk's unit): a short run has fewer rounds.
+        let seconds = u32::try_from(options.duration.as_secs()).unwrap_or(u32::MAX);
+        if !rounds_given {
+            options.rounds = options.rounds.min(seconds);
+        }
+        if options.rounds == 0 || options.rounds > MAX_ROUNDS || options.rounds > seconds {
+            bail!("--rounds must be 1..={MAX_ROUNDS} and at most --duration's seconds ({seconds})");
+        }
         // The core-scaling runs of the issue that asked for them: 256 connections.
         if !connections_given && options.mode == Mode::Cores {
             options.connections = 256;
         }
         Ok(options)
+    }
+
+    /// One round's share of a target's measured time.
+    pub(crate) fn segment(&self) -> Duration {
+        self.duration / self.rounds.max(1)
     }
 }
 
@@ -141,6 +167,7 @@ mod tests {
         let options = parse(&[]).unwrap();
         assert_eq!(options.mode, Mode::Seed);
         assert_eq!((options.connections, options.duration), (1000, Duration::from_secs(30)));
+        assert_eq!((options.rounds, options.segment()), (3, Duration::from_secs(10)));
         assert!(!options.redis && !options.write_docs && options.out.is_none());
     }
 
@@ -187,5 +214,19 @@ mod tests {
         assert!(parse(&["--connections", "0"]).is_err());
         assert!(parse(&["--connections", "20000"]).is_err());
         assert!(parse(&["--duration", "3600"]).is_err());
+        assert!(parse(&["--rounds", "0"]).is_err());
+        assert!(parse(&["--rounds", "11"]).is_err());
+        assert!(parse(&["--duration", "2", "--rounds", "3"]).is_err(), "segments under 1 s");
+    }
+
+    #[test]
+    fn rounds_split_the_time_and_a_short_run_has_fewer() {
+        let options = parse(&["--rounds", "5", "--duration", "20"]).unwrap();
+        assert_eq!((options.rounds, options.segment()), (5, Duration::from_secs(4)));
+        assert_eq!(parse(&["--duration", "2"]).unwrap().rounds, 2);
+        assert_eq!(
+            parse(&["--compare", "--rounds", "1"]).unwrap().segment(),
+            Duration::from_secs(10)
+        );
     }
 }

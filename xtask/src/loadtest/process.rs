@@ -21,11 +21,11 @@ impl CpuReading {
         Ok(CpuReading { ticks: cpu_ticks(&stat)?, at: Instant::now() })
     }
 
-    /// The share of all cores the process used since `self` (1.0 = every core busy).
-    pub(crate) fn share_since(&self, later: &CpuReading, cores: usize) -> f64 {
+    /// CPU seconds the process used since `self`, and the seconds that passed.
+    pub(crate) fn busy_since(&self, later: &CpuReading) -> (f64, f64) {
         let seconds = later.at.duration_since(self.at).as_secs_f64();
         let busy = later.ticks.saturating_sub(self.ticks) as f64 / clock_ticks_per_second();
-        if seconds > 0.0 && cores > 0 { busy / seconds / cores as f64 } else { 0.0 }
+        (busy, seconds)
     }
 }
 
@@ -101,7 +101,8 @@ mod tests {
         assert!(resident_kib(pid).unwrap() > 0);
         assert!(machine_memory_kib().unwrap() > resident_kib(pid).unwrap());
         let first = CpuReading::now(pid).unwrap();
-        let share = first.share_since(&CpuReading::now(pid).unwrap(), cores());
+        let (busy, seconds) = first.busy_since(&CpuReading::now(pid).unwrap());
+        let share = busy / seconds / cores() as f64;
         assert!((0.0..=1.0).contains(&share), "{share}");
     }
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::merge::PERCENTILE_POINTS;
+
 /// The line the `done` callback's JSON starts with, to find it in wrk's output.
 pub(crate) const RESULT_PREFIX: &str = "xtask-loadtest-result ";
 
@@ -20,18 +22,26 @@ const USER_SHARE: f64 = 0.2;
 /// weight appears, so the hit rate is the distribution's and not the pool's.
 const POOL_SIZE: u32 = 65_536;
 
-/// The `done` callback: wrk's summary and latency distribution (microseconds) as JSON.
+/// The `done` callback: wrk's summary, latency distribution (microseconds) and the latency at
+/// each of the merge's percentile points, as JSON.
 const DONE: &str = r#"
+local points = { PERCENTILE_POINTS }
 function done(summary, latency, requests)
   local e = summary.errors
+  local at = {}
+  for i, p in ipairs(points) do
+    at[i] = string.format("%.0f", latency:percentile(p))
+  end
   io.write(string.format(
     'RESULT_PREFIX{"duration_us":%.0f,"requests":%.0f,"bytes":%.0f,' ..
     '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
-    '"latency_us":{"mean":%.1f,"max":%.0f,"p50":%.0f,"p90":%.0f,"p95":%.0f,"p99":%.0f,"p999":%.0f}}\n',
+    '"latency_us":{"mean":%.1f,"max":%.0f,"p50":%.0f,"p90":%.0f,"p95":%.0f,"p99":%.0f,"p999":%.0f},' ..
+    '"percentiles_us":[%s]}\n',
     summary.duration, summary.requests, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency.max, latency:percentile(50), latency:percentile(90),
-    latency:percentile(95), latency:percentile(99), latency:percentile(99.9)))
+    latency:percentile(95), latency:percentile(99), latency:percentile(99.9),
+    table.concat(at, ",")))
 end
 "#;
 
@@ -111,7 +121,8 @@ pub(crate) fn fixed_path_script() -> String {
 }
 
 fn done() -> String {
-    DONE.replace("RESULT_PREFIX", RESULT_PREFIX)
+    let points: Vec<String> = PERCENTILE_POINTS.iter().map(f64::to_string).collect();
+    DONE.replace("RESULT_PREFIX", RESULT_PREFIX).replace("PERCENTILE_POINTS", &points.join(", "))
 }
 
 /// Writes `text` as `name` under `dir` and returns its path.
@@ -142,5 +153,6 @@ mod tests {
     fn the_fixed_script_only_reports() {
         let script = fixed_path_script();
         assert!(script.contains("function done") && !script.contains("function request"));
+        assert!(script.contains("local points = { 0, 1, 2,") && script.contains("99.9, 99.99 }"));
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use super::merge::merge;
 use super::options::Options;
 use super::placement::Placement;
 use super::process::{CpuReading, cores, machine_memory_kib, resident_kib};
@@ -33,6 +34,8 @@ const SEED: [(&str, &str); 11] = [
 /// The figures of one seed run.
 pub(crate) struct SeedResult {
     connections: u32,
+    /// Rounds the demo and its baselines were loaded in turn (see `merge`).
+    rounds: u32,
     backend: &'static str,
     pub(crate) wrk: WrkResult,
     pub(crate) hit_rate: Option<f64>,
@@ -89,11 +92,9 @@ pub(crate) fn run_demo(
     let mut server = Server::start(&binary_path("release"), &args)?;
     let outcome = measure(&server, options, backend);
     let stopped = server.stop();
-    let mut result = outcome?;
+    let result = outcome?;
     stopped?;
     drop(redis);
-    result.plain = plain_baseline(options)?;
-    result.sized = sized_baseline(options, result.wrk.mean_answer_bytes())?;
     Ok(result)
 }
 
@@ -101,53 +102,67 @@ pub(crate) fn run_demo(
 /// content-length, date): the rest of the demo's mean answer is the sized app's body.
 const PLAIN_HEADER_BYTES: u64 = 110;
 
-/// Plain axum serving answers of `mean_answer_bytes` on the demo's paths, same script.
-fn sized_baseline(options: &Options, mean_answer_bytes: u64) -> Result<WrkResult> {
-    let body = mean_answer_bytes.saturating_sub(PLAIN_HEADER_BYTES).max(2);
-    let label = "plain axum, answers of the demo's size";
-    baseline(options, &format!("sized={body}"), "/api/posts", &demo_script()?, label)
+/// One app loaded in the rounds: where, with which script, and its segments so far.
+struct Contender {
+    url: String,
+    script: std::path::PathBuf,
+    label: String,
+    segments: Vec<WrkResult>,
 }
 
-/// The plain axum app's cheap JSON answer at the same connections and duration.
-fn plain_baseline(options: &Options) -> Result<WrkResult> {
-    baseline(options, "plain", "/api/hello", &fixed_script()?, "plain axum JSON handler")
+impl Contender {
+    fn new(base: &str, path: &str, script: std::path::PathBuf, label: &str) -> Contender {
+        Contender {
+            url: format!("{base}{path}"),
+            script,
+            label: label.to_owned(),
+            segments: vec![],
+        }
+    }
+
+    /// One segment of `options`' load, labelled with its round.
+    fn load(&mut self, options: &Options, round: u32) -> Result<()> {
+        let label = format!("{} {round}/{}", self.label, options.rounds);
+        self.segments.push(wrk::run(&Load {
+            url: &self.url,
+            script: &self.script,
+            connections: options.connections,
+            duration: options.segment(),
+            label: &label,
+        })?);
+        Ok(())
+    }
 }
 
-/// One comparison app, `target`, loaded on `path` with `script` as the demo was.
-fn baseline(
-    options: &Options,
-    target: &str,
-    path: &str,
-    script: &std::path::Path,
-    label: &str,
-) -> Result<WrkResult> {
-    let app = TargetApp::start(target, &Placement::shared())?;
-    let url = format!("{}{path}", app.base);
-    warm_up(&url, script, options.connections)?;
-    wrk::run(&Load {
-        url: &url,
-        script,
-        connections: options.connections,
-        duration: options.duration,
-        label,
-    })
-}
-
+/// The demo and its two baselines (plain axum's JSON handler; plain axum serving answers of
+/// the demo's mean size on the demo's paths with the same script), each warmed up, then
+/// loaded in turn within each round, so a slow patch of a shared machine falls on all three.
 fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<SeedResult> {
     let script = demo_script()?;
-    let url = format!("{}/api/posts", server.base);
-    warm_up(&url, &script, options.connections)?;
+    let label = format!("demo ({backend})");
+    let mut demo = Contender::new(&server.base, "/api/posts", script.clone(), &label);
+    let warm = warm_up(&demo.url, &script, options.connections)?;
+    let body = warm.mean_answer_bytes().saturating_sub(PLAIN_HEADER_BYTES).max(2);
+    let plain_app = TargetApp::start("plain", &Placement::shared())?;
+    let sized_app = TargetApp::start(&format!("sized={body}"), &Placement::shared())?;
+    let mut plain =
+        Contender::new(&plain_app.base, "/api/hello", fixed_script()?, "plain axum JSON handler");
+    let mut sized = Contender::new(&sized_app.base, "/api/posts", script, "plain, sized");
+    for baseline in [&plain, &sized] {
+        warm_up(&baseline.url, &baseline.script, options.connections)?;
+    }
     let stats_before = cache_stats(&server.base)?;
     let application_before = application(&server.base)?;
-    let cpu_before = CpuReading::now(server.pid())?;
-    let wrk = wrk::run(&Load {
-        url: &url,
-        script: &script,
-        connections: options.connections,
-        duration: options.duration,
-        label: &format!("demo ({backend})"),
-    })?;
-    let cpu_after = CpuReading::now(server.pid())?;
+    let (mut busy_seconds, mut wall_seconds) = (0.0, 0.0);
+    for round in 1..=options.rounds {
+        let cpu_before = CpuReading::now(server.pid())?;
+        demo.load(options, round)?;
+        let (busy, wall) = cpu_before.busy_since(&CpuReading::now(server.pid())?);
+        busy_seconds += busy;
+        wall_seconds += wall;
+        plain.load(options, round)?;
+        sized.load(options, round)?;
+    }
     let rss_kib = resident_kib(server.pid())?;
     let stats_after = cache_stats(&server.base)?;
     let hit_rate = hit_rate(&stats_before, &stats_after);
@@ -157,15 +172,20 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
     let cores = cores();
     Ok(SeedResult {
         connections: options.connections,
+        rounds: options.rounds,
         backend,
-        wrk,
+        wrk: merge(&demo.segments),
         hit_rate,
         rss_kib,
         machine_kib: machine_memory_kib()?,
-        cpu_share: cpu_before.share_since(&cpu_after, cores),
+        cpu_share: if wall_seconds > 0.0 && cores > 0 {
+            busy_seconds / wall_seconds / cores as f64
+        } else {
+            0.0
+        },
         cores,
-        plain: WrkResult::default(),
-        sized: WrkResult::default(),
+        plain: merge(&plain.segments),
+        sized: merge(&sized.segments),
         database,
     })
 }
@@ -271,8 +291,10 @@ impl SeedResult {
         let ratio = w.requests_per_sec() / plain.max(f64::MIN_POSITIVE);
         let _ = writeln!(
             text,
-            "| throughput beside plain axum (its JSON handler, same load, same run) | — | \
-             {ratio:.2}x of {plain:.0} req/s |"
+            "| throughput beside plain axum (its JSON handler, same load, same run: the demo \
+             and both baselines loaded in turn in each of {} rounds) | — | {ratio:.2}x of \
+             {plain:.0} req/s |",
+            self.rounds
         );
         let sized = self.sized.requests_per_sec();
         let _ = writeln!(
@@ -293,6 +315,7 @@ impl SeedResult {
             "mode": "seed",
             "backend": self.backend,
             "connections": self.connections,
+            "rounds": self.rounds,
             "wrk": self.wrk.to_json(),
             "cache_hit_rate": self.hit_rate,
             "server_rss_kib": self.rss_kib,
@@ -366,6 +389,7 @@ mod tests {
     fn the_table_sets_each_figure_beside_the_seeds_and_errors_fail() {
         let result = SeedResult {
             connections: 1000,
+            rounds: 3,
             backend: "memory",
             wrk: WrkResult {
                 seconds: 2.0,

@@ -45,6 +45,9 @@ pub(crate) struct WrkResult {
     pub(crate) p95_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) p999_ms: f64,
+    /// Latency in ms at each of [`PERCENTILE_POINTS`](super::merge::PERCENTILE_POINTS), so
+    /// segments of one target can be merged; empty when wrk's script did not report it.
+    pub(crate) distribution: Vec<f64>,
 }
 
 impl WrkResult {
@@ -116,6 +119,11 @@ impl WrkResult {
             p95_ms: ms("/latency_us/p95")?,
             p99_ms: ms("/latency_us/p99")?,
             p999_ms: ms("/latency_us/p999")?,
+            distribution: json
+                .pointer("/percentiles_us")
+                .and_then(Value::as_array)
+                .map(|points| points.iter().filter_map(Value::as_f64).map(|us| us / 1e3).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -239,6 +247,7 @@ xtask-loadtest-result {\"duration_us\":3000000,\"requests\":30000,\"bytes\":1000
                 p95_ms: 3.0,
                 p99_ms: 9.05,
                 p999_ms: 20.0,
+                distribution: Vec::new(),
             }
         );
         assert_eq!(result.socket_errors(), 15);
