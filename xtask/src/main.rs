@@ -37,19 +37,24 @@ commands:
                  docs/BENCHMARKS.md between its markers
   bench-report [--write-docs]
                  print the comparison from the last run's estimates, without running
-  loadtest [--redis] [--database-url URL] [--connections N] [--duration S] [--out FILE] [--write-docs]
+  loadtest [--redis] [--database-url URL] [--connections N] [--duration S] [--rounds N] [--out FILE] [--write-docs]
                  the seed's load test: build and start the release perfkit-server
                  --demo (memory cache, or a private redis-server with --redis; its
                  SQLite database under target/, or PostgreSQL with --database-url), warm
                  up, drive /api/posts and /api/users/{id}/posts with wrk and Zipf keys
                  (default 1000 connections for 30 s), print P50/P95/P99, throughput,
                  error rate, cache hit rate, server memory and CPU, the database's share
-                 of request time and the pool beside the seed's figures; fails on any socket error or error answer. --out writes the
-                 result as JSON; --write-docs replaces its section of docs/BENCHMARKS.md
-  loadtest --compare [--duration S]
+                 of request time and the pool beside the seed's figures, and the ratio
+                 to plain axum (its JSON handler, and answers of the demo's size); fails
+                 on any socket error or error answer. Each target's time is split into
+                 --rounds (default 3) taken in turn, so a machine that slows down for a
+                 while slows every target alike. --out writes the result as JSON;
+                 --write-docs replaces its section of docs/BENCHMARKS.md
+  loadtest --compare [--duration S] [--rounds N]
                  the same cheap JSON answer from plain axum, + perfkit's router and
                  layer, + axum-prometheus, and perfkit-server's /health/live and
-                 /summary, at c=100 and c=1000, as ratios of plain axum (10 s per run)
+                 /summary, at c=100 and c=1000, as ratios of plain axum (15 s per
+                 target, in 3 rounds)
   loadtest --scaling [--duration S]
                  /api/posts at 10, 100, 1000 and 5000 connections; recorder memory and
                  scrape time at 10, 1 000 and 100 000 routes; delete_pattern of 1 000 to

@@ -117,9 +117,12 @@ impl Options {
         if options.duration.is_zero() || options.duration > MAX_DURATION {
             bail!("--duration must be 1..={} s", MAX_DURATION.as_secs());
         }
-        // Compare, scaling and near make ten, four and three runs: shorter ones unless told.
+        // Compare, scaling and near make ten, four and three runs: shorter ones unless told
+        // (compare's in three rounds of 5 s: shorter segments would be mostly wrk's
+        // connection set-up).
         if !duration_given && options.mode != Mode::Seed {
-            options.duration = Duration::from_secs(10);
+            let seconds = if options.mode == Mode::Compare { 15 } else { 10 };
+            options.duration = Duration::from_secs(seconds);
         }
         // Every segment lasts whole seconds (wrk's unit): a short run has fewer rounds.
         let seconds = u32::try_from(options.duration.as_secs()).unwrap_or(u32::MAX);
@@ -191,7 +194,7 @@ mod tests {
 
     #[test]
     fn compare_and_scaling_runs_are_shorter_unless_told() {
-        assert_eq!(parse(&["--compare"]).unwrap().duration, Duration::from_secs(10));
+        assert_eq!(parse(&["--compare"]).unwrap().segment(), Duration::from_secs(5));
         assert_eq!(parse(&["--near"]).unwrap().mode, Mode::Near);
         let scaling = parse(&["--scaling", "--duration", "4"]).unwrap();
         assert_eq!((scaling.mode, scaling.duration), (Mode::Scaling, Duration::from_secs(4)));
@@ -226,7 +229,7 @@ mod tests {
         assert_eq!(parse(&["--duration", "2"]).unwrap().rounds, 2);
         assert_eq!(
             parse(&["--compare", "--rounds", "1"]).unwrap().segment(),
-            Duration::from_secs(10)
+            Duration::from_secs(15)
         );
     }
 }
