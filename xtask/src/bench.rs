@@ -149,6 +149,20 @@ const COMPARISONS: &[Comparison] = &[
         Measure::Ratio,
     ),
     judged(
+        "MemoryCache get_shared of a 5 KB answer vs raw moka get of Bytes (throughput >= 0.85x)",
+        bench("memory_get_5k", "perfkit_shared"),
+        Some(bench("memory_get_5k", "moka_bytes")),
+        Measure::Ratio,
+        1.0 / 0.85,
+    ),
+    judged(
+        "MemoryCache get_shared vs get of a 5 KB answer (the copy saved: at least 1.2x faster)",
+        bench("memory_get_5k", "perfkit_shared"),
+        Some(bench("memory_get_5k", "perfkit_copy")),
+        Measure::Ratio,
+        1.0 / 1.2,
+    ),
+    judged(
         "RedisCache get vs raw fred GET (throughput >= 0.9x)",
         bench("redis_get", "perfkit"),
         Some(bench("redis_get", "fred")),

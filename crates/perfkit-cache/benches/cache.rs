@@ -7,6 +7,10 @@
 //!   eviction listener `MemoryCache` needs to count size evictions exactly: once a listener
 //!   is installed moka takes a per-key lock and notifies on every overwrite, so this line
 //!   shows how much of `memory_set/perfkit` is moka's listener cost rather than ours.
+//! - `memory_get_5k`: a 5 KB answer (the demo's page size) read with `MemoryCache::get_shared`
+//!   (`perfkit_shared`, the stored bytes shared, not copied) and with `get` (`perfkit_copy`),
+//!   beside raw moka holding `Bytes` (`moka_bytes`: what a user who wanted reads without a
+//!   copy would write).
 //! - `redis_get`, `redis_set`: `RedisCache` vs raw fred calls on the same private server.
 //! - `redis_mget_100`, `redis_mset_100`: one batched call of 100 keys vs 100 single calls
 //!   sent concurrently on the same pool (`join_all`, what a user would write; fred pipelines
@@ -33,7 +37,7 @@ use fred::prelude::{Expiration, KeysInterface, Value};
 use futures::future::join_all;
 use moka::notification::RemovalCause;
 use perfkit_cache::{
-    Cache, CacheAdmin, MemoryCache, MemoryConfig, NearCacheConfig, RedisCache, RedisConfig,
+    Bytes, Cache, CacheAdmin, MemoryCache, MemoryConfig, NearCacheConfig, RedisCache, RedisConfig,
     TieredCache,
 };
 use perfkit_testing::RedisServer;
@@ -63,12 +67,15 @@ fn next<'a>(keys: &'a [String], cursor: &AtomicUsize) -> &'a str {
 }
 
 type RawCache = moka::sync::Cache<String, Vec<u8>>;
-type RawBuilder = moka::sync::CacheBuilder<String, Vec<u8>, RawCache>;
+type RawBuilder<V> = moka::sync::CacheBuilder<String, V, moka::sync::Cache<String, V>>;
 
-fn raw_moka_builder() -> RawBuilder {
+fn raw_moka_builder<V>() -> RawBuilder<V>
+where
+    V: AsRef<[u8]> + Clone + Send + Sync + 'static,
+{
     moka::sync::Cache::builder()
         .max_capacity(64 * 1024 * 1024)
-        .weigher(|k: &String, v: &Vec<u8>| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
+        .weigher(|k: &String, v: &V| u32::try_from(k.len() + v.as_ref().len()).unwrap_or(u32::MAX))
         // Per-entry expiry, as MemoryCache has: moka's timer wheel, not its single-TTL queue.
         .expire_after(FixedTtl)
 }
@@ -91,15 +98,15 @@ fn raw_moka_with_listener() -> RawCache {
 
 struct FixedTtl;
 
-impl moka::Expiry<String, Vec<u8>> for FixedTtl {
-    fn expire_after_create(&self, _: &String, _: &Vec<u8>, _: Instant) -> Option<Duration> {
+impl<V> moka::Expiry<String, V> for FixedTtl {
+    fn expire_after_create(&self, _: &String, _: &V, _: Instant) -> Option<Duration> {
         Some(TTL)
     }
 
     fn expire_after_update(
         &self,
         _: &String,
-        _: &Vec<u8>,
+        _: &V,
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
@@ -141,6 +148,34 @@ fn memory(c: &mut Criterion) {
     });
     group.bench_function("moka_listener", |b| {
         b.iter(|| moka_listener.insert(next(&keys, &cursor).to_owned(), VALUE.to_vec()));
+    });
+    group.finish();
+    memory_large(c, &rt, &keys);
+}
+
+/// Reads of a demo-page-sized answer: shared, copied, and raw moka of `Bytes`.
+fn memory_large(c: &mut Criterion, rt: &Runtime, keys: &[String]) {
+    let page = Bytes::from(br#"{"id":1,"title":"a post","body":"text"},"#.repeat(128));
+    assert!(page.len() > 5000 && page.len() < MemoryConfig::default().compression_threshold);
+    let ours = MemoryCache::new(MemoryConfig::default());
+    let moka: moka::sync::Cache<String, Bytes> = raw_moka_builder().build();
+    rt.block_on(async {
+        for key in keys {
+            ours.set(key, &page, Some(TTL)).await.unwrap();
+            moka.insert(key.clone(), page.clone());
+        }
+    });
+    let cursor = AtomicUsize::new(0);
+    let mut group = c.benchmark_group("memory_get_5k");
+    group.bench_function("perfkit_shared", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(ours.get_shared(next(keys, &cursor)).await.unwrap()) });
+    });
+    group.bench_function("perfkit_copy", |b| {
+        b.to_async(rt).iter(|| async { black_box(ours.get(next(keys, &cursor)).await.unwrap()) });
+    });
+    group.bench_function("moka_bytes", |b| {
+        b.iter(|| black_box(moka.get(next(keys, &cursor))));
     });
     group.finish();
 }

@@ -7,8 +7,6 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
-
 const LZ4: u8 = 0xFE;
 const ESCAPED: u8 = 0xFF;
 /// lz4 cannot expand data by more than this factor; a larger claim is a corrupt header, and
@@ -46,6 +44,25 @@ pub(crate) fn encode(value: &[u8], threshold: usize) -> Encoded<'_> {
     }
 }
 
+/// What a frame holds, by its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An lz4 block with its length prepended, after the tag.
+    Lz4,
+    /// The value verbatim after one escape byte.
+    Escaped,
+    /// The value itself.
+    Verbatim,
+}
+
+pub(crate) fn kind(frame: &[u8]) -> Kind {
+    match frame.first() {
+        Some(&LZ4) => Kind::Lz4,
+        Some(&ESCAPED) => Kind::Escaped,
+        _ => Kind::Verbatim,
+    }
+}
+
 /// Decodes a stored frame back into the value.
 ///
 /// # Errors
@@ -70,16 +87,18 @@ pub(crate) fn decode(frame: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-/// [`decode`] of a shared frame: a verbatim frame is the value itself, handed out as another
-/// reference to the same bytes, never copied (only an lz4 frame allocates, for its output).
+/// [`decode`] of a frame the caller owns: a verbatim frame is the value itself, not copied.
 ///
 /// # Errors
 /// As [`decode`].
-pub(crate) fn decode_shared(frame: &Bytes) -> Result<Bytes, String> {
+pub(crate) fn decode_owned(mut frame: Vec<u8>) -> Result<Vec<u8>, String> {
     match frame.first() {
-        Some(&LZ4) => decode(frame).map(Bytes::from),
-        Some(&ESCAPED) => Ok(frame.slice(1..)),
-        _ => Ok(frame.clone()),
+        Some(&LZ4) => decode(&frame),
+        Some(&ESCAPED) => {
+            frame.remove(0);
+            Ok(frame)
+        }
+        _ => Ok(frame),
     }
 }
 
@@ -89,9 +108,9 @@ mod tests {
 
     fn round_trip(value: &[u8], threshold: usize) -> Vec<u8> {
         let frame = encode(value, threshold).frame;
-        let shared = decode_shared(&Bytes::copy_from_slice(&frame));
+        let owned = decode_owned(frame.to_vec());
         let decoded = decode(&frame).unwrap();
-        assert_eq!(shared.unwrap(), decoded, "decode and decode_shared agree");
+        assert_eq!(owned.unwrap(), decoded, "decode and decode_owned agree");
         decoded
     }
 
@@ -140,16 +159,15 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn decode_shared_agrees_with_decode_on_any_bytes(frame: Vec<u8>) {
-            let shared = decode_shared(&Bytes::from(frame.clone())).map(Vec::from);
-            proptest::prop_assert_eq!(shared, decode(&frame));
+        fn decode_owned_agrees_with_decode_on_any_bytes(frame: Vec<u8>) {
+            proptest::prop_assert_eq!(decode_owned(frame.clone()), decode(&frame));
         }
     }
 
     #[test]
     fn corrupt_frames_are_errors_not_panics() {
         assert!(decode(&[LZ4]).is_err());
-        assert!(decode_shared(&Bytes::from_static(&[LZ4, 1, 0])).is_err());
+        assert!(decode_owned(vec![LZ4, 1, 0]).is_err());
         assert!(decode(&[LZ4, 1, 0]).is_err());
         // Claims 4 GiB from a few bytes.
         assert!(decode(&[LZ4, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0]).is_err());

@@ -3,16 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use moka::Expiry;
 use perfkit_core::Timestamp;
 
+use super::stored_frame::StoredFrame;
+
 /// A stored value: its frame, and when it expires.
 ///
-/// The frame is shared: moka hands out a clone of the entry on every read, which for
-/// [`Bytes`] is one reference-count increment, and a verbatim frame is the value itself, so
-/// [`Cache::get_shared`](crate::Cache::get_shared) answers without copying; `get` copies the
-/// value out once, as it always has.
+/// The frame is owned when small and shared when large (see [`StoredFrame`]): moka hands
+/// out a clone of the entry on every read.
 ///
 /// `expires_at` is on the cache's [`Clock`](perfkit_core::Clock) and decides what readers
 /// see, so tests can expire entries with a manual clock. `ttl` is handed to moka, which
@@ -20,7 +19,7 @@ use perfkit_core::Timestamp;
 /// expired entries by itself without us reading a second clock per write.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) frame: Bytes,
+    pub(crate) frame: StoredFrame,
     pub(crate) expires_at: Option<Timestamp>,
     ttl: Option<Duration>,
     /// Set on a value that replaces another but keeps its expiry (an increment): moka keeps
@@ -29,12 +28,18 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn new(frame: Bytes, ttl: Option<Duration>, now: Timestamp) -> Self {
-        Entry { frame, expires_at: ttl.map(|ttl| now + ttl), ttl, keeps_deadline: false }
+    pub(crate) fn new(frame: Vec<u8>, ttl: Option<Duration>, now: Timestamp) -> Self {
+        Entry {
+            frame: StoredFrame::new(frame),
+            expires_at: ttl.map(|ttl| now + ttl),
+            ttl,
+            keeps_deadline: false,
+        }
     }
 
     /// The same expiry with another value: an increment keeps the TTL set at creation.
-    pub(crate) fn replaced(&self, frame: Bytes) -> Self {
+    pub(crate) fn replaced(&self, frame: Vec<u8>) -> Self {
+        let frame = StoredFrame::new(frame);
         Entry { frame, expires_at: self.expires_at, ttl: self.ttl, keeps_deadline: true }
     }
 
@@ -84,7 +89,7 @@ mod tests {
     #[test]
     fn moka_gets_the_ttl_and_an_increment_keeps_the_deadline() {
         let now = Timestamp::from_unix_millis(1_000);
-        let entry = Entry::new(Bytes::from_static(b"1"), Some(Duration::from_secs(60)), now);
+        let entry = Entry::new(b"1".to_vec(), Some(Duration::from_secs(60)), now);
         let key = String::from("k");
         let at = Instant::now();
         assert_eq!(
@@ -96,7 +101,7 @@ mod tests {
             EntryExpiry.expire_after_update(&key, &entry, at, left),
             Some(Duration::from_secs(60))
         );
-        let incremented = entry.replaced(Bytes::from_static(b"2"));
+        let incremented = entry.replaced(b"2".to_vec());
         assert_eq!(EntryExpiry.expire_after_update(&key, &incremented, at, left), left);
         assert_eq!(incremented.expires_at, entry.expires_at);
         assert!(!entry.is_expired(now));
@@ -105,7 +110,7 @@ mod tests {
 
     #[test]
     fn an_entry_without_ttl_never_reads_the_clock() {
-        let entry = Entry::new(Bytes::from_static(b"v"), None, Timestamp::from_unix_millis(0));
+        let entry = Entry::new(b"v".to_vec(), None, Timestamp::from_unix_millis(0));
         assert!(!entry.is_expired_at(|| unreachable!("the clock was read")));
         assert_eq!(EntryExpiry.expire_after_create(&String::new(), &entry, Instant::now()), None);
     }

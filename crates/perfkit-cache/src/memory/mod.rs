@@ -1,6 +1,7 @@
 //! The in-memory backend on moka.
 
 mod entry;
+mod stored_frame;
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -15,6 +16,7 @@ use moka::sync::Cache as MokaCache;
 use perfkit_core::{Clock, SystemClock};
 
 use self::entry::{Entry, EntryExpiry};
+use self::stored_frame::StoredFrame;
 use crate::reserved::Scope;
 use crate::stats::Counters;
 use crate::{Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, OptimizeReport, frame};
@@ -158,11 +160,20 @@ impl MemoryCache {
         ttl.or(self.config.default_ttl).map(|ttl| ttl.max(Duration::from_millis(1)))
     }
 
-    /// A read, counted as a hit or a miss (and an error for a corrupt frame); the value shares
-    /// the stored bytes.
-    fn read(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+    /// A read, counted as a hit or a miss (and an error for a corrupt frame): `decode` turns
+    /// the stored frame (moka's clone of it) into the value.
+    fn read<T>(
+        &self,
+        key: &str,
+        decode: impl FnOnce(StoredFrame) -> Result<T, String>,
+    ) -> Result<Option<T>, CacheError> {
         self.scope.check(key)?;
-        let value = self.peek(key);
+        let value = match self.store.get(key).filter(|entry| self.is_live(entry)) {
+            None => Ok(None),
+            Some(entry) => decode(entry.frame)
+                .map(Some)
+                .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason }),
+        };
         match &value {
             Ok(Some(_)) => self.counters.hit(),
             Ok(None) => self.counters.miss(),
@@ -172,16 +183,6 @@ impl MemoryCache {
             }
         }
         value
-    }
-
-    /// Reads without counting a hit or miss: none when absent or expired.
-    fn peek(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        let Some(entry) = self.store.get(key).filter(|entry| self.is_live(entry)) else {
-            return Ok(None);
-        };
-        frame::decode_shared(&entry.frame)
-            .map(Some)
-            .map_err(|reason| CacheError::CorruptFrame { key: key.to_owned(), reason })
     }
 
     /// Whether an entry moka returned is still live for readers.
@@ -211,8 +212,7 @@ impl MemoryCache {
     /// Stores a raw frame; for tests that need a corrupt one.
     #[doc(hidden)]
     pub async fn set_raw_frame(&self, key: &str, frame: &[u8]) {
-        let entry =
-            Entry::new(Bytes::copy_from_slice(frame), self.config.default_ttl, self.clock.now());
+        let entry = Entry::new(frame.to_vec(), self.config.default_ttl, self.clock.now());
         self.store.insert(key.to_owned(), entry);
     }
 }
@@ -220,23 +220,19 @@ impl MemoryCache {
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        // The one copy: the stored value stays shared with the store.
-        Ok(self.read(key)?.map(Vec::from))
+        self.read(key, StoredFrame::into_value)
     }
 
     async fn get_shared(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        self.read(key)
+        self.read(key, StoredFrame::into_shared_value)
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
         self.scope.check(key)?;
         let encoded = frame::encode(value, self.config.compression_threshold);
         self.counters.saved(encoded.saved);
-        let entry = Entry::new(
-            encoded.frame.into_owned().into(),
-            self.ttl_or_default(ttl),
-            self.clock.now(),
-        );
+        let entry =
+            Entry::new(encoded.frame.into_owned(), self.ttl_or_default(ttl), self.clock.now());
         self.store.insert(key.to_owned(), entry);
         Ok(())
     }
@@ -293,12 +289,12 @@ impl Cache for MemoryCache {
             match live {
                 None => {
                     outcome = Ok(1);
-                    Op::Put(Entry::new(Bytes::from_static(b"1"), ttl, now))
+                    Op::Put(Entry::new(b"1".to_vec(), ttl, now))
                 }
                 Some(entry) => match parse_counter(&entry.frame).and_then(|n| n.checked_add(1)) {
                     Some(next) => {
                         outcome = Ok(next);
-                        Op::Put(entry.replaced(next.to_string().into_bytes().into()))
+                        Op::Put(entry.replaced(next.to_string().into_bytes()))
                     }
                     None => Op::Nop,
                 },
@@ -365,6 +361,7 @@ impl CacheAdmin for MemoryCache {
     }
 }
 
-fn parse_counter(frame: &[u8]) -> Option<i64> {
-    frame::decode(frame).ok().and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse().ok())
+fn parse_counter(frame: &StoredFrame) -> Option<i64> {
+    let value = frame.clone().into_value().ok()?;
+    std::str::from_utf8(&value).ok()?.parse().ok()
 }
