@@ -310,3 +310,17 @@ async fn figures_split_front_and_back_and_join_the_hit_rate() {
     assert_eq!(json["near"]["frontHits"], 1);
     assert_eq!(json["near"]["tracking"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_front_hit_shares_the_value_the_front_holds() {
+    let server = RedisServer::start();
+    let cache = connect(&server, &unique_namespace("shared")).await;
+    let page = br#"{"id":1,"title":"a post"},"#.repeat(200);
+    cache.set("page", &page, None).await.unwrap();
+    let first = cache.get_shared("page").await.unwrap().unwrap();
+    let second = cache.get_shared("page").await.unwrap().unwrap();
+    assert_eq!(first, page);
+    assert_eq!(first.as_ptr(), second.as_ptr(), "both reads are the front's value itself");
+    assert_eq!(near(&cache.counters()).front_hits, 2);
+    assert_eq!(cache.get("page").await.unwrap().as_deref(), Some(page.as_slice()));
+}
