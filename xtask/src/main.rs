@@ -5,7 +5,7 @@
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
 //! - `schemathesis`: schemathesis against the running server's OpenAPI document.
 //! - `fuzz`: every cargo-fuzz target in `fuzz/` for a while each (nightly, cargo-fuzz).
-//! - `loadtest`: the seed's load test on the demo (`--compare`: beside plain axum and
+//! - `loadtest`: the guide's load test on the demo (`--compare`: beside plain axum and
 //!   axum-prometheus; `--scaling`: by connections and routes; `--cores`: by cores).
 //! - `chaos`: faults under load, and whether the server absorbs them.
 //! - `soak`: mixed load for minutes, and whether memory, descriptors or tasks grow.
@@ -38,13 +38,13 @@ commands:
   bench-report [--write-docs]
                  print the comparison from the last run's estimates, without running
   loadtest [--redis] [--database-url URL] [--connections N] [--duration S] [--rounds N] [--out FILE] [--write-docs]
-                 the seed's load test: build and start the release perfkit-server
+                 the guide's load test: build and start the release perfkit-server
                  --demo (memory cache, or a private redis-server with --redis; its
                  SQLite database under target/, or PostgreSQL with --database-url), warm
                  up, drive /api/posts and /api/users/{id}/posts with wrk and Zipf keys
                  (default 1000 connections for 30 s), print P50/P95/P99, throughput,
                  error rate, cache hit rate, server memory and CPU, the database's share
-                 of request time and the pool beside the seed's figures, and the ratio
+                 of request time and the pool beside the guide's figures, and the ratio
                  to plain axum (its JSON handler, and answers of the demo's size); fails
                  on any socket error or error answer. Each target's time is split into
                  --rounds (default 3) taken in turn, so a machine that slows down for a

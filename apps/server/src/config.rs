@@ -3,7 +3,7 @@
 //!
 //! The config file is TOML, camelCase like the API. Durations are humantime text (`"30s"`,
 //! `"5m"`, `"1h 30m"`, `"250ms"`), the same form the API writes; whole milliseconds
-//! (`30000`), the seed's form, are still read.
+//! (`30000`), the guide's form, are still read.
 //!
 //! ```toml
 //! [server]
@@ -50,7 +50,7 @@
 //! mode = { auto = true, dryRun = false }
 //! cooldowns = { scaleWorkers = "3m" }
 //!
-//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the seed's five rules
+//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules
 //! name = "slow"
 //! for = "1m"
 //! ...

@@ -29,7 +29,7 @@ fn endpoint(method: Method, path: &'static str, admin: bool) -> Endpoint {
     Endpoint { method, path, body: None, admin }
 }
 
-/// The seed's 22 endpoints, in API.md's order. Row 17 (PUT /optimization/config) sends back
+/// The guide's 22 endpoints, in API.md's order. Row 17 (PUT /optimization/config) sends back
 /// the config that row 16 read.
 fn seed_endpoints(optimizer_config: Value) -> Vec<Endpoint> {
     use Method as M;

@@ -1,4 +1,4 @@
-//! The whole set of rules the engine evaluates: the seed's five defaults, JSON and TOML in and out,
+//! The whole set of rules the engine evaluates: the guide's five defaults, JSON and TOML in and out,
 //! and validation that refuses a set whole and lists every problem.
 
 use std::collections::{BTreeMap, HashSet};
@@ -57,7 +57,7 @@ pub struct RuleSet {
 perfkit_core::maps_only!(RuleSet);
 
 impl Default for RuleSet {
-    /// The seed's five rules, with durations and recovery thresholds so they do not flap.
+    /// The guide's five rules, with durations and recovery thresholds so they do not flap.
     fn default() -> Self {
         RuleSet {
             rules: vec![

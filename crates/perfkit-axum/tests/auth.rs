@@ -60,7 +60,7 @@ async fn seeded(config: ApiConfig) -> (PerformanceService, axum::Router) {
         Duration::from_millis(1),
     );
     service.collect_now().await;
-    assert_eq!(service.parts().alerts.active().len(), 1, "the seeded alert fires");
+    assert_eq!(service.parts().alerts.active().len(), 1, "the planted alert fires");
     (service, app)
 }
 

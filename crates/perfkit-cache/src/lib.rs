@@ -25,7 +25,7 @@
 //!   with a TTL, list the live ones, take turns under named locks ([`run_exclusive`]);
 //!   [`LocalCoordination`] for one process, [`RedisCoordination`] over a Redis cache.
 //! - [`CacheExt`] adds serde values (JSON) and the prefix and warming helpers over any cache;
-//!   [`TtlPolicy`] is the seed's access-count TTL rule.
+//!   [`TtlPolicy`] is the guide's access-count TTL rule.
 //! - With the `mock` feature, mockall mocks of both traits (`MockCache`, `MockCacheAdmin`)
 //!   for the tests of crates that use them.
 //!

@@ -1,11 +1,11 @@
-//! The seed's access-count TTL rule: a key read often lives longer. Its counters live in the
+//! The guide's access-count TTL rule: a key read often lives longer. Its counters live in the
 //! cache itself, so instances sharing a Redis agree on them.
 
 use std::time::Duration;
 
 use crate::{Cache, CacheError};
 
-/// The seed's access-count TTL rule: a key read often lives longer.
+/// The guide's access-count TTL rule: a key read often lives longer.
 ///
 /// TTL = `base` + `per_access` × accesses, capped at `max`; by default 5 min + 1 min per
 /// access, at most 1 h. [`ttl_for`](Self::ttl_for) is the pure rule;

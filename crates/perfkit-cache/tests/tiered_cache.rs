@@ -72,7 +72,7 @@ async fn a_reader_never_returns_a_value_older_than_an_invalidation_it_received()
     for key in &keys {
         writer.set(key, b"0", None).await.unwrap();
     }
-    wait_for("the seed's invalidations", || near(&reader.counters()).invalidations == KEYS).await;
+    wait_for("the guide's invalidations", || near(&reader.counters()).invalidations == KEYS).await;
     let baseline = KEYS;
 
     // Write i goes to key i % KEYS, one after another; each write's invalidation is its own
@@ -103,7 +103,7 @@ async fn a_reader_never_returns_a_value_older_than_an_invalidation_it_received()
 
     let mut worst = Duration::ZERO;
     for &(key, heard, started, value) in &reads {
-        // The last write to this key among those the reader had heard of (0: the seed).
+        // The last write to this key among those the reader had heard of (0: the initial value).
         let floor = if heard < key { 0 } else { heard - (heard - key) % KEYS };
         assert!(value >= floor, "key {key}: read {value} after hearing of write {floor}");
         // How long the value read had been superseded in Redis when the read began.

@@ -1,7 +1,7 @@
 //! Durations in configuration, one form everywhere: humantime text (`"30s"`, `"5m"`,
 //! `"1h 30m"`, `"250ms"`), the form Prometheus and Alertmanager configurations use.
 //!
-//! Written as text; read as text or as whole milliseconds, the seed's form, so a config that
+//! Written as text; read as text or as whole milliseconds, the guide's form, so a config that
 //! says `collectInterval = 30000` still means 30 s. Anything else (a negative number, a
 //! fraction, a number too large, an unknown unit) is refused with a message that shows the
 //! accepted forms.
@@ -152,7 +152,7 @@ impl<'de> Visitor<'de> for DurationVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-        // Digits in a string are text, not the seed's number: "30000" has no unit, and
+        // Digits in a string are text, not the guide's number: "30000" has no unit, and
         // guessing one is how a config ends up a thousand times off.
         humantime::parse_duration(text.trim()).map_err(|why| {
             E::custom(format_args!("invalid duration {text:?}: {why}; expected {EXPECTED}"))

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Metric, Timestamp};
 
-/// The headline figures of a service at one moment: the seed's `PerformanceMetrics`, extended.
+/// The headline figures of a service at one moment: the guide's `PerformanceMetrics`, extended.
 ///
 /// Times are milliseconds; rates and usages are ratios in 0..1. A figure that was not measured
 /// (no requests yet, no cache reads, a probe that failed) is `None` and serializes as `null`:

@@ -1,4 +1,4 @@
-//! The optimizer's configuration in the seed's camelCase shape. Every section has defaults and
+//! The optimizer's configuration in the guide's camelCase shape. Every section has defaults and
 //! refuses unknown fields, so `{}` is a valid config and a typo never passes silently.
 
 use std::fmt;
@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ActionKind;
 
-/// The optimizer's configuration, in the seed's camelCase shape.
+/// The optimizer's configuration, in the guide's camelCase shape.
 ///
 /// Durations are humantime text (`"5m"`, `"1h"`) through [`perfkit_core::duration`], which
-/// also reads the seed's whole milliseconds (`300000`). Every section has defaults, so `{}` is a valid config and a
+/// also reads the guide's whole milliseconds (`300000`). Every section has defaults, so `{}` is a valid config and a
 /// partial JSON document fills the rest from [`Default`]; unknown fields are refused, so a
 /// typo never passes silently. Every section reads from an object only: serde's derive would
 /// also read a struct from an array, and `[]` would then be the whole default config. [`OptimizerConfig::validate`] lists every problem at once.

@@ -62,8 +62,8 @@ const TIER_HITS: (&str, &str) = (
     "Cache reads that hit, by the tier that answered (near cache only).",
 );
 
-/// The seed's name for the hit rate: hits over reads since start-up, the same figure as
-/// `/cache/stats`'s `hitRate` (0 before any read). Unlabelled, as the seed shows it.
+/// The guide's name for the hit rate: hits over reads since start-up, the same figure as
+/// `/cache/stats`'s `hitRate` (0 before any read). Unlabelled, as the guide shows it.
 const HIT_RATE: (&str, &str) =
     ("cache_hit_rate", "Cache hits per read since start-up, 0..1, as the cache counts them.");
 

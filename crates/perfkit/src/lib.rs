@@ -1,7 +1,7 @@
 //! perfkit: the performance toolkit for Rust web services, in one crate.
 //!
 //! [`PerformanceService`] is the conductor. It owns a metrics recorder, a system probe, a
-//! cache, an alert engine and an optimizer, all behind traits, and on the seed's schedule it
+//! cache, an alert engine and an optimizer, all behind traits, and on the guide's schedule it
 //! collects a snapshot every 30 s (evaluating alert rules on each), builds a report every
 //! 5 minutes and, when auto-optimization is on, lets the optimizer act every 15 minutes. It
 //! keeps the last 1000 snapshots, fits trends, scores performance 0–100, reports and judges
@@ -19,7 +19,7 @@
 //! use perfkit::metrics::Method;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! // In-memory cache, sysinfo probe, the seed's alert rules and optimizer config.
+//! // In-memory cache, sysinfo probe, the guide's alert rules and optimizer config.
 //! let service = PerformanceService::builder().build()?;
 //! service.start();
 //!
@@ -45,7 +45,7 @@
 //! # The score
 //!
 //! Each of P95 latency, error rate, cache hit rate, memory and CPU usage is scored on a
-//! log-normal curve that gives 0.9 at the seed's target (P95 500 ms, errors 1 %, hit rate
+//! log-normal curve that gives 0.9 at the guide's target (P95 500 ms, errors 1 %, hit rate
 //! 80 %, memory 70 %, CPU 60 %) and 0.5 where users clearly suffer; the weighted mean (30, 25,
 //! 15, 15, 15) times 100 is the score. See [`analysis`] for the formula.
 //!

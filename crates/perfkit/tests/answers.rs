@@ -76,7 +76,7 @@ async fn slow_requests_fire_the_latency_alert_and_notify_once() {
         .build()
         .unwrap();
     service.start();
-    // Every request takes 2 s: P95 far above the seed's 1000 ms rule, for 5 minutes.
+    // Every request takes 2 s: P95 far above the guide's 1000 ms rule, for 5 minutes.
     for _ in 0..10 {
         for _ in 0..20 {
             service.recorder().record_request(

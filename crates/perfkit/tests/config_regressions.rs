@@ -27,7 +27,7 @@ fn fuzz_regressions_replay() {
         }
         replayed += 1;
     }
-    // The seeds are valid inputs: they must parse, so this test notices a broken parser.
+    // The corpus entries are valid inputs: they must parse, so this test notices a broken parser.
     let seeds =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/config_toml");
     let service = std::fs::read_to_string(seeds.join("service.toml")).unwrap();

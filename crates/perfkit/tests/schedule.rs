@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The schedule on tokio's paused clock: the seed's intervals, failures, panics, shutdown.
+//! The schedule on tokio's paused clock: the guide's intervals, failures, panics, shutdown.
 
 mod support;
 

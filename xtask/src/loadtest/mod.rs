@@ -1,7 +1,7 @@
-//! `cargo xtask loadtest`: the seed's load test reproduced. Builds the release
+//! `cargo xtask loadtest`: the guide's load test reproduced. Builds the release
 //! perfkit-server, starts it with `--demo` (memory cache, or a private redis-server with
 //! `--redis`), warms up, drives `/api/posts` and `/api/users/{id}/posts` with wrk and a Zipf
-//! key distribution, and prints the seed's table beside the seed's figures.
+//! key distribution, and prints the guide's table beside the guide's figures.
 //! `--compare` measures perfkit's layer and server beside plain axum and axum-prometheus;
 //! `--scaling` measures how cost grows with connections and routes; `--cores 1,2,4,8` how
 //! the comparison scales with the cores the server is pinned to (a large machine); `--near`
@@ -23,7 +23,7 @@ pub(crate) mod process;
 pub(crate) mod redis;
 mod scaling;
 pub(crate) mod script;
-mod seed;
+mod guide_workload;
 mod targets;
 pub(crate) mod wrk;
 
@@ -57,10 +57,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let machine = machine::describe();
     let (title, table, json, errors) = match options.mode {
         Mode::Seed => {
-            let result = seed::run(&options)?;
+            let result = guide_workload::run(&options)?;
             let errors = result.check().err().map(|e| vec![e.to_string()]).unwrap_or_default();
             let title = format!(
-                "Load test: the seed's table ({} cache)",
+                "Load test: the guide's table ({} cache)",
                 if options.redis { "Redis" } else { "memory" }
             );
             (title, result.table(), result.to_json(), errors)

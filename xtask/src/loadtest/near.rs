@@ -9,14 +9,14 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::options::Options;
-use super::seed::{SeedResult, run_demo};
+use super::guide_workload::{WorkloadResult, run_demo};
 
 /// The near cache's throughput target, as a share of the memory demo's.
 const TARGET: f64 = 0.8;
 
 /// The three runs.
 pub(crate) struct NearResult {
-    runs: Vec<(&'static str, SeedResult)>,
+    runs: Vec<(&'static str, WorkloadResult)>,
 }
 
 pub(crate) fn run(options: &Options) -> Result<NearResult> {

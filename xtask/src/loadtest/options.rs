@@ -20,7 +20,7 @@ const MAX_DURATION: Duration = Duration::from_secs(600);
 /// What the load test runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// The seed's table: the demo endpoints, Zipf keys.
+    /// The guide's table: the demo endpoints, Zipf keys.
     Seed,
     /// The same cheap answer from plain axum, perfkit's layer, axum-prometheus and
     /// perfkit-server, at c=100 and c=1000.
@@ -44,7 +44,7 @@ pub(crate) struct Options {
     pub(crate) connections: u32,
     /// Measured time of each run (the warm-up comes before it).
     pub(crate) duration: Duration,
-    /// The seed and `--compare` runs split each target's time into this many segments and
+    /// The guide-workload and `--compare` runs split each target's time into this many segments and
     /// take the targets in turn within each round (see `merge`).
     pub(crate) rounds: u32,
     /// Where the result goes as JSON.
@@ -166,7 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_seeds_load() {
+    fn defaults_are_the_guides_load() {
         let options = parse(&[]).unwrap();
         assert_eq!(options.mode, Mode::Seed);
         assert_eq!((options.connections, options.duration), (1000, Duration::from_secs(30)));

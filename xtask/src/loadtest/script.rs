@@ -13,7 +13,7 @@ pub(crate) const RESULT_PREFIX: &str = "xtask-loadtest-result ";
 
 /// The Zipf exponent: close to what web caches observe for page popularity.
 const ZIPF_EXPONENT: f64 = 1.1;
-/// The key set: the pages the demo serves (1..=10000) and every seeded user (1..=1000).
+/// The key set: the pages the demo serves (1..=10000) and every sample user (1..=1000).
 const PAGES: u32 = 10_000;
 const USERS: u32 = 1_000;
 /// Share of requests that ask for a user's posts rather than a page.

@@ -157,7 +157,7 @@ impl DemoDatabase {
             )
             .execute(pool)
             .await
-            .context("cannot move the post id sequence past the seeded posts")?;
+            .context("cannot move the post id sequence past the sample posts")?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! What the demo serves: posts, and pages of them, in the JSON shape the seed's API uses.
+//! What the demo serves: posts, and pages of them, in the JSON shape the guide's API uses.
 
 use serde::{Deserialize, Serialize};
 

@@ -40,7 +40,7 @@ impl Lookup {
     }
 }
 
-/// How long each read stays cached (the seed's: pages 5 minutes, a user's posts 10).
+/// How long each read stays cached (the guide's: pages 5 minutes, a user's posts 10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ttls {
     pub(crate) page: Duration,

@@ -39,7 +39,7 @@ pub(crate) fn page_and_limit(
     Ok((page, limit))
 }
 
-/// A user id from the path: the seeded users are `1..=USERS`.
+/// A user id from the path: the sample users are `1..=USERS`.
 pub(crate) fn user_id(raw: &str) -> Result<i64, ApiError> {
     let id = parse("id", raw)?;
     Some(id).filter(|id| (1..=USERS).contains(id)).ok_or_else(|| {

@@ -194,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn a_users_posts_come_in_pages() {
         let (app, _dir) = app().await;
-        // User 1 has the most posts of the seed (hundreds): every page is full and bounded.
+        // User 1 has the most posts of the sample data (hundreds): every page is full and bounded.
         let ids = |page: &serde_json::Value| -> Vec<i64> {
             let posts = page.as_array().unwrap();
             assert!(posts.iter().all(|p| p["userId"] == 1), "{page}");

@@ -15,7 +15,7 @@ use crate::HostError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ConnectionRegistryConfig {
-    /// Connections allowed at once (default 1000, the seed's). At the limit, inactive
+    /// Connections allowed at once (default 1000, the guide's). At the limit, inactive
     /// connections are closed first; only when none is inactive is the new one refused.
     /// 0 refuses every connection.
     pub max_connections: usize,

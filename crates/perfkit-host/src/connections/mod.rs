@@ -1,4 +1,4 @@
-//! The registry of live client connections (the seed's WebSocketManager).
+//! The registry of live client connections (the guide's WebSocketManager).
 //!
 //! Each connection holds a [`ConnectionLease`] for as long as it is open: the registry
 //! enforces the connection limit when the lease is taken (closing inactive connections

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! so a metric exactly at its target (`good`) scores 0.9, one at `median` scores 0.5, and the
-//! score falls smoothly on either side: no cliff at the threshold. The seed's targets give the
+//! score falls smoothly on either side: no cliff at the threshold. The guide's targets give the
 //! `good` points; `median` is where users clearly suffer:
 //!
 //! | metric | good (0.9) | median (0.5) | weight |
@@ -30,7 +30,7 @@
 use perfkit_core::{Metric, MetricsSnapshot};
 use serde::{Deserialize, Serialize};
 
-/// The seed's targets: the value of each metric that scores 0.9.
+/// The guide's targets: the value of each metric that scores 0.9.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ScoreTargets {

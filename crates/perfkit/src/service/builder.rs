@@ -62,7 +62,7 @@ impl std::fmt::Debug for PerformanceServiceBuilder {
 }
 
 impl PerformanceServiceBuilder {
-    /// Schedules, history size, targets (default: the seed's).
+    /// Schedules, history size, targets (default: the guide's).
     #[must_use]
     pub fn config(mut self, config: ServiceConfig) -> Self {
         self.config = config;
@@ -115,7 +115,7 @@ impl PerformanceServiceBuilder {
         self
     }
 
-    /// The alert rules (default: the seed's five).
+    /// The alert rules (default: the guide's five).
     #[must_use]
     pub fn alert_rules(mut self, rules: RuleSet) -> Self {
         self.alert_rules = Some(rules);
@@ -156,7 +156,7 @@ impl PerformanceServiceBuilder {
         self
     }
 
-    /// The optimizer's config (default: the seed's).
+    /// The optimizer's config (default: the guide's).
     #[must_use]
     pub fn optimizer_config(mut self, config: OptimizerConfig) -> Self {
         self.optimizer_config = Some(config);

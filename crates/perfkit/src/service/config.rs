@@ -10,10 +10,10 @@ use crate::PerfkitError;
 use crate::analysis::ScoreTargets;
 
 /// How a [`PerformanceService`](crate::PerformanceService) runs: schedules, history,
-/// analysis targets. The defaults are the seed's.
+/// analysis targets. The defaults are the guide's.
 ///
 /// Durations are humantime text (`"30s"`, `"5m"`) through [`perfkit_core::duration`], which
-/// also reads the seed's whole milliseconds (`30000`). It reads from a map (a JSON object, a
+/// also reads the guide's whole milliseconds (`30000`). It reads from a map (a JSON object, a
 /// TOML table) only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]

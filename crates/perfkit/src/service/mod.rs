@@ -45,7 +45,7 @@ pub(crate) use state::{PublishedState, ServiceState};
 const EVENT_CAPACITY: usize = 256;
 
 /// The orchestrator: owns a recorder, a system probe, a cache, an alert engine and an
-/// optimizer, all behind traits, and runs them on the seed's schedule.
+/// optimizer, all behind traits, and runs them on the guide's schedule.
 ///
 /// Cheap to clone (an `Arc` inside); every clone is the same service.
 ///
@@ -114,7 +114,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PerformanceService {
-    /// A builder with the defaults: in-memory cache, sysinfo probe, the seed's alert rules
+    /// A builder with the defaults: in-memory cache, sysinfo probe, the guide's alert rules
     /// and optimizer config, the system clock.
     #[must_use]
     pub fn builder() -> PerformanceServiceBuilder {

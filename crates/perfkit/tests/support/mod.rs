@@ -108,7 +108,7 @@ pub(crate) fn steady_cache() -> MockCacheAdmin {
     admin
 }
 
-/// A service on tokio's (paused) clock with the seed's intervals and the given parts; the
+/// A service on tokio's (paused) clock with the guide's intervals and the given parts; the
 /// cache's data path is a mock that expects no calls (the schedule never reads the cache).
 pub(crate) fn service_with(probe: MockProbe, admin: MockCacheAdmin) -> PerformanceService {
     PerformanceService::builder()

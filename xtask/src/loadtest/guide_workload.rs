@@ -1,5 +1,5 @@
-//! The seed's load test: `perfkit-server --demo` (memory cache, or a private Redis) under
-//! Zipf-distributed requests for pages and users, and the seed's table beside its figures.
+//! The guide's load test: `perfkit-server --demo` (memory cache, or a private Redis) under
+//! Zipf-distributed requests for pages and users, and the guide's table beside its figures.
 
 use std::fmt::Write as _;
 
@@ -16,7 +16,7 @@ use super::wrk::{self, Load, WrkResult};
 use super::{demo_script, fixed_script, warm_up};
 use crate::server::{Server, binary_path};
 
-/// What the seed promised, in its words (it gave no database figures: "—").
+/// What the guide promised, in its words (it gave no database figures: "—").
 const SEED: [(&str, &str); 11] = [
     ("concurrent users", "1000"),
     ("P50", "—"),
@@ -32,7 +32,7 @@ const SEED: [(&str, &str); 11] = [
 ];
 
 /// The figures of one seed run.
-pub(crate) struct SeedResult {
+pub(crate) struct WorkloadResult {
     connections: u32,
     /// Rounds the demo and its baselines were loaded in turn (see `merge`).
     rounds: u32,
@@ -67,8 +67,8 @@ pub(crate) struct DatabaseFigures {
     pool: Option<(f64, f64, f64, Option<f64>)>,
 }
 
-/// Runs the seed's load test and fails on any error.
-pub(crate) fn run(options: &Options) -> Result<SeedResult> {
+/// Runs the guide's load test and fails on any error.
+pub(crate) fn run(options: &Options) -> Result<WorkloadResult> {
     let backend = if options.redis { "redis" } else { "memory" };
     run_demo(options, options.redis, &[], backend)
 }
@@ -79,7 +79,7 @@ pub(crate) fn run_demo(
     on_redis: bool,
     extra: &[&str],
     backend: &'static str,
-) -> Result<SeedResult> {
+) -> Result<WorkloadResult> {
     let redis = if on_redis { Some(PrivateRedis::start()?) } else { None };
     let mut args = vec!["--demo"];
     if let Some(redis) = &redis {
@@ -137,7 +137,7 @@ impl Contender {
 /// The demo and its two baselines (plain axum's JSON handler; plain axum serving answers of
 /// the demo's mean size on the demo's paths with the same script), each warmed up, then
 /// loaded in turn within each round, so a slow patch of a shared machine falls on all three.
-fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<SeedResult> {
+fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<WorkloadResult> {
     let script = demo_script()?;
     let label = format!("demo ({backend})");
     let mut demo = Contender::new(&server.base, "/api/posts", script.clone(), &label);
@@ -170,7 +170,7 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
         .context("the latest snapshot")?;
     let database = database_figures(&application_before, &application(&server.base)?, &latest[0]);
     let cores = cores();
-    Ok(SeedResult {
+    Ok(WorkloadResult {
         connections: options.connections,
         rounds: options.rounds,
         backend,
@@ -241,7 +241,7 @@ fn hit_rate(before: &Value, after: &Value) -> Option<f64> {
     (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64)
 }
 
-impl SeedResult {
+impl WorkloadResult {
     /// Fails when the run saw a socket error or an error answer: zero errors is the pass.
     pub(crate) fn check(&self) -> Result<()> {
         if let Some(errors) = self.wrk.errors_in_words() {
@@ -250,7 +250,7 @@ impl SeedResult {
         Ok(())
     }
 
-    /// The seed's table, as markdown: each figure beside the seed's.
+    /// The guide's table, as markdown: each figure beside the guide's.
     pub(crate) fn table(&self) -> String {
         let w = &self.wrk;
         let ours = [
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn the_table_sets_each_figure_beside_the_seeds_and_errors_fail() {
-        let result = SeedResult {
+        let result = WorkloadResult {
             connections: 1000,
             rounds: 3,
             backend: "memory",
@@ -433,7 +433,7 @@ mod tests {
             "{table}"
         );
         assert!(result.check().is_ok());
-        let failed = SeedResult { wrk: WrkResult { non_2xx: 1, ..result.wrk.clone() }, ..result };
+        let failed = WorkloadResult { wrk: WrkResult { non_2xx: 1, ..result.wrk.clone() }, ..result };
         assert!(failed.check().is_err());
     }
 }
