@@ -17,6 +17,7 @@ struct Step {
 const STEPS: &[Step] = &[
     Step { name: "prerequisites", action: crate::prerequisites::ensure },
     Step { name: "fmt", action: fmt },
+    Step { name: "doc links", action: crate::doc_links::check },
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },

@@ -9,10 +9,12 @@
 //!   axum-prometheus; `--scaling`: by connections and routes; `--cores`: by cores).
 //! - `chaos`: faults under load, and whether the server absorbs them.
 //! - `soak`: mixed load for minutes, and whether memory, descriptors or tasks grow.
+//! - `doc-links`: every path the docs name is in the repository.
 
 mod bench;
 mod chaos;
 mod ci;
+mod doc_links;
 mod fuzz;
 mod loadtest;
 mod machine;
@@ -87,6 +89,8 @@ commands:
                  installed when missing) and run each for --time (default 60s) from
                  fuzz/seeds; a crash fails the run and its input is copied into
                  fuzz/regressions/<target>/, which the crates' tests replay
+  doc-links      every path the docs and comments name is a file in the
+                 repository, and docs/ARCHITECTURE.md is at most 300 lines
   help           show this text";
 
 fn main() -> ExitCode {
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         Some("schemathesis") => schemathesis::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("doc-links") => doc_links::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

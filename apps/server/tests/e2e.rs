@@ -1,5 +1,5 @@
-//! End to end: the real `perfkit-server` binary on a free loopback port, every seed endpoint
-//! of API.md called over HTTP, the demo's cache-aside visible in the cache statistics, the
+//! End to end: the real `perfkit-server` binary on a free loopback port, each of the guide's
+//! 22 endpoints called over HTTP, the demo's cache-aside visible in the cache statistics, the
 //! Prometheus exposition checked by `promtool`, and a clean exit on SIGTERM; once on the
 //! in-memory cache and once on a private redis-server.
 
@@ -17,7 +17,7 @@ use support::{Server, redis_command};
 
 const TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 
-/// One row of API.md's seed table: how to call it, and whether it needs the admin token.
+/// One of the guide's endpoints: how to call it, and whether it needs the admin token.
 struct Endpoint {
     method: Method,
     path: &'static str,
@@ -29,7 +29,7 @@ fn endpoint(method: Method, path: &'static str, admin: bool) -> Endpoint {
     Endpoint { method, path, body: None, admin }
 }
 
-/// The guide's 22 endpoints, in API.md's order. Row 17 (PUT /optimization/config) sends back
+/// The guide's 22 endpoints, in the guide's order. Row 17 (PUT /optimization/config) sends back
 /// the config that row 16 read.
 fn seed_endpoints(optimizer_config: Value) -> Vec<Endpoint> {
     use Method as M;
@@ -107,7 +107,7 @@ fn count(stats: &Value, field: &str) -> u64 {
 async fn every_seed_endpoint_answers(client: &Client, server: &Server, token: &str) {
     let optimizer_config = get_json(client, server, "/api/performance/optimization/config").await;
     let endpoints = seed_endpoints(optimizer_config);
-    assert_eq!(endpoints.len(), 22, "API.md's seed has 22 endpoints");
+    assert_eq!(endpoints.len(), 22, "the guide has 22 endpoints");
     for endpoint in &endpoints {
         let shown = format!("{} {}", endpoint.method, endpoint.path);
         if endpoint.admin {

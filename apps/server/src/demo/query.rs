@@ -1,5 +1,5 @@
 //! Reading and checking the demo's parameters: a value that is not a number is a 400, a
-//! number out of range a 422, as API.md says.
+//! number out of range a 422, as docs/openapi.json states for every endpoint.
 
 use std::ops::RangeInclusive;
 
