@@ -93,10 +93,10 @@ pub(crate) fn check() -> Result<()> {
     bail!("{} dead path(s) or over-long docs", problems.len())
 }
 
-/// Files that quote paths on purpose: recorded fuzz inputs and CHANGELOG history (it names
-/// files as they were, some since moved).
+/// Files that quote paths on purpose: recorded fuzz inputs, CHANGELOG history (it names files
+/// as they were, some since moved), and this checker, whose tests name dead paths.
 fn is_exempt(file: &str) -> bool {
-    file.starts_with("fuzz/") || file == "CHANGELOG.md"
+    file.starts_with("fuzz/") || file == "CHANGELOG.md" || file == "xtask/src/doc_links.rs"
 }
 
 /// The dead paths one file names.
