@@ -9,7 +9,10 @@
 //! (perfkit-axum) builds its answers from them.
 //!
 //! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
-//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`core`].
+//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`control`], [`core`].
+//! [`control`] holds the traits through which the optimizer acts on the host and the collector
+//! reads it (`PoolControl`, `QueueControl`, ...), their figures and `ControlError`; the
+//! optimizer re-exports them too, so `perfkit::optimizer::PoolControl` names the same trait.
 //!
 //! # Embedding
 //!
@@ -87,6 +90,7 @@ pub use service::{
 
 pub use perfkit_alerting as alerting;
 pub use perfkit_cache as cache;
+pub use perfkit_control as control;
 pub use perfkit_core as core;
 pub use perfkit_host as host;
 pub use perfkit_metrics as metrics;
