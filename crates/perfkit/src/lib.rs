@@ -56,7 +56,7 @@
 //!
 //! - [`host::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
 //! - [`host::ConnectionRegistry`]: live client connections, with idle cleanup.
-//! - [`adapters`]: the optimizer's control traits over the cache and this process.
+//! - [`adapters`]: the [`control`] traits over the cache and this process.
 //! - [`database`]: a database pool the optimizer sizes and a [`database::QueryPlanner`]
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
