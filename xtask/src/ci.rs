@@ -18,6 +18,8 @@ const STEPS: &[Step] = &[
     Step { name: "prerequisites", action: crate::prerequisites::ensure },
     Step { name: "fmt", action: fmt },
     Step { name: "doc links", action: crate::doc_links::check },
+    // Reads source only, no compile: a name defined twice fails in under a second.
+    Step { name: "public types", action: crate::public_types::check },
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },

@@ -9,7 +9,10 @@
 //! (perfkit-axum) builds its answers from them.
 //!
 //! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
-//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`core`].
+//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`control`], [`core`].
+//! [`control`] holds the traits through which the optimizer acts on the host and the collector
+//! reads it (`PoolControl`, `QueueControl`, ...), their figures and `ControlError`; the
+//! optimizer re-exports them too, so `perfkit::optimizer::PoolControl` names the same trait.
 //!
 //! # Embedding
 //!
@@ -53,7 +56,7 @@
 //!
 //! - [`host::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
 //! - [`host::ConnectionRegistry`]: live client connections, with idle cleanup.
-//! - [`adapters`]: the optimizer's control traits over the cache and this process.
+//! - [`adapters`]: the [`control`] traits over the cache and this process.
 //! - [`database`]: a database pool the optimizer sizes and a [`database::QueryPlanner`]
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
@@ -87,6 +90,7 @@ pub use service::{
 
 pub use perfkit_alerting as alerting;
 pub use perfkit_cache as cache;
+pub use perfkit_control as control;
 pub use perfkit_core as core;
 pub use perfkit_host as host;
 pub use perfkit_metrics as metrics;

@@ -1,4 +1,6 @@
 //! The optimizer scaling a real worker pool under a real backlog, through `QueueControl`.
+//! Here, in the facade, because it is where the optimizer and the host toolkit meet: neither
+//! depends on the other.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
