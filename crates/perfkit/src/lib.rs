@@ -58,7 +58,6 @@
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
 pub mod adapters;
-mod alerts;
 pub mod analysis;
 mod cache_collector;
 mod clock;
@@ -72,7 +71,6 @@ mod report;
 mod runtime_collector;
 mod service;
 
-pub use alerts::Alerts;
 pub use clock::TokioClock;
 pub use error::PerfkitError;
 pub use events::LiveEvent;
@@ -81,7 +79,7 @@ pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
-    Parts, PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus,
+    Parts, PerformanceService, PerformanceServiceBuilder, Readout, ServiceConfig, ServiceStatus,
     StepCounters,
 };
 
