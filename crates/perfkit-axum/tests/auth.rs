@@ -34,10 +34,10 @@ async fn observe(service: &PerformanceService) -> Observed {
         cached_keys,
         optimizer_config: serde_json::to_value(service.parts().optimizer.config()).unwrap(),
         optimizer_runs: service.parts().optimizer.history(1000).len(),
-        active_alerts: service.parts().alerts.active().len(),
+        active_alerts: service.parts().alerts.active_alerts().len(),
         alert_rules: serde_json::to_value(service.parts().alerts.rules()).unwrap(),
         requests_recorded: service.recorder().snapshot().requests.total,
-        history: service.history(1000).len(),
+        history: service.readout().history(1000).len(),
     }
 }
 
@@ -60,7 +60,7 @@ async fn seeded(config: ApiConfig) -> (PerformanceService, axum::Router) {
         Duration::from_millis(1),
     );
     service.collect_now().await;
-    assert_eq!(service.parts().alerts.active().len(), 1, "the planted alert fires");
+    assert_eq!(service.parts().alerts.active_alerts().len(), 1, "the planted alert fires");
     (service, app)
 }
 

@@ -267,7 +267,7 @@ async fn health_aggregates_components_and_is_503_when_unhealthy() {
     service.start();
     service.collect_now().await;
     let answer = send(&app, Call::get(&path("/health"))).await;
-    assert_eq!(service.health().status, HealthStatus::Healthy);
+    assert_eq!(service.readout().health().status, HealthStatus::Healthy);
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["status"], "healthy");
     service.shutdown().await;
@@ -286,7 +286,7 @@ async fn a_firing_alert_is_listed_and_cleared() {
     assert_eq!(answer.json()["active"].as_array().unwrap().len(), 1, "{}", answer.text());
     let answer = send(&app, Call::new(Method::DELETE, &path("/alerts")).admin()).await;
     assert_eq!(answer.json()["cleared"], 1);
-    assert!(service.parts().alerts.active().is_empty());
+    assert!(service.parts().alerts.active_alerts().is_empty());
 }
 
 #[tokio::test]

@@ -5,8 +5,9 @@
 //! collects a snapshot every 30 s (evaluating alert rules on each), builds a report every
 //! 5 minutes and, when auto-optimization is on, lets the optimizer act every 15 minutes. It
 //! keeps the last 1000 snapshots, fits trends, scores performance 0–100, reports and judges
-//! its health. Its parts ([`Parts`]) are handed out as they are: the HTTP face
-//! (perfkit-axum) builds its answers from them.
+//! its health. Its parts ([`Parts`]) are handed out as they are, and what it knows (latest
+//! snapshot, history, report, status, health) is read through [`Readout`]: the HTTP face
+//! (perfkit-axum) builds its answers from these.
 //!
 //! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
 //! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`control`], [`core`].
@@ -38,6 +39,7 @@
 //! assert_eq!(snapshot.request_count, Some(1.0));
 //! let score = perfkit::analysis::score(&snapshot, &service.config().targets);
 //! assert!(score.score.is_some());
+//! assert_eq!(service.readout().history(10).len(), 1);
 //! println!("{}", service.parts().exporter.render()?);
 //!
 //! service.shutdown().await;
@@ -61,7 +63,6 @@
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
 pub mod adapters;
-mod alerts;
 pub mod analysis;
 mod cache_collector;
 mod clock;
@@ -75,7 +76,6 @@ mod report;
 mod runtime_collector;
 mod service;
 
-pub use alerts::Alerts;
 pub use clock::TokioClock;
 pub use error::PerfkitError;
 pub use events::LiveEvent;
@@ -84,7 +84,7 @@ pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
-    Parts, PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus,
+    Parts, PerformanceService, PerformanceServiceBuilder, Readout, ServiceConfig, ServiceStatus,
     StepCounters,
 };
 

@@ -30,7 +30,7 @@ pub(crate) struct Probe {
         (status = 503, description = "{ status: unhealthy, checks, checkedAt }", body = perfkit::HealthReport),
     ))]
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
-    let report = state.service.health();
+    let report = state.service.readout().health();
     let status = match report.status {
         HealthStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
         HealthStatus::Healthy | HealthStatus::Degraded => StatusCode::OK,
@@ -57,7 +57,7 @@ pub(crate) async fn live() -> Response {
         (status = 503, description = "No snapshot yet, the cache unreachable, or a critical health check down; the reason says which", body = Probe),
     ))]
 pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
-    match state.service.readiness() {
+    match state.service.readout().readiness() {
         Ok(()) => (StatusCode::OK, Json(Probe { status: "up", reason: None })),
         Err(reason) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(Probe { status: "down", reason: Some(reason) }))

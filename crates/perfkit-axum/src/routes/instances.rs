@@ -32,6 +32,6 @@ pub(crate) async fn list(
     _: Reader,
     State(state): State<AppState>,
 ) -> Result<Json<Instances>, ApiError> {
-    let instances = state.service.instances().await?;
+    let instances = state.service.readout().instances().await?;
     Ok(Json(Instances { answered_by: state.service.config().instance.clone(), instances }))
 }

@@ -111,7 +111,7 @@ pub(crate) async fn prometheus(
         (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
     ))]
 pub(crate) async fn report(_: Reader, State(state): State<AppState>) -> Json<PerformanceReport> {
-    Json(state.service.report().await)
+    Json(state.service.readout().report().await)
 }
 
 /// The last `limit` snapshots, oldest first.
@@ -128,7 +128,7 @@ pub(crate) async fn history(
     ApiQuery(query): ApiQuery<LimitQuery>,
 ) -> Result<Json<Vec<perfkit::core::MetricsSnapshot>>, ApiError> {
     let limit = query.resolve(DEFAULT_HISTORY)?;
-    Ok(Json(state.service.history(limit)))
+    Ok(Json(state.service.readout().history(limit)))
 }
 
 /// Everything the dashboard shows, in one document.

@@ -46,7 +46,7 @@ pub(crate) async fn stream(
     let session = live::Session {
         events: state.service.subscribe(),
         recorder: std::sync::Arc::clone(state.service.recorder()),
-        initial: state.service.latest(),
+        initial: state.service.readout().latest(),
         lease,
     };
     Ok(upgrade

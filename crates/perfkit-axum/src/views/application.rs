@@ -36,7 +36,7 @@ impl ApplicationView {
     pub(crate) fn of(service: &PerformanceService) -> ApplicationView {
         let parts = service.parts();
         let counters = parts.cache_admin.counters();
-        let latest = service.latest();
+        let latest = service.readout().latest();
         ApplicationView {
             recorder: parts.recorder.snapshot(),
             cache: CacheReads {

@@ -30,7 +30,10 @@ pub(crate) struct AlertsView {
 impl AlertsView {
     pub(crate) fn of(service: &PerformanceService) -> AlertsView {
         let alerts = &service.parts().alerts;
-        AlertsView { active: alerts.active(), history: alerts.recent_events(RECENT_ALERT_EVENTS) }
+        AlertsView {
+            active: alerts.active_alerts(),
+            history: alerts.recent_events(RECENT_ALERT_EVENTS),
+        }
     }
 }
 
@@ -79,8 +82,8 @@ impl Dashboard {
         Dashboard {
             summary: Summary::of(service).await,
             metrics: MetricsView::of(service),
-            history: service.history(DASHBOARD_HISTORY),
-            trends: trends(&service.history(service.config().trend_window)),
+            history: service.readout().history(DASHBOARD_HISTORY),
+            trends: trends(&service.readout().history(service.config().trend_window)),
             alerts: AlertsView::of(service),
             optimization: OptimizationView {
                 auto: optimizer.mode.auto,
@@ -89,8 +92,8 @@ impl Dashboard {
                 recent_runs: parts.optimizer.history(DASHBOARD_RUNS),
             },
             cache: parts.cache_admin.counters(),
-            health: service.health(),
-            service: service.status(),
+            health: service.readout().health(),
+            service: service.readout().status(),
         }
     }
 }

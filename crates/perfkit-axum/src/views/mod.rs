@@ -34,7 +34,7 @@ pub(crate) struct Summary {
 
 impl Summary {
     pub(crate) async fn of(service: &PerformanceService) -> Summary {
-        let snapshot = service.latest();
+        let snapshot = service.readout().latest();
         let mut top_recommendations = recommendations(service).await;
         top_recommendations.truncate(TOP_RECOMMENDATIONS);
         let targets = &service.config().targets;
@@ -46,7 +46,7 @@ impl Summary {
         Summary {
             snapshot,
             score,
-            active_alerts: service.parts().alerts.active().len(),
+            active_alerts: service.parts().alerts.active_alerts().len(),
             top_recommendations,
         }
     }
@@ -82,7 +82,7 @@ pub(crate) fn system_metrics(service: &PerformanceService) -> Option<SystemMetri
 
 /// What the optimizer's rules recommend for the latest snapshot now, most urgent first.
 pub(crate) async fn recommendations(service: &PerformanceService) -> Vec<Recommendation> {
-    let Some(snapshot) = service.latest() else {
+    let Some(snapshot) = service.readout().latest() else {
         return Vec::new();
     };
     let mut recommendations = service.parts().optimizer.recommend(&snapshot).await;
