@@ -14,6 +14,7 @@ mod bench;
 mod chaos;
 mod ci;
 mod fuzz;
+mod layer_only;
 mod loadtest;
 mod machine;
 mod prerequisites;
@@ -28,7 +29,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   ci             prerequisites (redis-server, alertmanager), formatting, clippy
-                 (warnings denied), tests, doc tests, cargo-deny
+                 (warnings denied), tests, doc tests, the layer-only host's crate
+                 count, cargo-deny
   bench [--write-docs] [ARGS]
                  run the criterion benchmarks (ARGS go to cargo bench, default
                  --workspace) and compare each figure with its baseline: met,

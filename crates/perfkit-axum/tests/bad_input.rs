@@ -238,8 +238,8 @@ fn futures_body() -> (tokio::sync::mpsc::Sender<Vec<u8>>, axum::body::Body) {
 }
 
 #[tokio::test]
-async fn empty_admin_token_config_still_answers_bad_input_with_401_first() {
-    let (_, app) = app_with(ApiConfig::default()).await;
+async fn without_the_token_bad_input_is_answered_401_first() {
+    let (_, app) = app().await;
     let answer =
         send(&app, Call::new(Method::DELETE, &path("/cache/pattern")).json(r#"{"pattern": "#))
             .await;

@@ -247,7 +247,7 @@ async fn live_data_is_not_cached_and_large_answers_are_gzipped() {
 #[tokio::test]
 async fn health_aggregates_components_and_is_503_when_unhealthy() {
     let service = perfkit::PerformanceService::builder().build().unwrap();
-    let app = perfkit_axum::router(service.clone(), ApiConfig::default());
+    let app = perfkit_axum::router(service.clone(), support::config()).unwrap();
     let answer = send(&app, Call::get(&path("/health/ready"))).await;
     assert_eq!(answer.status, 503, "no snapshot yet: {}", answer.text());
     assert_eq!(answer.json()["status"], "down");

@@ -14,7 +14,7 @@ use support::{Call, TOKEN, send};
 async fn perfkit_router() -> Router {
     let service = PerformanceService::builder().build().unwrap();
     service.collect_now().await;
-    router(service, ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() })
+    router(service, ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() }).unwrap()
 }
 
 async fn host_fallback() -> (StatusCode, &'static str) {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use perfkit::PerformanceService;
 
-use crate::ApiConfig;
-use crate::auth_throttle::AuthThrottle;
-use crate::prepared::PreparedAnswers;
-use crate::routes::stream_ticket::StreamTickets;
+use crate::api::auth_throttle::AuthThrottle;
+use crate::api::config::ApiConfig;
+use crate::api::prepared::PreparedAnswers;
+use crate::api::tickets::StreamTickets;
 
 /// The router's state, one `Arc`: axum clones it for every request, and one reference
 /// count is cheaper than several.
