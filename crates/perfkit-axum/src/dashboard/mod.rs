@@ -6,17 +6,27 @@
 //! requests). Every asset is ours: no third-party code, nothing fetched from elsewhere, and
 //! a Content-Security-Policy that would refuse it if it were.
 
-use axum::extract::{OriginalUri, Path, State};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, OriginalUri, Path, State};
 use axum::http::{HeaderName, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::state::AppState;
 use crate::error::ApiError;
 
+/// Where the API is served under the mount, as the page links to it: the router's state
+/// provides it (`FromRef`), so the page needs nothing else of the API's.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiPrefix(pub(crate) Arc<str>);
+
 /// `api` with the page and its assets.
-pub(crate) fn register(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+pub(crate) fn register<S>(api: OpenApiRouter<S>) -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ApiPrefix: FromRef<S>,
+{
     api.routes(routes!(index)).route("/assets/{file}", axum::routing::get(asset))
 }
 
@@ -50,11 +60,11 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 #[utoipa::path(get, path = "/", tag = "meta",
     responses((status = 200, description = "The live performance dashboard (HTML)", body = String, content_type = "text/html")))]
 pub(crate) async fn index(
-    State(state): State<AppState>,
+    State(ApiPrefix(api_prefix)): State<ApiPrefix>,
     OriginalUri(original): OriginalUri,
     uri: Uri,
 ) -> Response {
-    with_page_headers("text/html; charset=utf-8", page(&original, &uri, &state.config.api_prefix))
+    with_page_headers("text/html; charset=utf-8", page(&original, &uri, &api_prefix))
 }
 
 /// The page, with where it is mounted and where the API is spliced in.
