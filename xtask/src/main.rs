@@ -80,10 +80,10 @@ commands:
                  scrapes, pattern deletes, stream clients coming and going, config
                  updates); RSS, open descriptors and tokio tasks sampled, charted (SVG)
                  and checked: each grows under 5 % after the warm-up (first fifth)
-  schemathesis [--max-examples N]
+  schemathesis [--max-examples N] [--seed N|random]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
-                 operation, `ci` runs 10
+                 operation, `ci` runs 10; the pinned seed unless --seed
   fuzz [--time 60s] [--target NAME]
                  build the cargo-fuzz targets in fuzz/ (nightly; cargo-fuzz is
                  installed when missing) and run each for --time (default 60s) from
