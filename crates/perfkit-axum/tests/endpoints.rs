@@ -1,4 +1,4 @@
-//! Every endpoint of API.md through the router, with the admin token where needed.
+//! Every endpoint of the API (docs/openapi.json) through the router, with the admin token where needed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -9,7 +9,7 @@ use perfkit_axum::ApiConfig;
 use serde_json::{Value, json};
 use support::{Call, TOKEN, app, app_with, path, send};
 
-/// Every row of API.md: method, path, body, and a check of the answer's JSON.
+/// Every endpoint: method, path, body, and a check of the answer's JSON.
 #[tokio::test]
 async fn every_endpoint_answers_with_its_documented_shape() {
     let (service, app) = app().await;

@@ -15,7 +15,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
 }
 
-/// 2xx, or a 4xx with API.md's JSON error.
+/// 2xx, or a 4xx with perfkit's JSON error.
 fn well_answered(answer: &Answer, what: &str) -> Result<(), TestCaseError> {
     let status = answer.status.as_u16();
     prop_assert!(status < 500, "{what}: {status} {}", answer.text());
