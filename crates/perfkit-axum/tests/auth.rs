@@ -1,4 +1,6 @@
 //! Admin endpoints refuse a missing, wrong or malformed token with 401 and change nothing.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

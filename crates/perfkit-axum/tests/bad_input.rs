@@ -1,5 +1,7 @@
 //! Whatever a client sends: never a 5xx, never a panic, never a hang; always a JSON error
 //! with the right code, and nothing changed.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

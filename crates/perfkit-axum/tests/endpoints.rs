@@ -1,4 +1,6 @@
 //! Every endpoint of the API (docs/openapi.json) through the router, with the admin token where needed.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

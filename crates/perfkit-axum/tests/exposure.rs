@@ -3,6 +3,8 @@
 //! without credentials is 401 and no guess (even from a blocked address), and every
 //! response carries `nosniff` and a restrictive Content-Security-Policy while the dashboard
 //! keeps its own.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -1,6 +1,8 @@
 //! The API's extractors under any input: any body, content type, query string or path sent
 //! to the router is answered 2xx or a 4xx JSON error, never a 5xx or a panic; and an update
 //! that is refused changes nothing (the running optimizer config and alert rules stay whole).
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

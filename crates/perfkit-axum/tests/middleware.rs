@@ -72,6 +72,7 @@ async fn routes_beyond_the_cap_fold_into_the_overflow_series() {
     assert!(text.contains(OVERFLOW_ROUTE), "{text}");
 }
 
+#[cfg(feature = "api")]
 #[tokio::test]
 async fn the_api_router_records_its_errors_by_kind() {
     let service = perfkit::PerformanceService::builder().build().unwrap();

@@ -2,6 +2,8 @@
 //! prefix of the host's (axum's `nest`, and `perfkit_axum::nest`, which also answers the
 //! mount with its trailing slash), under an API prefix of the host's choosing, and leaving
 //! the host's paths to the host.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

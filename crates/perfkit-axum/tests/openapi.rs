@@ -1,4 +1,6 @@
 //! The checked-in `docs/openapi.json` is the document the code generates.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! The operational endpoints: silences in Alertmanager's shape, the optimizer's kill switch,
 //! a manual run that acts on a trigger that fires now, and health with the host's indicators
 //! and the notifiers' last delivery.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

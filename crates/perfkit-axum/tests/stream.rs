@@ -1,5 +1,7 @@
 //! The live stream over a real socket: registered while open, events delivered,
 //! unregistered when the client leaves.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
