@@ -23,6 +23,7 @@ const STEPS: &[Step] = &[
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },
+    Step { name: "layer-only host", action: crate::layer_only::check },
     Step { name: "schemathesis (short)", action: schemathesis },
     Step { name: "chaos (short)", action: chaos },
     Step { name: "package", action: package },
@@ -105,11 +106,14 @@ fn package() -> Result<()> {
         "--no-verify",
         "--allow-dirty",
         "--locked",
-        // Never published (`publish = false`): test support, the load test's apps, xtask.
+        // Never published (`publish = false`): test support, the load test's apps, the
+        // layer-only host, xtask.
         "--exclude",
         "perfkit-testing",
         "--exclude",
         "perfkit-loadtest-targets",
+        "--exclude",
+        "perfkit-layer-only-host",
         "--exclude",
         "xtask",
     ]))

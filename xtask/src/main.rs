@@ -17,6 +17,7 @@ mod chaos;
 mod ci;
 mod doc_links;
 mod fuzz;
+mod layer_only;
 mod loadtest;
 mod machine;
 mod prerequisites;
@@ -31,8 +32,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci             prerequisites (redis-server, alertmanager), formatting, public
-                 type names, clippy (warnings denied), tests, doc tests, cargo-deny
+  ci             prerequisites (redis-server, alertmanager), formatting, doc links,
+                 public type names, clippy (warnings denied), tests, doc tests, the
+                 layer-only host's crate count, cargo-deny
   public-types   list every library crate's public types (struct, enum, trait,
                  type, union; read from source, #[cfg(test)] left out) and fail,
                  naming both places, if one name is defined twice in the workspace
@@ -85,10 +87,10 @@ commands:
                  scrapes, pattern deletes, stream clients coming and going, config
                  updates); RSS, open descriptors and tokio tasks sampled, charted (SVG)
                  and checked: each grows under 5 % after the warm-up (first fifth)
-  schemathesis [--max-examples N]
+  schemathesis [--max-examples N] [--seed N|random]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
-                 operation, `ci` runs 10
+                 operation, `ci` runs 10; the pinned seed unless --seed
   fuzz [--time 60s] [--target NAME]
                  build the cargo-fuzz targets in fuzz/ (nightly; cargo-fuzz is
                  installed when missing) and run each for --time (default 60s) from

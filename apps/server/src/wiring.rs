@@ -47,7 +47,7 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
         None => None,
     };
     let service = build_service(&settings, recorder, &jobs, database.as_ref()).await?;
-    let router = build_router(&service, &settings, token.0, &jobs, database.clone());
+    let router = build_router(&service, &settings, token.0, &jobs, database.clone())?;
     service.start();
     let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
@@ -182,9 +182,10 @@ pub(crate) fn build_router(
     admin_token: String,
     jobs: &WorkerPool,
     database: Option<DemoDatabase>,
-) -> Router {
+) -> Result<Router> {
     let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
-    let mut router = perfkit_axum::router(service.clone(), api);
+    let mut router =
+        perfkit_axum::router(service.clone(), api).context("the admin API refused its settings")?;
     if let (Some(demo), Some(database)) = (&settings.demo, database) {
         router = router.merge(demo::routes(service, database, demo, jobs.clone()));
     }
@@ -205,10 +206,10 @@ pub(crate) fn build_router(
         ));
     let router = router.fallback(|| async { perfkit_axum::ApiError::NotFound }).layer(outer);
     // Outermost, so a preflight is answered before routing; absent unless origins are listed.
-    match security::cors_layer(&settings.cors_origins) {
+    Ok(match security::cors_layer(&settings.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
-    }
+    })
 }
 
 fn cache_name(settings: &CacheSettings) -> &'static str {

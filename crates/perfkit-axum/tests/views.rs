@@ -1,5 +1,7 @@
 //! The answers built at the edge from the service's parts: summary, dashboard and the
 //! application view agree with the parts they are read from.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

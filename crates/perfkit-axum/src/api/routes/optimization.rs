@@ -8,10 +8,11 @@ use perfkit::optimizer::{OptimizerConfig, Recommendation, RunRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Admin, Reader};
+use crate::api::auth::{Admin, Reader};
+use crate::api::refusals::{AdminRefusals, ReadRefusals};
+use crate::api::state::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, LimitQuery};
-use crate::state::AppState;
 
 /// Runs `/optimization/history` returns when no limit is given.
 const DEFAULT_RUNS: usize = 50;
@@ -25,12 +26,12 @@ pub(crate) struct AutoSwitch {
 }
 
 /// Past runs, newest first.
-#[utoipa::path(get, path = "/api/performance/optimization/history", tag = "optimization",
+#[utoipa::path(get, path = "/optimization/history", tag = "optimization",
     params(LimitQuery),
     responses(
         (status = 200, description = "Runs with before/after figures, newest first (default limit 50)", body = [perfkit::optimizer::RunRecord]),
         (status = 400, description = "The query does not parse", body = ErrorBody),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
         (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
     ))]
 pub(crate) async fn history(
@@ -43,29 +44,28 @@ pub(crate) async fn history(
 }
 
 /// What the rules recommend now, with the reason and the figures behind it.
-#[utoipa::path(get, path = "/api/performance/optimization/recommendations", tag = "optimization",
+#[utoipa::path(get, path = "/optimization/recommendations", tag = "optimization",
     responses(
         (status = 200, description = "Recommendations, most urgent first", body = [perfkit::optimizer::Recommendation]),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn recommendations(
     _: Reader,
     State(state): State<AppState>,
 ) -> Json<Vec<Recommendation>> {
-    Json(crate::views::recommendations(&state.service).await)
+    Json(crate::api::views::recommendations(&state.service).await)
 }
 
 /// Runs the actions whose triggers fire now and whose cooldown has passed. Stabilization
 /// (a trigger held for several checks) guards scheduled runs only; cooldowns, bounds and the
 /// kill switch still apply.
-#[utoipa::path(post, path = "/api/performance/optimization/run", tag = "optimization",
+#[utoipa::path(post, path = "/optimization/run", tag = "optimization",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "The run record: per recommendation, what was done (taken) or why not (skipped with a reason, or failed)", body = perfkit::optimizer::RunRecord),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        AdminRefusals,
         (status = 409, description = "Another instance on the same cache is still running the optimizer after the wait (lockWait); nothing was done", body = ErrorBody),
         (status = 503, description = "The cache holding the optimizer's lock did not answer", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn run(
     _: Admin,
@@ -75,14 +75,13 @@ pub(crate) async fn run(
 }
 
 /// Runs every action now, triggers and cooldowns ignored, safety bounds kept.
-#[utoipa::path(post, path = "/api/performance/optimization/force", tag = "optimization",
+#[utoipa::path(post, path = "/optimization/force", tag = "optimization",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "The run record", body = perfkit::optimizer::RunRecord),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        AdminRefusals,
         (status = 409, description = "Another instance on the same cache is still running the optimizer after the wait (lockWait); nothing was done", body = ErrorBody),
         (status = 503, description = "The cache holding the optimizer's lock did not answer", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
     ))]
 pub(crate) async fn force(
     _: Admin,
@@ -92,24 +91,23 @@ pub(crate) async fn force(
 }
 
 /// The optimizer config.
-#[utoipa::path(get, path = "/api/performance/optimization/config", tag = "optimization",
+#[utoipa::path(get, path = "/optimization/config", tag = "optimization",
     responses(
         (status = 200, description = "The optimizer config (cacheOptimization.hitRateThreshold, ...)", body = perfkit::optimizer::OptimizerConfig),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn config(_: Reader, State(state): State<AppState>) -> Json<OptimizerConfig> {
     Json(state.service.parts().optimizer.config())
 }
 
 /// Replaces the optimizer config after validation; an invalid one is refused whole.
-#[utoipa::path(put, path = "/api/performance/optimization/config", tag = "optimization",
+#[utoipa::path(put, path = "/optimization/config", tag = "optimization",
     security(("adminToken" = [])),
     request_body(content = perfkit::optimizer::OptimizerConfig, description = "The whole optimizer config, as GET returns it"),
     responses(
         (status = 200, description = "The config now in force", body = perfkit::optimizer::OptimizerConfig),
         (status = 400, description = "Malformed JSON, wrong types or unknown fields", body = ErrorBody),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid config, every problem listed; the old one stays", body = ErrorBody),
@@ -124,14 +122,13 @@ pub(crate) async fn update_config(
 }
 
 /// Turns auto-optimization on or off.
-#[utoipa::path(put, path = "/api/performance/optimization/auto", tag = "optimization",
+#[utoipa::path(put, path = "/optimization/auto", tag = "optimization",
     security(("adminToken" = [])),
     request_body = AutoSwitch,
     responses(
         (status = 200, description = "The switch as now set", body = AutoSwitch),
         (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
         (status = 415, description = "Not application/json", body = ErrorBody),
     ))]
 pub(crate) async fn set_auto(
@@ -170,21 +167,21 @@ impl KillSwitchView {
 }
 
 /// The optimizer's kill switch: tripped when worker scaling changed direction too often.
-#[utoipa::path(get, path = "/api/performance/optimization/kill-switch", tag = "optimization",
+#[utoipa::path(get, path = "/optimization/kill-switch", tag = "optimization",
     responses(
         (status = 200, description = "{ tripped, at?, reason? }", body = KillSwitchView),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn kill_switch(_: Reader, State(state): State<AppState>) -> Json<KillSwitchView> {
     Json(KillSwitchView::of(&state))
 }
 
 /// Resets the kill switch: automation acts again from the next run.
-#[utoipa::path(delete, path = "/api/performance/optimization/kill-switch", tag = "optimization",
+#[utoipa::path(delete, path = "/optimization/kill-switch", tag = "optimization",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "The switch after the reset ({ tripped: false })", body = KillSwitchView),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        AdminRefusals,
     ))]
 pub(crate) async fn reset_kill_switch(
     _: Admin,

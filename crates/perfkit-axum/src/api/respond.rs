@@ -1,7 +1,5 @@
-//! Unknown paths and panics come out as API.md's JSON error (bare error statuses from the
+//! Unknown paths and panics come out as perfkit's JSON error (bare error statuses from the
 //! layers below are rewritten by [`JsonErrorsLayer`](crate::middleware::JsonErrorsLayer)).
-
-use std::any::Any;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +8,7 @@ use crate::error::ApiError;
 use crate::middleware::RESTRICTIVE_CSP;
 
 /// The headers the layer stack gives every answer, for the routes served outside it (see
-/// [`crate::routes::unlayered`]), which set them themselves.
+/// `routes::unlayered`), which set them themselves.
 pub(crate) fn stack_headers() -> [(header::HeaderName, HeaderValue); 3] {
     [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
@@ -28,18 +26,4 @@ pub(crate) async fn read_only_wrong_method() -> Response {
 /// The fallback: no route has this path.
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
-}
-
-/// What a panicking handler answers: the JSON 500, `no-store`; the payload is logged, never
-/// sent.
-pub(crate) fn panic_response(payload: &(dyn Any + Send)) -> Response {
-    let detail = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned());
-    let mut response = ApiError::Internal(format!("handler panicked: {detail}")).into_response();
-    // Set here too: the panic skips the layer that sets it on every other answer.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -7,10 +7,11 @@ use perfkit::cache::{CacheStats, OptimizeReport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Admin, Reader};
+use crate::api::auth::{Admin, Reader};
+use crate::api::refusals::{AdminRefusals, ReadRefusals};
+use crate::api::state::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
-use crate::state::AppState;
 
 /// Longest pattern accepted, in characters (as JSON Schema's `maxLength` counts them).
 pub(crate) const MAX_PATTERN_LEN: usize = 256;
@@ -37,10 +38,10 @@ pub(crate) struct Deleted {
 }
 
 /// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected.
-#[utoipa::path(get, path = "/api/performance/cache/stats", tag = "cache",
+#[utoipa::path(get, path = "/cache/stats", tag = "cache",
     responses(
         (status = 200, description = "Cache statistics", body = perfkit::cache::CacheStats),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
     Json(state.service.parts().cache_admin.stats().await)
@@ -49,13 +50,12 @@ pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<Cach
 /// Clears every key in the cache's own namespace, nothing else. With Redis, that namespace
 /// is shared by every instance on it: clears sent to several instances at once take turns,
 /// so it is cleared once and the others find it empty.
-#[utoipa::path(delete, path = "/api/performance/cache", tag = "cache",
+#[utoipa::path(delete, path = "/cache", tag = "cache",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "Keys deleted", body = Deleted),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        AdminRefusals,
         (status = 409, description = "Another instance's clear is still running after the wait (lockWait)", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]
 pub(crate) async fn clear(
@@ -67,14 +67,13 @@ pub(crate) async fn clear(
 }
 
 /// Deletes the keys under a prefix; returns the count.
-#[utoipa::path(delete, path = "/api/performance/cache/pattern", tag = "cache",
+#[utoipa::path(delete, path = "/cache/pattern", tag = "cache",
     security(("adminToken" = [])),
     request_body = PatternBody,
     responses(
         (status = 200, description = "Keys deleted", body = Deleted),
         (status = 400, description = "Malformed JSON or wrong types", body = ErrorBody),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Empty or over-long pattern", body = ErrorBody),
@@ -119,12 +118,11 @@ fn validate_pattern(pattern: String) -> Result<String, ApiError> {
 }
 
 /// Runs cache optimization; returns what it did with before/after figures.
-#[utoipa::path(post, path = "/api/performance/cache/optimize", tag = "cache",
+#[utoipa::path(post, path = "/cache/optimize", tag = "cache",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "What the optimization did", body = perfkit::cache::OptimizeReport),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]
 pub(crate) async fn optimize(

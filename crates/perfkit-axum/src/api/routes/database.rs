@@ -7,10 +7,11 @@ use perfkit::metrics::StatementSummary;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Admin, Reader};
+use crate::api::auth::{Admin, Reader};
+use crate::api::refusals::{AdminRefusals, ReadRefusals};
+use crate::api::state::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, MAX_LIMIT};
-use crate::state::AppState;
 
 /// Statements `/database/statements` returns when no limit is given.
 const DEFAULT_STATEMENTS: usize = 20;
@@ -34,6 +35,9 @@ pub(crate) struct StatementsQuery {
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// `p95` (default) or `total`.
+    // Inline: a parameter's schema is not collected into the document's components, so a
+    // reference to it would name nothing.
+    #[param(inline)]
     sort: Option<StatementOrder>,
 }
 
@@ -66,12 +70,12 @@ pub(crate) struct PlanView {
 }
 
 /// Per-statement timing: count, P50/P95/max, total time and rows, slowest first.
-#[utoipa::path(get, path = "/api/performance/database/statements", tag = "database",
+#[utoipa::path(get, path = "/database/statements", tag = "database",
     params(StatementsQuery),
     responses(
         (status = 200, description = "Measured statements, slowest P95 (or most total time) first", body = StatementsView),
         (status = 400, description = "The query does not parse (sort must be p95 or total)", body = ErrorBody),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
         (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
     ))]
 pub(crate) async fn statements(
@@ -107,12 +111,12 @@ pub(crate) async fn statements(
 
 /// The database's plan of one measured read-only statement: `EXPLAIN` (without `ANALYZE`,
 /// so nothing runs), on PostgreSQL, with a timeout.
-#[utoipa::path(get, path = "/api/performance/database/statements/{id}/plan", tag = "database",
+#[utoipa::path(get, path = "/database/statements/{id}/plan", tag = "database",
     security(("adminToken" = [])),
     params(("id" = String, Path, description = "The statement's id, as /database/statements gives it")),
     responses(
         (status = 200, description = "The plan", body = PlanView),
-        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        AdminRefusals,
         (status = 404, description = "No measured statement has this id", body = ErrorBody),
         (status = 409, description = "No planner: the server's database is not PostgreSQL", body = ErrorBody),
         (status = 422, description = "The statement is not read-only, or the database cannot plan it", body = ErrorBody),

@@ -2,8 +2,10 @@
 //! arguments cannot run without passing the check, and the check runs before the body is
 //! read, so a refused request changes nothing.
 //!
-//! Failed attempts are counted per client address ([`AuthThrottle`]): past the limit the
-//! address is answered 429 without its token being looked at. Every admin action, allowed
+//! A request without an `Authorization` header is answered 401 and counted nowhere: it is
+//! no guess (RFC 6750 asks for 401 there), and a browser's first request has none. A wrong
+//! token is a guess: guesses are counted per client address (`AuthThrottle`), and past
+//! the limit the address is answered 429 without its token being looked at. Every admin action, allowed
 //! or refused, leaves one audit line (target `perfkit::audit`): what (method and route),
 //! from where (the client address), when (the line's timestamp), never the token.
 
@@ -13,9 +15,8 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::auth_throttle::AuthThrottle;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Longest request path written to an audit line.
 const MAX_AUDIT_PATH: usize = 256;
@@ -40,7 +41,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let client = AuthThrottle::client(parts);
+        let client = state.auth_throttle.client(parts);
         match authenticate(parts, state, client) {
             Ok(()) => {
                 tracing::info!(
@@ -74,23 +75,29 @@ impl FromRequestParts<AppState> for Reader {
         if !state.config.protect_reads {
             return Ok(Reader);
         }
-        authenticate(parts, state, AuthThrottle::client(parts)).map(|()| Reader)
+        authenticate(parts, state, state.auth_throttle.client(parts)).map(|()| Reader)
     }
 }
 
-/// Checks the token, unless `client` has failed too often lately; counts the outcome.
+/// Checks the token: none at all is 401 and not counted; a token from an address that
+/// guessed wrong too often lately is 429 unlooked-at; a wrong one is 401 and counted.
 fn authenticate(parts: &Parts, state: &AppState, client: Option<IpAddr>) -> Result<(), ApiError> {
+    let Some(presented) = parts.headers.get(AUTHORIZATION) else {
+        tracing::debug!(method = %parts.method, path = audit_path(parts), "refused: no Authorization header");
+        return Err(ApiError::Unauthorized);
+    };
     let throttle = &state.auth_throttle;
     if let Some(retry_after) = client.and_then(|client| throttle.blocked(client)) {
         return Err(ApiError::TooManyAttempts { retry_after });
     }
-    if carries_token(parts, &state.config.admin_token) {
+    let token = presented.to_str().ok().and_then(bearer_token);
+    if token.is_some_and(|token| token_matches(token, &state.config.admin_token)) {
         if let Some(client) = client {
             throttle.record_success(client);
         }
         return Ok(());
     }
-    tracing::debug!(method = %parts.method, path = audit_path(parts), "refused: no valid bearer token");
+    tracing::debug!(method = %parts.method, path = audit_path(parts), "refused: wrong bearer token");
     if let Some(client) = client {
         throttle.record_failure(client);
     }
@@ -117,25 +124,14 @@ fn shown(client: Option<IpAddr>) -> String {
     client.map_or_else(|| "unknown".to_owned(), |address| address.to_string())
 }
 
-fn carries_token(parts: &Parts, token: &str) -> bool {
-    let Some(presented) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(bearer_token)
-    else {
-        return false;
-    };
-    token_matches(presented, token)
-}
-
 /// The token of an `Authorization: Bearer <token>` value (the scheme is case-insensitive).
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Whether `presented` is the configured token. An empty configured token matches nothing.
+/// Whether `presented` is the configured token. An empty configured token matches nothing
+/// (`router` refuses one; this holds whatever the config).
 /// The comparison takes the same time wherever the first difference is, so response times
 /// do not reveal how much of a guess was right (only the length can be learned, and the
 /// server's generated tokens all have the same length).

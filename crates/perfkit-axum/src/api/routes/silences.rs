@@ -9,10 +9,11 @@ use perfkit::core::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Admin, Reader};
+use crate::api::auth::{Admin, Reader};
+use crate::api::refusals::{AdminRefusals, ReadRefusals};
+use crate::api::state::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
-use crate::state::AppState;
 
 /// One matcher, as Alertmanager writes it: `name` equal (or, with `isEqual: false`, not
 /// equal) to `value`. Regular-expression matchers are refused.
@@ -120,10 +121,10 @@ pub(crate) struct SilenceExpired {
 }
 
 /// The silences in force or yet to start.
-#[utoipa::path(get, path = "/api/performance/alerts/silences", tag = "alerts",
+#[utoipa::path(get, path = "/alerts/silences", tag = "alerts",
     responses(
         (status = 200, description = "Silences, in the order they were added", body = [SilenceView]),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn list(_: Reader, State(state): State<AppState>) -> Json<Vec<SilenceView>> {
     let silences = state.service.parts().alerts.silences_with_state();
@@ -131,13 +132,13 @@ pub(crate) async fn list(_: Reader, State(state): State<AppState>) -> Json<Vec<S
 }
 
 /// Adds a silence: the alerts its matchers select are not notified while it holds.
-#[utoipa::path(post, path = "/api/performance/alerts/silences", tag = "alerts",
+#[utoipa::path(post, path = "/alerts/silences", tag = "alerts",
     security(("adminToken" = [])),
     request_body = NewSilence,
     responses(
         (status = 200, description = "The silence as added, with its id", body = SilenceView),
         (status = 400, description = "Malformed JSON, wrong types or unknown fields", body = ErrorBody),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        AdminRefusals,
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid silence (no matchers, a regex, an end in the past, too many silences); nothing changed", body = ErrorBody),
@@ -159,12 +160,12 @@ pub(crate) async fn create(
 }
 
 /// Expires a silence now; the alerts it muted are notified again from the next evaluation.
-#[utoipa::path(delete, path = "/api/performance/alerts/silences/{id}", tag = "alerts",
+#[utoipa::path(delete, path = "/alerts/silences/{id}", tag = "alerts",
     security(("adminToken" = [])),
     params(("id" = String, Path, description = "The silence's id, as listed")),
     responses(
         (status = 200, description = "The silence is expired", body = SilenceExpired),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
+        AdminRefusals,
         (status = 404, description = "No silence in force or pending has this id", body = ErrorBody),
     ))]
 pub(crate) async fn expire(

@@ -17,7 +17,7 @@
 //!
 //! A rebuild also prepares the gzip form of a large answer, so a browser's request is
 //! served compressed without compressing per request: these routes are served outside the
-//! layer stack (see [`crate::routes::unlayered`]) and set its headers themselves.
+//! layer stack (see `routes::unlayered`) and set its headers themselves.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -38,16 +38,20 @@ use perfkit::PerformanceService;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::api::respond::stack_headers;
+use crate::api::views::{Dashboard, Summary};
 use crate::error::ApiError;
-use crate::respond::stack_headers;
-use crate::router::COMPRESS_ABOVE_BYTES;
-use crate::views::{Dashboard, Summary};
+
+/// Responses smaller than this are sent as they are: gzip would save little. The router's
+/// compression layer uses the same threshold, so a prepared answer and a computed one of
+/// the same size are treated alike.
+pub(crate) const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// The prepared answers and what says they are out of date.
 pub(crate) struct PreparedAnswers {
     summary: Slot,
     dashboard: Slot,
-    /// Admin requests served (see [`crate::auth::Admin`]): each may have changed a part.
+    /// Admin requests served (every `Admin` extractor counts one when it drops): each may have changed a part.
     writes: AtomicU64,
     /// The oldest an answer may be: the service's collect interval.
     max_age: Duration,

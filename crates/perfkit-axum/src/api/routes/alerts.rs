@@ -1,16 +1,17 @@
 //! Active alerts and alert rules.
 
-use crate::views::AlertsView;
+use crate::api::views::AlertsView;
 use axum::Json;
 use axum::extract::State;
 use perfkit::alerting::{AlertingError, RuleSet};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Admin, Reader};
+use crate::api::auth::{Admin, Reader};
+use crate::api::refusals::{AdminRefusals, ReadRefusals};
+use crate::api::state::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBytes, whole_numbers_as_integers};
-use crate::state::AppState;
 
 /// What `DELETE /alerts` answers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -21,46 +22,44 @@ pub(crate) struct AlertsCleared {
 }
 
 /// Active alerts and recent history.
-#[utoipa::path(get, path = "/api/performance/alerts", tag = "alerts",
+#[utoipa::path(get, path = "/alerts", tag = "alerts",
     responses(
         (status = 200, description = "{ active, history }", body = AlertsView),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn active(_: Reader, State(state): State<AppState>) -> Json<AlertsView> {
     Json(AlertsView::of(&state.service))
 }
 
 /// Clears active alerts (they fire again if their condition still holds).
-#[utoipa::path(delete, path = "/api/performance/alerts", tag = "alerts",
+#[utoipa::path(delete, path = "/alerts", tag = "alerts",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "How many were cleared", body = AlertsCleared),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
     ))]
 pub(crate) async fn clear(_: Admin, State(state): State<AppState>) -> Json<AlertsCleared> {
     Json(AlertsCleared { cleared: state.service.parts().alerts.clear() })
 }
 
 /// The alert rules in force.
-#[utoipa::path(get, path = "/api/performance/alerts/rules", tag = "alerts",
+#[utoipa::path(get, path = "/alerts/rules", tag = "alerts",
     responses(
         (status = 200, description = "{ rules: [...] }", body = perfkit::alerting::RuleSet),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn rules(_: Reader, State(state): State<AppState>) -> Json<RuleSet> {
     Json(state.service.parts().alerts.rules())
 }
 
 /// Replaces the alert rules; an invalid set is refused whole with every problem listed.
-#[utoipa::path(put, path = "/api/performance/alerts/rules", tag = "alerts",
+#[utoipa::path(put, path = "/alerts/rules", tag = "alerts",
     security(("adminToken" = [])),
     request_body(content = perfkit::alerting::RuleSet, description = "{ rules: [...] }, as GET returns it"),
     responses(
         (status = 200, description = "The rules now in force", body = perfkit::alerting::RuleSet),
         (status = 400, description = "Not JSON, or not an object with a rules array", body = ErrorBody),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid rules, every problem listed; the old set stays", body = ErrorBody),

@@ -6,9 +6,10 @@ use perfkit::InstanceInfo;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Reader;
+use crate::api::auth::Reader;
+use crate::api::refusals::ReadRefusals;
+use crate::api::state::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::state::AppState;
 
 /// The answer of `GET /instances`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,10 +23,10 @@ pub(crate) struct Instances {
 
 /// The instances on this server's cache: with Redis, every server sharing its Redis and
 /// namespace; with the in-memory cache, this one alone.
-#[utoipa::path(get, path = "/api/performance/instances", tag = "instances",
+#[utoipa::path(get, path = "/instances", tag = "instances",
     responses(
         (status = 200, description = "The live instances, each with its latest snapshot and score", body = Instances),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
         (status = 503, description = "The cache did not answer", body = ErrorBody),
     ))]
 pub(crate) async fn list(

@@ -1,15 +1,34 @@
-//! The dashboard: the page at `/` and its assets under `/assets/`, compiled into the binary.
+//! The `dashboard` feature: the page at `/` and its assets under `/assets/`, compiled into
+//! the binary.
 //!
 //! The page holds no data, only the code that asks the JSON API for it, so it is served to
 //! anyone (where reads are protected, the page asks for the token and sends it with its
 //! requests). Every asset is ours: no third-party code, nothing fetched from elsewhere, and
 //! a Content-Security-Policy that would refuse it if it were.
 
-use axum::extract::{OriginalUri, Path};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, OriginalUri, Path, State};
 use axum::http::{HeaderName, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
+
+/// Where the API is served under the mount, as the page links to it: the router's state
+/// provides it (`FromRef`), so the page needs nothing else of the API's.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiPrefix(pub(crate) Arc<str>);
+
+/// `api` with the page and its assets.
+pub(crate) fn register<S>(api: OpenApiRouter<S>) -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ApiPrefix: FromRef<S>,
+{
+    api.routes(routes!(index)).route("/assets/{file}", axum::routing::get(asset))
+}
 
 /// What the page and its assets may load: only this origin's scripts, styles, images and
 /// connections (the WebSocket included); nothing inline, no framing, no `<base>`.
@@ -17,21 +36,21 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
      style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
      base-uri 'none'; form-action 'self'";
 
-const INDEX_HTML: &str = include_str!("../assets/index.html");
+const INDEX_HTML: &str = include_str!("../../assets/index.html");
 
 /// The assets under `/assets/`: name, content type, contents.
 const ASSETS: [(&str, &str, &str); 11] = [
-    ("style.css", CSS, include_str!("../assets/style.css")),
-    ("app.js", JAVASCRIPT, include_str!("../assets/app.js")),
-    ("state.js", JAVASCRIPT, include_str!("../assets/state.js")),
-    ("overview.js", JAVASCRIPT, include_str!("../assets/overview.js")),
-    ("metrics.js", JAVASCRIPT, include_str!("../assets/metrics.js")),
-    ("optimization.js", JAVASCRIPT, include_str!("../assets/optimization.js")),
-    ("api.js", JAVASCRIPT, include_str!("../assets/api.js")),
-    ("chart.js", JAVASCRIPT, include_str!("../assets/chart.js")),
-    ("format.js", JAVASCRIPT, include_str!("../assets/format.js")),
-    ("config-form.js", JAVASCRIPT, include_str!("../assets/config-form.js")),
-    ("favicon.svg", "image/svg+xml", include_str!("../assets/favicon.svg")),
+    ("style.css", CSS, include_str!("../../assets/style.css")),
+    ("app.js", JAVASCRIPT, include_str!("../../assets/app.js")),
+    ("state.js", JAVASCRIPT, include_str!("../../assets/state.js")),
+    ("overview.js", JAVASCRIPT, include_str!("../../assets/overview.js")),
+    ("metrics.js", JAVASCRIPT, include_str!("../../assets/metrics.js")),
+    ("optimization.js", JAVASCRIPT, include_str!("../../assets/optimization.js")),
+    ("api.js", JAVASCRIPT, include_str!("../../assets/api.js")),
+    ("chart.js", JAVASCRIPT, include_str!("../../assets/chart.js")),
+    ("format.js", JAVASCRIPT, include_str!("../../assets/format.js")),
+    ("config-form.js", JAVASCRIPT, include_str!("../../assets/config-form.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("../../assets/favicon.svg")),
 ];
 
 const CSS: &str = "text/css; charset=utf-8";
@@ -40,15 +59,27 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 /// The live performance dashboard: Overview, Metrics and Optimization.
 #[utoipa::path(get, path = "/", tag = "meta",
     responses((status = 200, description = "The live performance dashboard (HTML)", body = String, content_type = "text/html")))]
-pub(crate) async fn index(OriginalUri(original): OriginalUri, uri: Uri) -> Response {
-    let page =
-        INDEX_HTML.replace(MOUNT_PLACEHOLDER, &escape_attribute(mount_prefix(&original, &uri)));
-    with_page_headers("text/html; charset=utf-8", page)
+pub(crate) async fn index(
+    State(ApiPrefix(api_prefix)): State<ApiPrefix>,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+) -> Response {
+    with_page_headers("text/html; charset=utf-8", page(&original, &uri, &api_prefix))
+}
+
+/// The page, with where it is mounted and where the API is spliced in.
+fn page(original: &Uri, seen: &Uri, api_prefix: &str) -> String {
+    INDEX_HTML
+        .replace(MOUNT_PLACEHOLDER, &escape_attribute(mount_prefix(original, seen)))
+        .replace(API_PLACEHOLDER, &escape_attribute(api_prefix))
 }
 
 /// Where the page's links to its assets and the API start: the prefix a host nested the
 /// router under, or nothing.
 const MOUNT_PLACEHOLDER: &str = "{{mount}}";
+
+/// Where the API is under the mount: the router's `api_prefix`.
+const API_PLACEHOLDER: &str = "{{api}}";
 
 /// The prefix a host nested the router under: the original path less the path the router
 /// saw (`/ops/` seen as `/`), without a trailing slash.
@@ -154,10 +185,19 @@ mod tests {
         })
     }
 
+    #[test]
+    fn the_page_names_the_mount_and_the_api_prefix() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        let page = page(&uri("/ops/"), &uri("/"), "/perf");
+        assert!(page.contains(r#"<meta name="perfkit-mount" content="/ops">"#), "{page}");
+        assert!(page.contains(r#"<meta name="perfkit-api" content="/perf">"#), "{page}");
+        assert!(page.contains(r#"href="/ops/perf/summary""#), "{page}");
+        assert!(!page.contains("{{"), "every placeholder is filled");
+    }
+
     #[tokio::test]
     async fn the_page_carries_its_security_headers() {
-        let root: Uri = "/".parse().unwrap();
-        let response = index(OriginalUri(root.clone()), root).await;
+        let response = with_page_headers("text/html; charset=utf-8", INDEX_HTML);
         let headers = response.headers();
         assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");

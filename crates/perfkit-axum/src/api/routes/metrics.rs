@@ -8,13 +8,16 @@ use perfkit::PerformanceReport;
 use perfkit::metrics::SystemMetrics;
 use serde::Serialize;
 
-use crate::auth::{Admin, Reader};
+use crate::api::auth::{Admin, Reader};
+use crate::api::prepared::AcceptsGzip;
+use crate::api::refusals::{AdminRefusals, ReadRefusals};
+use crate::api::respond::stack_headers;
+use crate::api::state::AppState;
+use crate::api::views::{
+    self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, LimitQuery};
-use crate::prepared::AcceptsGzip;
-use crate::respond::stack_headers;
-use crate::state::AppState;
-use crate::views::{self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary};
 
 /// Snapshots `/history` returns when no limit is given.
 const DEFAULT_HISTORY: usize = 100;
@@ -23,10 +26,10 @@ const DEFAULT_HISTORY: usize = 100;
 const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The latest snapshot, score, status, active alerts and top recommendations.
-#[utoipa::path(get, path = "/api/performance/summary", tag = "metrics",
+#[utoipa::path(get, path = "/summary", tag = "metrics",
     responses(
         (status = 200, description = "Summary: snapshot, score (0-100) and status, activeAlerts, topRecommendations", body = Summary),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn summary(
     reader: Result<Reader, ApiError>,
@@ -37,7 +40,7 @@ pub(crate) async fn summary(
 }
 
 /// A prepared answer, or the refusal with the layer stack's headers: these routes are
-/// served outside it (see [`crate::routes::unlayered`]).
+/// served outside it (see [`crate::api::routes::unlayered`]).
 async fn prepared_or_refused(
     reader: Result<Reader, ApiError>,
     answer: impl Future<Output = Response>,
@@ -49,20 +52,20 @@ async fn prepared_or_refused(
 }
 
 /// System and application metrics in full.
-#[utoipa::path(get, path = "/api/performance/metrics", tag = "metrics",
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
     responses(
         (status = 200, description = "{ system, application }", body = MetricsView),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn all_metrics(_: Reader, State(state): State<AppState>) -> Json<MetricsView> {
     Json(MetricsView::of(&state.service))
 }
 
 /// CPU, load, memory, disks, network, process RSS.
-#[utoipa::path(get, path = "/api/performance/metrics/system", tag = "metrics",
+#[utoipa::path(get, path = "/metrics/system", tag = "metrics",
     responses(
         (status = 200, description = "System metrics", body = perfkit::metrics::SystemMetrics),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
         (status = 503, description = "The system probe failed", body = ErrorBody),
     ))]
 pub(crate) async fn system_metrics(
@@ -75,10 +78,10 @@ pub(crate) async fn system_metrics(
 }
 
 /// Request timing, throughput, errors by kind, DB, WebSocket, cache operations, queue.
-#[utoipa::path(get, path = "/api/performance/metrics/application", tag = "metrics",
+#[utoipa::path(get, path = "/metrics/application", tag = "metrics",
     responses(
         (status = 200, description = "Application metrics", body = ApplicationMetrics),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn application_metrics(
     _: Reader,
@@ -88,10 +91,10 @@ pub(crate) async fn application_metrics(
 }
 
 /// The Prometheus text exposition.
-#[utoipa::path(get, path = "/api/performance/metrics/prometheus", tag = "metrics",
+#[utoipa::path(get, path = "/metrics/prometheus", tag = "metrics",
     responses(
         (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
         (status = 500, description = "The exposition could not be encoded", body = ErrorBody),
     ))]
 pub(crate) async fn prometheus(
@@ -105,21 +108,21 @@ pub(crate) async fn prometheus(
 }
 
 /// The latest periodic report.
-#[utoipa::path(get, path = "/api/performance/report", tag = "metrics",
+#[utoipa::path(get, path = "/report", tag = "metrics",
     responses(
         (status = 200, description = "Period, averages, trends per metric, alerts, recommendations", body = perfkit::PerformanceReport),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn report(_: Reader, State(state): State<AppState>) -> Json<PerformanceReport> {
     Json(state.service.readout().report().await)
 }
 
 /// The last `limit` snapshots, oldest first.
-#[utoipa::path(get, path = "/api/performance/history", tag = "metrics", params(LimitQuery),
+#[utoipa::path(get, path = "/history", tag = "metrics", params(LimitQuery),
     responses(
         (status = 200, description = "Snapshots, oldest first (default limit 100)", body = [perfkit::core::MetricsSnapshot]),
         (status = 400, description = "The query does not parse", body = ErrorBody),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
         (status = 422, description = "limit is outside 1..=1000", body = ErrorBody),
     ))]
 pub(crate) async fn history(
@@ -132,10 +135,10 @@ pub(crate) async fn history(
 }
 
 /// Everything the dashboard shows, in one document.
-#[utoipa::path(get, path = "/api/performance/dashboard", tag = "metrics",
+#[utoipa::path(get, path = "/dashboard", tag = "metrics",
     responses(
         (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Dashboard),
-        (status = 401, description = "Reads are protected and the token is missing or wrong", body = ErrorBody),
+        ReadRefusals,
     ))]
 pub(crate) async fn dashboard(
     reader: Result<Reader, ApiError>,
@@ -154,12 +157,11 @@ pub(crate) struct MetricsReset {
 }
 
 /// Resets the application metrics and the history.
-#[utoipa::path(delete, path = "/api/performance/metrics", tag = "metrics",
+#[utoipa::path(delete, path = "/metrics", tag = "metrics",
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "Reset", body = MetricsReset),
-        (status = 401, description = "Missing or wrong admin token; nothing changed", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts from this address; retry after Retry-After seconds", body = ErrorBody),
+        AdminRefusals,
     ))]
 pub(crate) async fn reset_metrics(_: Admin, State(state): State<AppState>) -> Json<MetricsReset> {
     state.service.reset_metrics();

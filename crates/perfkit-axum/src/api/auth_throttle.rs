@@ -1,6 +1,7 @@
-//! Failed authentication, limited per client address: after [`MAX_FAILURES`] wrong or missing
-//! tokens within [`WINDOW`], that address is answered 429 with `Retry-After` until the window
-//! ends, whatever it sends, so a token cannot be guessed at network speed.
+//! Failed authentication, limited per client address: after [`MAX_FAILURES`] wrong tokens
+//! within [`WINDOW`], that address is answered 429 with `Retry-After` until the window ends,
+//! whatever token it sends, so a token cannot be guessed at network speed. A request with no
+//! `Authorization` header is no guess: it is answered 401 and never counted (see `auth`).
 //!
 //! The table is bounded: at most [`MAX_CLIENTS`] addresses are tracked; when it is full of
 //! live entries, new addresses share one overflow entry, so a flood of addresses (IPv6 makes
@@ -10,10 +11,13 @@
 //! The address is the TCP peer from axum's `ConnectInfo<SocketAddr>`: a host app that
 //! serves the router without `into_make_service_with_connect_info` gets no throttling (it
 //! cannot tell clients apart, and throttling all of them as one would let a stranger lock the
-//! operator out). Behind a reverse proxy every client is the proxy: throttle there.
+//! operator out). A router cannot know how it will be served, so the first request that
+//! arrives without the address logs a warning saying so, once. Behind a reverse proxy every
+//! client is the proxy: throttle there.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -59,12 +63,30 @@ struct Failures {
 #[derive(Debug, Default)]
 pub(crate) struct AuthThrottle {
     table: Mutex<HashMap<ClientKey, Failures>>,
+    /// Whether a request without the client's address has been seen (and warned about).
+    blind: AtomicBool,
 }
 
 impl AuthThrottle {
-    /// The client address of a request, when the server recorded it.
-    pub(crate) fn client(parts: &Parts) -> Option<IpAddr> {
-        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip())
+    /// The client address of a request, when the server recorded it; the first time it did
+    /// not, a warning says the throttle is off.
+    pub(crate) fn client(&self, parts: &Parts) -> Option<IpAddr> {
+        let client =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+        if client.is_none() && !self.blind.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "perfkit's API cannot see client addresses, so failed authentication is not \
+                 throttled: serve the app with \
+                 `into_make_service_with_connect_info::<SocketAddr>()`"
+            );
+        }
+        client
+    }
+
+    /// Whether a request without the client's address has been seen.
+    #[cfg(test)]
+    fn is_blind(&self) -> bool {
+        self.blind.load(Ordering::Relaxed)
     }
 
     /// How long `client` must wait before it may try again; `None` when it may try now.
@@ -190,5 +212,18 @@ mod tests {
         tokio::time::advance(WINDOW).await;
         throttle.record_failure(address(MAX_CLIENTS + 500));
         assert!(throttle.tracked() <= 2, "{}", throttle.tracked());
+    }
+
+    #[test]
+    fn a_request_without_the_peer_address_marks_the_throttle_blind_once() {
+        let throttle = AuthThrottle::default();
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        assert!(!throttle.is_blind());
+        assert_eq!(throttle.client(&parts), None);
+        assert!(throttle.is_blind());
+        assert_eq!(throttle.client(&parts), None, "and stays so, without a second warning");
+        let peer: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        parts.extensions.insert(ConnectInfo(peer));
+        assert_eq!(throttle.client(&parts), Some(peer.ip()));
     }
 }

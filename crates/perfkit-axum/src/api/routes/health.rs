@@ -8,8 +8,8 @@ use perfkit::{HealthReport, HealthStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::respond::stack_headers;
-use crate::state::AppState;
+use crate::api::respond::stack_headers;
+use crate::api::state::AppState;
 
 /// The answer of the liveness and readiness probes.
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,7 +24,7 @@ pub(crate) struct Probe {
 
 /// Every component (collector, cache, probe, alert notifier, the host's health indicators)
 /// and the worst of them, with each notifier's latest delivery; 503 when unhealthy.
-#[utoipa::path(get, path = "/api/performance/health", tag = "health",
+#[utoipa::path(get, path = "/health", tag = "health",
     responses(
         (status = 200, description = "{ status: healthy|degraded, checks, checkedAt }", body = perfkit::HealthReport),
         (status = 503, description = "{ status: unhealthy, checks, checkedAt }", body = perfkit::HealthReport),
@@ -42,7 +42,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
 const LIVE: &str = r#"{"status":"up"}"#;
 
 /// The process answers.
-#[utoipa::path(get, path = "/api/performance/health/live", tag = "health",
+#[utoipa::path(get, path = "/health/live", tag = "health",
     responses((status = 200, description = "The process answers", body = Probe)))]
 pub(crate) async fn live() -> Response {
     let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
@@ -51,7 +51,7 @@ pub(crate) async fn live() -> Response {
 
 /// A first snapshot exists, the cache is reachable, and every critical health indicator is
 /// up (non-critical ones never hold readiness back).
-#[utoipa::path(get, path = "/api/performance/health/ready", tag = "health",
+#[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Probe),
         (status = 503, description = "No snapshot yet, the cache unreachable, or a critical health check down; the reason says which", body = Probe),
