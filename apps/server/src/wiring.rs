@@ -25,7 +25,7 @@ use crate::config::{CacheSettings, Settings};
 use crate::demo::{self, DatabaseChoice, DemoDatabase};
 use crate::reload;
 use crate::security;
-use crate::shutdown::{self, Drain};
+use crate::serve::{self, Drain};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
@@ -64,12 +64,12 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     );
 
     let stop = async {
-        match shutdown::signal().await {
+        match serve::signal().await {
             Ok(name) => tracing::info!(signal = name, "shutting down: draining requests"),
             Err(error) => tracing::error!(%error, "cannot wait for signals; shutting down"),
         }
     };
-    let drained = shutdown::serve_until(listener, router, stop, settings.shutdown_grace).await;
+    let drained = serve::serve_until(listener, router, stop, settings.shutdown_grace).await;
     if let Ok(Drain::TimedOut) = drained {
         tracing::warn!(grace = ?settings.shutdown_grace, "requests still open after the grace period were dropped");
     }

@@ -20,7 +20,8 @@ mod query;
 mod read_ahead;
 mod routes;
 pub(crate) mod seed;
+pub(crate) mod settings;
 
-pub(crate) use database::{DatabaseChoice, DemoDatabase, PoolSettings};
-pub(crate) use posts::Ttls;
+pub(crate) use database::DemoDatabase;
 pub(crate) use routes::routes;
+pub(crate) use settings::DatabaseChoice;

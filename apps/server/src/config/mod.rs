@@ -87,7 +87,7 @@ use perfkit_axum::ApiConfig;
 use serde::Deserialize;
 
 use crate::cli::Cli;
-use crate::demo::{DatabaseChoice, PoolSettings, Ttls};
+use crate::demo::settings::{DemoSection, DemoSettings};
 use crate::logging::LogFormat;
 
 /// Where the server listens unless told otherwise: loopback only, so a first run exposes
@@ -135,22 +135,6 @@ pub(crate) enum CacheSettings {
         near: Option<NearCacheConfig>,
     },
 }
-
-/// The demo workload's settings (`[demo]`, when enabled).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DemoSettings {
-    /// The embedded SQLite file's directory, or the PostgreSQL server.
-    pub(crate) database: DatabaseChoice,
-    /// The database's connection pool.
-    pub(crate) pool: PoolSettings,
-    /// How long each read stays cached.
-    pub(crate) ttls: Ttls,
-    /// Whether a page read from the database queues the next page's load on the job queue.
-    pub(crate) read_ahead: bool,
-}
-
-/// The data directory when none is given: beside where the server is started.
-pub(crate) const DEFAULT_DATA_DIR: &str = "perfkit-data";
 
 /// A value kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -386,40 +370,6 @@ impl Default for CacheSection {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
-struct DemoSection {
-    enabled: Option<bool>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    pool_size: u32,
-    #[serde(with = "perfkit::core::duration")]
-    acquire_timeout: Duration,
-    #[serde(with = "perfkit::core::duration")]
-    page_ttl: Duration,
-    #[serde(with = "perfkit::core::duration")]
-    user_posts_ttl: Duration,
-    read_ahead: bool,
-}
-
-perfkit::core::maps_only!(DemoSection);
-
-impl Default for DemoSection {
-    fn default() -> Self {
-        DemoSection {
-            enabled: None,
-            data_dir: None,
-            database_url: None,
-            pool_size: 8,
-            acquire_timeout: Duration::from_secs(2),
-            page_ttl: Duration::from_secs(5 * 60),
-            user_posts_ttl: Duration::from_secs(10 * 60),
-            // Off: with it, which reads hit depends on when a background job ran.
-            read_ahead: false,
-        }
-    }
-}
-
 impl Default for ServerSection {
     fn default() -> Self {
         ServerSection {
@@ -561,9 +511,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         cache,
         api: file.api,
         demo: match chosen.demo {
-            Some(true) => {
-                Some(sections::demo_settings(chosen.database_url, chosen.data_dir, &file.demo)?)
-            }
+            Some(true) => Some(file.demo.settings(chosen.database_url, chosen.data_dir)?),
             _ => None,
         },
         service,
@@ -574,17 +522,13 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     })
 }
 
-#[path = "config_sections.rs"]
 mod sections;
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "config_reference.rs"]
-mod config_reference;
+mod reference;
 
 #[cfg(test)]
-#[path = "config_properties.rs"]
 mod properties;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use clap::Parser;
 
 use super::*;
+use crate::demo::settings::{DEFAULT_DATA_DIR, DatabaseChoice, PoolSettings, Ttls};
 
 /// Environment variables as name-value pairs.
 type Env<'a> = &'a [(&'a str, &'a str)];

@@ -16,7 +16,7 @@ use axum::serve::IncomingStream;
 use tokio::sync::oneshot;
 use tower::Layer;
 
-use crate::draining_listener::DrainingListener;
+use super::draining_listener::DrainingListener;
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.
 pub(crate) async fn signal() -> Result<&'static str> {
