@@ -424,6 +424,8 @@ pub(crate) fn load(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Result<Se
 /// Applies the layers in order and checks the result.
 pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Settings> {
     let chosen = flags.over(env).over(Layer::from_file(&file));
+    #[cfg(not(feature = "demo"))]
+    refuse_demo(&chosen)?;
     let namespace = chosen.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     if namespace.is_empty() || namespace.len() > MAX_NAMESPACE_LEN {
         bail!(
@@ -532,3 +534,21 @@ mod reference;
 
 #[cfg(test)]
 mod properties;
+
+/// Without the `demo` feature, any demo setting is a mistake worth stopping for: the demo
+/// was asked for and cannot run. (Built either way, so the default build tests it.)
+#[cfg_attr(feature = "demo", allow(dead_code))]
+fn refuse_demo(chosen: &Layer) -> Result<()> {
+    let asked = [
+        (chosen.demo == Some(true), "--demo (PERFKIT_DEMO, demo.enabled)"),
+        (chosen.database_url.is_some(), "--database-url (PERFKIT_DATABASE_URL, demo.databaseUrl)"),
+        (chosen.data_dir.is_some(), "--data-dir (PERFKIT_DATA_DIR, demo.dataDir)"),
+    ];
+    match asked.iter().find(|(given, _)| *given) {
+        Some((_, setting)) => bail!(
+            "{setting} is set, but this perfkit-server was built without the demo; rebuild \
+             with the `demo` feature (on by default) or remove the setting"
+        ),
+        None => Ok(()),
+    }
+}

@@ -490,3 +490,21 @@ fn the_instance_id_is_the_host_and_port_unless_one_is_given() {
         settings(&["--instance-id", "api-1"], &[], "[service]\ninstance = \"api-3\"").unwrap();
     assert_eq!(from_flag.service.instance, "api-1");
 }
+
+#[test]
+fn a_build_without_the_demo_refuses_every_demo_setting_by_name() {
+    assert!(refuse_demo(&Layer::default()).is_ok());
+    assert!(refuse_demo(&Layer { demo: Some(false), ..Layer::default() }).is_ok());
+    for (layer, named) in [
+        (Layer { demo: Some(true), ..Layer::default() }, "--demo"),
+        (
+            Layer { database_url: Some("postgres://h/db".into()), ..Layer::default() },
+            "--database-url",
+        ),
+        (Layer { data_dir: Some("/srv".into()), ..Layer::default() }, "--data-dir"),
+    ] {
+        let message = refuse_demo(&layer).unwrap_err().to_string();
+        assert!(message.starts_with(named), "{message}");
+        assert!(message.contains("built without the demo"), "{message}");
+    }
+}
