@@ -22,7 +22,9 @@ use crate::config::{CacheSettings, Settings};
 use crate::demo::{self, DemoDatabase};
 use crate::reload;
 use crate::security;
-use crate::serve::{self, Drain};
+use crate::serve::{
+    self, ConnectionCollector, ConnectionFigures, ConnectionLimits, Drain, Serving,
+};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
@@ -56,6 +58,7 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     let database_kind = database.as_ref().map_or("none", DemoDatabase::kind);
     #[cfg(not(feature = "demo"))]
     let database_kind = "none";
+    let serving = serving(&service, settings.connections)?;
     service.start();
     let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
@@ -77,7 +80,8 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
             Err(error) => tracing::error!(%error, "cannot wait for signals; shutting down"),
         }
     };
-    let drained = serve::serve_until(listener, router, stop, settings.shutdown_grace).await;
+    let drained =
+        serve::serve_until(listener, router, serving, stop, settings.shutdown_grace).await;
     if let Ok(Drain::TimedOut) = drained {
         tracing::warn!(grace = ?settings.shutdown_grace, "requests still open after the grace period were dropped");
     }
@@ -90,6 +94,20 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
+}
+
+/// How connections are served, with their figures in the service's Prometheus exposition.
+fn serving(service: &PerformanceService, limits: ConnectionLimits) -> Result<Serving> {
+    let figures = Arc::new(ConnectionFigures::default());
+    let collector = ConnectionCollector::new(Arc::clone(&figures))
+        .context("cannot describe the connection figures")?;
+    service
+        .parts()
+        .exporter
+        .registry()
+        .register(Box::new(collector))
+        .context("cannot add the connection figures to the exposition")?;
+    Ok(Serving { limits, figures })
 }
 
 /// Connections the kernel may hold for us before we accept them. tokio's default (1024)

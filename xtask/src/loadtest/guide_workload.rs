@@ -433,7 +433,8 @@ mod tests {
             "{table}"
         );
         assert!(result.check().is_ok());
-        let failed = WorkloadResult { wrk: WrkResult { non_2xx: 1, ..result.wrk.clone() }, ..result };
+        let failed =
+            WorkloadResult { wrk: WrkResult { non_2xx: 1, ..result.wrk.clone() }, ..result };
         assert!(failed.check().is_err());
     }
 }

@@ -13,6 +13,7 @@ mod compare;
 mod cores;
 mod delete_pattern;
 pub(crate) mod docs;
+mod guide_workload;
 pub(crate) mod http;
 pub(crate) mod machine;
 mod merge;
@@ -23,7 +24,6 @@ pub(crate) mod process;
 pub(crate) mod redis;
 mod scaling;
 pub(crate) mod script;
-mod guide_workload;
 mod targets;
 pub(crate) mod wrk;
 

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::options::Options;
 use super::guide_workload::{WorkloadResult, run_demo};
+use super::options::Options;
 
 /// The near cache's throughput target, as a share of the memory demo's.
 const TARGET: f64 = 0.8;

@@ -87,7 +87,51 @@ const SETTINGS: &[Setting] = &[
         from_file: "true",
         default: "false",
     },
+    Setting {
+        flag: ["--header-read-timeout", "1s"],
+        env: ("PERFKIT_HEADER_READ_TIMEOUT", "2s"),
+        file: "[server]\nheaderReadTimeout = \"3s\"",
+        shown: |s| format!("{:?}", s.connections.header_read_timeout),
+        from_flag: "1s",
+        from_env: "2s",
+        from_file: "3s",
+        default: "60s",
+    },
+    Setting {
+        flag: ["--keep-alive-timeout", "1s"],
+        env: ("PERFKIT_KEEP_ALIVE_TIMEOUT", "2s"),
+        file: "[server]\nkeepAliveTimeout = \"3s\"",
+        shown: |s| format!("{:?}", s.connections.keep_alive_timeout),
+        from_flag: "1s",
+        from_env: "2s",
+        from_file: "3s",
+        default: "75s",
+    },
+    Setting {
+        flag: ["--max-connections", "1"],
+        env: ("PERFKIT_MAX_CONNECTIONS", "2"),
+        file: "[server]\nmaxConnections = 3",
+        shown: |s| s.connections.max_connections.to_string(),
+        from_flag: "1",
+        from_env: "2",
+        from_file: "3",
+        default: "10000",
+    },
 ];
+
+#[test]
+fn connection_limits_out_of_range_are_refused_by_name() {
+    for (args, env, file, named) in [
+        (&["--header-read-timeout", "0s"][..], &[][..], "", "server.headerReadTimeout"),
+        (&[], &[("PERFKIT_KEEP_ALIVE_TIMEOUT", "2h")], "", "server.keepAliveTimeout"),
+        (&[], &[], "[server]\nmaxConnections = 0", "server.maxConnections"),
+        (&[], &[("PERFKIT_MAX_CONNECTIONS", "many")], "", "PERFKIT_MAX_CONNECTIONS"),
+        (&[], &[("PERFKIT_HEADER_READ_TIMEOUT", "soon")], "", "PERFKIT_HEADER_READ_TIMEOUT"),
+    ] {
+        let error = settings(args, env, file).unwrap_err();
+        assert!(format!("{error:#}").contains(named), "{named}: {error:#}");
+    }
+}
 
 #[test]
 fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
