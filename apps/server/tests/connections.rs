@@ -61,11 +61,9 @@ async fn read_answer(stream: &mut TcpStream) -> String {
 /// How long after `since` the server closed `stream` (end of file or a reset).
 async fn closed_after(mut stream: TcpStream, since: Instant) -> Duration {
     let mut buffer = [0_u8; 64];
-    loop {
-        match stream.read(&mut buffer).await {
-            Ok(0) | Err(_) => return since.elapsed(),
-            Ok(_) => panic!("the server wrote to a connection that sent no whole request"),
-        }
+    match stream.read(&mut buffer).await {
+        Ok(0) | Err(_) => since.elapsed(),
+        Ok(_) => panic!("the server wrote to a connection that sent no whole request"),
     }
 }
 
