@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use clap::Parser;
 
 use super::*;
+use crate::demo::settings::{DEFAULT_DATA_DIR, DatabaseChoice, PoolSettings, Ttls};
 
 /// Environment variables as name-value pairs.
 type Env<'a> = &'a [(&'a str, &'a str)];
@@ -86,7 +87,51 @@ const SETTINGS: &[Setting] = &[
         from_file: "true",
         default: "false",
     },
+    Setting {
+        flag: ["--header-read-timeout", "1s"],
+        env: ("PERFKIT_HEADER_READ_TIMEOUT", "2s"),
+        file: "[server]\nheaderReadTimeout = \"3s\"",
+        shown: |s| format!("{:?}", s.connections.header_read_timeout),
+        from_flag: "1s",
+        from_env: "2s",
+        from_file: "3s",
+        default: "60s",
+    },
+    Setting {
+        flag: ["--keep-alive-timeout", "1s"],
+        env: ("PERFKIT_KEEP_ALIVE_TIMEOUT", "2s"),
+        file: "[server]\nkeepAliveTimeout = \"3s\"",
+        shown: |s| format!("{:?}", s.connections.keep_alive_timeout),
+        from_flag: "1s",
+        from_env: "2s",
+        from_file: "3s",
+        default: "75s",
+    },
+    Setting {
+        flag: ["--max-connections", "1"],
+        env: ("PERFKIT_MAX_CONNECTIONS", "2"),
+        file: "[server]\nmaxConnections = 3",
+        shown: |s| s.connections.max_connections.to_string(),
+        from_flag: "1",
+        from_env: "2",
+        from_file: "3",
+        default: "10000",
+    },
 ];
+
+#[test]
+fn connection_limits_out_of_range_are_refused_by_name() {
+    for (args, env, file, named) in [
+        (&["--header-read-timeout", "0s"][..], &[][..], "", "server.headerReadTimeout"),
+        (&[], &[("PERFKIT_KEEP_ALIVE_TIMEOUT", "2h")], "", "server.keepAliveTimeout"),
+        (&[], &[], "[server]\nmaxConnections = 0", "server.maxConnections"),
+        (&[], &[("PERFKIT_MAX_CONNECTIONS", "many")], "", "PERFKIT_MAX_CONNECTIONS"),
+        (&[], &[("PERFKIT_HEADER_READ_TIMEOUT", "soon")], "", "PERFKIT_HEADER_READ_TIMEOUT"),
+    ] {
+        let error = settings(args, env, file).unwrap_err();
+        assert!(format!("{error:#}").contains(named), "{named}: {error:#}");
+    }
+}
 
 #[test]
 fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
@@ -488,4 +533,22 @@ fn the_instance_id_is_the_host_and_port_unless_one_is_given() {
     let from_flag =
         settings(&["--instance-id", "api-1"], &[], "[service]\ninstance = \"api-3\"").unwrap();
     assert_eq!(from_flag.service.instance, "api-1");
+}
+
+#[test]
+fn a_build_without_the_demo_refuses_every_demo_setting_by_name() {
+    assert!(refuse_demo(&Layer::default()).is_ok());
+    assert!(refuse_demo(&Layer { demo: Some(false), ..Layer::default() }).is_ok());
+    for (layer, named) in [
+        (Layer { demo: Some(true), ..Layer::default() }, "--demo"),
+        (
+            Layer { database_url: Some("postgres://h/db".into()), ..Layer::default() },
+            "--database-url",
+        ),
+        (Layer { data_dir: Some("/srv".into()), ..Layer::default() }, "--data-dir"),
+    ] {
+        let message = refuse_demo(&layer).unwrap_err().to_string();
+        assert!(message.starts_with(named), "{message}");
+        assert!(message.contains("built without the demo"), "{message}");
+    }
 }

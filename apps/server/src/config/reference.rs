@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::{FileConfig, Layer, resolve};
 
-const OPERATIONS: &str = include_str!("../../../docs/OPERATIONS.md");
+const OPERATIONS: &str = include_str!("../../../../docs/OPERATIONS.md");
 
 /// What the server says to a table holding only an unknown field at `header`.
 fn refusal(header: &str) -> String {

@@ -12,7 +12,7 @@ use axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use crate::unread::{TrackedStream, Unread};
+use super::unread::{TrackedStream, Unread};
 
 /// The listening socket twice: tokio's, for serving, and a duplicate of the same socket
 /// (same backlog) whose non-blocking `accept` says for certain when the queue is empty.

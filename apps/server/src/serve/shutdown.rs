@@ -2,21 +2,19 @@
 //! accepting, let in-flight requests finish (up to a grace period), then return so the caller
 //! can stop the service.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use std::convert::Infallible;
 use tokio::net::TcpListener;
-
-use axum::Extension;
-use axum::extract::ConnectInfo;
-use axum::serve::IncomingStream;
 use tokio::sync::oneshot;
-use tower::Layer;
 
-use crate::draining_listener::DrainingListener;
+use super::connections;
+use super::draining_listener::DrainingListener;
+use super::figures::ConnectionFigures;
+use super::limits::ConnectionLimits;
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.
 pub(crate) async fn signal() -> Result<&'static str> {
@@ -46,42 +44,35 @@ const QUEUE_DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// once (its request taken in) before connections are asked to finish.
 const FIRST_READ_LIMIT: Duration = Duration::from_secs(5);
 
+/// How the listener treats connections: their limits, and the figures it counts into.
+#[derive(Debug, Clone)]
+pub(crate) struct Serving {
+    pub(crate) limits: ConnectionLimits,
+    pub(crate) figures: Arc<ConnectionFigures>,
+}
+
 /// Serves `router` on `listener` until `stop` resolves, then drains for at most `grace`.
 pub(crate) async fn serve_until(
     listener: TcpListener,
     router: Router,
+    serving: Serving,
     stop: impl Future<Output = ()>,
     grace: Duration,
 ) -> Result<Drain> {
     let (listener, queue) =
         DrainingListener::new(listener).context("cannot prepare the listener for draining")?;
     let (begin_drain, draining) = oneshot::channel::<()>();
-    // With each connection's peer address as `ConnectInfo`, for the per-address limit on
-    // failed logins and the audit lines (what `into_make_service_with_connect_info` does for
-    // a plain `TcpListener`).
-    let app = tower::service_fn(move |incoming: IncomingStream<'_, DrainingListener>| {
-        let peer = ConnectInfo(*incoming.remote_addr());
-        std::future::ready(Ok::<_, Infallible>(Extension(peer).layer(router.clone())))
+    let server = connections::serve(listener, router, serving.limits, serving.figures, async {
+        let _ = draining.await;
     });
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = draining.await;
-        })
-        .into_future();
     tokio::pin!(server);
     tokio::select! {
-        served = &mut server => {
-            served.context("the server stopped unexpectedly")?;
-            return Ok(Drain::Complete);
-        }
+        () = &mut server => return Ok(Drain::Complete),
         () = stop => {}
     }
     // Connections the kernel accepted before the signal are served, not reset.
     tokio::select! {
-        served = &mut server => {
-            served.context("the server stopped unexpectedly")?;
-            return Ok(Drain::Complete);
-        }
+        () = &mut server => return Ok(Drain::Complete),
         drained = tokio::time::timeout(QUEUE_DRAIN_LIMIT, queue.drain()) => {
             if drained.is_err() {
                 tracing::warn!("connections kept arriving after the signal; no longer accepting them");
@@ -97,18 +88,13 @@ pub(crate) async fn serve_until(
     }
     let _ = begin_drain.send(());
     match tokio::time::timeout(grace, server).await {
-        Ok(served) => {
-            served.context("the server failed while draining")?;
-            Ok(Drain::Complete)
-        }
+        Ok(()) => Ok(Drain::Complete),
         Err(_) => Ok(Drain::TimedOut),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use axum::routing::get;
     use tokio::sync::Notify;
 
@@ -136,6 +122,7 @@ mod tests {
         let serving = tokio::spawn(serve_until(
             listener,
             router,
+            Serving { limits: ConnectionLimits::default(), figures: Arc::default() },
             async move {
                 let _ = stopped.await;
             },

@@ -11,6 +11,9 @@
 //! logFormat = "json"          # or "pretty"
 //! adminToken = "..."          # else PERFKIT_ADMIN_TOKEN, else generated and logged once
 //! shutdownGrace = "10s"       # longest wait for in-flight requests on SIGTERM
+//! headerReadTimeout = "60s"   # longest wait for a request head, then the connection closes
+//! keepAliveTimeout = "75s"    # longest a connection may idle between requests
+//! maxConnections = 10000      # one more is accepted and closed at once
 //! corsOrigins = []            # origins whose pages may call the API; empty: CORS off
 //!
 //! [cache]
@@ -87,8 +90,12 @@ use perfkit_axum::ApiConfig;
 use serde::Deserialize;
 
 use crate::cli::Cli;
-use crate::demo::{DatabaseChoice, PoolSettings, Ttls};
+use crate::demo::settings::{DemoSection, DemoSettings};
 use crate::logging::LogFormat;
+use crate::serve::{
+    ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+};
 
 /// Where the server listens unless told otherwise: loopback only, so a first run exposes
 /// nothing.
@@ -109,6 +116,8 @@ pub(crate) struct Settings {
     /// `None`: make one at start-up.
     pub(crate) admin_token: Option<Secret>,
     pub(crate) shutdown_grace: Duration,
+    /// Connection timeouts and the cap.
+    pub(crate) connections: ConnectionLimits,
     /// Origins whose pages may call the API from a browser; empty: no CORS headers at all.
     pub(crate) cors_origins: Vec<String>,
     pub(crate) cache: CacheSettings,
@@ -135,22 +144,6 @@ pub(crate) enum CacheSettings {
         near: Option<NearCacheConfig>,
     },
 }
-
-/// The demo workload's settings (`[demo]`, when enabled).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DemoSettings {
-    /// The embedded SQLite file's directory, or the PostgreSQL server.
-    pub(crate) database: DatabaseChoice,
-    /// The database's connection pool.
-    pub(crate) pool: PoolSettings,
-    /// How long each read stays cached.
-    pub(crate) ttls: Ttls,
-    /// Whether a page read from the database queues the next page's load on the job queue.
-    pub(crate) read_ahead: bool,
-}
-
-/// The data directory when none is given: beside where the server is started.
-pub(crate) const DEFAULT_DATA_DIR: &str = "perfkit-data";
 
 /// A value kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -182,6 +175,9 @@ pub(crate) struct Layer {
     pub(crate) webhook_token: Option<Secret>,
     /// This instance's id (the file gives it as `service.instance`).
     pub(crate) instance_id: Option<String>,
+    pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) keep_alive_timeout: Option<Duration>,
+    pub(crate) max_connections: Option<usize>,
 }
 
 impl Layer {
@@ -203,6 +199,9 @@ impl Layer {
             webhook_urls: (!cli.webhook_url.is_empty()).then(|| cli.webhook_url.clone()),
             webhook_token: None,
             instance_id: cli.instance_id.clone(),
+            header_read_timeout: cli.header_read_timeout,
+            keep_alive_timeout: cli.keep_alive_timeout,
+            max_connections: cli.max_connections,
         }
     }
 
@@ -236,7 +235,26 @@ impl Layer {
                     .map_err(|why| anyhow::anyhow!("PERFKIT_LOG_FORMAT={value:?}: {why}"))
             })
             .transpose()?;
+        let duration = |name: &str| {
+            get(name)
+                .map(|value| {
+                    crate::cli::parse_duration(&value).map_err(|why| {
+                        anyhow::anyhow!("{name}={value:?} is not a duration like 30s: {why}")
+                    })
+                })
+                .transpose()
+        };
+        let max_connections = get("PERFKIT_MAX_CONNECTIONS")
+            .map(|value| {
+                value.trim().parse::<usize>().with_context(|| {
+                    format!("PERFKIT_MAX_CONNECTIONS={value:?} is not a whole number")
+                })
+            })
+            .transpose()?;
         Ok(Layer {
+            header_read_timeout: duration("PERFKIT_HEADER_READ_TIMEOUT")?,
+            keep_alive_timeout: duration("PERFKIT_KEEP_ALIVE_TIMEOUT")?,
+            max_connections,
             bind,
             redis_url: get("PERFKIT_REDIS_URL"),
             namespace: get("PERFKIT_NAMESPACE"),
@@ -270,6 +288,9 @@ impl Layer {
             webhook_token: None,
             // `service.instance` always has a value (generated when absent): applied last.
             instance_id: None,
+            header_read_timeout: file.server.header_read_timeout,
+            keep_alive_timeout: file.server.keep_alive_timeout,
+            max_connections: file.server.max_connections,
         }
     }
 
@@ -290,6 +311,9 @@ impl Layer {
             webhook_urls: self.webhook_urls.or(below.webhook_urls),
             webhook_token: self.webhook_token.or(below.webhook_token),
             instance_id: self.instance_id.or(below.instance_id),
+            header_read_timeout: self.header_read_timeout.or(below.header_read_timeout),
+            keep_alive_timeout: self.keep_alive_timeout.or(below.keep_alive_timeout),
+            max_connections: self.max_connections.or(below.max_connections),
         }
     }
 }
@@ -334,6 +358,11 @@ struct ServerSection {
     #[serde(with = "perfkit::core::duration")]
     shutdown_grace: Duration,
     cors_origins: Vec<String>,
+    #[serde(with = "perfkit::core::duration::option")]
+    header_read_timeout: Option<Duration>,
+    #[serde(with = "perfkit::core::duration::option")]
+    keep_alive_timeout: Option<Duration>,
+    max_connections: Option<usize>,
 }
 
 perfkit::core::maps_only!(ServerSection);
@@ -386,40 +415,6 @@ impl Default for CacheSection {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
-struct DemoSection {
-    enabled: Option<bool>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    pool_size: u32,
-    #[serde(with = "perfkit::core::duration")]
-    acquire_timeout: Duration,
-    #[serde(with = "perfkit::core::duration")]
-    page_ttl: Duration,
-    #[serde(with = "perfkit::core::duration")]
-    user_posts_ttl: Duration,
-    read_ahead: bool,
-}
-
-perfkit::core::maps_only!(DemoSection);
-
-impl Default for DemoSection {
-    fn default() -> Self {
-        DemoSection {
-            enabled: None,
-            data_dir: None,
-            database_url: None,
-            pool_size: 8,
-            acquire_timeout: Duration::from_secs(2),
-            page_ttl: Duration::from_secs(5 * 60),
-            user_posts_ttl: Duration::from_secs(10 * 60),
-            // Off: with it, which reads hit depends on when a background job ran.
-            read_ahead: false,
-        }
-    }
-}
-
 impl Default for ServerSection {
     fn default() -> Self {
         ServerSection {
@@ -428,6 +423,9 @@ impl Default for ServerSection {
             admin_token: None,
             shutdown_grace: Duration::from_secs(10),
             cors_origins: Vec::new(),
+            header_read_timeout: None,
+            keep_alive_timeout: None,
+            max_connections: None,
         }
     }
 }
@@ -474,6 +472,8 @@ pub(crate) fn load(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Result<Se
 /// Applies the layers in order and checks the result.
 pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Settings> {
     let chosen = flags.over(env).over(Layer::from_file(&file));
+    #[cfg(not(feature = "demo"))]
+    refuse_demo(&chosen)?;
     let namespace = chosen.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     if namespace.is_empty() || namespace.len() > MAX_NAMESPACE_LEN {
         bail!(
@@ -530,6 +530,11 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         bail!("api.requestTimeout must be more than 0s");
     }
     let bind = chosen.bind.unwrap_or(DEFAULT_BIND);
+    let connections = connection_limits(
+        chosen.header_read_timeout,
+        chosen.keep_alive_timeout,
+        chosen.max_connections,
+    )?;
     let mut service = file.service;
     match chosen.instance_id {
         Some(instance) => service.instance = instance,
@@ -557,13 +562,12 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         log_format: chosen.log_format.unwrap_or_default(),
         admin_token: chosen.admin_token,
         shutdown_grace: file.server.shutdown_grace,
+        connections,
         cors_origins: file.server.cors_origins,
         cache,
         api: file.api,
         demo: match chosen.demo {
-            Some(true) => {
-                Some(sections::demo_settings(chosen.database_url, chosen.data_dir, &file.demo)?)
-            }
+            Some(true) => Some(file.demo.settings(chosen.database_url, chosen.data_dir)?),
             _ => None,
         },
         service,
@@ -574,17 +578,64 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     })
 }
 
-#[path = "config_sections.rs"]
 mod sections;
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "config_reference.rs"]
-mod config_reference;
+mod reference;
 
 #[cfg(test)]
-#[path = "config_properties.rs"]
 mod properties;
+
+/// Without the `demo` feature, any demo setting is a mistake worth stopping for: the demo
+/// was asked for and cannot run. (Built either way, so the default build tests it.)
+#[cfg_attr(feature = "demo", allow(dead_code))]
+fn refuse_demo(chosen: &Layer) -> Result<()> {
+    let asked = [
+        (chosen.demo == Some(true), "--demo (PERFKIT_DEMO, demo.enabled)"),
+        (chosen.database_url.is_some(), "--database-url (PERFKIT_DATABASE_URL, demo.databaseUrl)"),
+        (chosen.data_dir.is_some(), "--data-dir (PERFKIT_DATA_DIR, demo.dataDir)"),
+    ];
+    match asked.iter().find(|(given, _)| *given) {
+        Some((_, setting)) => bail!(
+            "{setting} is set, but this perfkit-server was built without the demo; rebuild \
+             with the `demo` feature (on by default) or remove the setting"
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Longest either connection timeout may be: beyond it a timeout protects nothing.
+const MAX_CONNECTION_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Most connections the cap may allow: far past any descriptor limit a server is given.
+const MAX_CONNECTIONS: usize = 1_000_000;
+
+/// The connection limits the layers chose, each in range.
+fn connection_limits(
+    header_read_timeout: Option<Duration>,
+    keep_alive_timeout: Option<Duration>,
+    max_connections: Option<usize>,
+) -> Result<ConnectionLimits> {
+    let limits = ConnectionLimits {
+        header_read_timeout: header_read_timeout.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT),
+        keep_alive_timeout: keep_alive_timeout.unwrap_or(DEFAULT_KEEP_ALIVE_TIMEOUT),
+        max_connections: max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+    };
+    for (name, timeout) in [
+        ("server.headerReadTimeout (--header-read-timeout)", limits.header_read_timeout),
+        ("server.keepAliveTimeout (--keep-alive-timeout)", limits.keep_alive_timeout),
+    ] {
+        if timeout.is_zero() || timeout > MAX_CONNECTION_TIMEOUT {
+            bail!("{name} must be more than 0s and at most 1h, got {timeout:?}");
+        }
+    }
+    if !(1..=MAX_CONNECTIONS).contains(&limits.max_connections) {
+        bail!(
+            "server.maxConnections (--max-connections) must be in 1..={MAX_CONNECTIONS}, got {}",
+            limits.max_connections
+        );
+    }
+    Ok(limits)
+}
