@@ -92,6 +92,12 @@
 //! # }).unwrap();
 //! ```
 
+// The embedding guide's snippets are doc tests of this crate, so the guide cannot drift from
+// the code.
+#[cfg(all(doctest, feature = "dashboard"))]
+#[doc = include_str!("../../../docs/EMBEDDING.md")]
+struct EmbeddingGuide;
+
 mod error;
 mod extract;
 mod layer;
