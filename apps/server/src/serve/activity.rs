@@ -6,113 +6,102 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper::body::{Body, Bytes, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::figures::{CloseReason, OpenSlot};
 use super::limits::ConnectionLimits;
 
-#[derive(Debug, Clone, Copy)]
-enum Phase {
-    /// Waiting for a request head to end, since this instant.
-    Head(Instant),
-    /// This many requests in flight.
-    Busy(usize),
-    /// No request in flight, nothing read, since this instant.
-    Idle(Instant),
-}
-
 /// One connection's phase, shared by its stream, its service and its watchdog.
+///
+/// All three run in the connection's own task (hyper polls the stream and calls the service
+/// there, and the watchdog is polled beside the connection), so the phase is a few relaxed
+/// atomics, and a change wakes nobody: the watchdog sleeps to the earliest moment a deadline
+/// could fall and looks again then. A request therefore costs two clock reads and no timer
+/// of its own.
 #[derive(Debug)]
 pub(crate) struct Activity {
-    phase: Mutex<Phase>,
-    /// Whether the phase is `Idle`: the stream reads it on every read, without the lock.
+    /// Requests in flight; while there is one, no timeout runs.
+    busy: AtomicUsize,
+    /// With nothing in flight: idle between requests (`true`) or reading a head (`false`).
     idle: AtomicBool,
-    /// Woken when a deadline may have moved earlier or the connection left `Busy`.
-    changed: Notify,
+    /// When the head or idle phase began, in nanoseconds after `accepted`.
+    since_nanos: AtomicU64,
+    accepted: Instant,
 }
 
 impl Activity {
     /// A connection accepted now: waiting for its first head.
     pub(crate) fn accepted() -> Arc<Activity> {
         Arc::new(Activity {
-            phase: Mutex::new(Phase::Head(Instant::now())),
+            busy: AtomicUsize::new(0),
             idle: AtomicBool::new(false),
-            changed: Notify::new(),
+            since_nanos: AtomicU64::new(0),
+            accepted: Instant::now(),
         })
     }
 
-    fn phase(&self) -> MutexGuard<'_, Phase> {
-        // The phase is a plain value, whole after any panic.
-        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    fn mark_since_now(&self) {
+        // u64 nanoseconds last 584 years: a connection does not.
+        let nanos = u64::try_from(self.accepted.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.since_nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    fn since(&self) -> Instant {
+        self.accepted + Duration::from_nanos(self.since_nanos.load(Ordering::Relaxed))
     }
 
     /// Bytes arrived: an idle connection has begun its next head.
     fn read_some(&self) {
-        if !self.idle.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut phase = self.phase();
-        if let Phase::Idle(_) = *phase {
-            *phase = Phase::Head(Instant::now());
+        if self.idle.load(Ordering::Relaxed) {
             self.idle.store(false, Ordering::Relaxed);
-            self.changed.notify_one();
+            self.mark_since_now();
         }
     }
 
     /// A request was handed to the service; busy until the guard is dropped.
     pub(crate) fn begin(self: &Arc<Self>) -> Busy {
-        let mut phase = self.phase();
-        *phase = match *phase {
-            Phase::Busy(count) => Phase::Busy(count + 1),
-            Phase::Head(_) | Phase::Idle(_) => Phase::Busy(1),
-        };
+        self.busy.fetch_add(1, Ordering::Relaxed);
         self.idle.store(false, Ordering::Relaxed);
         Busy(Arc::clone(self))
     }
 
     fn end(&self) {
-        let mut phase = self.phase();
-        *phase = match *phase {
-            Phase::Busy(count) if count > 1 => Phase::Busy(count - 1),
-            _ => {
-                self.idle.store(true, Ordering::Relaxed);
-                self.changed.notify_one();
-                Phase::Idle(Instant::now())
-            }
-        };
+        if self.busy.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.mark_since_now();
+            self.idle.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Resolves when the connection has waited for a head, or idled, longer than `limits`
     /// allow; never while a request is in flight.
     pub(crate) async fn expired(&self, limits: ConnectionLimits) -> CloseReason {
         loop {
-            let changed = self.changed.notified();
-            let deadline = match *self.phase() {
-                Phase::Busy(_) => None,
-                Phase::Head(since) => {
-                    Some((since + limits.header_read_timeout, CloseReason::HeaderTimeout))
+            let now = Instant::now();
+            // The next moment a deadline could fall, given what the connection may do
+            // meanwhile: a busy one may finish now and idle, an idle one may start a head now.
+            let look_again = if self.busy.load(Ordering::Relaxed) > 0 {
+                now + limits.header_read_timeout.min(limits.keep_alive_timeout)
+            } else if self.idle.load(Ordering::Relaxed) {
+                let deadline = self.since() + limits.keep_alive_timeout;
+                if deadline <= now {
+                    return CloseReason::IdleTimeout;
                 }
-                Phase::Idle(since) => {
-                    Some((since + limits.keep_alive_timeout, CloseReason::IdleTimeout))
+                deadline.min(now + limits.header_read_timeout)
+            } else {
+                let deadline = self.since() + limits.header_read_timeout;
+                if deadline <= now {
+                    return CloseReason::HeaderTimeout;
                 }
+                deadline
             };
-            match deadline {
-                None => changed.await,
-                Some((at, reason)) if at <= Instant::now() => return reason,
-                Some((at, _)) => {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(at) => {}
-                        () = changed => {}
-                    }
-                }
-            }
+            tokio::time::sleep_until(look_again).await;
         }
     }
 }
