@@ -97,11 +97,20 @@ impl PrivateServer {
         })
     }
 
-    /// Sends `signal` to the postmaster and every backend: `pg_ctl` starts the postmaster
-    /// in a session of its own, so its process group is exactly this server's processes.
+    /// Sends `signal` to the postmaster, then to each of its children (backends, the WAL
+    /// receiver, ...). Not to a process group: PostgreSQL puts every child in a session of
+    /// its own. The postmaster first, so it forks no child the list would miss.
     fn signal_all(&self, signal: &str) -> Result<(), TestingError> {
-        let pid = self.postmaster_pid()?;
-        run(Command::new("kill").arg(format!("-{signal}")).arg("--").arg(format!("-{pid}")), "kill")
+        let postmaster = self.postmaster_pid()?;
+        let send = |pid: u32| {
+            run(Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()), "kill")
+        };
+        send(postmaster)?;
+        for child in children_of(postmaster) {
+            // A backend may exit between the listing and the signal.
+            let _ = send(child);
+        }
+        Ok(())
     }
 }
 
@@ -243,7 +252,7 @@ impl PostgresServer {
         self.private.as_ref().ok_or(TestingError::NotOwned)?.start()
     }
 
-    /// Freezes a private server (SIGSTOP to the postmaster and every backend): its port
+    /// Freezes a private server (SIGSTOP to the postmaster and every child): its port
     /// still accepts connections and nothing answers, as a hung host would behave. Until
     /// [`resume`](Self::resume), and drop resumes it before stopping it.
     ///
@@ -330,6 +339,22 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+/// The processes whose parent is `parent`, from `/proc/<pid>/stat` (its fourth field, after
+/// the parenthesised command name, which may itself hold spaces and parentheses).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            let ppid: u32 = after_name.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
 }
 
 /// The port of a `postgres://[user[:pass]@]host[:port][/db]` URL.
