@@ -118,6 +118,21 @@ pub trait PoolControl: Send + Sync {
     /// Sets the most connections the pool may hold; returns the limit in force afterwards.
     /// A pool that cannot be resized at run time refuses with an error that says so.
     async fn resize(&self, max: u32) -> Result<u32, OptimizerError>;
+    /// Where the pool has read replicas or a breaker: the furthest replica's lag and how
+    /// long the latest outage lasted. A plain pool has neither.
+    async fn replication(&self) -> Result<ReplicationFigures, OptimizerError> {
+        Ok(ReplicationFigures::default())
+    }
+}
+
+/// A pool's replication and recovery figures (see [`PoolControl::replication`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplicationFigures {
+    /// How far the furthest read replica is behind the primary; `None` without replicas or
+    /// before a measurement.
+    pub replica_lag: Option<std::time::Duration>,
+    /// How long the latest outage lasted, from refusing queries to the first success.
+    pub last_recovery: Option<std::time::Duration>,
 }
 
 /// One database statement's measured figures, as the slow-query report reads them.

@@ -75,7 +75,8 @@ pub use config::{
 };
 pub use controls::{
     CacheControl, CacheFigures, ConnectionControl, ConnectionCounts, Controls, MemoryControl,
-    MemoryFigures, PoolControl, PoolFigures, QueueControl, StatementFigures, StatementSource,
+    MemoryFigures, PoolControl, PoolFigures, QueueControl, ReplicationFigures, StatementFigures,
+    StatementSource,
 };
 pub use error::OptimizerError;
 pub use figures::Figures;

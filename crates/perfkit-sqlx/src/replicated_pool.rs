@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use perfkit::cache::BreakerConfig;
 use perfkit::core::{Clock, Timestamp};
-use perfkit::optimizer::{OptimizerError, PoolControl, PoolFigures};
+use perfkit::optimizer::{OptimizerError, PoolControl, PoolFigures, ReplicationFigures};
 use perfkit::{HealthCheckOptions, HealthIndicator, TokioClock};
 use sqlx::{Database, Pool};
 use tokio::task::JoinHandle;
@@ -450,5 +450,13 @@ impl<DB: Database> PoolControl for ReplicatedPool<DB> {
             "pool",
             "an sqlx pool's max_connections is fixed when the pool is built; set it there",
         ))
+    }
+
+    /// The furthest replica's lag and the latest recovery, as the health checks keep them.
+    async fn replication(&self) -> Result<ReplicationFigures, OptimizerError> {
+        Ok(ReplicationFigures {
+            replica_lag: self.replication_lag(),
+            last_recovery: self.last_recovery(),
+        })
     }
 }

@@ -10,8 +10,10 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use perfkit::HealthIndicator;
+use std::sync::Arc;
+
 use perfkit::cache::BreakerState;
+use perfkit::{HealthIndicator, HealthStatus, PerformanceService};
 use perfkit_sqlx::{DbError, ReplicaConfig, ReplicatedPool, StatementTimeout};
 use perfkit_testing::PostgresServer;
 use sqlx::PgPool;
@@ -145,6 +147,15 @@ async fn a_frozen_replica_falls_back_to_the_primary_lags_and_returns_to_rotation
     .await;
     let (_, _, replica_health) = pools.health_indicators().remove(1);
     assert!(replica_health.check().await.is_ok());
+    // The host's service: the pools' figures in every snapshot, each pool a health indicator.
+    let mut builder = PerformanceService::builder().database_pool(Arc::new(pools.clone()));
+    for (name, options, indicator) in pools.health_indicators() {
+        builder = builder.health_indicator(&name, options, indicator);
+    }
+    let service = builder.build().unwrap();
+    service.check_health_now().await;
+    assert_eq!(service.health().checks["db.replica-0"].status, HealthStatus::Healthy);
+    assert_eq!(service.collect_now().await.db_replica_lag, Some(0.0));
 
     replica.pause().unwrap();
     // The read in flight on the frozen replica is given up there and served by the primary.
@@ -168,6 +179,12 @@ async fn a_frozen_replica_falls_back_to_the_primary_lags_and_returns_to_rotation
     assert!(pools.replication_lag().is_some_and(|lag| lag >= Duration::from_millis(300)));
     let down = replica_health.check().await.unwrap_err();
     assert!(down.contains("replica-0 unreachable"), "{down}");
+    service.check_health_now().await;
+    let health = service.health();
+    assert_eq!(health.checks["db.replica-0"].status, HealthStatus::Degraded, "{health:?}");
+    assert_eq!(health.checks["db.primary"].status, HealthStatus::Healthy);
+    let snapshot = service.collect_now().await;
+    assert!(snapshot.db_replica_lag.is_some_and(|lag| lag >= 300.0), "{snapshot:?}");
 
     replica.resume().unwrap();
     eventually(Duration::from_secs(10), "the replica's return to rotation", || async {
@@ -178,6 +195,9 @@ async fn a_frozen_replica_falls_back_to_the_primary_lags_and_returns_to_rotation
     assert!(answered_by_replica(&pools).await.unwrap(), "reads go to the replica again");
     assert!(pools.figures()[1].last_recovery_ms.is_some());
     assert!(replica_health.check().await.is_ok());
+    let snapshot = service.collect_now().await;
+    assert_eq!(snapshot.db_replica_lag, Some(0.0));
+    assert!(snapshot.db_recovery_time.is_some_and(|ms| ms > 0.0), "recovery time in the figures");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,7 +20,7 @@ use crate::service::lock;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let service = PerformanceService::builder().build()?;
 /// let alerts = &service.parts().alerts;
-/// assert_eq!(alerts.rules().rules.len(), 5, "the guide's five rules");
+/// assert_eq!(alerts.rules().rules.len(), 6, "the guide's five rules and replica lag");
 /// assert!(alerts.active().is_empty());
 /// # Ok::<(), perfkit::PerfkitError>(())
 /// # }).unwrap();
