@@ -15,7 +15,9 @@ pub(crate) fn has_control(action: ActionKind, controls: &Controls) -> bool {
         ActionKind::ReleaseMemory => controls.memory.is_some(),
         ActionKind::ReportSlowQueries => true,
         ActionKind::ScaleWorkers => controls.queue.is_some(),
-        ActionKind::ResizeDatabasePool => controls.pool.is_some(),
+        ActionKind::ResizeDatabasePool | ActionKind::RotateOutLaggingReplicas => {
+            controls.pool.is_some()
+        }
     }
 }
 
@@ -36,6 +38,9 @@ pub(crate) async fn perform(
         ActionKind::ReportSlowQueries => Ok(report_slow_queries(rec)),
         ActionKind::ScaleWorkers => scale_workers(rec, need(&controls.queue, "queue")?).await,
         ActionKind::ResizeDatabasePool => resize_pool(rec, need(&controls.pool, "pool")?).await,
+        ActionKind::RotateOutLaggingReplicas => {
+            rotate_out_lagging(rec, need(&controls.pool, "pool")?, config).await
+        }
     }
 }
 
@@ -160,6 +165,25 @@ async fn scale_workers(
 }
 
 /// Resizes a pool that can be resized; for one that cannot, reports the size to set.
+async fn rotate_out_lagging(
+    rec: &Recommendation,
+    pool: &Arc<dyn crate::PoolControl>,
+    config: &OptimizerConfig,
+) -> Result<ActionResult, OptimizerError> {
+    let max_lag =
+        std::time::Duration::from_secs_f64(config.database_pool.max_replica_lag_ms / 1000.0);
+    let out = pool.rotate_out_lagging(max_lag).await?;
+    let lag = rec.figures.get("dbReplicaLag").unwrap_or_default();
+    Ok(ActionResult {
+        summary: format!(
+            "{out} replica(s) lagging past {max_lag:?} out of rotation until they catch up; {}",
+            rec.reason
+        ),
+        before: Figures::new().with("dbReplicaLag", lag),
+        after: Figures::new().with("replicasOutOfRotation", f64::from(out)),
+    })
+}
+
 async fn resize_pool(
     rec: &Recommendation,
     pool: &Arc<dyn crate::PoolControl>,

@@ -123,6 +123,17 @@ pub trait PoolControl: Send + Sync {
     async fn replication(&self) -> Result<ReplicationFigures, OptimizerError> {
         Ok(ReplicationFigures::default())
     }
+    /// From now on keeps read replicas further behind than `max_lag` out of rotation until
+    /// they catch up; returns how many are out now. A pool without replicas refuses.
+    async fn rotate_out_lagging(
+        &self,
+        _max_lag: std::time::Duration,
+    ) -> Result<u32, OptimizerError> {
+        Err(OptimizerError::control(
+            "pool",
+            "this pool has no read replicas to take out of rotation",
+        ))
+    }
 }
 
 /// A pool's replication and recovery figures (see [`PoolControl::replication`]).

@@ -3,7 +3,7 @@
 //! behind a breaker that a periodic health check opens and closes.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -62,6 +62,9 @@ struct Shared<DB: Database> {
     config: ReplicaConfig,
     clock: Arc<dyn Clock>,
     next: AtomicUsize,
+    /// The rotation's lag bound in ms (`u64::MAX`: none): `config.max_lag` at first, and what
+    /// the optimizer's `rotateOutLaggingReplicas` sets later.
+    max_lag_ms: AtomicU64,
 }
 
 /// A primary pool and zero or more replica pools, routed by intent.
@@ -139,6 +142,7 @@ impl<DB: Database> ReplicatedPool<DB> {
             .map(|(index, pool)| member(format!("replica-{index}"), pool))
             .collect();
         let primary = member("primary".to_owned(), primary);
+        let max_lag_ms = AtomicU64::new(config.max_lag.map_or(u64::MAX, millis_of));
         ReplicatedPool {
             shared: Arc::new(Shared {
                 primary,
@@ -146,6 +150,7 @@ impl<DB: Database> ReplicatedPool<DB> {
                 config,
                 clock,
                 next: AtomicUsize::new(0),
+                max_lag_ms,
             }),
         }
     }
@@ -234,11 +239,16 @@ impl<DB: Database> ReplicatedPool<DB> {
     }
 
     fn in_rotation(&self, replica: &Member<DB>) -> bool {
-        replica.is_up()
-            && match (self.shared.config.max_lag, replica.lag()) {
-                (Some(max), Some(lag)) => lag <= max,
-                _ => true,
-            }
+        let max_ms = self.shared.max_lag_ms.load(Ordering::Relaxed);
+        replica.is_up() && replica.lag().is_none_or(|lag| millis_of(lag) <= max_ms)
+    }
+
+    /// Keeps replicas further behind than `max_lag` out of rotation from now on, until they
+    /// catch up; returns how many are out of rotation now.
+    pub fn rotate_out_lagging(&self, max_lag: Duration) -> u32 {
+        self.shared.max_lag_ms.store(millis_of(max_lag), Ordering::Relaxed);
+        let out = self.shared.replicas.iter().filter(|replica| !self.in_rotation(replica)).count();
+        u32::try_from(out).unwrap_or(u32::MAX)
     }
 
     /// Every pool's figures: the primary first, then each replica.
@@ -452,11 +462,106 @@ impl<DB: Database> PoolControl for ReplicatedPool<DB> {
         ))
     }
 
+    async fn rotate_out_lagging(&self, max_lag: Duration) -> Result<u32, OptimizerError> {
+        if self.shared.replicas.is_empty() {
+            return Err(OptimizerError::control(
+                "pool",
+                "this pool has no read replicas to take out of rotation",
+            ));
+        }
+        Ok(ReplicatedPool::rotate_out_lagging(self, max_lag))
+    }
+
     /// The furthest replica's lag and the latest recovery, as the health checks keep them.
     async fn replication(&self) -> Result<ReplicationFigures, OptimizerError> {
         Ok(ReplicationFigures {
             replica_lag: self.replication_lag(),
             last_recovery: self.last_recovery(),
         })
+    }
+}
+
+fn millis_of(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    use super::*;
+
+    /// Two separate in-memory databases, each answering with its own name.
+    async fn pools(config: ReplicaConfig) -> ReplicatedPool<sqlx::Sqlite> {
+        pools_with_clock(config, Arc::new(TokioClock::default())).await
+    }
+
+    async fn pools_with_clock(
+        config: ReplicaConfig,
+        clock: Arc<dyn Clock>,
+    ) -> ReplicatedPool<sqlx::Sqlite> {
+        let named = |name: &'static str| async move {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:")
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE TABLE whoami AS SELECT '{name}' AS name"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool
+        };
+        ReplicatedPool::with_clock(
+            named("primary").await,
+            vec![named("replica").await],
+            config,
+            clock,
+        )
+    }
+
+    async fn reader(pools: &ReplicatedPool<sqlx::Sqlite>) -> String {
+        let query = |pool: Pool<sqlx::Sqlite>| async move {
+            sqlx::query_scalar("SELECT name FROM whoami").fetch_one(&pool).await
+        };
+        pools.read(query).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_replica_past_the_lag_bound_leaves_the_rotation_until_it_catches_up() {
+        let pools = pools(ReplicaConfig { max_lag: None, ..ReplicaConfig::default() }).await;
+        let replica = &pools.shared.replicas[0];
+        replica.measured_lag(Some(Duration::from_secs(30)));
+        assert_eq!(reader(&pools).await, "replica", "no bound: lag alone keeps it in rotation");
+
+        assert_eq!(pools.rotate_out_lagging(Duration::from_secs(10)), 1);
+        assert_eq!(reader(&pools).await, "primary");
+        assert!(!pools.figures()[1].in_rotation);
+        let indicator = pools.health_indicators().remove(1).2;
+        assert!(indicator.check().await.unwrap_err().contains("out of rotation"));
+
+        replica.measured_lag(Some(Duration::ZERO));
+        assert_eq!(reader(&pools).await, "replica", "caught up: back in rotation");
+        let control: &dyn PoolControl = &pools;
+        assert_eq!(control.rotate_out_lagging(Duration::from_secs(10)).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_session_reads_from_the_primary_for_the_window_after_its_write() {
+        let clock = Arc::new(perfkit::core::ManualClock::new(Timestamp::UNIX_EPOCH));
+        let pools = pools_with_clock(ReplicaConfig::default(), clock.clone()).await;
+        let session = pools.session();
+        let query = |pool: Pool<sqlx::Sqlite>| async move {
+            sqlx::query_scalar::<_, String>("SELECT name FROM whoami").fetch_one(&pool).await
+        };
+        assert_eq!(session.read(query).await.unwrap(), "replica");
+        session
+            .write(|pool| async move { sqlx::query("SELECT 1").execute(&pool).await })
+            .await
+            .unwrap();
+        assert_eq!(session.read(query).await.unwrap(), "primary");
+        assert_eq!(reader(&pools).await, "replica", "other handles are not held to the window");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(session.read(query).await.unwrap(), "replica", "after the window");
     }
 }
