@@ -3,9 +3,10 @@
 //! Each step is printed before it runs; the first failure stops the run with a non-zero exit,
 //! and a green run ends with a one-line summary.
 
+use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::shell::{cargo, execute, has_program};
 
@@ -18,11 +19,16 @@ const STEPS: &[Step] = &[
     Step { name: "prerequisites", action: crate::prerequisites::ensure },
     Step { name: "fmt", action: fmt },
     Step { name: "doc links", action: crate::doc_links::check },
+    // Reads source only, no compile: a name defined twice fails in under a second.
+    Step { name: "public types", action: crate::public_types::check },
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },
     Step { name: "doc tests", action: doc_tests },
+    Step { name: "layer-only host", action: crate::layer_only::check },
     Step { name: "schemathesis (short)", action: schemathesis },
     Step { name: "chaos (short)", action: chaos },
+    // After the steps that run the default server: this one leaves its own build in place.
+    Step { name: "server without the demo", action: server_without_demo },
     Step { name: "package", action: package },
     Step { name: "deny", action: deny },
 ];
@@ -103,11 +109,14 @@ fn package() -> Result<()> {
         "--no-verify",
         "--allow-dirty",
         "--locked",
-        // Never published (`publish = false`): test support, the load test's apps, xtask.
+        // Never published (`publish = false`): test support, the load test's apps, the
+        // layer-only host, xtask.
         "--exclude",
         "perfkit-testing",
         "--exclude",
         "perfkit-loadtest-targets",
+        "--exclude",
+        "perfkit-layer-only-host",
         "--exclude",
         "xtask",
     ]))
@@ -119,6 +128,38 @@ fn schemathesis() -> Result<()> {
 
 fn chaos() -> Result<()> {
     crate::chaos::run(&["--short".to_owned()])
+}
+
+/// `perfkit-server` built without its `demo` feature: it builds, links no sqlx (nor
+/// perfkit-sqlx), and refuses `--demo` at start-up with a message that says why.
+fn server_without_demo() -> Result<()> {
+    execute(cargo().args(["build", "-p", "perfkit-server", "--no-default-features"]))?;
+    let tree = cargo()
+        .args(["tree", "-p", "perfkit-server", "--no-default-features", "-e", "normal"])
+        .args(["--prefix", "none"])
+        .output()
+        .context("cannot run cargo tree")?;
+    if !tree.status.success() {
+        bail!("cargo tree failed: {}", String::from_utf8_lossy(&tree.stderr));
+    }
+    let listing = String::from_utf8_lossy(&tree.stdout);
+    let sqlx: Vec<&str> = listing.lines().filter(|line| line.contains("sqlx")).collect();
+    if !sqlx.is_empty() {
+        bail!("perfkit-server without the demo still depends on {}", sqlx.join(", "));
+    }
+    let refused = Command::new(crate::server::binary_path("debug"))
+        .arg("--demo")
+        .output()
+        .context("cannot run the server built without the demo")?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    if refused.status.code() != Some(2) || !stderr.contains("built without the demo") {
+        bail!(
+            "perfkit-server without the demo should refuse --demo (exit 2, \"built without the \
+             demo\"), got {:?}: {stderr}",
+            refused.status.code()
+        );
+    }
+    Ok(())
 }
 
 fn deny() -> Result<()> {

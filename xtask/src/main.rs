@@ -2,6 +2,7 @@
 //!
 //! Commands:
 //! - `ci`: every check CI runs, in order, stopping at the first failure.
+//! - `public-types`: every library crate's public type names, and whether one is defined twice.
 //! - `bench`: the criterion benchmarks, then a table of each figure beside its baseline.
 //! - `schemathesis`: schemathesis against the running server's OpenAPI document.
 //! - `fuzz`: every cargo-fuzz target in `fuzz/` for a while each (nightly, cargo-fuzz).
@@ -16,9 +17,11 @@ mod chaos;
 mod ci;
 mod doc_links;
 mod fuzz;
+mod layer_only;
 mod loadtest;
 mod machine;
 mod prerequisites;
+mod public_types;
 mod schemathesis;
 mod server;
 mod shell;
@@ -29,8 +32,12 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci             prerequisites (redis-server, alertmanager), formatting, clippy
-                 (warnings denied), tests, doc tests, cargo-deny
+  ci             prerequisites (redis-server, alertmanager), formatting, doc links,
+                 public type names, clippy (warnings denied), tests, doc tests, the
+                 layer-only host's crate count, cargo-deny
+  public-types   list every library crate's public types (struct, enum, trait,
+                 type, union; read from source, #[cfg(test)] left out) and fail,
+                 naming both places, if one name is defined twice in the workspace
   bench [--write-docs] [ARGS]
                  run the criterion benchmarks (ARGS go to cargo bench, default
                  --workspace) and compare each figure with its baseline: met,
@@ -80,10 +87,10 @@ commands:
                  scrapes, pattern deletes, stream clients coming and going, config
                  updates); RSS, open descriptors and tokio tasks sampled, charted (SVG)
                  and checked: each grows under 5 % after the warm-up (first fifth)
-  schemathesis [--max-examples N]
+  schemathesis [--max-examples N] [--seed N|random]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
-                 operation, `ci` runs 10
+                 operation, `ci` runs 10; the pinned seed unless --seed
   fuzz [--time 60s] [--target NAME]
                  build the cargo-fuzz targets in fuzz/ (nightly; cargo-fuzz is
                  installed when missing) and run each for --time (default 60s) from
@@ -97,6 +104,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("public-types") => public_types::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-report") => bench::report(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),

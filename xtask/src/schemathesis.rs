@@ -6,7 +6,9 @@
 //!
 //! schemathesis comes from PyPI into a virtualenv under the target directory, pinned, so a
 //! fresh machine with python3 needs nothing else. `--max-examples N` sets the examples per
-//! operation (default 100; `cargo xtask ci` runs a short form).
+//! operation (default 100; `cargo xtask ci` runs a short form). `--seed N` replaces the
+//! pinned seed, `--seed random` draws one from the clock and prints it (replay a failure
+//! with `--seed` and that number).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +22,10 @@ use crate::shell::{cargo, execute, has_program, workspace_root};
 /// change what CI checks overnight.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 
+/// The seed of the examples unless told otherwise: the same examples on every run of the
+/// same document.
+const PINNED_SEED: u64 = 20_261_127;
+
 /// Examples per operation unless told otherwise.
 const DEFAULT_EXAMPLES: u32 = 100;
 
@@ -29,6 +35,7 @@ pub(crate) const CI_EXAMPLES: u32 = 10;
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut examples = DEFAULT_EXAMPLES;
+    let mut seed = PINNED_SEED;
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -36,14 +43,38 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 let value = args.next().context("--max-examples needs a value")?;
                 examples = value.parse().context("--max-examples N (a positive integer)")?;
             }
-            other => bail!("unknown schemathesis option {other:?} (--max-examples N)"),
+            "--seed" => {
+                let value = args.next().context("--seed needs a value (a number or random)")?;
+                seed = match value.as_str() {
+                    "random" => random_seed(),
+                    number => number.parse().context("--seed N (a number) or --seed random")?,
+                };
+            }
+            other => {
+                bail!("unknown schemathesis option {other:?} (--max-examples N, --seed N|random)")
+            }
         }
     }
-    check(examples)
+    check_with_seed(examples, seed)
 }
 
-/// Builds the server, starts it, and runs schemathesis with `examples` per operation.
+/// A seed from the clock's nanoseconds: different on every run, printed so it can be
+/// replayed.
+fn random_seed() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let seed = now.map_or(PINNED_SEED, |since| since.as_nanos() as u64 % 1_000_000_000_000);
+    println!("schemathesis seed: {seed} (replay with --seed {seed})");
+    seed
+}
+
+/// Builds the server, starts it, and runs schemathesis with `examples` per operation and
+/// the pinned seed.
 pub(crate) fn check(examples: u32) -> Result<()> {
+    check_with_seed(examples, PINNED_SEED)
+}
+
+/// [`check`] with the examples drawn from `seed`.
+fn check_with_seed(examples: u32, seed: u64) -> Result<()> {
     let st = ensure_schemathesis()?;
     execute(cargo().args(["build", "-p", "perfkit-server"]))
         .context("cannot build perfkit-server")?;
@@ -61,8 +92,7 @@ pub(crate) fn check(examples: u32) -> Result<()> {
             .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
             .args(["--max-examples", &examples.to_string()])
             .args(["--request-timeout", "10"])
-            // Reproducible: the same examples on every run of the same document.
-            .args(["--seed", "20261127"])
+            .args(["--seed", &seed.to_string()])
             .args(["--workers", "2"])
             // Nothing written into the repository (hypothesis keeps an example database).
             .args(["--generation-database", "none"])

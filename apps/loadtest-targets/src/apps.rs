@@ -69,9 +69,13 @@ fn app(target: Target) -> Result<Router> {
         Target::Perfkit => {
             let service =
                 PerformanceService::builder().build().context("cannot build the service")?;
-            let config = ApiConfig::default();
+            let config = ApiConfig {
+                admin_token: "loadtest-admin-token".to_owned(),
+                ..ApiConfig::default()
+            };
+            let perfkit = perfkit_axum::router(service.clone(), config)?;
             let app = plain
-                .merge(perfkit_axum::router(service.clone(), config))
+                .merge(perfkit)
                 .layer(RequestMetricsLayer::new(Arc::clone(service.recorder())));
             service.start();
             app

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -75,6 +76,22 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub(crate) log_format: Option<LogFormat>,
 
+    /// Longest wait for a request head, from a connection's accept or a later request's
+    /// first byte; then the connection is closed [env: PERFKIT_HEADER_READ_TIMEOUT]
+    /// [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) header_read_timeout: Option<Duration>,
+
+    /// Longest a kept-alive connection may stay with no request in flight before it is closed
+    /// [env: PERFKIT_KEEP_ALIVE_TIMEOUT] [default: 75s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) keep_alive_timeout: Option<Duration>,
+
+    /// Most connections open at once; one more is accepted and closed at once
+    /// [env: PERFKIT_MAX_CONNECTIONS] [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub(crate) max_connections: Option<usize>,
+
     /// Post alerts to this Alertmanager (its base URL; repeat for several); replaces the
     /// config file's [[notifiers.alertmanagers]]
     /// [env: PERFKIT_ALERTMANAGER_URL, comma-separated]
@@ -86,6 +103,13 @@ pub(crate) struct Cli {
     /// from PERFKIT_WEBHOOK_TOKEN [env: PERFKIT_WEBHOOK_URL, comma-separated]
     #[arg(long, value_name = "URL")]
     pub(crate) webhook_url: Vec<String>,
+}
+
+/// A duration as the config file writes it in text: humantime (`30s`, `1m 15s`, `250ms`),
+/// through the same parser.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text.trim());
+    perfkit::core::duration::deserialize(text).map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
@@ -123,6 +147,12 @@ mod tests {
             "http://hook/x",
             "--instance-id",
             "api-1",
+            "--header-read-timeout",
+            "5s",
+            "--keep-alive-timeout",
+            "1m 15s",
+            "--max-connections",
+            "500",
         ])
         .unwrap();
         assert_eq!(cli.alertmanager_url, ["http://am1:9093", "http://am2:9093"]);
@@ -135,6 +165,9 @@ mod tests {
         assert_eq!(cli.demo, Some(true));
         assert_eq!(cli.log_format, Some(LogFormat::Json));
         assert_eq!(cli.instance_id.as_deref(), Some("api-1"));
+        assert_eq!(cli.header_read_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(cli.keep_alive_timeout, Some(Duration::from_secs(75)));
+        assert_eq!(cli.max_connections, Some(500));
     }
 
     #[test]
@@ -152,6 +185,8 @@ mod tests {
             &["perfkit-server", "--log-format", "xml"],
             &["perfkit-server", "--demo=maybe"],
             &["perfkit-server", "--no-such-flag"],
+            &["perfkit-server", "--header-read-timeout", "soon"],
+            &["perfkit-server", "--max-connections", "-1"],
         ] {
             let error = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}: {error}");
@@ -176,6 +211,9 @@ mod tests {
             "PERFKIT_INSTANCE_ID",
             "PERFKIT_DATABASE_URL",
             "PERFKIT_DATA_DIR",
+            "PERFKIT_HEADER_READ_TIMEOUT",
+            "PERFKIT_KEEP_ALIVE_TIMEOUT",
+            "PERFKIT_MAX_CONNECTIONS",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
         }

@@ -46,10 +46,12 @@ pub(crate) fn init(format: LogFormat, recorder: Arc<Recorder>) {
     };
     // Per-layer filters: the log level must not switch off the DEBUG events sqlx times
     // statements with. A second initialisation (only possible in tests) keeps the first.
-    let _ = tracing_subscriber::registry()
-        .with(lines.with_filter(filter))
-        .with(perfkit_sqlx::layer(recorder))
-        .try_init();
+    let registry = tracing_subscriber::registry().with(lines.with_filter(filter));
+    #[cfg(feature = "demo")]
+    let _ = registry.with(perfkit_sqlx::layer(recorder)).try_init();
+    // Without the demo there is no database, so no statement to time.
+    #[cfg(not(feature = "demo"))]
+    let _ = (registry.try_init(), recorder);
 }
 
 #[cfg(test)]

@@ -11,12 +11,10 @@ mod admin_token;
 mod cli;
 mod config;
 mod demo;
-mod draining_listener;
 mod logging;
 mod reload;
 mod security;
-mod shutdown;
-mod unread;
+mod serve;
 mod wiring;
 
 use std::process::ExitCode;

@@ -2,30 +2,29 @@
 //! performance service over them, the perfkit API router (plus the demo routes) behind the
 //! request-metrics layer, then serving until a signal and stopping in order.
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use perfkit::PerformanceService;
 use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use perfkit::host::{WorkerPool, WorkerPoolConfig};
 use perfkit::metrics::Recorder;
-use perfkit::{HealthCheckOptions, PerformanceService};
-use perfkit_sqlx::PgPlanner;
-use sqlx::postgres::PgConnectOptions;
 use tokio::net::{TcpListener, TcpSocket};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::admin_token;
 use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
-use crate::demo::{self, DatabaseChoice, DemoDatabase};
+#[cfg(feature = "demo")]
+use crate::demo::{self, DemoDatabase};
 use crate::reload;
 use crate::security;
-use crate::shutdown::{self, Drain};
+use crate::serve::{
+    self, ConnectionCollector, ConnectionFigures, ConnectionLimits, Drain, Serving,
+};
 
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
@@ -42,12 +41,24 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     // length and the optimizer may scale it.
     let jobs =
         WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
+    #[cfg(feature = "demo")]
     let database = match &settings.demo {
         Some(demo) => Some(DemoDatabase::open(&demo.database, demo.pool).await?),
         None => None,
     };
+    #[cfg(feature = "demo")]
     let service = build_service(&settings, recorder, &jobs, database.as_ref()).await?;
-    let router = build_router(&service, &settings, token.0, &jobs, database.clone());
+    #[cfg(not(feature = "demo"))]
+    let service = build_service(&settings, recorder, &jobs).await?;
+    #[cfg(feature = "demo")]
+    let router = build_router(&service, &settings, token.0, &jobs, database.clone())?;
+    #[cfg(not(feature = "demo"))]
+    let router = build_router(&service, &settings, token.0)?;
+    #[cfg(feature = "demo")]
+    let database_kind = database.as_ref().map_or("none", DemoDatabase::kind);
+    #[cfg(not(feature = "demo"))]
+    let database_kind = "none";
+    let serving = serving(&service, settings.connections)?;
     service.start();
     let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
@@ -59,28 +70,44 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
         instance = %settings.service.instance,
-        database = database.as_ref().map_or("none", DemoDatabase::kind),
+        database = database_kind,
         "perfkit-server listening"
     );
 
     let stop = async {
-        match shutdown::signal().await {
+        match serve::signal().await {
             Ok(name) => tracing::info!(signal = name, "shutting down: draining requests"),
             Err(error) => tracing::error!(%error, "cannot wait for signals; shutting down"),
         }
     };
-    let drained = shutdown::serve_until(listener, router, stop, settings.shutdown_grace).await;
+    let drained =
+        serve::serve_until(listener, router, serving, stop, settings.shutdown_grace).await;
     if let Ok(Drain::TimedOut) = drained {
         tracing::warn!(grace = ?settings.shutdown_grace, "requests still open after the grace period were dropped");
     }
     reloading.abort();
     service.shutdown().await;
     jobs.shutdown().await;
+    #[cfg(feature = "demo")]
     if let Some(database) = database {
         database.close().await;
     }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
+}
+
+/// How connections are served, with their figures in the service's Prometheus exposition.
+fn serving(service: &PerformanceService, limits: ConnectionLimits) -> Result<Serving> {
+    let figures = Arc::new(ConnectionFigures::default());
+    let collector = ConnectionCollector::new(Arc::clone(&figures))
+        .context("cannot describe the connection figures")?;
+    service
+        .parts()
+        .exporter
+        .registry()
+        .register(Box::new(collector))
+        .context("cannot add the connection figures to the exposition")?;
+    Ok(Serving { limits, figures })
 }
 
 /// Connections the kernel may hold for us before we accept them. tokio's default (1024)
@@ -96,12 +123,6 @@ fn listen(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// How long the demo database's health check may take.
-const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long a plan of a demo statement may take on PostgreSQL.
-const PLAN_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The performance service over the configured cache, rules and optimizer (not started),
 /// recording into `recorder`, watching `jobs` as its queue and `database`'s pool. With
 /// Redis, it coordinates with the other servers on the same Redis and namespace
@@ -110,7 +131,7 @@ pub(crate) async fn build_service(
     settings: &Settings,
     recorder: Arc<Recorder>,
     jobs: &WorkerPool,
-    database: Option<&DemoDatabase>,
+    #[cfg(feature = "demo")] database: Option<&DemoDatabase>,
 ) -> Result<PerformanceService> {
     let engine = EngineConfig {
         inhibit_rules: settings.inhibit_rules.clone(),
@@ -146,25 +167,9 @@ pub(crate) async fn build_service(
         .alert_rules(settings.alert_rules.clone())
         .alert_engine_config(engine)
         .optimizer_config(settings.optimizer.clone());
-    if let Some(database) = database {
-        let checked = database.clone();
-        builder = builder.database_pool(database.pool_control()).health_indicator(
-            "database",
-            // Not critical: the cache keeps serving what it holds while the database is down.
-            HealthCheckOptions::non_critical(DATABASE_CHECK_TIMEOUT),
-            move || {
-                let database = checked.clone();
-                async move {
-                    database.ping().await.map_err(|error| error.to_string())?;
-                    Ok(format!("{} answered", database.kind()))
-                }
-            },
-        );
-    }
-    if let Some(DatabaseChoice::Postgres(url)) = settings.demo.as_ref().map(|demo| &demo.database) {
-        let options = PgConnectOptions::from_str(url)
-            .context("--database-url is not a postgres:// URL sqlx can use")?;
-        builder = builder.query_planner(Arc::new(PgPlanner::new(options, PLAN_TIMEOUT)));
+    #[cfg(feature = "demo")]
+    if let (Some(database), Some(demo)) = (database, &settings.demo) {
+        builder = demo::service::attach(builder, database, demo)?;
     }
     for (notifier, policy) in
         settings.notifiers.build().context("cannot set up the alert notifiers")?
@@ -180,11 +185,14 @@ pub(crate) fn build_router(
     service: &PerformanceService,
     settings: &Settings,
     admin_token: String,
-    jobs: &WorkerPool,
-    database: Option<DemoDatabase>,
-) -> Router {
+    #[cfg(feature = "demo")] jobs: &WorkerPool,
+    #[cfg(feature = "demo")] database: Option<DemoDatabase>,
+) -> Result<Router> {
     let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
-    let mut router = perfkit_axum::router(service.clone(), api);
+    #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
+    let mut router =
+        perfkit_axum::router(service.clone(), api).context("the admin API refused its settings")?;
+    #[cfg(feature = "demo")]
     if let (Some(demo), Some(database)) = (&settings.demo, database) {
         router = router.merge(demo::routes(service, database, demo, jobs.clone()));
     }
@@ -205,10 +213,10 @@ pub(crate) fn build_router(
         ));
     let router = router.fallback(|| async { perfkit_axum::ApiError::NotFound }).layer(outer);
     // Outermost, so a preflight is answered before routing; absent unless origins are listed.
-    match security::cors_layer(&settings.cors_origins) {
+    Ok(match security::cors_layer(&settings.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
-    }
+    })
 }
 
 fn cache_name(settings: &CacheSettings) -> &'static str {

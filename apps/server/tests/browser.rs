@@ -6,16 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
-#[path = "support/webdriver.rs"]
-mod webdriver;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use perfkit::core::{MetricsSnapshot, Timestamp};
 use perfkit_testing::{RedisServer, unique_namespace};
 use serde_json::{Value, json};
+use support::webdriver::{Browser, ChromeDriver};
 use support::{Server, redis_command};
-use webdriver::{Browser, ChromeDriver};
 
 const TOKEN: &str = "browser-test-admin-token";
 const ARROW_RIGHT: &str = "\u{E014}";

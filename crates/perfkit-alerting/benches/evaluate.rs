@@ -11,7 +11,7 @@ use perfkit_alerting::{
     AlertEngine, AlertRule, BurnRateCondition, Comparison, Condition, EngineConfig, LogNotifier,
     NotificationPolicy, PredictiveCondition, RuleSet, ThresholdCondition,
 };
-use perfkit_core::{Metric, MetricsSnapshot, Severity, Timestamp};
+use perfkit_core::{Metric, MetricsSnapshot, Severity, SystemClock, Timestamp};
 
 fn hundred_rules() -> RuleSet {
     let rules = (0..100)
@@ -62,12 +62,12 @@ fn snapshot(at: Timestamp) -> MetricsSnapshot {
 
 /// An engine warmed with an hour of 30 s snapshots, so windows and series are full.
 fn warmed_engine() -> (AlertEngine, Timestamp) {
-    let mut engine =
-        AlertEngine::new(hundred_rules(), EngineConfig::default()).expect("valid rules");
+    let engine = AlertEngine::new(hundred_rules(), EngineConfig::default(), Arc::new(SystemClock))
+        .expect("valid rules");
     let mut now = Timestamp::from_unix_millis(1_700_000_000_000);
     for _ in 0..120 {
         now = now + Duration::from_secs(30);
-        engine.evaluate(&snapshot(now), now);
+        engine.evaluate(&snapshot(now));
     }
     (engine, now)
 }
@@ -75,17 +75,17 @@ fn warmed_engine() -> (AlertEngine, Timestamp) {
 fn evaluate_100_rules(c: &mut Criterion) {
     let mut group = c.benchmark_group("evaluate_100_rules");
 
-    let (mut engine, mut now) = warmed_engine();
+    let (engine, mut now) = warmed_engine();
     group.bench_function("no_notifier", |b| {
         b.iter(|| {
             now = now + Duration::from_secs(30);
-            black_box(engine.evaluate(black_box(&snapshot(now)), now));
+            black_box(engine.evaluate(black_box(&snapshot(now))));
         });
     });
 
     // A notifier whose worker never runs stands for a receiver that hangs: the outbox stays
     // full, and every notification evaluation queues drops the oldest.
-    let (mut engine, mut now) = warmed_engine();
+    let (engine, mut now) = warmed_engine();
     let policy = NotificationPolicy {
         group_wait: Duration::ZERO,
         group_interval: Duration::ZERO,
@@ -96,7 +96,7 @@ fn evaluate_100_rules(c: &mut Criterion) {
     group.bench_function("stalled_notifier", |b| {
         b.iter(|| {
             now = now + Duration::from_secs(30);
-            black_box(engine.evaluate(black_box(&snapshot(now)), now));
+            black_box(engine.evaluate(black_box(&snapshot(now))));
         });
     });
     group.finish();

@@ -3,9 +3,9 @@
 //! on a network.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use perfkit_core::{MetricsSnapshot, Timestamp};
+use perfkit_core::{Clock, MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -161,18 +161,26 @@ impl Drop for Route {
 /// history, and queues notifications in bounded per-notifier outboxes that
 /// [`DeliveryWorker`]s drain on their own tasks. Nothing it does waits on a network.
 ///
+/// The engine is shared as it is (`Arc<AlertEngine>`): every method takes `&self` and holds
+/// the engine's lock for one short, synchronous step, so no caller can hold it across an
+/// `.await`. Rules are evaluated at each snapshot's own time; what people do (clear, replace
+/// rules, silence) is stamped by the engine's [`Clock`], so a caller never passes its own
+/// idea of "now" and tests move time with a [`ManualClock`](perfkit_core::ManualClock).
+///
 /// ```
+/// use std::sync::Arc;
 /// use std::time::Duration;
 /// use perfkit_alerting::{AlertEngine, AlertEventKind, EngineConfig, RuleSet};
-/// use perfkit_core::{MetricsSnapshot, Timestamp};
+/// use perfkit_core::{MetricsSnapshot, SystemClock, Timestamp};
 ///
-/// let mut engine = AlertEngine::new(RuleSet::default(), EngineConfig::default()).unwrap();
+/// let engine =
+///     AlertEngine::new(RuleSet::default(), EngineConfig::default(), Arc::new(SystemClock))
+///         .unwrap();
 /// let start = Timestamp::from_unix_millis(1_700_000_000_000);
 /// for step in 0..3u64 {
-///     let now = start + Duration::from_secs(30 * step);
-///     let mut snapshot = MetricsSnapshot::empty(now);
+///     let mut snapshot = MetricsSnapshot::empty(start + Duration::from_secs(30 * step));
 ///     snapshot.response_time = Some(1500.0);
-///     engine.evaluate(&snapshot, now);
+///     engine.evaluate(&snapshot);
 /// }
 /// // `for` is 1 minute: pending at 0 s, firing at 60 s.
 /// let active = engine.active_alerts();
@@ -181,12 +189,19 @@ impl Drop for Route {
 /// // Rules whose metrics this snapshot lacks went to no-data; look at the latency rule only.
 /// let kinds: Vec<_> = engine
 ///     .history()
+///     .into_iter()
 ///     .filter(|e| e.alert.rule == "high_response_time")
 ///     .map(|e| e.kind)
 ///     .collect();
 /// assert_eq!(kinds, [AlertEventKind::Pending, AlertEventKind::Fired]);
 /// ```
 pub struct AlertEngine {
+    clock: Arc<dyn Clock>,
+    state: Mutex<EngineState>,
+}
+
+/// What the engine keeps between evaluations, behind its lock.
+struct EngineState {
     config: EngineConfig,
     rule_set: RuleSet,
     rules: Vec<RuleRuntime>,
@@ -200,27 +215,32 @@ pub struct AlertEngine {
 
 impl std::fmt::Debug for AlertEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
         f.debug_struct("AlertEngine")
-            .field("rules", &self.rules.len())
-            .field("history", &self.history.len())
-            .field("silences", &self.silences.len())
-            .field("routes", &self.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+            .field("rules", &state.rules.len())
+            .field("history", &state.history.len())
+            .field("silences", &state.silences.len())
+            .field("routes", &state.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
 impl AlertEngine {
-    /// An engine over `rules`.
+    /// An engine over `rules`, stamping what people do with `clock`.
     ///
     /// # Errors
     /// [`AlertingError::InvalidRules`] listing every problem of the rule set,
     /// [`AlertingError::InvalidInhibitRules`] for bad inhibit rules in `config`.
-    pub fn new(rules: RuleSet, config: EngineConfig) -> Result<Self, AlertingError> {
+    pub fn new(
+        rules: RuleSet,
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AlertingError> {
         rules.validate()?;
         validate_inhibit_rules(&config.inhibit_rules)?;
         let (events, _) = broadcast::channel(config.event_capacity.max(1));
         let now = Timestamp::UNIX_EPOCH;
-        Ok(AlertEngine {
+        let state = EngineState {
             rules: rules.rules.iter().cloned().map(|r| RuleRuntime::new(r, now)).collect(),
             rule_set: rules,
             ledger: ErrorLedger::default(),
@@ -230,19 +250,27 @@ impl AlertEngine {
             routes: Vec::new(),
             events,
             config,
-        })
+        };
+        Ok(AlertEngine { clock, state: Mutex::new(state) })
+    }
+
+    /// Every critical section leaves the state consistent, so a panic elsewhere must not
+    /// take alerting down with a poisoned lock.
+    fn lock(&self) -> MutexGuard<'_, EngineState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sends notifications to `notifier` under `policy`. Returns the worker that delivers
     /// them: spawn its [`DeliveryWorker::run`] on a tokio runtime.
     pub fn add_notifier(
-        &mut self,
+        &self,
         notifier: Arc<dyn Notifier>,
         policy: NotificationPolicy,
     ) -> DeliveryWorker {
-        let outbox = Arc::new(Outbox::new(self.config.outbox_capacity));
+        let mut state = self.lock();
+        let outbox = Arc::new(Outbox::new(state.config.outbox_capacity));
         let name = notifier.name().to_owned();
-        self.routes.push(Route {
+        state.routes.push(Route {
             dispatcher: GroupDispatcher::new(&name, policy),
             outbox: Arc::clone(&outbox),
             name,
@@ -250,17 +278,21 @@ impl AlertEngine {
         DeliveryWorker::new(outbox, notifier)
     }
 
-    /// Evaluates every rule on `snapshot` at `now`; returns the events this evaluation caused
-    /// (also recorded in the history and sent to subscribers).
-    pub fn evaluate(&mut self, snapshot: &MetricsSnapshot, now: Timestamp) -> Vec<AlertEvent> {
-        self.ledger.record(snapshot);
-        self.silences.retain(|s| s.ends_at > now);
+    /// Evaluates every rule on `snapshot` at the snapshot's time (so replaying snapshots
+    /// replays their alerts); returns the events this evaluation caused (also recorded in
+    /// the history and sent to subscribers).
+    pub fn evaluate(&self, snapshot: &MetricsSnapshot) -> Vec<AlertEvent> {
+        let now = snapshot.timestamp;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        state.ledger.record(snapshot);
+        state.silences.retain(|s| s.ends_at > now);
         let mut events = Vec::new();
         let mut changed = Vec::new();
-        for (index, runtime) in self.rules.iter_mut().enumerate() {
+        for (index, runtime) in state.rules.iter_mut().enumerate() {
             let verdict = match &runtime.rule.condition {
                 Condition::Threshold(c) => c.evaluate(snapshot, runtime.state.alert_active()),
-                Condition::BurnRate(c) => c.evaluate(snapshot, &self.ledger, now),
+                Condition::BurnRate(c) => c.evaluate(snapshot, &state.ledger, now),
                 Condition::Predictive(c) => {
                     let series = runtime.series.get_or_insert_with(PointSeries::default);
                     series.record(snapshot.timestamp, snapshot.get(c.metric), c.lookback);
@@ -277,10 +309,233 @@ impl AlertEngine {
             }
         }
         for event in &events {
-            self.record(event.clone());
+            state.record(event.clone());
         }
-        self.route_notifications(&changed, now);
+        state.route_notifications(&changed, now);
         events
+    }
+
+    /// Drops every active and pending alert; rules start over from inactive, so an alert
+    /// whose condition still holds fires again after its `for`. Receivers are not told: a
+    /// cleared alert is withdrawn, not resolved. Returns how many alerts were dropped.
+    pub fn clear(&self) -> usize {
+        let now = self.clock.now();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let mut cleared = Vec::new();
+        for runtime in &mut state.rules {
+            for route in &mut state.routes {
+                route.dispatcher.forget(&runtime.fingerprint);
+            }
+            if let Some(mut alert) = runtime.alert.take() {
+                alert.last_evaluated_at = now;
+                cleared.push(AlertEvent { kind: AlertEventKind::Cleared, at: now, alert });
+            }
+            runtime.state.reset(now);
+            runtime.muted = false;
+        }
+        let count = cleared.len();
+        for event in cleared {
+            state.record(event);
+        }
+        count
+    }
+
+    /// Replaces the rule set. Rules whose definition did not change keep their state; alerts
+    /// of removed or changed rules resolve.
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidRules`] listing every problem; the old rules stay.
+    pub fn replace_rules(&self, rules: RuleSet) -> Result<(), AlertingError> {
+        rules.validate()?;
+        let now = self.clock.now();
+        self.lock().replace_rules(rules, now);
+        Ok(())
+    }
+
+    /// Replaces the rules and the inhibit rules together, or neither: both are validated
+    /// before either changes (a configuration reload). Alerts muted by the old inhibit
+    /// rules and not by the new ones are notified at the next evaluation.
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidRules`] or [`AlertingError::InvalidInhibitRules`] listing
+    /// every problem; nothing changed.
+    pub fn reload(
+        &self,
+        rules: RuleSet,
+        inhibit_rules: Vec<InhibitRule>,
+    ) -> Result<(), AlertingError> {
+        rules.validate()?;
+        validate_inhibit_rules(&inhibit_rules)?;
+        let now = self.clock.now();
+        let mut state = self.lock();
+        state.replace_rules(rules, now);
+        state.config.inhibit_rules = inhibit_rules;
+        Ok(())
+    }
+
+    /// The inhibit rules in force.
+    #[must_use]
+    pub fn inhibit_rules(&self) -> Vec<InhibitRule> {
+        self.lock().config.inhibit_rules.clone()
+    }
+
+    /// The current rule set.
+    #[must_use]
+    pub fn rules(&self) -> RuleSet {
+        self.lock().rule_set.clone()
+    }
+
+    /// Alerts that fired and have not resolved (firing, recovering, or firing without data).
+    #[must_use]
+    pub fn active_alerts(&self) -> Vec<Alert> {
+        self.lock()
+            .rules
+            .iter()
+            .filter_map(|r| r.alert.as_ref().filter(|a| a.is_firing()).cloned())
+            .collect()
+    }
+
+    /// Alerts whose condition holds but not yet for their `for` duration.
+    #[must_use]
+    pub fn pending_alerts(&self) -> Vec<Alert> {
+        self.lock()
+            .rules
+            .iter()
+            .filter_map(|r| r.alert.as_ref().filter(|a| a.state == AlertPhase::Pending).cloned())
+            .collect()
+    }
+
+    /// Every rule with its phase.
+    #[must_use]
+    pub fn rule_statuses(&self) -> Vec<RuleStatus> {
+        self.lock()
+            .rules
+            .iter()
+            .map(|r| RuleStatus {
+                name: r.rule.name.clone(),
+                state: r.state.phase,
+                since: r.state.phase_since,
+                value: r.value,
+            })
+            .collect()
+    }
+
+    /// The whole history, oldest first; at most `history_capacity` events.
+    #[must_use]
+    pub fn history(&self) -> Vec<AlertEvent> {
+        self.lock().history.iter().cloned().collect()
+    }
+
+    /// The most recent `limit` events, newest first.
+    #[must_use]
+    pub fn recent_events(&self, limit: usize) -> Vec<AlertEvent> {
+        self.lock().history.iter().rev().take(limit).cloned().collect()
+    }
+
+    /// A stream of every event recorded from now on (pending, fired, resolved, ...).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<AlertEvent> {
+        self.lock().events.subscribe()
+    }
+
+    /// Adds a silence; returns its id. A start in the past (or none) is moved up to now, as
+    /// Alertmanager takes it. It mutes the notifications of the alerts it matches from the
+    /// next evaluation on (a firing alert it matches is not notified again while it holds).
+    ///
+    /// # Errors
+    /// [`AlertingError::InvalidSilence`] when it has no matchers, ends before it starts or
+    /// in the past, or the engine already holds `max_silences`.
+    pub fn add_silence(&self, mut silence: Silence) -> Result<u64, AlertingError> {
+        let now = self.clock.now();
+        silence.starts_at = silence.starts_at.max(now);
+        if silence.ends_at <= now {
+            return Err(AlertingError::InvalidSilence(
+                "endsAt is in the past: such a silence would mute nothing".to_owned(),
+            ));
+        }
+        if let Some(problem) = silence.problems() {
+            return Err(AlertingError::InvalidSilence(problem));
+        }
+        let mut state = self.lock();
+        if state.silences.len() >= state.config.max_silences {
+            return Err(AlertingError::InvalidSilence(format!(
+                "{} silences are already held, the most allowed",
+                state.config.max_silences
+            )));
+        }
+        silence.id = state.next_silence_id;
+        state.next_silence_id += 1;
+        state.silences.push(silence);
+        Ok(state.next_silence_id - 1)
+    }
+
+    /// Ends a silence before its expiry: the alerts it muted are notified again from the
+    /// next evaluation.
+    ///
+    /// # Errors
+    /// [`AlertingError::UnknownSilence`] when no silence has this id (or it already ended).
+    pub fn expire_silence(&self, id: u64) -> Result<(), AlertingError> {
+        let mut state = self.lock();
+        let before = state.silences.len();
+        state.silences.retain(|s| s.id != id);
+        if state.silences.len() == before { Err(AlertingError::UnknownSilence(id)) } else { Ok(()) }
+    }
+
+    /// The silences in force or yet to start, by the engine's clock.
+    #[must_use]
+    pub fn silences(&self) -> Vec<Silence> {
+        self.silences_with_state().into_iter().map(|(silence, _)| silence).collect()
+    }
+
+    /// The silences in force (`"active"`) or yet to start (`"pending"`), each with its state
+    /// by the engine's clock.
+    #[must_use]
+    pub fn silences_with_state(&self) -> Vec<(Silence, &'static str)> {
+        let now = self.clock.now();
+        self.lock()
+            .silences
+            .iter()
+            .filter(|s| s.ends_at > now)
+            .map(|s| (s.clone(), s.state(now)))
+            .collect()
+    }
+
+    /// Outbox counters for each notifier.
+    #[must_use]
+    pub fn delivery_stats(&self) -> Vec<DeliveryStats> {
+        self.lock().routes.iter().map(|r| r.outbox.stats(&r.name)).collect()
+    }
+}
+
+impl EngineState {
+    /// Swaps in an already validated rule set: rules whose definition did not change keep
+    /// their state; alerts of removed or changed rules resolve at `now`.
+    fn replace_rules(&mut self, rules: RuleSet, now: Timestamp) {
+        let mut old: Vec<Option<RuleRuntime>> =
+            std::mem::take(&mut self.rules).into_iter().map(Some).collect();
+        let mut fresh = Vec::with_capacity(rules.rules.len());
+        for rule in &rules.rules {
+            let kept = old
+                .iter_mut()
+                .find(|slot| slot.as_ref().is_some_and(|r| r.rule == *rule))
+                .and_then(Option::take);
+            fresh.push(kept.unwrap_or_else(|| RuleRuntime::new(rule.clone(), now)));
+        }
+        for mut retired in old.into_iter().flatten() {
+            let Some(mut alert) = retired.alert.take() else { continue };
+            for route in &mut self.routes {
+                route.dispatcher.observe_resolved(&retired.fingerprint, now);
+            }
+            if alert.is_firing() {
+                alert.state = AlertPhase::Resolved;
+                alert.ends_at = Some(now);
+                alert.last_evaluated_at = now;
+                self.record(AlertEvent { kind: AlertEventKind::Resolved, at: now, alert });
+            }
+        }
+        self.rules = fresh;
+        self.rule_set = rules;
     }
 
     /// Updates each route's groups from this evaluation's changes, then queues what is due.
@@ -359,172 +614,6 @@ impl AlertEngine {
         // No subscribers is fine: the history keeps the event anyway.
         let _ = self.events.send(event.clone());
         self.history.push_back(event);
-    }
-
-    /// Drops every active and pending alert; rules start over from inactive, so an alert
-    /// whose condition still holds fires again after its `for`. Receivers are not told: a
-    /// cleared alert is withdrawn, not resolved. Returns how many alerts were dropped.
-    pub fn clear(&mut self, now: Timestamp) -> usize {
-        let mut cleared = Vec::new();
-        for runtime in &mut self.rules {
-            for route in &mut self.routes {
-                route.dispatcher.forget(&runtime.fingerprint);
-            }
-            if let Some(mut alert) = runtime.alert.take() {
-                alert.last_evaluated_at = now;
-                cleared.push(AlertEvent { kind: AlertEventKind::Cleared, at: now, alert });
-            }
-            runtime.state.reset(now);
-            runtime.muted = false;
-        }
-        let count = cleared.len();
-        for event in cleared {
-            self.record(event);
-        }
-        count
-    }
-
-    /// Replaces the rule set. Rules whose definition did not change keep their state; alerts
-    /// of removed or changed rules resolve.
-    ///
-    /// # Errors
-    /// [`AlertingError::InvalidRules`] listing every problem; the old rules stay.
-    pub fn replace_rules(&mut self, rules: RuleSet, now: Timestamp) -> Result<(), AlertingError> {
-        rules.validate()?;
-        let mut old: Vec<Option<RuleRuntime>> =
-            std::mem::take(&mut self.rules).into_iter().map(Some).collect();
-        let mut fresh = Vec::with_capacity(rules.rules.len());
-        for rule in &rules.rules {
-            let kept = old
-                .iter_mut()
-                .find(|slot| slot.as_ref().is_some_and(|r| r.rule == *rule))
-                .and_then(Option::take);
-            fresh.push(kept.unwrap_or_else(|| RuleRuntime::new(rule.clone(), now)));
-        }
-        for mut retired in old.into_iter().flatten() {
-            let Some(mut alert) = retired.alert.take() else { continue };
-            for route in &mut self.routes {
-                route.dispatcher.observe_resolved(&retired.fingerprint, now);
-            }
-            if alert.is_firing() {
-                alert.state = AlertPhase::Resolved;
-                alert.ends_at = Some(now);
-                alert.last_evaluated_at = now;
-                self.record(AlertEvent { kind: AlertEventKind::Resolved, at: now, alert });
-            }
-        }
-        self.rules = fresh;
-        self.rule_set = rules;
-        Ok(())
-    }
-
-    /// Replaces the inhibit rules. Alerts muted by the old rules and not by the new ones are
-    /// notified at the next evaluation.
-    ///
-    /// # Errors
-    /// [`AlertingError::InvalidInhibitRules`] listing every problem; the old rules stay.
-    pub fn replace_inhibit_rules(&mut self, rules: Vec<InhibitRule>) -> Result<(), AlertingError> {
-        validate_inhibit_rules(&rules)?;
-        self.config.inhibit_rules = rules;
-        Ok(())
-    }
-
-    /// The inhibit rules in force.
-    #[must_use]
-    pub fn inhibit_rules(&self) -> &[InhibitRule] {
-        &self.config.inhibit_rules
-    }
-
-    /// The current rule set.
-    #[must_use]
-    pub fn rules(&self) -> &RuleSet {
-        &self.rule_set
-    }
-
-    /// Alerts that fired and have not resolved (firing, recovering, or firing without data).
-    #[must_use]
-    pub fn active_alerts(&self) -> Vec<Alert> {
-        self.rules
-            .iter()
-            .filter_map(|r| r.alert.as_ref().filter(|a| a.is_firing()).cloned())
-            .collect()
-    }
-
-    /// Alerts whose condition holds but not yet for their `for` duration.
-    #[must_use]
-    pub fn pending_alerts(&self) -> Vec<Alert> {
-        self.rules
-            .iter()
-            .filter_map(|r| r.alert.as_ref().filter(|a| a.state == AlertPhase::Pending).cloned())
-            .collect()
-    }
-
-    /// Every rule with its phase.
-    #[must_use]
-    pub fn rule_statuses(&self) -> Vec<RuleStatus> {
-        self.rules
-            .iter()
-            .map(|r| RuleStatus {
-                name: r.rule.name.clone(),
-                state: r.state.phase,
-                since: r.state.phase_since,
-                value: r.value,
-            })
-            .collect()
-    }
-
-    /// The history, oldest first; at most `history_capacity` events.
-    pub fn history(&self) -> impl DoubleEndedIterator<Item = &AlertEvent> + ExactSizeIterator {
-        self.history.iter()
-    }
-
-    /// A stream of every event recorded from now on (pending, fired, resolved, ...).
-    #[must_use]
-    pub fn subscribe(&self) -> broadcast::Receiver<AlertEvent> {
-        self.events.subscribe()
-    }
-
-    /// Adds a silence; returns its id.
-    ///
-    /// # Errors
-    /// [`AlertingError::InvalidSilence`] when it has no matchers, ends before it starts, or
-    /// the engine already holds `max_silences`.
-    pub fn add_silence(&mut self, mut silence: Silence) -> Result<u64, AlertingError> {
-        if let Some(problem) = silence.problems() {
-            return Err(AlertingError::InvalidSilence(problem));
-        }
-        if self.silences.len() >= self.config.max_silences {
-            return Err(AlertingError::InvalidSilence(format!(
-                "{} silences are already held, the most allowed",
-                self.config.max_silences
-            )));
-        }
-        silence.id = self.next_silence_id;
-        self.next_silence_id += 1;
-        self.silences.push(silence);
-        Ok(self.next_silence_id - 1)
-    }
-
-    /// Ends a silence before its expiry.
-    ///
-    /// # Errors
-    /// [`AlertingError::UnknownSilence`] when no silence has this id.
-    pub fn expire_silence(&mut self, id: u64) -> Result<(), AlertingError> {
-        let before = self.silences.len();
-        self.silences.retain(|s| s.id != id);
-        if self.silences.len() == before { Err(AlertingError::UnknownSilence(id)) } else { Ok(()) }
-    }
-
-    /// The silences in force or yet to start.
-    #[must_use]
-    pub fn silences(&self) -> &[Silence] {
-        &self.silences
-    }
-
-    /// Outbox counters for each notifier.
-    #[must_use]
-    pub fn delivery_stats(&self) -> Vec<DeliveryStats> {
-        self.routes.iter().map(|r| r.outbox.stats(&r.name)).collect()
     }
 }
 

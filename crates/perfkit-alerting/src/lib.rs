@@ -8,13 +8,15 @@
 //!   and are validated whole, listing every problem.
 //! - **The engine** ([`AlertEngine`]): one state machine per rule (inactive -> pending ->
 //!   firing -> recovering -> resolved, and no-data), active alerts, a bounded history,
-//!   silences and inhibition, and Alertmanager's grouping and timing for notifications.
+//!   silences and inhibition, and Alertmanager's grouping and timing for notifications. It
+//!   is shared as it is: it holds its own lock and stamps people's actions with its clock.
 //! - **Notifiers** ([`Notifier`]): a tracing log ([`LogNotifier`]), a webhook whose body is
 //!   Alertmanager's webhook payload version 4 ([`WebhookNotifier`]), and a real Alertmanager's
 //!   `/api/v2/alerts` ([`AlertmanagerNotifier`]). They run on their own tasks behind bounded
 //!   outboxes: evaluation never waits on a network.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use std::time::Duration;
 //! use perfkit_alerting::{AlertEngine, AlertPhase, EngineConfig, RuleSet};
 //! use perfkit_core::{ManualClock, Clock, MetricsSnapshot, Timestamp};
@@ -30,20 +32,20 @@
 //!     recoveryThreshold = 900.0
 //!     for = "0s"
 //! "#).unwrap();
-//! let mut engine = AlertEngine::new(rules, EngineConfig::default()).unwrap();
-//! let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+//! let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));
+//! let engine = AlertEngine::new(rules, EngineConfig::default(), clock.clone()).unwrap();
 //!
 //! // 980 -> 1010 -> 990 -> 1020: fires once, and stays firing inside the recovery band.
 //! for ms in [980.0, 1010.0, 990.0, 1020.0] {
 //!     let mut snapshot = MetricsSnapshot::empty(clock.now());
 //!     snapshot.response_time = Some(ms);
-//!     engine.evaluate(&snapshot, clock.now());
+//!     engine.evaluate(&snapshot);
 //!     clock.advance(Duration::from_secs(30));
 //! }
 //! let active = engine.active_alerts();
 //! assert_eq!(active.len(), 1);
 //! assert_eq!(active[0].state, AlertPhase::Firing);
-//! assert_eq!(engine.history().count(), 1); // one "fired" event, no flapping
+//! assert_eq!(engine.history().len(), 1); // one "fired" event, no flapping
 //! ```
 
 mod alert;

@@ -47,8 +47,7 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     // Real time ten minutes back, so a resolution is in Alertmanager's past; firing alerts
     // stay valid for an hour.
     let clock = ManualClock::new(SystemClock.now() - Duration::from_secs(600));
-    let mut engine =
-        engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 0)]);
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 0)]);
     let validity = Duration::from_secs(3600);
     let notifier = AlertmanagerNotifier::new(
         "alertmanager",
@@ -65,7 +64,7 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
     tokio::spawn(engine.add_notifier(Arc::new(recorder.clone()), policy).run());
 
     let fired_at = clock.now() + Duration::from_millis(123);
-    engine.evaluate(&snapshot(fired_at, Metric::ResponseTime, 1500.0), fired_at);
+    engine.evaluate(&snapshot(fired_at, Metric::ResponseTime, 1500.0));
     wait_until("the alert to be posted", || engine.delivery_stats()[0].delivered == 1).await;
     assert_eq!(engine.delivery_stats()[0].failed, 0);
 
@@ -93,9 +92,9 @@ async fn a_real_alertmanager_accepts_resolves_and_forwards_our_alerts() {
 
     // Resolve: posted with endsAt = the resolution time, which Alertmanager takes as resolved.
     let resolved_at = fired_at + Duration::from_secs(30);
-    engine.evaluate(&snapshot(resolved_at, Metric::ResponseTime, 100.0), resolved_at);
+    engine.evaluate(&snapshot(resolved_at, Metric::ResponseTime, 100.0));
     let flush_at = fired_at + Duration::from_secs(60);
-    engine.evaluate(&snapshot(flush_at, Metric::ResponseTime, 100.0), flush_at);
+    engine.evaluate(&snapshot(flush_at, Metric::ResponseTime, 100.0));
     wait_until("the resolution to be posted", || engine.delivery_stats()[0].delivered == 2).await;
     let forwarded =
         tokio::time::timeout(Duration::from_secs(30), hook_requests.recv()).await.unwrap().unwrap();

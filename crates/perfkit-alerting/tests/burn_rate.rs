@@ -4,12 +4,13 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use perfkit_alerting::{
     AlertEngine, AlertEventKind, AlertRule, BurnRateCondition, Condition, EngineConfig, RuleSet,
 };
-use perfkit_core::{MetricsSnapshot, Severity, Timestamp};
+use perfkit_core::{ManualClock, MetricsSnapshot, Severity, Timestamp};
 use support::START;
 
 const STEP: Duration = Duration::from_secs(30);
@@ -34,6 +35,8 @@ fn burn_rule(min_requests: u64) -> AlertRule {
 /// Feeds snapshots every 30 s; returns the fired and resolved times, relative to `START`.
 struct Feed {
     engine: AlertEngine,
+    /// The engine's clock, kept at `now`.
+    clock: Arc<ManualClock>,
     now: Timestamp,
     fired: Vec<Duration>,
     resolved: Vec<Duration>,
@@ -42,8 +45,10 @@ struct Feed {
 impl Feed {
     fn new(min_requests: u64) -> Self {
         let rules = RuleSet { rules: vec![burn_rule(min_requests)] };
+        let clock = Arc::new(ManualClock::new(START));
         Feed {
-            engine: AlertEngine::new(rules, EngineConfig::default()).unwrap(),
+            engine: AlertEngine::new(rules, EngineConfig::default(), clock.clone()).unwrap(),
+            clock,
             now: START,
             fired: Vec::new(),
             resolved: Vec::new(),
@@ -53,10 +58,11 @@ impl Feed {
     fn run(&mut self, duration: Duration, requests: f64, error_ratio: f64) {
         for _ in 0..(duration.as_secs() / STEP.as_secs()) {
             self.now = self.now + STEP;
+            self.clock.set(self.now);
             let mut snapshot = MetricsSnapshot::empty(self.now);
             snapshot.request_count = Some(requests);
             snapshot.error_rate = Some(error_ratio);
-            for event in self.engine.evaluate(&snapshot, self.now) {
+            for event in self.engine.evaluate(&snapshot) {
                 let elapsed = self.now.duration_since(START);
                 match event.kind {
                     AlertEventKind::Fired => self.fired.push(elapsed),
@@ -118,7 +124,7 @@ fn a_burst_that_stopped_resolves_within_the_five_minute_window() {
     if let Condition::BurnRate(c) = &mut rule.condition {
         c.windows.truncate(1);
     }
-    feed.engine.replace_rules(RuleSet { rules: vec![rule] }, feed.now).unwrap();
+    feed.engine.replace_rules(RuleSet { rules: vec![rule] }).unwrap();
     feed.run(hours(6), REQUESTS_PER_STEP, 0.0);
     feed.run(minutes(10), REQUESTS_PER_STEP, 1.0);
     assert_eq!(feed.fired.len(), 1);
@@ -162,7 +168,7 @@ fn snapshots_without_request_counts_mean_no_data() {
     for _ in 0..2 {
         feed.now = feed.now + STEP;
         empty.timestamp = feed.now;
-        kinds.extend(feed.engine.evaluate(&empty, feed.now).into_iter().map(|e| e.kind));
+        kinds.extend(feed.engine.evaluate(&empty).into_iter().map(|e| e.kind));
     }
     assert_eq!(kinds, [AlertEventKind::NoData]);
 }

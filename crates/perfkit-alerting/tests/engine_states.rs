@@ -4,16 +4,17 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use perfkit_alerting::{
     AlertEngine, AlertEventKind, AlertPhase, AlertingError, EngineConfig, RuleSet,
 };
 use perfkit_core::{Clock, ManualClock, Metric, MetricsSnapshot};
-use support::{START, at, engine, snapshot, threshold_rule};
+use support::{START, at, engine, engine_on, snapshot, threshold_rule};
 
 fn kinds(engine: &AlertEngine) -> Vec<AlertEventKind> {
-    engine.history().map(|e| e.kind).collect()
+    engine.history().into_iter().map(|e| e.kind).collect()
 }
 
 fn phase(engine: &AlertEngine) -> AlertPhase {
@@ -22,12 +23,11 @@ fn phase(engine: &AlertEngine) -> AlertPhase {
 
 #[test]
 fn hysteresis_keeps_firing_inside_the_recovery_band() {
-    let mut engine =
-        engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 0)]);
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 0)]);
     let clock = ManualClock::new(START);
     let mut phases = Vec::new();
     for ms in [980.0, 1010.0, 990.0, 1020.0, 950.0, 905.0, 1001.0, 899.0] {
-        engine.evaluate(&snapshot(clock.now(), Metric::ResponseTime, ms), clock.now());
+        engine.evaluate(&snapshot(clock.now(), Metric::ResponseTime, ms));
         phases.push(phase(&engine));
         clock.advance(Duration::from_secs(30));
     }
@@ -39,10 +39,10 @@ fn hysteresis_keeps_firing_inside_the_recovery_band() {
 #[test]
 fn without_recovery_threshold_the_same_series_flaps() {
     // The contrast that shows why the recovery threshold exists.
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
     for (i, ms) in [980.0, 1010.0, 990.0, 1020.0].into_iter().enumerate() {
         let now = at(30 * i as u64);
-        engine.evaluate(&snapshot(now, Metric::ResponseTime, ms), now);
+        engine.evaluate(&snapshot(now, Metric::ResponseTime, ms));
     }
     use AlertEventKind::{Fired, Resolved};
     assert_eq!(kinds(&engine), [Fired, Resolved, Fired]);
@@ -50,12 +50,12 @@ fn without_recovery_threshold_the_same_series_flaps() {
 
 #[test]
 fn for_one_minute_at_thirty_second_intervals_fires_on_the_third_breach() {
-    let mut engine =
+    let engine =
         engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, Some(900.0), 60)]);
     let mut seen = Vec::new();
     for step in 0..4 {
         let now = at(30 * step);
-        let events = engine.evaluate(&snapshot(now, Metric::ResponseTime, 1500.0), now);
+        let events = engine.evaluate(&snapshot(now, Metric::ResponseTime, 1500.0));
         seen.push((phase(&engine), events.iter().map(|e| e.kind).collect::<Vec<_>>()));
     }
     assert_eq!(seen[0], (AlertPhase::Pending, vec![AlertEventKind::Pending]));
@@ -74,10 +74,10 @@ fn for_one_minute_at_thirty_second_intervals_fires_on_the_third_breach() {
 
 #[test]
 fn pending_that_clears_never_fires() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 60)]);
-    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0), at(0));
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 60)]);
+    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0));
     assert_eq!(engine.pending_alerts().len(), 1);
-    engine.evaluate(&snapshot(at(30), Metric::ResponseTime, 500.0), at(30));
+    engine.evaluate(&snapshot(at(30), Metric::ResponseTime, 500.0));
     assert_eq!(phase(&engine), AlertPhase::Inactive);
     assert!(engine.pending_alerts().is_empty() && engine.active_alerts().is_empty());
 }
@@ -86,34 +86,35 @@ fn pending_that_clears_never_fires() {
 fn keep_firing_for_holds_through_recovering_then_resolves() {
     let mut rule = threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0);
     rule.keep_firing_for = Duration::from_secs(60);
-    let mut engine = engine(vec![rule]);
+    let engine = engine(vec![rule]);
     let values = [1500.0, 500.0, 500.0, 500.0];
     let mut phases = Vec::new();
     for (i, ms) in values.into_iter().enumerate() {
         let now = at(30 * i as u64);
-        engine.evaluate(&snapshot(now, Metric::ResponseTime, ms), now);
+        engine.evaluate(&snapshot(now, Metric::ResponseTime, ms));
         phases.push(phase(&engine));
     }
     use AlertPhase::{Firing, Recovering, Resolved};
     assert_eq!(phases, [Firing, Recovering, Recovering, Resolved]);
     use AlertEventKind::{Fired, Recovering as Rec, Resolved as Res};
     assert_eq!(kinds(&engine), [Fired, Rec, Res]);
-    let resolved = engine.history().last().unwrap();
+    let history = engine.history();
+    let resolved = history.last().unwrap();
     assert_eq!(resolved.alert.ends_at, Some(at(90)));
     assert!(engine.active_alerts().is_empty());
 }
 
 #[test]
 fn missing_metric_twice_is_no_data_but_a_firing_alert_stays() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
-    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0), at(0));
-    engine.evaluate(&MetricsSnapshot::empty(at(30)), at(30));
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0));
+    engine.evaluate(&MetricsSnapshot::empty(at(30)));
     assert_eq!(phase(&engine), AlertPhase::Firing, "one missing evaluation is tolerated");
-    engine.evaluate(&MetricsSnapshot::empty(at(60)), at(60));
+    engine.evaluate(&MetricsSnapshot::empty(at(60)));
     assert_eq!(phase(&engine), AlertPhase::NoData);
     assert_eq!(engine.active_alerts().len(), 1, "absence of data is not recovery");
     assert_eq!(engine.active_alerts()[0].state, AlertPhase::NoData);
-    engine.evaluate(&snapshot(at(90), Metric::ResponseTime, 200.0), at(90));
+    engine.evaluate(&snapshot(at(90), Metric::ResponseTime, 200.0));
     assert_eq!(phase(&engine), AlertPhase::Resolved);
     use AlertEventKind::{Fired, NoData, Resolved};
     assert_eq!(kinds(&engine), [Fired, NoData, Resolved]);
@@ -121,29 +122,35 @@ fn missing_metric_twice_is_no_data_but_a_firing_alert_stays() {
 
 #[test]
 fn no_data_is_recorded_for_a_quiet_rule_too() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
-    engine.evaluate(&MetricsSnapshot::empty(at(0)), at(0));
-    engine.evaluate(&MetricsSnapshot::empty(at(30)), at(30));
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    engine.evaluate(&MetricsSnapshot::empty(at(0)));
+    engine.evaluate(&MetricsSnapshot::empty(at(30)));
     assert_eq!(kinds(&engine), [AlertEventKind::NoData]);
     assert!(engine.active_alerts().is_empty());
-    engine.evaluate(&snapshot(at(60), Metric::ResponseTime, 10.0), at(60));
+    engine.evaluate(&snapshot(at(60), Metric::ResponseTime, 10.0));
     assert_eq!(phase(&engine), AlertPhase::Inactive);
 }
 
 #[test]
 fn clear_drops_alerts_which_fire_again_if_the_condition_holds() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 60)]);
+    let clock = Arc::new(ManualClock::new(START));
+    let engine = engine_on(
+        vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 60)],
+        clock.clone(),
+    );
     for step in 0..3 {
-        engine.evaluate(&snapshot(at(30 * step), Metric::ResponseTime, 1500.0), at(30 * step));
+        engine.evaluate(&snapshot(at(30 * step), Metric::ResponseTime, 1500.0));
     }
     assert_eq!(engine.active_alerts().len(), 1);
-    assert_eq!(engine.clear(at(70)), 1);
+    clock.set(at(70));
+    assert_eq!(engine.clear(), 1);
+    assert_eq!(engine.history().last().unwrap().at, at(70), "stamped by the engine's clock");
     assert!(engine.active_alerts().is_empty());
     assert_eq!(phase(&engine), AlertPhase::Inactive);
     // Still slow: pending again, firing again after `for`.
-    engine.evaluate(&snapshot(at(90), Metric::ResponseTime, 1500.0), at(90));
+    engine.evaluate(&snapshot(at(90), Metric::ResponseTime, 1500.0));
     assert_eq!(phase(&engine), AlertPhase::Pending);
-    engine.evaluate(&snapshot(at(150), Metric::ResponseTime, 1500.0), at(150));
+    engine.evaluate(&snapshot(at(150), Metric::ResponseTime, 1500.0));
     assert_eq!(engine.active_alerts()[0].starts_at, Some(at(150)));
     use AlertEventKind::{Cleared, Fired, Pending};
     assert_eq!(kinds(&engine), [Pending, Fired, Cleared, Pending, Fired]);
@@ -154,10 +161,10 @@ fn history_is_bounded() {
     let config = EngineConfig { history_capacity: 10, ..EngineConfig::default() };
     let rules =
         RuleSet { rules: vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)] };
-    let mut engine = AlertEngine::new(rules, config).unwrap();
+    let engine = AlertEngine::new(rules, config, Arc::new(ManualClock::new(START))).unwrap();
     for step in 0..100u64 {
         let value = if step % 2 == 0 { 1500.0 } else { 10.0 };
-        engine.evaluate(&snapshot(at(step * 30), Metric::ResponseTime, value), at(step * 30));
+        engine.evaluate(&snapshot(at(step * 30), Metric::ResponseTime, value));
     }
     assert_eq!(engine.history().len(), 10);
     assert_eq!(engine.history().last().unwrap().at, at(99 * 30));
@@ -170,10 +177,10 @@ fn default_history_holds_a_thousand_events() {
 
 #[tokio::test]
 async fn subscribers_receive_fired_and_resolved() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
     let mut events = engine.subscribe();
-    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0), at(0));
-    engine.evaluate(&snapshot(at(30), Metric::ResponseTime, 100.0), at(30));
+    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0));
+    engine.evaluate(&snapshot(at(30), Metric::ResponseTime, 100.0));
     assert_eq!(events.recv().await.unwrap().kind, AlertEventKind::Fired);
     let resolved = events.recv().await.unwrap();
     assert_eq!(resolved.kind, AlertEventKind::Resolved);
@@ -184,10 +191,11 @@ async fn subscribers_receive_fired_and_resolved() {
 fn replacing_rules_keeps_unchanged_state_and_refuses_invalid_sets_whole() {
     let slow = threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0);
     let busy = threshold_rule("busy", Metric::CpuUsage, 0.8, None, 0);
-    let mut engine = engine(vec![slow.clone(), busy.clone()]);
+    let clock = Arc::new(ManualClock::new(START));
+    let engine = engine_on(vec![slow.clone(), busy.clone()], clock.clone());
     let mut s = snapshot(at(0), Metric::ResponseTime, 1500.0);
     s.cpu_usage = Some(0.9);
-    engine.evaluate(&s, at(0));
+    engine.evaluate(&s);
     assert_eq!(engine.active_alerts().len(), 2);
 
     let mut broken = busy;
@@ -201,30 +209,33 @@ fn replacing_rules_keeps_unchanged_state_and_refuses_invalid_sets_whole() {
             threshold: f64::INFINITY,
             recovery_threshold: None,
         });
-    let refused = engine.replace_rules(RuleSet { rules: vec![broken, bad_threshold] }, at(30));
+    clock.set(at(30));
+    let refused = engine.replace_rules(RuleSet { rules: vec![broken, bad_threshold] });
     let Err(AlertingError::InvalidRules { problems }) = refused else { panic!("{refused:?}") };
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert_eq!(engine.rules().rules.len(), 2, "the old rules stay");
 
     // Keep `slow` as it is, drop `busy`: its alert resolves, slow keeps firing.
-    engine.replace_rules(RuleSet { rules: vec![slow] }, at(30)).unwrap();
+    engine.replace_rules(RuleSet { rules: vec![slow] }).unwrap();
     let active = engine.active_alerts();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].rule, "slow");
     assert_eq!(active[0].starts_at, Some(at(0)));
-    let last = engine.history().last().unwrap();
+    let history = engine.history();
+    let last = history.last().unwrap();
     assert_eq!((last.kind, last.alert.rule.as_str()), (AlertEventKind::Resolved, "busy"));
+    assert_eq!(last.alert.ends_at, Some(at(30)), "resolved at the engine's clock");
 }
 
 #[test]
 fn alerts_serialize_camel_case_with_rfc3339_times() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
-    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0), at(0));
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 1500.0));
     let json = serde_json::to_value(engine.active_alerts()).unwrap();
     assert_eq!(json[0]["startsAt"], "2023-11-14T22:13:20.000Z");
     assert_eq!(json[0]["state"], "firing");
     assert_eq!(json[0]["lastEvaluatedAt"], "2023-11-14T22:13:20.000Z");
     assert!(json[0]["endsAt"].is_null());
-    let history = serde_json::to_value(engine.history().collect::<Vec<_>>()).unwrap();
+    let history = serde_json::to_value(engine.history()).unwrap();
     assert_eq!(history[0]["kind"], "fired");
 }

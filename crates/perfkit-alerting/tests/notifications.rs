@@ -11,20 +11,24 @@ use perfkit_alerting::{
     AlertEngine, AlertStatus, AlertingError, EngineConfig, LabelMatcher, Notification,
     NotificationPolicy, RuleSet, Silence,
 };
-use perfkit_core::{Metric, MetricsSnapshot};
-use support::{RecordingNotifier, at, engine, snapshot, threshold_rule};
+use perfkit_core::{ManualClock, Metric, MetricsSnapshot};
+use support::{RecordingNotifier, START, at, engine, engine_on, snapshot, threshold_rule};
+
+fn clock_at_start() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(START))
+}
 
 /// Runs `drive` against `engine` with a recording notifier, then returns every notification
 /// delivered (dropping the engine ends the worker once its outbox is drained).
 async fn notifications_of(
-    mut engine: AlertEngine,
+    engine: AlertEngine,
     policy: NotificationPolicy,
-    drive: impl FnOnce(&mut AlertEngine),
+    drive: impl FnOnce(&AlertEngine),
 ) -> Vec<Notification> {
     let recorder = RecordingNotifier::named("test");
     let worker = engine.add_notifier(Arc::new(recorder.clone()), policy);
     let delivery = tokio::spawn(worker.run());
-    drive(&mut engine);
+    drive(&engine);
     drop(engine);
     delivery.await.unwrap();
     recorder.received()
@@ -56,15 +60,12 @@ async fn oscillating_around_the_threshold_gives_one_firing_and_one_resolve() {
         let mut secs = 0;
         for round in 0..10 {
             for ms in wobble {
-                engine.evaluate(
-                    &snapshot(at(secs), Metric::ResponseTime, ms + f64::from(round)),
-                    at(secs),
-                );
+                engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, ms + f64::from(round)));
                 secs += 30;
             }
         }
         for _ in 0..20 {
-            engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, 500.0), at(secs));
+            engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, 500.0));
             secs += 30;
         }
     })
@@ -83,7 +84,7 @@ async fn an_alert_that_resolves_within_group_wait_sends_nothing() {
         NotificationPolicy { group_wait: Duration::from_secs(60), ..NotificationPolicy::default() };
     let sent = notifications_of(engine(rules), policy, |engine| {
         for (secs, ms) in [(0, 1500.0), (30, 100.0), (60, 100.0), (90, 100.0), (600, 100.0)] {
-            engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, ms), at(secs));
+            engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, ms));
         }
     })
     .await;
@@ -96,7 +97,7 @@ async fn firing_groups_repeat_after_repeat_interval() {
     let sent = notifications_of(engine(rules), NotificationPolicy::default(), |engine| {
         for step in 0..(5 * 3600 / 30) {
             let secs = step * 30;
-            engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, 1500.0), at(secs));
+            engine.evaluate(&snapshot(at(secs), Metric::ResponseTime, 1500.0));
         }
     })
     .await;
@@ -111,7 +112,8 @@ async fn a_critical_error_rate_alert_inhibits_latency_and_cache_alerts() {
     for rule in &mut rules {
         rule.for_duration = Duration::ZERO;
     }
-    let engine = AlertEngine::new(RuleSet { rules }, EngineConfig::default()).unwrap();
+    let engine =
+        AlertEngine::new(RuleSet { rules }, EngineConfig::default(), clock_at_start()).unwrap();
     let policy = NotificationPolicy { group_wait: Duration::ZERO, ..NotificationPolicy::default() };
     let sent = notifications_of(engine, policy, |engine| {
         // Errors, latency, cache misses and CPU all at once.
@@ -121,7 +123,7 @@ async fn a_critical_error_rate_alert_inhibits_latency_and_cache_alerts() {
             s.response_time = Some(2500.0);
             s.cache_hit_rate = Some(0.3);
             s.cpu_usage = Some(0.95);
-            engine.evaluate(&s, at(secs));
+            engine.evaluate(&s);
         }
         assert_eq!(engine.active_alerts().len(), 4, "inhibition mutes notifications, not alerts");
         // The errors stop; latency stays: now it is news.
@@ -129,7 +131,7 @@ async fn a_critical_error_rate_alert_inhibits_latency_and_cache_alerts() {
             let mut s = full_snapshot(secs);
             s.response_time = Some(2500.0);
             s.cpu_usage = Some(0.95);
-            engine.evaluate(&s, at(secs));
+            engine.evaluate(&s);
         }
     })
     .await;
@@ -153,13 +155,13 @@ async fn inhibition_matchers_are_configurable() {
     for rule in &mut rules {
         rule.for_duration = Duration::ZERO;
     }
-    let engine = AlertEngine::new(RuleSet { rules }, config).unwrap();
+    let engine = AlertEngine::new(RuleSet { rules }, config, clock_at_start()).unwrap();
     let policy = NotificationPolicy { group_wait: Duration::ZERO, ..NotificationPolicy::default() };
     let sent = notifications_of(engine, policy, |engine| {
         let mut s = full_snapshot(0);
         s.error_rate = Some(0.2);
         s.response_time = Some(2500.0);
-        engine.evaluate(&s, at(0));
+        engine.evaluate(&s);
     })
     .await;
     assert_eq!(sent.len(), 2, "without inhibit rules both are notified");
@@ -186,7 +188,7 @@ async fn silences_mute_until_they_expire() {
         for secs in (0..=900).step_by(30) {
             let mut s = snapshot(at(secs), Metric::ResponseTime, 1500.0);
             s.cpu_usage = Some(0.95);
-            engine.evaluate(&s, at(secs));
+            engine.evaluate(&s);
         }
         assert!(engine.silences().is_empty(), "expired silences are dropped");
         assert!(matches!(engine.expire_silence(id), Err(AlertingError::UnknownSilence(_))));
@@ -199,7 +201,7 @@ async fn silences_mute_until_they_expire() {
 
 #[test]
 fn silences_are_validated_and_can_be_expired_early() {
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
     let mut silence = Silence {
         id: 0,
         matchers: Vec::new(),
@@ -221,7 +223,7 @@ fn silences_are_validated_and_can_be_expired_early() {
 #[tokio::test]
 async fn full_outbox_drops_oldest_and_counts() {
     // No worker: the outbox fills and evaluation goes on regardless.
-    let mut engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
     let recorder = RecordingNotifier::named("stuck");
     let policy = NotificationPolicy {
         group_wait: Duration::ZERO,
@@ -231,9 +233,56 @@ async fn full_outbox_drops_oldest_and_counts() {
     };
     let _worker = engine.add_notifier(Arc::new(recorder), policy);
     for step in 0..1000 {
-        engine.evaluate(&snapshot(at(step * 30), Metric::ResponseTime, 1500.0), at(step * 30));
+        engine.evaluate(&snapshot(at(step * 30), Metric::ResponseTime, 1500.0));
     }
     let stats = &engine.delivery_stats()[0];
     assert_eq!(stats.queued, EngineConfig::default().outbox_capacity);
     assert_eq!(stats.dropped, 1000 - stats.queued as u64);
+}
+
+#[test]
+fn silences_are_stamped_and_listed_by_the_engines_clock() {
+    let clock = Arc::new(ManualClock::new(at(120)));
+    let engine = engine_on(
+        vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)],
+        clock.clone(),
+    );
+    let silence = |starts: u64, ends: u64| Silence {
+        id: 0,
+        matchers: vec![LabelMatcher::equal("alertname", "slow")],
+        starts_at: at(starts),
+        ends_at: at(ends),
+        created_by: "ops".to_owned(),
+        comment: String::new(),
+    };
+    let refused = engine.add_silence(silence(0, 60));
+    assert!(matches!(refused, Err(AlertingError::InvalidSilence(_))), "ended before now");
+    engine.add_silence(silence(0, 300)).unwrap();
+    engine.add_silence(silence(600, 900)).unwrap();
+    let listed: Vec<_> =
+        engine.silences_with_state().into_iter().map(|(s, state)| (s.starts_at, state)).collect();
+    assert_eq!(listed, [(at(120), "active"), (at(600), "pending")], "a past start moves to now");
+    clock.set(at(300));
+    let left: Vec<_> = engine.silences().into_iter().map(|s| s.starts_at).collect();
+    assert_eq!(left, [at(600)], "an ended silence is no longer listed, before any evaluation");
+}
+
+#[test]
+fn a_reload_with_bad_inhibit_rules_changes_neither_rules_nor_inhibit_rules() {
+    let engine = engine(vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)]);
+    let rules_before = engine.rules();
+    let inhibit_before = engine.inhibit_rules();
+    let new_rules = RuleSet { rules: vec![threshold_rule("busy", Metric::CpuUsage, 0.8, None, 0)] };
+    let bad = perfkit_alerting::InhibitRule {
+        source_matchers: Vec::new(),
+        target_matchers: Vec::new(),
+        equal: Vec::new(),
+    };
+    let refused = engine.reload(new_rules.clone(), vec![bad]);
+    assert!(matches!(refused, Err(AlertingError::InvalidInhibitRules(_))), "{refused:?}");
+    assert_eq!(engine.rules(), rules_before);
+    assert_eq!(engine.inhibit_rules(), inhibit_before);
+    engine.reload(new_rules.clone(), Vec::new()).unwrap();
+    assert_eq!(engine.rules(), new_rules);
+    assert!(engine.inhibit_rules().is_empty());
 }

@@ -12,8 +12,8 @@ use perfkit_alerting::{
     Notification, NotificationPolicy, NotifiedAlert, Notifier, RuleSet, WebhookNotifier,
     WebhookPayload, fingerprint,
 };
-use perfkit_core::{Metric, MetricsSnapshot, Timestamp};
-use support::{Answer, at, snapshot, start_receiver, threshold_rule};
+use perfkit_core::{ManualClock, Metric, MetricsSnapshot, Timestamp};
+use support::{Answer, START, at, snapshot, start_receiver, threshold_rule};
 
 const GOLDEN: &[u8] = include_bytes!("golden/webhook_v4.json");
 const GENERATOR: &str = "http://perfkit.local:8080/api/performance/alerts";
@@ -191,7 +191,8 @@ async fn a_hanging_receiver_never_delays_evaluation_nor_grows_memory() {
             })
             .collect();
         let config = EngineConfig { outbox_capacity: 8, ..EngineConfig::default() };
-        let mut engine = AlertEngine::new(RuleSet { rules }, config).unwrap();
+        let engine =
+            AlertEngine::new(RuleSet { rules }, config, Arc::new(ManualClock::new(START))).unwrap();
         let settings =
             HttpDeliverySettings { timeout: Duration::from_secs(3600), ..fast_settings() };
         let notifier = WebhookNotifier::new("hook", &url, "", settings).unwrap();
@@ -204,13 +205,13 @@ async fn a_hanging_receiver_never_delays_evaluation_nor_grows_memory() {
         let delivery = tokio::spawn(engine.add_notifier(Arc::new(notifier), policy).run());
 
         // The first group is on the wire and the receiver is holding (or failing) it...
-        engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 5000.0), at(0));
+        engine.evaluate(&snapshot(at(0), Metric::ResponseTime, 5000.0));
         requests.recv().await.unwrap();
         // ...while evaluation goes on: `evaluate` is synchronous and only queues.
         for step in 1..=50 {
             let mut s = MetricsSnapshot::empty(at(step * 30));
             s.response_time = Some(if step % 2 == 0 { 5000.0 } else { 0.0 });
-            engine.evaluate(&s, at(step * 30));
+            engine.evaluate(&s);
         }
         let stats = &engine.delivery_stats()[0];
         assert!(stats.queued <= 8, "{stats:?}");

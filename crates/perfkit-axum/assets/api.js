@@ -6,7 +6,9 @@
 
 // The router may be mounted under a prefix of the host's (`/ops`): the page names it.
 const MOUNT = document.querySelector('meta[name="perfkit-mount"]')?.content ?? "";
-const BASE = `${MOUNT}/api/performance`;
+// Where the API is under the mount (the router's apiPrefix): the page names it too.
+const API = document.querySelector('meta[name="perfkit-api"]')?.content ?? "/api/performance";
+const BASE = `${MOUNT}${API}`;
 const TOKEN_KEY = "perfkit.adminToken";
 
 /** An answer of the API: status, ok, and the JSON body (or null). */

@@ -130,6 +130,13 @@ fn perfkit_layers_one_by_one() -> Router {
 
 /// perfkit's layers as `router` installs them now: one `ServiceBuilder` stack under one
 /// `route_layer`; panics caught by the JSON-errors layer, bodies limited by axum's own limit.
+/// perfkit's whole router, with a token it accepts.
+#[allow(clippy::expect_used)] // a bench's set-up: a refused config should stop it loudly
+fn perfkit_router(service: PerformanceService) -> Router {
+    let config = ApiConfig { admin_token: "bench-admin-token-0123".into(), ..ApiConfig::default() };
+    router(service, config).expect("the bench's config is valid")
+}
+
 fn perfkit_stack() -> Router {
     plain().route_layer(
         tower::ServiceBuilder::new()
@@ -171,7 +178,7 @@ fn bench(c: &mut Criterion) {
         ("tower_http_stack", tower_http_stack()),
         ("perfkit_layers_one_by_one", perfkit_layers_one_by_one()),
         ("perfkit_stack", perfkit_stack()),
-        ("perfkit_router", router(service, ApiConfig::default())),
+        ("perfkit_router", perfkit_router(service)),
     ];
     let mut group = c.benchmark_group("middleware_stack");
     group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));

@@ -1,5 +1,5 @@
 //! Extractors whose rejections are [`ApiError`]s, so axum's own rejections come out as
-//! API.md's JSON error too. They are public: a host's handlers (the server's demo among
+//! perfkit's JSON error too. They are public: a host's handlers (the server's demo among
 //! them) answer bad input in the same words as perfkit's own endpoints.
 
 use axum::extract::rejection::QueryRejection;
@@ -7,7 +7,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -116,11 +115,11 @@ fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// `?limit=N`, checked against a range; absent means the endpoint's default.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "api", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct LimitQuery {
     /// How many entries, 1..=1000.
-    #[param(minimum = 1, maximum = 1000)]
+    #[cfg_attr(feature = "api", param(minimum = 1, maximum = 1000))]
     limit: Option<i64>,
 }
 

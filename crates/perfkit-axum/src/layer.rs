@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use axum::http::{Request, Response, StatusCode};
-use perfkit::metrics::{Method, Recorder};
+use perfkit_metrics::{Method, Recorder};
 use tower::{Layer, Service};
 
 use crate::error::ErrorKind;
@@ -35,7 +35,7 @@ pub const SERVER_ERROR_KIND: &str = "server_error";
 /// ```
 /// use std::sync::Arc;
 /// use axum::{Router, routing::get};
-/// use perfkit::metrics::Recorder;
+/// use perfkit_metrics::Recorder;
 /// use perfkit_axum::RequestMetricsLayer;
 /// use tower::ServiceExt;
 ///

@@ -1,18 +1,54 @@
-//! perfkit's HTTP face for axum: the `/api/performance` router, the request-metrics
-//! middleware, auth, JSON errors, the OpenAPI document and the live stream.
+//! perfkit's HTTP face for axum: the request-metrics layer, JSON errors and extractors; with
+//! the `api` feature the `/api/performance` router, auth, the OpenAPI document and the live
+//! stream; with `dashboard` the live dashboard page.
 //!
-//! - [`router`] serves every endpoint of perfkit's API (`docs/API.md`) over a
-//!   [`PerformanceService`](perfkit::PerformanceService), plus `/` and the health probes.
-//! - [`RequestMetricsLayer`] records every request of the host app into the service's
-//!   recorder by matched route, method and status.
-//! - [`ApiError`] is the one error every failure is reported as; the extractors
-//!   ([`ApiJson`], [`ApiQuery`], [`ApiPath`], [`JsonBytes`]) turn bad input into it, for a
-//!   host's own handlers too.
-//! - [`openapi`] is the OpenAPI 3.1 document, generated from the routes themselves.
+//! | feature | adds | over |
+//! |---|---|---|
+//! | (none) | [`RequestMetricsLayer`], [`ApiError`]/[`ErrorKind`], the extractors ([`ApiJson`], [`ApiQuery`], [`ApiPath`], [`JsonBytes`]), [`middleware`] | `perfkit-metrics`, axum, tower |
+//! | `api` | `router`, `ApiConfig`, `openapi`, `From` the perfkit crates' errors into [`ApiError`] | `perfkit` (with `openapi`), utoipa, tower-http |
+//! | `dashboard` (implies `api`) | the page at `/` and its assets under `/assets/` | |
 //!
-//! # Embedding
+//! The defaults are `api` and `dashboard`. The API's contract is `docs/openapi.json` in the
+//! repository, served by the router at `<api prefix>/openapi.json`.
+//!
+//! # The layer alone
+//!
+//! A host that wants request metrics and nothing else:
+//! `perfkit-axum = { version = "0.1", default-features = false }`, with `perfkit-metrics`
+//! for the recorder.
 //!
 //! ```
+//! use std::sync::Arc;
+//! use axum::{Router, routing::get};
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use perfkit_axum::RequestMetricsLayer;
+//! use perfkit_metrics::Recorder;
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let recorder = Arc::new(Recorder::default());
+//! let app = Router::new()
+//!     .route("/api/posts/{id}", get(|| async { "a post" }))
+//!     .layer(RequestMetricsLayer::new(Arc::clone(&recorder)));
+//!
+//! let response = app.oneshot(Request::get("/api/posts/7").body(Body::empty()).unwrap()).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! // Recorded by route template, never by raw path.
+//! assert_eq!(recorder.snapshot().routes.slowest[0].route, "/api/posts/{id}");
+//! # });
+//! ```
+//!
+//! # Embedding the API (feature `api`)
+//!
+//! Merge the router into your app (or [`nest`] it under a prefix of yours), put the layer
+//! outermost, and serve with `into_make_service_with_connect_info::<SocketAddr>()`: the
+//! throttle on failed authentication tells clients apart by their address, and without it
+//! the router logs a warning at the first request and throttles nobody.
+//!
+#![cfg_attr(feature = "api", doc = "```")]
+#![cfg_attr(not(feature = "api"), doc = "```ignore")]
+//! use std::net::SocketAddr;
 //! use std::sync::Arc;
 //! use axum::{Router, routing::get};
 //! use axum::body::Body;
@@ -23,57 +59,57 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let service = PerformanceService::builder().build()?;
-//! let config = ApiConfig { admin_token: "s3cret".into(), ..ApiConfig::default() };
+//! // At least 16 bytes, not all one character: `router` refuses a weak token.
+//! let config = ApiConfig { admin_token: "correct-horse-battery".into(), ..ApiConfig::default() };
 //!
 //! // Your app, with perfkit's API merged in and every request recorded.
 //! let app = Router::new()
 //!     .route("/api/posts/{id}", get(|| async { "a post" }))
-//!     .merge(router(service.clone(), config))
+//!     .merge(router(service.clone(), config)?)
 //!     .layer(RequestMetricsLayer::new(Arc::clone(service.recorder())));
 //!
 //! let response = app
 //!     .clone()
-//!     .oneshot(Request::get("/api/posts/7").body(Body::empty()).unwrap())
-//!     .await
-//!     .unwrap();
-//! assert_eq!(response.status(), 200);
-//!
-//! let response = app
 //!     .oneshot(Request::get("/api/performance/metrics/application").body(Body::empty()).unwrap())
 //!     .await
 //!     .unwrap();
 //! assert_eq!(response.status(), 200);
-//! // Recorded by route template, slowest first: both routes, never a raw path.
-//! let routes: Vec<String> =
-//!     service.recorder().snapshot().routes.slowest.into_iter().map(|r| r.route).collect();
-//! assert!(routes.contains(&"/api/posts/{id}".to_owned()));
-//! assert!(routes.contains(&"/api/performance/metrics/application".to_owned()));
-//! # Ok::<(), perfkit::PerfkitError>(())
+//!
+//! // Served so that the router sees each client's address:
+//! let _serve = async {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+//! };
+//!
+//! // A cache-aside read over the service's cache says whether it was a hit.
+//! use perfkit::cache::{CacheAside, Lookup};
+//! let posts = CacheAside::new(Arc::clone(service.cache()));
+//! let (_, lookup) = posts.get_or_compute("post:7", None, || async { Ok(b"a post".to_vec()) }).await?;
+//! assert_eq!(lookup, Lookup::Computed);
+//! let (_, lookup) = posts.get_or_compute("post:7", None, || async { Ok(b"a post".to_vec()) }).await?;
+//! assert!(lookup.is_hit());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 
-mod auth;
-mod auth_throttle;
-mod config;
 mod error;
 mod extract;
 mod layer;
-mod live;
 pub mod middleware;
-mod openapi;
-mod page;
-mod prepared;
-mod respond;
-mod router;
-mod routes;
-mod state;
-mod views;
 
-pub use config::ApiConfig;
+#[cfg(feature = "api")]
+mod api;
+#[cfg(feature = "dashboard")]
+mod dashboard;
+
+#[cfg(feature = "api")]
+pub use api::config::{ApiConfig, ApiConfigError, MIN_TOKEN_BYTES};
+#[cfg(feature = "api")]
+pub use api::openapi::{openapi, openapi_json};
+#[cfg(feature = "api")]
+pub use api::router::{nest, router};
 pub use error::{ApiError, ErrorKind};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, JsonBytes, LimitQuery, MAX_LIMIT};
 pub use layer::{
     RequestMetrics, RequestMetricsFuture, RequestMetricsLayer, SERVER_ERROR_KIND, UNMATCHED_ROUTE,
 };
-pub use openapi::{openapi, openapi_json};
-pub use router::router;

@@ -1,4 +1,6 @@
-//! Every endpoint of API.md through the router, with the admin token where needed.
+//! Every endpoint of the API (docs/openapi.json) through the router, with the admin token where needed.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -9,7 +11,7 @@ use perfkit_axum::ApiConfig;
 use serde_json::{Value, json};
 use support::{Call, TOKEN, app, app_with, path, send};
 
-/// Every row of API.md: method, path, body, and a check of the answer's JSON.
+/// Every endpoint: method, path, body, and a check of the answer's JSON.
 #[tokio::test]
 async fn every_endpoint_answers_with_its_documented_shape() {
     let (service, app) = app().await;
@@ -247,7 +249,7 @@ async fn live_data_is_not_cached_and_large_answers_are_gzipped() {
 #[tokio::test]
 async fn health_aggregates_components_and_is_503_when_unhealthy() {
     let service = perfkit::PerformanceService::builder().build().unwrap();
-    let app = perfkit_axum::router(service.clone(), ApiConfig::default());
+    let app = perfkit_axum::router(service.clone(), support::config()).unwrap();
     let answer = send(&app, Call::get(&path("/health/ready"))).await;
     assert_eq!(answer.status, 503, "no snapshot yet: {}", answer.text());
     assert_eq!(answer.json()["status"], "down");
@@ -267,7 +269,7 @@ async fn health_aggregates_components_and_is_503_when_unhealthy() {
     service.start();
     service.collect_now().await;
     let answer = send(&app, Call::get(&path("/health"))).await;
-    assert_eq!(service.health().status, HealthStatus::Healthy);
+    assert_eq!(service.readout().health().status, HealthStatus::Healthy);
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["status"], "healthy");
     service.shutdown().await;
@@ -286,7 +288,7 @@ async fn a_firing_alert_is_listed_and_cleared() {
     assert_eq!(answer.json()["active"].as_array().unwrap().len(), 1, "{}", answer.text());
     let answer = send(&app, Call::new(Method::DELETE, &path("/alerts")).admin()).await;
     assert_eq!(answer.json()["cleared"], 1);
-    assert!(service.parts().alerts.active().is_empty());
+    assert!(service.parts().alerts.active_alerts().is_empty());
 }
 
 #[tokio::test]

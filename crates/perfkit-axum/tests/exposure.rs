@@ -1,7 +1,10 @@
 //! Safe to expose, at the router: failed authentication is limited per client address (429
-//! with `Retry-After`, even for the right token while blocked, others unaffected), and every
+//! with `Retry-After`, even for the right token while blocked, others unaffected), a request
+//! without credentials is 401 and no guess (even from a blocked address), and every
 //! response carries `nosniff` and a restrictive Content-Security-Policy while the dashboard
 //! keeps its own.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -18,12 +21,20 @@ use tower::ServiceExt;
 
 /// `DELETE /alerts` from `peer` with `token`, as the server sees it with connect info.
 async fn clear_alerts(app: &Router, peer: &str, token: &str) -> (StatusCode, Option<String>) {
-    let mut request = Request::builder()
-        .method(Method::DELETE)
-        .uri(path("/alerts"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
+    clear_alerts_with(app, peer, Some(token)).await
+}
+
+/// `DELETE /alerts` from `peer`, with `token` or with no `Authorization` header at all.
+async fn clear_alerts_with(
+    app: &Router,
+    peer: &str,
+    token: Option<&str>,
+) -> (StatusCode, Option<String>) {
+    let mut request = Request::builder().method(Method::DELETE).uri(path("/alerts"));
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let mut request = request.body(Body::empty()).unwrap();
     request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
     let response = app.clone().oneshot(request).await.unwrap();
     let retry_after =
@@ -51,6 +62,26 @@ async fn failed_authentication_is_limited_per_client_address() {
     assert_eq!(clear_alerts(&app, attacker, TOKEN).await.1.as_deref(), Some("30"));
     tokio::time::advance(std::time::Duration::from_secs(30)).await;
     assert_eq!(clear_alerts(&app, attacker, TOKEN).await.0, StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_without_credentials_is_401_and_no_guess_even_from_a_blocked_address() {
+    let (_, app) = app().await;
+    let client = "192.0.2.20:40000";
+    // Far more than the limit of requests with no header: none counts.
+    for attempt in 0..50 {
+        let (status, retry_after) = clear_alerts_with(&app, client, None).await;
+        assert_eq!((status, retry_after), (StatusCode::UNAUTHORIZED, None), "attempt {attempt}");
+    }
+    assert_eq!(clear_alerts(&app, client, TOKEN).await.0, StatusCode::OK, "still let in");
+    // Wrong tokens are guesses: the address is blocked...
+    for attempt in 0..10 {
+        let guess = format!("guess-{attempt}");
+        assert_eq!(clear_alerts(&app, client, &guess).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(clear_alerts(&app, client, "guess-10").await.0, StatusCode::TOO_MANY_REQUESTS);
+    // ...yet a request without credentials is still told what it lacks: 401, not 429.
+    assert_eq!(clear_alerts_with(&app, client, None).await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

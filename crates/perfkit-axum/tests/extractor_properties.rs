@@ -1,6 +1,8 @@
 //! The API's extractors under any input: any body, content type, query string or path sent
 //! to the router is answered 2xx or a 4xx JSON error, never a 5xx or a panic; and an update
 //! that is refused changes nothing (the running optimizer config and alert rules stay whole).
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -15,7 +17,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
 }
 
-/// 2xx, or a 4xx with API.md's JSON error.
+/// 2xx, or a 4xx with perfkit's JSON error.
 fn well_answered(answer: &Answer, what: &str) -> Result<(), TestCaseError> {
     let status = answer.status.as_u16();
     prop_assert!(status < 500, "{what}: {status} {}", answer.text());

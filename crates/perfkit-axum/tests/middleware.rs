@@ -72,10 +72,16 @@ async fn routes_beyond_the_cap_fold_into_the_overflow_series() {
     assert!(text.contains(OVERFLOW_ROUTE), "{text}");
 }
 
+#[cfg(feature = "api")]
 #[tokio::test]
 async fn the_api_router_records_its_errors_by_kind() {
     let service = perfkit::PerformanceService::builder().build().unwrap();
-    let app = perfkit_axum::router(service.clone(), perfkit_axum::ApiConfig::default())
+    let config = perfkit_axum::ApiConfig {
+        admin_token: "test-admin-token-0123456789".to_owned(),
+        ..perfkit_axum::ApiConfig::default()
+    };
+    let app = perfkit_axum::router(service.clone(), config)
+        .unwrap()
         .layer(RequestMetricsLayer::new(Arc::clone(service.recorder())));
     for (method, path) in [
         ("GET", "/api/performance/summary"),

@@ -1,4 +1,6 @@
 //! The checked-in `docs/openapi.json` is the document the code generates.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -139,4 +141,100 @@ fn the_bare_object_check_catches_bare_objects() {
     ] {
         assert!(!is_bare(&document, &shaped), "{shaped}");
     }
+}
+
+/// Operations anyone may call, whatever the config: the probes, the document, the page.
+const OPEN: [&str; 5] = [
+    "/",
+    "/api/performance/health",
+    "/api/performance/health/live",
+    "/api/performance/health/ready",
+    "/api/performance/openapi.json",
+];
+
+fn operations(document: &serde_json::Value) -> Vec<(String, String, &serde_json::Value)> {
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations.push((method.clone(), path.clone(), operation));
+        }
+    }
+    operations
+}
+
+#[test]
+fn every_admin_operation_lists_401_and_429_and_every_read_operation_401() {
+    let document: serde_json::Value =
+        serde_json::from_str(&perfkit_axum::openapi_json().unwrap()).unwrap();
+    let mut missing = Vec::new();
+    let mut admin = 0;
+    for (method, path, operation) in operations(&document) {
+        let responses = &operation["responses"];
+        let lists = |status: &str| responses.get(status).is_some();
+        if operation.get("security").is_some() {
+            admin += 1;
+            for status in ["401", "429"] {
+                if !lists(status) {
+                    missing.push(format!("admin {method} {path}: {status}"));
+                }
+            }
+        } else if !OPEN.contains(&path.as_str()) && !lists("401") {
+            missing.push(format!("read {method} {path}: 401"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "refusals the extractors answer but the document omits: {missing:#?}"
+    );
+    assert!(admin >= 14, "only {admin} admin operations: is `security` still set on them?");
+}
+
+/// Every `"$ref"` string anywhere in `value`.
+fn references<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields {
+                match (key.as_str(), field.as_str()) {
+                    ("$ref", Some(target)) => found.push(target),
+                    _ => references(field, found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+/// The value a local JSON pointer reference (`#/components/schemas/X`) names.
+fn resolve<'a>(document: &'a serde_json::Value, reference: &str) -> Option<&'a serde_json::Value> {
+    let pointer = reference.strip_prefix('#')?;
+    document.pointer(pointer)
+}
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    let document: serde_json::Value =
+        serde_json::from_str(&perfkit_axum::openapi_json().unwrap()).unwrap();
+    let mut found = Vec::new();
+    references(&document, &mut found);
+    assert!(found.len() > 50, "only {} references found", found.len());
+    let dangling: Vec<&str> =
+        found.into_iter().filter(|reference| resolve(&document, reference).is_none()).collect();
+    assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+}
+
+#[test]
+fn the_reference_check_catches_a_dangling_one() {
+    let document = serde_json::json!({
+        "components": { "schemas": { "Here": { "type": "string" } } },
+        "paths": { "/x": { "get": { "parameters": [
+            { "schema": { "$ref": "#/components/schemas/Here" } },
+            { "schema": { "$ref": "#/components/schemas/StatementOrder" } },
+        ]}}},
+    });
+    let mut found = Vec::new();
+    references(&document, &mut found);
+    let dangling: Vec<&str> =
+        found.into_iter().filter(|r| resolve(&document, r).is_none()).collect();
+    assert_eq!(dangling, ["#/components/schemas/StatementOrder"]);
 }

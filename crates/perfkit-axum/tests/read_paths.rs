@@ -1,6 +1,8 @@
 //! The read paths of `/summary`, `/dashboard` and the health probes take no lock that all
 //! requests share (docs/ARCHITECTURE.md's invariant), and the prepared answers follow every
 //! change: a collection, an admin write.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -1,5 +1,7 @@
 //! An invalid update is refused whole: a config or rule set that is partly valid changes
 //! nothing, and the one running before stays in force, exactly.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

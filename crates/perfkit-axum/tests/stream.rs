@@ -1,5 +1,7 @@
 //! The live stream over a real socket: registered while open, events delivered,
 //! unregistered when the client leaves.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -9,13 +11,17 @@ use perfkit::PerformanceService;
 use perfkit_axum::{ApiConfig, router};
 use tokio_tungstenite::tungstenite::Message;
 
+/// The admin token of the protected server.
+const TOKEN: &str = "stream-test-token-0123";
+
 /// Longest wait for something the server does on its own (the end of a connection).
 const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn serve(service: &PerformanceService) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = router(service.clone(), ApiConfig::default());
+    let config = ApiConfig { admin_token: "stream-test-token-0123".into(), ..ApiConfig::default() };
+    let app = router(service.clone(), config).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     address
 }
@@ -139,8 +145,8 @@ async fn a_stream_ticket_opens_a_protected_stream_once() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let config =
-        ApiConfig { admin_token: "s3cret".into(), protect_reads: true, ..ApiConfig::default() };
-    let app = router(service.clone(), config);
+        ApiConfig { admin_token: TOKEN.into(), protect_reads: true, ..ApiConfig::default() };
+    let app = router(service.clone(), config).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let refused = |result: Result<_, WsError>| match result {
         Err(WsError::Http(response)) => response.status().as_u16(),
@@ -154,7 +160,7 @@ async fn a_stream_ticket_opens_a_protected_stream_once() {
     let ticket_without_token = http_post(address, "/api/performance/stream/ticket", None).await;
     assert!(ticket_without_token.starts_with("HTTP/1.1 401"), "{ticket_without_token}");
 
-    let answer = http_post(address, "/api/performance/stream/ticket", Some("s3cret")).await;
+    let answer = http_post(address, "/api/performance/stream/ticket", Some(TOKEN)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let body: serde_json::Value =
         serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();

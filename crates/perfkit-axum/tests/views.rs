@@ -1,5 +1,7 @@
 //! The answers built at the edge from the service's parts: summary, dashboard and the
 //! application view agree with the parts they are read from.
+// The router and its document are the `api` feature's.
+#![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -26,13 +28,13 @@ async fn summary_and_dashboard_are_built_from_the_parts() {
         let _ = service.cache().get("post:2").await.unwrap();
         service.collect_now().await;
     }
-    let latest = service.latest().unwrap();
+    let latest = service.readout().latest().unwrap();
 
     let summary = send(&app, Call::get(&path("/summary"))).await.json();
     assert_eq!(summary["snapshot"]["p95"].as_f64(), latest.p95);
     assert_eq!(summary["snapshot"]["cacheHitRate"].as_f64(), Some(0.5));
     assert_ne!(summary["score"]["status"], "unknown", "{summary}");
-    assert_eq!(summary["activeAlerts"], service.parts().alerts.active().len());
+    assert_eq!(summary["activeAlerts"], service.parts().alerts.active_alerts().len());
 
     let dashboard = send(&app, Call::get(&path("/dashboard"))).await.json();
     for field in

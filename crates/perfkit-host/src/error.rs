@@ -1,7 +1,7 @@
-//! `HostError`, everything the host toolkit can refuse, and its mapping into the
-//! optimizer's `OptimizerError` for the control traits.
+//! `HostError`, everything the host toolkit can refuse, and its mapping into
+//! `ControlError` for the control traits.
 
-use perfkit_optimizer::OptimizerError;
+use perfkit_control::{ControlError, ControlKind};
 
 /// Everything the worker pool and the connection registry can refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,21 +35,23 @@ pub enum HostError {
 }
 
 impl HostError {
-    /// Which of the optimizer's controls a failure belongs to.
-    fn control(&self) -> &'static str {
+    /// Which control a failure belongs to.
+    fn control(&self) -> ControlKind {
         match self {
-            HostError::TooManyConnections { .. } | HostError::InvalidConfig(_) => "connections",
+            HostError::TooManyConnections { .. } | HostError::InvalidConfig(_) => {
+                ControlKind::Connections
+            }
             HostError::InvalidPoolConfig(_)
             | HostError::NoRuntime
             | HostError::QueueFull { .. }
-            | HostError::PoolClosed => "queue",
+            | HostError::PoolClosed => ControlKind::Queue,
         }
     }
 }
 
-impl From<HostError> for OptimizerError {
+impl From<HostError> for ControlError {
     fn from(error: HostError) -> Self {
-        OptimizerError::control(error.control(), &error)
+        ControlError::failed(error.control(), &error)
     }
 }
 
@@ -59,13 +61,13 @@ mod tests {
 
     #[test]
     fn becomes_a_failure_of_the_right_control() {
-        let error = OptimizerError::from(HostError::PoolClosed);
+        let error = ControlError::from(HostError::PoolClosed);
         assert_eq!(
             error.to_string(),
             "queue control failed: worker pool is shut down: it takes no jobs and cannot be resized"
         );
-        let error = OptimizerError::from(HostError::TooManyConnections { max: 3 });
-        assert!(matches!(error, OptimizerError::Control { control: "connections", .. }));
+        let error = ControlError::from(HostError::TooManyConnections { max: 3 });
+        assert!(matches!(error, ControlError::Failed { control: ControlKind::Connections, .. }));
     }
 
     #[test]

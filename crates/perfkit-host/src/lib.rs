@@ -1,18 +1,21 @@
 //! perfkit-host: the parts of a host service that perfkit watches and the optimizer acts on.
 //!
 //! - [`WorkerPool`]: background jobs in one bounded queue, served by a number of tokio
-//!   workers that changes while jobs run. It implements the optimizer's [`QueueControl`], so
-//!   the optimizer can scale it with the backlog.
+//!   workers that changes while jobs run. It implements [`QueueControl`], so the optimizer
+//!   can scale it with the backlog.
 //! - [`ConnectionRegistry`]: the live client connections (WebSockets, say), at most
-//!   `max_connections` of them, with heartbeats and idle cleanup. It implements the
-//!   optimizer's [`ConnectionControl`], so the optimizer can close idle connections.
+//!   `max_connections` of them, with heartbeats and idle cleanup. It implements
+//!   [`ConnectionControl`], so the optimizer can close idle connections.
 //!
 //! Both are bounded by their configs, which have sane defaults (a queue of 1024 jobs, 500
 //! connections). What they refuse is a [`HostError`]; through the control traits it becomes
-//! an [`OptimizerError`](perfkit_optimizer::OptimizerError) naming the control.
+//! a [`ControlError`](perfkit_control::ControlError) naming the control.
 //!
-//! [`QueueControl`]: perfkit_optimizer::QueueControl
-//! [`ConnectionControl`]: perfkit_optimizer::ConnectionControl
+//! The control traits come from `perfkit-control`, a small crate of their own: this crate
+//! implements them without depending on the optimizer that acts through them.
+//!
+//! [`QueueControl`]: perfkit_control::QueueControl
+//! [`ConnectionControl`]: perfkit_control::ConnectionControl
 //!
 //! # Example
 //!
@@ -20,7 +23,7 @@
 //! use std::sync::Arc;
 //! use perfkit_core::SystemClock;
 //! use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig, WorkerPool, WorkerPoolConfig};
-//! use perfkit_optimizer::{ConnectionControl, Controls, QueueControl};
+//! use perfkit_control::{ConnectionControl, Controls, QueueControl};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let pool = WorkerPool::new(WorkerPoolConfig { queue_capacity: 100, ..Default::default() })?;

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use perfkit_control::{ConnectionControl, ConnectionCounts};
 use perfkit_core::{ManualClock, Timestamp};
 use perfkit_host::{
     CloseReason, ConnectionRegistry, ConnectionRegistryConfig, ConnectionSignal, HeartbeatReport,
     HostError,
 };
-use perfkit_optimizer::{ConnectionControl, ConnectionCounts};
 
 fn registry(max: usize) -> (ConnectionRegistry, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000)));

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use perfkit_control::{ControlError, ControlKind, QueueControl};
 use perfkit_host::{HostError, WorkerPool, WorkerPoolConfig};
-use perfkit_optimizer::{OptimizerError, QueueControl};
 use tokio::sync::{Notify, Semaphore, oneshot};
 
 fn config(workers: u32, capacity: usize) -> WorkerPoolConfig {
@@ -204,7 +204,7 @@ async fn a_shut_down_pool_refuses_to_scale_and_the_optimizer_hears_why() {
     assert_eq!(pool.workers(), 0);
     let error = QueueControl::scale_to(&pool, 4).await.unwrap_err();
     assert!(
-        matches!(&error, OptimizerError::Control { control: "queue", message }
+        matches!(&error, ControlError::Failed { control: ControlKind::Queue, message }
             if message.contains("shut down")),
         "{error}"
     );

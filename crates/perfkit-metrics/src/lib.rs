@@ -62,9 +62,7 @@ mod window;
 
 pub use config::RecorderConfig;
 pub use error::MetricsError;
-pub use exposition::families::{
-    Family as FamilyBuilder, Labels as FamilyLabels, desc as family_desc,
-};
+pub use exposition::families::{Family as FamilyBuilder, FamilyLabels, desc as family_desc};
 pub use exposition::{PrometheusExporter, RecorderCollector};
 pub use http::{Method, StatusClass};
 pub use probe::{
@@ -74,9 +72,12 @@ pub use probe::{
 pub use recorder::{OVERFLOW_ROUTE, OVERFLOW_STATEMENT, Recorder};
 pub use report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
-    LatencySummary, RequestFigures, RouteFigures, RouteSummary, StatementFigures, StatementSummary,
-    Throughput, WebSocketFigures,
+    LatencySummary, RequestFigures, RouteFigures, RouteSummary, StatementFigures, Throughput,
+    WebSocketFigures,
 };
+// One measured statement: perfkit-control owns the type (the optimizer reads the same one),
+// re-exported here because the recorder's report holds it.
+pub use perfkit_control::StatementSummary;
 pub use slow_operations::{
     OTHER_OPERATION, OperationFigures, SlowOperationGuard, SlowOperations, SlowOperationsConfig,
 };

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use perfkit_control::StatementSummary;
 use perfkit_core::{Clock, SystemClock, Timestamp};
 
 use crate::buckets::{FineBuckets, MAX_VALUE};
@@ -13,7 +14,7 @@ use crate::http::{Method, StatusClass};
 use crate::interval_figures::{IntervalFigures, interval_figures, route_summary};
 use crate::report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, LatencyFigures, RequestFigures,
-    RouteFigures, RouteSummary, StatementFigures, StatementSummary, Throughput, WebSocketFigures,
+    RouteFigures, RouteSummary, StatementFigures, Throughput, WebSocketFigures,
 };
 use crate::series::{RequestSeries, SeriesCounts};
 use crate::shard::{CachePadded, stripe_count, thread_stripe};

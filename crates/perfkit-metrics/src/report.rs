@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use perfkit_control::StatementSummary;
 use perfkit_core::{MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -195,35 +196,6 @@ pub struct StatementFigures {
     pub overflow_queries: u64,
     /// Every tracked statement, slowest P95 first (then most total time).
     pub slowest: Vec<StatementSummary>,
-}
-
-/// One statement since reset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct StatementSummary {
-    /// A stable id of the statement's text, for asking about it (its plan) by id.
-    pub id: String,
-    /// The normalized statement: literals replaced by `?`.
-    pub statement: String,
-    /// Calls.
-    pub count: u64,
-    /// Calls at least as slow as the slow-query threshold.
-    pub slow: u64,
-    /// Calls the database cancelled at its statement timeout (counted in `count` too).
-    pub timeouts: u64,
-    /// Rows returned or changed, all calls together.
-    pub rows: u64,
-    /// Time spent in it, all calls together, ms.
-    pub total_ms: f64,
-    /// Mean duration, ms.
-    pub avg: Option<f64>,
-    /// Median duration, ms (to within 3 %).
-    pub p50: Option<f64>,
-    /// 95th percentile duration, ms (to within 3 %).
-    pub p95: Option<f64>,
-    /// Longest call, ms.
-    pub max: Option<f64>,
 }
 
 /// WebSocket traffic. Connections open now are the connection registry's figure, not the

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::controls::{CacheFigures, ConnectionCounts, MemoryFigures};
+use perfkit_control::{CacheFigures, ConnectionCounts, ControlError, ControlKind, MemoryUsage};
+
 use crate::{
     ActionKind, ActionResult, Controls, Figures, OptimizerConfig, OptimizerError, Recommendation,
 };
@@ -29,26 +30,29 @@ pub(crate) async fn perform(
 ) -> Result<ActionResult, OptimizerError> {
     match rec.action {
         ActionKind::OptimizeCache => {
-            optimize_cache(rec, need(&controls.cache, "cache")?, config).await
+            optimize_cache(rec, need(&controls.cache, ControlKind::Cache)?, config).await
         }
         ActionKind::CloseIdleConnections => {
-            close_idle(need(&controls.connections, "connections")?, config).await
+            close_idle(need(&controls.connections, ControlKind::Connections)?, config).await
         }
-        ActionKind::ReleaseMemory => release_memory(need(&controls.memory, "memory")?).await,
+        ActionKind::ReleaseMemory => {
+            release_memory(need(&controls.memory, ControlKind::Memory)?).await
+        }
         ActionKind::ReportSlowQueries => Ok(report_slow_queries(rec)),
-        ActionKind::ScaleWorkers => scale_workers(rec, need(&controls.queue, "queue")?).await,
-        ActionKind::ResizeDatabasePool => resize_pool(rec, need(&controls.pool, "pool")?).await,
+        ActionKind::ScaleWorkers => {
+            scale_workers(rec, need(&controls.queue, ControlKind::Queue)?).await
+        }
+        ActionKind::ResizeDatabasePool => {
+            resize_pool(rec, need(&controls.pool, ControlKind::Pool)?).await
+        }
         ActionKind::RotateOutLaggingReplicas => {
-            rotate_out_lagging(rec, need(&controls.pool, "pool")?, config).await
+            rotate_out_lagging(rec, need(&controls.pool, ControlKind::Pool)?, config).await
         }
     }
 }
 
-fn need<'a, T: ?Sized>(
-    control: &'a Option<Arc<T>>,
-    name: &'static str,
-) -> Result<&'a Arc<T>, OptimizerError> {
-    control.as_ref().ok_or_else(|| OptimizerError::control(name, "no control provided by the host"))
+fn need<T: ?Sized>(control: &Option<Arc<T>>, kind: ControlKind) -> Result<&Arc<T>, ControlError> {
+    control.as_ref().ok_or(ControlError::Missing(kind))
 }
 
 #[allow(clippy::cast_precision_loss)] // byte and key counts are far below 2^52
@@ -63,7 +67,7 @@ fn cache_figures(stats: CacheFigures) -> Figures {
 
 async fn optimize_cache(
     rec: &Recommendation,
-    cache: &Arc<dyn crate::CacheControl>,
+    cache: &Arc<dyn perfkit_control::CacheControl>,
     config: &OptimizerConfig,
 ) -> Result<ActionResult, OptimizerError> {
     let before = cache.stats().await?;
@@ -94,7 +98,7 @@ fn connection_figures(counts: ConnectionCounts) -> Figures {
 }
 
 async fn close_idle(
-    connections: &Arc<dyn crate::ConnectionControl>,
+    connections: &Arc<dyn perfkit_control::ConnectionControl>,
     config: &OptimizerConfig,
 ) -> Result<ActionResult, OptimizerError> {
     let idle_after = config.connection_optimization.idle_timeout;
@@ -116,7 +120,7 @@ async fn close_idle(
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn memory_figures(memory: MemoryFigures) -> Figures {
+fn memory_figures(memory: MemoryUsage) -> Figures {
     let mut figures = Figures::new().with("usedBytes", memory.used_bytes as f64);
     if let Some(usage) = memory.usage {
         figures.insert("memoryUsage", usage);
@@ -125,7 +129,7 @@ fn memory_figures(memory: MemoryFigures) -> Figures {
 }
 
 async fn release_memory(
-    memory: &Arc<dyn crate::MemoryControl>,
+    memory: &Arc<dyn perfkit_control::MemoryControl>,
 ) -> Result<ActionResult, OptimizerError> {
     let before = memory.usage().await?;
     memory.release().await?;
@@ -155,19 +159,22 @@ fn report_slow_queries(rec: &Recommendation) -> ActionResult {
 
 async fn scale_workers(
     rec: &Recommendation,
-    queue: &Arc<dyn crate::QueueControl>,
+    queue: &Arc<dyn perfkit_control::QueueControl>,
 ) -> Result<ActionResult, OptimizerError> {
     let Some(scale) = rec.scale else {
-        return Err(OptimizerError::control("queue", "a scaling recommendation without counts"));
+        return Err(OptimizerError::IncompleteRecommendation {
+            action: rec.action,
+            missing: "the current and target worker counts",
+        });
     };
     let now = queue.scale_to(scale.target).await?;
     Ok(scaled(scale.current, now))
 }
 
-/// Resizes a pool that can be resized; for one that cannot, reports the size to set.
+/// Keeps replicas lagging past `databasePool.maxReplicaLagMs` out of the pool's rotation.
 async fn rotate_out_lagging(
     rec: &Recommendation,
-    pool: &Arc<dyn crate::PoolControl>,
+    pool: &Arc<dyn perfkit_control::PoolControl>,
     config: &OptimizerConfig,
 ) -> Result<ActionResult, OptimizerError> {
     let max_lag =
@@ -184,12 +191,16 @@ async fn rotate_out_lagging(
     })
 }
 
+/// Resizes a pool that can be resized; for one that cannot, reports the size to set.
 async fn resize_pool(
     rec: &Recommendation,
-    pool: &Arc<dyn crate::PoolControl>,
+    pool: &Arc<dyn perfkit_control::PoolControl>,
 ) -> Result<ActionResult, OptimizerError> {
     let Some(target) = rec.figures.get("targetConnections") else {
-        return Err(OptimizerError::control("pool", "a sizing recommendation without a target"));
+        return Err(OptimizerError::IncompleteRecommendation {
+            action: rec.action,
+            missing: "the target connections",
+        });
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a small whole count
     let target = target as u32;

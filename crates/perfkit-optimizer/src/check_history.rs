@@ -3,11 +3,11 @@
 
 use std::collections::VecDeque;
 
+use perfkit_control::{PoolFigures, StatementSummary};
 use perfkit_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::ActionKind;
-use crate::controls::{PoolFigures, StatementFigures};
 use crate::validate::MAX_STABILIZATION_CHECKS;
 
 /// What the rules know beyond the current snapshot: the recent checks (for stabilization) and
@@ -46,7 +46,7 @@ pub struct Observed {
     pub pool: Option<PoolFigures>,
     /// The measured statements; empty without a statement source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub statements: Vec<StatementFigures>,
+    pub statements: Vec<StatementSummary>,
 }
 
 impl CheckHistory {

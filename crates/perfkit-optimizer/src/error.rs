@@ -1,6 +1,9 @@
-//! The optimizer's one error type: a refused configuration with every problem listed, or a host
-//! control that failed.
+//! The optimizer's one error type: a refused configuration with every problem listed, a host
+//! control that failed, or a recommendation that lacks what its action needs.
 
+use perfkit_control::ControlError;
+
+use crate::ActionKind;
 use crate::config::ConfigProblem;
 
 /// Everything that can go wrong in the optimizer.
@@ -9,21 +12,18 @@ pub enum OptimizerError {
     /// A configuration update was refused; the old configuration stays in force.
     #[error("invalid optimizer config: {}", list(.0))]
     InvalidConfig(Vec<ConfigProblem>),
-    /// A control the host implements failed.
-    #[error("{control} control failed: {message}")]
-    Control {
-        /// Which control: `cache`, `connections`, `memory` or `queue`.
-        control: &'static str,
-        /// What went wrong, in the implementation's words.
-        message: String,
+    /// A control the host implements failed, or the host provides none for the action.
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    /// A recommendation lacks a figure its action needs (a rule and its action disagree), so
+    /// nothing was done.
+    #[error("a {action} recommendation without {missing}")]
+    IncompleteRecommendation {
+        /// The action recommended.
+        action: ActionKind,
+        /// What it lacks.
+        missing: &'static str,
     },
-}
-
-impl OptimizerError {
-    /// A failure of the named control, for host implementations of the control traits.
-    pub fn control(control: &'static str, message: impl std::fmt::Display) -> Self {
-        OptimizerError::Control { control, message: message.to_string() }
-    }
 }
 
 fn list(problems: &[ConfigProblem]) -> String {

@@ -6,7 +6,10 @@
 //! which figures and at which priority. Effects go through small traits the host
 //! implements ([`CacheControl`], [`ConnectionControl`], [`MemoryControl`], [`QueueControl`],
 //! [`PoolControl`]; the slow-query report reads a [`StatementSource`]),
-//! so the optimizer depends on no cache, socket or allocator.
+//! so the optimizer depends on no cache, socket or allocator. Those traits, their figures and
+//! their [`ControlError`] belong to the `perfkit-control` crate, which hosts implement
+//! without depending on the optimizer; they are re-exported here. A control's failure reaches
+//! the optimizer's callers as [`OptimizerError::Control`].
 //!
 //! Between the two stand the guardrails, in the manner of a Kubernetes autoscaler: a trigger
 //! must hold for several consecutive checks (scale-up excepted), a scale-down takes the highest
@@ -52,7 +55,6 @@ mod action;
 mod actions;
 mod check_history;
 mod config;
-mod controls;
 mod error;
 mod figures;
 mod guard;
@@ -73,11 +75,8 @@ pub use config::{
     DatabasePoolConfig, GuardrailsConfig, MemoryOptimizationConfig, ModeConfig, OptimizerConfig,
     QueryOptimizationConfig, QueueScalingConfig,
 };
-pub use controls::{
-    CacheControl, CacheFigures, ConnectionControl, ConnectionCounts, Controls, MemoryControl,
-    MemoryFigures, PoolControl, PoolFigures, QueueControl, ReplicationFigures, StatementFigures,
-    StatementSource,
-};
+// The control vocabulary the optimizer acts through, re-exported so a host that uses the
+// optimizer alone names it from one place; perfkit-control owns every one of these types.
 pub use error::OptimizerError;
 pub use figures::Figures;
 pub use guard::KillSwitchTrip;
@@ -86,5 +85,10 @@ pub use history::{
     Verdict, Verification,
 };
 pub use optimizer::Optimizer;
+pub use perfkit_control::{
+    CacheControl, CacheFigures, ConnectionControl, ConnectionCounts, ControlError, ControlKind,
+    Controls, MemoryControl, MemoryUsage, PoolControl, PoolFigures, QueueControl, StatementSource,
+    StatementSummary,
+};
 pub use recommendation::{Recommendation, WorkerScale};
 pub use rules::{evaluate, forced};

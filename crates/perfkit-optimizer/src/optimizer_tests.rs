@@ -8,13 +8,15 @@ use async_trait::async_trait;
 use mockall::predicate::eq;
 use perfkit_core::{Clock, ManualClock, MetricsSnapshot, Timestamp};
 
-use crate::controls::{
+use perfkit_control::{
+    CacheFigures, ConnectionCounts, ControlError, ControlKind, Controls, MemoryUsage,
     MockCacheControl, MockConnectionControl, MockMemoryControl, MockPoolControl, MockQueueControl,
-    PoolFigures,
+    PoolFigures, QueueControl,
 };
+
 use crate::{
-    ActionKind, ActionOutcome, CacheFigures, ConnectionCounts, Controls, MemoryFigures, Optimizer,
-    OptimizerConfig, OptimizerError, QueueControl, RunRecord, SkipReason, Verdict,
+    ActionKind, ActionOutcome, Optimizer, OptimizerConfig, OptimizerError, RunRecord, SkipReason,
+    Verdict,
 };
 
 const START: i64 = 1_700_000_000_000;
@@ -69,7 +71,7 @@ fn read_only_controls() -> Controls {
     connections.expect_counts().returning(|_| Ok(ConnectionCounts { open: 800, idle: 600 }));
     connections.expect_close_idle().times(0);
     let mut memory = MockMemoryControl::new();
-    memory.expect_usage().returning(|| Ok(MemoryFigures::default()));
+    memory.expect_usage().returning(|| Ok(MemoryUsage::default()));
     memory.expect_release().times(0);
     let mut queue = MockQueueControl::new();
     queue.expect_workers().returning(|| Ok(4));
@@ -171,7 +173,7 @@ async fn actions_call_their_controls_with_the_right_arguments() {
     memory
         .expect_usage()
         .times(2)
-        .returning(move || Ok(MemoryFigures { used_bytes: usage.next().unwrap(), usage: None }));
+        .returning(move || Ok(MemoryUsage { used_bytes: usage.next().unwrap(), usage: None }));
     memory.expect_release().times(1).returning(|| Ok(()));
 
     let mut queue = MockQueueControl::new();
@@ -226,7 +228,9 @@ async fn a_failing_control_is_recorded_and_other_actions_go_on() {
     let mut config = OptimizerConfig::default();
     config.guardrails.stabilization_checks = 1;
     let mut memory = MockMemoryControl::new();
-    memory.expect_usage().returning(|| Err(OptimizerError::control("memory", "probe down")));
+    memory
+        .expect_usage()
+        .returning(|| Err(ControlError::failed(ControlKind::Memory, "probe down")));
     memory.expect_release().times(0);
     let controls = Controls { memory: Some(Arc::new(memory)), ..Controls::default() };
     let optimizer = Optimizer::new(config, controls, clock.clone()).unwrap();
@@ -242,7 +246,7 @@ async fn a_failing_control_is_recorded_and_other_actions_go_on() {
 
 fn memory_only(releases: usize) -> Controls {
     let mut memory = MockMemoryControl::new();
-    memory.expect_usage().returning(|| Ok(MemoryFigures { used_bytes: 1, usage: Some(0.9) }));
+    memory.expect_usage().returning(|| Ok(MemoryUsage { used_bytes: 1, usage: Some(0.9) }));
     memory.expect_release().times(releases).returning(|| Ok(()));
     Controls { memory: Some(Arc::new(memory)), ..Controls::default() }
 }
@@ -348,13 +352,13 @@ struct FakeQueue {
 
 #[async_trait]
 impl QueueControl for FakeQueue {
-    async fn length(&self) -> Result<u64, OptimizerError> {
+    async fn length(&self) -> Result<u64, ControlError> {
         Ok(0)
     }
-    async fn workers(&self) -> Result<u32, OptimizerError> {
+    async fn workers(&self) -> Result<u32, ControlError> {
         Ok(self.workers.load(Ordering::SeqCst))
     }
-    async fn scale_to(&self, workers: u32) -> Result<u32, OptimizerError> {
+    async fn scale_to(&self, workers: u32) -> Result<u32, ControlError> {
         self.workers.store(workers, Ordering::SeqCst);
         self.scaled_to.lock().unwrap().push(workers);
         Ok(workers)

@@ -5,9 +5,11 @@
 //!   in perfkit's [`Recorder`](perfkit::metrics::Recorder): per statement, normalized by
 //!   [`normalize`] (literals out) and capped like routes, so `/metrics/application`, the
 //!   Prometheus exposition and the slow-query report show every statement the host runs.
-//! - [`SqlxPool`]: an sqlx pool as the optimizer's
-//!   [`PoolControl`](perfkit::optimizer::PoolControl), so the pool's size, idle and in-use
-//!   connections reach every snapshot and the optimizer can say what size it needs.
+//! - [`SqlxPool`]: an sqlx pool as a [`PoolControl`](perfkit_control::PoolControl) (the
+//!   control traits' own crate, `perfkit-control`), so the pool's size, idle and in-use
+//!   connections reach every snapshot and the optimizer can say what size it needs; what it
+//!   cannot do (resize at run time) it refuses with a
+//!   [`ControlError`](perfkit_control::ControlError).
 //! - [`PgPlanner`]: `EXPLAIN` (never `ANALYZE`) of a measured read-only statement on
 //!   PostgreSQL, on demand, with a timeout.
 //! - [`ReplicatedPool`]: a primary and its read replicas behind one handle: reads to a

@@ -1,9 +1,9 @@
-//! An sqlx pool as the optimizer's [`PoolControl`]: its size, idle connections and maximum,
+//! An sqlx pool as a [`PoolControl`]: its size, idle connections and maximum,
 //! read from the pool itself. sqlx fixes a pool's maximum when the pool is built, so this
 //! control reports itself not resizable, and the optimizer reports the size it would set.
 
 use async_trait::async_trait;
-use perfkit::optimizer::{OptimizerError, PoolControl, PoolFigures};
+use perfkit_control::{ControlError, ControlKind, PoolControl, PoolFigures};
 use sqlx::{Database, Pool};
 
 /// An sqlx [`Pool`] seen by perfkit: hand it to
@@ -11,7 +11,7 @@ use sqlx::{Database, Pool};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use perfkit::optimizer::PoolControl;
+/// use perfkit_control::PoolControl;
 /// use perfkit_sqlx::SqlxPool;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -41,7 +41,7 @@ impl<DB: Database> SqlxPool<DB> {
 
 #[async_trait]
 impl<DB: Database> PoolControl for SqlxPool<DB> {
-    async fn figures(&self) -> Result<PoolFigures, OptimizerError> {
+    async fn figures(&self) -> Result<PoolFigures, ControlError> {
         let size = self.pool.size();
         // Read after the size, and never more than it: a connection closing between the
         // two reads must not make "in use" negative.
@@ -54,10 +54,30 @@ impl<DB: Database> PoolControl for SqlxPool<DB> {
         })
     }
 
-    async fn resize(&self, _max: u32) -> Result<u32, OptimizerError> {
-        Err(OptimizerError::control(
-            "pool",
+    async fn resize(&self, _max: u32) -> Result<u32, ControlError> {
+        Err(ControlError::unsupported(
+            ControlKind::Pool,
             "an sqlx pool's max_connections is fixed when the pool is built; set it there",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refuses_to_resize_and_says_where_the_size_is_set() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let error = SqlxPool::new(pool).resize(8).await.unwrap_err();
+        assert!(
+            matches!(&error, ControlError::Unsupported { control: ControlKind::Pool, reason }
+                if reason.contains("max_connections")),
+            "{error}"
+        );
     }
 }

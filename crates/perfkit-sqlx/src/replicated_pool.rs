@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use perfkit::cache::BreakerConfig;
 use perfkit::core::{Clock, Timestamp};
-use perfkit::optimizer::{OptimizerError, PoolControl, PoolFigures, ReplicationFigures};
+use perfkit_control::{ControlError, ControlKind, PoolControl, PoolFigures, ReplicationFigures};
 use perfkit::{HealthCheckOptions, HealthIndicator, TokioClock};
 use sqlx::{Database, Pool};
 use tokio::task::JoinHandle;
@@ -445,7 +445,7 @@ impl<DB: Database> HealthIndicator for PoolIndicator<DB> {
 #[async_trait]
 impl<DB: Database> PoolControl for ReplicatedPool<DB> {
     /// Every pool together: their sizes, idle connections and maxima summed.
-    async fn figures(&self) -> Result<PoolFigures, OptimizerError> {
+    async fn figures(&self) -> Result<PoolFigures, ControlError> {
         let mut total = PoolFigures { size: 0, max: 0, idle: 0, resizable: false };
         for figures in ReplicatedPool::figures(self) {
             total.size += figures.size;
@@ -455,17 +455,17 @@ impl<DB: Database> PoolControl for ReplicatedPool<DB> {
         Ok(total)
     }
 
-    async fn resize(&self, _max: u32) -> Result<u32, OptimizerError> {
-        Err(OptimizerError::control(
-            "pool",
+    async fn resize(&self, _max: u32) -> Result<u32, ControlError> {
+        Err(ControlError::unsupported(
+            ControlKind::Pool,
             "an sqlx pool's max_connections is fixed when the pool is built; set it there",
         ))
     }
 
-    async fn rotate_out_lagging(&self, max_lag: Duration) -> Result<u32, OptimizerError> {
+    async fn rotate_out_lagging(&self, max_lag: Duration) -> Result<u32, ControlError> {
         if self.shared.replicas.is_empty() {
-            return Err(OptimizerError::control(
-                "pool",
+            return Err(ControlError::unsupported(
+                ControlKind::Pool,
                 "this pool has no read replicas to take out of rotation",
             ));
         }
@@ -473,7 +473,7 @@ impl<DB: Database> PoolControl for ReplicatedPool<DB> {
     }
 
     /// The furthest replica's lag and the latest recovery, as the health checks keep them.
-    async fn replication(&self) -> Result<ReplicationFigures, OptimizerError> {
+    async fn replication(&self) -> Result<ReplicationFigures, ControlError> {
         Ok(ReplicationFigures {
             replica_lag: self.replication_lag(),
             last_recovery: self.last_recovery(),

@@ -63,7 +63,7 @@ async fn the_slowest_statement_is_named_and_explained() {
         .build()
         .unwrap();
     let api = perfkit_axum::ApiConfig { admin_token: TOKEN.to_owned(), ..Default::default() };
-    let router = perfkit_axum::router(service.clone(), api);
+    let router = perfkit_axum::router(service.clone(), api).unwrap();
 
     host_workload(&pool).await.unwrap();
     service.collect_now().await;

@@ -56,7 +56,7 @@ async fn statements_and_the_pool_show_with_no_call_site() {
         .build()
         .unwrap();
     let api = perfkit_axum::ApiConfig { admin_token: TOKEN.to_owned(), ..Default::default() };
-    let router = perfkit_axum::router(service.clone(), api);
+    let router = perfkit_axum::router(service.clone(), api).unwrap();
 
     host_workload(&pool).await.unwrap();
     let snapshot = service.collect_now().await;

@@ -1,5 +1,5 @@
-//! The database as perfkit sees it: a pool to measure and size (the optimizer's
-//! [`PoolControl`](perfkit_optimizer::PoolControl)), and a planner that shows how the
+//! The database as perfkit sees it: a pool to measure and size (a
+//! [`PoolControl`](perfkit_control::PoolControl)), and a planner that shows how the
 //! database would run a measured statement. Statement timing itself is the recorder's
 //! ([`Recorder::record_db_statement`](perfkit_metrics::Recorder::record_db_statement)); an
 //! integration such as `perfkit-sqlx` feeds it from the driver's own events.
@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use perfkit_control::{StatementSource, StatementSummary};
 use perfkit_metrics::Recorder;
-use perfkit_optimizer::{StatementFigures, StatementSource};
 
 /// Why a plan could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,27 +35,13 @@ pub trait QueryPlanner: Send + Sync {
     async fn explain(&self, statement: &str) -> Result<String, PlanError>;
 }
 
-/// The recorder's statements as the optimizer's slow-query rule reads them.
+/// The recorder's statements as the optimizer's slow-query rule reads them: the recorder
+/// reports the same [`StatementSummary`] the rule reads, so they are handed over as they are.
 pub(crate) struct RecorderStatements(pub(crate) Arc<Recorder>);
 
 impl StatementSource for RecorderStatements {
-    fn statements(&self) -> Vec<StatementFigures> {
-        self.0
-            .snapshot()
-            .database
-            .statements
-            .slowest
-            .into_iter()
-            .map(|s| StatementFigures {
-                statement: s.statement,
-                count: s.count,
-                total_ms: s.total_ms,
-                p50: s.p50,
-                p95: s.p95,
-                max: s.max,
-                rows: s.rows,
-            })
-            .collect()
+    fn statements(&self) -> Vec<StatementSummary> {
+        self.0.snapshot().database.statements.slowest
     }
 }
 

@@ -5,11 +5,15 @@
 //! collects a snapshot every 30 s (evaluating alert rules on each), builds a report every
 //! 5 minutes and, when auto-optimization is on, lets the optimizer act every 15 minutes. It
 //! keeps the last 1000 snapshots, fits trends, scores performance 0–100, reports and judges
-//! its health. Its parts ([`Parts`]) are handed out as they are: the HTTP face
-//! (perfkit-axum) builds its answers from them.
+//! its health. Its parts ([`Parts`]) are handed out as they are, and what it knows (latest
+//! snapshot, history, report, status, health) is read through [`Readout`]: the HTTP face
+//! (perfkit-axum) builds its answers from these.
 //!
 //! The component crates are re-exported as modules, so a service depends on `perfkit` alone:
-//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`core`].
+//! [`metrics`], [`cache`], [`alerting`], [`optimizer`], [`host`], [`control`], [`core`].
+//! [`control`] holds the traits through which the optimizer acts on the host and the collector
+//! reads it (`PoolControl`, `QueueControl`, ...), their figures and `ControlError`; the
+//! optimizer re-exports them too, so `perfkit::optimizer::PoolControl` names the same trait.
 //!
 //! # Embedding
 //!
@@ -35,6 +39,7 @@
 //! assert_eq!(snapshot.request_count, Some(1.0));
 //! let score = perfkit::analysis::score(&snapshot, &service.config().targets);
 //! assert!(score.score.is_some());
+//! assert_eq!(service.readout().history(10).len(), 1);
 //! println!("{}", service.parts().exporter.render()?);
 //!
 //! service.shutdown().await;
@@ -53,12 +58,11 @@
 //!
 //! - [`host::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
 //! - [`host::ConnectionRegistry`]: live client connections, with idle cleanup.
-//! - [`adapters`]: the optimizer's control traits over the cache and this process.
+//! - [`adapters`]: the [`control`] traits over the cache and this process.
 //! - [`database`]: a database pool the optimizer sizes and a [`database::QueryPlanner`]
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
 pub mod adapters;
-mod alerts;
 pub mod analysis;
 mod cache_collector;
 mod clock;
@@ -72,7 +76,6 @@ mod report;
 mod runtime_collector;
 mod service;
 
-pub use alerts::Alerts;
 pub use clock::TokioClock;
 pub use error::PerfkitError;
 pub use events::LiveEvent;
@@ -81,12 +84,13 @@ pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_
 pub use report::{PerformanceReport, Period, averages};
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
-    Parts, PerformanceService, PerformanceServiceBuilder, ServiceConfig, ServiceStatus,
+    Parts, PerformanceService, PerformanceServiceBuilder, Readout, ServiceConfig, ServiceStatus,
     StepCounters,
 };
 
 pub use perfkit_alerting as alerting;
 pub use perfkit_cache as cache;
+pub use perfkit_control as control;
 pub use perfkit_core as core;
 pub use perfkit_host as host;
 pub use perfkit_metrics as metrics;

@@ -89,7 +89,7 @@ async fn slow_requests_fire_the_latency_alert_and_notify_once() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
     settle().await;
-    let active = service.parts().alerts.active();
+    let active = service.parts().alerts.active_alerts();
     assert!(active.iter().any(|alert| alert.is_firing()), "{active:?}");
     assert_eq!(
         notified.load(Ordering::Relaxed),
@@ -98,7 +98,7 @@ async fn slow_requests_fire_the_latency_alert_and_notify_once() {
     );
 
     assert!(service.parts().alerts.clear() >= 1);
-    assert!(service.parts().alerts.active().is_empty());
+    assert!(service.parts().alerts.active_alerts().is_empty());
     service.shutdown().await;
 }
 
@@ -118,7 +118,7 @@ async fn reports_carry_averages_trends_and_the_score() {
         tokio::time::sleep(Duration::from_secs(30)).await;
         service.collect_now().await;
     }
-    let report = service.report().await;
+    let report = service.readout().report().await;
     let period = report.period.unwrap();
     assert_eq!(period.snapshots, 10);
     let p95 = report.averages[&Metric::P95];
@@ -130,7 +130,7 @@ async fn reports_carry_averages_trends_and_the_score() {
     assert_eq!(report.slowest_routes[0].route, "/api/posts");
     assert!(report.score.score.is_some());
     assert_ne!(report.score.status, Status::Unknown);
-    assert_eq!(service.history(1000).len(), 10);
+    assert_eq!(service.readout().history(1000).len(), 10);
 }
 
 #[tokio::test(start_paused = true)]
@@ -152,8 +152,8 @@ async fn a_low_hit_rate_is_recommended_for_and_shown_in_the_exposition() {
         .unwrap();
     service.collect_now().await;
     service.collect_now().await;
-    assert_eq!(service.latest().unwrap().cache_hit_rate, Some(0.3));
-    let latest = service.latest().unwrap();
+    assert_eq!(service.readout().latest().unwrap().cache_hit_rate, Some(0.3));
+    let latest = service.readout().latest().unwrap();
     let recommendations = service.parts().optimizer.recommend(&latest).await;
     let cache = recommendations.iter().find(|r| r.action == ActionKind::OptimizeCache).unwrap();
     assert!(cache.reason.to_lowercase().contains("hit rate"), "{}", cache.reason);
@@ -195,7 +195,7 @@ async fn a_near_cache_shows_its_front_and_both_tiers_in_the_exposition_and_the_s
         .unwrap();
     service.collect_now().await;
     // Front and back hits both count: 80 of each 100 reads.
-    assert_eq!(service.latest().unwrap().cache_hit_rate, Some(0.8));
+    assert_eq!(service.readout().latest().unwrap().cache_hit_rate, Some(0.8));
     let text = service.parts().exporter.render().unwrap();
     for line in [
         "perfkit_cache_tier_hits_total{backend=\"redis\",tier=\"front\"} 180",
@@ -225,9 +225,9 @@ async fn reset_clears_history_and_application_metrics() {
     let service = memory_service(memory_cache());
     service.recorder().record_request(None, Method::Get, 200, Duration::from_millis(5));
     service.collect_now().await;
-    assert_eq!(service.history(10).len(), 1);
+    assert_eq!(service.readout().history(10).len(), 1);
     service.reset_metrics();
-    assert!(service.history(10).is_empty());
+    assert!(service.readout().history(10).is_empty());
     assert_eq!(service.recorder().snapshot().requests.total, 0);
 }
 
@@ -277,7 +277,7 @@ async fn history_persisted_in_the_cache_survives_a_restart() {
     first.start();
     tokio::time::sleep(Duration::from_secs(95)).await; // collections at 0, 30, 60, 90 s
     first.shutdown().await;
-    assert_eq!(first.history(100).len(), 4);
+    assert_eq!(first.readout().history(100).len(), 4);
     // The history is perfkit's own key: clearing the application's cache leaves it.
     assert_eq!(first.parts().cache_admin.clear().await.unwrap(), 0);
 
@@ -290,9 +290,9 @@ async fn history_persisted_in_the_cache_survives_a_restart() {
         .unwrap();
     second.start();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(second.history(100).len(), 5, "4 restored + 1 new");
-    assert_eq!(second.persisted_history("api-1").await.unwrap().len(), 5);
-    assert!(second.persisted_history("api-2").await.unwrap().is_empty());
+    assert_eq!(second.readout().history(100).len(), 5, "4 restored + 1 new");
+    assert_eq!(second.readout().persisted_history("api-1").await.unwrap().len(), 5);
+    assert!(second.readout().persisted_history("api-2").await.unwrap().is_empty());
     second.shutdown().await;
 }
 
@@ -326,10 +326,14 @@ async fn instances_sharing_redis_read_each_others_history() {
     a.collect_now().await;
     a.collect_now().await;
     b.collect_now().await;
-    assert_eq!(b.persisted_history("a").await.unwrap().len(), 2);
-    assert_eq!(a.persisted_history("b").await.unwrap().len(), 1);
+    assert_eq!(b.readout().persisted_history("a").await.unwrap().len(), 2);
+    assert_eq!(a.readout().persisted_history("b").await.unwrap().len(), 1);
     b.parts().cache_admin.clear().await.unwrap();
     assert_eq!(b.parts().cache_admin.delete_pattern("~").await.unwrap(), 0);
-    assert_eq!(b.persisted_history("a").await.unwrap().len(), 2, "history survives clearing");
+    assert_eq!(
+        b.readout().persisted_history("a").await.unwrap().len(),
+        2,
+        "history survives clearing"
+    );
     assert!(b.parts().cache_admin.stats().await.connected);
 }

@@ -27,9 +27,9 @@ async fn slow_operations_are_counted_in_the_exposition() {
 async fn the_memory_profile_reads_every_owner() {
     let service = PerformanceService::builder().build().unwrap();
     service.cache().set("k", b"value", None).await.unwrap();
-    assert_eq!(service.memory_profile().rss_bytes, None, "no collection yet");
+    assert_eq!(service.readout().memory_profile().rss_bytes, None, "no collection yet");
     service.collect_now().await;
-    let profile = service.memory_profile();
+    let profile = service.readout().memory_profile();
     assert!(profile.rss_bytes.is_some_and(|rss| rss > 0), "{profile:?}");
     assert_eq!((profile.history_len, profile.history_capacity), (1, 1000));
     assert_eq!(profile.cache_keys, 1);

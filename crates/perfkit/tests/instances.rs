@@ -30,14 +30,15 @@ async fn services_on_one_coordination_list_each_other_and_withdraw_at_shutdown()
     b.start();
     a.collect_now().await;
     b.collect_now().await;
-    let listed = a.instances().await.unwrap();
+    let listed = a.readout().instances().await.unwrap();
     let ids: Vec<&str> = listed.iter().map(|i| i.instance.as_str()).collect();
     assert_eq!(ids, ["api-1", "api-2"]);
     assert!(listed.iter().all(|i| i.latest.is_some() && i.started_at.is_some()), "{listed:?}");
-    assert_eq!(b.instances().await.unwrap(), listed, "both see the same");
+    assert_eq!(b.readout().instances().await.unwrap(), listed, "both see the same");
 
     b.shutdown().await;
-    let ids: Vec<String> = a.instances().await.unwrap().into_iter().map(|i| i.instance).collect();
+    let ids: Vec<String> =
+        a.readout().instances().await.unwrap().into_iter().map(|i| i.instance).collect();
     assert_eq!(ids, ["api-1"]);
     a.shutdown().await;
 }

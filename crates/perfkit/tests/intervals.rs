@@ -69,7 +69,7 @@ async fn twenty_scheduled_collections_count_every_request_once() {
     service.shutdown().await;
     // The requests since the last scheduled collection go into one more.
     service.collect_now().await;
-    let history = service.history(1000);
+    let history = service.readout().history(1000);
     assert!(history.len() >= 21, "{} snapshots", history.len());
     assert_intervals_tile(&service, &history);
 }
@@ -132,7 +132,7 @@ async fn collections_at_jittered_moments_on_the_real_clock_count_every_request_o
     reader.join().unwrap();
     // Whatever was recorded after the twentieth collection goes into a last one.
     service.collect_now().await;
-    let history = service.history(1000);
+    let history = service.readout().history(1000);
     assert_eq!(history.len(), 21);
     let with_requests = request_counts(&history).iter().filter(|count| **count > 0).count();
     assert!(with_requests >= 15, "load ran throughout: {:?}", request_counts(&history));

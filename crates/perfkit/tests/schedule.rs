@@ -29,23 +29,23 @@ async fn fifteen_minutes_give_30_collections_3_reports_and_1_optimization_check(
     service.start();
     run_for(15).await;
 
-    let status = service.status();
+    let status = service.readout().status();
     assert_eq!(status.steps["collect"].runs, 30, "{status:?}");
     assert_eq!(status.steps["report"].runs, 3, "{status:?}");
     assert_eq!(status.steps["optimize"].runs, 1, "{status:?}");
-    assert_eq!(service.history(1000).len(), 30);
+    assert_eq!(service.readout().history(1000).len(), 30);
     assert_eq!(probe_calls.load(Ordering::Relaxed), 30, "one probe reading per collection");
     let runs = service.parts().optimizer.history(10);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].trigger, RunTrigger::Auto);
 
     // Snapshots are 30 s apart on the service's clock and carry the probe's and cache's figures.
-    let history = service.history(2);
+    let history = service.readout().history(2);
     assert_eq!(history[1].timestamp.duration_since(history[0].timestamp), Duration::from_secs(30));
     assert_eq!(history[1].memory_usage, Some(0.5));
     assert_eq!(history[1].cpu_usage, Some(0.3));
     assert_eq!(history[1].cache_hit_rate, Some(0.9));
-    assert_eq!(service.health().status, HealthStatus::Healthy);
+    assert_eq!(service.readout().health().status, HealthStatus::Healthy);
     service.shutdown().await;
 }
 
@@ -65,10 +65,10 @@ async fn the_ring_keeps_exactly_the_last_1000_snapshots() {
     service.start();
     // 1100 collections at 30 s: 9 h 10 min.
     run_for(1100 / 2).await;
-    let history = service.history(5000);
-    assert_eq!(service.status().steps["collect"].runs, 1100);
+    let history = service.readout().history(5000);
+    assert_eq!(service.readout().status().steps["collect"].runs, 1100);
     assert_eq!(history.len(), 1000);
-    let newest = service.latest().unwrap();
+    let newest = service.readout().latest().unwrap();
     assert_eq!(history.last().unwrap(), &newest);
     let span = newest.timestamp.duration_since(history[0].timestamp);
     assert_eq!(span, Duration::from_secs(999 * 30));
@@ -92,18 +92,18 @@ async fn a_probe_failing_every_other_call_degrades_health_and_collection_continu
     service.start();
 
     tokio::time::sleep(Duration::from_secs(1)).await; // first collection: the probe fails
-    let health = service.health();
+    let health = service.readout().health();
     assert_eq!(health.status, HealthStatus::Degraded);
     assert_eq!(health.checks["probe"].status, HealthStatus::Degraded);
     assert!(health.checks["probe"].detail.contains("/proc unreadable"));
-    assert_eq!(service.latest().unwrap().memory_usage, None, "missing, not zero");
+    assert_eq!(service.readout().latest().unwrap().memory_usage, None, "missing, not zero");
 
     tokio::time::sleep(Duration::from_millis(298_999)).await; // to just short of 5 minutes
     settle().await;
-    let status = service.status();
+    let status = service.readout().status();
     assert_eq!(status.steps["collect"].runs, 10);
     assert_eq!(status.steps["collect"].panics, 0);
-    let history = service.history(10);
+    let history = service.readout().history(10);
     assert_eq!(history.iter().filter(|s| s.memory_usage.is_some()).count(), 5);
     service.shutdown().await;
 }
@@ -116,11 +116,11 @@ async fn a_disconnected_cache_degrades_health_and_collection_continues() {
     let service = service_with(steady_probe(Arc::default()), cache);
     service.start();
     run_for(2).await;
-    let health = service.health();
+    let health = service.readout().health();
     assert_eq!(health.checks["cache"].status, HealthStatus::Degraded);
     assert_eq!(health.status, HealthStatus::Degraded);
-    assert!(!service.status().ready);
-    assert_eq!(service.status().steps["collect"].runs, 4);
+    assert!(!service.readout().status().ready);
+    assert_eq!(service.readout().status().steps["collect"].runs, 4);
     service.shutdown().await;
 }
 
@@ -149,7 +149,7 @@ async fn a_panicking_step_is_counted_and_the_loop_goes_on() {
         .unwrap();
     service.start();
     run_for(2).await;
-    let collect = service.status().steps["collect"];
+    let collect = service.readout().status().steps["collect"];
     assert_eq!(collect.panics, 1);
     assert_eq!(collect.runs, 3);
     assert_eq!(probe.calls.load(Ordering::Relaxed), 4);
@@ -194,11 +194,19 @@ async fn a_hung_cache_costs_one_timeout_per_collection_not_the_loop() {
         .unwrap();
     service.start();
     run_for(2).await;
-    assert_eq!(service.status().steps["collect"].runs, 4, "every 30 s despite a 2 s wait each");
-    let cache_health = &service.health().checks["cache"];
+    assert_eq!(
+        service.readout().status().steps["collect"].runs,
+        4,
+        "every 30 s despite a 2 s wait each"
+    );
+    let cache_health = &service.readout().health().checks["cache"];
     assert_eq!(cache_health.status, HealthStatus::Degraded);
     assert!(cache_health.detail.contains("did not answer"), "{}", cache_health.detail);
-    assert_eq!(service.latest().unwrap().memory_usage, Some(0.5), "other figures still collected");
+    assert_eq!(
+        service.readout().latest().unwrap().memory_usage,
+        Some(0.5),
+        "other figures still collected"
+    );
     tokio::time::timeout(Duration::from_secs(1), service.shutdown()).await.unwrap();
 }
 
@@ -222,7 +230,7 @@ async fn shutdown_returns_promptly_and_leaves_nothing_running() {
     let calls_at_shutdown = probe_calls.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(probe_calls.load(Ordering::Relaxed), calls_at_shutdown);
-    assert_eq!(service.health().checks["collector"].status, HealthStatus::Unhealthy);
+    assert_eq!(service.readout().health().checks["collector"].status, HealthStatus::Unhealthy);
     service.shutdown().await; // a second shutdown is a no-op
 }
 

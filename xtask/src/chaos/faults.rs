@@ -2,16 +2,23 @@
 
 use std::net::TcpStream;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use super::World;
+use super::idle_clients;
 use super::receiver::Behaviour;
 use crate::loadtest::http::open_stream;
 use crate::shell::execute;
 
 /// WebSocket clients opened by the stalled-reader fault.
 const STALLED_CLIENTS: usize = 50;
+/// Connections of each kind opened by the idle-clients fault.
+const IDLE_CLIENTS: usize = 200;
+/// Longest wait, once the fault ends, for the server to have closed every idle client: the
+/// run's 2 s timeouts (see `CONFIG` in `chaos`) with room for a loaded machine.
+const IDLE_CLOSE_LIMIT: Duration = Duration::from_secs(5);
 
 /// One fault of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +37,9 @@ pub(crate) enum Fault {
     ReceiverDown,
     /// WebSocket clients on the live stream that never read what they are sent.
     StalledStreamClients,
+    /// Connections that sent half a request head, and kept-alive ones silent after one
+    /// request: each must be closed within the server's timeouts.
+    IdleClients,
 }
 
 /// What a fault holds while it lasts.
@@ -40,7 +50,7 @@ pub(crate) enum Injected {
 
 impl Fault {
     /// Every fault, in the order they run.
-    pub(crate) const ALL: [Fault; 7] = [
+    pub(crate) const ALL: [Fault; 8] = [
         Fault::RedisKilled,
         Fault::RedisFrozen,
         Fault::RedisFull,
@@ -48,6 +58,7 @@ impl Fault {
         Fault::ReceiverHanging,
         Fault::ReceiverDown,
         Fault::StalledStreamClients,
+        Fault::IdleClients,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -59,6 +70,7 @@ impl Fault {
             Fault::ReceiverHanging => "alert webhook hanging",
             Fault::ReceiverDown => "alert webhook dropping connections",
             Fault::StalledStreamClients => "50 stream clients that stop reading",
+            Fault::IdleClients => "200 half heads and 200 idle keep-alives",
         }
     }
 
@@ -97,6 +109,9 @@ impl Fault {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Injected::Clients(clients))
             }
+            Fault::IdleClients => {
+                idle_clients::open(&world.server.base, IDLE_CLIENTS).map(Injected::Clients)
+            }
             Fault::ReceiverHanging => {
                 world.receiver.set(Behaviour::Hang);
                 Ok(Injected::Nothing)
@@ -127,6 +142,18 @@ impl Fault {
                         // Already closed by the server is fine: it may drop stalled readers.
                         let _ = client.shutdown(std::net::Shutdown::Both);
                     }
+                }
+                Ok(())
+            }
+            Fault::IdleClients => {
+                let Injected::Clients(clients) = injected else { return Ok(()) };
+                let total = clients.len();
+                let open = idle_clients::still_open(clients, Instant::now() + IDLE_CLOSE_LIMIT)?;
+                if open > 0 {
+                    bail!(
+                        "{open} of {total} idle clients still open {IDLE_CLOSE_LIMIT:?} after \
+                         the fault ended: the server's connection timeouts did not close them"
+                    );
                 }
                 Ok(())
             }

@@ -4,7 +4,9 @@
 //! frozen (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, PostgreSQL stopped
 //! and started again, the alert webhook hanging
 //! and then dropping connections (an alert fires and is re-sent every second throughout),
-//! WebSocket clients that stop reading. For each it prints what the load saw during the fault (requests, answers of
+//! WebSocket clients that stop reading, connections that send half a request head or idle
+//! after one request (closed by the server's header-read and keep-alive timeouts, shortened
+//! to 2 s for the run). For each it prints what the load saw during the fault (requests, answers of
 //! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
 //! again, memory before and after, and what health and alerts said meanwhile.
 //!
@@ -15,6 +17,7 @@
 //! (CI) runs each fault for 3 s on the debug build.
 
 mod faults;
+mod idle_clients;
 mod options;
 mod receiver;
 mod report;
@@ -105,7 +108,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 /// A rule that fires from the first collection on (memory is always in use), collected every
 /// second and notified to the receiver every second, so alert delivery runs during every
 /// fault and the receiver faults have something to refuse.
+/// The server's connection timeouts are short, so the idle-clients fault sees its
+/// connections closed within a short fault.
 const CONFIG: &str = r#"# written by cargo xtask chaos
+[server]
+headerReadTimeout = "2s"
+keepAliveTimeout = "2s"
+
 [service]
 collectInterval = "1s"
 healthCheckInterval = "1s"

@@ -15,6 +15,7 @@ use sqlx::{Executor, Row};
 
 use super::model::Post;
 use super::seed;
+use super::settings::{DatabaseChoice, PoolSettings};
 
 /// The SQLite file inside the data directory.
 pub(crate) const SQLITE_FILE: &str = "demo.sqlite3";
@@ -47,15 +48,6 @@ const USER_POSTS: &str =
 const COUNT_USER_POSTS: &str = "SELECT count(*) FROM posts WHERE user_id = $1";
 const INSERT_POST: &str = "INSERT INTO posts (user_id, title, body, created_at) \
                            VALUES ($1, $2, $3, $4) RETURNING id";
-
-/// Where the demo's data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DatabaseChoice {
-    /// An SQLite file in this directory (created when missing).
-    Sqlite(std::path::PathBuf),
-    /// A PostgreSQL server.
-    Postgres(String),
-}
 
 /// A pool on one of the two databases.
 #[derive(Debug, Clone)]
@@ -238,17 +230,6 @@ impl DemoDatabase {
 
 /// A pool of at most `size` connections that logs every acquire (at DEBUG, for
 /// perfkit-sqlx's acquire times) and gives up an acquire after 5 s.
-/// The demo's connection pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PoolSettings {
-    /// Most connections.
-    pub(crate) size: u32,
-    /// The longest a query waits for a connection. sqlx keeps retrying a database that
-    /// refuses connections until this passes, so it is also how long a request waits for a
-    /// database that is down before its 503.
-    pub(crate) acquire_timeout: Duration,
-}
-
 fn pool_options<DB: sqlx::Database>(pool: PoolSettings) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .max_connections(pool.size)

@@ -11,16 +11,33 @@
 //!
 //! With `[demo] readAhead = true`, a page read from the database queues the next page's load
 //! on the server's job queue (`read_ahead`), so the queue's figures move too.
+//!
+//! Only `settings` is built without the `demo` feature: the config file still names `[demo]`,
+//! and the server refuses to turn on a demo it was built without.
 
+#[cfg(feature = "demo")]
 pub(crate) mod database;
+#[cfg(feature = "demo")]
 mod model;
+#[cfg(feature = "demo")]
 mod outage;
+#[cfg(feature = "demo")]
 mod posts;
+#[cfg(feature = "demo")]
 mod query;
+#[cfg(feature = "demo")]
 mod read_ahead;
+#[cfg(feature = "demo")]
 mod routes;
+#[cfg(feature = "demo")]
 pub(crate) mod seed;
+#[cfg(feature = "demo")]
+pub(crate) mod service;
+// Without the demo, its settings are read and refused, never used.
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
+pub(crate) mod settings;
 
-pub(crate) use database::{DatabaseChoice, DemoDatabase, PoolSettings};
-pub(crate) use posts::Ttls;
+#[cfg(feature = "demo")]
+pub(crate) use database::DemoDatabase;
+#[cfg(feature = "demo")]
 pub(crate) use routes::routes;

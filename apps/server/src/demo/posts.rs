@@ -11,6 +11,7 @@ use perfkit_axum::ApiError;
 use super::database::DemoDatabase;
 use super::model::{NewPost, PostsPage};
 use super::outage::{Outage, is_unreachable};
+use super::settings::Ttls;
 
 /// Most posts one user may have: the write path is open, so the table stays bounded.
 pub(crate) const MAX_POSTS_PER_USER: i64 = 1_000;
@@ -38,13 +39,6 @@ impl Lookup {
             Lookup::Miss => "miss",
         }
     }
-}
-
-/// How long each read stays cached (the guide's: pages 5 minutes, a user's posts 10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Ttls {
-    pub(crate) page: Duration,
-    pub(crate) user_posts: Duration,
 }
 
 /// The demo's data access: JSON answers, cached.

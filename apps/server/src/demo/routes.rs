@@ -19,7 +19,7 @@ use super::model::NewPost;
 use super::posts::{CachedPosts, Lookup};
 use super::query::{self, PageParams};
 use super::read_ahead;
-use crate::config::DemoSettings;
+use super::settings::DemoSettings;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
@@ -127,8 +127,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::demo::database::{DatabaseChoice, PoolSettings};
-    use crate::demo::posts::Ttls;
+    use crate::demo::settings::{DatabaseChoice, PoolSettings, Ttls};
 
     async fn app() -> (Router, tempfile::TempDir) {
         app_with(jobs(), false).await

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod webdriver;
+
 /// Longest wait for the server to start, answer, or exit: generous for a loaded CI machine.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 14] = [
+const SERVER_VARIABLES: [&str; 17] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -31,6 +33,9 @@ const SERVER_VARIABLES: [&str; 14] = [
     "PERFKIT_INSTANCE_ID",
     "PERFKIT_DATABASE_URL",
     "PERFKIT_DATA_DIR",
+    "PERFKIT_HEADER_READ_TIMEOUT",
+    "PERFKIT_KEEP_ALIVE_TIMEOUT",
+    "PERFKIT_MAX_CONNECTIONS",
 ];
 
 /// The server binary with a clean `PERFKIT_*` environment and `info` logs.

@@ -10,7 +10,7 @@ use perfkit_alerting::{
     AlertEngine, AlertRule, AlertingError, Comparison, Condition, EngineConfig, Notification,
     Notifier, RuleSet, ThresholdCondition,
 };
-use perfkit_core::{Metric, MetricsSnapshot, Severity, Timestamp};
+use perfkit_core::{ManualClock, Metric, MetricsSnapshot, Severity, Timestamp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -44,8 +44,14 @@ pub(crate) fn threshold_rule(
     }
 }
 
+/// An engine whose clock stands at `START` (its rules are evaluated at each snapshot's time).
 pub(crate) fn engine(rules: Vec<AlertRule>) -> AlertEngine {
-    AlertEngine::new(RuleSet { rules }, EngineConfig::default()).unwrap()
+    engine_on(rules, Arc::new(ManualClock::new(START)))
+}
+
+/// An engine stamping what people do (clear, replace rules, silence) with `clock`.
+pub(crate) fn engine_on(rules: Vec<AlertRule>, clock: Arc<ManualClock>) -> AlertEngine {
+    AlertEngine::new(RuleSet { rules }, EngineConfig::default(), clock).unwrap()
 }
 
 pub(crate) fn snapshot(at: Timestamp, metric: Metric, value: f64) -> MetricsSnapshot {

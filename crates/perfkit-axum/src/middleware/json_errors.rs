@@ -1,9 +1,10 @@
 //! Error statuses that are not JSON (axum's 405, a 413, a bare status from any layer below)
-//! and panics below come out as API.md's JSON error; every other response passes untouched.
+//! and panics below come out as perfkit's JSON error; every other response passes untouched.
 //!
 //! Catching panics here rather than with tower-http's `CatchPanicLayer` saves two
 //! allocations per request: that layer boxes every response body, and axum boxes it again.
 
+use std::any::Any;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -14,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::error::{ApiError, ErrorKind};
-use crate::respond;
 
 /// Rewrites an error response that is not JSON into the JSON error of its status, keeping
 /// its other headers (`Allow`, say), and answers a panic below it with the JSON 500 (the
@@ -80,7 +80,7 @@ where
         let (inner, panicked) = match panic::catch_unwind(AssertUnwindSafe(|| inner.call(request)))
         {
             Ok(future) => (Some(future), None),
-            Err(payload) => (None, Some(respond::panic_response(&*payload))),
+            Err(payload) => (None, Some(panic_response(&*payload))),
         };
         JsonErrorsFuture { inner, panicked, body_limit: self.body_limit }
     }
@@ -116,7 +116,7 @@ where
         };
         let response = match panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(polled) => ready!(polled)?,
-            Err(payload) => return Poll::Ready(Ok(respond::panic_response(&*payload))),
+            Err(payload) => return Poll::Ready(Ok(panic_response(&*payload))),
         };
         let status = response.status();
         if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
@@ -142,6 +142,20 @@ fn rewrite(response: Response, body_limit: usize) -> Response {
         parts.extensions.insert(kind);
     }
     Response::from_parts(parts, body)
+}
+
+/// What a panicking handler answers: the JSON 500, `no-store`; the payload is logged, never
+/// sent.
+fn panic_response(payload: &(dyn Any + Send)) -> Response {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    let mut response = ApiError::Internal(format!("handler panicked: {detail}")).into_response();
+    // Set here too: the panic skips the layer that sets it on every other answer.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn is_json(response: &Response) -> bool {

@@ -1,4 +1,4 @@
-//! The request timeout, answered as API.md's JSON 408, with a timer only for requests that
+//! The request timeout, answered as perfkit's JSON 408, with a timer only for requests that
 //! wait.
 
 use std::future::Future;

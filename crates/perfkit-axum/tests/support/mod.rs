@@ -15,12 +15,17 @@ pub(crate) const BASE: &str = "/api/performance";
 pub(crate) async fn app_with(config: ApiConfig) -> (PerformanceService, Router) {
     let service = PerformanceService::builder().build().unwrap();
     service.collect_now().await;
-    let app = router(service.clone(), config);
+    let app = router(service.clone(), config).unwrap();
     (service, app)
 }
 
 pub(crate) async fn app() -> (PerformanceService, Router) {
-    app_with(ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() }).await
+    app_with(config()).await
+}
+
+/// The defaults, with [`TOKEN`].
+pub(crate) fn config() -> ApiConfig {
+    ApiConfig { admin_token: TOKEN.to_owned(), ..ApiConfig::default() }
 }
 
 /// A request to send.

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use perfkit_control::{ConnectionControl, ConnectionCounts, ControlError};
 use perfkit_core::{Clock, Timestamp};
-use perfkit_optimizer::{ConnectionControl, ConnectionCounts, OptimizerError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -384,11 +384,11 @@ impl std::fmt::Debug for ConnectionRegistry {
 
 #[async_trait]
 impl ConnectionControl for ConnectionRegistry {
-    async fn counts(&self, idle_after: Duration) -> Result<ConnectionCounts, OptimizerError> {
+    async fn counts(&self, idle_after: Duration) -> Result<ConnectionCounts, ControlError> {
         Ok(ConnectionRegistry::counts(self, idle_after))
     }
 
-    async fn close_idle(&self, idle_after: Duration) -> Result<u64, OptimizerError> {
+    async fn close_idle(&self, idle_after: Duration) -> Result<u64, ControlError> {
         Ok(self.close_idle_for(idle_after, CloseReason::Idle) as u64)
     }
 }

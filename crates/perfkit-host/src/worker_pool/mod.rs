@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use perfkit_optimizer::{OptimizerError, QueueControl};
+use perfkit_control::{ControlError, QueueControl};
 use tokio::sync::{mpsc, watch};
 
 pub use config::{WorkerPoolConfig, WorkerPoolStats};
@@ -228,15 +228,15 @@ impl std::fmt::Debug for WorkerPool {
 
 #[async_trait]
 impl QueueControl for WorkerPool {
-    async fn length(&self) -> Result<u64, OptimizerError> {
+    async fn length(&self) -> Result<u64, ControlError> {
         Ok(self.queued() as u64)
     }
 
-    async fn workers(&self) -> Result<u32, OptimizerError> {
+    async fn workers(&self) -> Result<u32, ControlError> {
         Ok(WorkerPool::workers(self))
     }
 
-    async fn scale_to(&self, workers: u32) -> Result<u32, OptimizerError> {
+    async fn scale_to(&self, workers: u32) -> Result<u32, ControlError> {
         Ok(WorkerPool::scale_to(self, workers)?)
     }
 }

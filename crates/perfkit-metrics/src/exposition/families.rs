@@ -9,9 +9,9 @@ use prometheus::proto::{
 };
 
 /// Labels of one series, as `(name, value)` pairs in the order they are declared.
-pub type Labels<'a> = &'a [(&'a str, &'a str)];
+pub type FamilyLabels<'a> = &'a [(&'a str, &'a str)];
 
-fn label_pairs(labels: Labels<'_>) -> Vec<LabelPair> {
+fn label_pairs(labels: FamilyLabels<'_>) -> Vec<LabelPair> {
     labels
         .iter()
         .map(|(name, value)| {
@@ -69,7 +69,7 @@ impl Family {
 
     /// Adds a counter or gauge sample, according to the family's type.
     #[allow(clippy::cast_precision_loss)]
-    pub fn value(&mut self, labels: Labels<'_>, value: f64) -> &mut Self {
+    pub fn value(&mut self, labels: FamilyLabels<'_>, value: f64) -> &mut Self {
         let mut metric = Metric::from_label(label_pairs(labels));
         if self.family.get_field_type() == MetricType::COUNTER {
             let mut counter = Counter::default();
@@ -88,7 +88,7 @@ impl Family {
     /// count and the sum (seconds).
     pub fn histogram_sample(
         &mut self,
-        labels: Labels<'_>,
+        labels: FamilyLabels<'_>,
         upper_bounds: &[f64],
         cumulative_counts: &[u64],
         count: u64,

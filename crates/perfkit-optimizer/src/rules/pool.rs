@@ -87,7 +87,7 @@ mod tests {
     use perfkit_core::Timestamp;
 
     use super::*;
-    use crate::controls::PoolFigures;
+    use perfkit_control::PoolFigures;
 
     fn pool(max: u32, resizable: bool) -> CheckHistory {
         let mut history = CheckHistory::new();

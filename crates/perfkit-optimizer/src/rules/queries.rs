@@ -6,10 +6,10 @@
 //! figures (a host that records queries without their statement) the rule still reports an
 //! all-queries P95 above the limit, and says that it cannot name the statements.
 
+use perfkit_control::StatementSummary;
 use perfkit_core::{Metric, MetricsSnapshot, Severity};
 
 use super::Trigger;
-use crate::controls::StatementFigures;
 use crate::{CheckHistory, Figures, OptimizerConfig};
 
 /// Statements named in one report, by P95 and by total time each.
@@ -23,7 +23,7 @@ pub(super) fn trigger(
 ) -> Option<Trigger> {
     let limit = config.query_optimization.slow_query_ms;
     let statements = &history.observed.statements;
-    let mut slow: Vec<&StatementFigures> =
+    let mut slow: Vec<&StatementSummary> =
         statements.iter().filter(|s| s.p95.is_some_and(|p95| p95 > limit)).collect();
     if slow.is_empty() {
         let p95 = snapshot.get(Metric::DbQueryP95).filter(|p| *p > limit)?;
@@ -56,7 +56,7 @@ pub(super) fn trigger(
     }
     let mut details: Vec<String> =
         slow.iter().take(LISTED).map(|s| format!("by P95: {}", describe(s))).collect();
-    let mut by_total: Vec<&StatementFigures> = statements.iter().collect();
+    let mut by_total: Vec<&StatementSummary> = statements.iter().collect();
     by_total.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
     details.extend(by_total.iter().take(LISTED).map(|s| format!("by total time: {}", describe(s))));
     Some(Trigger {
@@ -80,7 +80,7 @@ fn priority(factor: f64) -> Severity {
     if factor >= 3.0 { Severity::High } else { Severity::Medium }
 }
 
-fn describe(statement: &StatementFigures) -> String {
+fn describe(statement: &StatementSummary) -> String {
     let ms = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
     format!(
         "{} (calls {}, P50 {} ms, P95 {} ms, max {} ms, total {:.1} ms, rows {})",
@@ -110,8 +110,8 @@ mod tests {
 
     use super::*;
 
-    fn statement(text: &str, count: u64, p95: f64, total_ms: f64) -> StatementFigures {
-        StatementFigures {
+    fn statement(text: &str, count: u64, p95: f64, total_ms: f64) -> StatementSummary {
+        StatementSummary {
             statement: text.to_owned(),
             count,
             total_ms,
@@ -119,10 +119,11 @@ mod tests {
             p95: Some(p95),
             max: Some(p95 * 1.2),
             rows: count * 3,
+            ..StatementSummary::default()
         }
     }
 
-    fn history(statements: Vec<StatementFigures>) -> CheckHistory {
+    fn history(statements: Vec<StatementSummary>) -> CheckHistory {
         let mut history = CheckHistory::new();
         history.observed.statements = statements;
         history

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use perfkit_cache::CacheAdmin;
-use perfkit_optimizer::{CacheControl, CacheFigures, OptimizerError};
+use perfkit_control::{CacheControl, CacheFigures, ControlError, ControlKind};
 
 /// [`CacheControl`] over any [`CacheAdmin`].
 #[derive(Debug, Clone)]
@@ -21,21 +21,21 @@ impl CacheController {
     }
 }
 
-fn control_error(error: &perfkit_cache::CacheError) -> OptimizerError {
-    OptimizerError::control("cache", error)
+fn control_error(error: &perfkit_cache::CacheError) -> ControlError {
+    ControlError::failed(ControlKind::Cache, error)
 }
 
 #[async_trait]
 impl CacheControl for CacheController {
-    async fn optimize(&self) -> Result<(), OptimizerError> {
+    async fn optimize(&self) -> Result<(), ControlError> {
         self.cache.optimize().await.map(|_| ()).map_err(|e| control_error(&e))
     }
 
-    async fn evict_prefix(&self, prefix: &str) -> Result<u64, OptimizerError> {
+    async fn evict_prefix(&self, prefix: &str) -> Result<u64, ControlError> {
         self.cache.delete_pattern(prefix).await.map_err(|e| control_error(&e))
     }
 
-    async fn stats(&self) -> Result<CacheFigures, OptimizerError> {
+    async fn stats(&self) -> Result<CacheFigures, ControlError> {
         let stats = self.cache.stats().await;
         let reads = stats.hits + stats.misses;
         Ok(CacheFigures {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use perfkit_cache::CacheAdmin;
+use perfkit_control::{ControlError, ControlKind, MemoryControl, MemoryUsage};
 use perfkit_metrics::SystemProbe;
-use perfkit_optimizer::{MemoryControl, MemoryFigures, OptimizerError};
 
 /// [`MemoryControl`] for this process: usage from the system probe; release by optimizing
 /// the cache (dropping expired entries) and then handing freed heap pages back to the
@@ -27,17 +27,18 @@ impl ProcessMemoryControl {
 
 #[async_trait]
 impl MemoryControl for ProcessMemoryControl {
-    async fn usage(&self) -> Result<MemoryFigures, OptimizerError> {
-        let figures = self.probe.sample().map_err(|e| OptimizerError::control("memory", e))?;
-        Ok(MemoryFigures {
+    async fn usage(&self) -> Result<MemoryUsage, ControlError> {
+        let figures =
+            self.probe.sample().map_err(|e| ControlError::failed(ControlKind::Memory, e))?;
+        Ok(MemoryUsage {
             used_bytes: figures.process.resident_memory_bytes,
             usage: Some(figures.memory.usage),
         })
     }
 
-    async fn release(&self) -> Result<(), OptimizerError> {
+    async fn release(&self) -> Result<(), ControlError> {
         if let Some(cache) = &self.cache {
-            cache.optimize().await.map_err(|e| OptimizerError::control("memory", e))?;
+            cache.optimize().await.map_err(|e| ControlError::failed(ControlKind::Memory, e))?;
         }
         return_freed_memory_to_os();
         Ok(())

@@ -1,6 +1,6 @@
-//! Adapters from perfkit's concrete parts to the optimizer's control traits. The optimizer
-//! names what it needs (`CacheControl`, `MemoryControl`, ...); this is where the cache and
-//! the process meet those needs, so the optimizer never depends on the cache crate.
+//! Adapters from perfkit's concrete parts to the control traits (`perfkit-control`). The
+//! optimizer names what it needs (`CacheControl`, `MemoryControl`, ...); this is where the
+//! cache and the process meet those needs, so the optimizer never depends on the cache crate.
 
 mod cache_control;
 mod memory_control;

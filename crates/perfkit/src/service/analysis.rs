@@ -1,6 +1,6 @@
 //! The service's own analysis: the history it keeps, the periodic report, its status and
-//! health, and optimizer runs on its snapshots. Answers shaped for HTTP are built at the
-//! edge (perfkit-axum) from these and from the parts.
+//! health (read through [`Readout`]), and optimizer runs on its snapshots. Answers shaped
+//! for HTTP are built at the edge (perfkit-axum) from these and from the parts.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,7 @@ use perfkit_optimizer::Recommendation;
 use serde::Serialize;
 
 use super::health::{HealthReport, HealthStatus, component};
+use super::readout::Readout;
 use super::state::StepCounters;
 use super::{PerformanceService, lock};
 use crate::report::{PerformanceReport, ReportInputs, build};
@@ -41,38 +42,17 @@ pub enum OptimizationRun {
 }
 
 impl PerformanceService {
-    /// The latest snapshot, if any has been collected.
-    #[must_use]
-    pub fn latest(&self) -> Option<MetricsSnapshot> {
-        self.inner.published.load().latest.clone()
-    }
-
     /// The latest snapshot, collecting one if none exists yet.
     pub(crate) async fn latest_or_collect(&self) -> MetricsSnapshot {
-        match self.latest() {
+        match self.readout().latest() {
             Some(snapshot) => snapshot,
             None => self.collect_now().await,
         }
     }
 
-    /// The last `limit` snapshots, oldest first.
-    #[must_use]
-    pub fn history(&self, limit: usize) -> Vec<MetricsSnapshot> {
-        lock(&self.inner.state).history.last(limit)
-    }
-
-    /// The latest periodic report, or one built now when none exists yet.
-    pub async fn report(&self) -> PerformanceReport {
-        let latest = lock(&self.inner.state).latest_report.clone();
-        match latest {
-            Some(report) => report,
-            None => self.build_report().await,
-        }
-    }
-
     /// What the optimizer's rules recommend for the latest snapshot, most urgent first.
     pub(crate) async fn recommendations(&self) -> Vec<Recommendation> {
-        let Some(snapshot) = self.latest() else {
+        let Some(snapshot) = self.readout().latest() else {
             return Vec::new();
         };
         let mut recommendations = self.inner.parts.optimizer.recommend(&snapshot).await;
@@ -96,7 +76,7 @@ impl PerformanceService {
             now,
             snapshots: &snapshots,
             targets: &self.inner.config.targets,
-            active_alerts: self.inner.parts.alerts.active(),
+            active_alerts: self.inner.parts.alerts.active_alerts(),
             alerts_fired,
             recommendations,
             slowest_routes: self.inner.parts.recorder.snapshot().routes.slowest,
@@ -113,14 +93,37 @@ impl PerformanceService {
             state.latest_report = None;
         });
     }
+}
+
+impl Readout<'_> {
+    /// The latest snapshot, if any has been collected.
+    #[must_use]
+    pub fn latest(&self) -> Option<MetricsSnapshot> {
+        self.service.inner.published.load().latest.clone()
+    }
+
+    /// The last `limit` snapshots, oldest first.
+    #[must_use]
+    pub fn history(&self, limit: usize) -> Vec<MetricsSnapshot> {
+        lock(&self.service.inner.state).history.last(limit)
+    }
+
+    /// The latest periodic report, or one built now when none exists yet.
+    pub async fn report(&self) -> PerformanceReport {
+        let latest = lock(&self.service.inner.state).latest_report.clone();
+        match latest {
+            Some(report) => report,
+            None => self.service.build_report().await,
+        }
+    }
 
     /// How the service itself is doing: running, ready, last collection, step counters.
     /// Takes no lock: it reads what the last change published.
     #[must_use]
     pub fn status(&self) -> ServiceStatus {
-        let running = self.is_running();
+        let running = self.service.is_running();
         let ready = self.readiness().is_ok();
-        let state = self.inner.published.load();
+        let state = self.service.inner.published.load();
         ServiceStatus {
             running,
             ready,
@@ -138,7 +141,7 @@ impl PerformanceService {
     /// outage shows at once and so does a recovery; `refresh_error` is the last collection's
     /// statistics refresh timing out (a slow cache), which stands until the next collection.
     fn cache_condition(&self, refresh_error: Option<&str>) -> (HealthStatus, String) {
-        let live = self.inner.parts.cache_admin.counters();
+        let live = self.service.inner.parts.cache_admin.counters();
         match (live.breaker, live.connected, refresh_error) {
             (BreakerState::Open, _, _) => {
                 (HealthStatus::Degraded, "circuit breaker open; reads fail open".into())
@@ -164,7 +167,7 @@ impl PerformanceService {
     /// # Errors
     /// The reason it is not ready, in words.
     pub fn readiness(&self) -> Result<(), String> {
-        let state = self.inner.published.load();
+        let state = self.service.inner.published.load();
         if state.last_collection.is_none() {
             return Err("no snapshot collected yet".to_owned());
         }
@@ -172,8 +175,9 @@ impl PerformanceService {
         if cache != HealthStatus::Healthy {
             return Err(format!("the cache is not usable: {detail}"));
         }
-        let readings = self.inner.readings.load();
+        let readings = self.service.inner.readings.load();
         let failing: Vec<String> = self
+            .service
             .inner
             .indicators
             .iter()
@@ -200,12 +204,12 @@ impl PerformanceService {
     /// latest collection, the indicators' latest readings).
     #[must_use]
     pub fn health(&self) -> HealthReport {
-        let now = self.inner.clock.now();
-        let running = self.is_running();
-        let stale_after = self.inner.config.collect_interval.saturating_mul(3);
+        let now = self.service.inner.clock.now();
+        let running = self.service.is_running();
+        let stale_after = self.service.inner.config.collect_interval.saturating_mul(3);
         let mut checks = BTreeMap::new();
         {
-            let state = self.inner.published.load();
+            let state = self.service.inner.published.load();
             let collector = match (running, state.last_collection) {
                 (false, _) => component(HealthStatus::Unhealthy, "the collector is not running"),
                 (true, Some(last)) if now.duration_since(last) > stale_after => component(
@@ -231,7 +235,7 @@ impl PerformanceService {
             };
             checks.insert("probe".to_owned(), probe);
         }
-        let stats = self.inner.published.load().delivery.clone();
+        let stats = self.service.inner.published.load().delivery.clone();
         let failing: Vec<String> = stats
             .iter()
             // Dropped notifications are lost; more failures than deliveries means the
@@ -250,8 +254,8 @@ impl PerformanceService {
             component(HealthStatus::Degraded, failing.join("; "))
         };
         checks.insert("alertNotifier".to_owned(), notifier);
-        let readings = self.inner.readings.load();
-        for (indicator, reading) in self.inner.indicators.iter().zip(readings.iter()) {
+        let readings = self.service.inner.readings.load();
+        for (indicator, reading) in self.service.inner.indicators.iter().zip(readings.iter()) {
             let critical = indicator.options.critical;
             let mut health = match reading {
                 None => component(HealthStatus::Healthy, "starting: not checked yet"),

@@ -20,7 +20,6 @@ use super::state::ServiceState;
 use super::{EVENT_CAPACITY, Inner, Parts, PerformanceService, ServiceConfig, lock};
 use crate::PerfkitError;
 use crate::adapters::{CacheController, ProcessMemoryControl};
-use crate::alerts::Alerts;
 use crate::cache_collector::CacheStatsCollector;
 use crate::database::{QueryPlanner, RecorderStatements};
 use crate::host_collector::HostCollector;
@@ -108,7 +107,8 @@ impl PerformanceServiceBuilder {
     }
 
     /// A ready alert engine, used as it is (its notifiers' delivery workers are yours to
-    /// run); replaces [`alert_rules`](Self::alert_rules).
+    /// run, and it keeps the clock it was made with: give it the service's); replaces
+    /// [`alert_rules`](Self::alert_rules).
     #[must_use]
     pub fn alert_engine(mut self, engine: AlertEngine) -> Self {
         self.alert_engine = Some(engine);
@@ -255,11 +255,12 @@ impl PerformanceServiceBuilder {
             .unwrap_or_else(|| Arc::new(LocalCoordination::new(Arc::clone(&clock))));
 
         let mut delivery_workers = Vec::new();
-        let mut alerts = match self.alert_engine {
+        let alerts = match self.alert_engine {
             Some(engine) => engine,
             None => AlertEngine::new(
                 self.alert_rules.unwrap_or_default(),
                 self.engine_config.unwrap_or_default(),
+                Arc::clone(&clock),
             )?,
         };
         for (notifier, policy) in self.notifiers {
@@ -340,7 +341,7 @@ impl PerformanceServiceBuilder {
                 probe,
                 cache,
                 cache_admin,
-                alerts: Alerts::new(alerts, Arc::clone(&clock)),
+                alerts: Arc::new(alerts),
                 optimizer: Arc::new(optimizer),
                 connections,
                 coordination,

@@ -6,6 +6,7 @@ use perfkit_core::{MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::PerformanceService;
+use super::readout::Readout;
 use crate::PerfkitError;
 use crate::analysis::score;
 
@@ -63,7 +64,9 @@ impl PerformanceService {
             tracing::warn!(%error, "instance announcement not withdrawn; it expires by itself");
         }
     }
+}
 
+impl Readout<'_> {
     /// The live instances sharing this service's coordination (its cache's store), this one
     /// included once it has collected, sorted by id. An announcement that does not read as
     /// an instance is skipped and logged.
@@ -72,6 +75,7 @@ impl PerformanceService {
     /// [`PerfkitError::Cache`] when the store does not answer.
     pub async fn instances(&self) -> Result<Vec<InstanceInfo>, PerfkitError> {
         let mut instances: Vec<InstanceInfo> = self
+            .service
             .inner
             .parts
             .coordination

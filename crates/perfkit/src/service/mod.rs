@@ -1,6 +1,7 @@
 //! `PerformanceService`: the conductor that collects, remembers, analyses, alerts and
-//! optimizes on a schedule. Its parts are handed out as they are ([`Parts`]); the HTTP
-//! answers are built from them at the edge (perfkit-axum), not here.
+//! optimizes on a schedule. Its parts are handed out as they are ([`Parts`]), what it knows
+//! is read through one handle ([`Readout`]); the HTTP answers are built from these at the
+//! edge (perfkit-axum), not here.
 
 mod analysis;
 mod builder;
@@ -12,6 +13,7 @@ mod instances;
 mod parts;
 mod persistence;
 mod profile;
+mod readout;
 mod schedule;
 mod state;
 mod turns;
@@ -34,6 +36,7 @@ pub use health::{ComponentHealth, HealthReport, HealthStatus};
 pub use instances::InstanceInfo;
 pub use parts::Parts;
 pub use profile::MemoryProfile;
+pub use readout::Readout;
 pub use state::StepCounters;
 
 use crate::events::LiveEvent;
@@ -47,6 +50,11 @@ const EVENT_CAPACITY: usize = 256;
 /// The orchestrator: owns a recorder, a system probe, a cache, an alert engine and an
 /// optimizer, all behind traits, and runs them on the guide's schedule.
 ///
+/// Its own methods are its lifecycle (`start`, `shutdown`), its actions (`collect_now`,
+/// `optimize`, `clear_cache`, `reset_metrics`) and the ways in: [`parts`](Self::parts),
+/// [`readout`](Self::readout) for what it knows, [`subscribe`](Self::subscribe) for live
+/// events.
+///
 /// Cheap to clone (an `Arc` inside); every clone is the same service.
 ///
 /// ```
@@ -58,8 +66,8 @@ const EVENT_CAPACITY: usize = 256;
 ///
 /// let snapshot = service.collect_now().await;
 /// assert!(snapshot.memory_usage.is_some());
-/// assert_eq!(service.history(10).len(), 1);
-/// assert_eq!(service.parts().alerts.active().len(), 0);
+/// assert_eq!(service.readout().history(10).len(), 1);
+/// assert_eq!(service.parts().alerts.active_alerts().len(), 0);
 ///
 /// service.shutdown().await;
 /// # Ok::<(), perfkit::PerfkitError>(())

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use perfkit_alerting::AlertEngine;
 use perfkit_cache::{Cache, CacheAdmin, Coordination};
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
 use perfkit_optimizer::{Optimizer, PoolControl};
 
-use crate::alerts::Alerts;
 use crate::database::QueryPlanner;
 
 /// Everything a [`PerformanceService`](crate::PerformanceService) owns, each behind the
@@ -39,8 +39,9 @@ pub struct Parts {
     pub cache: Arc<dyn Cache>,
     /// The application's cache, administration and figures.
     pub cache_admin: Arc<dyn CacheAdmin>,
-    /// The alert engine the collector evaluates.
-    pub alerts: Alerts,
+    /// The alert engine the collector evaluates on each snapshot; it holds its own lock and
+    /// stamps what people do (clear, replace rules, silence) with the service's clock.
+    pub alerts: Arc<AlertEngine>,
     /// The optimizer: recommendations, runs, config, history.
     pub optimizer: Arc<Optimizer>,
     /// Live client connections (the stream's WebSockets register here).

@@ -4,6 +4,7 @@
 
 use perfkit_core::MetricsSnapshot;
 
+use super::readout::Readout;
 use super::{PerformanceService, lock};
 use crate::PerfkitError;
 
@@ -38,6 +39,21 @@ impl PerformanceService {
         }
     }
 
+    /// Loads this instance's persisted history into the ring (at start-up).
+    pub(crate) async fn restore_history(&self) {
+        match self.readout().persisted_history(&self.inner.config.instance).await {
+            Ok(snapshots) if !snapshots.is_empty() => {
+                let count = snapshots.len();
+                self.update_state(|state| state.history.restore(snapshots));
+                tracing::info!(count, "history restored from the cache");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "history not restored"),
+        }
+    }
+}
+
+impl Readout<'_> {
     /// The persisted history of `instance` (this one or another sharing the cache), oldest
     /// first; empty when none is stored.
     ///
@@ -48,25 +64,13 @@ impl PerformanceService {
         &self,
         instance: &str,
     ) -> Result<Vec<MetricsSnapshot>, PerfkitError> {
-        let Some(bytes) = self.inner.reserved_cache.get(&history_key(instance)).await? else {
+        let Some(bytes) = self.service.inner.reserved_cache.get(&history_key(instance)).await?
+        else {
             return Ok(Vec::new());
         };
         serde_json::from_slice(&bytes).map_err(|error| PerfkitError::Setup {
             part: "persisted history",
             message: format!("the stored history of {instance:?} is not readable: {error}"),
         })
-    }
-
-    /// Loads this instance's persisted history into the ring (at start-up).
-    pub(crate) async fn restore_history(&self) {
-        match self.persisted_history(&self.inner.config.instance).await {
-            Ok(snapshots) if !snapshots.is_empty() => {
-                let count = snapshots.len();
-                self.update_state(|state| state.history.restore(snapshots));
-                tracing::info!(count, "history restored from the cache");
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "history not restored"),
-        }
     }
 }

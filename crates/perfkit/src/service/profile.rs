@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::readout::Readout;
 use super::{PerformanceService, lock};
 
 /// What a memory profile line says.
@@ -34,35 +35,9 @@ pub struct MemoryProfile {
 }
 
 impl PerformanceService {
-    /// Takes a memory profile now: every figure read from its owner, without waiting; the
-    /// RSS is the latest collection's (the probe is read by collections only).
-    #[must_use]
-    pub fn memory_profile(&self) -> MemoryProfile {
-        let parts = &self.inner.parts;
-        let cache = parts.cache_admin.counters();
-        let application = parts.recorder.snapshot();
-        let (rss_bytes, history_len, history_capacity) = {
-            let state = lock(&self.inner.state);
-            let rss = state.last_system.as_ref().map(|system| system.process.resident_memory_bytes);
-            (rss, state.history.len(), self.inner.config.history_capacity)
-        };
-        MemoryProfile {
-            rss_bytes,
-            cache_bytes: cache.bytes,
-            cache_keys: cache.keys,
-            history_len,
-            history_capacity,
-            recorder_routes: application.routes.tracked,
-            recorder_error_kinds: application.errors.by_kind.len(),
-            recorder_statements: application.database.statements.tracked,
-            slow_operations: parts.slow_operations.tracked(),
-            connections: parts.connections.len(),
-        }
-    }
-
     /// Logs one memory profile line (target `perfkit::memory`).
     pub(crate) fn log_memory_profile(&self) {
-        let profile = self.memory_profile();
+        let profile = self.readout().memory_profile();
         tracing::info!(
             target: "perfkit::memory",
             rss_bytes = profile.rss_bytes,
@@ -77,5 +52,33 @@ impl PerformanceService {
             connections = profile.connections,
             "memory profile"
         );
+    }
+}
+
+impl Readout<'_> {
+    /// Takes a memory profile now: every figure read from its owner, without waiting; the
+    /// RSS is the latest collection's (the probe is read by collections only).
+    #[must_use]
+    pub fn memory_profile(&self) -> MemoryProfile {
+        let parts = &self.service.inner.parts;
+        let cache = parts.cache_admin.counters();
+        let application = parts.recorder.snapshot();
+        let (rss_bytes, history_len, history_capacity) = {
+            let state = lock(&self.service.inner.state);
+            let rss = state.last_system.as_ref().map(|system| system.process.resident_memory_bytes);
+            (rss, state.history.len(), self.service.inner.config.history_capacity)
+        };
+        MemoryProfile {
+            rss_bytes,
+            cache_bytes: cache.bytes,
+            cache_keys: cache.keys,
+            history_len,
+            history_capacity,
+            recorder_routes: application.routes.tracked,
+            recorder_error_kinds: application.errors.by_kind.len(),
+            recorder_statements: application.database.statements.tracked,
+            slow_operations: parts.slow_operations.tracked(),
+            connections: parts.connections.len(),
+        }
     }
 }

@@ -1,0 +1,554 @@
+//! The precedence table and every section of the config file.
+use std::collections::HashMap;
+
+use clap::Parser;
+
+use super::*;
+use crate::demo::settings::{DEFAULT_DATA_DIR, DatabaseChoice, PoolSettings, Ttls};
+
+/// Environment variables as name-value pairs.
+type Env<'a> = &'a [(&'a str, &'a str)];
+/// Flags, environment, config file text, and what the setting must come out as.
+type Case<'a> = (&'a [&'a str], Env<'a>, &'a str, &'a str);
+
+fn settings(args: &[&str], env: &[(&str, &str)], file: &str) -> Result<Settings> {
+    let cli = Cli::try_parse_from(std::iter::once("perfkit-server").chain(args.iter().copied()))?;
+    let env: HashMap<String, String> =
+        env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let var = move |name: &str| env.get(name).cloned();
+    resolve(Layer::from_cli(&cli), Layer::from_env(&var)?, FileConfig::parse(file)?)
+}
+
+/// One setting's four layers: the flag, the environment variable, the file's line, and
+/// what each resulting `Settings` must show.
+struct Setting {
+    flag: [&'static str; 2],
+    env: (&'static str, &'static str),
+    file: &'static str,
+    shown: fn(&Settings) -> String,
+    from_flag: &'static str,
+    from_env: &'static str,
+    from_file: &'static str,
+    default: &'static str,
+}
+
+fn redis_url(settings: &Settings) -> String {
+    match &settings.cache {
+        CacheSettings::Redis { redis, .. } => redis.url.clone(),
+        CacheSettings::Memory(_) => "memory".to_owned(),
+    }
+}
+
+fn namespace(settings: &Settings) -> String {
+    match &settings.cache {
+        CacheSettings::Redis { redis, .. } => redis.namespace.clone(),
+        CacheSettings::Memory(_) => "memory".to_owned(),
+    }
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        flag: ["--bind", "127.0.0.1:1001"],
+        env: ("PERFKIT_BIND", "127.0.0.1:1002"),
+        file: "[server]\nbind = \"127.0.0.1:1003\"",
+        shown: |s| s.bind.to_string(),
+        from_flag: "127.0.0.1:1001",
+        from_env: "127.0.0.1:1002",
+        from_file: "127.0.0.1:1003",
+        default: "127.0.0.1:8080",
+    },
+    Setting {
+        flag: ["--redis-url", "redis://flag:1"],
+        env: ("PERFKIT_REDIS_URL", "redis://env:2"),
+        file: "[cache]\nredisUrl = \"redis://file:3\"",
+        shown: redis_url,
+        from_flag: "redis://flag:1",
+        from_env: "redis://env:2",
+        from_file: "redis://file:3",
+        default: "memory",
+    },
+    Setting {
+        flag: ["--log-format", "json"],
+        env: ("PERFKIT_LOG_FORMAT", "pretty"),
+        file: "[server]\nlogFormat = \"json\"",
+        shown: |s| format!("{:?}", s.log_format),
+        from_flag: "Json",
+        from_env: "Pretty",
+        from_file: "Json",
+        default: "Pretty",
+    },
+    Setting {
+        flag: ["--demo=true", "--log-format=pretty"],
+        env: ("PERFKIT_DEMO", "false"),
+        file: "[demo]\nenabled = true",
+        shown: |s| s.demo.is_some().to_string(),
+        from_flag: "true",
+        from_env: "false",
+        from_file: "true",
+        default: "false",
+    },
+    Setting {
+        flag: ["--header-read-timeout", "1s"],
+        env: ("PERFKIT_HEADER_READ_TIMEOUT", "2s"),
+        file: "[server]\nheaderReadTimeout = \"3s\"",
+        shown: |s| format!("{:?}", s.connections.header_read_timeout),
+        from_flag: "1s",
+        from_env: "2s",
+        from_file: "3s",
+        default: "60s",
+    },
+    Setting {
+        flag: ["--keep-alive-timeout", "1s"],
+        env: ("PERFKIT_KEEP_ALIVE_TIMEOUT", "2s"),
+        file: "[server]\nkeepAliveTimeout = \"3s\"",
+        shown: |s| format!("{:?}", s.connections.keep_alive_timeout),
+        from_flag: "1s",
+        from_env: "2s",
+        from_file: "3s",
+        default: "75s",
+    },
+    Setting {
+        flag: ["--max-connections", "1"],
+        env: ("PERFKIT_MAX_CONNECTIONS", "2"),
+        file: "[server]\nmaxConnections = 3",
+        shown: |s| s.connections.max_connections.to_string(),
+        from_flag: "1",
+        from_env: "2",
+        from_file: "3",
+        default: "10000",
+    },
+];
+
+#[test]
+fn connection_limits_out_of_range_are_refused_by_name() {
+    for (args, env, file, named) in [
+        (&["--header-read-timeout", "0s"][..], &[][..], "", "server.headerReadTimeout"),
+        (&[], &[("PERFKIT_KEEP_ALIVE_TIMEOUT", "2h")], "", "server.keepAliveTimeout"),
+        (&[], &[], "[server]\nmaxConnections = 0", "server.maxConnections"),
+        (&[], &[("PERFKIT_MAX_CONNECTIONS", "many")], "", "PERFKIT_MAX_CONNECTIONS"),
+        (&[], &[("PERFKIT_HEADER_READ_TIMEOUT", "soon")], "", "PERFKIT_HEADER_READ_TIMEOUT"),
+    ] {
+        let error = settings(args, env, file).unwrap_err();
+        assert!(format!("{error:#}").contains(named), "{named}: {error:#}");
+    }
+}
+
+#[test]
+fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
+    for setting in SETTINGS {
+        let cases: [Case<'_>; 5] = [
+            (&setting.flag, &[setting.env], setting.file, setting.from_flag),
+            (&setting.flag, &[], setting.file, setting.from_flag),
+            (&[], &[setting.env], setting.file, setting.from_env),
+            (&[], &[], setting.file, setting.from_file),
+            (&[], &[], "", setting.default),
+        ];
+        for (args, env, file, expected) in cases {
+            let resolved = settings(args, env, file).unwrap();
+            assert_eq!(
+                (setting.shown)(&resolved),
+                expected,
+                "flags {args:?}, env {env:?}, file {file:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn namespace_follows_the_same_precedence_under_redis() {
+    let redis = ("PERFKIT_REDIS_URL", "redis://127.0.0.1:6379");
+    let file = "[cache]\nnamespace = \"file:\"";
+    let cases: [Case<'_>; 4] = [
+        (&["--namespace", "flag:"], &[redis, ("PERFKIT_NAMESPACE", "env:")], file, "flag:"),
+        (&[], &[redis, ("PERFKIT_NAMESPACE", "env:")], file, "env:"),
+        (&[], &[redis], file, "file:"),
+        (&[], &[redis], "", "perfkit:"),
+    ];
+    for (args, env, file, expected) in cases {
+        let resolved = settings(args, env, file).unwrap();
+        assert_eq!(namespace(&resolved), expected, "flags {args:?}, env {env:?}");
+    }
+}
+
+#[test]
+fn the_near_cache_is_on_with_redis_unless_a_layer_turns_it_off() {
+    let near = |s: &Settings| match &s.cache {
+        CacheSettings::Redis { near, .. } => near.map(|n| (n.max_bytes, n.ttl)),
+        CacheSettings::Memory(_) => panic!("not redis: {:?}", s.cache),
+    };
+    let redis = ("PERFKIT_REDIS_URL", "redis://127.0.0.1:6379");
+    let default = NearCacheConfig::default();
+    assert_eq!(near(&settings(&[], &[redis], "").unwrap()), Some((default.max_bytes, default.ttl)));
+    let sized = "[cache]\nnearCacheMaxBytes = 1048576\nnearCacheTtl = \"2s\"";
+    let from_file = near(&settings(&[], &[redis], sized).unwrap());
+    assert_eq!(from_file, Some((1 << 20, Duration::from_secs(2))));
+    let on_in_env = [redis, ("PERFKIT_NEAR_CACHE", "true")];
+    assert_eq!(near(&settings(&["--no-near-cache"], &on_in_env, "").unwrap()), None);
+    assert_eq!(near(&settings(&[], &[redis, ("PERFKIT_NEAR_CACHE", "off")], "").unwrap()), None);
+    let off_in_file = "[cache]\nnearCache = false";
+    assert_eq!(near(&settings(&[], &[redis], off_in_file).unwrap()), None);
+    assert!(near(&settings(&[], &on_in_env, off_in_file).unwrap()).is_some(), "env beats file");
+    // Without Redis there is nothing to be near: the flag is accepted and changes nothing.
+    let memory = settings(&["--no-near-cache"], &[], "").unwrap();
+    assert_eq!(memory.cache, CacheSettings::Memory(MemoryConfig::default()));
+}
+
+#[test]
+fn the_admin_token_comes_from_the_environment_then_the_file_else_none() {
+    let file = "[server]\nadminToken = \"from-file\"";
+    let token = |s: &Settings| s.admin_token.as_ref().map(|t| t.0.clone());
+    let env = [("PERFKIT_ADMIN_TOKEN", "from-env")];
+    assert_eq!(token(&settings(&[], &env, file).unwrap()).as_deref(), Some("from-env"));
+    assert_eq!(token(&settings(&[], &[], file).unwrap()).as_deref(), Some("from-file"));
+    assert_eq!(token(&settings(&[], &[("PERFKIT_ADMIN_TOKEN", "")], "").unwrap()), None);
+    assert!(!format!("{:?}", settings(&[], &env, "").unwrap()).contains("from-env"));
+}
+
+#[test]
+fn every_section_is_read() {
+    let file = r#"
+        [server]
+        shutdownGrace = 2500
+        [cache]
+        redisUrl = "redis://127.0.0.1:7000"
+        redisPoolSize = 8
+        commandTimeout = 250
+        defaultTtl = 0
+        [api]
+        protectReads = true
+        bodyLimit = 1024
+        requestTimeout = 5000
+        [demo]
+        enabled = true
+        dataDir = "/var/lib/blog"
+        poolSize = 4
+        pageTtl = 1000
+        userPostsTtl = 2000
+        readAhead = true
+        [service]
+        collectInterval = 1000
+        [optimizer]
+        mode = { auto = false, dryRun = true }
+        [[alerts.rules]]
+        name = "slow"
+        severity = "high"
+        kind = "threshold"
+        metric = "p95"
+        comparison = "above"
+        threshold = 500
+    "#;
+    let s = settings(&[], &[], file).unwrap();
+    assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
+    let CacheSettings::Redis { redis, .. } = &s.cache else { panic!("not redis: {:?}", s.cache) };
+    assert_eq!((redis.pool_size, redis.default_ttl), (8, None));
+    assert_eq!(redis.command_timeout, Duration::from_millis(250));
+    assert_eq!(
+        s.api,
+        ApiConfig {
+            protect_reads: true,
+            body_limit: 1024,
+            request_timeout: Duration::from_secs(5),
+            ..ApiConfig::default()
+        }
+    );
+    assert_eq!(
+        s.demo,
+        Some(DemoSettings {
+            database: DatabaseChoice::Sqlite("/var/lib/blog".into()),
+            pool: PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) },
+            ttls: Ttls { page: Duration::from_secs(1), user_posts: Duration::from_secs(2) },
+            read_ahead: true,
+        })
+    );
+    assert_eq!(s.service.collect_interval, Duration::from_secs(1));
+    assert!(!s.optimizer.mode.auto && s.optimizer.mode.dry_run);
+    assert_eq!(s.alert_rules.rules.len(), 1);
+    assert_eq!(s.alert_rules.rules[0].name, "slow");
+}
+
+#[test]
+fn the_demo_database_is_sqlite_in_the_data_dir_unless_a_postgres_url_is_given() {
+    let sqlite = settings(&["--demo"], &[], "").unwrap().demo.unwrap();
+    assert_eq!(sqlite.database, DatabaseChoice::Sqlite(DEFAULT_DATA_DIR.into()));
+    assert_eq!(
+        sqlite.ttls,
+        Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) }
+    );
+    let moved = settings(&["--demo"], &[("PERFKIT_DATA_DIR", "/srv/data")], "").unwrap();
+    assert_eq!(moved.demo.unwrap().database, DatabaseChoice::Sqlite("/srv/data".into()));
+    let url = "postgres://blog@127.0.0.1:5433/blog";
+    let postgres = settings(&["--demo", "--database-url", url], &[], "").unwrap();
+    assert_eq!(postgres.demo.unwrap().database, DatabaseChoice::Postgres(url.to_owned()));
+    let error = settings(&["--demo", "--database-url", "mysql://x"], &[], "").unwrap_err();
+    assert!(error.to_string().contains("postgres://"), "{error:#}");
+    let error = settings(&["--demo"], &[], "[demo]\npoolSize = 0").unwrap_err();
+    assert!(error.to_string().contains("demo.poolSize"), "{error:#}");
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let s = settings(&[], &[], "").unwrap();
+    assert_eq!(s.bind, DEFAULT_BIND);
+    assert_eq!(s.cache, CacheSettings::Memory(MemoryConfig::default()));
+    assert_eq!(s.api, ApiConfig::default());
+    assert_eq!(s.demo, None);
+    assert_eq!(s.alert_rules, RuleSet::default());
+    assert!(s.service.instance.ends_with(":8080"), "{}", s.service.instance);
+    assert_eq!(
+        s.service,
+        ServiceConfig { instance: s.service.instance.clone(), ..ServiceConfig::default() }
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message_naming_it() {
+    let cases: &[(Env<'_>, &str, &str)] = &[
+        (&[("PERFKIT_BIND", "nowhere")], "", "PERFKIT_BIND"),
+        (&[("PERFKIT_DEMO", "maybe")], "", "PERFKIT_DEMO"),
+        (&[("PERFKIT_LOG_FORMAT", "xml")], "", "PERFKIT_LOG_FORMAT"),
+        (&[("PERFKIT_NEAR_CACHE", "perhaps")], "", "PERFKIT_NEAR_CACHE"),
+        (
+            &[("PERFKIT_REDIS_URL", "redis://x")],
+            "[cache]\nnearCacheMaxBytes = 0",
+            "nearCacheMaxBytes",
+        ),
+        (&[], "[cache]\nnearCacheTtl = \"soon\"", "nearCacheTtl"),
+        (&[], "[server]\nbnd = \"x\"", "unknown field"),
+        (&[], "[server]\nbind = 8080", "bind"),
+        (&[], "not toml at all", "expected"),
+        (&[], "[service]\ncollectInterval = 1", "collectInterval"),
+        (&[], "[optimizer.cacheOptimization]\nhitRateThreshold = 2.0", "hitRateThreshold"),
+        (&[], "[[alerts.rules]]\nname = \"x\"", "rule x"),
+        (&[], "[api]\nbodyLimit = 0", "bodyLimit"),
+        (&[], "[api]\nrequestTimeout = \"0s\"", "requestTimeout"),
+        (&[], "[api]\nadminToken = \"x\"", "unknown field `adminToken`"),
+        (&[], "[service]\ncollectInterval = \"3 parsecs\"", "collectInterval"),
+        (&[], "[cache]\ncommandTimeout = -5", "commandTimeout"),
+        (&[], "[server]\nshutdownGrace = 2.5", "shutdownGrace"),
+        (&[], "service = []", "invalid type: sequence"),
+        (
+            &[("PERFKIT_REDIS_URL", "redis://x"), ("PERFKIT_NAMESPACE", " ")],
+            "[cache]\nnamespace = \"\"",
+            "namespace",
+        ),
+    ];
+    for (env, file, needle) in cases {
+        let error = settings(&[], env, file).expect_err(needle);
+        let message = format!("{error:#}");
+        assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_an_error_naming_the_file() {
+    let cli = Cli { config: Some("/no/such/perfkit.toml".into()), ..Cli::default() };
+    let error = load(&cli, &|_| None).unwrap_err();
+    assert!(format!("{error:#}").contains("/no/such/perfkit.toml"), "{error:#}");
+}
+
+#[test]
+fn the_config_file_is_found_through_the_environment_and_a_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env_file, flag_file) = (dir.path().join("env.toml"), dir.path().join("flag.toml"));
+    std::fs::write(&env_file, "[server]\nbind = \"127.0.0.1:2001\"").unwrap();
+    std::fs::write(&flag_file, "[server]\nbind = \"127.0.0.1:2002\"").unwrap();
+    let env_path = env_file.display().to_string();
+    let var = move |name: &str| (name == "PERFKIT_CONFIG").then(|| env_path.clone());
+    let from_env = load(&Cli::default(), &var).unwrap();
+    assert_eq!(from_env.bind.port(), 2001);
+    let cli = Cli { config: Some(flag_file), ..Cli::default() };
+    assert_eq!(load(&cli, &var).unwrap().bind.port(), 2002);
+}
+
+#[test]
+fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
+    let as_text = r#"
+        [server]
+        shutdownGrace = "2s 500ms"
+        [cache]
+        redisUrl = "redis://127.0.0.1:7000"
+        connectTimeout = "3s"
+        commandTimeout = "250ms"
+        defaultTtl = "5m"
+        [api]
+        requestTimeout = "5s"
+        [demo]
+        enabled = true
+        pageTtl = "5ms"
+        userPostsTtl = "1s"
+        [service]
+        collectInterval = "30s"
+        [optimizer.cooldowns]
+        scaleWorkers = "90s"
+        [[alerts.rules]]
+        name = "slow"
+        severity = "high"
+        kind = "threshold"
+        metric = "p95"
+        comparison = "above"
+        threshold = 500
+        for = "1m"
+    "#;
+    let as_millis = r#"
+        [server]
+        shutdownGrace = 2500
+        [cache]
+        redisUrl = "redis://127.0.0.1:7000"
+        connectTimeout = 3000
+        commandTimeout = 250
+        defaultTtl = 300000
+        [api]
+        requestTimeout = 5000
+        [demo]
+        enabled = true
+        pageTtl = 5
+        userPostsTtl = 1000
+        [service]
+        collectInterval = 30000
+        [optimizer.cooldowns]
+        scaleWorkers = 90000
+        [[alerts.rules]]
+        name = "slow"
+        severity = "high"
+        kind = "threshold"
+        metric = "p95"
+        comparison = "above"
+        threshold = 500
+        for = 60000
+    "#;
+    for file in [as_text, as_millis] {
+        let s = settings(&[], &[], file).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_millis(2500));
+        let CacheSettings::Redis { redis, .. } = &s.cache else {
+            panic!("not redis: {:?}", s.cache)
+        };
+        assert_eq!(redis.connect_timeout, Duration::from_secs(3));
+        assert_eq!(redis.command_timeout, Duration::from_millis(250));
+        assert_eq!(redis.default_ttl, Some(Duration::from_secs(300)));
+        assert_eq!(s.api.request_timeout, Duration::from_secs(5));
+        let demo = s.demo.unwrap();
+        assert_eq!(
+            demo.ttls,
+            Ttls { page: Duration::from_millis(5), user_posts: Duration::from_secs(1) }
+        );
+        assert_eq!(s.service.collect_interval, Duration::from_secs(30));
+        assert_eq!(s.optimizer.cooldowns.scale_workers, Duration::from_secs(90));
+        assert_eq!(s.alert_rules.rules[0].for_duration, Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn a_bad_duration_is_a_clear_error_naming_the_field() {
+    let error = settings(&[], &[], "[service]\ncollectInterval = \"often\"").unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("collectInterval"), "{message}");
+    assert!(message.contains(r#"invalid duration "often""#), "{message}");
+    assert!(
+        message.contains(r#"expected a duration such as "30s" or integer milliseconds"#),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_api_table_cannot_set_the_admin_token() {
+    let error = settings(&[], &[], "[api]\nadminToken = \"sneaky\"").unwrap_err();
+    assert!(format!("{error:#}").contains("unknown field `adminToken`"), "{error:#}");
+    let file = "[server]\nadminToken = \"kept\"\n[api]\nprotectReads = true";
+    let s = settings(&[], &[], file).unwrap();
+    assert_eq!(s.admin_token.map(|t| t.0).as_deref(), Some("kept"));
+    assert!(s.api.admin_token.is_empty(), "the router's token is set in wiring, from admin_token");
+}
+
+#[test]
+fn notifier_urls_come_from_flags_then_environment_then_the_file() {
+    let file = "[notifiers]\nlog = false\n[[notifiers.alertmanagers]]\nurl = \"http://file:9093\"\n\
+                [[notifiers.webhooks]]\nurl = \"http://file/hook\"\nbearerToken = \"file-token\"\n";
+    let urls = |s: &Settings| {
+        let am: Vec<_> = s.notifiers.alertmanagers.iter().map(|t| t.url.clone()).collect();
+        let hooks: Vec<_> = s
+            .notifiers
+            .webhooks
+            .iter()
+            .map(|t| (t.url.clone(), t.bearer_token.clone().unwrap_or_default()))
+            .collect();
+        (am, hooks)
+    };
+    let from_file = settings(&[], &[], file).unwrap();
+    assert_eq!(
+        urls(&from_file),
+        (
+            vec!["http://file:9093".to_owned()],
+            vec![("http://file/hook".into(), "file-token".into())]
+        )
+    );
+    let env = [
+        ("PERFKIT_ALERTMANAGER_URL", "http://env1:9093, http://env2:9093"),
+        ("PERFKIT_WEBHOOK_URL", "http://env/hook"),
+        ("PERFKIT_WEBHOOK_TOKEN", "env-token"),
+    ];
+    let from_env = settings(&[], &env, file).unwrap();
+    assert_eq!(
+        urls(&from_env),
+        (
+            vec!["http://env1:9093".to_owned(), "http://env2:9093".to_owned()],
+            vec![("http://env/hook".into(), "env-token".into())]
+        )
+    );
+    let from_flag = settings(&["--alertmanager-url", "http://flag:9093"], &env, file).unwrap();
+    assert_eq!(urls(&from_flag).0, ["http://flag:9093"]);
+    let names: Vec<String> =
+        from_flag.notifiers.build().unwrap().iter().map(|(n, _)| n.name().to_owned()).collect();
+    assert_eq!(names, ["webhook-1", "alertmanager-1"]);
+    let error = settings(&["--alertmanager-url", "not-a-url"], &[], "").unwrap_err();
+    assert!(format!("{error:#}").contains("http:// or https://"), "{error:#}");
+}
+
+#[test]
+fn inhibit_rules_are_read_and_checked_and_unknown_alert_fields_refused() {
+    let file = "[[alerts.inhibitRules]]\nsourceMatchers = [{ label = \"severity\", anyOf = [\"critical\"] }]\n\
+                targetMatchers = [{ label = \"severity\", anyOf = [\"low\"], negated = true }]\nequal = [\"metric\"]\n";
+    let read = settings(&[], &[], file).unwrap();
+    assert_eq!(read.inhibit_rules.len(), 1);
+    assert!(read.inhibit_rules[0].target_matchers[0].negated);
+    assert_eq!(read.alert_rules, RuleSet::default());
+    assert_eq!(settings(&[], &[], "").unwrap().inhibit_rules, InhibitRule::defaults());
+    let empty = "[[alerts.inhibitRules]]\nsourceMatchers = []\ntargetMatchers = []\n";
+    let error = format!("{:#}", settings(&[], &[], empty).unwrap_err());
+    assert!(error.contains("inhibit rule #0"), "{error}");
+    let unknown = format!("{:#}", settings(&[], &[], "[alerts]\nrule = []\n").unwrap_err());
+    assert!(unknown.contains("unknown field `rule`"), "{unknown}");
+}
+
+#[test]
+fn the_instance_id_is_the_host_and_port_unless_one_is_given() {
+    let default = settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap();
+    assert!(default.service.instance.ends_with(":9123"), "{}", default.service.instance);
+    assert_eq!(
+        default.service.instance,
+        settings(&["--bind", "127.0.0.1:9123"], &[], "").unwrap().service.instance,
+        "a restart is the same instance"
+    );
+    let from_file = settings(&[], &[], "[service]\ninstance = \"api-3\"").unwrap();
+    assert_eq!(from_file.service.instance, "api-3");
+    let from_flag =
+        settings(&["--instance-id", "api-1"], &[], "[service]\ninstance = \"api-3\"").unwrap();
+    assert_eq!(from_flag.service.instance, "api-1");
+}
+
+#[test]
+fn a_build_without_the_demo_refuses_every_demo_setting_by_name() {
+    assert!(refuse_demo(&Layer::default()).is_ok());
+    assert!(refuse_demo(&Layer { demo: Some(false), ..Layer::default() }).is_ok());
+    for (layer, named) in [
+        (Layer { demo: Some(true), ..Layer::default() }, "--demo"),
+        (
+            Layer { database_url: Some("postgres://h/db".into()), ..Layer::default() },
+            "--database-url",
+        ),
+        (Layer { data_dir: Some("/srv".into()), ..Layer::default() }, "--data-dir"),
+    ] {
+        let message = refuse_demo(&layer).unwrap_err().to_string();
+        assert!(message.starts_with(named), "{message}");
+        assert!(message.contains("built without the demo"), "{message}");
+    }
+}

@@ -1,0 +1,49 @@
+//! How the demo's database joins the performance service: its pool as the pool the service
+//! watches, a health indicator that pings it and, on PostgreSQL, a planner that explains the
+//! demo's statements.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use perfkit::{HealthCheckOptions, PerformanceServiceBuilder};
+use perfkit_sqlx::PgPlanner;
+use sqlx::postgres::PgConnectOptions;
+
+use super::DemoDatabase;
+use super::settings::{DatabaseChoice, DemoSettings};
+
+/// How long the demo database's health check may take.
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a plan of a demo statement may take on PostgreSQL.
+const PLAN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `builder` watching `database`'s pool and health, and explaining its statements when it is
+/// PostgreSQL.
+pub(crate) fn attach(
+    mut builder: PerformanceServiceBuilder,
+    database: &DemoDatabase,
+    settings: &DemoSettings,
+) -> Result<PerformanceServiceBuilder> {
+    let checked = database.clone();
+    builder = builder.database_pool(database.pool_control()).health_indicator(
+        "database",
+        // Not critical: the cache keeps serving what it holds while the database is down.
+        HealthCheckOptions::non_critical(DATABASE_CHECK_TIMEOUT),
+        move || {
+            let database = checked.clone();
+            async move {
+                database.ping().await.map_err(|error| error.to_string())?;
+                Ok(format!("{} answered", database.kind()))
+            }
+        },
+    );
+    if let DatabaseChoice::Postgres(url) = &settings.database {
+        let options = PgConnectOptions::from_str(url)
+            .context("--database-url is not a postgres:// URL sqlx can use")?;
+        builder = builder.query_planner(Arc::new(PgPlanner::new(options, PLAN_TIMEOUT)));
+    }
+    Ok(builder)
+}

@@ -1,0 +1,91 @@
+//! The answers the API and the dashboard serve, built here at the edge from the service's
+//! parts and its own analysis. A new endpoint adds a view here and a handler in `routes/`;
+//! the orchestrator does not change.
+
+mod application;
+mod dashboard;
+
+use perfkit::PerformanceService;
+use perfkit::analysis::{PerformanceScore, score};
+use perfkit::core::MetricsSnapshot;
+use perfkit::metrics::SystemMetrics;
+use perfkit::optimizer::Recommendation;
+use serde::Serialize;
+
+pub(crate) use application::ApplicationView;
+pub(crate) use dashboard::{AlertsView, Dashboard};
+
+/// Recommendations shown in a summary.
+const TOP_RECOMMENDATIONS: usize = 3;
+
+/// The headline: current snapshot, score, status, alerts, what to do.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Summary {
+    /// The latest snapshot, `None` before the first collection.
+    pub(crate) snapshot: Option<MetricsSnapshot>,
+    /// Score and status of that snapshot.
+    pub(crate) score: PerformanceScore,
+    /// Alerts firing now.
+    pub(crate) active_alerts: usize,
+    /// The most urgent recommendations.
+    pub(crate) top_recommendations: Vec<Recommendation>,
+}
+
+impl Summary {
+    pub(crate) async fn of(service: &PerformanceService) -> Summary {
+        let snapshot = service.readout().latest();
+        let mut top_recommendations = recommendations(service).await;
+        top_recommendations.truncate(TOP_RECOMMENDATIONS);
+        let targets = &service.config().targets;
+        let score = match &snapshot {
+            Some(snapshot) => score(snapshot, targets),
+            // Nothing measured yet: every figure is missing, and so is the score.
+            None => score(&MetricsSnapshot::empty(perfkit::core::Timestamp::UNIX_EPOCH), targets),
+        };
+        Summary {
+            snapshot,
+            score,
+            active_alerts: service.parts().alerts.active_alerts().len(),
+            top_recommendations,
+        }
+    }
+}
+
+/// Every figure: system and application.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MetricsView {
+    /// The machine and this process; `None` when the probe failed.
+    pub(crate) system: Option<SystemMetrics>,
+    /// Requests, errors, database, WebSocket, cache reads, connections, queue.
+    pub(crate) application: ApplicationView,
+}
+
+impl MetricsView {
+    pub(crate) fn of(service: &PerformanceService) -> MetricsView {
+        MetricsView { system: system_metrics(service), application: ApplicationView::of(service) }
+    }
+}
+
+/// System figures, read now (or a reading younger than the probe's gap); `None` when the
+/// probe fails.
+pub(crate) fn system_metrics(service: &PerformanceService) -> Option<SystemMetrics> {
+    match service.parts().probe.sample() {
+        Ok(system) => Some(system),
+        Err(error) => {
+            tracing::warn!(%error, "system probe failed");
+            None
+        }
+    }
+}
+
+/// What the optimizer's rules recommend for the latest snapshot now, most urgent first.
+pub(crate) async fn recommendations(service: &PerformanceService) -> Vec<Recommendation> {
+    let Some(snapshot) = service.readout().latest() else {
+        return Vec::new();
+    };
+    let mut recommendations = service.parts().optimizer.recommend(&snapshot).await;
+    recommendations.sort_by_key(|recommendation| std::cmp::Reverse(recommendation.priority));
+    recommendations
+}
