@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use perfkit::cache::BreakerConfig;
 use perfkit::core::{Clock, Timestamp};
-use perfkit_control::{ControlError, ControlKind, PoolControl, PoolFigures, ReplicationFigures};
 use perfkit::{HealthCheckOptions, HealthIndicator, TokioClock};
+use perfkit_control::{ControlError, ControlKind, PoolControl, PoolFigures, ReplicationFigures};
 use sqlx::{Database, Pool};
 use tokio::task::JoinHandle;
 
@@ -165,6 +165,14 @@ impl<DB: Database> ReplicatedPool<DB> {
     #[must_use]
     pub fn config(&self) -> &ReplicaConfig {
         &self.shared.config
+    }
+
+    /// Closes every pool: queries from now on fail with [`sqlx::Error::PoolClosed`].
+    pub async fn close(&self) {
+        let shared = &self.shared;
+        let closing =
+            std::iter::once(&shared.primary).chain(&shared.replicas).map(|m| m.pool.close());
+        futures::future::join_all(closing).await;
     }
 
     /// A handle whose reads see its own writes (see [`Session`]).

@@ -154,7 +154,7 @@ async fn a_frozen_replica_falls_back_to_the_primary_lags_and_returns_to_rotation
     }
     let service = builder.build().unwrap();
     service.check_health_now().await;
-    assert_eq!(service.health().checks["db.replica-0"].status, HealthStatus::Healthy);
+    assert_eq!(service.readout().health().checks["db.replica-0"].status, HealthStatus::Healthy);
     assert_eq!(service.collect_now().await.db_replica_lag, Some(0.0));
 
     replica.pause().unwrap();
@@ -180,7 +180,7 @@ async fn a_frozen_replica_falls_back_to_the_primary_lags_and_returns_to_rotation
     let down = replica_health.check().await.unwrap_err();
     assert!(down.contains("replica-0 unreachable"), "{down}");
     service.check_health_now().await;
-    let health = service.health();
+    let health = service.readout().health();
     assert_eq!(health.checks["db.replica-0"].status, HealthStatus::Degraded, "{health:?}");
     assert_eq!(health.checks["db.primary"].status, HealthStatus::Healthy);
     let snapshot = service.collect_now().await;

@@ -1,6 +1,6 @@
-//! How the demo's database joins the performance service: its pool as the pool the service
-//! watches, a health indicator that pings it and, on PostgreSQL, a planner that explains the
-//! demo's statements.
+//! How the demo's database joins the performance service: its pools as the pool the service
+//! watches (sizes, replica lag, recovery time), a health indicator that pings the primary,
+//! one per read replica and, on PostgreSQL, a planner that explains the demo's statements.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -40,6 +40,14 @@ pub(crate) fn attach(
             }
         },
     );
+    // Each replica's own check: down, or lagging past the bound, degrades the service (its
+    // reads go to the primary meanwhile).
+    for (name, options, indicator) in database.replica_health() {
+        builder = builder.health_indicator(&name, options, move || {
+            let indicator = Arc::clone(&indicator);
+            async move { indicator.check().await }
+        });
+    }
     if let DatabaseChoice::Postgres(url) = &settings.database {
         let options = PgConnectOptions::from_str(url)
             .context("--database-url is not a postgres:// URL sqlx can use")?;
