@@ -181,7 +181,12 @@ pub(crate) async fn build_service(
     {
         builder = builder.notifier(notifier, policy);
     }
-    builder.build().context("cannot build the performance service")
+    let service = builder.build().context("cannot build the performance service")?;
+    #[cfg(feature = "demo")]
+    if let Some(database) = database {
+        demo::service::expose(&service, database)?;
+    }
+    Ok(service)
 }
 
 /// The whole HTTP surface: the perfkit API, the demo routes when enabled, and the request

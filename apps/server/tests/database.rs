@@ -286,6 +286,20 @@ async fn with_a_read_replica_reads_go_to_it_writes_to_the_primary_and_a_frozen_o
     }
     let health = wait_for_check(&client, &server, "db.replica-0", "degraded", "unreachable").await;
     assert_eq!(health["status"], "degraded", "{health}");
+    // Each pool's figures in the exposition, by role: the replica refused and fallen back from.
+    let text = client
+        .get(server.url("/api/performance/metrics/prometheus"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in ["db_role_up{role=\"primary\"} 1", "db_role_up{role=\"replica-0\"} 0"] {
+        assert!(text.contains(line), "{line} not in {text}");
+    }
+    assert!(text.contains("db_role_fallbacks_total{role=\"replica-0\"}"), "{text}");
+    assert!(text.contains("db_role_replication_lag_seconds{role=\"replica-0\"}"), "{text}");
 
     replica.resume().unwrap();
     wait_for_check(&client, &server, "db.replica-0", "healthy", "replica-0 up").await;

@@ -129,6 +129,11 @@ impl DemoDatabase {
             .collect())
     }
 
+    /// The pools' figures per role, for the exposition.
+    pub(crate) fn collector(&self) -> Result<Box<dyn prometheus::core::Collector>> {
+        on_pools!(self, pools => Ok(Box::new(pools.collector().context("the pools' exposition")?)))
+    }
+
     /// Whether the primary answers a trivial statement: the `database` health check.
     pub(crate) async fn ping(&self) -> Result<(), DbError> {
         on_pools!(self, pools => pools

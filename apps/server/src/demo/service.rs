@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use perfkit::{HealthCheckOptions, PerformanceServiceBuilder};
+use perfkit::{HealthCheckOptions, PerformanceService, PerformanceServiceBuilder};
 use perfkit_sqlx::PgPlanner;
 use sqlx::postgres::PgConnectOptions;
 
@@ -54,4 +54,15 @@ pub(crate) fn attach(
         builder = builder.query_planner(Arc::new(PgPlanner::new(options, PLAN_TIMEOUT)));
     }
     Ok(builder)
+}
+
+/// Each of the demo's pools in the service's exposition, labelled by role (`primary`,
+/// `replica-0`, ...): connections, queries, fallbacks, breaker, outages, recovery, lag.
+pub(crate) fn expose(service: &PerformanceService, database: &DemoDatabase) -> Result<()> {
+    service
+        .parts()
+        .exporter
+        .registry()
+        .register(database.collector()?)
+        .context("cannot add the demo's pools to the exposition")
 }
