@@ -2,6 +2,7 @@
 //! its health checks found (outages, recovery time, replication lag).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -58,8 +59,6 @@ struct MemberState {
     caught_up_at: Option<Timestamp>,
     /// When its lag was last measured.
     measured_at: Option<Timestamp>,
-    queries: u64,
-    fallbacks: u64,
 }
 
 /// One pool with its role and breaker.
@@ -71,6 +70,9 @@ pub(crate) struct Member<DB: Database> {
     clock: Arc<dyn Clock>,
     statement_timeout: Option<Duration>,
     state: Mutex<MemberState>,
+    /// Counted on every query: atomics, not the state's lock.
+    queries: AtomicU64,
+    fallbacks: AtomicU64,
 }
 
 impl<DB: Database> Member<DB> {
@@ -88,6 +90,8 @@ impl<DB: Database> Member<DB> {
             clock,
             statement_timeout,
             state: Mutex::new(MemberState::default()),
+            queries: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
         }
     }
 
@@ -110,7 +114,7 @@ impl<DB: Database> Member<DB> {
         if !self.breaker.allow() {
             return Err(DbError::Unavailable { role: self.role.clone() });
         }
-        self.lock().queries += 1;
+        self.queries.fetch_add(1, Ordering::Relaxed);
         // The layer reads the role from this span and remembers the statement run in it,
         // so a timeout reported below is counted against that statement.
         let span =
@@ -163,7 +167,7 @@ impl<DB: Database> Member<DB> {
 
     /// Counts a read meant for it that the primary ran instead.
     pub(crate) fn fell_back(&self) {
-        self.lock().fallbacks += 1;
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Opens the breaker at once (a read timed out on it).
@@ -253,8 +257,8 @@ impl<DB: Database> Member<DB> {
             size,
             idle,
             max: self.pool.options().get_max_connections(),
-            queries: state.queries,
-            fallbacks: state.fallbacks,
+            queries: self.queries.load(Ordering::Relaxed),
+            fallbacks: self.fallbacks.load(Ordering::Relaxed),
         }
     }
 
