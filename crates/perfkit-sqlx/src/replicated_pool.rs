@@ -349,10 +349,7 @@ impl<DB: ReplicationLag> ReplicatedPool<DB> {
     /// when the last handle to these pools is dropped (or when the handle it returns is
     /// aborted).
     #[must_use]
-    pub fn spawn_health_checks(&self) -> JoinHandle<()>
-    where
-        DB: ReplicationLag,
-    {
+    pub fn spawn_health_checks(&self) -> JoinHandle<()> {
         let weak: Weak<Shared<DB>> = Arc::downgrade(&self.shared);
         let interval = self.shared.config.health_interval;
         tokio::spawn(async move {
