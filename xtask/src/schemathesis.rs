@@ -22,8 +22,8 @@ use crate::shell::{cargo, execute, has_program, workspace_root};
 /// change what CI checks overnight.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 
-/// The seed of the examples unless told otherwise: the same examples on every run of the
-/// same document.
+/// The random seed that picks the examples, unless told otherwise: the same examples on
+/// every run of the same document.
 const PINNED_SEED: u64 = 20_261_127;
 
 /// Examples per operation unless told otherwise.

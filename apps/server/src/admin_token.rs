@@ -7,9 +7,6 @@ use crate::config::Secret;
 /// Random bytes in a generated token: 256 bits, beyond guessing.
 const TOKEN_BYTES: usize = 32;
 
-/// Configured tokens shorter than this draw a warning.
-const SHORT_TOKEN: usize = 16;
-
 /// Where this run's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Origin {
@@ -17,7 +14,7 @@ pub(crate) enum Origin {
     Generated,
 }
 
-/// The configured token, or a generated one.
+/// The configured token (its strength was checked with the settings), or a generated one.
 pub(crate) fn choose(configured: Option<&Secret>) -> Result<(Secret, Origin)> {
     match configured {
         Some(token) => Ok((token.clone(), Origin::Configured)),
@@ -33,10 +30,6 @@ pub(crate) fn announce(token: &Secret, origin: Origin) {
             admin_token = %token.0,
             "no admin token configured (PERFKIT_ADMIN_TOKEN or server.adminToken): generated \
              one for this run; send it as Authorization: Bearer <token>"
-        ),
-        Origin::Configured if token.0.len() < SHORT_TOKEN => tracing::warn!(
-            length = token.0.len(),
-            "the configured admin token is short; use {SHORT_TOKEN} characters or more"
         ),
         Origin::Configured => tracing::info!("admin token configured"),
     }

@@ -41,7 +41,7 @@
 //!
 //! # Embedding the API (feature `api`)
 //!
-//! Merge the router into your app (or [`nest`] it under a prefix of yours), put the layer
+//! Merge the router into your app (or `nest` it under a prefix of yours), put the layer
 //! outermost, and serve with `into_make_service_with_connect_info::<SocketAddr>()`: the
 //! throttle on failed authentication tells clients apart by their address, and without it
 //! the router logs a warning at the first request and throttles nobody.
@@ -91,6 +91,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+
+// The embedding guide's snippets are doc tests of this crate, so the guide cannot drift from
+// the code.
+#[cfg(all(doctest, feature = "dashboard"))]
+#[doc = include_str!("../../../docs/EMBEDDING.md")]
+struct EmbeddingGuide;
 
 mod error;
 mod extract;

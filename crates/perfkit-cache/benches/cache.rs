@@ -43,12 +43,6 @@ use perfkit_cache::{
 use perfkit_testing::RedisServer;
 use tokio::runtime::Runtime;
 
-// The frame code itself, compiled into this bench: it is crate-private (the stored format is
-// not API), and the bench must time exactly what the backends call.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../src/frame.rs"]
-mod frame;
-
 const KEYS: usize = 1000;
 const VALUE: &[u8] = br#"{"id":12345,"name":"perfkit","roles":["admin","ops"],"active":true}"#;
 const TTL: Duration = Duration::from_secs(300);
@@ -326,7 +320,7 @@ fn lz4(c: &mut Criterion) {
     let value = json_4k();
     // The backends' default threshold: values of 1 KiB and more are compressed.
     let threshold = 1024;
-    let framed = frame::encode(&value, threshold).frame.into_owned();
+    let framed = perfkit_cache::encode_stored(&value, threshold);
     let compressed = lz4_flex::compress_prepend_size(&value);
     #[allow(clippy::cast_precision_loss)]
     let ratio = framed.len() as f64 / value.len() as f64;
@@ -335,11 +329,11 @@ fn lz4(c: &mut Criterion) {
         value.len(),
         framed.len()
     );
-    assert_eq!(frame::decode(&framed).unwrap(), value, "the frame round-trips");
+    assert_eq!(perfkit_cache::decode_stored(&framed).unwrap(), value, "the frame round-trips");
 
     let mut group = c.benchmark_group("lz4_encode_4k_json");
     group.bench_function("perfkit_frame", |b| {
-        b.iter(|| black_box(frame::encode(black_box(&value), threshold).frame.into_owned()));
+        b.iter(|| black_box(perfkit_cache::encode_stored(black_box(&value), threshold)));
     });
     group.bench_function("lz4_flex", |b| {
         b.iter(|| black_box(lz4_flex::compress_prepend_size(black_box(&value))));
@@ -349,7 +343,7 @@ fn lz4(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("lz4_decode_4k_json");
     group.bench_function("perfkit_frame", |b| {
-        b.iter(|| black_box(frame::decode(black_box(&framed)).unwrap()));
+        b.iter(|| black_box(perfkit_cache::decode_stored(black_box(&framed)).unwrap()));
     });
     group.bench_function("lz4_flex", |b| {
         b.iter(|| black_box(lz4_flex::decompress_size_prepended(black_box(&compressed)).unwrap()));

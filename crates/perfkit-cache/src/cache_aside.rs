@@ -10,7 +10,9 @@ use bytes::Bytes;
 use crate::single_flight::SingleFlight;
 use crate::{Cache, CacheError};
 
-/// How a [`CacheAside`] read was answered.
+/// How a [`CacheAside`] read was answered: a hit ([`Lookup::Hit`]), or a miss, computed by
+/// this caller ([`Lookup::Computed`]) or shared from another's computation
+/// ([`Lookup::Joined`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lookup {
     /// The value was in the cache.

@@ -46,6 +46,14 @@
 //! assert_eq!(backend.get_value::<Vec<String>>("user:1:roles").await?, Some(roles));
 //! assert_eq!(backend.counters().hits, 1);
 //!
+//! // Every read says how it went: `Hit` from the cache; a miss is `Computed` by this
+//! // caller, or `Joined` when it shared another caller's computation.
+//! let (_, lookup) = loader
+//!     .get_or_compute_value("user:1:roles", ttl, || async { Ok(Vec::<String>::new()) })
+//!     .await?;
+//! assert_eq!(lookup, Lookup::Hit);
+//! assert!(lookup.is_hit());
+//!
 //! // perfkit's own keys: out of the application's reach.
 //! backend.reserved().set("history:host-1", b"[]", None).await?;
 //! assert_eq!(backend.clear().await?, 1);

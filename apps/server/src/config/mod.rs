@@ -32,6 +32,7 @@
 //! tlsKeyFile = "client.key"
 //!
 //! [api]                       # perfkit_axum::ApiConfig (the token is [server]'s)
+//! apiPrefix = "/api/performance"
 //! protectReads = false
 //! bodyLimit = 65536
 //! requestTimeout = "30s"
@@ -478,6 +479,23 @@ pub(crate) fn load(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Result<Se
 }
 
 /// Applies the layers in order and checks the result.
+/// The router's own check (token strength, API prefix), run with the settings so that a weak
+/// token is a settings error (exit 2) before anything binds. A token that is not configured
+/// is generated later, strong by construction.
+fn check_api(api: &ApiConfig, token: Option<&Secret>) -> Result<()> {
+    let placeholder = "a-generated-token-is-64-hex-digits";
+    let admin_token = token.map_or(placeholder, |token| token.0.as_str()).to_owned();
+    match (ApiConfig { admin_token, ..api.clone() }).validate() {
+        Ok(()) => Ok(()),
+        Err(error @ perfkit_axum::ApiConfigError::InvalidPrefix { .. }) => {
+            Err(error).context("api.apiPrefix")
+        }
+        Err(error) => {
+            Err(error).context("the admin token (PERFKIT_ADMIN_TOKEN or server.adminToken)")
+        }
+    }
+}
+
 pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Settings> {
     let chosen = flags.over(env).over(Layer::from_file(&file));
     #[cfg(not(feature = "demo"))]
@@ -564,6 +582,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         chosen.webhook_token.as_ref(),
     )?;
     crate::security::check_exposure(bind, chosen.admin_token.is_some())?;
+    check_api(&file.api, chosen.admin_token.as_ref())?;
     crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
     Ok(Settings {
         bind,

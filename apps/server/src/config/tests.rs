@@ -195,13 +195,18 @@ fn the_near_cache_is_on_with_redis_unless_a_layer_turns_it_off() {
 
 #[test]
 fn the_admin_token_comes_from_the_environment_then_the_file_else_none() {
-    let file = "[server]\nadminToken = \"from-file\"";
+    let file = "[server]\nadminToken = \"token-from-the-file\"";
     let token = |s: &Settings| s.admin_token.as_ref().map(|t| t.0.clone());
-    let env = [("PERFKIT_ADMIN_TOKEN", "from-env")];
-    assert_eq!(token(&settings(&[], &env, file).unwrap()).as_deref(), Some("from-env"));
-    assert_eq!(token(&settings(&[], &[], file).unwrap()).as_deref(), Some("from-file"));
+    let env = [("PERFKIT_ADMIN_TOKEN", "token-from-the-environment")];
+    assert_eq!(
+        token(&settings(&[], &env, file).unwrap()).as_deref(),
+        Some("token-from-the-environment")
+    );
+    assert_eq!(token(&settings(&[], &[], file).unwrap()).as_deref(), Some("token-from-the-file"));
     assert_eq!(token(&settings(&[], &[("PERFKIT_ADMIN_TOKEN", "")], "").unwrap()), None);
-    assert!(!format!("{:?}", settings(&[], &env, "").unwrap()).contains("from-env"));
+    assert!(
+        !format!("{:?}", settings(&[], &env, "").unwrap()).contains("token-from-the-environment")
+    );
 }
 
 #[test]
@@ -466,12 +471,27 @@ fn a_bad_duration_is_a_clear_error_naming_the_field() {
 }
 
 #[test]
+fn a_weak_admin_token_or_a_bad_api_prefix_is_a_settings_error_naming_it() {
+    for weak in ["short", "aaaaaaaaaaaaaaaaaaaaaaaa"] {
+        let error = settings(&[], &[("PERFKIT_ADMIN_TOKEN", weak)], "").unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("PERFKIT_ADMIN_TOKEN or server.adminToken"), "{message}");
+        assert!(message.contains("weak"), "{message}");
+        assert!(!message.contains(weak), "the token itself is never shown: {message}");
+    }
+    let error = settings(&[], &[], "[api]\napiPrefix = \"no-slash\"").unwrap_err();
+    assert!(format!("{error:#}").contains("api.apiPrefix"), "{error:#}");
+    // No token configured: one is generated later, so only the prefix is checked.
+    assert!(settings(&[], &[], "[api]\napiPrefix = \"/ops/api\"").is_ok());
+}
+
+#[test]
 fn the_api_table_cannot_set_the_admin_token() {
     let error = settings(&[], &[], "[api]\nadminToken = \"sneaky\"").unwrap_err();
     assert!(format!("{error:#}").contains("unknown field `adminToken`"), "{error:#}");
-    let file = "[server]\nadminToken = \"kept\"\n[api]\nprotectReads = true";
+    let file = "[server]\nadminToken = \"kept-token-kept-token\"\n[api]\nprotectReads = true";
     let s = settings(&[], &[], file).unwrap();
-    assert_eq!(s.admin_token.map(|t| t.0).as_deref(), Some("kept"));
+    assert_eq!(s.admin_token.map(|t| t.0).as_deref(), Some("kept-token-kept-token"));
     assert!(s.api.admin_token.is_empty(), "the router's token is set in wiring, from admin_token");
 }
 

@@ -31,17 +31,24 @@ use super::activity::{Activity, BusyBody, WatchedStream};
 use super::figures::{ConnectionFigures, OpenSlot};
 use super::limits::ConnectionLimits;
 
+/// How the listener treats connections: their limits, and the figures it counts into.
+#[derive(Debug, Clone)]
+pub(crate) struct Serving {
+    pub(crate) limits: ConnectionLimits,
+    pub(crate) figures: Arc<ConnectionFigures>,
+}
+
 /// Serves `router` on `listener` until `stop` resolves, then lets every open connection
 /// finish what it is doing and returns once all are closed.
 pub(crate) async fn serve<L>(
     mut listener: L,
     router: Router,
-    limits: ConnectionLimits,
-    figures: Arc<ConnectionFigures>,
+    serving: Serving,
     stop: impl Future<Output = ()>,
 ) where
     L: Listener<Addr = SocketAddr>,
 {
+    let Serving { limits, figures } = serving;
     // `true` once connections are asked to finish; each holds a receiver of `open` until it
     // closes, so `closed()` on the sender says when the last one has.
     let (finish, finishing) = watch::channel(false);

@@ -9,9 +9,10 @@ mod limits;
 mod shutdown;
 mod unread;
 
+pub(crate) use connections::Serving;
 pub(crate) use figures::{ConnectionCollector, ConnectionFigures};
 pub(crate) use limits::{
     ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
 };
-pub(crate) use shutdown::{Drain, Serving, serve_until, signal};
+pub(crate) use shutdown::{Drain, serve_until, signal};

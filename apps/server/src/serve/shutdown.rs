@@ -3,7 +3,6 @@
 //! can stop the service.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -11,10 +10,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::connections;
+use super::connections::{self, Serving};
 use super::draining_listener::DrainingListener;
-use super::figures::ConnectionFigures;
-use super::limits::ConnectionLimits;
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.
 pub(crate) async fn signal() -> Result<&'static str> {
@@ -44,13 +41,6 @@ const QUEUE_DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// once (its request taken in) before connections are asked to finish.
 const FIRST_READ_LIMIT: Duration = Duration::from_secs(5);
 
-/// How the listener treats connections: their limits, and the figures it counts into.
-#[derive(Debug, Clone)]
-pub(crate) struct Serving {
-    pub(crate) limits: ConnectionLimits,
-    pub(crate) figures: Arc<ConnectionFigures>,
-}
-
 /// Serves `router` on `listener` until `stop` resolves, then drains for at most `grace`.
 pub(crate) async fn serve_until(
     listener: TcpListener,
@@ -62,7 +52,7 @@ pub(crate) async fn serve_until(
     let (listener, queue) =
         DrainingListener::new(listener).context("cannot prepare the listener for draining")?;
     let (begin_drain, draining) = oneshot::channel::<()>();
-    let server = connections::serve(listener, router, serving.limits, serving.figures, async {
+    let server = connections::serve(listener, router, serving, async {
         let _ = draining.await;
     });
     tokio::pin!(server);
@@ -95,6 +85,8 @@ pub(crate) async fn serve_until(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use axum::routing::get;
     use tokio::sync::Notify;
 
@@ -122,7 +114,7 @@ mod tests {
         let serving = tokio::spawn(serve_until(
             listener,
             router,
-            Serving { limits: ConnectionLimits::default(), figures: Arc::default() },
+            Serving { limits: crate::serve::ConnectionLimits::default(), figures: Arc::default() },
             async move {
                 let _ = stopped.await;
             },
