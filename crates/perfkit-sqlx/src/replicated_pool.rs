@@ -344,6 +344,23 @@ impl<DB: ReplicationLag> ReplicatedPool<DB> {
         futures::future::join(primary, replicas).await;
     }
 
+    /// Checks health until every replica has replayed all the primary had written, or
+    /// `within` passes: after a migration or a seed on the primary, so no read is served
+    /// from a replica that has not seen it. Returns whether they all caught up.
+    pub async fn wait_for_replicas(&self, within: Duration) -> bool {
+        let caught_up = async {
+            loop {
+                self.check_health().await;
+                let lags: Vec<_> = self.shared.replicas.iter().map(Member::lag).collect();
+                if lags.iter().all(|lag| *lag == Some(Duration::ZERO)) {
+                    return;
+                }
+                tokio::time::sleep(self.shared.config.health_interval / 10).await;
+            }
+        };
+        tokio::time::timeout(within, caught_up).await.is_ok()
+    }
+
     /// Runs [`check_health`](Self::check_health) every
     /// [`health_interval`](ReplicaConfig::health_interval) on a task of its own, which ends
     /// when the last handle to these pools is dropped (or when the handle it returns is

@@ -123,11 +123,8 @@ async fn reads_go_to_the_replica_and_a_sessions_read_sees_its_own_write() {
     assert!(figures[1].queries >= 2 && figures[0].queries >= 21, "{figures:?}");
 
     // The replica replays the writes; its lag, from PostgreSQL, is measured as caught up.
-    eventually(Duration::from_secs(10), "the replica catching up", || async {
-        pools.check_health().await;
-        pools.figures()[1].lag_ms == Some(0.0)
-    })
-    .await;
+    assert!(pools.wait_for_replicas(Duration::from_secs(10)).await, "{:?}", pools.figures());
+    assert_eq!(pools.figures()[1].lag_ms, Some(0.0));
     let count: i64 = pools
         .read(|pool| async move {
             sqlx::query_scalar("SELECT count(*) FROM notes").fetch_one(&pool).await

@@ -71,6 +71,9 @@ macro_rules! on_pools {
     };
 }
 
+/// The longest start-up waits for the replicas to replay the seed.
+const REPLICA_CATCH_UP: Duration = Duration::from_secs(30);
+
 /// A health indicator of one of the demo's pools.
 pub(crate) type PoolHealth = (String, HealthCheckOptions, std::sync::Arc<dyn HealthIndicator>);
 
@@ -101,7 +104,21 @@ impl DemoDatabase {
             }
         };
         database.prepare().await?;
+        database.wait_for_replicas().await;
         Ok(database)
+    }
+
+    /// Waits (at most [`REPLICA_CATCH_UP`]) for the replicas to replay the schema and the
+    /// seed, so no read is answered, and cached, from a replica that has not seen them.
+    async fn wait_for_replicas(&self) {
+        if let DemoDatabase::Postgres(pools) = self
+            && !pools.wait_for_replicas(REPLICA_CATCH_UP).await
+        {
+            tracing::warn!(
+                within = ?REPLICA_CATCH_UP,
+                "demo: a read replica has not caught up with the primary; its reads may be stale until it does"
+            );
+        }
     }
 
     /// Starts the pools' health checks (ping, lag), which end when the pools are dropped.
