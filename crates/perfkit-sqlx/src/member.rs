@@ -125,6 +125,10 @@ impl<DB: Database> Member<DB> {
                 self.succeeded();
                 Ok(value)
             }
+            // A pool that waited out its acquire timeout while holding connections is busy,
+            // not cut off: refusing queries would turn a saturated pool into an outage.
+            // (Connections that hang are the health check's to find.)
+            Err(error @ sqlx::Error::PoolTimedOut) if self.pool.size() > 0 => Err(error.into()),
             Err(error) if is_unreachable(&error) => {
                 self.failed(&error.to_string());
                 Err(error.into())

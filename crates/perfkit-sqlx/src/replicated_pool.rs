@@ -569,6 +569,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_saturated_pool_is_busy_not_unreachable() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_millis(50))
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let pools = ReplicatedPool::new(pool.clone(), Vec::new(), ReplicaConfig::default());
+        let held = pool.acquire().await.unwrap();
+        let error = pools
+            .write(|pool| async move { sqlx::query("SELECT 1").execute(&pool).await })
+            .await
+            .unwrap_err();
+        assert!(matches!(error, DbError::Sqlx(sqlx::Error::PoolTimedOut)), "{error:?}");
+        assert!(error.is_unavailable(), "the host still answers 503");
+        assert_eq!(pools.figures()[0].breaker, perfkit::cache::BreakerState::Closed);
+        drop(held);
+        pools
+            .write(|pool| async move { sqlx::query("SELECT 1").execute(&pool).await })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
     async fn a_session_reads_from_the_primary_for_the_window_after_its_write() {
         let clock = Arc::new(perfkit::core::ManualClock::new(Timestamp::UNIX_EPOCH));
         let pools = pools_with_clock(ReplicaConfig::default(), clock.clone()).await;
