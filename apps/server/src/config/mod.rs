@@ -55,7 +55,7 @@
 //! mode = { auto = true, dryRun = false }
 //! cooldowns = { scaleWorkers = "3m" }
 //!
-//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules
+//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules and replica lag
 //! name = "slow"
 //! for = "1m"
 //! ...
