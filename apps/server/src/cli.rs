@@ -67,6 +67,12 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "URL")]
     pub(crate) database_url: Option<String>,
 
+    /// A read replica of --database-url (repeat for several): the demo's reads go to a
+    /// replica in rotation, its writes to the primary [env: PERFKIT_READ_DATABASE_URL,
+    /// comma-separated]
+    #[arg(long, value_name = "URL")]
+    pub(crate) read_database_url: Vec<String>,
+
     /// Where the demo's SQLite database is created and seeded on first start
     /// [env: PERFKIT_DATA_DIR] [default: perfkit-data]
     #[arg(long, value_name = "DIR")]
@@ -210,6 +216,7 @@ mod tests {
             "PERFKIT_WEBHOOK_TOKEN",
             "PERFKIT_INSTANCE_ID",
             "PERFKIT_DATABASE_URL",
+            "PERFKIT_READ_DATABASE_URL",
             "PERFKIT_DATA_DIR",
             "PERFKIT_HEADER_READ_TIMEOUT",
             "PERFKIT_KEEP_ALIVE_TIMEOUT",

@@ -43,7 +43,12 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
         WorkerPool::new(WorkerPoolConfig::default()).context("cannot start the job queue")?;
     #[cfg(feature = "demo")]
     let database = match &settings.demo {
-        Some(demo) => Some(DemoDatabase::open(&demo.database, demo.pool).await?),
+        Some(demo) => {
+            let database =
+                DemoDatabase::open(&demo.database, &demo.read_database_urls, demo.pool).await?;
+            database.spawn_health_checks();
+            Some(database)
+        }
         None => None,
     };
     #[cfg(feature = "demo")]
@@ -176,7 +181,12 @@ pub(crate) async fn build_service(
     {
         builder = builder.notifier(notifier, policy);
     }
-    builder.build().context("cannot build the performance service")
+    let service = builder.build().context("cannot build the performance service")?;
+    #[cfg(feature = "demo")]
+    if let Some(database) = database {
+        demo::service::expose(&service, database)?;
+    }
+    Ok(service)
 }
 
 /// The whole HTTP surface: the perfkit API, the demo routes when enabled, and the request

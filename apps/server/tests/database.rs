@@ -1,7 +1,9 @@
 //! The demo on real databases, through the real binary: with no flags an SQLite file created
 //! and seeded in the data directory (and kept: a second start does not seed again), with
 //! `--database-url` a PostgreSQL server; reads cached, a write invalidating, every
-//! statement measured with no recorder call in the demo, and a plan from PostgreSQL.
+//! statement measured with no recorder call in the demo, and a plan from PostgreSQL; with
+//! `--read-database-url` a real streaming replica serving the reads, and a frozen replica
+//! (SIGSTOP) falling back to the primary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -171,7 +173,7 @@ async fn with_the_database_down_hits_are_served_and_a_miss_gets_a_fast_json_503(
 
     postgres.restart().unwrap();
     wait_for_database_check(&client, &server, "healthy").await;
-    // Served again without a restart of ours, once the outage guard's second has passed.
+    // Served again without a restart of ours, once the breaker has seen the database answer.
     let restarted = std::time::Instant::now();
     loop {
         let (status, _, page) = get(&client, &server, "/api/posts?page=2&limit=10").await;
@@ -181,6 +183,126 @@ async fn with_the_database_down_hits_are_served_and_a_miss_gets_a_fast_json_503(
         assert!(restarted.elapsed() < support::PATIENCE, "never served again: {page}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+/// Rows of `posts` fetched on `server` by anyone: PostgreSQL's own count, per server, so a
+/// read the demo ran on the replica shows there and not on the primary.
+async fn posts_rows_read(server: &PostgresServer) -> i64 {
+    let pool = sqlx::PgPool::connect(server.url()).await.unwrap();
+    // Counters are flushed at the end of a backend's transaction, within a second.
+    let read: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(sum(seq_tup_read + COALESCE(idx_tup_fetch, 0)), 0)::bigint \
+         FROM pg_stat_user_tables WHERE relname = 'posts'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    read
+}
+
+/// Polls `/health` until `check` reads `status` and its detail contains `detail`.
+async fn wait_for_check(
+    client: &Client,
+    server: &Server,
+    check: &str,
+    status: &str,
+    detail: &str,
+) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, _, health) = get(client, server, "/api/performance/health").await;
+        let found = &health["checks"][check];
+        if found["status"] == status && found["detail"].as_str().is_some_and(|d| d.contains(detail))
+        {
+            return health;
+        }
+        assert!(
+            started.elapsed() < support::PATIENCE,
+            "{check} never {status} ({detail}): {health}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_read_replica_reads_go_to_it_writes_to_the_primary_and_a_frozen_one_is_skipped() {
+    let primary = PostgresServer::start_private();
+    let replica = primary.start_replica().unwrap();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[service]\nhealthCheckInterval = \"200ms\"\n").unwrap();
+    let args = [
+        "--demo",
+        "--database-url",
+        primary.url(),
+        "--read-database-url",
+        replica.url(),
+        "--config",
+        config.path().to_str().unwrap(),
+    ];
+    let server = Server::start(&args, &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+    // The seed replayed: the replica has caught up with the primary.
+    wait_for_check(&client, &server, "db.replica-0", "healthy", "lag 0.0 s").await;
+
+    let (on_replica, on_primary) =
+        (posts_rows_read(&replica).await, posts_rows_read(&primary).await);
+    for page in 1..=20 {
+        let (status, cache, body) =
+            get(&client, &server, &format!("/api/posts?page={page}&limit=10")).await;
+        assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")), "{body}");
+        assert_eq!(body["total"], 25_000);
+    }
+    let started = std::time::Instant::now();
+    while posts_rows_read(&replica).await < on_replica + 200 {
+        assert!(started.elapsed() < support::PATIENCE, "the replica never served the reads");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        posts_rows_read(&primary).await < on_primary + 200,
+        "the primary served reads that were the replica's"
+    );
+    // A write goes to the primary (a standby refuses writes: a 201 says it was not there).
+    let created = client
+        .post(server.url("/api/users/7/posts"))
+        .json(&json!({ "title": "Replicated", "body": "Written on the primary." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    replica.pause().unwrap();
+    // Misses served by the primary, none an error; the first waits out the replica read's
+    // time box (1 s) at most.
+    for page in 21..=40 {
+        let started = std::time::Instant::now();
+        let (status, _, body) =
+            get(&client, &server, &format!("/api/posts?page={page}&limit=10")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    }
+    let health = wait_for_check(&client, &server, "db.replica-0", "degraded", "unreachable").await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    // Each pool's figures in the exposition, by role: the replica refused and fallen back from.
+    let text = client
+        .get(server.url("/api/performance/metrics/prometheus"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in ["db_role_up{role=\"primary\"} 1", "db_role_up{role=\"replica-0\"} 0"] {
+        assert!(text.contains(line), "{line} not in {text}");
+    }
+    assert!(text.contains("db_role_fallbacks_total{role=\"replica-0\"}"), "{text}");
+    assert!(text.contains("db_role_replication_lag_seconds{role=\"replica-0\"}"), "{text}");
+
+    replica.resume().unwrap();
+    wait_for_check(&client, &server, "db.replica-0", "healthy", "replica-0 up").await;
     let (status, _) = server.terminate();
     assert!(status.success());
 }

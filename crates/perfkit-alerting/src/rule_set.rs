@@ -1,4 +1,4 @@
-//! The whole set of rules the engine evaluates: the guide's five defaults, JSON and TOML in and out,
+//! The whole set of rules the engine evaluates: the guide's five defaults and replica lag, JSON and TOML in and out,
 //! and validation that refuses a set whole and lists every problem.
 
 use std::collections::{BTreeMap, HashSet};
@@ -31,7 +31,7 @@ const RESERVED_LABELS: [&str; 3] = ["alertname", "severity", "metric"];
 /// use perfkit_alerting::{AlertingError, RuleSet};
 ///
 /// let defaults = RuleSet::default();
-/// assert_eq!(defaults.rules.len(), 5);
+/// assert_eq!(defaults.rules.len(), 6);
 /// let toml = defaults.to_toml().unwrap();
 /// assert_eq!(RuleSet::from_toml(&toml).unwrap(), defaults);
 ///
@@ -57,7 +57,8 @@ pub struct RuleSet {
 perfkit_core::maps_only!(RuleSet);
 
 impl Default for RuleSet {
-    /// The guide's five rules, with durations and recovery thresholds so they do not flap.
+    /// The guide's five rules, and replica lag above 10 s for a minute, with durations and
+    /// recovery thresholds so they do not flap.
     fn default() -> Self {
         RuleSet {
             rules: vec![
@@ -105,6 +106,16 @@ impl Default for RuleSet {
                     Severity::Low,
                     300,
                     "Cache hit rate is {{ value }} (threshold {{ threshold }})",
+                ),
+                // No data (no replicas) never fires.
+                seed_rule(
+                    "high_replica_lag",
+                    Metric::DbReplicaLag,
+                    Comparison::Above,
+                    (10_000.0, 9_000.0),
+                    Severity::High,
+                    60,
+                    "A read replica is {{ value }} ms behind its primary (threshold {{ threshold }} ms)",
                 ),
             ],
         }
@@ -307,7 +318,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_the_seeds_five_and_valid() {
+    fn defaults_are_the_seeds_five_and_replica_lag_and_valid() {
         let set = RuleSet::default();
         set.validate().unwrap();
         let summary: Vec<_> = set
@@ -326,6 +337,7 @@ mod tests {
                 (Metric::MemoryUsage, Comparison::Above, 0.8, Severity::Medium),
                 (Metric::CpuUsage, Comparison::Above, 0.8, Severity::Medium),
                 (Metric::CacheHitRate, Comparison::Below, 0.7, Severity::Low),
+                (Metric::DbReplicaLag, Comparison::Above, 10_000.0, Severity::High),
             ]
         );
     }

@@ -1,4 +1,5 @@
-// The Metrics tab: charts over the history, system details, errors by kind, slowest routes.
+// The Metrics tab: charts over the history (the database's query times, replica lag and
+// recovery among them), system details, errors by kind, slowest routes.
 
 import { lineChart } from "./chart.js";
 import { MISSING, bytes, count, el, fill, millis, percent } from "./format.js";
@@ -13,6 +14,8 @@ const CHARTS = [
   { title: "CPU", format: (v) => percent(v, 0), ceiling: 1, series: [["Busy", "cpuUsage", "a"]] },
   { title: "Connections", format: (v) => count(v, "", 1), least: 4, series: [["Open", "activeConnections", "b"]] },
   { title: "Queue", format: (v) => count(v, "", 1), least: 4, series: [["Waiting jobs", "queueLength", "c"]] },
+  { title: "Database", format: millis, series: [["Query P95", "dbQueryP95", "a"], ["Pool acquire P95", "dbPoolAcquireP95", "b"]] },
+  { title: "Replica lag", format: millis, least: 1000, series: [["Furthest replica", "dbReplicaLag", "c"], ["Last recovery", "dbRecoveryTime", "b"]] },
 ];
 
 export function renderCharts() {

@@ -83,7 +83,7 @@ pub use connections::{ConnectionControl, ConnectionCounts};
 pub use controls::Controls;
 pub use error::{ControlError, ControlKind};
 pub use memory::{MemoryControl, MemoryUsage};
-pub use pool::{PoolControl, PoolFigures};
+pub use pool::{PoolControl, PoolFigures, ReplicationFigures};
 pub use queue::QueueControl;
 pub use statements::{StatementSource, StatementSummary};
 

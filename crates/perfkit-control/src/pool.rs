@@ -1,5 +1,8 @@
 //! `PoolControl`: a database connection pool's figures and, where it can change at run time,
-//! its size; and `PoolFigures`.
+//! its size; where it has read replicas, their lag and taking lagging ones out of rotation;
+//! and `PoolFigures`, `ReplicationFigures`.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -45,4 +48,28 @@ pub trait PoolControl: Send + Sync {
     /// A pool that cannot be resized at run time refuses with
     /// [`ControlError::Unsupported`], saying where its size is set.
     async fn resize(&self, max: u32) -> Result<u32, ControlError>;
+    /// Where the pool has read replicas or a breaker: the furthest replica's lag and how
+    /// long the latest outage lasted. A plain pool has neither.
+    async fn replication(&self) -> Result<ReplicationFigures, ControlError> {
+        Ok(ReplicationFigures::default())
+    }
+    /// From now on keeps read replicas further behind than `max_lag` out of rotation until
+    /// they catch up; returns how many are out now. A pool without replicas refuses with
+    /// [`ControlError::Unsupported`].
+    async fn rotate_out_lagging(&self, _max_lag: Duration) -> Result<u32, ControlError> {
+        Err(ControlError::Unsupported {
+            control: crate::ControlKind::Pool,
+            reason: "this pool has no read replicas to take out of rotation".to_owned(),
+        })
+    }
+}
+
+/// A pool's replication and recovery figures (see [`PoolControl::replication`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplicationFigures {
+    /// How far the furthest read replica is behind the primary; `None` without replicas or
+    /// before a measurement.
+    pub replica_lag: Option<Duration>,
+    /// How long the latest outage lasted, from refusing queries to the first success.
+    pub last_recovery: Option<Duration>,
 }

@@ -17,6 +17,8 @@ pub struct StatementSummary {
     pub count: u64,
     /// Calls at least as slow as the slow-query threshold.
     pub slow: u64,
+    /// Calls the database cancelled at its statement timeout (counted in `count` too).
+    pub timeouts: u64,
     /// Rows returned or changed, all calls together.
     pub rows: u64,
     /// Time spent in it, all calls together, ms.

@@ -52,11 +52,16 @@ pub enum Metric {
     DbPoolWaiters,
     /// 95th percentile time to acquire a database connection, in milliseconds.
     DbPoolAcquireP95,
+    /// How far the furthest read replica is behind its primary, in milliseconds.
+    DbReplicaLag,
+    /// How long the latest database outage lasted, from the breaker opening to the first
+    /// success, in milliseconds.
+    DbRecoveryTime,
 }
 
 impl Metric {
     /// Every metric, in snapshot field order.
-    pub const ALL: [Metric; 19] = [
+    pub const ALL: [Metric; 21] = [
         Metric::ResponseTime,
         Metric::P50,
         Metric::P95,
@@ -76,6 +81,8 @@ impl Metric {
         Metric::DbPoolInUse,
         Metric::DbPoolWaiters,
         Metric::DbPoolAcquireP95,
+        Metric::DbReplicaLag,
+        Metric::DbRecoveryTime,
     ];
 
     /// The camelCase name: the snapshot's JSON field and the name used in configuration.
@@ -101,6 +108,8 @@ impl Metric {
             Metric::DbPoolInUse => "dbPoolInUse",
             Metric::DbPoolWaiters => "dbPoolWaiters",
             Metric::DbPoolAcquireP95 => "dbPoolAcquireP95",
+            Metric::DbReplicaLag => "dbReplicaLag",
+            Metric::DbRecoveryTime => "dbRecoveryTime",
         }
     }
 
@@ -113,7 +122,9 @@ impl Metric {
             | Metric::P95
             | Metric::P99
             | Metric::DbQueryP95
-            | Metric::DbPoolAcquireP95 => "ms",
+            | Metric::DbPoolAcquireP95
+            | Metric::DbReplicaLag
+            | Metric::DbRecoveryTime => "ms",
             Metric::Throughput => "req/s",
             Metric::ErrorRate | Metric::CacheHitRate | Metric::MemoryUsage | Metric::CpuUsage => {
                 "ratio"

@@ -54,6 +54,10 @@ pub struct MetricsSnapshot {
     pub db_pool_waiters: Option<f64>,
     /// 95th percentile time to acquire a database connection over the last interval, ms.
     pub db_pool_acquire_p95: Option<f64>,
+    /// How far the furthest read replica is behind its primary now, ms.
+    pub db_replica_lag: Option<f64>,
+    /// How long the latest database outage lasted (breaker open to first success), ms.
+    pub db_recovery_time: Option<f64>,
 }
 
 impl MetricsSnapshot {
@@ -81,6 +85,8 @@ impl MetricsSnapshot {
             db_pool_in_use: None,
             db_pool_waiters: None,
             db_pool_acquire_p95: None,
+            db_replica_lag: None,
+            db_recovery_time: None,
         }
     }
 
@@ -108,6 +114,8 @@ impl MetricsSnapshot {
             Metric::DbPoolInUse => self.db_pool_in_use,
             Metric::DbPoolWaiters => self.db_pool_waiters,
             Metric::DbPoolAcquireP95 => self.db_pool_acquire_p95,
+            Metric::DbReplicaLag => self.db_replica_lag,
+            Metric::DbRecoveryTime => self.db_recovery_time,
         };
         value.filter(|v| v.is_finite())
     }
@@ -134,6 +142,8 @@ impl MetricsSnapshot {
             Metric::DbPoolInUse => &mut self.db_pool_in_use,
             Metric::DbPoolWaiters => &mut self.db_pool_waiters,
             Metric::DbPoolAcquireP95 => &mut self.db_pool_acquire_p95,
+            Metric::DbReplicaLag => &mut self.db_replica_lag,
+            Metric::DbRecoveryTime => &mut self.db_recovery_time,
         };
         *slot = value;
     }

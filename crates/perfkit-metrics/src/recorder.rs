@@ -287,6 +287,31 @@ impl Recorder {
         }
     }
 
+    /// Counts one call of `statement` (normalized, as given to
+    /// [`record_db_statement`](Self::record_db_statement), which times the call itself) that
+    /// the database cancelled at its statement timeout. The slow-query report shows the
+    /// count beside the statement's other figures.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use perfkit_metrics::Recorder;
+    ///
+    /// let recorder = Recorder::default();
+    /// recorder.record_db_statement("SELECT pg_sleep(?)", Duration::from_millis(100), 0);
+    /// recorder.record_db_timeout("SELECT pg_sleep(?)");
+    /// let slowest = recorder.snapshot().database.statements.slowest;
+    /// assert_eq!((slowest[0].count, slowest[0].timeouts), (1, 1));
+    /// ```
+    pub fn record_db_timeout(&self, statement: &str) {
+        let (index, _) = self.stripe();
+        let labels = self.labels.load();
+        let series = labels
+            .statements
+            .get_or_insert_with(statement, StatementSeries::default)
+            .unwrap_or(&labels.statement_overflow);
+        series.record_timeout(index);
+    }
+
     /// Records how long one connection took to acquire from a database pool: the time a
     /// request waited for a connection, whether or not one was idle.
     pub fn record_pool_acquire(&self, duration: Duration) {
@@ -592,6 +617,7 @@ fn statement_summary(statement: &str, counts: &StatementCounts) -> StatementSumm
         statement: statement.to_owned(),
         count: counts.calls,
         slow: counts.slow,
+        timeouts: counts.timeouts,
         rows: counts.rows,
         total_ms,
         avg: mean_millis(counts.duration_sum_micros, counts.calls),

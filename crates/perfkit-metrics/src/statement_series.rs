@@ -1,5 +1,5 @@
 //! The figures kept for one database statement (or for the overflow of statements beyond the
-//! cap): calls, slow calls, rows, a duration sum, the largest duration and a coarse latency
+//! cap): calls, slow calls, calls cancelled by a statement timeout, rows, a duration sum, the largest duration and a coarse latency
 //! histogram, striped per thread like a route's series.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +15,7 @@ const STRIPES: usize = 4;
 struct StatementStripe {
     calls: AtomicU64,
     slow: AtomicU64,
+    timeouts: AtomicU64,
     rows: AtomicU64,
     duration_sum_micros: AtomicU64,
     max_micros: AtomicU64,
@@ -47,10 +48,17 @@ impl StatementSeries {
         }
     }
 
+    /// Counts one call the database cancelled at its statement timeout (its duration was
+    /// recorded as a call already).
+    pub(crate) fn record_timeout(&self, stripe: usize) {
+        self.stripes[stripe & (STRIPES - 1)].timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Reads the series into `counts`, overwriting it, without allocating.
     pub(crate) fn read_into(&self, counts: &mut StatementCounts) {
         counts.calls = 0;
         counts.slow = 0;
+        counts.timeouts = 0;
         counts.rows = 0;
         counts.duration_sum_micros = 0;
         counts.max_micros = 0;
@@ -58,6 +66,7 @@ impl StatementSeries {
         for stripe in &*self.stripes {
             counts.calls += stripe.calls.load(Ordering::Relaxed);
             counts.slow += stripe.slow.load(Ordering::Relaxed);
+            counts.timeouts += stripe.timeouts.load(Ordering::Relaxed);
             counts.rows += stripe.rows.load(Ordering::Relaxed);
             counts.duration_sum_micros += stripe.duration_sum_micros.load(Ordering::Relaxed);
             counts.max_micros = counts.max_micros.max(stripe.max_micros.load(Ordering::Relaxed));
@@ -78,6 +87,7 @@ impl StatementSeries {
 pub(crate) struct StatementCounts {
     pub(crate) calls: u64,
     pub(crate) slow: u64,
+    pub(crate) timeouts: u64,
     pub(crate) rows: u64,
     pub(crate) duration_sum_micros: u64,
     pub(crate) max_micros: u64,
@@ -106,8 +116,10 @@ mod tests {
         series.record(0, 1_000, 3, false);
         series.record(1, 250_000, 0, true);
         series.record(6, 2_000, 5, false);
+        series.record_timeout(5);
         let counts = series.read();
         assert_eq!((counts.calls, counts.slow, counts.rows), (3, 1, 8));
+        assert_eq!(counts.timeouts, 1);
         assert_eq!(counts.duration_sum_micros, 253_000);
         assert_eq!(counts.max_micros, 250_000);
         assert_eq!(counts.latency.total(), 3);

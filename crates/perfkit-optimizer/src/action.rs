@@ -24,17 +24,21 @@ pub enum ActionKind {
     /// Size the database pool to measured demand ([`PoolControl`](crate::PoolControl)); a
     /// pool that cannot be resized at run time gets the size in a report instead.
     ResizeDatabasePool,
+    /// Take read replicas lagging past `databasePool.maxReplicaLagMs` out of rotation until
+    /// they catch up ([`PoolControl::rotate_out_lagging`](crate::PoolControl::rotate_out_lagging)).
+    RotateOutLaggingReplicas,
 }
 
 impl ActionKind {
     /// Every action, in the order a run considers them.
-    pub const ALL: [ActionKind; 6] = [
+    pub const ALL: [ActionKind; 7] = [
         ActionKind::OptimizeCache,
         ActionKind::CloseIdleConnections,
         ActionKind::ReleaseMemory,
         ActionKind::ReportSlowQueries,
         ActionKind::ScaleWorkers,
         ActionKind::ResizeDatabasePool,
+        ActionKind::RotateOutLaggingReplicas,
     ];
 
     /// The camelCase name used in JSON and configuration.
@@ -47,6 +51,7 @@ impl ActionKind {
             ActionKind::ReportSlowQueries => "reportSlowQueries",
             ActionKind::ScaleWorkers => "scaleWorkers",
             ActionKind::ResizeDatabasePool => "resizeDatabasePool",
+            ActionKind::RotateOutLaggingReplicas => "rotateOutLaggingReplicas",
         }
     }
 

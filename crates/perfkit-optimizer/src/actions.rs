@@ -16,7 +16,9 @@ pub(crate) fn has_control(action: ActionKind, controls: &Controls) -> bool {
         ActionKind::ReleaseMemory => controls.memory.is_some(),
         ActionKind::ReportSlowQueries => true,
         ActionKind::ScaleWorkers => controls.queue.is_some(),
-        ActionKind::ResizeDatabasePool => controls.pool.is_some(),
+        ActionKind::ResizeDatabasePool | ActionKind::RotateOutLaggingReplicas => {
+            controls.pool.is_some()
+        }
     }
 }
 
@@ -42,6 +44,9 @@ pub(crate) async fn perform(
         }
         ActionKind::ResizeDatabasePool => {
             resize_pool(rec, need(&controls.pool, ControlKind::Pool)?).await
+        }
+        ActionKind::RotateOutLaggingReplicas => {
+            rotate_out_lagging(rec, need(&controls.pool, ControlKind::Pool)?, config).await
         }
     }
 }
@@ -164,6 +169,26 @@ async fn scale_workers(
     };
     let now = queue.scale_to(scale.target).await?;
     Ok(scaled(scale.current, now))
+}
+
+/// Keeps replicas lagging past `databasePool.maxReplicaLagMs` out of the pool's rotation.
+async fn rotate_out_lagging(
+    rec: &Recommendation,
+    pool: &Arc<dyn perfkit_control::PoolControl>,
+    config: &OptimizerConfig,
+) -> Result<ActionResult, OptimizerError> {
+    let max_lag =
+        std::time::Duration::from_secs_f64(config.database_pool.max_replica_lag_ms / 1000.0);
+    let out = pool.rotate_out_lagging(max_lag).await?;
+    let lag = rec.figures.get("dbReplicaLag").unwrap_or_default();
+    Ok(ActionResult {
+        summary: format!(
+            "{out} replica(s) lagging past {max_lag:?} out of rotation until they catch up; {}",
+            rec.reason
+        ),
+        before: Figures::new().with("dbReplicaLag", lag),
+        after: Figures::new().with("replicasOutOfRotation", f64::from(out)),
+    })
 }
 
 /// Resizes a pool that can be resized; for one that cannot, reports the size to set.

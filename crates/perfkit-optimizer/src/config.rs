@@ -228,6 +228,10 @@ pub struct DatabasePoolConfig {
     /// respect).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000))]
     pub max_connections: u32,
+    /// A read replica further behind its primary than this (ms) is taken out of rotation
+    /// until it catches up; its reads go to the primary.
+    #[cfg_attr(feature = "openapi", schema(minimum = 100.0, maximum = 86_400_000.0))]
+    pub max_replica_lag_ms: f64,
 }
 
 perfkit_core::maps_only!(DatabasePoolConfig);
@@ -240,6 +244,7 @@ impl Default for DatabasePoolConfig {
             max_acquire_wait_ms: 50.0,
             min_connections: 2,
             max_connections: 64,
+            max_replica_lag_ms: 10_000.0,
         }
     }
 }
@@ -273,6 +278,10 @@ pub struct Cooldowns {
     #[serde(with = "perfkit_core::duration")]
     #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
     pub resize_database_pool: Duration,
+    /// After `rotateOutLaggingReplicas`.
+    #[serde(with = "perfkit_core::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = perfkit_core::duration::schema::UpToWeek))]
+    pub rotate_out_lagging_replicas: Duration,
 }
 
 perfkit_core::maps_only!(Cooldowns);
@@ -288,6 +297,7 @@ impl Cooldowns {
             ActionKind::ReportSlowQueries => self.report_slow_queries,
             ActionKind::ScaleWorkers => self.scale_workers,
             ActionKind::ResizeDatabasePool => self.resize_database_pool,
+            ActionKind::RotateOutLaggingReplicas => self.rotate_out_lagging_replicas,
         }
     }
 }
@@ -301,6 +311,7 @@ impl Default for Cooldowns {
             report_slow_queries: Duration::from_secs(15 * 60),
             scale_workers: Duration::from_secs(3 * 60),
             resize_database_pool: Duration::from_secs(5 * 60),
+            rotate_out_lagging_replicas: Duration::from_secs(60),
         }
     }
 }

@@ -36,6 +36,7 @@ fn troubled(now: Timestamp) -> MetricsSnapshot {
     s.db_pool_in_use = Some(10.0);
     s.db_pool_waiters = Some(4.0);
     s.db_pool_acquire_p95 = Some(300.0);
+    s.db_replica_lag = Some(30_000.0);
     s
 }
 
@@ -79,6 +80,7 @@ fn read_only_controls() -> Controls {
     let mut pool = MockPoolControl::new();
     pool.expect_figures().returning(|| Ok(pool_figures(true)));
     pool.expect_resize().times(0);
+    pool.expect_rotate_out_lagging().times(0);
     Controls {
         cache: Some(Arc::new(cache)),
         connections: Some(Arc::new(connections)),
@@ -99,6 +101,7 @@ async fn a_resizable_pool_is_resized_and_a_fixed_one_gets_the_size_in_a_report()
         pool.expect_figures().returning(move || Ok(pool_figures(resizable)));
         // Demand of 14 at 70 % asks for 20 connections; 10 -> 20 is inside the step clamp.
         pool.expect_resize().with(eq(20)).times(usize::from(resizable)).returning(Ok);
+        pool.expect_rotate_out_lagging().returning(|_| Ok(1));
         let controls = Controls { pool: Some(Arc::new(pool)), ..Controls::default() };
         let optimizer = Optimizer::new(config, controls, clock.clone()).unwrap();
         let run = optimizer.run(&troubled(clock.now())).await;
@@ -181,6 +184,10 @@ async fn actions_call_their_controls_with_the_right_arguments() {
     let mut pool = MockPoolControl::new();
     pool.expect_figures().returning(|| Ok(pool_figures(true)));
     pool.expect_resize().with(eq(20)).times(1).returning(Ok);
+    pool.expect_rotate_out_lagging()
+        .with(eq(Duration::from_secs(10)))
+        .times(1)
+        .returning(|_| Ok(1));
     let controls = Controls {
         cache: Some(Arc::new(cache)),
         connections: Some(Arc::new(connections)),
@@ -210,6 +217,9 @@ async fn actions_call_their_controls_with_the_right_arguments() {
     assert_eq!((scaled.before.get("workers"), scaled.after.get("workers")), (Some(4.0), Some(8.0)));
     let slow = result(ActionKind::ReportSlowQueries);
     assert!(slow.summary.contains("2000 ms"), "{}", slow.summary);
+    let rotated = result(ActionKind::RotateOutLaggingReplicas);
+    assert_eq!(rotated.after.get("replicasOutOfRotation"), Some(1.0));
+    assert_eq!(rotated.before.get("dbReplicaLag"), Some(30_000.0));
 }
 
 #[tokio::test]

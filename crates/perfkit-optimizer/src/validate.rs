@@ -95,6 +95,7 @@ impl OptimizerConfig {
         let pool = &self.database_pool;
         check.ratio("databasePool.targetUtilization", pool.target_utilization, 0.05..=1.0);
         check.ratio("databasePool.maxAcquireWaitMs", pool.max_acquire_wait_ms, 0.1..=600_000.0);
+        check.ratio("databasePool.maxReplicaLagMs", pool.max_replica_lag_ms, 100.0..=86_400_000.0);
         let connections = 1..=MAX_POOL_CONNECTIONS;
         check.count(
             "databasePool.minConnections",
@@ -124,6 +125,7 @@ impl OptimizerConfig {
             ("cooldowns.reportSlowQueries", cooldowns.report_slow_queries),
             ("cooldowns.scaleWorkers", cooldowns.scale_workers),
             ("cooldowns.resizeDatabasePool", cooldowns.resize_database_pool),
+            ("cooldowns.rotateOutLaggingReplicas", cooldowns.rotate_out_lagging_replicas),
         ] {
             check.duration(field, value, Duration::ZERO..=WEEK);
         }

@@ -24,7 +24,8 @@ impl Pending {
         now: Timestamp,
     ) -> Option<Pending> {
         let goal = match rec.action {
-            ActionKind::ReportSlowQueries => return None,
+            // Rotation does not shorten the replica's lag; the reads it moves are the gain.
+            ActionKind::ReportSlowQueries | ActionKind::RotateOutLaggingReplicas => return None,
             // The cache's goal is the figure that triggered it: memory when memory did.
             ActionKind::OptimizeCache if rec.figures.get("memoryUsage").is_some() => {
                 Metric::MemoryUsage

@@ -8,6 +8,11 @@
 //! `sqlx::pool::acquire` with its wait (`aquired_after_secs`, sic). This layer reads those
 //! two events and nothing else: statements are normalized (literals out) and recorded with
 //! [`Recorder::record_db_statement`], acquires with [`Recorder::record_pool_acquire`].
+//!
+//! Queries run through a [`ReplicatedPool`](crate::ReplicatedPool) run inside a span of
+//! [`ROUTE_TARGET`]; the layer remembers the statement last run in it, so that when the pool
+//! reports a statement timeout ([`TIMEOUT_TARGET`]) the timeout is counted against that
+//! statement with [`Recorder::record_db_timeout`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +30,14 @@ use crate::normalize::normalize;
 pub const QUERY_TARGET: &str = "sqlx::query";
 /// sqlx's target for pool acquires.
 pub const ACQUIRE_TARGET: &str = "sqlx::pool::acquire";
+/// The span a [`ReplicatedPool`](crate::ReplicatedPool) runs each query in.
+pub const ROUTE_TARGET: &str = "perfkit_sqlx::route";
+/// The event a [`ReplicatedPool`](crate::ReplicatedPool) emits, inside the query's span, when
+/// the database cancelled the statement at its timeout.
+pub const TIMEOUT_TARGET: &str = "perfkit_sqlx::timeout";
+
+/// The normalized statement last run inside a [`ROUTE_TARGET`] span.
+struct LastStatement(String);
 
 /// Turns sqlx's query and acquire events into recorder calls. Use [`layer`], which gives it
 /// the per-layer filter it needs, rather than this type alone.
@@ -76,7 +89,9 @@ where
 {
     let targets = Targets::new()
         .with_target(QUERY_TARGET, Level::TRACE)
-        .with_target(ACQUIRE_TARGET, Level::TRACE);
+        .with_target(ACQUIRE_TARGET, Level::TRACE)
+        .with_target(ROUTE_TARGET, Level::TRACE)
+        .with_target(TIMEOUT_TARGET, Level::TRACE);
     QueryTimingLayer::new(recorder).with_filter(targets)
 }
 
@@ -87,14 +102,30 @@ pub fn subscriber(recorder: Arc<Recorder>) -> impl Subscriber + Send + Sync {
     tracing_subscriber::registry().with(layer(recorder))
 }
 
-impl<S: Subscriber> Layer<S> for QueryTimingLayer {
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+impl<S> Layer<S> for QueryTimingLayer
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
         let target = event.metadata().target();
         if target == QUERY_TARGET {
             let mut fields = QueryFields::default();
             event.record(&mut fields);
             if let Some((statement, elapsed, rows)) = fields.finish() {
-                self.recorder.record_db_statement(&normalize(statement), elapsed, rows);
+                let statement = normalize(statement);
+                self.recorder.record_db_statement(&statement, elapsed, rows);
+                let route = context.event_scope(event).and_then(|mut scope| {
+                    scope.find(|span| span.metadata().target() == ROUTE_TARGET)
+                });
+                if let Some(span) = route {
+                    span.extensions_mut().replace(LastStatement(statement));
+                }
+            }
+        } else if target == TIMEOUT_TARGET {
+            if let Some(span) = context.event_span(event)
+                && let Some(LastStatement(statement)) = span.extensions().get::<LastStatement>()
+            {
+                self.recorder.record_db_timeout(statement);
             }
         } else if target == ACQUIRE_TARGET {
             let mut fields = AcquireFields::default();
@@ -231,6 +262,30 @@ mod tests {
             database.statements.slowest[0].statement,
             "UPDATE posts SET title = ? WHERE id = ?"
         );
+    }
+
+    #[test]
+    fn a_timeout_reported_in_a_route_span_counts_against_the_statement_run_in_it() {
+        let recorder = recorded(|| {
+            let span = tracing::debug_span!(target: "perfkit_sqlx::route", "perfkit_sqlx.route");
+            span.in_scope(|| {
+                tracing::debug!(
+                    target: "sqlx::query",
+                    summary = "SELECT pg_sleep($1)",
+                    db.statement = "",
+                    rows_affected = 0_u64,
+                    rows_returned = 0_u64,
+                    elapsed_secs = 0.1,
+                );
+            });
+            tracing::debug!(target: "perfkit_sqlx::timeout", parent: &span, "statement timeout");
+            // A report outside any route span names no statement and counts nothing.
+            tracing::debug!(target: "perfkit_sqlx::timeout", "statement timeout");
+        });
+        let statements = recorder.snapshot().database.statements.slowest;
+        assert_eq!(statements.len(), 1);
+        assert_eq!(statements[0].statement, "SELECT pg_sleep($1)");
+        assert_eq!((statements[0].count, statements[0].timeouts), (1, 1));
     }
 
     #[test]

@@ -12,6 +12,15 @@
 //!   [`ControlError`](perfkit_control::ControlError).
 //! - [`PgPlanner`]: `EXPLAIN` (never `ANALYZE`) of a measured read-only statement on
 //!   PostgreSQL, on demand, with a timeout.
+//! - [`ReplicatedPool`]: a primary and its read replicas behind one handle: reads to a
+//!   replica in rotation, writes to the primary, read-your-writes per [`Session`], each pool
+//!   behind a breaker that a bounded periodic health check opens and closes (recovery time
+//!   in its [`RoleFigures`]), each replica's lag from PostgreSQL itself ([`ReplicationLag`]);
+//!   a lagging or unreachable replica leaves the rotation and its reads go to the primary;
+//!   its [`RoleCollector`] puts each pool's figures in the exposition, labelled by role.
+//! - [`StatementTimeout`]: `statement_timeout` on every PostgreSQL connection (SQLite's busy
+//!   timeout); a cancelled statement is a [`DbError::StatementTimeout`] and is counted
+//!   against the statement in the slow-query report.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -41,12 +50,26 @@
 //! # }).unwrap();
 //! ```
 
+mod error;
+mod lag;
 mod layer;
+mod member;
 mod normalize;
 mod planner;
 mod pool;
+mod replicated_pool;
+mod role_collector;
+mod timeouts;
 
-pub use layer::{ACQUIRE_TARGET, QUERY_TARGET, QueryTimingLayer, layer, subscriber};
+pub use error::{DbError, is_unreachable};
+pub use lag::ReplicationLag;
+pub use layer::{
+    ACQUIRE_TARGET, QUERY_TARGET, QueryTimingLayer, ROUTE_TARGET, TIMEOUT_TARGET, layer, subscriber,
+};
+pub use member::RoleFigures;
 pub use normalize::{MAX_STATEMENT_CHARS, normalize};
 pub use planner::{MAX_PLAN_TIMEOUT, PgPlanner, is_read_only, number_placeholders};
 pub use pool::SqlxPool;
+pub use replicated_pool::{PoolIndicator, ReplicaConfig, ReplicatedPool, Session};
+pub use role_collector::RoleCollector;
+pub use timeouts::{StatementTimeout, is_statement_timeout};

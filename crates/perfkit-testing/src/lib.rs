@@ -9,7 +9,9 @@
 //!
 //! [`AlertmanagerServer`] does the same for Debian's `prometheus-alertmanager`.
 //! [`PostgresServer`] does the same for PostgreSQL: `initdb` into a temporary directory and
-//! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another.
+//! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another;
+//! [`PostgresServer::start_replica`] adds a real streaming replica (`pg_basebackup -R`) on its
+//! own port, and [`PostgresServer::pause`] freezes a server (SIGSTOP) for fault tests.
 //! [`RedisServer::try_start_private_with`] adds settings (a password, ACL users, TLS with
 //! [`TestCertificates`] made at test time by the `openssl` command).
 //!

@@ -1,6 +1,7 @@
 //! A PostgreSQL for one test: a private server (`initdb` into a temporary directory, started
 //! with `pg_ctl` on a free loopback port, stopped on drop), or the server `DATABASE_URL`
-//! names. Never the machine's shared server on port 5432.
+//! names; a private server's streaming replica (`pg_basebackup -R`). Never the machine's
+//! shared server on port 5432.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -59,6 +60,57 @@ impl PrivateServer {
 
     fn start(&self) -> Result<(), TestingError> {
         run(self.pg_ctl().args(["-o", &self.options, "-w", "-t", "30", "start"]), "pg_ctl start")
+    }
+
+    /// Starts the server in `dir/data` on a free loopback port.
+    fn start_on_a_free_port(mut self) -> Result<PostgresServer, TestingError> {
+        // A free port can be taken between our probe and the server's bind: try a few.
+        let mut last = None;
+        for _ in 0..3 {
+            let port = free_port().map_err(TestingError::Process)?;
+            self.options = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+                 -c synchronous_commit=off -c full_page_writes=off",
+                self.dir.path().display()
+            );
+            match self.start() {
+                Ok(()) => {
+                    return Ok(PostgresServer {
+                        url: format!("postgres://{ROLE}@127.0.0.1:{port}/postgres"),
+                        port,
+                        private: Some(self),
+                    });
+                }
+                Err(error) => last = Some(error),
+            }
+        }
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        Err(last.unwrap_or(TestingError::PostgresFailed { step: "pg_ctl start", output: log }))
+    }
+
+    /// The postmaster's process id, from the first line of its `postmaster.pid`.
+    fn postmaster_pid(&self) -> Result<u32, TestingError> {
+        let file = self.dir.path().join("data").join("postmaster.pid");
+        let text = std::fs::read_to_string(&file).map_err(TestingError::Process)?;
+        text.lines().next().and_then(|line| line.trim().parse().ok()).ok_or_else(|| {
+            TestingError::PostgresFailed { step: "read postmaster.pid", output: text.clone() }
+        })
+    }
+
+    /// Sends `signal` to the postmaster, then to each of its children (backends, the WAL
+    /// receiver, ...). Not to a process group: PostgreSQL puts every child in a session of
+    /// its own. The postmaster first, so it forks no child the list would miss.
+    fn signal_all(&self, signal: &str) -> Result<(), TestingError> {
+        let postmaster = self.postmaster_pid()?;
+        let send = |pid: u32| {
+            run(Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()), "kill")
+        };
+        send(postmaster)?;
+        for child in children_of(postmaster) {
+            // A backend may exit between the listing and the signal.
+            let _ = send(child);
+        }
+        Ok(())
     }
 }
 
@@ -126,29 +178,39 @@ impl PostgresServer {
             "--no-instructions",
         ]);
         run(&mut initdb, "initdb")?;
-        // A free port can be taken between our probe and the server's bind: try a few.
-        let mut last = None;
-        let mut server = PrivateServer { dir, bin, as_root, options: String::new() };
-        for _ in 0..3 {
-            let port = free_port().map_err(TestingError::Process)?;
-            server.options = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off",
-                server.dir.path().display()
-            );
-            match server.start() {
-                Ok(()) => {
-                    return Ok(PostgresServer {
-                        url: format!("postgres://{ROLE}@127.0.0.1:{port}/postgres"),
-                        port,
-                        private: Some(server),
-                    });
-                }
-                Err(error) => last = Some(error),
-            }
+        PrivateServer { dir, bin, as_root, options: String::new() }.start_on_a_free_port()
+    }
+
+    /// A streaming replica of this private server: `pg_basebackup -R` of it into a
+    /// temporary directory of its own, started on its own free port as a hot standby that
+    /// answers reads and replays the primary's writes. Stopped on drop, before or after its
+    /// primary.
+    ///
+    /// # Errors
+    /// [`TestingError::NotOwned`] for the server of `DATABASE_URL`, or
+    /// [`TestingError::PostgresFailed`] naming the step that failed.
+    pub fn start_replica(&self) -> Result<Self, TestingError> {
+        let primary = self.private.as_ref().ok_or(TestingError::NotOwned)?;
+        let dir =
+            tempfile::Builder::new().prefix("pk-pgr").tempdir().map_err(TestingError::Process)?;
+        if primary.as_root {
+            run(Command::new("chown").arg(format!("{SERVICE_ACCOUNT}:")).arg(dir.path()), "chown")?;
         }
-        let log = std::fs::read_to_string(server.dir.path().join("server.log")).unwrap_or_default();
-        Err(last.unwrap_or(TestingError::PostgresFailed { step: "pg_ctl start", output: log }))
+        let mut backup = command(&primary.bin, "pg_basebackup", primary.as_root);
+        backup
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE, "-D"])
+            .arg(dir.path().join("data"))
+            // -R writes standby.signal and the primary's connection; -X stream copies the
+            // WAL written during the copy, so the standby starts consistent.
+            .args(["-R", "-X", "stream", "--no-sync", "-c", "fast"]);
+        run(&mut backup, "pg_basebackup")?;
+        PrivateServer {
+            dir,
+            bin: primary.bin.clone(),
+            as_root: primary.as_root,
+            options: String::new(),
+        }
+        .start_on_a_free_port()
     }
 
     /// The URL to connect to, `postgres://perfkit@127.0.0.1:<port>/postgres` for a private
@@ -189,11 +251,32 @@ impl PostgresServer {
     pub fn restart(&self) -> Result<(), TestingError> {
         self.private.as_ref().ok_or(TestingError::NotOwned)?.start()
     }
+
+    /// Freezes a private server (SIGSTOP to the postmaster and every child): its port
+    /// still accepts connections and nothing answers, as a hung host would behave. Until
+    /// [`resume`](Self::resume), and drop resumes it before stopping it.
+    ///
+    /// # Errors
+    /// [`TestingError::NotOwned`] for the server of `DATABASE_URL`, or
+    /// [`TestingError::PostgresFailed`] when the signal cannot be sent.
+    pub fn pause(&self) -> Result<(), TestingError> {
+        self.private.as_ref().ok_or(TestingError::NotOwned)?.signal_all("STOP")
+    }
+
+    /// Lets a [`pause`](Self::pause)d server run again (SIGCONT).
+    ///
+    /// # Errors
+    /// As [`pause`](Self::pause).
+    pub fn resume(&self) -> Result<(), TestingError> {
+        self.private.as_ref().ok_or(TestingError::NotOwned)?.signal_all("CONT")
+    }
 }
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         if let Some(private) = &self.private {
+            // A paused server would not stop: let it run first (harmless when it runs).
+            let _ = private.signal_all("CONT");
             let _ = private
                 .pg_ctl()
                 .args(["-m", "immediate", "-w", "stop"])
@@ -258,6 +341,22 @@ fn is_root() -> bool {
         .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
 }
 
+/// The processes whose parent is `parent`, from `/proc/<pid>/stat` (its fourth field, after
+/// the parenthesised command name, which may itself hold spaces and parentheses).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            let ppid: u32 = after_name.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
 /// The port of a `postgres://[user[:pass]@]host[:port][/db]` URL.
 fn port_of_url(url: &str) -> Option<u16> {
     let rest = url.split_once("://")?.1;
@@ -272,6 +371,45 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// Runs one statement with `psql` on `server`, giving up after a second's connect.
+    fn psql(server: &PostgresServer, sql: &str) -> Result<String, TestingError> {
+        let private = server.private.as_ref().unwrap();
+        let output = command(&private.bin, "psql", private.as_root)
+            .env("PGCONNECT_TIMEOUT", "1")
+            .args(["-X", "-A", "-t", "-d", server.url(), "-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(TestingError::Process)?;
+        if !output.status.success() {
+            let output = String::from_utf8_lossy(&output.stderr).into_owned();
+            return Err(TestingError::PostgresFailed { step: "psql", output });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+
+    #[test]
+    fn a_replica_replays_the_primarys_writes_on_its_own_port_and_pauses() {
+        let primary = PostgresServer::start_private();
+        let replica = primary.start_replica().unwrap();
+        assert_ne!(replica.port(), primary.port());
+        assert_eq!(psql(&replica, "SELECT pg_is_in_recovery()").unwrap(), "t");
+        psql(&primary, "CREATE TABLE t (n int); INSERT INTO t VALUES (42)").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while psql(&replica, "SELECT n FROM t").ok().as_deref() != Some("42") {
+            assert!(std::time::Instant::now() < deadline, "the write never reached the replica");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(psql(&replica, "INSERT INTO t VALUES (1)").is_err(), "a standby is read-only");
+
+        replica.pause().unwrap();
+        let address = SocketAddr::from(([127, 0, 0, 1], replica.port()));
+        // The kernel still accepts the connection; the server never answers.
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok());
+        assert!(psql(&replica, "SELECT 1").is_err());
+        replica.resume().unwrap();
+        assert_eq!(psql(&replica, "SELECT n FROM t").unwrap(), "42");
+    }
 
     #[test]
     fn port_of_url_reads_the_port() {

@@ -1,7 +1,7 @@
 //! Connections, the job queue and the database pool in the Prometheus exposition, each from
 //! its owner: open connections from the connection registry at scrape time (or, where the
 //! host gave its own connection control, from the latest collection), the queue length and
-//! the pool's connections and waiters from the latest collection (controls answer
+//! the pool's connections, waiters, replica lag and recovery time from the latest collection (controls answer
 //! asynchronously, and a collector cannot wait).
 
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,10 @@ const POOL: (&str, &str) = (
     "db_pool_connections",
     "Database pool connections at the latest collection, by state (idle, in_use), and the pool's maximum (max).",
 );
+const REPLICATION: (&str, &str) = (
+    "db_replication_seconds",
+    "At the latest collection: how far the furthest read replica is behind its primary (lag), and how long the latest database outage lasted (recovery).",
+);
 const WAITERS: (&str, &str) = (
     "db_pool_waiters",
     "Mean number of tasks waiting for a database connection over the latest collection's interval.",
@@ -39,14 +43,20 @@ impl HostCollector {
         registry: Option<ConnectionRegistry>,
         state: Arc<Mutex<ServiceState>>,
     ) -> Result<Self, PerfkitError> {
-        let descs = [(CONNECTIONS, &[][..]), (QUEUE, &[]), (POOL, &["state"]), (WAITERS, &[])]
-            .iter()
-            .map(|((name, help), labels)| family_desc(name, help, labels))
-            .collect::<Result<_, _>>()
-            .map_err(|e| PerfkitError::Setup {
-                part: "prometheus exposition",
-                message: e.to_string(),
-            })?;
+        let descs = [
+            (CONNECTIONS, &[][..]),
+            (QUEUE, &[]),
+            (POOL, &["state"]),
+            (WAITERS, &[]),
+            (REPLICATION, &["figure"]),
+        ]
+        .iter()
+        .map(|((name, help), labels)| family_desc(name, help, labels))
+        .collect::<Result<_, _>>()
+        .map_err(|e| PerfkitError::Setup {
+            part: "prometheus exposition",
+            message: e.to_string(),
+        })?;
         Ok(HostCollector { registry, state, descs })
     }
 }
@@ -59,7 +69,7 @@ impl Collector for HostCollector {
     #[allow(clippy::cast_precision_loss)]
     fn collect(&self) -> Vec<MetricFamily> {
         let mut families = Vec::with_capacity(2);
-        let (collected_connections, queue_length, pool) = {
+        let (collected_connections, queue_length, pool, replication) = {
             let state = lock(&self.state);
             let latest = state.history.latest();
             let pool = latest.map(|s| {
@@ -70,7 +80,14 @@ impl Collector for HostCollector {
                     ("waiters", s.db_pool_waiters),
                 ]
             });
-            (latest.and_then(|s| s.active_connections), latest.and_then(|s| s.queue_length), pool)
+            let replication =
+                latest.map(|s| [("lag", s.db_replica_lag), ("recovery", s.db_recovery_time)]);
+            (
+                latest.and_then(|s| s.active_connections),
+                latest.and_then(|s| s.queue_length),
+                pool,
+                replication,
+            )
         };
         let open = match &self.registry {
             Some(registry) => Some(registry.len() as f64),
@@ -103,6 +120,19 @@ impl Collector for HostCollector {
                 waiting.value(&[], value);
                 families.push(waiting.finish());
             }
+        }
+        // Each figure absent until measured: a host without replicas or outages has none.
+        let measured: Vec<_> = replication
+            .into_iter()
+            .flatten()
+            .filter_map(|(figure, millis)| Some((figure, millis? / 1000.0)))
+            .collect();
+        if !measured.is_empty() {
+            let mut seconds = FamilyBuilder::gauge(REPLICATION.0, REPLICATION.1);
+            for (figure, value) in measured {
+                seconds.value(&[("figure", figure)], value);
+            }
+            families.push(seconds.finish());
         }
         families
     }

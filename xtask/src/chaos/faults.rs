@@ -29,8 +29,12 @@ pub(crate) enum Fault {
     RedisFrozen,
     /// `maxmemory 1` with `noeviction`: every write is refused, reads still answer.
     RedisFull,
-    /// PostgreSQL stopped at once (`pg_ctl stop -m immediate`), then started again.
+    /// PostgreSQL, primary and replica, stopped at once (`pg_ctl stop -m immediate`), then
+    /// started again.
     DatabaseStopped,
+    /// The read replica frozen (SIGSTOP to every process of it): its port accepts and
+    /// nothing answers. Reads must fall back to the primary.
+    ReplicaFrozen,
     /// The alert webhook accepts connections and never answers.
     ReceiverHanging,
     /// The alert webhook drops every connection.
@@ -50,11 +54,12 @@ pub(crate) enum Injected {
 
 impl Fault {
     /// Every fault, in the order they run.
-    pub(crate) const ALL: [Fault; 8] = [
+    pub(crate) const ALL: [Fault; 9] = [
         Fault::RedisKilled,
         Fault::RedisFrozen,
         Fault::RedisFull,
         Fault::DatabaseStopped,
+        Fault::ReplicaFrozen,
         Fault::ReceiverHanging,
         Fault::ReceiverDown,
         Fault::StalledStreamClients,
@@ -67,6 +72,7 @@ impl Fault {
             Fault::RedisFrozen => "Redis frozen (SIGSTOP)",
             Fault::RedisFull => "Redis full (maxmemory, noeviction)",
             Fault::DatabaseStopped => "PostgreSQL stopped, then restarted",
+            Fault::ReplicaFrozen => "PostgreSQL replica frozen (SIGSTOP)",
             Fault::ReceiverHanging => "alert webhook hanging",
             Fault::ReceiverDown => "alert webhook dropping connections",
             Fault::StalledStreamClients => "50 stream clients that stop reading",
@@ -75,7 +81,7 @@ impl Fault {
     }
 
     /// Whether answers of 500 or more during this fault count against the server. Cache,
-    /// webhook and stream faults must be absorbed; without its database the demo cannot
+    /// replica, webhook and stream faults must be absorbed; without its database the demo cannot
     /// answer a miss, and must say so at once (a JSON 503, checked by a probe) instead.
     pub(crate) fn must_absorb(self) -> bool {
         self != Fault::DatabaseStopped
@@ -85,6 +91,7 @@ impl Fault {
     pub(crate) fn dependency(self) -> &'static str {
         match self {
             Fault::DatabaseStopped => "database",
+            Fault::ReplicaFrozen => "db.replica-0",
             _ => "cache",
         }
     }
@@ -100,7 +107,13 @@ impl Fault {
                 Ok(Injected::Nothing)
             }
             Fault::DatabaseStopped => {
+                // Both: with the replica up, reads would still be served.
                 world.database.stop().context("cannot stop PostgreSQL")?;
+                world.replica.stop().context("cannot stop the PostgreSQL replica")?;
+                Ok(Injected::Nothing)
+            }
+            Fault::ReplicaFrozen => {
+                world.replica.pause().context("cannot freeze the replica")?;
                 Ok(Injected::Nothing)
             }
             Fault::StalledStreamClients => {
@@ -134,8 +147,10 @@ impl Fault {
             Fault::RedisFrozen => signal(redis.pid(), "CONT"),
             Fault::RedisFull => expect_ok(&redis.command(&["CONFIG", "SET", "maxmemory", "0"])?),
             Fault::DatabaseStopped => {
-                world.database.restart().context("cannot start PostgreSQL again")
+                world.database.restart().context("cannot start PostgreSQL again")?;
+                world.replica.restart().context("cannot start the PostgreSQL replica again")
             }
+            Fault::ReplicaFrozen => world.replica.resume().context("cannot resume the replica"),
             Fault::StalledStreamClients => {
                 if let Injected::Clients(clients) = injected {
                     for client in clients {

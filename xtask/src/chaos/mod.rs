@@ -2,7 +2,8 @@
 //! PostgreSQL and `perfkit-server --demo` over both, drives the demo with wrk (Zipf keys) and,
 //! one fault at a time, breaks what the server depends on: Redis killed and restarted, Redis
 //! frozen (SIGSTOP/SIGCONT), Redis full at `maxmemory` with `noeviction`, PostgreSQL stopped
-//! and started again, the alert webhook hanging
+//! and started again, its streaming replica (the demo's `--read-database-url`) frozen with
+//! SIGSTOP (reads fall back to the primary: no 5xx), the alert webhook hanging
 //! and then dropping connections (an alert fires and is re-sent every second throughout),
 //! WebSocket clients that stop reading, connections that send half a request head or idle
 //! after one request (closed by the server's header-read and keep-alive timeouts, shortened
@@ -59,6 +60,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut redis = PrivateRedis::start()?;
     let database = PostgresServer::try_start_private()
         .context("chaos runs the demo on a private PostgreSQL, for its database fault")?;
+    let replica = database
+        .start_replica()
+        .context("chaos gives the demo a streaming replica, for its replica fault")?;
     let receiver = Receiver::start()?;
     let config = write_config(&receiver.url)?.display().to_string();
     let mut server = Server::start(
@@ -69,12 +73,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             &redis.url,
             "--database-url",
             database.url(),
+            "--read-database-url",
+            replica.url(),
             "--config",
             &config,
         ],
     )?;
-    let mut world =
-        World { redis: &mut redis, database: &database, receiver: &receiver, server: &server };
+    let mut world = World {
+        redis: &mut redis,
+        database: &database,
+        replica: &replica,
+        receiver: &receiver,
+        server: &server,
+    };
     let outcome = run_faults(&mut world, &options);
     let stopped = server.stop();
     let rows = outcome?;
@@ -154,6 +165,7 @@ fn write_config(receiver_url: &str) -> Result<std::path::PathBuf> {
 pub(crate) struct World<'a> {
     pub(crate) redis: &'a mut PrivateRedis,
     pub(crate) database: &'a PostgresServer,
+    pub(crate) replica: &'a PostgresServer,
     pub(crate) receiver: &'a Receiver,
     pub(crate) server: &'a Server,
 }
@@ -213,7 +225,7 @@ fn one_fault(
     let started = Instant::now();
     let recovered = match fault.dependency() {
         "database" => wait_for_a_served_miss(&server.base),
-        _ => wait_for_healthy_cache(&server.base),
+        check => wait_for_healthy(&server.base, check),
     };
     let recovery = started.elapsed();
     // A short run after recovery: does the cache serve hits again?
@@ -239,13 +251,14 @@ fn one_fault(
     })
 }
 
-/// Polls `/health` until the cache check is healthy again; false after [`RECOVERY_LIMIT`].
-fn wait_for_healthy_cache(base: &str) -> bool {
+/// Polls `/health` until `check` is healthy again (the cache, the replica back in rotation);
+/// false after [`RECOVERY_LIMIT`].
+fn wait_for_healthy(base: &str, check: &str) -> bool {
     let started = Instant::now();
     while started.elapsed() < RECOVERY_LIMIT {
         let healthy = get_json(base, "/api/performance/health")
             .ok()
-            .is_some_and(|health: Value| health["checks"]["cache"]["status"] == "healthy");
+            .is_some_and(|health: Value| health["checks"][check]["status"] == "healthy");
         if healthy {
             return true;
         }

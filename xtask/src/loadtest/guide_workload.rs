@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
+use perfkit_testing::PostgresServer;
 use serde_json::{Value, json};
 
 use super::merge::merge;
@@ -81,12 +82,20 @@ pub(crate) fn run_demo(
     backend: &'static str,
 ) -> Result<WorkloadResult> {
     let redis = if on_redis { Some(PrivateRedis::start()?) } else { None };
+    // A private primary and its replicas, stopped when dropped at the end of the run.
+    let postgres = options.postgres_replicas.map(private_postgres).transpose()?;
     let mut args = vec!["--demo"];
     if let Some(redis) = &redis {
         args.extend(["--redis-url", &redis.url]);
     }
     if let Some(url) = &options.database_url {
         args.extend(["--database-url", url]);
+    }
+    if let Some((primary, replicas)) = &postgres {
+        args.extend(["--database-url", primary.url()]);
+        for replica in replicas {
+            args.extend(["--read-database-url", replica.url()]);
+        }
     }
     args.extend(extra);
     let mut server = Server::start(&binary_path("release"), &args)?;
@@ -96,6 +105,16 @@ pub(crate) fn run_demo(
     stopped?;
     drop(redis);
     Ok(result)
+}
+
+/// A private PostgreSQL primary and `replicas` streaming replicas of it.
+fn private_postgres(replicas: u32) -> Result<(PostgresServer, Vec<PostgresServer>)> {
+    let primary =
+        PostgresServer::try_start_private().context("cannot start a private PostgreSQL")?;
+    let replicas = (0..replicas)
+        .map(|_| primary.start_replica().context("cannot start a streaming replica"))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((primary, replicas))
 }
 
 /// What plain axum's own headers take of an answer (status line, content-type,

@@ -14,6 +14,8 @@ const MAX_CORES: usize = 256;
 const MAX_ROUNDS: u32 = 10;
 /// Rounds unless told: enough that a slow minute of a shared machine falls on every target.
 const DEFAULT_ROUNDS: u32 = 3;
+/// The most streaming replicas `--postgres-replicas` starts.
+const MAX_REPLICAS: u32 = 4;
 /// The longest a single measured run may last.
 const MAX_DURATION: Duration = Duration::from_secs(600);
 
@@ -41,6 +43,9 @@ pub(crate) struct Options {
     pub(crate) redis: bool,
     /// The demo's database: this PostgreSQL instead of the SQLite file under target/.
     pub(crate) database_url: Option<String>,
+    /// The demo's database: a private PostgreSQL primary with this many streaming replicas
+    /// (its reads on the replicas), instead of `database_url` or SQLite.
+    pub(crate) postgres_replicas: Option<u32>,
     pub(crate) connections: u32,
     /// Measured time of each run (the warm-up comes before it).
     pub(crate) duration: Duration,
@@ -64,6 +69,7 @@ impl Options {
             mode: Mode::Seed,
             redis: false,
             database_url: None,
+            postgres_replicas: None,
             connections: 1000,
             duration: Duration::from_secs(30),
             rounds: DEFAULT_ROUNDS,
@@ -91,6 +97,10 @@ impl Options {
                 }
                 "--out" => options.out = Some(PathBuf::from(value()?)),
                 "--database-url" => options.database_url = Some(value()?.clone()),
+                "--postgres-replicas" => {
+                    let count = value()?.parse().context("--postgres-replicas N")?;
+                    options.postgres_replicas = Some(count);
+                }
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
                     connections_given = true;
@@ -105,11 +115,18 @@ impl Options {
                     rounds_given = true;
                 }
                 other => bail!(
-                    "unknown loadtest option {other:?} (--redis, --database-url URL, --compare, \
+                    "unknown loadtest option {other:?} (--redis, --database-url URL, \
+                     --postgres-replicas N, --compare, \
                      --scaling, --near, --cores 1,2,4,8, --connections N, --duration S, \
                      --rounds N, --out FILE, --write-docs, --no-build)"
                 ),
             }
+        }
+        if options.postgres_replicas.is_some_and(|count| count > MAX_REPLICAS) {
+            bail!("--postgres-replicas must be 0..={MAX_REPLICAS}");
+        }
+        if options.postgres_replicas.is_some() && options.database_url.is_some() {
+            bail!("--postgres-replicas starts its own PostgreSQL: leave out --database-url");
         }
         if options.connections == 0 || options.connections > MAX_CONNECTIONS {
             bail!("--connections must be 1..={MAX_CONNECTIONS}");

@@ -41,6 +41,7 @@
 //! enabled = true
 //! dataDir = "perfkit-data"    # where the embedded SQLite database lives (created, seeded)
 //! databaseUrl = "postgres://user@127.0.0.1:5433/blog"   # absent: the SQLite file
+//! readDatabaseUrls = []       # read replicas of databaseUrl: reads there, writes to it
 //! poolSize = 8                # most database connections
 //! acquireTimeout = "2s"       # longest wait for a connection (then a JSON 503)
 //! pageTtl = "5m"              # how long /api/posts pages stay cached
@@ -54,7 +55,7 @@
 //! mode = { auto = true, dryRun = false }
 //! cooldowns = { scaleWorkers = "3m" }
 //!
-//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules
+//! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules and replica lag
 //! name = "slow"
 //! for = "1m"
 //! ...
@@ -165,6 +166,8 @@ pub(crate) struct Layer {
     pub(crate) near_cache: Option<bool>,
     pub(crate) demo: Option<bool>,
     pub(crate) database_url: Option<String>,
+    /// Replaces the file's `demo.readDatabaseUrls` when set.
+    pub(crate) read_database_urls: Option<Vec<String>>,
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) admin_token: Option<Secret>,
@@ -192,6 +195,8 @@ impl Layer {
             near_cache: cli.no_near_cache.then_some(false),
             demo: cli.demo,
             database_url: cli.database_url.clone(),
+            read_database_urls: (!cli.read_database_url.is_empty())
+                .then(|| cli.read_database_url.clone()),
             data_dir: cli.data_dir.clone(),
             log_format: cli.log_format,
             admin_token: None,
@@ -262,6 +267,7 @@ impl Layer {
             near_cache,
             demo,
             database_url: get("PERFKIT_DATABASE_URL"),
+            read_database_urls: get("PERFKIT_READ_DATABASE_URL").map(|v| url_list(&v)),
             data_dir: get("PERFKIT_DATA_DIR").map(PathBuf::from),
             log_format,
             admin_token: get("PERFKIT_ADMIN_TOKEN").map(Secret),
@@ -280,6 +286,7 @@ impl Layer {
             near_cache: file.cache.near_cache,
             demo: file.demo.enabled,
             database_url: file.demo.database_url.clone(),
+            read_database_urls: Some(file.demo.read_database_urls.clone()),
             data_dir: file.demo.data_dir.clone(),
             log_format: file.server.log_format,
             admin_token: file.server.admin_token.clone().filter(|t| !t.is_empty()).map(Secret),
@@ -305,6 +312,7 @@ impl Layer {
             near_cache: self.near_cache.or(below.near_cache),
             demo: self.demo.or(below.demo),
             database_url: self.database_url.or(below.database_url),
+            read_database_urls: self.read_database_urls.or(below.read_database_urls),
             data_dir: self.data_dir.or(below.data_dir),
             log_format: self.log_format.or(below.log_format),
             admin_token: self.admin_token.or(below.admin_token),
@@ -586,7 +594,10 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         cache,
         api: file.api,
         demo: match chosen.demo {
-            Some(true) => Some(file.demo.settings(chosen.database_url, chosen.data_dir)?),
+            Some(true) => {
+                let replicas = chosen.read_database_urls.unwrap_or_default();
+                Some(file.demo.settings(chosen.database_url, replicas, chosen.data_dir)?)
+            }
             _ => None,
         },
         service,
@@ -615,6 +626,10 @@ fn refuse_demo(chosen: &Layer) -> Result<()> {
     let asked = [
         (chosen.demo == Some(true), "--demo (PERFKIT_DEMO, demo.enabled)"),
         (chosen.database_url.is_some(), "--database-url (PERFKIT_DATABASE_URL, demo.databaseUrl)"),
+        (
+            chosen.read_database_urls.as_ref().is_some_and(|urls| !urls.is_empty()),
+            "--read-database-url (PERFKIT_READ_DATABASE_URL, demo.readDatabaseUrls)",
+        ),
         (chosen.data_dir.is_some(), "--data-dir (PERFKIT_DATA_DIR, demo.dataDir)"),
     ];
     match asked.iter().find(|(given, _)| *given) {

@@ -263,6 +263,7 @@ fn every_section_is_read() {
             pool: PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) },
             ttls: Ttls { page: Duration::from_secs(1), user_posts: Duration::from_secs(2) },
             read_ahead: true,
+            read_database_urls: Vec::new(),
         })
     );
     assert_eq!(s.service.collect_interval, Duration::from_secs(1));
@@ -286,6 +287,21 @@ fn the_demo_database_is_sqlite_in_the_data_dir_unless_a_postgres_url_is_given() 
     assert_eq!(postgres.demo.unwrap().database, DatabaseChoice::Postgres(url.to_owned()));
     let error = settings(&["--demo", "--database-url", "mysql://x"], &[], "").unwrap_err();
     assert!(error.to_string().contains("postgres://"), "{error:#}");
+    let replica = "postgres://blog@127.0.0.1:5434/blog";
+    let flags = ["--demo", "--database-url", url, "--read-database-url", replica];
+    let replicated = settings(&flags, &[], "").unwrap().demo.unwrap();
+    assert_eq!(replicated.read_database_urls, [replica]);
+    let from_env = settings(
+        &["--demo", "--database-url", url],
+        &[("PERFKIT_READ_DATABASE_URL", "postgres://a/b, postgres://c/d")],
+        "[demo]\nreadDatabaseUrls = [\"postgres://file/x\"]",
+    );
+    assert_eq!(
+        from_env.unwrap().demo.unwrap().read_database_urls,
+        ["postgres://a/b", "postgres://c/d"]
+    );
+    let error = settings(&["--demo", "--read-database-url", replica], &[], "").unwrap_err();
+    assert!(error.to_string().contains("need a PostgreSQL"), "{error:#}");
     let error = settings(&["--demo"], &[], "[demo]\npoolSize = 0").unwrap_err();
     assert!(error.to_string().contains("demo.poolSize"), "{error:#}");
 }

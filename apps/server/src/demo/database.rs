@@ -1,7 +1,9 @@
 //! The demo's database: an embedded SQLite file in the data directory by default, or the
-//! PostgreSQL server `--database-url` names. Created and seeded on first start; every query
-//! goes through sqlx, so perfkit-sqlx times each statement with nothing here calling the
-//! recorder.
+//! PostgreSQL server `--database-url` names, with the read replicas `--read-database-url`
+//! names. Created and seeded on first start; every query goes through sqlx, so perfkit-sqlx
+//! times each statement with nothing here calling the recorder, and through perfkit-sqlx's
+//! `ReplicatedPool`: reads to a replica in rotation, writes to the primary, and a breaker
+//! that answers at once while the database is unreachable.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -9,9 +11,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use perfkit::optimizer::PoolControl;
+use perfkit::{HealthCheckOptions, HealthIndicator};
+use perfkit_sqlx::{DbError, ReplicaConfig, ReplicatedPool};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
-use sqlx::{Executor, Row};
+use sqlx::{Executor, Postgres, Row, Sqlite};
 
 use super::model::Post;
 use super::seed;
@@ -49,62 +53,109 @@ const COUNT_USER_POSTS: &str = "SELECT count(*) FROM posts WHERE user_id = $1";
 const INSERT_POST: &str = "INSERT INTO posts (user_id, title, body, created_at) \
                            VALUES ($1, $2, $3, $4) RETURNING id";
 
-/// A pool on one of the two databases.
+/// The pools on one of the two databases (SQLite: the file alone, no replicas).
 #[derive(Debug, Clone)]
 pub(crate) enum DemoDatabase {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(ReplicatedPool<Sqlite>),
+    Postgres(ReplicatedPool<Postgres>),
 }
 
-/// Runs the same query on either pool: the statements are written once, with `$n`
-/// placeholders, which sqlx's SQLite driver reads too.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
+/// Runs the same code on either database's pools: the statements are written once, with
+/// `$n` placeholders, which sqlx's SQLite driver reads too.
+macro_rules! on_pools {
+    ($db:expr, $pools:ident => $body:expr) => {
         match $db {
-            DemoDatabase::Sqlite($pool) => $body,
-            DemoDatabase::Postgres($pool) => $body,
+            DemoDatabase::Sqlite($pools) => $body,
+            DemoDatabase::Postgres($pools) => $body,
         }
     };
 }
 
+/// The longest start-up waits for the replicas to replay the seed.
+const REPLICA_CATCH_UP: Duration = Duration::from_secs(30);
+
+/// A health indicator of one of the demo's pools.
+pub(crate) type PoolHealth = (String, HealthCheckOptions, std::sync::Arc<dyn HealthIndicator>);
+
 impl DemoDatabase {
     /// Opens (creating and seeding on first start) the database `choice` names, with a pool
     /// as `pool` says that logs acquire times for perfkit.
-    pub(crate) async fn open(choice: &DatabaseChoice, pool: PoolSettings) -> Result<Self> {
+    /// The replicas' pools (PostgreSQL only) are as large as the primary's.
+    pub(crate) async fn open(
+        choice: &DatabaseChoice,
+        replicas: &[String],
+        pool: PoolSettings,
+    ) -> Result<Self> {
         let pool_settings = pool;
+        let config = replica_config(pool_settings);
         let database = match choice {
             DatabaseChoice::Sqlite(dir) => {
-                DemoDatabase::Sqlite(open_sqlite(dir, pool_settings).await?)
+                let pool = open_sqlite(dir, pool_settings).await?;
+                DemoDatabase::Sqlite(ReplicatedPool::new(pool, Vec::new(), config))
             }
             DatabaseChoice::Postgres(url) => {
-                let options = PgConnectOptions::from_str(url)
-                    .with_context(|| "--database-url is not a postgres:// URL sqlx can use")?;
-                let pool = pool_options::<sqlx::Postgres>(pool_settings)
-                    .connect_with(options)
-                    .await
-                    .context("cannot connect to the PostgreSQL server --database-url names")?;
-                DemoDatabase::Postgres(pool)
+                let primary = open_postgres(url, pool_settings, "--database-url").await?;
+                let mut replica_pools = Vec::with_capacity(replicas.len());
+                for url in replicas {
+                    replica_pools
+                        .push(open_postgres(url, pool_settings, "--read-database-url").await?);
+                }
+                DemoDatabase::Postgres(ReplicatedPool::new(primary, replica_pools, config))
             }
         };
         database.prepare().await?;
+        database.wait_for_replicas().await;
         Ok(database)
     }
 
-    /// The pool as the optimizer's control.
-    pub(crate) fn pool_control(&self) -> std::sync::Arc<dyn PoolControl> {
-        match self {
-            DemoDatabase::Sqlite(pool) => {
-                std::sync::Arc::new(perfkit_sqlx::SqlxPool::new(pool.clone()))
-            }
-            DemoDatabase::Postgres(pool) => {
-                std::sync::Arc::new(perfkit_sqlx::SqlxPool::new(pool.clone()))
-            }
+    /// Waits (at most [`REPLICA_CATCH_UP`]) for the replicas to replay the schema and the
+    /// seed, so no read is answered, and cached, from a replica that has not seen them.
+    async fn wait_for_replicas(&self) {
+        if let DemoDatabase::Postgres(pools) = self
+            && !pools.wait_for_replicas(REPLICA_CATCH_UP).await
+        {
+            tracing::warn!(
+                within = ?REPLICA_CATCH_UP,
+                "demo: a read replica has not caught up with the primary; its reads may be stale until it does"
+            );
         }
     }
 
-    /// Whether the database answers a trivial statement: the `database` health check.
-    pub(crate) async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    /// Starts the pools' health checks (ping, lag), which end when the pools are dropped.
+    pub(crate) fn spawn_health_checks(&self) {
+        // Detached: the task holds the pools weakly and ends with the last handle.
+        drop(on_pools!(self, pools => pools.spawn_health_checks()));
+    }
+
+    /// The pools as the optimizer's control: their figures summed, the replicas' lag and the
+    /// latest recovery.
+    pub(crate) fn pool_control(&self) -> std::sync::Arc<dyn PoolControl> {
+        on_pools!(self, pools => std::sync::Arc::new(pools.clone()))
+    }
+
+    /// One health indicator per replica (`db.replica-N`, not critical): the primary keeps its
+    /// own `database` check.
+    pub(crate) fn replica_health(&self) -> Vec<PoolHealth> {
+        on_pools!(self, pools => pools
+            .health_indicators()
+            .into_iter()
+            .skip(1)
+            .map(|(name, options, indicator)| {
+                (name, options, std::sync::Arc::new(indicator) as std::sync::Arc<dyn HealthIndicator>)
+            })
+            .collect())
+    }
+
+    /// The pools' figures per role, for the exposition.
+    pub(crate) fn collector(&self) -> Result<Box<dyn prometheus::core::Collector>> {
+        on_pools!(self, pools => Ok(Box::new(pools.collector().context("the pools' exposition")?)))
+    }
+
+    /// Whether the primary answers a trivial statement: the `database` health check.
+    pub(crate) async fn ping(&self) -> Result<(), DbError> {
+        on_pools!(self, pools => pools
+            .write(|pool| async move { sqlx::query("SELECT 1").execute(&pool).await.map(|_| ()) })
+            .await)
     }
 
     /// `sqlite` or `postgres`, for logs.
@@ -121,7 +172,8 @@ impl DemoDatabase {
             DemoDatabase::Sqlite(_) => SQLITE_SCHEMA,
             DemoDatabase::Postgres(_) => POSTGRES_SCHEMA,
         };
-        on_pool!(self, pool => async {
+        on_pools!(self, pools => async {
+            let pool = pools.primary();
             sqlx::raw_sql(schema).execute(pool).await.context("cannot create the demo's tables")?;
             let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await?;
             if users > 0 {
@@ -141,13 +193,13 @@ impl DemoDatabase {
             );
             Ok::<(), anyhow::Error>(())
         }.await)?;
-        if let DemoDatabase::Postgres(pool) = self {
+        if let DemoDatabase::Postgres(pools) = self {
             // Seeded ids were given explicitly: new posts' ids start after them.
             sqlx::raw_sql(
                 "SELECT setval(pg_get_serial_sequence('posts', 'id'), \
                  (SELECT COALESCE(max(id), 1) FROM posts))",
             )
-            .execute(pool)
+            .execute(pools.primary())
             .await
             .context("cannot move the post id sequence past the sample posts")?;
         }
@@ -155,17 +207,21 @@ impl DemoDatabase {
     }
 
     /// Page `page` (from 1) of `limit` posts, oldest first, without the total.
-    pub(crate) async fn posts_page(&self, page: u32, limit: u32) -> Result<Vec<Post>, sqlx::Error> {
+    pub(crate) async fn posts_page(&self, page: u32, limit: u32) -> Result<Vec<Post>, DbError> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
-        let rows: Vec<(i64, i64, String, String)> = on_pool!(self, pool => {
-            sqlx::query_as(PAGE).bind(i64::from(limit)).bind(offset).fetch_all(pool).await?
+        let rows: Vec<(i64, i64, String, String)> = on_pools!(self, pools => {
+            pools.read(|pool| async move {
+                sqlx::query_as(PAGE).bind(i64::from(limit)).bind(offset).fetch_all(&pool).await
+            }).await?
         });
         Ok(rows.into_iter().map(Post::from_row).collect())
     }
 
     /// How many posts there are.
-    pub(crate) async fn count_posts(&self) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar(COUNT_POSTS).fetch_one(pool).await)
+    pub(crate) async fn count_posts(&self) -> Result<i64, DbError> {
+        on_pools!(self, pools => pools
+            .read(|pool| async move { sqlx::query_scalar(COUNT_POSTS).fetch_one(&pool).await })
+            .await)
     }
 
     /// Page `page` (from 1) of `limit` posts of user `user`, oldest first, or `None` for no
@@ -175,9 +231,9 @@ impl DemoDatabase {
         user: i64,
         page: u32,
         limit: u32,
-    ) -> Result<Option<Vec<Post>>, sqlx::Error> {
+    ) -> Result<Option<Vec<Post>>, DbError> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
-        on_pool!(self, pool => {
+        on_pools!(self, pools => pools.read(|pool| async move {
             let mut connection = pool.acquire().await?;
             let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(USER_POSTS)
                 .bind(user)
@@ -194,12 +250,14 @@ impl DemoDatabase {
                 }
             }
             Ok(Some(rows.into_iter().map(Post::from_row).collect()))
-        })
+        }).await)
     }
 
-    /// How many posts user `user` has.
-    pub(crate) async fn count_user_posts(&self, user: i64) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar(COUNT_USER_POSTS).bind(user).fetch_one(pool).await)
+    /// How many posts user `user` has, from the primary: the limit it checks is for a write.
+    pub(crate) async fn count_user_posts(&self, user: i64) -> Result<i64, DbError> {
+        on_pools!(self, pools => pools.write(|pool| async move {
+            sqlx::query_scalar(COUNT_USER_POSTS).bind(user).fetch_one(&pool).await
+        }).await)
     }
 
     /// Adds a post by `user`; returns its id.
@@ -209,22 +267,22 @@ impl DemoDatabase {
         title: &str,
         body: &str,
         at: i64,
-    ) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => {
+    ) -> Result<i64, DbError> {
+        on_pools!(self, pools => pools.write(|pool| async move {
             let row = sqlx::query(INSERT_POST)
                 .bind(user)
                 .bind(title)
                 .bind(body)
                 .bind(at)
-                .fetch_one(pool)
+                .fetch_one(&pool)
                 .await?;
             row.try_get::<i64, _>(0)
-        })
+        }).await)
     }
 
-    /// Closes the pool's connections.
+    /// Closes the pools' connections.
     pub(crate) async fn close(&self) {
-        on_pool!(self, pool => pool.close().await);
+        on_pools!(self, pools => pools.close().await);
     }
 }
 
@@ -235,6 +293,26 @@ fn pool_options<DB: sqlx::Database>(pool: PoolSettings) -> sqlx::pool::PoolOptio
         .max_connections(pool.size)
         .acquire_timeout(pool.acquire_timeout)
         .acquire_time_level(log::LevelFilter::Debug)
+}
+
+/// The breaker and health checks: checked every second, each check bounded by half a second;
+/// a replica read given up after a second (a demo read takes milliseconds), and never later
+/// than the acquire timeout, so a frozen replica costs a read less than the load's timeout.
+fn replica_config(pool: PoolSettings) -> ReplicaConfig {
+    ReplicaConfig {
+        replica_timeout: Duration::from_secs(1).min(pool.acquire_timeout),
+        health_timeout: Duration::from_millis(500).min(pool.acquire_timeout),
+        ..ReplicaConfig::default()
+    }
+}
+
+async fn open_postgres(url: &str, pool: PoolSettings, flag: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("{flag} is not a postgres:// URL sqlx can use"))?;
+    pool_options::<sqlx::Postgres>(pool)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to the PostgreSQL server {flag} names"))
 }
 
 async fn open_sqlite(dir: &Path, pool: PoolSettings) -> Result<SqlitePool> {

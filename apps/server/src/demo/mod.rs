@@ -20,8 +20,6 @@ pub(crate) mod database;
 #[cfg(feature = "demo")]
 mod model;
 #[cfg(feature = "demo")]
-mod outage;
-#[cfg(feature = "demo")]
 mod posts;
 #[cfg(feature = "demo")]
 mod query;

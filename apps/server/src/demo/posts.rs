@@ -1,16 +1,18 @@
 //! Cache-aside over the demo database: read the cache, and on a miss query the database once
 //! (single-flight, so a stampede costs one query) and keep the answer for the read's TTL. A
-//! write invalidates exactly the keys whose answers it changed.
+//! write invalidates exactly the keys whose answers it changed. While the database is
+//! unreachable its pools' breakers refuse queries at once, so a miss answers 503 without
+//! waiting out the acquire timeout.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use perfkit::cache::{Bytes, Cache, CacheAdmin, CacheAside, CacheError};
 use perfkit_axum::ApiError;
+use perfkit_sqlx::DbError;
 
 use super::database::DemoDatabase;
 use super::model::{NewPost, PostsPage};
-use super::outage::{Outage, is_unreachable};
 use super::settings::Ttls;
 
 /// Most posts one user may have: the write path is open, so the table stays bounded.
@@ -46,8 +48,6 @@ pub(crate) struct CachedPosts {
     cache: CacheAside,
     admin: Arc<dyn CacheAdmin>,
     database: DemoDatabase,
-    /// Refuses queries for a moment once the database was found unreachable.
-    outage: Outage,
     ttls: Ttls,
 }
 
@@ -60,7 +60,7 @@ fn user_page_key(user: i64, page: u32, limit: u32) -> String {
     format!("{}page:{page}:limit:{limit}", user_prefix(user))
 }
 
-fn database_error(error: sqlx::Error) -> perfkit::cache::BoxError {
+fn database_error(error: DbError) -> perfkit::cache::BoxError {
     Box::new(error)
 }
 
@@ -71,13 +71,7 @@ impl CachedPosts {
         database: DemoDatabase,
         ttls: Ttls,
     ) -> Self {
-        CachedPosts {
-            cache: CacheAside::new(cache),
-            admin,
-            database,
-            outage: Outage::default(),
-            ttls,
-        }
+        CachedPosts { cache: CacheAside::new(cache), admin, database, ttls }
     }
 
     /// One page of posts, as JSON. The total every page carries is cached on its own (under
@@ -92,8 +86,7 @@ impl CachedPosts {
         let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
         self.cached(&key, self.ttls.page, async move {
             let total = this.total().await?;
-            let posts = this.outage.guard(this.database.posts_page(page, limit));
-            let posts = posts.await.map_err(database_error)?;
+            let posts = this.database.posts_page(page, limit).await.map_err(database_error)?;
             Ok(Some(serde_json::to_vec(&PostsPage { page, limit, total, posts })?))
         })
         .await?
@@ -103,10 +96,10 @@ impl CachedPosts {
     /// The number of posts, cached like a page. A database failure comes back as itself, so
     /// the page that needed it answers as [`database_failure`] says.
     async fn total(&self) -> Result<i64, perfkit::cache::BoxError> {
-        let (database, outage) = (self.database.clone(), self.outage.clone());
+        let database = self.database.clone();
         let key = format!("{PAGE_PREFIX}total");
         let compute = || async {
-            let total = outage.guard(database.count_posts()).await;
+            let total = database.count_posts().await;
             let total = total.map_err(|source| CacheError::Compute {
                 key: key.clone(),
                 source: database_error(source),
@@ -131,10 +124,9 @@ impl CachedPosts {
         page: u32,
         limit: u32,
     ) -> Result<(Bytes, Lookup), ApiError> {
-        let (database, outage) = (self.database.clone(), self.outage.clone());
+        let database = self.database.clone();
         self.cached(&user_page_key(user, page, limit), self.ttls.user_posts, async move {
-            let posts = outage.guard(database.user_posts(user, page, limit));
-            match posts.await.map_err(database_error)? {
+            match database.user_posts(user, page, limit).await.map_err(database_error)? {
                 Some(posts) => Ok(Some(serde_json::to_vec(&posts)?)),
                 None => Ok(None),
             }
@@ -151,11 +143,8 @@ impl CachedPosts {
         post: &NewPost,
         at: i64,
     ) -> Result<i64, ApiError> {
-        let count = self
-            .outage
-            .guard(self.database.count_user_posts(user))
-            .await
-            .map_err(|error| database_failure(&error))?;
+        let count =
+            self.database.count_user_posts(user).await.map_err(|error| database_failure(&error))?;
         if count >= MAX_POSTS_PER_USER {
             return Err(ApiError::Status {
                 status: axum::http::StatusCode::CONFLICT,
@@ -165,8 +154,8 @@ impl CachedPosts {
             });
         }
         let id = self
-            .outage
-            .guard(self.database.add_post(user, &post.title, &post.body, at))
+            .database
+            .add_post(user, &post.title, &post.body, at)
             .await
             .map_err(|error| database_failure(&error))?;
         // Invalidate after the write: a reader between the two sees the old answer at most
@@ -202,7 +191,7 @@ impl CachedPosts {
         match self.cache.get_or_compute(key, Some(ttl), compute).await {
             Ok((value, lookup)) => Ok(Some((value, Lookup::from(lookup)))),
             Err(CacheError::Compute { source, .. }) if source.to_string() == ABSENT => Ok(None),
-            Err(CacheError::Compute { source, .. }) => match source.downcast_ref::<sqlx::Error>() {
+            Err(CacheError::Compute { source, .. }) => match source.downcast_ref::<DbError>() {
                 Some(error) => Err(database_failure(error)),
                 None => Err(ApiError::Internal(source.to_string())),
             },
@@ -212,9 +201,10 @@ impl CachedPosts {
 }
 
 /// A database that cannot be reached (stopped, restarting, its pool exhausted past the acquire
-/// timeout) is a 503 the client may retry; anything else the database says is a 500.
-fn database_failure(error: &sqlx::Error) -> ApiError {
-    if is_unreachable(error) {
+/// timeout, its breaker open) is a 503 the client may retry; anything else the database says
+/// is a 500.
+fn database_failure(error: &DbError) -> ApiError {
+    if error.is_unavailable() {
         ApiError::Unavailable(format!("the demo database is not answering: {error}"))
     } else {
         ApiError::Internal(error.to_string())

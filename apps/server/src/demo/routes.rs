@@ -141,13 +141,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pool = PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) };
         let database =
-            DemoDatabase::open(&DatabaseChoice::Sqlite(dir.path().to_owned()), pool).await.unwrap();
+            DemoDatabase::open(&DatabaseChoice::Sqlite(dir.path().to_owned()), &[], pool)
+                .await
+                .unwrap();
         let service = PerformanceService::builder().build().unwrap();
         let settings = DemoSettings {
             database: DatabaseChoice::Sqlite(dir.path().to_owned()),
             pool,
             ttls: Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) },
             read_ahead,
+            read_database_urls: Vec::new(),
         };
         (routes(&service, database, &settings, jobs), dir)
     }

@@ -1,13 +1,13 @@
-//! How the demo's database joins the performance service: its pool as the pool the service
-//! watches, a health indicator that pings it and, on PostgreSQL, a planner that explains the
-//! demo's statements.
+//! How the demo's database joins the performance service: its pools as the pool the service
+//! watches (sizes, replica lag, recovery time), a health indicator that pings the primary,
+//! one per read replica and, on PostgreSQL, a planner that explains the demo's statements.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use perfkit::{HealthCheckOptions, PerformanceServiceBuilder};
+use perfkit::{HealthCheckOptions, PerformanceService, PerformanceServiceBuilder};
 use perfkit_sqlx::PgPlanner;
 use sqlx::postgres::PgConnectOptions;
 
@@ -40,10 +40,29 @@ pub(crate) fn attach(
             }
         },
     );
+    // Each replica's own check: down, or lagging past the bound, degrades the service (its
+    // reads go to the primary meanwhile).
+    for (name, options, indicator) in database.replica_health() {
+        builder = builder.health_indicator(&name, options, move || {
+            let indicator = Arc::clone(&indicator);
+            async move { indicator.check().await }
+        });
+    }
     if let DatabaseChoice::Postgres(url) = &settings.database {
         let options = PgConnectOptions::from_str(url)
             .context("--database-url is not a postgres:// URL sqlx can use")?;
         builder = builder.query_planner(Arc::new(PgPlanner::new(options, PLAN_TIMEOUT)));
     }
     Ok(builder)
+}
+
+/// Each of the demo's pools in the service's exposition, labelled by role (`primary`,
+/// `replica-0`, ...): connections, queries, fallbacks, breaker, outages, recovery, lag.
+pub(crate) fn expose(service: &PerformanceService, database: &DemoDatabase) -> Result<()> {
+    service
+        .parts()
+        .exporter
+        .registry()
+        .register(database.collector()?)
+        .context("cannot add the demo's pools to the exposition")
 }

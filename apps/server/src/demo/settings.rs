@@ -14,6 +14,8 @@ pub(crate) const DEFAULT_DATA_DIR: &str = "perfkit-data";
 
 /// Most database connections the demo's pool may be given.
 const MAX_POOL_SIZE: u32 = 256;
+/// Most read replicas the demo takes: each is a pool and a health check.
+const MAX_REPLICAS: usize = 16;
 /// The longest the demo's queries may wait for a connection: within the request timeout's
 /// usual range, so a request never outlives its answer.
 const MAX_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,6 +31,8 @@ pub(crate) struct DemoSettings {
     pub(crate) ttls: Ttls,
     /// Whether a page read from the database queues the next page's load on the job queue.
     pub(crate) read_ahead: bool,
+    /// Read replicas of the PostgreSQL server (none for SQLite).
+    pub(crate) read_database_urls: Vec<String>,
 }
 
 /// Where the demo's data lives.
@@ -65,6 +69,7 @@ pub(crate) struct DemoSection {
     pub(crate) enabled: Option<bool>,
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) database_url: Option<String>,
+    pub(crate) read_database_urls: Vec<String>,
     pool_size: u32,
     #[serde(with = "perfkit::core::duration")]
     acquire_timeout: Duration,
@@ -83,6 +88,7 @@ impl Default for DemoSection {
             enabled: None,
             data_dir: None,
             database_url: None,
+            read_database_urls: Vec::new(),
             pool_size: 8,
             acquire_timeout: Duration::from_secs(2),
             page_ttl: Duration::from_secs(5 * 60),
@@ -95,10 +101,12 @@ impl Default for DemoSection {
 
 impl DemoSection {
     /// The demo's settings, checked: a PostgreSQL URL when one is given (by whichever layer
-    /// won), else the SQLite file's directory; a pool size and TTLs in range.
+    /// won), else the SQLite file's directory; read replicas only beside PostgreSQL; a pool
+    /// size and TTLs in range.
     pub(crate) fn settings(
         &self,
         database_url: Option<String>,
+        read_database_urls: Vec<String>,
         data_dir: Option<PathBuf>,
     ) -> Result<DemoSettings> {
         let database = match database_url {
@@ -110,6 +118,18 @@ impl DemoSection {
                 DatabaseChoice::Sqlite(data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
             }
         };
+        if !read_database_urls.is_empty() && !matches!(database, DatabaseChoice::Postgres(_)) {
+            bail!("read replicas (--read-database-url) need a PostgreSQL --database-url");
+        }
+        if read_database_urls.len() > MAX_REPLICAS {
+            bail!("at most {MAX_REPLICAS} read replicas, got {}", read_database_urls.len());
+        }
+        if let Some(url) = read_database_urls
+            .iter()
+            .find(|url| !(url.starts_with("postgres://") || url.starts_with("postgresql://")))
+        {
+            bail!("the read replica URL {url:?} must start with postgres:// or postgresql://");
+        }
         if !(1..=MAX_POOL_SIZE).contains(&self.pool_size) {
             bail!("demo.poolSize must be in 1..={MAX_POOL_SIZE}, got {}", self.pool_size);
         }
@@ -127,6 +147,7 @@ impl DemoSection {
             pool: PoolSettings { size: self.pool_size, acquire_timeout: self.acquire_timeout },
             ttls: Ttls { page: self.page_ttl, user_posts: self.user_posts_ttl },
             read_ahead: self.read_ahead,
+            read_database_urls,
         })
     }
 }

@@ -9,6 +9,7 @@ mod memory;
 mod pool;
 mod queries;
 mod queue;
+mod replicas;
 
 use perfkit_core::{MetricsSnapshot, Severity, Timestamp};
 
@@ -158,6 +159,7 @@ pub(crate) fn assess(
         (ActionKind::ReleaseMemory, memory::trigger(snapshot, config)),
         (ActionKind::ReportSlowQueries, queries::trigger(snapshot, history, config)),
         (ActionKind::ResizeDatabasePool, pool::trigger(snapshot, history, config)),
+        (ActionKind::RotateOutLaggingReplicas, replicas::trigger(snapshot, config)),
     ];
     for (action, trigger) in simple {
         let Some(trigger) = trigger.filter(|_| enabled(action, config)) else { continue };
@@ -200,7 +202,9 @@ fn enabled(action: ActionKind, config: &OptimizerConfig) -> bool {
         ActionKind::ReleaseMemory => config.memory_optimization.enabled,
         ActionKind::ReportSlowQueries => config.query_optimization.enabled,
         ActionKind::ScaleWorkers => config.queue_scaling.enabled,
-        ActionKind::ResizeDatabasePool => config.database_pool.enabled,
+        ActionKind::ResizeDatabasePool | ActionKind::RotateOutLaggingReplicas => {
+            config.database_pool.enabled
+        }
     }
 }
 
@@ -239,6 +243,7 @@ pub(crate) fn goal_metrics(action: ActionKind) -> &'static [perfkit_core::Metric
         ActionKind::ReportSlowQueries => &[Metric::DbQueryP95],
         ActionKind::ScaleWorkers => &[Metric::QueueLength],
         ActionKind::ResizeDatabasePool => &[Metric::DbPoolAcquireP95, Metric::DbPoolWaiters],
+        ActionKind::RotateOutLaggingReplicas => &[Metric::DbReplicaLag],
     }
 }
 

@@ -115,7 +115,7 @@ impl PerformanceServiceBuilder {
         self
     }
 
-    /// The alert rules (default: the guide's five).
+    /// The alert rules (default: the guide's five and replica lag).
     #[must_use]
     pub fn alert_rules(mut self, rules: RuleSet) -> Self {
         self.alert_rules = Some(rules);

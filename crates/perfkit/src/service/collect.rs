@@ -118,6 +118,15 @@ impl PerformanceService {
                     }
                     Err(error) => tracing::warn!(%error, "database pool figures failed"),
                 }
+                // Lag and recovery are the pool's too: its health checks measure them.
+                match pool.replication().await {
+                    Ok(figures) => {
+                        let millis = |d: Duration| d.as_secs_f64() * 1000.0;
+                        snapshot.db_replica_lag = figures.replica_lag.map(millis);
+                        snapshot.db_recovery_time = figures.last_recovery.map(millis);
+                    }
+                    Err(error) => tracing::warn!(%error, "database replication figures failed"),
+                }
             }
             // Queue length is the queue control's figure.
             if let Some(queue) = &inner.queue {
