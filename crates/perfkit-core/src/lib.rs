@@ -3,7 +3,8 @@
 //! Every other perfkit crate speaks in these types: a [`MetricsSnapshot`] is what the
 //! orchestrator collects, what alert rules and optimization rules read, and what the HTTP API
 //! returns; a [`Metric`] names one figure of it; a [`Severity`] ranks alerts and
-//! recommendations; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`].
+//! recommendations; [`BusinessSeries`] and [`SeriesSelector`] carry and name the series
+//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`].
 //!
 //! [`duration`] is the one form durations take in configuration, and [`map_only`] keeps a
 //! config struct from being read out of a sequence.
@@ -26,6 +27,7 @@
 //! assert_eq!(clock.now().duration_since(snapshot.timestamp), Duration::from_secs(30));
 //! ```
 
+mod business;
 mod clock;
 pub mod duration;
 pub mod map_only;
@@ -34,6 +36,10 @@ mod severity;
 mod snapshot;
 mod timestamp;
 
+pub use business::{
+    BusinessSeries, MAX_NAME_LEN, SeriesAggregation, SeriesKind, SeriesSelector,
+    is_valid_label_name, is_valid_metric_name,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use metric::{Metric, ParseMetricError};
 pub use severity::{ParseSeverityError, Severity};

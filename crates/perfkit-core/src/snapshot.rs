@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Metric, Timestamp};
+use crate::{BusinessSeries, Metric, Timestamp};
 
 /// The headline figures of a service at one moment: the guide's `PerformanceMetrics`, extended.
 ///
@@ -58,6 +58,11 @@ pub struct MetricsSnapshot {
     pub db_replica_lag: Option<f64>,
     /// How long the latest database outage lasted (breaker open to first success), ms.
     pub db_recovery_time: Option<f64>,
+    /// The series emitted through the `metrics` facade (business figures and any crate's),
+    /// each with its figures over the interval; at most the recorder's cap of them, sorted by
+    /// name and labels. Absent from JSON when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub business: Vec<BusinessSeries>,
 }
 
 impl MetricsSnapshot {
@@ -87,6 +92,7 @@ impl MetricsSnapshot {
             db_pool_acquire_p95: None,
             db_replica_lag: None,
             db_recovery_time: None,
+            business: Vec::new(),
         }
     }
 
