@@ -4,7 +4,7 @@
 //! `gauge!`, `histogram!` and `describe_*` in the process into the [`Recorder`](crate::Recorder)'s
 //! [`BusinessRegistry`]: capped per name and in names (`registry.rs`), names and labels made
 //! to follow Prometheus's rules (`names.rs`), values in striped atomics behind the handles
-//! (`series.rs`), histograms with bucket bounds per name (`bounds.rs`, [`BusinessConfig`]).
+//! (`series.rs`), recent lookups cached per thread (`thread_cache.rs`), histograms with bucket bounds per name (`bounds.rs`, [`BusinessConfig`]).
 //! The recorder's interval close closes the registry's interval, so the snapshot's `business`
 //! figures cover the same interval as its request figures; the exposition reads the registry
 //! at scrape time (`exposition/business_text.rs`).
@@ -15,6 +15,7 @@ mod names;
 mod recorder;
 mod registry;
 mod series;
+mod thread_cache;
 
 pub use config::BusinessConfig;
 pub use recorder::{FacadeRecorder, install};

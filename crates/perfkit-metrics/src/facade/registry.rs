@@ -3,8 +3,8 @@
 //! Two lock-free tables: names (capped at `maxNames`), and per name its label sets (capped at
 //! `maxSeriesPerName`, then one overflow series). Looking a series up is a hash of the name, a
 //! hash of the labels and a comparison, with no allocation when the name and labels already
-//! follow Prometheus's rules: the `counter!` macro with dynamic labels pays this on every
-//! call. Entries are never removed, because the facade's callers keep handles to them; a
+//! follow Prometheus's rules; and most calls of the `counter!` macro with dynamic labels do not
+//! even pay that, since a per-thread cache (`thread_cache.rs`) remembers recent keys. Entries are never removed, because the facade's callers keep handles to them; a
 //! reset zeroes counters and histograms in place and keeps gauges (their value is a state,
 //! not a count).
 
@@ -21,6 +21,7 @@ use super::BusinessConfig;
 use super::bounds::default_bounds;
 use super::names::{label_name, label_value, labels_are_clean, metric_name};
 use super::series::{CounterSeries, GaugeSeries, HistogramSeries, bucket_quantile};
+use super::thread_cache;
 use crate::table::BoundedTable;
 
 /// The label that marks a name's overflow series, which holds every label set past the cap.
@@ -120,6 +121,8 @@ impl Refusals {
 /// `business` figures cover the same interval as its request figures.
 #[derive(Debug)]
 pub struct BusinessRegistry {
+    /// Names this registry's entries in the per-thread lookup cache.
+    id: u64,
     config: BusinessConfig,
     names: BoundedTable<NameEntry>,
     refusals: Refusals,
@@ -130,6 +133,7 @@ pub struct BusinessRegistry {
 impl BusinessRegistry {
     pub(crate) fn new(config: BusinessConfig) -> Self {
         BusinessRegistry {
+            id: thread_cache::registry_id(),
             names: BoundedTable::new(config.max_names),
             config,
             refusals: Refusals::default(),
@@ -191,6 +195,9 @@ impl BusinessRegistry {
     /// The series of `kind` for `key`, created when new; the name's overflow series past its
     /// cap; `None` when the name is past the name cap or has another kind.
     pub(crate) fn register(&self, kind: SeriesKind, key: &Key) -> Option<SeriesCell> {
+        if let Some(cell) = thread_cache::get(self.id, kind, key) {
+            return Some(cell);
+        }
         let name = metric_name(key.name());
         let entry = self.entry(kind, &name, None)?;
         let clean = labels_are_clean(key.labels().map(|label| (label.key(), label.value())))
@@ -202,10 +209,17 @@ impl BusinessRegistry {
             let fixed = fixed_labels(key);
             self.find_or_insert(entry, &fixed.iter().map(|(name, value)| (&**name, &**value)))
         };
-        Some(found.cloned().unwrap_or_else(|| {
-            self.refusals.series_cap.fetch_add(1, Ordering::Relaxed);
-            entry.overflow.clone()
-        }))
+        match found {
+            Some(cell) => {
+                thread_cache::put(self.id, kind, key, cell);
+                Some(cell.clone())
+            }
+            // Not cached: each registration past the cap is counted.
+            None => {
+                self.refusals.series_cap.fetch_add(1, Ordering::Relaxed);
+                Some(entry.overflow.clone())
+            }
+        }
     }
 
     fn find_or_insert<'a, 'e>(
@@ -354,9 +368,12 @@ fn series_figures(
     figures
 }
 
+/// Whether a label name appears twice; quadratic, without allocating, for the handful of
+/// labels a series has.
 fn has_repeated_names(key: &Key) -> bool {
-    let labels: Vec<&str> = key.labels().map(metrics::Label::key).collect();
-    labels.iter().enumerate().any(|(i, name)| labels[..i].contains(name))
+    key.labels()
+        .enumerate()
+        .any(|(i, label)| key.labels().take(i).any(|earlier| earlier.key() == label.key()))
 }
 
 /// `key`'s labels with names and values made valid; of a name given twice, the last value.
