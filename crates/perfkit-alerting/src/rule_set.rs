@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AlertingError, RuleProblem};
 use crate::labels::{MAX_LABEL_LEN, MAX_LABELS, is_valid_label_name};
 use crate::rule::{AlertRule, Comparison, Condition};
+use crate::series_kinds::SeriesKinds;
 use crate::template;
 use crate::threshold::ThresholdCondition;
+use crate::watched::Watched;
 
 /// Most rules one rule set may hold.
 pub const MAX_RULES: usize = 1000;
@@ -135,7 +137,7 @@ fn seed_rule(
         name: name.to_owned(),
         severity,
         condition: Condition::Threshold(ThresholdCondition {
-            metric,
+            watched: Watched::Metric(metric),
             comparison,
             threshold,
             recovery_threshold: Some(recovery),
@@ -311,6 +313,22 @@ impl RuleSet {
         }
         problems
     }
+
+    /// Problems against the series the engine has seen: an aggregation a series' kind does
+    /// not have (a percentile of a counter, a rate of a gauge). A series not seen passes.
+    pub(crate) fn kind_problems(&self, kinds: &SeriesKinds) -> Vec<RuleProblem> {
+        self.rules
+            .iter()
+            .enumerate()
+            .flat_map(|(index, rule)| {
+                let id = if rule.name.is_empty() { format!("#{index}") } else { rule.name.clone() };
+                rule.condition
+                    .kind_problems(kinds)
+                    .into_iter()
+                    .map(move |(field, message)| RuleProblem::new(&id, field, message))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -325,19 +343,26 @@ mod tests {
             .rules
             .iter()
             .map(|r| match &r.condition {
-                Condition::Threshold(c) => (c.metric, c.comparison, c.threshold, r.severity),
+                Condition::Threshold(c) => {
+                    (c.watched.clone(), c.comparison, c.threshold, r.severity)
+                }
                 _ => unreachable!(),
             })
             .collect();
         assert_eq!(
             summary,
             [
-                (Metric::ResponseTime, Comparison::Above, 1000.0, Severity::High),
-                (Metric::ErrorRate, Comparison::Above, 0.05, Severity::Critical),
-                (Metric::MemoryUsage, Comparison::Above, 0.8, Severity::Medium),
-                (Metric::CpuUsage, Comparison::Above, 0.8, Severity::Medium),
-                (Metric::CacheHitRate, Comparison::Below, 0.7, Severity::Low),
-                (Metric::DbReplicaLag, Comparison::Above, 10_000.0, Severity::High),
+                (Watched::Metric(Metric::ResponseTime), Comparison::Above, 1000.0, Severity::High),
+                (Watched::Metric(Metric::ErrorRate), Comparison::Above, 0.05, Severity::Critical),
+                (Watched::Metric(Metric::MemoryUsage), Comparison::Above, 0.8, Severity::Medium),
+                (Watched::Metric(Metric::CpuUsage), Comparison::Above, 0.8, Severity::Medium),
+                (Watched::Metric(Metric::CacheHitRate), Comparison::Below, 0.7, Severity::Low),
+                (
+                    Watched::Metric(Metric::DbReplicaLag),
+                    Comparison::Above,
+                    10_000.0,
+                    Severity::High
+                ),
             ]
         );
     }

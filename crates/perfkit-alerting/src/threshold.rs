@@ -1,12 +1,14 @@
-//! The threshold condition: a metric past a line, with an optional recovery line so a value
-//! wavering around the threshold does not flap.
+//! The threshold condition: a metric or a business series past a line, with an optional
+//! recovery line so a value wavering around the threshold does not flap.
 
-use perfkit_core::{Metric, MetricsSnapshot};
+use perfkit_core::MetricsSnapshot;
 use serde::{Deserialize, Serialize};
 
 use crate::rule::{Comparison, Verdict};
+use crate::series_kinds::SeriesKinds;
+use crate::watched::Watched;
 
-/// A metric above (or below) a threshold.
+/// A metric (or a business series) above (or below) a threshold.
 ///
 /// With a recovery threshold the rule has hysteresis: it fires past `threshold` but resolves
 /// only once the value is past `recovery_threshold` on the good side (fire above 1000 ms,
@@ -15,8 +17,9 @@ use crate::rule::{Comparison, Verdict};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct ThresholdCondition {
-    /// The figure watched.
-    pub metric: Metric,
+    /// The figure watched: `metric` or `series`, written inline.
+    #[serde(flatten)]
+    pub watched: Watched,
     /// Which side is bad.
     pub comparison: Comparison,
     /// The value past which the condition holds.
@@ -30,7 +33,7 @@ perfkit_core::maps_only!(ThresholdCondition);
 
 impl ThresholdCondition {
     pub(crate) fn evaluate(&self, snapshot: &MetricsSnapshot, alert_active: bool) -> Verdict {
-        let Some(value) = snapshot.get(self.metric) else {
+        let Some(value) = self.watched.read(snapshot) else {
             return Verdict::Missing;
         };
         let breach = if alert_active {
@@ -48,7 +51,7 @@ impl ThresholdCondition {
     }
 
     pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut problems = Vec::new();
+        let mut problems = self.watched.problems();
         if !self.threshold.is_finite() {
             problems.push(("threshold", "threshold must be a finite number".to_owned()));
         }
@@ -72,11 +75,15 @@ impl ThresholdCondition {
         }
         problems
     }
+
+    pub(crate) fn kind_problems(&self, kinds: &SeriesKinds) -> Vec<(&'static str, String)> {
+        self.watched.kind_problems(kinds)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use perfkit_core::Timestamp;
+    use perfkit_core::{Metric, Timestamp};
 
     use super::*;
 
@@ -88,7 +95,7 @@ mod tests {
 
     fn rule() -> ThresholdCondition {
         ThresholdCondition {
-            metric: Metric::ResponseTime,
+            watched: Watched::Metric(Metric::ResponseTime),
             comparison: Comparison::Above,
             threshold: 1000.0,
             recovery_threshold: Some(900.0),
@@ -112,7 +119,7 @@ mod tests {
     #[test]
     fn below_rules_mirror_above_rules() {
         let rule = ThresholdCondition {
-            metric: Metric::CacheHitRate,
+            watched: Watched::Metric(Metric::CacheHitRate),
             comparison: Comparison::Below,
             threshold: 0.7,
             recovery_threshold: Some(0.75),

@@ -27,7 +27,7 @@ fn every_kind() -> RuleSet {
         name: "memory_full_within_1h".to_owned(),
         severity: Severity::High,
         condition: Condition::Predictive(PredictiveCondition {
-            metric: Metric::MemoryUsage,
+            watched: Metric::MemoryUsage.into(),
             comparison: Comparison::Above,
             threshold: Some(1.0),
             growth_factor: None,
