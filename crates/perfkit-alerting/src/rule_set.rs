@@ -367,6 +367,82 @@ mod tests {
         );
     }
 
+    fn refusal(json: &str) -> Vec<RuleProblem> {
+        match RuleSet::from_json(json) {
+            Err(AlertingError::InvalidRules { problems }) => problems,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn series_rules_read_and_write_back_in_json_and_toml() {
+        let set = RuleSet::from_json(
+            r#"{"rules": [
+              {"name": "posting_fast", "severity": "medium", "kind": "threshold",
+               "series": {"name": "demo_posts_created", "labels": {"page": "1"},
+                          "aggregation": "ratePerMinute"},
+               "comparison": "above", "threshold": 100, "recoveryThreshold": 60, "for": "1m"},
+              {"name": "queue_filling", "severity": "low", "kind": "predictive",
+               "series": {"name": "jobs_waiting"}, "comparison": "above", "threshold": 1000,
+               "horizon": "1h", "lookback": "30m", "minPoints": 5},
+              {"name": "checkout_slo", "severity": "critical", "kind": "burnRate", "slo": 0.99,
+               "minRequests": 20,
+               "outcomes": {"good": {"name": "checkouts_ok"},
+                            "bad": {"name": "checkouts_failed", "aggregation": "increase"}}}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(RuleSet::from_json(&set.to_json().unwrap()).unwrap(), set);
+        let toml = set.to_toml().unwrap();
+        assert_eq!(RuleSet::from_toml(&toml).unwrap(), set, "{toml}");
+        let json = set.to_json().unwrap();
+        assert!(json.contains(r#""aggregation": "ratePerMinute""#), "{json}");
+        assert!(!json.contains(r#""metric""#), "{json}");
+    }
+
+    #[test]
+    fn both_or_neither_of_metric_and_series_are_refused_by_name() {
+        let problems = refusal(
+            r#"{"rules": [
+              {"name": "both", "severity": "low", "kind": "threshold", "metric": "p95",
+               "series": {"name": "orders"}, "comparison": "above", "threshold": 1},
+              {"name": "neither", "severity": "low", "kind": "predictive",
+               "comparison": "above", "threshold": 1, "horizon": "1h", "lookback": "30m",
+               "minPoints": 5}
+            ]}"#,
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].rule, "both");
+        assert!(problems[0].message.contains("both `metric` and `series`"), "{problems:?}");
+        assert_eq!(problems[1].rule, "neither");
+        assert!(problems[1].message.contains("`metric` or `series`"), "{problems:?}");
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused_with_their_fields() {
+        let problems = refusal(
+            r#"{"rules": [
+              {"name": "bad_name", "severity": "low", "kind": "threshold",
+               "series": {"name": "posts-created", "labels": {"__page": "1"}},
+               "comparison": "above", "threshold": 1},
+              {"name": "bad_outcome", "severity": "low", "kind": "burnRate", "slo": 0.99,
+               "outcomes": {"good": {"name": "ok", "aggregation": "ratePerSecond"},
+                            "bad": {"name": "9failed"}}}
+            ]}"#,
+        );
+        let fields: Vec<_> = problems.iter().map(|p| (p.rule.as_str(), p.field.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("bad_name", "series.name"),
+                ("bad_name", "series.labels"),
+                ("bad_outcome", "outcomes.good.aggregation"),
+                ("bad_outcome", "outcomes.bad.name"),
+            ],
+            "{problems:?}"
+        );
+    }
+
     #[test]
     fn round_trips_through_json() {
         let set = RuleSet::default();

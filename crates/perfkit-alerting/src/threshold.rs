@@ -83,7 +83,11 @@ impl ThresholdCondition {
 
 #[cfg(test)]
 mod tests {
-    use perfkit_core::{Metric, Timestamp};
+    use std::collections::BTreeMap;
+
+    use perfkit_core::{
+        BusinessSeries, Metric, SeriesAggregation, SeriesKind, SeriesSelector, Timestamp,
+    };
 
     use super::*;
 
@@ -130,6 +134,62 @@ mod tests {
         assert!(matches!(rule.evaluate(&s, true), Verdict::Breach(_)));
         s.cache_hit_rate = Some(0.8);
         assert!(matches!(rule.evaluate(&s, true), Verdict::Clear(_)));
+    }
+
+    /// A snapshot whose `posts` counter grew by `per_minute` over a 30-second interval.
+    fn posts(per_minute: f64) -> MetricsSnapshot {
+        let mut snapshot = MetricsSnapshot::empty(Timestamp::UNIX_EPOCH);
+        snapshot.business.push(BusinessSeries {
+            name: "posts".to_owned(),
+            labels: BTreeMap::from([("page".to_owned(), "1".to_owned())]),
+            kind: SeriesKind::Counter,
+            value: 1000.0,
+            increase: Some(per_minute / 2.0),
+            rate_per_second: Some(per_minute / 60.0),
+            sum: None,
+            p50: None,
+            p95: None,
+            p99: None,
+        });
+        snapshot
+    }
+
+    #[test]
+    fn a_counters_rate_fires_and_resolves_with_hysteresis() {
+        let mut selector = SeriesSelector::new("posts", SeriesAggregation::RatePerMinute);
+        selector.labels.insert("page".to_owned(), "1".to_owned());
+        let rule = ThresholdCondition {
+            watched: Watched::Series(selector),
+            comparison: Comparison::Above,
+            threshold: 100.0,
+            recovery_threshold: Some(60.0),
+        };
+        let close = |verdict: Verdict, expected: f64| {
+            verdict.value().is_some_and(|v| (v - expected).abs() < 1e-9)
+        };
+        assert!(matches!(rule.evaluate(&posts(90.0), false), Verdict::Clear(_)));
+        let breach = rule.evaluate(&posts(120.0), false);
+        assert!(matches!(breach, Verdict::Breach(_)) && close(breach, 120.0), "{breach:?}");
+        // Inside the band a firing alert stays; below the recovery line it clears.
+        assert!(matches!(rule.evaluate(&posts(90.0), true), Verdict::Breach(_)));
+        let clear = rule.evaluate(&posts(30.0), true);
+        assert!(matches!(clear, Verdict::Clear(Some(_))) && close(clear, 30.0), "{clear:?}");
+    }
+
+    #[test]
+    fn a_missing_series_is_no_data() {
+        let rule = ThresholdCondition {
+            watched: Watched::Series(SeriesSelector::new("refunds", SeriesAggregation::Increase)),
+            comparison: Comparison::Above,
+            threshold: 1.0,
+            recovery_threshold: None,
+        };
+        assert_eq!(rule.evaluate(&posts(120.0), false), Verdict::Missing);
+        assert_eq!(rule.evaluate(&posts(120.0), true), Verdict::Missing);
+        let mut other_page = SeriesSelector::new("posts", SeriesAggregation::RatePerMinute);
+        other_page.labels.insert("page".to_owned(), "2".to_owned());
+        let rule = ThresholdCondition { watched: Watched::Series(other_page), ..rule };
+        assert_eq!(rule.evaluate(&posts(120.0), false), Verdict::Missing);
     }
 
     #[test]
