@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::alert::{Alert, AlertEvent, AlertEventKind, AlertPhase};
-use crate::error::AlertingError;
+use crate::error::{AlertingError, RuleProblem};
 use crate::error_ledger::ErrorLedger;
 use crate::group_dispatcher::GroupDispatcher;
 use crate::labels::{Labels, fingerprint};
@@ -371,7 +371,8 @@ impl AlertEngine {
     }
 
     /// Replaces the rules and the inhibit rules together, or neither: both are validated
-    /// before either changes (a configuration reload). Alerts muted by the old inhibit
+    /// (the rules as [`AlertEngine::replace_rules`] does) before either changes (a
+    /// configuration reload). Alerts muted by the old inhibit
     /// rules and not by the new ones are notified at the next evaluation.
     ///
     /// # Errors
@@ -383,10 +384,10 @@ impl AlertEngine {
         inhibit_rules: Vec<InhibitRule>,
     ) -> Result<(), AlertingError> {
         let problems = rules.problems();
-        validate_inhibit_rules(&inhibit_rules)?;
         let now = self.clock.now();
         let mut state = self.lock();
         check_rules(problems, &rules, &state.series_kinds)?;
+        validate_inhibit_rules(&inhibit_rules)?;
         state.replace_rules(rules, now);
         state.config.inhibit_rules = inhibit_rules;
         Ok(())
@@ -659,7 +660,7 @@ pub fn validate_inhibit_rules(rules: &[InhibitRule]) -> Result<(), AlertingError
 
 /// The set's own `problems` and those against the series seen, as one refusal.
 fn check_rules(
-    mut problems: Vec<crate::error::RuleProblem>,
+    mut problems: Vec<RuleProblem>,
     rules: &RuleSet,
     kinds: &SeriesKinds,
 ) -> Result<(), AlertingError> {
