@@ -15,10 +15,18 @@ const UNKNOWN: &str = "unknown";
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-    for path in git_paths_to_watch() {
-        println!("cargo:rerun-if-changed={}", path.display());
+    // Only a repository that tracks this package is its history: a package unpacked from
+    // crates.io into some other checkout (a home directory under git) is built outside git.
+    let in_git = git(&["ls-files", "build.rs"]).is_some();
+    if in_git {
+        for path in git_paths_to_watch() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
     }
-    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| UNKNOWN.to_owned());
+    let commit = in_git
+        .then(|| git(&["rev-parse", "--short", "HEAD"]))
+        .flatten()
+        .unwrap_or_else(|| UNKNOWN.to_owned());
     println!("cargo:rustc-env=PERFKIT_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=PERFKIT_RUSTC_VERSION={}", rustc_version());
     println!("cargo:rustc-env=PERFKIT_BUILD_UNIX_MILLIS={}", build_millis());
