@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::api::program_info::ProgramInfo;
+
 /// Settings of [`router`](crate::router).
 ///
 /// ```
@@ -55,6 +57,11 @@ pub struct ApiConfig {
     /// Longest time a request may take before it is answered with 408 (default 30 s).
     #[serde(with = "perfkit::core::duration")]
     pub request_timeout: Duration,
+    /// What `GET /info` says about the program serving the API: only the host knows it, so
+    /// it is never read from a config file (default: perfkit's own version, the rest
+    /// unknown).
+    #[serde(skip)]
+    pub program: ProgramInfo,
 }
 
 perfkit::core::maps_only!(deserialize: ApiConfig);
@@ -67,6 +74,7 @@ impl Default for ApiConfig {
             protect_reads: false,
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            program: ProgramInfo::default(),
         }
     }
 }
@@ -80,6 +88,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("protect_reads", &self.protect_reads)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("program", &self.program)
             .finish()
     }
 }
@@ -193,7 +202,9 @@ mod tests {
         };
         assert_eq!(config, expected);
         assert_eq!(serde_json::from_str::<ApiConfig>("{}").unwrap(), ApiConfig::default());
-        for refused in [r#"{"adminToken": "x"}"#, r#"{"admin_token": "x"}"#, "[]"] {
+        for refused in
+            [r#"{"adminToken": "x"}"#, r#"{"admin_token": "x"}"#, r#"{"program": {}}"#, "[]"]
+        {
             assert!(serde_json::from_str::<ApiConfig>(refused).is_err(), "{refused}");
         }
     }
