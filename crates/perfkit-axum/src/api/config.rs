@@ -1,9 +1,11 @@
-//! What the router is configured with: auth, the API prefix, limits, timeouts; and the
-//! check `router` runs on it before it builds anything.
+//! What the router is configured with: auth, the API prefix, limits, timeouts, the
+//! dashboard's series; and the check `router` runs on it before it builds anything.
 
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::api::dashboard_config::{DashboardConfig, MAX_BUSINESS_METRICS};
 
 /// Settings of [`router`](crate::router).
 ///
@@ -24,7 +26,10 @@ use serde::Deserialize;
 /// It reads from a config file's table (camelCase, unknown fields refused, missing ones from
 /// [`Default`], durations as [`perfkit::core::duration`] reads them) with every setting but the
 /// token: where the token comes from (environment, its own setting, generated) is the
-/// embedding program's rule, so `adminToken` here is an unknown field.
+/// embedding program's rule, so `adminToken` here is an unknown field. The dashboard's
+/// settings are read on their own ([`DashboardConfig`] deserializes), from the table the
+/// program gives the page (perfkit-server's `[dashboard]`), so `dashboard` is unknown here
+/// too.
 ///
 /// ```
 /// use std::time::Duration;
@@ -55,6 +60,9 @@ pub struct ApiConfig {
     /// Longest time a request may take before it is answered with 408 (default 30 s).
     #[serde(with = "perfkit::core::duration")]
     pub request_timeout: Duration,
+    /// What the dashboard shows of the business series (`/dashboard`'s `business`).
+    #[serde(skip)]
+    pub dashboard: DashboardConfig,
 }
 
 perfkit::core::maps_only!(deserialize: ApiConfig);
@@ -67,6 +75,7 @@ impl Default for ApiConfig {
             protect_reads: false,
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            dashboard: DashboardConfig::default(),
         }
     }
 }
@@ -80,6 +89,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("protect_reads", &self.protect_reads)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("dashboard", &self.dashboard)
             .finish()
     }
 }
@@ -90,7 +100,8 @@ impl ApiConfig {
     /// # Errors
     /// [`ApiConfigError::EmptyToken`] or [`ApiConfigError::WeakToken`] for the admin token
     /// (weak: shorter than [`MIN_TOKEN_BYTES`] bytes, or one character repeated);
-    /// [`ApiConfigError::InvalidPrefix`] for an API prefix that is not a plain path.
+    /// [`ApiConfigError::InvalidPrefix`] for an API prefix that is not a plain path;
+    /// [`ApiConfigError::TooManyBusinessMetrics`] for a dashboard asked to show too many.
     pub fn validate(&self) -> Result<(), ApiConfigError> {
         let token = self.admin_token.as_bytes();
         if token.is_empty() {
@@ -104,7 +115,8 @@ impl ApiConfig {
         if token.iter().all(|byte| *byte == token[0]) {
             return Err(ApiConfigError::WeakToken { reason: "one character repeated".to_owned() });
         }
-        validate_prefix(&self.api_prefix)
+        validate_prefix(&self.api_prefix)?;
+        self.dashboard.validate()
     }
 }
 
@@ -128,6 +140,21 @@ pub enum ApiConfigError {
     WeakToken {
         /// What makes it weak.
         reason: String,
+    },
+    /// An entry of the dashboard's `businessMetrics` that is not `name` or
+    /// `name{label="value",...}`.
+    #[error("business metric {entry:?} refused: {reason}")]
+    InvalidBusinessMetric {
+        /// The entry as given (its first 80 characters).
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// More entries in the dashboard's `businessMetrics` than it shows.
+    #[error("{count} business metrics for the dashboard, at most {MAX_BUSINESS_METRICS}")]
+    TooManyBusinessMetrics {
+        /// How many were given.
+        count: usize,
     },
     /// An API prefix that is not a plain path.
     #[error("api prefix {prefix:?} refused: {reason}")]

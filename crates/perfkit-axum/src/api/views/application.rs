@@ -1,7 +1,8 @@
 //! `/metrics/application`: the recorder's figures, with the cache's reads, the open
-//! connections and the queue beside them, each from its owner.
+//! connections, the queue and the business series beside them, each from its owner.
 
 use perfkit::PerformanceService;
+use perfkit::core::BusinessSeries;
 use perfkit::metrics::ApplicationMetrics;
 use serde::Serialize;
 
@@ -18,6 +19,11 @@ pub(crate) struct ApplicationView {
     pub(crate) active_connections: Option<f64>,
     /// Jobs waiting at the latest collection (the queue control's); `None` without a queue.
     pub(crate) queue_length: Option<f64>,
+    /// The series emitted through the `metrics` facade, with their figures over the last
+    /// closed interval: the latest snapshot's, which the facade's recorder fills at each
+    /// collection, so this agrees with `/history` and `/summary`. Empty before any is
+    /// emitted.
+    pub(crate) business: Vec<BusinessSeries>,
 }
 
 /// Cache reads as the cache counts them.
@@ -45,7 +51,8 @@ impl ApplicationView {
                 hit_rate: counters.hit_rate,
             },
             active_connections: latest.as_ref().and_then(|s| s.active_connections),
-            queue_length: latest.and_then(|s| s.queue_length),
+            queue_length: latest.as_ref().and_then(|s| s.queue_length),
+            business: latest.map(|s| s.business).unwrap_or_default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the orchestrator does not change.
 
 mod application;
+mod business;
 mod dashboard;
 
 use perfkit::PerformanceService;
@@ -13,6 +14,7 @@ use perfkit::optimizer::Recommendation;
 use serde::Serialize;
 
 pub(crate) use application::ApplicationView;
+pub(crate) use business::BusinessPanel;
 pub(crate) use dashboard::{AlertsView, Dashboard};
 
 /// Recommendations shown in a summary.
@@ -58,7 +60,8 @@ impl Summary {
 pub(crate) struct MetricsView {
     /// The machine and this process; `None` when the probe failed.
     pub(crate) system: Option<SystemMetrics>,
-    /// Requests, errors, database, WebSocket, cache reads, connections, queue.
+    /// Requests, errors, database, WebSocket, cache reads, connections, queue, business
+    /// series.
     pub(crate) application: ApplicationView,
 }
 
