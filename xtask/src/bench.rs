@@ -266,6 +266,47 @@ const COMPARISONS: &[Comparison] = &[
         Measure::Time,
         5_000_000.0,
     ),
+    judged(
+        "metrics facade: increment through a cached handle vs metrics-exporter-prometheus 0.18",
+        bench("facade_counter_cached", "perfkit"),
+        Some(bench("facade_counter_cached", "metrics_exporter_prometheus")),
+        Measure::Ratio,
+        1.0,
+    ),
+    judged(
+        "metrics facade: counter! with two dynamic labels vs metrics-exporter-prometheus 0.18",
+        bench("facade_macro_2_labels", "perfkit"),
+        Some(bench("facade_macro_2_labels", "metrics_exporter_prometheus")),
+        Measure::Ratio,
+        0.5,
+    ),
+    judged(
+        "metrics facade: histogram record vs metrics-exporter-prometheus 0.18 (same buckets)",
+        bench("facade_histogram_record", "perfkit"),
+        Some(bench("facade_histogram_record", "metrics_exporter_prometheus")),
+        Measure::Ratio,
+        1.0,
+    ),
+    judged(
+        "metrics facade: exposition of 1 000 series vs metrics-exporter-prometheus 0.18 render",
+        bench("facade_exposition_1000_series", "perfkit"),
+        Some(bench("facade_exposition_1000_series", "metrics_exporter_prometheus")),
+        Measure::Ratio,
+        0.5,
+    ),
+    judged(
+        "metrics facade: 2-thread scaling, increments through one cached handle",
+        bench("facade_counter_cached_2_threads", "perfkit"),
+        Some(bench("facade_counter_cached", "perfkit")),
+        Measure::Scaling,
+        1.8,
+    ),
+    reference(
+        "metrics facade: 2-thread scaling of metrics-exporter-prometheus 0.18, one cached handle",
+        bench("facade_counter_cached_2_threads", "metrics_exporter_prometheus"),
+        Some(bench("facade_counter_cached", "metrics_exporter_prometheus")),
+        Measure::Scaling,
+    ),
 ];
 
 /// Criterion's mean estimate for `bench`, in nanoseconds, if that bench has run.

@@ -45,6 +45,12 @@ fn main() -> ExitCode {
     // The recorder exists before logging starts: the query-timing layer records into it.
     let recorder = Arc::new(Recorder::default());
     logging::init(settings.log_format, Arc::clone(&recorder));
+    // Before the runtime starts, so every crate's counter!/gauge!/histogram! lands in it
+    // from the first: the demo's business figures, and any library's.
+    if let Err(error) = perfkit::metrics::facade::install(Arc::clone(&recorder)) {
+        eprintln!("perfkit-server: {error}");
+        return ExitCode::FAILURE;
+    }
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

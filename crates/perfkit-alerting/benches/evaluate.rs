@@ -19,7 +19,7 @@ fn hundred_rules() -> RuleSet {
             let condition = match i % 10 {
                 0 => Condition::BurnRate(BurnRateCondition::paging(0.999)),
                 1 => Condition::Predictive(PredictiveCondition {
-                    metric: Metric::MemoryUsage,
+                    watched: Metric::MemoryUsage.into(),
                     comparison: Comparison::Above,
                     threshold: Some(1.0),
                     growth_factor: None,
@@ -28,7 +28,7 @@ fn hundred_rules() -> RuleSet {
                     min_points: 5,
                 }),
                 _ => Condition::Threshold(ThresholdCondition {
-                    metric: Metric::ALL[i % Metric::ALL.len()],
+                    watched: Metric::ALL[i % Metric::ALL.len()].into(),
                     comparison: Comparison::Above,
                     // Half the rules fire, half do not.
                     threshold: if i % 2 == 0 { 0.0 } else { 1e12 },

@@ -1,5 +1,6 @@
 //! The SLO burn-rate condition (SRE workbook, multiwindow multi-burn-rate): it holds only when the
 //! long and the short window of a pair both burn the error budget faster than the pair's factor.
+//! The errors are the failed requests, or the bad events of a business success/failure pair.
 
 use std::time::Duration;
 
@@ -7,7 +8,9 @@ use perfkit_core::{MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error_ledger::{ErrorLedger, MAX_WINDOW};
+use crate::outcomes::OutcomePair;
 use crate::rule::Verdict;
+use crate::series_kinds::SeriesKinds;
 
 /// An SLO error budget burning too fast (Google SRE workbook, multiwindow multi-burn-rate).
 ///
@@ -15,6 +18,10 @@ use crate::rule::Verdict;
 /// `1 - slo`. The condition holds when, for any of the window pairs, the burn rate exceeds the
 /// pair's factor over **both** the long and the short window: the long window proves the burn
 /// is significant, the short one that it is still going on.
+///
+/// The error ratio is the requests' (failed / all) by default; with `outcomes` it is a
+/// business pair's bad / (good + bad), from the increases of two series emitted through the
+/// `metrics` facade (`checkouts_ok`, `checkouts_failed`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
@@ -24,10 +31,13 @@ pub struct BurnRateCondition {
     /// Window pairs; the workbook's paging pairs by default.
     #[serde(default = "BurnWindow::paging_defaults")]
     pub windows: Vec<BurnWindow>,
-    /// Fewest requests in the long window for the pair to count: a quiet service must not
-    /// page on one failed request.
+    /// Fewest requests (with `outcomes`, good + bad events) in the long window for the pair to
+    /// count: a quiet service must not page on one failed request.
     #[serde(default = "default_min_requests")]
     pub min_requests: u64,
+    /// The business success/failure pair the errors are counted from, instead of the requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<OutcomePair>,
 }
 
 perfkit_core::maps_only!(BurnRateCondition);
@@ -83,7 +93,14 @@ impl BurnRateCondition {
             slo,
             windows: BurnWindow::paging_defaults(),
             min_requests: default_min_requests(),
+            outcomes: None,
         }
+    }
+
+    /// The same condition counting errors from a business pair instead of the requests.
+    #[must_use]
+    pub fn with_outcomes(self, outcomes: OutcomePair) -> Self {
+        BurnRateCondition { outcomes: Some(outcomes), ..self }
     }
 
     /// The burn rate over `window` ending at `now`, `None` without requests in it.
@@ -97,15 +114,32 @@ impl BurnRateCondition {
         (totals.requests, totals.error_ratio().map(|ratio| ratio / (1.0 - self.slo)))
     }
 
+    /// Judges the windows ending at the snapshot's time. `requests` is the engine's ledger of
+    /// requests; a rule on outcomes keeps its own in `outcomes`, recorded here.
     pub(crate) fn evaluate(
         &self,
         snapshot: &MetricsSnapshot,
-        ledger: &ErrorLedger,
-        now: Timestamp,
+        requests: &ErrorLedger,
+        outcomes: &mut Option<ErrorLedger>,
     ) -> Verdict {
-        if snapshot.get(perfkit_core::Metric::RequestCount).is_none() {
-            return Verdict::Missing;
-        }
+        let ledger = match &self.outcomes {
+            None if snapshot.get(perfkit_core::Metric::RequestCount).is_none() => {
+                return Verdict::Missing;
+            }
+            None => requests,
+            Some(pair) => {
+                let ledger = outcomes.get_or_insert_with(ErrorLedger::default);
+                let Some((events, errors)) = pair.read(&snapshot.business) else {
+                    return Verdict::Missing;
+                };
+                ledger.record(snapshot.timestamp, events, errors);
+                ledger
+            }
+        };
+        self.judge(ledger, snapshot.timestamp)
+    }
+
+    fn judge(&self, ledger: &ErrorLedger, now: Timestamp) -> Verdict {
         let mut headline = None;
         for window in &self.windows {
             let (requests, long_burn) = self.burn_rate(ledger, now, window.long);
@@ -165,6 +199,13 @@ impl BurnRateCondition {
                 ));
             }
         }
+        if let Some(outcomes) = &self.outcomes {
+            problems.extend(outcomes.problems());
+        }
         problems
+    }
+
+    pub(crate) fn kind_problems(&self, kinds: &SeriesKinds) -> Vec<(&'static str, String)> {
+        self.outcomes.as_ref().map(|o| o.kind_problems(kinds)).unwrap_or_default()
     }
 }

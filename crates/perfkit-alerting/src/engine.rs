@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::alert::{Alert, AlertEvent, AlertEventKind, AlertPhase};
-use crate::error::AlertingError;
+use crate::error::{AlertingError, RuleProblem};
 use crate::error_ledger::ErrorLedger;
 use crate::group_dispatcher::GroupDispatcher;
 use crate::labels::{Labels, fingerprint};
@@ -21,6 +21,7 @@ use crate::predictive::PointSeries;
 use crate::rule::{AlertRule, Condition, Verdict};
 use crate::rule_set::RuleSet;
 use crate::rule_state::RuleState;
+use crate::series_kinds::SeriesKinds;
 use crate::silence::{InhibitRule, Silence};
 use crate::template::{self, TemplateValues};
 
@@ -81,6 +82,8 @@ struct RuleRuntime {
     state: RuleState,
     alert: Option<Alert>,
     series: Option<PointSeries>,
+    /// A burn-rate rule's own ledger of a business pair's events (requests share the engine's).
+    outcome_ledger: Option<ErrorLedger>,
     value: Option<f64>,
     /// Whether notifications of the current firing alert are held back.
     muted: bool,
@@ -91,7 +94,7 @@ impl RuleRuntime {
         let mut labels = rule.labels.clone();
         labels.insert("alertname".to_owned(), rule.name.clone());
         labels.insert("severity".to_owned(), rule.severity.as_str().to_owned());
-        labels.insert("metric".to_owned(), rule.condition.metric().as_str().to_owned());
+        labels.insert("metric".to_owned(), rule.condition.subject().to_string());
         let series = matches!(rule.condition, Condition::Predictive(_)).then(PointSeries::default);
         RuleRuntime {
             fingerprint: fingerprint(&labels),
@@ -100,6 +103,7 @@ impl RuleRuntime {
             state: RuleState::new(now),
             alert: None,
             series,
+            outcome_ledger: None,
             value: None,
             muted: false,
         }
@@ -108,7 +112,7 @@ impl RuleRuntime {
     fn render_annotations(&self, value: Option<f64>) -> Labels {
         let values = TemplateValues {
             name: &self.rule.name,
-            metric: self.rule.condition.metric(),
+            subject: self.rule.condition.subject(),
             severity: self.rule.severity,
             value,
             threshold: self.rule.condition.reference_value(),
@@ -206,6 +210,8 @@ struct EngineState {
     rule_set: RuleSet,
     rules: Vec<RuleRuntime>,
     ledger: ErrorLedger,
+    /// The kind of each business series seen, to check rules that read them.
+    series_kinds: SeriesKinds,
     history: VecDeque<AlertEvent>,
     silences: Vec<Silence>,
     next_silence_id: u64,
@@ -244,6 +250,7 @@ impl AlertEngine {
             rules: rules.rules.iter().cloned().map(|r| RuleRuntime::new(r, now)).collect(),
             rule_set: rules,
             ledger: ErrorLedger::default(),
+            series_kinds: SeriesKinds::default(),
             history: VecDeque::with_capacity(config.history_capacity.min(1024)),
             silences: Vec::new(),
             next_silence_id: 1,
@@ -285,18 +292,22 @@ impl AlertEngine {
         let now = snapshot.timestamp;
         let mut guard = self.lock();
         let state = &mut *guard;
-        state.ledger.record(snapshot);
+        state.ledger.record_requests(snapshot);
+        state.series_kinds.observe(&snapshot.business);
         state.silences.retain(|s| s.ends_at > now);
         let mut events = Vec::new();
         let mut changed = Vec::new();
         for (index, runtime) in state.rules.iter_mut().enumerate() {
             let verdict = match &runtime.rule.condition {
                 Condition::Threshold(c) => c.evaluate(snapshot, runtime.state.alert_active()),
-                Condition::BurnRate(c) => c.evaluate(snapshot, &state.ledger, now),
+                Condition::BurnRate(c) => {
+                    c.evaluate(snapshot, &state.ledger, &mut runtime.outcome_ledger)
+                }
                 Condition::Predictive(c) => {
+                    let current = c.watched.read(snapshot);
                     let series = runtime.series.get_or_insert_with(PointSeries::default);
-                    series.record(snapshot.timestamp, snapshot.get(c.metric), c.lookback);
-                    c.evaluate(snapshot, series, now)
+                    series.record(snapshot.timestamp, current, c.lookback);
+                    c.evaluate(current, series, now)
                 }
             };
             if let Some(kind) = step_rule(runtime, verdict, now) {
@@ -344,17 +355,24 @@ impl AlertEngine {
     /// Replaces the rule set. Rules whose definition did not change keep their state; alerts
     /// of removed or changed rules resolve.
     ///
+    /// Besides the set's own validation, a rule on a business series the engine has seen is
+    /// checked against the series' kind: a percentile of a counter or a rate of a gauge is
+    /// refused (a series not seen yet passes: it may appear later).
+    ///
     /// # Errors
     /// [`AlertingError::InvalidRules`] listing every problem; the old rules stay.
     pub fn replace_rules(&self, rules: RuleSet) -> Result<(), AlertingError> {
-        rules.validate()?;
+        let problems = rules.problems();
         let now = self.clock.now();
-        self.lock().replace_rules(rules, now);
+        let mut state = self.lock();
+        check_rules(problems, &rules, &state.series_kinds)?;
+        state.replace_rules(rules, now);
         Ok(())
     }
 
     /// Replaces the rules and the inhibit rules together, or neither: both are validated
-    /// before either changes (a configuration reload). Alerts muted by the old inhibit
+    /// (the rules as [`AlertEngine::replace_rules`] does) before either changes (a
+    /// configuration reload). Alerts muted by the old inhibit
     /// rules and not by the new ones are notified at the next evaluation.
     ///
     /// # Errors
@@ -365,10 +383,11 @@ impl AlertEngine {
         rules: RuleSet,
         inhibit_rules: Vec<InhibitRule>,
     ) -> Result<(), AlertingError> {
-        rules.validate()?;
-        validate_inhibit_rules(&inhibit_rules)?;
+        let problems = rules.problems();
         let now = self.clock.now();
         let mut state = self.lock();
+        check_rules(problems, &rules, &state.series_kinds)?;
+        validate_inhibit_rules(&inhibit_rules)?;
         state.replace_rules(rules, now);
         state.config.inhibit_rules = inhibit_rules;
         Ok(())
@@ -637,6 +656,16 @@ pub fn validate_inhibit_rules(rules: &[InhibitRule]) -> Result<(), AlertingError
         ));
     }
     if problems.is_empty() { Ok(()) } else { Err(AlertingError::InvalidInhibitRules(problems)) }
+}
+
+/// The set's own `problems` and those against the series seen, as one refusal.
+fn check_rules(
+    mut problems: Vec<RuleProblem>,
+    rules: &RuleSet,
+    kinds: &SeriesKinds,
+) -> Result<(), AlertingError> {
+    problems.extend(rules.kind_problems(kinds));
+    if problems.is_empty() { Ok(()) } else { Err(AlertingError::InvalidRules { problems }) }
 }
 
 /// Moves one rule's state machine and its alert record; returns the event, if any.

@@ -1,5 +1,6 @@
-//! The request and error counts of the last six hours that burn-rate windows are summed from, in
-//! 10-second buckets, so its size is fixed however often snapshots arrive.
+//! The event and error counts of the last six hours that burn-rate windows are summed from
+//! (requests and failed requests, or a business pair's good + bad and bad), in 10-second
+//! buckets, so its size is fixed however often snapshots arrive.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -46,13 +47,23 @@ impl WindowTotals {
 impl ErrorLedger {
     /// Adds a snapshot's requests and errors (errors = error rate x request count). A snapshot
     /// no later than the last one recorded is ignored, so evaluating twice counts once.
-    pub(crate) fn record(&mut self, snapshot: &MetricsSnapshot) {
+    pub(crate) fn record_requests(&mut self, snapshot: &MetricsSnapshot) {
         let Some(requests) = snapshot.request_count.filter(|r| r.is_finite() && *r >= 0.0) else {
             return;
         };
         let error_rate = snapshot.error_rate.filter(|r| r.is_finite()).unwrap_or(0.0);
         let errors = (error_rate.clamp(0.0, 1.0)) * requests;
-        let at = snapshot.timestamp;
+        self.record(snapshot.timestamp, requests, errors);
+    }
+
+    /// Adds the events and errors of the interval that ended at `at` (a business pair's good +
+    /// bad and bad). A time no later than the last one recorded is ignored, so evaluating a
+    /// snapshot twice counts it once.
+    pub(crate) fn record(&mut self, at: Timestamp, requests: f64, errors: f64) {
+        if !(requests.is_finite() && errors.is_finite() && requests >= 0.0) {
+            return;
+        }
+        let errors = errors.clamp(0.0, requests);
         if self.last_recorded.is_some_and(|last| at <= last) {
             return;
         }
@@ -109,7 +120,7 @@ mod tests {
     fn sums_windows_exactly_at_thirty_second_snapshots() {
         let mut ledger = ErrorLedger::default();
         for i in 0..20 {
-            ledger.record(&snapshot(i * 30_000, 100.0, if i >= 10 { 0.5 } else { 0.0 }));
+            ledger.record_requests(&snapshot(i * 30_000, 100.0, if i >= 10 { 0.5 } else { 0.0 }));
         }
         let now = Timestamp::from_unix_millis(19 * 30_000);
         let last5m = ledger.totals(now, Duration::from_secs(300));
@@ -122,11 +133,11 @@ mod tests {
     fn stays_bounded_and_ignores_replays() {
         let mut ledger = ErrorLedger::default();
         for i in 0..100_000 {
-            ledger.record(&snapshot(i * 1_000, 1.0, 0.0));
+            ledger.record_requests(&snapshot(i * 1_000, 1.0, 0.0));
         }
         assert!(ledger.len() <= CAPACITY);
         let before = ledger.totals(Timestamp::from_unix_millis(99_999_000), MAX_WINDOW);
-        ledger.record(&snapshot(99_999_000, 1.0, 1.0));
+        ledger.record_requests(&snapshot(99_999_000, 1.0, 1.0));
         assert_eq!(ledger.totals(Timestamp::from_unix_millis(99_999_000), MAX_WINDOW), before);
     }
 }

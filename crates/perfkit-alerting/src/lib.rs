@@ -2,10 +2,12 @@
 //! understand.
 //!
 //! - **Rules** ([`AlertRule`], [`RuleSet`]): a threshold on a [`Metric`](perfkit_core::Metric)
-//!   with a `for` duration, `keep_firing_for` and a recovery threshold (hysteresis); SLO
-//!   burn-rate rules over multiple windows ([`BurnRateCondition`]); predictive rules by
-//!   least squares ([`PredictiveCondition`]). Rule sets load from and save to JSON and TOML,
-//!   and are validated whole, listing every problem.
+//!   or on any series emitted through the `metrics` facade ([`Watched`]: `metric` or
+//!   `series`) with a `for` duration, `keep_firing_for` and a recovery threshold
+//!   (hysteresis); SLO burn-rate rules over multiple windows, on the requests or on a
+//!   business success/failure pair ([`BurnRateCondition`], [`OutcomePair`]); predictive
+//!   rules by least squares ([`PredictiveCondition`]). Rule sets load from and save to JSON
+//!   and TOML, and are validated whole, listing every problem.
 //! - **The engine** ([`AlertEngine`]): one state machine per rule (inactive -> pending ->
 //!   firing -> recovering -> resolved, and no-data), active alerts, a bounded history,
 //!   silences and inhibition, and Alertmanager's grouping and timing for notifications. It
@@ -47,6 +49,47 @@
 //! assert_eq!(active[0].state, AlertPhase::Firing);
 //! assert_eq!(engine.history().len(), 1); // one "fired" event, no flapping
 //! ```
+//!
+//! A rule on a business series reads the snapshot's `business` section: here orders placed
+//! per minute, from the `orders_placed` counter the application increments.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use perfkit_alerting::{AlertEngine, EngineConfig, RuleSet};
+//! use perfkit_core::{BusinessSeries, ManualClock, MetricsSnapshot, SeriesKind, Timestamp};
+//!
+//! let rules = RuleSet::from_toml(r#"
+//!     [[rules]]
+//!     name = "orders_stalled"
+//!     severity = "critical"
+//!     kind = "threshold"
+//!     series = { name = "orders_placed", aggregation = "ratePerMinute" }
+//!     comparison = "below"
+//!     threshold = 5.0
+//!     for = "0s"
+//!     annotations = { summary = "{{ metric }} at {{ value }} {{ unit }}" }
+//! "#).unwrap();
+//! let at = Timestamp::from_unix_millis(1_700_000_000_000);
+//! let engine =
+//!     AlertEngine::new(rules, EngineConfig::default(), Arc::new(ManualClock::new(at))).unwrap();
+//! let mut snapshot = MetricsSnapshot::empty(at);
+//! snapshot.business.push(BusinessSeries {
+//!     name: "orders_placed".to_owned(),
+//!     labels: Default::default(),
+//!     kind: SeriesKind::Counter,
+//!     value: 1200.0,
+//!     increase: Some(1.0),
+//!     rate_per_second: Some(1.0 / 30.0), // 2 a minute
+//!     sum: None,
+//!     p50: None,
+//!     p95: None,
+//!     p99: None,
+//! });
+//! engine.evaluate(&snapshot);
+//! let alert = &engine.active_alerts()[0];
+//! assert_eq!(alert.labels["metric"], "orders_placed");
+//! assert_eq!(alert.annotations["summary"], "orders_placed at 2 ratePerMinute");
+//! ```
 
 mod alert;
 mod alertmanager;
@@ -63,13 +106,16 @@ mod notification;
 mod notifier;
 mod notifiers_config;
 mod outbox;
+mod outcomes;
 mod predictive;
 mod rule;
 mod rule_set;
 mod rule_state;
+mod series_kinds;
 mod silence;
 mod template;
 mod threshold;
+mod watched;
 mod webhook;
 
 pub use alert::{Alert, AlertEvent, AlertEventKind, AlertPhase};
@@ -86,9 +132,11 @@ pub use notification::{AlertStatus, Notification, NotificationPolicy, NotifiedAl
 pub use notifier::Notifier;
 pub use notifiers_config::{MAX_TARGETS, NotifierTarget, NotifiersConfig, RoutedNotifier};
 pub use outbox::{DeliveryStats, DeliveryWorker, LastDelivery};
+pub use outcomes::OutcomePair;
 pub use predictive::{MAX_POINTS, PredictiveCondition};
-pub use rule::{AlertRule, Comparison, Condition};
+pub use rule::{AlertRule, Comparison, Condition, Subject};
 pub use rule_set::{MAX_RULES, RuleSet};
 pub use silence::{InhibitRule, MAX_SILENCE_AUTHOR_LEN, MAX_SILENCE_COMMENT_LEN, Silence};
 pub use threshold::ThresholdCondition;
+pub use watched::Watched;
 pub use webhook::{WebhookAlert, WebhookNotifier, WebhookPayload};

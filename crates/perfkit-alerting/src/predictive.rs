@@ -1,18 +1,21 @@
-//! The predictive condition: a least-squares line through a metric's recent points (as Prometheus'
-//! `predict_linear`), extended past now. The points kept per rule are bounded by `MAX_POINTS`.
+//! The predictive condition: a least-squares line through the recent points of a metric or a
+//! business series (as Prometheus' `predict_linear`), extended past now. The points kept per
+//! rule are bounded by `MAX_POINTS`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use perfkit_core::{Metric, MetricsSnapshot, Timestamp};
+use perfkit_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::rule::{Comparison, Verdict};
+use crate::series_kinds::SeriesKinds;
+use crate::watched::Watched;
 
 /// Most points a predictive rule keeps, however long its lookback.
 pub const MAX_POINTS: usize = 1024;
 
-/// A metric predicted to cross a limit within a horizon ("memory full within 1 h", "queue
+/// A metric (or a business series) predicted to cross a limit within a horizon ("memory full within 1 h", "queue
 /// length doubling within 10 min").
 ///
 /// The prediction is a least-squares line through the points of the lookback window (as
@@ -22,8 +25,9 @@ pub const MAX_POINTS: usize = 1024;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub struct PredictiveCondition {
-    /// The figure watched.
-    pub metric: Metric,
+    /// The figure watched: `metric` or `series`, written inline.
+    #[serde(flatten)]
+    pub watched: Watched,
     /// Which side of the limit is bad.
     pub comparison: Comparison,
     /// Absolute limit the prediction must not pass.
@@ -48,13 +52,15 @@ pub struct PredictiveCondition {
 perfkit_core::maps_only!(PredictiveCondition);
 
 impl PredictiveCondition {
+    /// Judges the points of `series` (which `current`, the watched figure now, has been
+    /// recorded into).
     pub(crate) fn evaluate(
         &self,
-        snapshot: &MetricsSnapshot,
+        current: Option<f64>,
         series: &PointSeries,
         now: Timestamp,
     ) -> Verdict {
-        let Some(current) = snapshot.get(self.metric) else {
+        let Some(current) = current else {
             return Verdict::Missing;
         };
         let points = series.since(now - self.lookback);
@@ -77,7 +83,7 @@ impl PredictiveCondition {
     }
 
     pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut problems = Vec::new();
+        let mut problems = self.watched.problems();
         match (self.threshold, self.growth_factor) {
             (Some(_), Some(_)) | (None, None) => problems.push((
                 "threshold",
@@ -109,6 +115,10 @@ impl PredictiveCondition {
             problems.push(("horizon", "horizon must be between 1s and 7 days".to_owned()));
         }
         problems
+    }
+
+    pub(crate) fn kind_problems(&self, kinds: &SeriesKinds) -> Vec<(&'static str, String)> {
+        self.watched.kind_problems(kinds)
     }
 }
 
@@ -173,6 +183,8 @@ impl PointSeries {
 
 #[cfg(test)]
 mod tests {
+    use perfkit_core::{Metric, MetricsSnapshot};
+
     use super::*;
 
     fn at(secs: i64) -> Timestamp {
@@ -191,7 +203,7 @@ mod tests {
     #[test]
     fn memory_full_within_an_hour() {
         let rule = PredictiveCondition {
-            metric: Metric::MemoryUsage,
+            watched: Watched::Metric(Metric::MemoryUsage),
             comparison: Comparison::Above,
             threshold: Some(1.0),
             growth_factor: None,
@@ -207,7 +219,7 @@ mod tests {
             snapshot.timestamp = at(i * 60);
             snapshot.memory_usage = Some(0.41 + 0.01 * i as f64);
             series.record(snapshot.timestamp, snapshot.memory_usage, rule.lookback);
-            verdicts.push(rule.evaluate(&snapshot, &series, snapshot.timestamp));
+            verdicts.push(rule.evaluate(snapshot.memory_usage, &series, snapshot.timestamp));
         }
         assert!(verdicts[..4].iter().all(|v| *v == Verdict::Clear(None)), "{verdicts:?}");
         assert!(matches!(verdicts[9], Verdict::Breach(p) if p > 1.0));
@@ -216,7 +228,7 @@ mod tests {
     #[test]
     fn queue_doubling_uses_growth_factor() {
         let rule = PredictiveCondition {
-            metric: Metric::QueueLength,
+            watched: Watched::Metric(Metric::QueueLength),
             comparison: Comparison::Above,
             threshold: None,
             growth_factor: Some(2.0),
@@ -233,14 +245,14 @@ mod tests {
         }
         // +10/min: 230 in 10 min, short of 260.
         assert!(matches!(
-            rule.evaluate(&snapshot, &series, snapshot.timestamp),
+            rule.evaluate(snapshot.queue_length, &series, snapshot.timestamp),
             Verdict::Clear(Some(_))
         ));
         snapshot.timestamp = at(240);
         snapshot.queue_length = Some(250.0);
         series.record(snapshot.timestamp, Some(250.0), rule.lookback);
         assert!(matches!(
-            rule.evaluate(&snapshot, &series, snapshot.timestamp),
+            rule.evaluate(snapshot.queue_length, &series, snapshot.timestamp),
             Verdict::Breach(_)
         ));
     }

@@ -2,25 +2,31 @@
 //! the verdict a condition gives on one snapshot.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
-use perfkit_core::{Metric, Severity};
+use perfkit_core::{Metric, SeriesAggregation, SeriesSelector, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::burn_rate::BurnRateCondition;
 use crate::labels::Labels;
+use crate::outcomes::OutcomePair;
 use crate::predictive::PredictiveCondition;
+use crate::series_kinds::SeriesKinds;
 use crate::threshold::ThresholdCondition;
+use crate::watched::{Watched, aggregation_name};
 
 /// One alert rule: a condition on the snapshots, how long it must hold, and what the alert
 /// it raises says.
 ///
 /// Serialized in camelCase with the condition's fields inline and a `kind` tag
 /// (`"threshold"`, `"burnRate"`, `"predictive"`); durations are text such as `"30s"` or `"5m"`.
+/// A threshold or predictive rule watches a figure of the snapshot (`"metric": "p95"`) or a
+/// series emitted through the `metrics` facade (`"series": {"name": ..., "aggregation": ...}`).
 ///
 /// ```
-/// use perfkit_alerting::{AlertRule, Comparison, Condition, ThresholdCondition};
-/// use perfkit_core::{Metric, Severity};
+/// use perfkit_alerting::{AlertRule, Comparison, Condition, ThresholdCondition, Watched};
+/// use perfkit_core::{Metric, SeriesAggregation, Severity};
 ///
 /// let rule: AlertRule = serde_json::from_str(r#"{
 ///     "name": "slow_p95", "severity": "high", "kind": "threshold",
@@ -29,8 +35,21 @@ use crate::threshold::ThresholdCondition;
 /// }"#).unwrap();
 /// assert_eq!(rule.for_duration.as_secs(), 60);
 /// assert!(matches!(rule.condition, Condition::Threshold(ThresholdCondition {
-///     metric: Metric::P95, comparison: Comparison::Above, .. })));
+///     watched: Watched::Metric(Metric::P95), comparison: Comparison::Above, .. })));
 /// assert_eq!(rule.severity, Severity::High);
+///
+/// // The same on a business series: posts created per minute on page 1.
+/// let rule: AlertRule = serde_json::from_str(r#"{
+///     "name": "posting_stalled", "severity": "medium", "kind": "threshold",
+///     "series": {"name": "demo_posts_created", "labels": {"page": "1"},
+///                "aggregation": "ratePerMinute"},
+///     "comparison": "below", "threshold": 1, "recoveryThreshold": 2, "for": "5m",
+///     "annotations": {"summary": "{{ metric }} is {{ value }} {{ unit }}"}
+/// }"#).unwrap();
+/// let Condition::Threshold(condition) = &rule.condition else { panic!() };
+/// let Watched::Series(selector) = &condition.watched else { panic!() };
+/// assert_eq!(selector.aggregation, SeriesAggregation::RatePerMinute);
+/// assert_eq!(rule.condition.subject().to_string(), r#"demo_posts_created{page="1"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -56,7 +75,8 @@ pub struct AlertRule {
     pub labels: Labels,
     /// Annotation templates (`summary`, `description`, ...); placeholders `{{ value }}`,
     /// `{{ threshold }}`, `{{ metric }}`, `{{ unit }}`, `{{ severity }}`, `{{ name }}` and
-    /// `{{ labels.NAME }}` are filled in when the alert fires.
+    /// `{{ labels.NAME }}` are filled in when the alert fires. For a series `{{ metric }}` is
+    /// the selector (`name{label="value"}`) and `{{ unit }}` its aggregation (empty for `value`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
@@ -68,22 +88,44 @@ perfkit_core::maps_only!(AlertRule);
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Condition {
-    /// A metric above or below a threshold, with an optional recovery threshold.
+    /// A metric (or a business series) above or below a threshold, with an optional recovery
+    /// threshold.
     Threshold(ThresholdCondition),
     /// An SLO's error budget burning too fast over a pair of windows.
     BurnRate(BurnRateCondition),
-    /// A metric predicted (least squares) to cross a limit within a horizon.
+    /// A metric (or a business series) predicted (least squares) to cross a limit within a
+    /// horizon.
     Predictive(PredictiveCondition),
 }
 
 impl Condition {
-    /// The metric the rule watches; a burn-rate rule watches [`Metric::ErrorRate`].
+    /// What the rule watches: its `metric` label, `{{ metric }}` and `{{ unit }}` in its
+    /// annotations. A burn-rate rule watches [`Metric::ErrorRate`], or its outcome pair.
     #[must_use]
-    pub fn metric(&self) -> Metric {
+    pub fn subject(&self) -> Subject<'_> {
+        let watched = match self {
+            Condition::Threshold(c) => &c.watched,
+            Condition::Predictive(c) => &c.watched,
+            Condition::BurnRate(c) => {
+                return c
+                    .outcomes
+                    .as_ref()
+                    .map_or(Subject::Metric(Metric::ErrorRate), Subject::Outcomes);
+            }
+        };
+        match watched {
+            Watched::Metric(metric) => Subject::Metric(*metric),
+            Watched::Series(selector) => Subject::Series(selector),
+        }
+    }
+
+    /// Problems only the series the engine has seen can show: an aggregation the series'
+    /// kind does not have.
+    pub(crate) fn kind_problems(&self, kinds: &SeriesKinds) -> Vec<(&'static str, String)> {
         match self {
-            Condition::Threshold(c) => c.metric,
-            Condition::BurnRate(_) => Metric::ErrorRate,
-            Condition::Predictive(c) => c.metric,
+            Condition::Threshold(c) => c.kind_problems(kinds),
+            Condition::BurnRate(c) => c.kind_problems(kinds),
+            Condition::Predictive(c) => c.kind_problems(kinds),
         }
     }
 
@@ -93,6 +135,44 @@ impl Condition {
             Condition::Threshold(c) => Some(c.threshold),
             Condition::BurnRate(c) => c.windows.first().map(|w| w.factor),
             Condition::Predictive(c) => c.threshold.or(c.growth_factor),
+        }
+    }
+}
+
+/// What a rule watches, as [`Condition::subject`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Subject<'a> {
+    /// A figure of the snapshot.
+    Metric(Metric),
+    /// A series emitted through the `metrics` facade.
+    Series(&'a SeriesSelector),
+    /// A burn-rate rule's business success/failure pair.
+    Outcomes(&'a OutcomePair),
+}
+
+impl Subject<'_> {
+    /// The unit of the rule's value, for `{{ unit }}`: the metric's (`ms`, `ratio`, ...); for
+    /// a series its aggregation (`ratePerMinute`, `p95`, ...), empty for a plain value; for an
+    /// outcome pair `ratio`, as for request errors.
+    #[must_use]
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Subject::Metric(metric) => metric.unit(),
+            Subject::Series(selector) if selector.aggregation == SeriesAggregation::Value => "",
+            Subject::Series(selector) => aggregation_name(selector.aggregation),
+            Subject::Outcomes(_) => Metric::ErrorRate.unit(),
+        }
+    }
+}
+
+impl fmt::Display for Subject<'_> {
+    /// The metric's name (`p95`), the selector (`orders{region="eu"}`), or the pair's ratio
+    /// (`failed/(ok+failed)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Metric(metric) => metric.fmt(f),
+            Subject::Series(selector) => selector.fmt(f),
+            Subject::Outcomes(pair) => pair.fmt(f),
         }
     }
 }

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AlertingError, RuleProblem};
 use crate::labels::{MAX_LABEL_LEN, MAX_LABELS, is_valid_label_name};
 use crate::rule::{AlertRule, Comparison, Condition};
+use crate::series_kinds::SeriesKinds;
 use crate::template;
 use crate::threshold::ThresholdCondition;
+use crate::watched::Watched;
 
 /// Most rules one rule set may hold.
 pub const MAX_RULES: usize = 1000;
@@ -135,7 +137,7 @@ fn seed_rule(
         name: name.to_owned(),
         severity,
         condition: Condition::Threshold(ThresholdCondition {
-            metric,
+            watched: Watched::Metric(metric),
             comparison,
             threshold,
             recovery_threshold: Some(recovery),
@@ -311,6 +313,22 @@ impl RuleSet {
         }
         problems
     }
+
+    /// Problems against the series the engine has seen: an aggregation a series' kind does
+    /// not have (a percentile of a counter, a rate of a gauge). A series not seen passes.
+    pub(crate) fn kind_problems(&self, kinds: &SeriesKinds) -> Vec<RuleProblem> {
+        self.rules
+            .iter()
+            .enumerate()
+            .flat_map(|(index, rule)| {
+                let id = if rule.name.is_empty() { format!("#{index}") } else { rule.name.clone() };
+                rule.condition
+                    .kind_problems(kinds)
+                    .into_iter()
+                    .map(move |(field, message)| RuleProblem::new(&id, field, message))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -325,20 +343,103 @@ mod tests {
             .rules
             .iter()
             .map(|r| match &r.condition {
-                Condition::Threshold(c) => (c.metric, c.comparison, c.threshold, r.severity),
+                Condition::Threshold(c) => {
+                    (c.watched.clone(), c.comparison, c.threshold, r.severity)
+                }
                 _ => unreachable!(),
             })
             .collect();
         assert_eq!(
             summary,
             [
-                (Metric::ResponseTime, Comparison::Above, 1000.0, Severity::High),
-                (Metric::ErrorRate, Comparison::Above, 0.05, Severity::Critical),
-                (Metric::MemoryUsage, Comparison::Above, 0.8, Severity::Medium),
-                (Metric::CpuUsage, Comparison::Above, 0.8, Severity::Medium),
-                (Metric::CacheHitRate, Comparison::Below, 0.7, Severity::Low),
-                (Metric::DbReplicaLag, Comparison::Above, 10_000.0, Severity::High),
+                (Watched::Metric(Metric::ResponseTime), Comparison::Above, 1000.0, Severity::High),
+                (Watched::Metric(Metric::ErrorRate), Comparison::Above, 0.05, Severity::Critical),
+                (Watched::Metric(Metric::MemoryUsage), Comparison::Above, 0.8, Severity::Medium),
+                (Watched::Metric(Metric::CpuUsage), Comparison::Above, 0.8, Severity::Medium),
+                (Watched::Metric(Metric::CacheHitRate), Comparison::Below, 0.7, Severity::Low),
+                (
+                    Watched::Metric(Metric::DbReplicaLag),
+                    Comparison::Above,
+                    10_000.0,
+                    Severity::High
+                ),
             ]
+        );
+    }
+
+    fn refusal(json: &str) -> Vec<RuleProblem> {
+        match RuleSet::from_json(json) {
+            Err(AlertingError::InvalidRules { problems }) => problems,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn series_rules_read_and_write_back_in_json_and_toml() {
+        let set = RuleSet::from_json(
+            r#"{"rules": [
+              {"name": "posting_fast", "severity": "medium", "kind": "threshold",
+               "series": {"name": "demo_posts_created", "labels": {"page": "1"},
+                          "aggregation": "ratePerMinute"},
+               "comparison": "above", "threshold": 100, "recoveryThreshold": 60, "for": "1m"},
+              {"name": "queue_filling", "severity": "low", "kind": "predictive",
+               "series": {"name": "jobs_waiting"}, "comparison": "above", "threshold": 1000,
+               "horizon": "1h", "lookback": "30m", "minPoints": 5},
+              {"name": "checkout_slo", "severity": "critical", "kind": "burnRate", "slo": 0.99,
+               "minRequests": 20,
+               "outcomes": {"good": {"name": "checkouts_ok"},
+                            "bad": {"name": "checkouts_failed", "aggregation": "increase"}}}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(RuleSet::from_json(&set.to_json().unwrap()).unwrap(), set);
+        let toml = set.to_toml().unwrap();
+        assert_eq!(RuleSet::from_toml(&toml).unwrap(), set, "{toml}");
+        let json = set.to_json().unwrap();
+        assert!(json.contains(r#""aggregation": "ratePerMinute""#), "{json}");
+        assert!(!json.contains(r#""metric""#), "{json}");
+    }
+
+    #[test]
+    fn both_or_neither_of_metric_and_series_are_refused_by_name() {
+        let problems = refusal(
+            r#"{"rules": [
+              {"name": "both", "severity": "low", "kind": "threshold", "metric": "p95",
+               "series": {"name": "orders"}, "comparison": "above", "threshold": 1},
+              {"name": "neither", "severity": "low", "kind": "predictive",
+               "comparison": "above", "threshold": 1, "horizon": "1h", "lookback": "30m",
+               "minPoints": 5}
+            ]}"#,
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].rule, "both");
+        assert!(problems[0].message.contains("both `metric` and `series`"), "{problems:?}");
+        assert_eq!(problems[1].rule, "neither");
+        assert!(problems[1].message.contains("`metric` or `series`"), "{problems:?}");
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused_with_their_fields() {
+        let problems = refusal(
+            r#"{"rules": [
+              {"name": "bad_name", "severity": "low", "kind": "threshold",
+               "series": {"name": "posts-created", "labels": {"__page": "1"}},
+               "comparison": "above", "threshold": 1},
+              {"name": "bad_outcome", "severity": "low", "kind": "burnRate", "slo": 0.99,
+               "outcomes": {"good": {"name": "ok", "aggregation": "ratePerSecond"},
+                            "bad": {"name": "9failed"}}}
+            ]}"#,
+        );
+        let fields: Vec<_> = problems.iter().map(|p| (p.rule.as_str(), p.field.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("bad_name", "series.name"),
+                ("bad_name", "series.labels"),
+                ("bad_outcome", "outcomes.good.aggregation"),
+                ("bad_outcome", "outcomes.bad.name"),
+            ],
+            "{problems:?}"
         );
     }
 

@@ -2,14 +2,15 @@
 
 use std::fmt::Write as _;
 
-use perfkit_core::{Metric, Severity};
+use perfkit_core::Severity;
 
 use crate::labels::Labels;
+use crate::rule::Subject;
 
 /// What a template can refer to.
 pub(crate) struct TemplateValues<'a> {
     pub(crate) name: &'a str,
-    pub(crate) metric: Metric,
+    pub(crate) subject: Subject<'a>,
     pub(crate) severity: Severity,
     pub(crate) value: Option<f64>,
     pub(crate) threshold: Option<f64>,
@@ -84,8 +85,10 @@ pub(crate) fn render(template: &str, values: &TemplateValues<'_>) -> String {
             Ok(Piece::Text(text)) => out.push_str(text),
             Ok(Piece::Placeholder(name)) => match name {
                 "name" | "alertname" => out.push_str(values.name),
-                "metric" => out.push_str(values.metric.as_str()),
-                "unit" => out.push_str(values.metric.unit()),
+                "metric" => {
+                    let _ = write!(out, "{}", values.subject);
+                }
+                "unit" => out.push_str(values.subject.unit()),
                 "severity" => out.push_str(values.severity.as_str()),
                 "value" => push_number(&mut out, values.value),
                 "threshold" => push_number(&mut out, values.threshold),
@@ -119,12 +122,14 @@ fn push_number(out: &mut String, value: Option<f64>) {
 
 #[cfg(test)]
 mod tests {
+    use perfkit_core::{Metric, SeriesAggregation, SeriesSelector};
+
     use super::*;
 
     fn values(labels: &Labels) -> TemplateValues<'_> {
         TemplateValues {
             name: "high_response_time",
-            metric: Metric::ResponseTime,
+            subject: Subject::Metric(Metric::ResponseTime),
             severity: Severity::High,
             value: Some(1010.0),
             threshold: Some(0.0526),
@@ -141,6 +146,22 @@ mod tests {
             &values(&labels),
         );
         assert_eq!(text, "high_response_time: responseTime 1010 ms > 0.053 (api, high)");
+    }
+
+    #[test]
+    fn a_series_shows_its_selector_and_aggregation() {
+        let labels = Labels::new();
+        let mut selector =
+            SeriesSelector::new("demo_posts_created", SeriesAggregation::RatePerMinute);
+        selector.labels.insert("page".to_owned(), "1".to_owned());
+        let values = TemplateValues { subject: Subject::Series(&selector), ..values(&labels) };
+        assert_eq!(
+            render("{{ metric }} at {{ value }} {{ unit }}", &values),
+            r#"demo_posts_created{page="1"} at 1010 ratePerMinute"#
+        );
+        let plain = SeriesSelector::new("queue_depth", SeriesAggregation::Value);
+        let values = TemplateValues { subject: Subject::Series(&plain), ..values };
+        assert_eq!(render("{{ metric }} {{ value }}{{ unit }}", &values), "queue_depth 1010");
     }
 
     #[test]

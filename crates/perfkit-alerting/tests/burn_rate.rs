@@ -1,5 +1,6 @@
 //! SLO burn-rate rules on synthetic error series, with the SRE workbook's numbers: a 99.9 %
-//! SLO (0.1 % error budget), paging at 14.4x over 1 h and 5 min, and at 6x over 6 h and 30 min.
+//! SLO (0.1 % error budget), paging at 14.4x over 1 h and 5 min, and at 6x over 6 h and 30 min;
+//! and on a business success/failure pair (checkouts that succeeded and failed).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -8,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use perfkit_alerting::{
-    AlertEngine, AlertEventKind, AlertRule, BurnRateCondition, Condition, EngineConfig, RuleSet,
+    AlertEngine, AlertEventKind, AlertRule, BurnRateCondition, BurnWindow, Condition, EngineConfig,
+    OutcomePair, RuleSet,
 };
-use perfkit_core::{ManualClock, MetricsSnapshot, Severity, Timestamp};
+use perfkit_core::{BusinessSeries, ManualClock, MetricsSnapshot, SeriesKind, Severity, Timestamp};
 use support::START;
 
 const STEP: Duration = Duration::from_secs(30);
@@ -169,6 +171,109 @@ fn snapshots_without_request_counts_mean_no_data() {
         feed.now = feed.now + STEP;
         empty.timestamp = feed.now;
         kinds.extend(feed.engine.evaluate(&empty).into_iter().map(|e| e.kind));
+    }
+    assert_eq!(kinds, [AlertEventKind::NoData]);
+}
+
+/// A 99 % SLO on checkouts (`checkouts_ok` / `checkouts_failed` counters), one pair: 10x over
+/// 10 min and 1 min.
+fn checkout_rule(min_requests: u64) -> AlertRule {
+    let condition = BurnRateCondition {
+        slo: 0.99,
+        windows: vec![BurnWindow { long: minutes(10), short: minutes(1), factor: 10.0 }],
+        min_requests,
+        outcomes: None,
+    }
+    .with_outcomes(OutcomePair::new("checkouts_ok", "checkouts_failed"));
+    AlertRule {
+        name: "checkout_budget_burn".to_owned(),
+        condition: Condition::BurnRate(condition),
+        ..burn_rule(min_requests)
+    }
+}
+
+fn checkout_counter(name: &str, increase: f64) -> BusinessSeries {
+    BusinessSeries {
+        name: name.to_owned(),
+        labels: Default::default(),
+        kind: SeriesKind::Counter,
+        value: increase,
+        increase: Some(increase),
+        rate_per_second: Some(increase / STEP.as_secs_f64()),
+        sum: None,
+        p50: None,
+        p95: None,
+        p99: None,
+    }
+}
+
+impl Feed {
+    /// Runs `duration` of snapshots carrying only the checkout counters (no request counts):
+    /// `ok` and `failed` each interval, `None` for a counter not registered yet.
+    fn run_checkouts(&mut self, duration: Duration, ok: Option<f64>, failed: Option<f64>) {
+        for _ in 0..(duration.as_secs() / STEP.as_secs()) {
+            self.now = self.now + STEP;
+            self.clock.set(self.now);
+            let mut snapshot = MetricsSnapshot::empty(self.now);
+            snapshot.business.extend(ok.map(|n| checkout_counter("checkouts_ok", n)));
+            snapshot.business.extend(failed.map(|n| checkout_counter("checkouts_failed", n)));
+            for event in self.engine.evaluate(&snapshot) {
+                let elapsed = self.now.duration_since(START);
+                match event.kind {
+                    AlertEventKind::Fired => self.fired.push(elapsed),
+                    AlertEventKind::Resolved => self.resolved.push(elapsed),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn on_checkouts(min_requests: u64) -> Self {
+        let feed = Feed::new(min_requests);
+        feed.engine.replace_rules(RuleSet { rules: vec![checkout_rule(min_requests)] }).unwrap();
+        feed
+    }
+}
+
+#[test]
+fn failed_checkouts_burn_the_budget_and_page_then_resolve() {
+    let mut feed = Feed::on_checkouts(100);
+    // No failure yet, so its counter is not registered: that is zero errors, not no data.
+    feed.run_checkouts(minutes(10), Some(100.0), None);
+    assert!(feed.fired.is_empty());
+    assert_eq!(feed.engine.rule_statuses()[0].value, Some(0.0));
+    // 30 % failed is a 30x burn: the 10 min ratio (1.5 points a step) passes 10x at the 7th.
+    feed.run_checkouts(minutes(5), Some(70.0), Some(30.0));
+    assert_eq!(feed.fired, [minutes(10) + STEP * 7]);
+    let alert = &feed.engine.active_alerts()[0];
+    assert_eq!(alert.labels["metric"], "checkouts_failed/(checkouts_ok+checkouts_failed)");
+    assert!(alert.value.unwrap() > 10.0, "{alert:?}");
+    // Failures stop: the 1 min window clears within two steps, and the alert resolves.
+    feed.run_checkouts(minutes(2), Some(100.0), Some(0.0));
+    assert_eq!(feed.resolved, [minutes(15) + STEP * 2]);
+}
+
+#[test]
+fn min_requests_counts_good_and_bad_events() {
+    // One good and one bad checkout a step: 50 % failed, 40 events in the 10 min window.
+    for (min_requests, pages) in [(100, false), (30, true)] {
+        let mut feed = Feed::on_checkouts(min_requests);
+        feed.run_checkouts(minutes(10), Some(1.0), Some(1.0));
+        assert_eq!(!feed.fired.is_empty(), pages, "min_requests {min_requests}");
+    }
+}
+
+#[test]
+fn without_either_checkout_series_there_is_no_data() {
+    let mut feed = Feed::on_checkouts(100);
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        feed.now = feed.now + STEP;
+        let mut snapshot = MetricsSnapshot::empty(feed.now);
+        // Request counts are there, but this rule does not read them.
+        snapshot.request_count = Some(REQUESTS_PER_STEP);
+        snapshot.error_rate = Some(1.0);
+        kinds.extend(feed.engine.evaluate(&snapshot).into_iter().map(|e| e.kind));
     }
     assert_eq!(kinds, [AlertEventKind::NoData]);
 }

@@ -204,7 +204,7 @@ fn replacing_rules_keeps_unchanged_state_and_refuses_invalid_sets_whole() {
     bad_threshold.name = "other".to_owned();
     bad_threshold.condition =
         perfkit_alerting::Condition::Threshold(perfkit_alerting::ThresholdCondition {
-            metric: Metric::P95,
+            watched: Metric::P95.into(),
             comparison: perfkit_alerting::Comparison::Above,
             threshold: f64::INFINITY,
             recovery_threshold: None,

@@ -1,5 +1,5 @@
-//! Rule sets in JSON and TOML: round trips of every rule kind, and invalid sets refused whole
-//! with every problem listed.
+//! Rule sets in JSON and TOML: round trips of every rule kind, invalid sets refused whole
+//! with every problem listed, and the operations guide's example rules read as written.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -27,7 +27,7 @@ fn every_kind() -> RuleSet {
         name: "memory_full_within_1h".to_owned(),
         severity: Severity::High,
         condition: Condition::Predictive(PredictiveCondition {
-            metric: Metric::MemoryUsage,
+            watched: Metric::MemoryUsage.into(),
             comparison: Comparison::Above,
             threshold: Some(1.0),
             growth_factor: None,
@@ -178,4 +178,24 @@ fn rule_types_read_from_objects_only() {
         panic!()
     };
     assert!(problems[0].to_string().contains("invalid type: sequence"), "{problems:?}");
+}
+
+#[test]
+fn the_operations_guides_series_and_outcome_rules_read() {
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/OPERATIONS.md"),
+    )
+    .unwrap();
+    let section = &guide[guide.find("### Alert rules").expect("an alert rules section")..];
+    let start = section.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    // The server reads `[alerts]` as a rule set document.
+    let set = RuleSet::from_toml(&example.replace("[[alerts.rules]]", "[[rules]]")).unwrap();
+    assert_eq!(set.rules.len(), 2);
+    assert_eq!(set.rules[0].condition.subject().to_string(), r#"demo_posts_created{page="1"}"#);
+    assert_eq!(set.rules[0].condition.subject().unit(), "ratePerMinute");
+    assert_eq!(
+        set.rules[1].condition.subject().to_string(),
+        "checkouts_failed/(checkouts_ok+checkouts_failed)"
+    );
 }

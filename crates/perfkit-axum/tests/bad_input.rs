@@ -247,3 +247,60 @@ async fn without_the_token_bad_input_is_answered_401_first() {
             .await;
     assert_eq!(answer.status, 401, "auth is checked before the body is read");
 }
+
+#[tokio::test]
+async fn series_rules_are_validated_like_the_rest_and_against_the_kinds_seen() {
+    let (service, app) = app().await;
+    let put_rules = |rules: &'static str| {
+        send(&app, Call::new(Method::PUT, &path("/alerts/rules")).admin().json(rules))
+    };
+    // A rule on a series nobody emits yet is taken, and given back as written.
+    let later = r#"{"rules":[{"name":"surge","severity":"medium","kind":"threshold","series":{"name":"demo_posts_created","labels":{"page":"1"},"aggregation":"p95"},"comparison":"above","threshold":100.0,"for":"1m"}]}"#;
+    let answer = put_rules(later).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json(), serde_json::from_str::<serde_json::Value>(later).unwrap());
+    let rules_before = serde_json::to_value(service.parts().alerts.rules()).unwrap();
+
+    let malformed = r#"{"rules":[
+        {"name":"both","severity":"low","kind":"threshold","metric":"p95","series":{"name":"a"},"comparison":"above","threshold":1},
+        {"name":"bad_name","severity":"low","kind":"threshold","series":{"name":"posts-created"},"comparison":"above","threshold":1},
+        {"name":"bad_outcome","severity":"low","kind":"burnRate","slo":0.99,"outcomes":{"good":{"name":"ok","aggregation":"p99"},"bad":{"name":"failed"}}}]}"#;
+    let answer = put_rules(malformed).await;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    let text = answer.text();
+    for expected in [
+        "rule both: cannot read rule: both `metric` and `series`",
+        "rule bad_name field series.name",
+        "rule bad_outcome field outcomes.good.aggregation",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+
+    // Once a snapshot has shown the series to be a counter, a percentile of it is refused.
+    let now = perfkit::core::Clock::now(&perfkit::core::SystemClock);
+    let mut snapshot = perfkit::core::MetricsSnapshot::empty(now);
+    snapshot.business.push(perfkit::core::BusinessSeries {
+        name: "demo_posts_created".to_owned(),
+        labels: Default::default(),
+        kind: perfkit::core::SeriesKind::Counter,
+        value: 10.0,
+        increase: Some(10.0),
+        rate_per_second: Some(0.5),
+        sum: None,
+        p50: None,
+        p95: None,
+        p99: None,
+    });
+    service.parts().alerts.evaluate(&snapshot);
+    let answer = put_rules(later).await;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    assert_eq!(answer.json()["error"]["code"], "validation_failed", "{}", answer.text());
+    assert!(
+        answer.text().contains(
+            "rule surge field series.aggregation: aggregation p95 does not apply to demo_posts_created, a counter"
+        ),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(serde_json::to_value(service.parts().alerts.rules()).unwrap(), rules_before);
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::MetricsError;
+use crate::{BusinessConfig, MetricsError};
 
 /// Settings of a [`Recorder`](crate::Recorder). Every limit keeps memory bounded whatever the
 /// traffic: names beyond a cap are folded into one overflow series instead of being stored.
@@ -23,6 +23,8 @@ pub struct RecorderConfig {
     /// At most one slow-operation warning per this period; the rest are counted and reported
     /// with the next warning.
     pub slow_log_interval: Duration,
+    /// Caps and histogram buckets of the series emitted through the `metrics` facade.
+    pub business: BusinessConfig,
 }
 
 impl Default for RecorderConfig {
@@ -34,6 +36,7 @@ impl Default for RecorderConfig {
             slow_request_threshold: Duration::from_secs(1),
             slow_query_threshold: Duration::from_millis(100),
             slow_log_interval: Duration::from_secs(1),
+            business: BusinessConfig::default(),
         }
     }
 }
@@ -60,6 +63,7 @@ impl RecorderConfig {
         if self.slow_request_threshold.is_zero() || self.slow_query_threshold.is_zero() {
             problems.push("slow thresholds must be greater than zero".to_owned());
         }
+        problems.extend(self.business.problems());
         if problems.is_empty() {
             Ok(())
         } else {

@@ -1,5 +1,5 @@
-//! The crate's one error type: a bad recorder setting, a failed system probe, or a failed
-//! Prometheus exposition.
+//! The crate's one error type: a bad recorder setting, a failed system probe, a failed
+//! Prometheus exposition, or a second global recorder.
 
 /// Everything that can go wrong in perfkit-metrics.
 #[derive(Debug, thiserror::Error)]
@@ -17,4 +17,10 @@ pub enum MetricsError {
     /// The Prometheus registry refused a collector or could not encode the exposition.
     #[error("prometheus exposition failed: {0}")]
     Exposition(#[from] prometheus::Error),
+    /// The process already has a global `metrics` recorder (perfkit's, installed before, or
+    /// another crate's): the facade takes one per process.
+    #[error(
+        "a global metrics recorder is already installed in this process; install perfkit's once, before any other, or combine recorders with metrics-util's FanoutBuilder and install that"
+    )]
+    RecorderAlreadyInstalled,
 }

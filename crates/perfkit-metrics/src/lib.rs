@@ -45,6 +45,7 @@ mod buckets;
 mod config;
 mod error;
 mod exposition;
+pub mod facade;
 mod http;
 mod interval_figures;
 mod probe;
@@ -64,6 +65,7 @@ pub use config::RecorderConfig;
 pub use error::MetricsError;
 pub use exposition::families::{Family as FamilyBuilder, FamilyLabels, desc as family_desc};
 pub use exposition::{PrometheusExporter, RecorderCollector};
+pub use facade::{BusinessConfig, BusinessRegistry, FacadeRecorder};
 pub use http::{Method, StatusClass};
 pub use probe::{
     DiskIo, DiskUsage, InterfaceTraffic, LoadAverage, MemoryFigures, NetworkTraffic,

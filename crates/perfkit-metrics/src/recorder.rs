@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use perfkit_control::StatementSummary;
-use perfkit_core::{Clock, SystemClock, Timestamp};
+use perfkit_core::{BusinessSeries, Clock, SystemClock, Timestamp};
 
 use crate::buckets::{FineBuckets, MAX_VALUE};
+use crate::facade::BusinessRegistry;
 use crate::http::{Method, StatusClass};
 use crate::interval_figures::{IntervalFigures, interval_figures, route_summary};
 use crate::report::{
@@ -111,6 +112,8 @@ pub struct Recorder {
     /// Interval boundaries. Closes and reads of totals that must agree with a boundary take
     /// it; recording never does.
     window: Mutex<Window>,
+    /// The series emitted through the `metrics` facade, closed with the same intervals.
+    business: BusinessRegistry,
 }
 
 impl Default for Recorder {
@@ -146,6 +149,7 @@ impl Recorder {
             slow_query_micros: micros_of(config.slow_query_threshold),
             slow_log: SlowLog::new(config.slow_log_interval),
             window: Mutex::new(Window::new(now)),
+            business: BusinessRegistry::new(config.business.clone()),
             config,
             clock,
         }
@@ -155,6 +159,12 @@ impl Recorder {
     #[must_use]
     pub fn config(&self) -> &RecorderConfig {
         &self.config
+    }
+
+    /// The series emitted through the `metrics` facade (see [`FacadeRecorder`](crate::FacadeRecorder)).
+    #[must_use]
+    pub fn business(&self) -> &BusinessRegistry {
+        &self.business
     }
 
     #[inline]
@@ -404,8 +414,9 @@ impl Recorder {
         let now = self.clock.now();
         let interval =
             interval_figures(&window.reported(now, &totals), window.per_minute(now, &totals));
+        let business = self.business.reported(interval.span.seconds);
         drop(window);
-        self.application_metrics(now, &labels, &totals, interval)
+        self.application_metrics(now, &labels, &totals, interval, business)
     }
 
     /// Closes the running interval now, whatever its length, and returns the figures as of
@@ -443,8 +454,10 @@ impl Recorder {
         let now = self.clock.now();
         let closed = interval_figures(window.close(now, &totals), None);
         let interval = IntervalFigures { per_minute: window.per_minute(now, &totals), ..closed };
+        // Closed under the same lock, so business figures tile the same intervals.
+        let business = self.business.close(interval.span.seconds);
         drop(window);
-        self.application_metrics(now, &labels, &totals, interval)
+        self.application_metrics(now, &labels, &totals, interval, business)
     }
 
     fn application_metrics(
@@ -453,6 +466,7 @@ impl Recorder {
         labels: &LabelSets,
         totals: &Totals,
         interval: IntervalFigures,
+        business: Vec<BusinessSeries>,
     ) -> ApplicationMetrics {
         let database = database_figures(&self.config, labels, totals, &interval);
         ApplicationMetrics {
@@ -483,6 +497,7 @@ impl Recorder {
                 total_connections: totals.ws_opened,
                 messages: totals.ws_messages,
             },
+            business,
         }
     }
 
@@ -564,7 +579,8 @@ impl Recorder {
     }
 
     /// Zeroes every figure, forgets every route, error kind and statement, and every closed
-    /// interval: a new running interval starts now.
+    /// interval: a new running interval starts now. Facade series are zeroed in place (their
+    /// callers hold handles to them), gauges kept.
     pub fn reset(&self) {
         // Held throughout, so a close never reads half-zeroed counters as its boundary.
         let mut window = self.lock_window();
@@ -586,6 +602,7 @@ impl Recorder {
                 counter.store(0, Ordering::Relaxed);
             }
         }
+        self.business.reset();
         window.reset(self.clock.now());
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use perfkit_control::StatementSummary;
-use perfkit_core::{MetricsSnapshot, Timestamp};
+use perfkit_core::{BusinessSeries, MetricsSnapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Everything the recorder knows, as of one read. Returned by
@@ -37,6 +37,9 @@ pub struct ApplicationMetrics {
     pub database: DatabaseFigures,
     /// WebSocket connections opened and messages.
     pub websocket: WebSocketFigures,
+    /// The series emitted through the `metrics` facade over the interval, sorted by name and
+    /// labels, at most `business.maxSnapshotSeries` of them.
+    pub business: Vec<BusinessSeries>,
 }
 
 /// The span of the interval that interval figures cover: a closed interval, or the running
@@ -237,5 +240,6 @@ impl ApplicationMetrics {
         let seconds = self.interval.seconds;
         snapshot.db_pool_waiters =
             waited_ms.filter(|_| seconds >= 0.001).map(|ms| ms / 1000.0 / seconds);
+        snapshot.business.clone_from(&self.business);
     }
 }

@@ -4,27 +4,29 @@
 //! so every such set has a cap, and lookups happen on the hot path, so they must not take a
 //! lock that threads contend on. This table is open addressing over `OnceLock` slots: a lookup
 //! is a hash and a few acquire loads; an insert claims one of `capacity` reservations and then
-//! fills an empty slot. Entries are never removed; a reset swaps in a new table.
+//! fills an empty slot. Entries are never removed; a reset swaps in a new table. Keys are
+//! strings (routes, kinds, statements) or, for the facade's label sets, any type whose hash
+//! the caller computes with the table's seeded hasher.
 
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Entry<V> {
-    key: Box<str>,
+struct Entry<K, V> {
+    key: K,
     value: V,
 }
 
-/// A table of at most `capacity` entries keyed by string.
-pub(crate) struct BoundedTable<V> {
-    slots: Box<[OnceLock<Entry<V>>]>,
+/// A table of at most `capacity` entries, keyed by string unless `K` says otherwise.
+pub(crate) struct BoundedTable<V, K = Box<str>> {
+    slots: Box<[OnceLock<Entry<K, V>>]>,
     reserved: AtomicUsize,
     capacity: usize,
     // Seeded per table, so a client cannot choose names that all collide.
     hasher: foldhash::fast::RandomState,
 }
 
-impl<V> std::fmt::Debug for BoundedTable<V> {
+impl<V, K> std::fmt::Debug for BoundedTable<V, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BoundedTable")
             .field("len", &self.len())
@@ -33,8 +35,8 @@ impl<V> std::fmt::Debug for BoundedTable<V> {
     }
 }
 
-impl<V> BoundedTable<V> {
-    /// A table that accepts at most `capacity` names.
+impl<V, K> BoundedTable<V, K> {
+    /// A table that accepts at most `capacity` keys.
     pub(crate) fn new(capacity: usize) -> Self {
         // At most half full, so probe sequences stay short.
         let slot_count = (capacity.max(1) * 2).next_power_of_two();
@@ -46,24 +48,37 @@ impl<V> BoundedTable<V> {
         }
     }
 
-    /// Number of names in the table.
+    /// Number of keys in the table.
     pub(crate) fn len(&self) -> usize {
         self.reserved.load(Ordering::Relaxed).min(self.capacity)
     }
 
-    /// The value for `key`, inserting `make()` when the name is new; `None` when the name is
-    /// new and the table is full.
+    /// The table's own seeded hasher, for callers that hash composite keys themselves
+    /// (see [`get_or_insert_hashed`](Self::get_or_insert_hashed)).
+    pub(crate) fn hasher(&self) -> &foldhash::fast::RandomState {
+        &self.hasher
+    }
+
+    /// The value whose key satisfies `matches`, probing from `hash`; inserting `make()` when
+    /// none does. `None` when the key is new and the table is full. Every caller must hash a
+    /// given key to the same `hash` (with [`hasher`](Self::hasher)), and `matches` must agree
+    /// with key equality.
     #[inline]
-    pub(crate) fn get_or_insert_with(&self, key: &str, make: impl FnOnce() -> V) -> Option<&V> {
+    pub(crate) fn get_or_insert_hashed(
+        &self,
+        hash: u64,
+        matches: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> (K, V),
+    ) -> Option<&V> {
         let mask = self.slots.len() - 1;
         #[allow(clippy::cast_possible_truncation)] // only the low bits are used
-        let mut index = self.hasher.hash_one(key) as usize & mask;
-        let mut pending: Option<Entry<V>> = None;
+        let mut index = hash as usize & mask;
+        let mut pending: Option<Entry<K, V>> = None;
         let mut make = Some(make);
         for _ in 0..self.slots.len() {
             let slot = &self.slots[index];
             match slot.get() {
-                Some(entry) if &*entry.key == key => return Some(&entry.value),
+                Some(entry) if matches(&entry.key) => return Some(&entry.value),
                 Some(_) => index = (index + 1) & mask,
                 None => {
                     let entry = match pending.take() {
@@ -72,16 +87,16 @@ impl<V> BoundedTable<V> {
                             if !self.reserve() {
                                 return None;
                             }
-                            let value = make.take().map(|make| make())?;
-                            Entry { key: key.into(), value }
+                            let (key, value) = make.take().map(|make| make())?;
+                            Entry { key, value }
                         }
                     };
                     match slot.set(entry) {
                         Ok(()) => return slot.get().map(|entry| &entry.value),
                         // Another thread filled this slot first: keep our entry (and its
-                        // reservation) for the next empty slot, unless it was the same name.
+                        // reservation) for the next empty slot, unless it was the same key.
                         Err(entry) => {
-                            if slot.get().is_some_and(|winner| winner.key == entry.key) {
+                            if slot.get().is_some_and(|winner| matches(&winner.key)) {
                                 self.reserved.fetch_sub(1, Ordering::Relaxed);
                                 return slot.get().map(|winner| &winner.value);
                             }
@@ -99,7 +114,7 @@ impl<V> BoundedTable<V> {
         None
     }
 
-    /// Claims room for one more name; false when the table is full.
+    /// Claims room for one more key; false when the table is full.
     fn reserve(&self) -> bool {
         self.reserved
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |reserved| {
@@ -108,9 +123,24 @@ impl<V> BoundedTable<V> {
             .is_ok()
     }
 
+    /// Every `(key, value)` in the table, in no particular order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.slots.iter().filter_map(OnceLock::get).map(|entry| (&entry.key, &entry.value))
+    }
+}
+
+impl<V> BoundedTable<V> {
+    /// The value for `key`, inserting `make()` when the name is new; `None` when the name is
+    /// new and the table is full.
+    #[inline]
+    pub(crate) fn get_or_insert_with(&self, key: &str, make: impl FnOnce() -> V) -> Option<&V> {
+        let hash = self.hasher.hash_one(key);
+        self.get_or_insert_hashed(hash, |stored| &**stored == key, || (key.into(), make()))
+    }
+
     /// Every `(name, value)` in the table, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.slots.iter().filter_map(OnceLock::get).map(|entry| (&*entry.key, &entry.value))
+        self.entries().map(|(key, value)| (&**key, value))
     }
 }
 

@@ -29,4 +29,7 @@ pub enum PerfkitError {
     /// A host part refused a request (the connection registry at its limit, say).
     #[error(transparent)]
     Host(#[from] perfkit_host::HostError),
+    /// The recorder refused a request (a second global `metrics` recorder, say).
+    #[error(transparent)]
+    Metrics(#[from] perfkit_metrics::MetricsError),
 }

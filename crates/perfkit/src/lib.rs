@@ -59,6 +59,8 @@
 //! - [`host::WorkerPool`]: a resizable tokio worker pool the optimizer can scale.
 //! - [`host::ConnectionRegistry`]: live client connections, with idle cleanup.
 //! - [`adapters`]: the [`control`] traits over the cache and this process.
+//! - [`metrics_facade`]: perfkit as the `metrics` crate's recorder, so `counter!`,
+//!   `gauge!` and `histogram!` anywhere in the process become business series.
 //! - [`database`]: a database pool the optimizer sizes and a [`database::QueryPlanner`]
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
 
@@ -72,6 +74,7 @@ mod events;
 mod history;
 mod host_collector;
 mod indicators;
+pub mod metrics_facade;
 mod report;
 mod runtime_collector;
 mod service;

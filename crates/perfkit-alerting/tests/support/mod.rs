@@ -32,7 +32,7 @@ pub(crate) fn threshold_rule(
         name: name.to_owned(),
         severity: Severity::High,
         condition: Condition::Threshold(ThresholdCondition {
-            metric,
+            watched: metric.into(),
             comparison: Comparison::Above,
             threshold: above,
             recovery_threshold: recovery,

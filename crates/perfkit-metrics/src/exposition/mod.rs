@@ -1,6 +1,8 @@
-//! Prometheus text exposition: the recorder's families written straight into text, then
-//! whatever else is registered in a `prometheus::Registry`, through the same writer.
+//! Prometheus text exposition: the recorder's families written straight into text, then the
+//! series emitted through the `metrics` facade, then whatever else is registered in a
+//! `prometheus::Registry`, through the same writer.
 
+mod business_text;
 pub(crate) mod families;
 mod recorder_collector;
 mod recorder_families;
@@ -8,7 +10,7 @@ mod recorder_text;
 mod system_collector;
 pub(crate) mod text_format;
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus::Registry;
@@ -28,7 +30,8 @@ use system_collector::SystemCollector;
 /// [`registry`](Self::registry), and are gathered and written by the same writer.
 ///
 /// ```
-/// use std::sync::Arc;
+/// use std::collections::HashSet;
+use std::sync::Arc;
 /// use perfkit_metrics::{PrometheusExporter, Recorder};
 ///
 /// let exporter = PrometheusExporter::new(Arc::new(Recorder::default()), None)?;
@@ -88,8 +91,16 @@ impl PrometheusExporter {
     /// # Errors
     /// As [`render`](Self::render).
     pub fn render_into(&self, out: &mut String) -> Result<(), MetricsError> {
+        let gathered = self.registry.gather();
         recorder_text::write_recorder(out, &self.recorder);
-        text_format::write_families(out, &self.registry.gather());
+        // A facade name that another family already has gives way: one family per name.
+        let taken: HashSet<&str> = recorder_families::FAMILIES
+            .iter()
+            .map(|(name, _, _)| *name)
+            .chain(gathered.iter().map(MetricFamily::name))
+            .collect();
+        business_text::write_business(out, self.recorder.business(), &taken);
+        text_format::write_families(out, &gathered);
         Ok(())
     }
 }
@@ -105,6 +116,7 @@ impl RecorderNames {
     fn new() -> Result<Self, MetricsError> {
         let descs = recorder_families::FAMILIES
             .iter()
+            .chain(business_text::FACADE_FAMILIES)
             .map(|(name, help, labels)| families::desc(name, help, labels))
             .collect::<Result<_, _>>()?;
         Ok(RecorderNames { descs })
