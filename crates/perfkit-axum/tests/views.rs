@@ -6,10 +6,8 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use perfkit::core::{BusinessSeries, MetricsSnapshot, SeriesKind};
 use perfkit::metrics::Method;
 use perfkit_axum::{ApiConfig, DashboardConfig};
 use serde_json::json;
@@ -59,34 +57,11 @@ async fn summary_and_dashboard_are_built_from_the_parts() {
     assert!(application["queueLength"].is_null(), "no queue control: {application}");
 }
 
-fn business_series(
-    name: &str,
-    depth: Option<&str>,
-    kind: SeriesKind,
-    value: f64,
-) -> BusinessSeries {
-    let histogram = kind == SeriesKind::Histogram;
-    BusinessSeries {
-        name: name.to_owned(),
-        labels: depth
-            .map(|d| BTreeMap::from([("depth".to_owned(), d.to_owned())]))
-            .unwrap_or_default(),
-        kind,
-        value,
-        increase: Some(value / 10.0),
-        rate_per_second: Some(value / 300.0),
-        sum: histogram.then_some(value * 500.0),
-        p50: histogram.then_some(400.0),
-        p95: histogram.then_some(900.0),
-        p99: histogram.then_some(1000.0),
-    }
-}
-
-/// The business series of the latest snapshot (filled by hand here; the facade's recorder
-/// fills them at each collection) are in `/metrics/application`, `/metrics`, `/history`,
-/// `/summary` and `/dashboard`, which also says which of them its panel shows.
+/// The business series (emitted through the facade into the service's recorder) are in
+/// `/metrics/application`, `/metrics`, `/history`, `/summary` and `/dashboard` with the same
+/// figures as the latest snapshot's, and `/dashboard` says which of them its panel shows.
 #[tokio::test]
-async fn the_latest_snapshots_business_series_are_served_where_the_snapshot_is() {
+async fn the_business_series_are_served_where_the_snapshot_is_with_its_figures() {
     let dashboard = DashboardConfig {
         business_metrics: vec![
             "demo_post_body_bytes".parse().unwrap(),
@@ -97,29 +72,31 @@ async fn the_latest_snapshots_business_series_are_served_where_the_snapshot_is()
     let application = send(&app, Call::get(&path("/metrics/application"))).await.json();
     assert_eq!(application["business"], json!([]), "none emitted yet: {application}");
 
-    let collected = service.readout().latest().unwrap();
-    let business = vec![
-        business_series("demo_page_reads", Some("1"), SeriesKind::Counter, 120.0),
-        business_series("demo_page_reads", Some("6+"), SeriesKind::Counter, 3.0),
-        business_series("demo_post_body_bytes", None, SeriesKind::Histogram, 7.0),
-        business_series("demo_posts_created", None, SeriesKind::Counter, 7.0),
-    ];
-    let snapshot = MetricsSnapshot {
-        timestamp: collected.timestamp + Duration::from_secs(30),
-        business: business.clone(),
-        ..collected
-    };
-    service.take_in_snapshot(snapshot).await;
-    let expected = serde_json::to_value(&business).unwrap();
+    let facade = perfkit::metrics_facade::recorder(&service);
+    metrics::with_local_recorder(&facade, || {
+        metrics::counter!("demo_page_reads", "depth" => "1").increment(120);
+        metrics::counter!("demo_page_reads", "depth" => "6+").increment(3);
+        for bytes in [100.0, 200.0, 300.0] {
+            metrics::histogram!("demo_post_body_bytes").record(bytes);
+        }
+        metrics::counter!("demo_posts_created").increment(3);
+    });
+    let latest = service.collect_now().await;
+    let expected = serde_json::to_value(&latest.business).unwrap();
+    assert_eq!(expected.as_array().unwrap().len(), 4, "{expected}");
 
     let answer = send(&app, Call::get(&path("/metrics/application"))).await;
-    // One `business` key: the view reads the series from the snapshot and nowhere else.
+    // One `business` key: the recorder's, which the snapshot was filled from.
     assert_eq!(answer.text().matches("\"business\"").count(), 1, "{}", answer.text());
     let application = answer.json();
     assert_eq!(application["business"], expected);
-    assert_eq!(application["business"][0]["ratePerSecond"], 0.4);
-    assert_eq!(application["business"][2]["p95"], 900.0);
-    assert_eq!(application["business"][2]["sum"], 3500.0);
+    assert_eq!(application["business"][0]["labels"]["depth"], "1");
+    assert_eq!(application["business"][0]["value"], 120.0);
+    assert_eq!(application["business"][0]["increase"], 120.0);
+    assert!(application["business"][0]["ratePerSecond"].is_number(), "{application}");
+    assert_eq!(application["business"][2]["kind"], "histogram");
+    assert_eq!(application["business"][2]["sum"], 600.0);
+    assert!(application["business"][2]["p95"].is_number(), "{application}");
     let metrics = send(&app, Call::get(&path("/metrics"))).await.json();
     assert_eq!(metrics["application"]["business"], expected);
     let history = send(&app, Call::get(&path("/history?limit=1"))).await.json();
@@ -154,12 +131,13 @@ async fn the_latest_snapshots_business_series_are_served_where_the_snapshot_is()
 #[tokio::test]
 async fn an_unconfigured_dashboard_shows_the_first_series_and_a_long_list_is_refused() {
     let (service, app) = support::app().await;
-    let collected = service.readout().latest().unwrap();
-    let business: Vec<_> = (0..10)
-        .map(|i| business_series(&format!("s{i:02}"), None, SeriesKind::Gauge, 1.0))
-        .collect();
-    let timestamp = collected.timestamp + Duration::from_secs(30);
-    service.take_in_snapshot(MetricsSnapshot { timestamp, business, ..collected }).await;
+    let facade = perfkit::metrics_facade::recorder(&service);
+    metrics::with_local_recorder(&facade, || {
+        for i in 0..10 {
+            metrics::gauge!(format!("s{i:02}")).set(1.0);
+        }
+    });
+    service.collect_now().await;
     let dashboard = send(&app, Call::get(&path("/dashboard"))).await.json();
     assert_eq!(dashboard["business"]["configured"], json!([]));
     assert_eq!(dashboard["business"]["series"].as_array().unwrap().len(), 8);

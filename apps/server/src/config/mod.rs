@@ -60,6 +60,7 @@
 //! cooldowns = { scaleWorkers = "3m" }
 //!
 //! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules and replica lag
+//!                             # (and with the demo on, its demo_deep_page_reads)
 //! name = "slow"
 //! for = "1m"
 //! ...
@@ -612,7 +613,15 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         .validate()
         .map_err(OptimizerError::InvalidConfig)
         .context("section [optimizer]")?;
-    let (alert_rules, inhibit_rules) = sections::alerts_section(file.alerts.as_ref())?;
+    let (mut alert_rules, inhibit_rules) = sections::alerts_section(file.alerts.as_ref())?;
+    let rules_given = file.alerts.as_ref().is_some_and(|alerts| alerts.contains_key("rules"));
+    if chosen.demo == Some(true) && !rules_given {
+        // The defaults, with the demo's rule on one of its business series.
+        let demo = RuleSet::from_json(crate::demo::series::DEEP_READS_RULE)
+            .context("the demo's default alert rule")?;
+        alert_rules.rules.extend(demo.rules);
+        alert_rules.validate().context("the default alert rules with the demo's")?;
+    }
     let notifiers = sections::notifiers_section(
         file.notifiers,
         &chosen.alertmanager_urls,

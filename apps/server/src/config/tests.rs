@@ -508,6 +508,24 @@ fn the_dashboards_business_metrics_are_read_in_selector_form() {
 }
 
 #[test]
+fn the_demo_adds_its_series_rule_to_the_default_rules_only() {
+    let names =
+        |s: &Settings| s.alert_rules.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let plain = settings(&[], &[], "").unwrap();
+    let demo = settings(&["--demo"], &[], "").unwrap();
+    assert_eq!(demo.alert_rules.rules.len(), plain.alert_rules.rules.len() + 1);
+    assert_eq!(names(&demo).last().map(String::as_str), Some("demo_deep_page_reads"));
+    assert!(!names(&plain).contains(&"demo_deep_page_reads".to_owned()));
+    let own = "[[alerts.rules]]\nname = \"slow\"\nseverity = \"high\"\nkind = \"threshold\"\n\
+               metric = \"p95\"\ncomparison = \"above\"\nthreshold = 500";
+    assert_eq!(
+        names(&settings(&["--demo"], &[], own).unwrap()),
+        ["slow"],
+        "the file's rules alone"
+    );
+}
+
+#[test]
 fn a_bad_business_metric_is_a_settings_error_naming_the_field_and_the_entry() {
     for (file, said) in [
         ("[dashboard]\nbusinessMetrics = [\"ok\", \"posts-created\"]", "not a series name"),

@@ -13,6 +13,21 @@ pub(crate) const POST_BODY_BYTES: &str = "demo_post_body_bytes";
 /// demo's three series (every depth of the page reads).
 pub(crate) const DASHBOARD_SERIES: [&str; 3] = [POSTS_CREATED, PAGE_READS, POST_BODY_BYTES];
 
+/// The rule the demo adds to the default alert rules: deep pages (6 and beyond) read more
+/// than 600 times a minute for 2 minutes, the mark of a crawler walking the archive rather
+/// than of readers. Low severity: it tells, it does not page.
+pub(crate) const DEEP_READS_RULE: &str = r#"{"rules": [{
+    "name": "demo_deep_page_reads",
+    "severity": "low",
+    "kind": "threshold",
+    "series": {"name": "demo_page_reads", "labels": {"depth": "6+"}, "aggregation": "ratePerMinute"},
+    "comparison": "above",
+    "threshold": 600,
+    "recoveryThreshold": 300,
+    "for": "2m",
+    "annotations": {"summary": "Pages 6+ are read {{ value }} times a minute (threshold {{ threshold }}): a crawler?"}
+}]}"#;
+
 /// The `depth` label of a read of page `page`: three values, never the page number itself,
 /// so the series stay three however deep clients page.
 #[cfg_attr(not(feature = "demo"), allow(dead_code))]
@@ -35,6 +50,14 @@ mod tests {
         assert_eq!(depth_label(5), "2-5");
         assert_eq!(depth_label(6), "6+");
         assert_eq!(depth_label(10_000), "6+");
+    }
+
+    #[test]
+    fn the_deep_reads_rule_watches_the_page_reads_series() {
+        let rules = perfkit::alerting::RuleSet::from_json(DEEP_READS_RULE).unwrap();
+        assert_eq!(rules.rules.len(), 1);
+        assert!(rules.validate().is_ok());
+        assert!(DEEP_READS_RULE.contains(PAGE_READS));
     }
 
     #[test]

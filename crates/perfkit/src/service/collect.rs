@@ -29,15 +29,6 @@ impl PerformanceService {
         snapshot
     }
 
-    /// Takes in a snapshot made by hand exactly as a collected one (history, alert
-    /// evaluation, live event): for tests of what the edges show from figures no part of the
-    /// test produces (a facade's business series, say).
-    #[cfg(any(test, feature = "test-hooks"))]
-    #[doc(hidden)]
-    pub async fn take_in_snapshot(&self, snapshot: MetricsSnapshot) {
-        self.take_in(snapshot).await;
-    }
-
     /// Reads every source into a snapshot between collections (for an optimizer run): the
     /// interval figures are the last collection's, and no interval boundary moves, so the
     /// next collection still covers everything since the previous one.

@@ -2,7 +2,6 @@
 //! connections, the queue and the business series beside them, each from its owner.
 
 use perfkit::PerformanceService;
-use perfkit::core::BusinessSeries;
 use perfkit::metrics::ApplicationMetrics;
 use serde::Serialize;
 
@@ -10,7 +9,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ApplicationView {
-    /// Requests, latency, throughput, errors, routes, database, WebSocket: the recorder's.
+    /// Requests, latency, throughput, errors, routes, database, WebSocket, and the series
+    /// emitted through the `metrics` facade (`business`): the recorder's, of the last closed
+    /// interval, the same figures the latest snapshot holds.
     #[serde(flatten)]
     pub(crate) recorder: ApplicationMetrics,
     /// Cache reads since start-up: the cache's own counters.
@@ -19,11 +20,6 @@ pub(crate) struct ApplicationView {
     pub(crate) active_connections: Option<f64>,
     /// Jobs waiting at the latest collection (the queue control's); `None` without a queue.
     pub(crate) queue_length: Option<f64>,
-    /// The series emitted through the `metrics` facade, with their figures over the last
-    /// closed interval: the latest snapshot's, which the facade's recorder fills at each
-    /// collection, so this agrees with `/history` and `/summary`. Empty before any is
-    /// emitted.
-    pub(crate) business: Vec<BusinessSeries>,
 }
 
 /// Cache reads as the cache counts them.
@@ -51,8 +47,7 @@ impl ApplicationView {
                 hit_rate: counters.hit_rate,
             },
             active_connections: latest.as_ref().and_then(|s| s.active_connections),
-            queue_length: latest.as_ref().and_then(|s| s.queue_length),
-            business: latest.map(|s| s.business).unwrap_or_default(),
+            queue_length: latest.and_then(|s| s.queue_length),
         }
     }
 }
