@@ -7,7 +7,7 @@
 // data: they are only ever set as text.
 
 import { lineChart } from "./chart.js";
-import { MISSING, bytes, count, el, fill, text } from "./format.js";
+import { MISSING, bytes, clock, count, el, fill, text } from "./format.js";
 import { latest, state } from "./state.js";
 
 /** A series' identity: its name and every label, written as a selector writes it. */
@@ -50,14 +50,33 @@ function labelChips(series) {
   return el("span", "series-labels", null, ...labels.map(([name, value]) => el("code", "series-label", `${name}="${value}"`)));
 }
 
+/**
+ * A histogram's P95 cell: the latest interval's, or, when that interval saw no observation,
+ * the most recent one that did, dimmed and dated (a quiet interval has no percentiles).
+ */
+function p95Cell(now, format) {
+  const cell = el("td", "num", `P95 ${format(now.p95)}`);
+  if (typeof now.p95 === "number") return cell;
+  const key = seriesKey(now);
+  for (let i = state.history.length - 1; i >= 0; i--) {
+    const earlier = seriesOf(state.history[i]).get(key);
+    if (typeof earlier?.p95 !== "number") continue;
+    cell.textContent = `P95 ${format(earlier.p95)}`;
+    cell.classList.add("muted");
+    cell.title = `No observation in the latest interval; this is the P95 of ${clock(state.history[i].timestamp)}`;
+    break;
+  }
+  return cell;
+}
+
 function row(series) {
   const now = current(series);
   const format = valueFormat(now.name);
   const value = now.kind === "gauge" ? format(now.value) : count(now.value);
-  const headline = now.kind === "counter" ? perSecond(now.ratePerSecond) : now.kind === "histogram" ? `P95 ${format(now.p95)}` : MISSING;
+  const headline = now.kind === "counter" ? el("td", "num", perSecond(now.ratePerSecond)) : now.kind === "histogram" ? p95Cell(now, format) : el("td", "num", MISSING);
   const name = el("th", "series-name", null, el("span", null, now.name), labelChips(now));
   name.scope = "row";
-  const line = el("tr", null, null, name, el("td", null, null, el("span", "status-chip", now.kind)), el("td", "num", value), el("td", "num", headline));
+  const line = el("tr", null, null, name, el("td", null, null, el("span", "status-chip", now.kind)), el("td", "num", value), headline);
   line.dataset.series = seriesKey(now);
   return line;
 }
