@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod demo;
 mod logging;
+mod program_info;
 mod reload;
 mod security;
 mod serve;
@@ -19,8 +20,10 @@ mod wiring;
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use clap::Parser;
+use perfkit::core::Timestamp;
 use perfkit::metrics::Recorder;
 
 // A request allocates and frees a few dozen small blocks across the worker threads (headers,
@@ -34,8 +37,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const SETTINGS_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    let started_at = Timestamp::from_system_time(SystemTime::now());
     let cli = cli::Cli::parse();
-    let settings = match config::load(&cli, &|name| std::env::var(name).ok()) {
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = match config::load(&cli, &env) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("perfkit-server: {error:#}");
@@ -51,11 +56,12 @@ fn main() -> ExitCode {
         eprintln!("perfkit-server: {error}");
         return ExitCode::FAILURE;
     }
+    let program = program_info::program_info(started_at, config::source(&cli, &env));
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli, recorder)));
+        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli, recorder, program)));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -12,6 +12,7 @@ use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use perfkit::host::{WorkerPool, WorkerPoolConfig};
 use perfkit::metrics::Recorder;
+use perfkit_axum::ProgramInfo;
 use tokio::net::{TcpListener, TcpSocket};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -20,6 +21,7 @@ use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
 #[cfg(feature = "demo")]
 use crate::demo::{self, DemoDatabase};
+use crate::program_info::BuildInfoCollector;
 use crate::reload;
 use crate::security;
 use crate::serve::{
@@ -29,8 +31,14 @@ use crate::serve::{
 /// Runs the server until SIGINT or SIGTERM: binds first (so a taken address fails before
 /// anything starts), builds and starts the service, serves, drains, stops the service.
 /// SIGHUP meanwhile reloads what `reload` can, re-reading the layers `cli` names. The service
-/// records into `recorder`, which logging already feeds with the demo's statement timings.
-pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -> Result<()> {
+/// records into `recorder`, which logging already feeds with the demo's statement timings;
+/// `program` is what `/info` and `perfkit_build_info` say of this binary.
+pub(crate) async fn run(
+    settings: Settings,
+    cli: Cli,
+    recorder: Arc<Recorder>,
+    program: ProgramInfo,
+) -> Result<()> {
     let listener =
         listen(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
     let address = listener.local_addr().context("cannot read the bound address")?;
@@ -55,10 +63,11 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     let service = build_service(&settings, recorder, &jobs, database.as_ref()).await?;
     #[cfg(not(feature = "demo"))]
     let service = build_service(&settings, recorder, &jobs).await?;
+    expose_build_info(&service, &program)?;
     #[cfg(feature = "demo")]
-    let router = build_router(&service, &settings, token.0, &jobs, database.clone())?;
+    let router = build_router(&service, &settings, token.0, program, &jobs, database.clone())?;
     #[cfg(not(feature = "demo"))]
-    let router = build_router(&service, &settings, token.0)?;
+    let router = build_router(&service, &settings, token.0, program)?;
     #[cfg(feature = "demo")]
     let database_kind = database.as_ref().map_or("none", DemoDatabase::kind);
     #[cfg(not(feature = "demo"))]
@@ -99,6 +108,18 @@ pub(crate) async fn run(settings: Settings, cli: Cli, recorder: Arc<Recorder>) -
     }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
+}
+
+/// `perfkit_build_info` in the service's Prometheus exposition.
+fn expose_build_info(service: &PerformanceService, program: &ProgramInfo) -> Result<()> {
+    let collector =
+        BuildInfoCollector::new(program).context("cannot describe the build information")?;
+    service
+        .parts()
+        .exporter
+        .registry()
+        .register(Box::new(collector))
+        .context("cannot add the build information to the exposition")
 }
 
 /// How connections are served, with their figures in the service's Prometheus exposition.
@@ -195,10 +216,11 @@ pub(crate) fn build_router(
     service: &PerformanceService,
     settings: &Settings,
     admin_token: String,
+    program: ProgramInfo,
     #[cfg(feature = "demo")] jobs: &WorkerPool,
     #[cfg(feature = "demo")] database: Option<DemoDatabase>,
 ) -> Result<Router> {
-    let api = perfkit_axum::ApiConfig { admin_token, ..settings.api.clone() };
+    let api = perfkit_axum::ApiConfig { admin_token, program, ..settings.api.clone() };
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut router =
         perfkit_axum::router(service.clone(), api).context("the admin API refused its settings")?;

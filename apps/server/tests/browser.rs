@@ -139,6 +139,15 @@ async fn the_dashboard_works_in_a_real_browser() {
         )
         .await;
 
+    // The footer names the build, from /info, with the uptime ticking.
+    browser
+        .wait_for("the build in the footer", "return document.body.dataset.buildInfo === 'shown'")
+        .await;
+    let footer = text_of(&browser, "build-info").await;
+    let named = format!("perfkit-server {} (", env!("CARGO_PKG_VERSION"));
+    assert!(footer.starts_with(&named), "{footer}");
+    assert!(footer.contains(") · up ") && footer.contains(" · rustc "), "{footer}");
+
     // The alert the demo's traffic fires is listed with its severity and since when.
     browser
         .wait_for(

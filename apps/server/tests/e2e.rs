@@ -206,6 +206,47 @@ async fn promtool_verdict(client: &Client, server: &Server) -> Result<(), String
     ))
 }
 
+/// `/info` names this binary's build, and the exposition's `perfkit_build_info` the same one,
+/// beside the tokio runtime's figures.
+async fn info_and_the_exposition_name_one_build(client: &Client, server: &Server) {
+    let info = get_json(client, server, "/api/performance/info").await;
+    assert_eq!(info["name"], "perfkit-server", "{info}");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"), "{info}");
+    let rustc = info["rustc"].as_str().unwrap();
+    assert!(rustc.starts_with("rustc "), "{info}");
+    let commit = info["gitCommit"].as_str().unwrap();
+    assert!(!commit.is_empty(), "{info}");
+    assert!(info["buildTime"].as_str().unwrap().ends_with('Z'), "{info}");
+    assert!(info["startTime"].as_str().unwrap().ends_with('Z'), "{info}");
+    assert!(info["uptimeSeconds"].is_u64(), "{info}");
+    // The test starts the server with flags and no config file.
+    assert_eq!(info["configSource"], "environment and flags", "{info}");
+    let features = info["features"].as_array().unwrap();
+    assert_eq!(features.contains(&json!("demo")), cfg!(feature = "demo"), "{info}");
+
+    let response =
+        client.get(server.url("/api/performance/metrics/prometheus")).send().await.unwrap();
+    let text = response.text().await.unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    let build_info = format!(
+        r#"perfkit_build_info{{version="{version}",git_commit="{commit}",rustc="{rustc}"}} 1"#
+    );
+    assert!(text.lines().any(|line| line == build_info), "no `{build_info}` in:\n{text}");
+    assert!(text.contains("# TYPE perfkit_build_info gauge"), "{text}");
+    for (family, kind) in [
+        ("tokio_workers", "gauge"),
+        ("tokio_alive_tasks", "gauge"),
+        ("tokio_global_queue_depth", "gauge"),
+        ("tokio_worker_busy_seconds_total", "counter"),
+    ] {
+        assert!(text.contains(&format!("# HELP {family} ")), "{family} has no HELP");
+        assert!(text.contains(&format!("# TYPE {family} {kind}\n")), "{family} is no {kind}");
+        assert!(text.lines().any(|line| line.starts_with(&format!("{family} "))), "{family}");
+    }
+    let system = get_json(client, server, "/api/performance/metrics/system").await;
+    assert!(system["runtime"]["workers"].as_u64().unwrap() >= 1, "{system}");
+}
+
 /// SIGTERM: the process drains, stops the service, logs it and exits 0.
 fn stops_cleanly_on_sigterm(server: Server) {
     let (status, logs) = server.terminate();
@@ -224,6 +265,7 @@ async fn every_endpoint_on_the_memory_cache() {
 
     demo_reads_are_cached(&client, &server).await;
     let promtool = promtool_verdict(&client, &server).await;
+    info_and_the_exposition_name_one_build(&client, &server).await;
     clearing_the_cache_needs_the_token(&client, &server, TOKEN).await;
     assert_eq!(count(&cache_stats(&client, &server).await, "keys"), 0);
     every_seed_endpoint_answers(&client, &server, TOKEN).await;

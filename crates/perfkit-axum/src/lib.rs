@@ -5,7 +5,7 @@
 //! | feature | adds | over |
 //! |---|---|---|
 //! | (none) | [`RequestMetricsLayer`], [`ApiError`]/[`ErrorKind`], the extractors ([`ApiJson`], [`ApiQuery`], [`ApiPath`], [`JsonBytes`]), [`middleware`] | `perfkit-metrics`, axum, tower |
-//! | `api` | `router`, `ApiConfig`, `openapi`, `From` the perfkit crates' errors into [`ApiError`] | `perfkit` (with `openapi`), utoipa, tower-http |
+//! | `api` | `router`, `ApiConfig` (with `ProgramInfo`), `openapi`, `From` the perfkit crates' errors into [`ApiError`] | `perfkit` (with `openapi`), utoipa, tower-http |
 //! | `dashboard` (implies `api`) | the page at `/` and its assets under `/assets/` | |
 //!
 //! The defaults are `api` and `dashboard`. The API's contract is `docs/openapi.json` in the
@@ -114,6 +114,8 @@ pub use api::config::{ApiConfig, ApiConfigError, MIN_TOKEN_BYTES};
 pub use api::dashboard_config::{BusinessMetric, DashboardConfig, MAX_BUSINESS_METRICS};
 #[cfg(feature = "api")]
 pub use api::openapi::{openapi, openapi_json};
+#[cfg(feature = "api")]
+pub use api::program_info::ProgramInfo;
 #[cfg(feature = "api")]
 pub use api::router::{nest, router};
 pub use error::{ApiError, ErrorKind};

@@ -7,7 +7,8 @@ mod support;
 
 use axum::http::{Method, StatusCode, header};
 use perfkit::HealthStatus;
-use perfkit_axum::ApiConfig;
+use perfkit::core::Timestamp;
+use perfkit_axum::{ApiConfig, ProgramInfo};
 use serde_json::{Value, json};
 use support::{Call, TOKEN, app, app_with, path, send};
 
@@ -33,7 +34,14 @@ async fn every_endpoint_answers_with_its_documented_shape() {
             assert!(b["system"].is_object(), "{b}");
             assert!(b["application"]["requests"].is_object(), "{b}");
         }),
-        (Call::get(&path("/metrics/system")), |b| assert!(b.is_object(), "{b}")),
+        (Call::get(&path("/metrics/system")), |b| {
+            assert!(b["process"]["pid"].is_number(), "{b}");
+            // The runtime that built the answer: this test's current-thread one.
+            assert_eq!(b["runtime"]["workers"], 1, "{b}");
+            assert!(b["runtime"]["aliveTasks"].is_number(), "{b}");
+            assert!(b["runtime"]["globalQueueDepth"].is_number(), "{b}");
+            assert!(b["runtime"]["workerBusySecondsTotal"].as_f64().unwrap() >= 0.0, "{b}");
+        }),
         (Call::get(&path("/metrics/application")), |b| {
             assert!(b["responseTime"].is_object(), "{b}");
             assert!(b["throughput"].is_object(), "{b}");
@@ -122,6 +130,18 @@ async fn every_endpoint_answers_with_its_documented_shape() {
         }),
         (Call::get(&path("/openapi.json")), |b| {
             assert!(b["openapi"].as_str().unwrap().starts_with("3.1"), "{b}");
+        }),
+        (Call::get(&path("/info")), |b| {
+            // A host that said nothing: perfkit's own version, the rest unknown.
+            assert_eq!(b["name"], "perfkit", "{b}");
+            assert_eq!(b["version"], env!("CARGO_PKG_VERSION"), "{b}");
+            for unknown in ["gitCommit", "rustc", "configSource"] {
+                assert_eq!(b[unknown], "unknown", "{unknown}: {b}");
+            }
+            assert!(b["buildTime"].is_null(), "{b}");
+            assert_eq!(b["features"], json!([]), "{b}");
+            assert!(b["startTime"].as_str().unwrap().ends_with('Z'), "{b}");
+            assert!(b["uptimeSeconds"].is_u64(), "{b}");
         }),
     ];
     for (call, check) in rows {
@@ -313,4 +333,52 @@ async fn reads_can_be_put_behind_the_token() {
         let answer = send(&app, Call::get(&path(open))).await;
         assert_ne!(answer.status, 401, "{open}");
     }
+}
+
+#[tokio::test]
+async fn info_says_what_the_host_gave_and_is_a_read() {
+    let started_at: Timestamp = "2026-01-02T03:04:05.000Z".parse().unwrap();
+    let program = ProgramInfo {
+        name: "perfkit-server".to_owned(),
+        version: "9.8.7".to_owned(),
+        git_commit: "abc1234".to_owned(),
+        build_time: Some("2026-01-01T00:00:00.000Z".parse().unwrap()),
+        rustc: "rustc 1.90.0 (1159e78c4 2025-09-14)".to_owned(),
+        features: vec!["demo".to_owned(), "tls".to_owned()],
+        config_source: "/etc/perfkit.toml".to_owned(),
+        started_at: Some(started_at),
+    };
+    let config = ApiConfig {
+        admin_token: TOKEN.to_owned(),
+        protect_reads: true,
+        program,
+        ..ApiConfig::default()
+    };
+    let (_, app) = app_with(config).await;
+    let refused = send(&app, Call::get(&path("/info"))).await;
+    assert_eq!(refused.status, 401, "a read, behind the token where reads are protected");
+    assert_eq!(refused.error_code(), "unauthorized");
+
+    let answer = send(&app, Call::get(&path("/info")).admin()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body = answer.json();
+    let uptime = body["uptimeSeconds"].as_u64().unwrap();
+    let expected = Timestamp::from_system_time(std::time::SystemTime::now())
+        .duration_since(started_at)
+        .as_secs();
+    assert!(uptime <= expected && uptime + 5 >= expected, "{uptime} vs {expected}");
+    assert_eq!(
+        body,
+        json!({
+            "name": "perfkit-server",
+            "version": "9.8.7",
+            "gitCommit": "abc1234",
+            "buildTime": "2026-01-01T00:00:00.000Z",
+            "rustc": "rustc 1.90.0 (1159e78c4 2025-09-14)",
+            "startTime": "2026-01-02T03:04:05.000Z",
+            "uptimeSeconds": uptime,
+            "configSource": "/etc/perfkit.toml",
+            "features": ["demo", "tls"],
+        })
+    );
 }

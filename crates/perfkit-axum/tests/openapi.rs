@@ -60,6 +60,7 @@ fn the_document_is_openapi_3_1_and_covers_every_endpoint() {
         ("put", "/alerts/rules"),
         ("get", "/stream"),
         ("get", "/openapi.json"),
+        ("get", "/info"),
         ("get", "/health/live"),
         ("get", "/health/ready"),
     ];

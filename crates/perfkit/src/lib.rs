@@ -63,6 +63,7 @@
 //!   `gauge!` and `histogram!` anywhere in the process become business series.
 //! - [`database`]: a database pool the optimizer sizes and a [`database::QueryPlanner`]
 //!   that explains measured statements (`perfkit-sqlx` implements both for sqlx).
+//! - [`RuntimeFigures`]: the tokio runtime's workers, tasks, global queue and busy time.
 
 pub mod adapters;
 pub mod analysis;
@@ -77,6 +78,7 @@ mod indicators;
 pub mod metrics_facade;
 mod report;
 mod runtime_collector;
+mod runtime_figures;
 mod service;
 
 pub use clock::TokioClock;
@@ -85,6 +87,7 @@ pub use events::LiveEvent;
 pub use history::SnapshotHistory;
 pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_INDICATORS};
 pub use report::{PerformanceReport, Period, averages};
+pub use runtime_figures::RuntimeFigures;
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
     Parts, PerformanceService, PerformanceServiceBuilder, Readout, ServiceConfig, ServiceStatus,

@@ -506,6 +506,21 @@ pub(crate) fn config_path(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Op
         .or_else(|| var("PERFKIT_CONFIG").filter(|v| !v.trim().is_empty()).map(PathBuf::from))
 }
 
+/// Where the settings came from, as `GET /info` says it: the config file's path when one is
+/// named; else `environment and flags` when either sets anything; else `defaults`.
+pub(crate) fn source(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> String {
+    if let Some(path) = config_path(cli, var) {
+        return path.display().to_string();
+    }
+    // An environment that does not parse never gets this far (`load` refused it first).
+    let env_given = Layer::from_env(var).map_or(true, |env| env != Layer::default());
+    if env_given || Layer::from_cli(cli) != Layer::default() {
+        "environment and flags".to_owned()
+    } else {
+        "defaults".to_owned()
+    }
+}
+
 /// Reads every layer: the flags in `cli`, the environment through `var`, and the config file
 /// they name.
 pub(crate) fn load(cli: &Cli, var: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {

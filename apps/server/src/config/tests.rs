@@ -384,6 +384,19 @@ fn the_config_file_is_found_through_the_environment_and_a_flag_wins() {
 }
 
 #[test]
+fn the_source_is_the_file_else_the_environment_and_flags_else_the_defaults() {
+    assert_eq!(source(&Cli::default(), &|_| None), "defaults");
+    let token = |name: &str| (name == "PERFKIT_ADMIN_TOKEN").then(|| "x".repeat(32));
+    assert_eq!(source(&Cli::default(), &token), "environment and flags");
+    let cli = Cli { demo: Some(true), ..Cli::default() };
+    assert_eq!(source(&cli, &|_| None), "environment and flags");
+    let cli = Cli { config: Some("/etc/perfkit.toml".into()), ..cli };
+    assert_eq!(source(&cli, &token), "/etc/perfkit.toml");
+    let named = |name: &str| (name == "PERFKIT_CONFIG").then(|| "/srv/perfkit.toml".to_owned());
+    assert_eq!(source(&Cli::default(), &named), "/srv/perfkit.toml");
+}
+
+#[test]
 fn durations_read_as_humantime_text_or_whole_milliseconds_in_every_section() {
     let as_text = r#"
         [server]

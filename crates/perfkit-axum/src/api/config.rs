@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::api::dashboard_config::{DashboardConfig, MAX_BUSINESS_METRICS};
+use crate::api::program_info::ProgramInfo;
 
 /// Settings of [`router`](crate::router).
 ///
@@ -63,6 +64,11 @@ pub struct ApiConfig {
     /// What the dashboard shows of the business series (`/dashboard`'s `business`).
     #[serde(skip)]
     pub dashboard: DashboardConfig,
+    /// What `GET /info` says about the program serving the API: only the host knows it, so
+    /// it is never read from a config file (default: perfkit's own version, the rest
+    /// unknown).
+    #[serde(skip)]
+    pub program: ProgramInfo,
 }
 
 perfkit::core::maps_only!(deserialize: ApiConfig);
@@ -76,6 +82,7 @@ impl Default for ApiConfig {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             dashboard: DashboardConfig::default(),
+            program: ProgramInfo::default(),
         }
     }
 }
@@ -90,6 +97,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("dashboard", &self.dashboard)
+            .field("program", &self.program)
             .finish()
     }
 }
@@ -220,7 +228,9 @@ mod tests {
         };
         assert_eq!(config, expected);
         assert_eq!(serde_json::from_str::<ApiConfig>("{}").unwrap(), ApiConfig::default());
-        for refused in [r#"{"adminToken": "x"}"#, r#"{"admin_token": "x"}"#, "[]"] {
+        for refused in
+            [r#"{"adminToken": "x"}"#, r#"{"admin_token": "x"}"#, r#"{"program": {}}"#, "[]"]
+        {
             assert!(serde_json::from_str::<ApiConfig>(refused).is_err(), "{refused}");
         }
     }

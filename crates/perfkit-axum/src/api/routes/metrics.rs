@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use perfkit::PerformanceReport;
-use perfkit::metrics::SystemMetrics;
 use serde::Serialize;
 
 use crate::api::auth::{Admin, Reader};
@@ -14,7 +13,7 @@ use crate::api::refusals::{AdminRefusals, ReadRefusals};
 use crate::api::respond::stack_headers;
 use crate::api::state::AppState;
 use crate::api::views::{
-    self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary,
+    self, ApplicationView as ApplicationMetrics, Dashboard, MetricsView, Summary, SystemView,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, LimitQuery};
@@ -61,17 +60,17 @@ pub(crate) async fn all_metrics(_: Reader, State(state): State<AppState>) -> Jso
     Json(MetricsView::of(&state.service))
 }
 
-/// CPU, load, memory, disks, network, process RSS.
+/// CPU, load, memory, disks, network, process RSS, and the tokio runtime.
 #[utoipa::path(get, path = "/metrics/system", tag = "metrics",
     responses(
-        (status = 200, description = "System metrics", body = perfkit::metrics::SystemMetrics),
+        (status = 200, description = "System metrics, with the tokio runtime's", body = SystemView),
         ReadRefusals,
         (status = 503, description = "The system probe failed", body = ErrorBody),
     ))]
 pub(crate) async fn system_metrics(
     _: Reader,
     State(state): State<AppState>,
-) -> Result<Json<SystemMetrics>, ApiError> {
+) -> Result<Json<SystemView>, ApiError> {
     views::system_metrics(&state.service).map(Json).ok_or_else(|| {
         ApiError::Unavailable("the system probe could not read the machine".to_owned())
     })

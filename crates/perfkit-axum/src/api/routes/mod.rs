@@ -8,6 +8,7 @@ pub(crate) mod cache;
 pub(crate) mod database;
 pub(crate) mod handshake;
 pub(crate) mod health;
+pub(crate) mod info;
 pub(crate) mod instances;
 pub(crate) mod metrics;
 pub(crate) mod openapi_document;
@@ -59,7 +60,8 @@ pub(crate) fn api(prefix: &str) -> OpenApiRouter<AppState> {
         .routes(at(prefix, routes!(health::ready)))
         .routes(at(prefix, routes!(stream::stream)))
         .routes(at(prefix, routes!(stream_ticket::issue)))
-        .routes(at(prefix, routes!(openapi_document::document)));
+        .routes(at(prefix, routes!(openapi_document::document)))
+        .routes(at(prefix, routes!(info::info)));
     #[cfg(feature = "dashboard")]
     let api = crate::dashboard::register(api);
     api

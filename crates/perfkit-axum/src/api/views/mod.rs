@@ -5,17 +5,18 @@
 mod application;
 mod business;
 mod dashboard;
+mod system;
 
 use perfkit::PerformanceService;
 use perfkit::analysis::{PerformanceScore, score};
 use perfkit::core::MetricsSnapshot;
-use perfkit::metrics::SystemMetrics;
 use perfkit::optimizer::Recommendation;
 use serde::Serialize;
 
 pub(crate) use application::ApplicationView;
 pub(crate) use business::BusinessPanel;
 pub(crate) use dashboard::{AlertsView, Dashboard};
+pub(crate) use system::SystemView;
 
 /// Recommendations shown in a summary.
 const TOP_RECOMMENDATIONS: usize = 3;
@@ -58,8 +59,8 @@ impl Summary {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MetricsView {
-    /// The machine and this process; `None` when the probe failed.
-    pub(crate) system: Option<SystemMetrics>,
+    /// The machine, this process and its runtime; `None` when the probe failed.
+    pub(crate) system: Option<SystemView>,
     /// Requests, errors, database, WebSocket, cache reads, connections, queue, business
     /// series.
     pub(crate) application: ApplicationView,
@@ -71,11 +72,11 @@ impl MetricsView {
     }
 }
 
-/// System figures, read now (or a reading younger than the probe's gap); `None` when the
-/// probe fails.
-pub(crate) fn system_metrics(service: &PerformanceService) -> Option<SystemMetrics> {
+/// System figures, read now (or a reading younger than the probe's gap), with the runtime's;
+/// `None` when the probe fails.
+pub(crate) fn system_metrics(service: &PerformanceService) -> Option<SystemView> {
     match service.parts().probe.sample() {
-        Ok(system) => Some(system),
+        Ok(system) => Some(SystemView::of(system)),
         Err(error) => {
             tracing::warn!(%error, "system probe failed");
             None
