@@ -76,7 +76,7 @@ function row(series) {
   const headline = now.kind === "counter" ? el("td", "num", perSecond(now.ratePerSecond)) : now.kind === "histogram" ? p95Cell(now, format) : el("td", "num", MISSING);
   const name = el("th", "series-name", null, el("span", null, now.name), labelChips(now));
   name.scope = "row";
-  const line = el("tr", null, null, name, el("td", null, null, el("span", "status-chip", now.kind)), el("td", "num", value), headline);
+  const line = el("tr", null, null, name, el("td", "series-kind", null, el("span", "status-chip", now.kind)), el("td", "num", value), headline);
   line.dataset.series = seriesKey(now);
   return line;
 }
@@ -100,7 +100,7 @@ export function renderBusinessPanel() {
     return;
   }
   const head = el("thead", null, null, el("tr", null, null, ...["Series", "Kind", "Value", "Rate or P95"].map((label, i) => {
-    const cell = el("th", i >= 2 ? "num" : null, label);
+    const cell = el("th", i >= 2 ? "num" : i === 1 ? "series-kind" : null, label);
     cell.scope = "col";
     return cell;
   })));
