@@ -373,6 +373,141 @@ async fn the_dashboard_works_in_a_real_browser() {
     browser.quit().await;
 }
 
+/// The Business panel and charts against the real `perfkit-server --demo`: the demo's three
+/// series (its `[dashboard] businessMetrics` defaults) appear once its handlers emit them and
+/// move with the live stream, label values shown as text.
+///
+/// Past the empty state this needs perfkit installed as the `metrics` facade's recorder (the
+/// facade's recorder in perfkit-metrics, installed by the server): without it the demo's
+/// figures go nowhere and the panel keeps saying none has been emitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_business_panel_shows_the_demos_series_live() {
+    let driver = ChromeDriver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, "fast.toml", "[service]\ncollectInterval = 500\n");
+    let server = Server::start(&["--demo", "--config", &config], &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    let client = reqwest::Client::new();
+    server.wait_for_health(&client).await;
+
+    let browser = driver.session(1280, 900).await;
+    browser.goto(&server.url("/")).await;
+    // Nothing emitted yet: the panel names the configured series and how to emit one.
+    let empty = browser
+        .wait_for(
+            "the Business panel's empty state",
+            "return document.body.dataset.ready === 'true' \
+             && document.querySelector('#business-body .business-empty')?.textContent",
+        )
+        .await;
+    let empty = empty.as_str().unwrap();
+    for name in ["demo_posts_created", "demo_page_reads", "demo_post_body_bytes"] {
+        assert!(empty.contains(name), "{empty}");
+    }
+    assert!(empty.contains("[dashboard] businessMetrics"), "{empty}");
+
+    // The demo's handlers emit: a post created, pages read at each depth.
+    let create_post = || async {
+        let answer = client
+            .post(server.url("/api/users/3/posts"))
+            .json(&json!({ "title": "Business", "body": "x".repeat(300) }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
+    };
+    create_post().await;
+    for page in [1, 3, 8] {
+        let answer = client
+            .get(server.url(&format!("/api/posts?page={page}&limit=5")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let rows = browser
+        .wait_for(
+            "the demo's series in the Business panel (needs the facade's recorder)",
+            "const rows = [...document.querySelectorAll('#business-body tr[data-series]')] \
+               .map(r => r.dataset.series); \
+             return rows.includes('demo_posts_created') && rows.includes('demo_post_body_bytes') \
+               && rows.includes('demo_page_reads{depth=\"6+\"}') && rows",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        json!([
+            "demo_posts_created",
+            "demo_page_reads{depth=\"1\"}",
+            "demo_page_reads{depth=\"2-5\"}",
+            "demo_page_reads{depth=\"6+\"}",
+            "demo_post_body_bytes",
+        ]),
+        "in the configured order, each depth of the page reads"
+    );
+    let cells = |series: &str| {
+        browser.run(
+            "const row = [...document.querySelectorAll('#business-body tr')] \
+               .find(r => r.dataset.series === arguments[0]); \
+             return [...row.querySelectorAll('td, code.series-label')].map(n => n.textContent)",
+            json!([series]),
+        )
+    };
+    // The P95 of the last interval that saw a post (the latest may have seen none).
+    let p95 = browser
+        .wait_for(
+            "the body size's P95",
+            "const row = document.querySelector('#business-body tr[data-series=\"demo_post_body_bytes\"]'); \
+             const cells = [...row.querySelectorAll('td')].map(td => td.textContent); \
+             return cells[0] === 'histogram' && /^P95 [0-9.]+ B$/.test(cells[2]) && cells",
+        )
+        .await;
+    assert_eq!(p95[1], "1", "one post so far: {p95}");
+    let deep = cells("demo_page_reads{depth=\"6+\"}").await;
+    assert_eq!(deep[0], "depth=\"6+\"", "the label, as text: {deep}");
+    assert_eq!(deep[1], "counter", "{deep}");
+    assert!(deep[3].as_str().unwrap().ends_with("/s"), "a rate per second: {deep}");
+
+    // A second post shows without a reload, from the stream's next snapshot.
+    browser.run("window.notReloaded = true", json!([])).await;
+    create_post().await;
+    browser
+        .wait_for(
+            "the posts counter at 2, live",
+            "const row = document.querySelector('#business-body tr[data-series=\"demo_posts_created\"]'); \
+             return window.notReloaded === true && row?.querySelectorAll('td')[1].textContent === '2'",
+        )
+        .await;
+
+    // The Metrics tab charts each series: a rate for the counters, P50/P95/P99 for the body size.
+    browser.click("#tab-metrics").await;
+    let charts = browser
+        .wait_for(
+            "a chart per business series",
+            "const charts = [...document.querySelectorAll('#business-charts .business-chart')]; \
+             return !document.getElementById('business-charts').hidden && charts.length === 5 \
+               && charts.every(c => c.querySelector('svg path.line')) \
+               && charts.map(c => c.querySelector('h2').firstChild.textContent)",
+        )
+        .await;
+    assert_eq!(charts[4], "demo_post_body_bytes", "{charts}");
+    let legend = browser
+        .run(
+            "return [...document.querySelectorAll('#business-charts .business-chart')[4] \
+               .querySelectorAll('.chart-legend li span:not(.swatch)')].map(s => s.textContent)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(legend, json!(["P50", "P95", "P99"]));
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|message| !message.contains("Failed to load resource"))
+        .collect();
+    assert!(errors.is_empty(), "errors in the browser console: {errors:#?}");
+    browser.quit().await;
+}
+
 /// Adds a low-severity rule that the demo traffic's throughput crosses at once, so the
 /// Overview has an active alert to show.
 async fn add_an_alert_rule_the_demo_fires(client: &reqwest::Client, server: &Server) {

@@ -51,6 +51,13 @@ fn a_bad_config_file_is_a_clear_error_naming_the_file_and_the_field() {
     let mut command = server_command();
     command.env("PERFKIT_CONFIG", &path);
     assert_clear_failure(&run_to_exit(command), "hitRateThreshold");
+
+    std::fs::write(&path, "[dashboard]\nbusinessMetrics = [\"9lives\"]\n").unwrap();
+    let mut command = server_command();
+    command.arg("--config").arg(&path);
+    let output = run_to_exit(command);
+    assert_eq!(output.status.code(), Some(2), "a settings error: {}", stderr(&output));
+    assert_clear_failure(&output, "dashboard.businessMetrics[0]");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 // sends the admin actions. Everything it shows comes from perfkit's JSON API.
 
 import { LiveStream, onTokenNeeded, read, token } from "./api.js";
+import { renderBusinessPanel } from "./business.js";
 import { ago, text } from "./format.js";
 import { renderCharts, renderMetricDetails } from "./metrics.js";
 import { loadConfig, loadRuns, renderOptimization, setupOptimizationControls, upsertRun } from "./optimization.js";
@@ -13,6 +14,7 @@ const REFRESH_EVERY_MS = 2000;
 
 function renderAll() {
   renderOverview();
+  renderBusinessPanel();
   renderMetricDetails();
   renderOptimization();
   if (!document.getElementById("panel-metrics").hidden || state.chartsDirty) renderCharts();
@@ -46,6 +48,7 @@ function takeSnapshot(snapshot) {
   state.chartsDirty = true;
   renderTargets();
   renderKeyFigures();
+  renderBusinessPanel();
   if (!document.getElementById("panel-metrics").hidden) renderCharts();
   updateAge();
   scheduleRefresh();

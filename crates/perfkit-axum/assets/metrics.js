@@ -1,6 +1,8 @@
 // The Metrics tab: charts over the history (the database's query times, replica lag and
-// recovery among them), system details, errors by kind, slowest routes.
+// recovery among them, and the business series'), system details, errors by kind, slowest
+// routes.
 
+import { renderBusinessCharts } from "./business.js";
 import { lineChart } from "./chart.js";
 import { MISSING, bytes, count, el, fill, millis, percent } from "./format.js";
 import { detail, state } from "./state.js";
@@ -36,6 +38,7 @@ export function renderCharts() {
     });
   });
   host.dataset.points = String(drawn);
+  renderBusinessCharts();
   state.chartsDirty = false;
 }
 

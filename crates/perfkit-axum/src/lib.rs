@@ -111,6 +111,8 @@ mod dashboard;
 #[cfg(feature = "api")]
 pub use api::config::{ApiConfig, ApiConfigError, MIN_TOKEN_BYTES};
 #[cfg(feature = "api")]
+pub use api::dashboard_config::{BusinessMetric, DashboardConfig, MAX_BUSINESS_METRICS};
+#[cfg(feature = "api")]
 pub use api::openapi::{openapi, openapi_json};
 #[cfg(feature = "api")]
 pub use api::program_info::ProgramInfo;

@@ -8,7 +8,9 @@ use perfkit_metrics::RouteSummary;
 use perfkit_optimizer::Recommendation;
 use serde::Serialize;
 
-use crate::analysis::{PerformanceScore, ScoreTargets, Trend, score, trends};
+use crate::analysis::{
+    PerformanceScore, ScoreTargets, SeriesTrend, Trend, score, series_trends, trends,
+};
 
 /// The period a report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -23,7 +25,8 @@ pub struct Period {
     pub snapshots: usize,
 }
 
-/// A report over one period: averages, trends, score, alerts and recommendations.
+/// A report over one period: averages, trends (of the metrics and the business series),
+/// score, alerts and recommendations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -36,6 +39,11 @@ pub struct PerformanceReport {
     pub averages: BTreeMap<Metric, f64>,
     /// Trend of each metric over the period.
     pub trends: Vec<Trend>,
+    /// Trend of each business series of the period's last snapshot (at most 32, the
+    /// analysis's `MAX_SERIES_TRENDS`): a counter's rate per second, a gauge's value, a
+    /// histogram's P95. Absent from JSON when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub business_trends: Vec<SeriesTrend>,
     /// The score of the period's averages.
     pub score: PerformanceScore,
     /// Alerts active when the report was built.
@@ -95,6 +103,7 @@ pub(crate) fn build(inputs: ReportInputs<'_>) -> PerformanceReport {
         generated_at: inputs.now,
         period,
         trends: trends(inputs.snapshots),
+        business_trends: series_trends(inputs.snapshots),
         score: score(&average_snapshot, inputs.targets),
         averages,
         active_alerts: inputs.active_alerts,
@@ -107,6 +116,8 @@ pub(crate) fn build(inputs: ReportInputs<'_>) -> PerformanceReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::Heading;
+    use perfkit_core::{BusinessSeries, SeriesAggregation, SeriesKind};
 
     #[test]
     fn averages_skip_missing_values() {
@@ -119,5 +130,57 @@ mod tests {
         assert_eq!(averages[&Metric::P95], 200.0);
         assert_eq!(averages[&Metric::CpuUsage], 0.2);
         assert!(!averages.contains_key(&Metric::ErrorRate));
+    }
+
+    #[test]
+    fn trends_cover_the_business_series() {
+        let snapshots: Vec<MetricsSnapshot> = (0..6_i32)
+            .map(|i| {
+                let mut snapshot =
+                    MetricsSnapshot::empty(Timestamp::from_unix_millis(i64::from(i) * 30_000));
+                snapshot.business = vec![BusinessSeries {
+                    name: "orders_placed".to_owned(),
+                    labels: BTreeMap::from([("region".to_owned(), "eu".to_owned())]),
+                    kind: SeriesKind::Counter,
+                    value: f64::from(i) * 60.0,
+                    increase: Some(60.0),
+                    rate_per_second: Some(2.0 + f64::from(i)),
+                    sum: None,
+                    p50: None,
+                    p95: None,
+                    p99: None,
+                }];
+                snapshot
+            })
+            .collect();
+        let report = build(ReportInputs {
+            now: Timestamp::from_unix_millis(180_000),
+            snapshots: &snapshots,
+            targets: &ScoreTargets::default(),
+            active_alerts: Vec::new(),
+            alerts_fired: 0,
+            recommendations: Vec::new(),
+            slowest_routes: Vec::new(),
+        });
+        let [trend] = report.business_trends.as_slice() else {
+            panic!("one business trend expected: {:?}", report.business_trends);
+        };
+        assert_eq!(trend.series, r#"orders_placed{region="eu"}"#);
+        assert_eq!(trend.aggregation, SeriesAggregation::RatePerSecond);
+        assert_eq!(trend.heading, Heading::Rising);
+        assert_eq!(trend.points, 6);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["businessTrends"][0]["series"], trend.series.as_str());
+        // A report without business series says nothing of them.
+        let plain = build(ReportInputs {
+            now: Timestamp::from_unix_millis(180_000),
+            snapshots: &[],
+            targets: &ScoreTargets::default(),
+            active_alerts: Vec::new(),
+            alerts_fired: 0,
+            recommendations: Vec::new(),
+            slowest_routes: Vec::new(),
+        });
+        assert!(serde_json::to_value(&plain).unwrap().get("businessTrends").is_none());
     }
 }

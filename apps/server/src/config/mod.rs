@@ -48,6 +48,10 @@
 //! userPostsTtl = "10m"        # how long /api/users/{id}/posts answers stay cached
 //! readAhead = false           # a page read from the database queues the next one's load
 //!
+//! [dashboard]                 # perfkit_axum::DashboardConfig
+//! businessMetrics = ["orders_placed", 'page_reads{depth="1"}']   # absent: the demo's three
+//!                             # with the demo on, else the first series emitted
+//!
 //! [service]                   # perfkit::ServiceConfig
 //! collectInterval = "30s"
 //!
@@ -56,6 +60,7 @@
 //! cooldowns = { scaleWorkers = "3m" }
 //!
 //! [[alerts.rules]]            # perfkit::alerting::RuleSet; absent: the guide's five rules and replica lag
+//!                             # (and with the demo on, its demo_deep_page_reads)
 //! name = "slow"
 //! for = "1m"
 //! ...
@@ -88,7 +93,7 @@ use perfkit::ServiceConfig;
 use perfkit::alerting::{InhibitRule, NotifiersConfig, RuleSet};
 use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig, RedisTls};
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
-use perfkit_axum::ApiConfig;
+use perfkit_axum::{ApiConfig, BusinessMetric, DashboardConfig, MAX_BUSINESS_METRICS};
 use serde::Deserialize;
 
 use crate::cli::Cli;
@@ -347,6 +352,7 @@ pub(crate) struct FileConfig {
     server: ServerSection,
     cache: CacheSection,
     api: ApiConfig,
+    dashboard: DashboardSection,
     demo: DemoSection,
     service: ServiceConfig,
     optimizer: OptimizerConfig,
@@ -401,6 +407,39 @@ struct CacheSection {
 }
 
 perfkit::core::maps_only!(CacheSection);
+
+/// `[dashboard]` as the file writes it: entries as text, read by [`dashboard_config`] so a
+/// bad one is an error naming the field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
+struct DashboardSection {
+    /// `None`: the defaults (the demo's series with the demo on, else none).
+    business_metrics: Option<Vec<String>>,
+}
+
+perfkit::core::maps_only!(DashboardSection);
+
+/// The dashboard's settings: the file's `businessMetrics`, each entry read and checked;
+/// absent, the demo's series when the demo is on.
+fn dashboard_config(section: &DashboardSection, demo_on: bool) -> Result<DashboardConfig> {
+    const FIELD: &str = "dashboard.businessMetrics";
+    let entries: Vec<&str> = match &section.business_metrics {
+        Some(entries) => entries.iter().map(String::as_str).collect(),
+        None if demo_on => crate::demo::series::DASHBOARD_SERIES.to_vec(),
+        None => Vec::new(),
+    };
+    if entries.len() > MAX_BUSINESS_METRICS {
+        bail!("{FIELD} has {} entries, at most {MAX_BUSINESS_METRICS}", entries.len());
+    }
+    let business_metrics = entries
+        .iter()
+        .enumerate()
+        .map(|(at, entry)| {
+            entry.parse::<BusinessMetric>().with_context(|| format!("{FIELD}[{at}]"))
+        })
+        .collect::<Result<_>>()?;
+    Ok(DashboardConfig { business_metrics })
+}
 
 impl Default for CacheSection {
     fn default() -> Self {
@@ -589,7 +628,15 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         .validate()
         .map_err(OptimizerError::InvalidConfig)
         .context("section [optimizer]")?;
-    let (alert_rules, inhibit_rules) = sections::alerts_section(file.alerts.as_ref())?;
+    let (mut alert_rules, inhibit_rules) = sections::alerts_section(file.alerts.as_ref())?;
+    let rules_given = file.alerts.as_ref().is_some_and(|alerts| alerts.contains_key("rules"));
+    if chosen.demo == Some(true) && !rules_given {
+        // The defaults, with the demo's rule on one of its business series.
+        let demo = RuleSet::from_json(crate::demo::series::DEEP_READS_RULE)
+            .context("the demo's default alert rule")?;
+        alert_rules.rules.extend(demo.rules);
+        alert_rules.validate().context("the default alert rules with the demo's")?;
+    }
     let notifiers = sections::notifiers_section(
         file.notifiers,
         &chosen.alertmanager_urls,
@@ -599,6 +646,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     crate::security::check_exposure(bind, chosen.admin_token.is_some())?;
     check_api(&file.api, chosen.admin_token.as_ref())?;
     crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
+    let dashboard = dashboard_config(&file.dashboard, chosen.demo == Some(true))?;
     Ok(Settings {
         bind,
         log_format: chosen.log_format.unwrap_or_default(),
@@ -607,7 +655,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         connections,
         cors_origins: file.server.cors_origins,
         cache,
-        api: file.api,
+        api: ApiConfig { dashboard, ..file.api },
         demo: match chosen.demo {
             Some(true) => {
                 let replicas = chosen.read_database_urls.unwrap_or_default();

@@ -253,6 +253,8 @@ fn every_section_is_read() {
             protect_reads: true,
             body_limit: 1024,
             request_timeout: Duration::from_secs(5),
+            // The demo is on and the file names no series: the demo's.
+            dashboard: dashboard_config(&DashboardSection::default(), true).unwrap(),
             ..ApiConfig::default()
         }
     );
@@ -496,6 +498,61 @@ fn a_weak_admin_token_or_a_bad_api_prefix_is_a_settings_error_naming_it() {
     assert!(format!("{error:#}").contains("api.apiPrefix"), "{error:#}");
     // No token configured: one is generated later, so only the prefix is checked.
     assert!(settings(&[], &[], "[api]\napiPrefix = \"/ops/api\"").is_ok());
+}
+
+fn business_metrics(settings: &Settings) -> Vec<String> {
+    settings.api.dashboard.business_metrics.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn the_dashboards_business_metrics_are_read_in_selector_form() {
+    let file = "[dashboard]\nbusinessMetrics = [\"orders_placed\", 'page_reads{ depth = \"1\" }']";
+    let s = settings(&[], &[], file).unwrap();
+    assert_eq!(business_metrics(&s), ["orders_placed", r#"page_reads{depth="1"}"#]);
+    // Absent: none without the demo, the demo's three with it; given (even empty): as given.
+    assert!(business_metrics(&settings(&[], &[], "").unwrap()).is_empty());
+    let demo = settings(&["--demo"], &[], "").unwrap();
+    assert_eq!(
+        business_metrics(&demo),
+        ["demo_posts_created", "demo_page_reads", "demo_post_body_bytes"]
+    );
+    let none = settings(&["--demo"], &[], "[dashboard]\nbusinessMetrics = []").unwrap();
+    assert!(business_metrics(&none).is_empty());
+}
+
+#[test]
+fn the_demo_adds_its_series_rule_to_the_default_rules_only() {
+    let names =
+        |s: &Settings| s.alert_rules.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let plain = settings(&[], &[], "").unwrap();
+    let demo = settings(&["--demo"], &[], "").unwrap();
+    assert_eq!(demo.alert_rules.rules.len(), plain.alert_rules.rules.len() + 1);
+    assert_eq!(names(&demo).last().map(String::as_str), Some("demo_deep_page_reads"));
+    assert!(!names(&plain).contains(&"demo_deep_page_reads".to_owned()));
+    let own = "[[alerts.rules]]\nname = \"slow\"\nseverity = \"high\"\nkind = \"threshold\"\n\
+               metric = \"p95\"\ncomparison = \"above\"\nthreshold = 500";
+    assert_eq!(
+        names(&settings(&["--demo"], &[], own).unwrap()),
+        ["slow"],
+        "the file's rules alone"
+    );
+}
+
+#[test]
+fn a_bad_business_metric_is_a_settings_error_naming_the_field_and_the_entry() {
+    for (file, said) in [
+        ("[dashboard]\nbusinessMetrics = [\"ok\", \"posts-created\"]", "not a series name"),
+        ("[dashboard]\nbusinessMetrics = ['reads{depth=1}']", "double quotes"),
+    ] {
+        let message = format!("{:#}", settings(&[], &[], file).unwrap_err());
+        assert!(message.contains("dashboard.businessMetrics["), "{message}");
+        assert!(message.contains(said), "{message}");
+    }
+    let many = format!("[dashboard]\nbusinessMetrics = [{}]", vec!["\"a\""; 17].join(", "));
+    let message = format!("{:#}", settings(&[], &[], &many).unwrap_err());
+    assert!(message.contains("dashboard.businessMetrics has 17 entries, at most 16"), "{message}");
+    let message = format!("{:#}", settings(&[], &[], "[dashboard]\nshow = 1").unwrap_err());
+    assert!(message.contains("unknown field `show`"), "{message}");
 }
 
 #[test]

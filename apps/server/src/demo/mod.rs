@@ -9,12 +9,18 @@
 //! - `POST /api/users/{id}/posts` with `{ "title", "body" }`: adds a post and invalidates that
 //!   user's posts and every page.
 //!
+//! Each handler also emits business figures through the `metrics` facade (`business`: posts
+//! created, page reads by depth, post body sizes; their names in `series`), which the
+//! dashboard's Business panel shows by default when the demo is on.
+//!
 //! With `[demo] readAhead = true`, a page read from the database queues the next page's load
 //! on the server's job queue (`read_ahead`), so the queue's figures move too.
 //!
-//! Only `settings` is built without the `demo` feature: the config file still names `[demo]`,
-//! and the server refuses to turn on a demo it was built without.
+//! Only `settings` and `series` are built without the `demo` feature: the config file still
+//! names `[demo]`, and the server refuses to turn on a demo it was built without.
 
+#[cfg(feature = "demo")]
+mod business;
 #[cfg(feature = "demo")]
 pub(crate) mod database;
 #[cfg(feature = "demo")]
@@ -29,6 +35,7 @@ mod read_ahead;
 mod routes;
 #[cfg(feature = "demo")]
 pub(crate) mod seed;
+pub(crate) mod series;
 #[cfg(feature = "demo")]
 pub(crate) mod service;
 // Without the demo, its settings are read and refused, never used.

@@ -14,6 +14,7 @@ use perfkit::cache::Bytes;
 use perfkit::host::WorkerPool;
 use perfkit_axum::{ApiError, ApiJson, ApiPath, ApiQuery};
 
+use super::business;
 use super::database::DemoDatabase;
 use super::model::NewPost;
 use super::posts::{CachedPosts, Lookup};
@@ -61,6 +62,7 @@ async fn list_posts(
 ) -> Result<Response, ApiError> {
     let (page, limit) = query::page_and_limit(&params, query::PAGES)?;
     let (json, lookup) = demo.posts.page(page, limit).await?;
+    business::page_read(page);
     if let (Lookup::Miss, Some(jobs)) = (lookup, &demo.read_ahead) {
         read_ahead::next_page(jobs, &demo.posts, page, limit);
     }
@@ -89,6 +91,7 @@ async fn create_post(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX));
     let id = posts.add_post(user, &post, now).await?;
+    business::post_created(post.body.len());
     let body = serde_json::json!({ "id": id, "userId": user });
     Ok((
         StatusCode::CREATED,

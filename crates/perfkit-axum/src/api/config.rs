@@ -1,10 +1,11 @@
-//! What the router is configured with: auth, the API prefix, limits, timeouts; and the
-//! check `router` runs on it before it builds anything.
+//! What the router is configured with: auth, the API prefix, limits, timeouts, the
+//! dashboard's series; and the check `router` runs on it before it builds anything.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::api::dashboard_config::{DashboardConfig, MAX_BUSINESS_METRICS};
 use crate::api::program_info::ProgramInfo;
 
 /// Settings of [`router`](crate::router).
@@ -26,7 +27,10 @@ use crate::api::program_info::ProgramInfo;
 /// It reads from a config file's table (camelCase, unknown fields refused, missing ones from
 /// [`Default`], durations as [`perfkit::core::duration`] reads them) with every setting but the
 /// token: where the token comes from (environment, its own setting, generated) is the
-/// embedding program's rule, so `adminToken` here is an unknown field.
+/// embedding program's rule, so `adminToken` here is an unknown field. The dashboard's
+/// settings are read on their own ([`DashboardConfig`] deserializes), from the table the
+/// program gives the page (perfkit-server's `[dashboard]`), so `dashboard` is unknown here
+/// too.
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,6 +61,9 @@ pub struct ApiConfig {
     /// Longest time a request may take before it is answered with 408 (default 30 s).
     #[serde(with = "perfkit::core::duration")]
     pub request_timeout: Duration,
+    /// What the dashboard shows of the business series (`/dashboard`'s `business`).
+    #[serde(skip)]
+    pub dashboard: DashboardConfig,
     /// What `GET /info` says about the program serving the API: only the host knows it, so
     /// it is never read from a config file (default: perfkit's own version, the rest
     /// unknown).
@@ -74,6 +81,7 @@ impl Default for ApiConfig {
             protect_reads: false,
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            dashboard: DashboardConfig::default(),
             program: ProgramInfo::default(),
         }
     }
@@ -88,6 +96,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("protect_reads", &self.protect_reads)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("dashboard", &self.dashboard)
             .field("program", &self.program)
             .finish()
     }
@@ -99,7 +108,8 @@ impl ApiConfig {
     /// # Errors
     /// [`ApiConfigError::EmptyToken`] or [`ApiConfigError::WeakToken`] for the admin token
     /// (weak: shorter than [`MIN_TOKEN_BYTES`] bytes, or one character repeated);
-    /// [`ApiConfigError::InvalidPrefix`] for an API prefix that is not a plain path.
+    /// [`ApiConfigError::InvalidPrefix`] for an API prefix that is not a plain path;
+    /// [`ApiConfigError::TooManyBusinessMetrics`] for a dashboard asked to show too many.
     pub fn validate(&self) -> Result<(), ApiConfigError> {
         let token = self.admin_token.as_bytes();
         if token.is_empty() {
@@ -113,7 +123,8 @@ impl ApiConfig {
         if token.iter().all(|byte| *byte == token[0]) {
             return Err(ApiConfigError::WeakToken { reason: "one character repeated".to_owned() });
         }
-        validate_prefix(&self.api_prefix)
+        validate_prefix(&self.api_prefix)?;
+        self.dashboard.validate()
     }
 }
 
@@ -137,6 +148,21 @@ pub enum ApiConfigError {
     WeakToken {
         /// What makes it weak.
         reason: String,
+    },
+    /// An entry of the dashboard's `businessMetrics` that is not `name` or
+    /// `name{label="value",...}`.
+    #[error("business metric {entry:?} refused: {reason}")]
+    InvalidBusinessMetric {
+        /// The entry as given (its first 80 characters).
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// More entries in the dashboard's `businessMetrics` than it shows.
+    #[error("{count} business metrics for the dashboard, at most {MAX_BUSINESS_METRICS}")]
+    TooManyBusinessMetrics {
+        /// How many were given.
+        count: usize,
     },
     /// An API prefix that is not a plain path.
     #[error("api prefix {prefix:?} refused: {reason}")]

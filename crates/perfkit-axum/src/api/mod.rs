@@ -3,12 +3,13 @@
 //!
 //! Imports run one way: `router` assembles `routes`; a route takes its proof of access
 //! from `auth`, its shared state from `state` and its answer from `views` or `prepared`;
-//! `state` holds `config` (with `program_info`), `prepared`, `tickets` and `auth_throttle`,
-//! which import none of the above.
+//! `state` holds `config` (with `dashboard_config` and `program_info`), `prepared`,
+//! `tickets` and `auth_throttle`, which import none of the above.
 
 pub(crate) mod auth;
 pub(crate) mod auth_throttle;
 pub(crate) mod config;
+pub(crate) mod dashboard_config;
 mod error_from;
 pub(crate) mod live;
 pub(crate) mod openapi;

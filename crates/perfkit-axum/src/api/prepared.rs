@@ -38,6 +38,7 @@ use perfkit::PerformanceService;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::api::dashboard_config::DashboardConfig;
 use crate::api::respond::stack_headers;
 use crate::api::views::{Dashboard, Summary};
 use crate::error::ApiError;
@@ -100,8 +101,14 @@ impl PreparedAnswers {
     }
 
     /// The `/dashboard` answer, gzipped when `gzip` (the client accepts it) and it pays.
-    pub(crate) async fn dashboard(&self, service: &PerformanceService, gzip: bool) -> Response {
-        self.serve(&self.dashboard, service, gzip, || Dashboard::of(service)).await
+    /// `config` is the router's, fixed when it was built, so it needs no part in the key.
+    pub(crate) async fn dashboard(
+        &self,
+        service: &PerformanceService,
+        config: &DashboardConfig,
+        gzip: bool,
+    ) -> Response {
+        self.serve(&self.dashboard, service, gzip, || Dashboard::of(service, config)).await
     }
 
     fn key(&self, service: &PerformanceService) -> Key {

@@ -39,8 +39,9 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 const INDEX_HTML: &str = include_str!("../../assets/index.html");
 
 /// The assets under `/assets/`: name, content type, contents.
-const ASSETS: [(&str, &str, &str); 12] = [
+const ASSETS: [(&str, &str, &str); 14] = [
     ("style.css", CSS, include_str!("../../assets/style.css")),
+    ("business.css", CSS, include_str!("../../assets/business.css")),
     ("app.js", JAVASCRIPT, include_str!("../../assets/app.js")),
     ("state.js", JAVASCRIPT, include_str!("../../assets/state.js")),
     ("overview.js", JAVASCRIPT, include_str!("../../assets/overview.js")),
@@ -50,6 +51,7 @@ const ASSETS: [(&str, &str, &str); 12] = [
     ("chart.js", JAVASCRIPT, include_str!("../../assets/chart.js")),
     ("format.js", JAVASCRIPT, include_str!("../../assets/format.js")),
     ("config-form.js", JAVASCRIPT, include_str!("../../assets/config-form.js")),
+    ("business.js", JAVASCRIPT, include_str!("../../assets/business.js")),
     ("build-info.js", JAVASCRIPT, include_str!("../../assets/build-info.js")),
     ("favicon.svg", "image/svg+xml", include_str!("../../assets/favicon.svg")),
 ];

@@ -1,9 +1,14 @@
-//! Analysis of snapshot history: trends per metric and the performance score.
+//! Analysis of snapshot history: trends per metric and per business series, and the
+//! performance score.
 //!
 //! See [`score`](fn@score) and the module docs of its source for the scoring formula.
 
 mod score;
+mod series_trend;
 mod trend;
 
 pub use score::{MetricScore, PerformanceScore, ScoreTargets, Status, score};
+pub use series_trend::{
+    Heading, MAX_SERIES_TRENDS, SeriesTrend, headline_aggregation, series_trends,
+};
 pub use trend::{Direction, MIN_POINTS as MIN_TREND_POINTS, Trend, trend, trends};

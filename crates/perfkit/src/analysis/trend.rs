@@ -48,33 +48,10 @@ pub fn trend(metric: Metric, snapshots: &[MetricsSnapshot]) -> Option<Trend> {
         .iter()
         .filter_map(|s| s.get(metric).map(|value| (s.timestamp.as_secs_f64(), value)))
         .collect();
-    if points.len() < MIN_POINTS {
-        return None;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let n = points.len() as f64;
-    // Centre x on its mean: epoch seconds squared would lose precision in f64.
-    let mean_x = points.iter().map(|(x, _)| x).sum::<f64>() / n;
-    let mean_y = points.iter().map(|(_, y)| y).sum::<f64>() / n;
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in &points {
-        let (dx, dy) = (x - mean_x, y - mean_y);
-        sxx += dx * dx;
-        sxy += dx * dy;
-        syy += dy * dy;
-    }
-    if sxx <= 0.0 {
-        return None;
-    }
-    let slope = sxy / sxx;
-    let span = points.last().map_or(0.0, |(x, _)| *x) - points.first().map_or(0.0, |(x, _)| *x);
-    let change = slope * span;
-    let level = mean_y.abs().max(f64::EPSILON);
-    let relative_change = change / level;
-    let confidence = if syy <= 0.0 { 1.0 } else { (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0) };
-    let direction = if relative_change.abs() < STABLE_BAND {
+    let fit = Fit::through(&points)?;
+    let direction = if fit.is_stable() {
         Direction::Stable
-    } else if (relative_change > 0.0) == metric.higher_is_better() {
+    } else if (fit.relative_change > 0.0) == metric.higher_is_better() {
         Direction::Improving
     } else {
         Direction::Degrading
@@ -82,11 +59,65 @@ pub fn trend(metric: Metric, snapshots: &[MetricsSnapshot]) -> Option<Trend> {
     Some(Trend {
         metric,
         direction,
-        slope_per_hour: slope * 3600.0,
-        relative_change,
-        confidence,
-        points: points.len(),
+        slope_per_hour: fit.slope_per_hour,
+        relative_change: fit.relative_change,
+        confidence: fit.confidence,
+        points: fit.points,
     })
+}
+
+/// A least-squares line through (seconds, value) points, as Prometheus' `deriv()` fits it:
+/// what every trend (a [`Metric`]'s, a business series') is made of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fit {
+    /// Slope in the value's unit per hour.
+    pub(crate) slope_per_hour: f64,
+    /// Predicted change over the points' span relative to their mean level.
+    pub(crate) relative_change: f64,
+    /// R², 0..1.
+    pub(crate) confidence: f64,
+    /// Points fitted.
+    pub(crate) points: usize,
+}
+
+impl Fit {
+    /// The line through `points` (x in seconds, oldest first); `None` with fewer than
+    /// [`MIN_POINTS`] points or no time spread.
+    pub(crate) fn through(points: &[(f64, f64)]) -> Option<Fit> {
+        if points.len() < MIN_POINTS {
+            return None;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let n = points.len() as f64;
+        // Centre x on its mean: epoch seconds squared would lose precision in f64.
+        let mean_x = points.iter().map(|(x, _)| x).sum::<f64>() / n;
+        let mean_y = points.iter().map(|(_, y)| y).sum::<f64>() / n;
+        let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+        for (x, y) in points {
+            let (dx, dy) = (x - mean_x, y - mean_y);
+            sxx += dx * dx;
+            sxy += dx * dy;
+            syy += dy * dy;
+        }
+        if sxx <= 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx;
+        let span = points.last().map_or(0.0, |(x, _)| *x) - points.first().map_or(0.0, |(x, _)| *x);
+        let level = mean_y.abs().max(f64::EPSILON);
+        let confidence = if syy <= 0.0 { 1.0 } else { (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0) };
+        Some(Fit {
+            slope_per_hour: slope * 3600.0,
+            relative_change: slope * span / level,
+            confidence,
+            points: points.len(),
+        })
+    }
+
+    /// Whether the predicted change is within the stability band.
+    pub(crate) fn is_stable(&self) -> bool {
+        self.relative_change.abs() < STABLE_BAND
+    }
 }
 
 /// Trends of the metrics that have enough points, in [`Metric::ALL`] order.

@@ -76,7 +76,8 @@ pub(crate) async fn system_metrics(
     })
 }
 
-/// Request timing, throughput, errors by kind, DB, WebSocket, cache operations, queue.
+/// Request timing, throughput, errors by kind, DB, WebSocket, cache operations, queue, and
+/// the business series (emitted through the `metrics` facade) of the last closed interval.
 #[utoipa::path(get, path = "/metrics/application", tag = "metrics",
     responses(
         (status = 200, description = "Application metrics", body = ApplicationMetrics),
@@ -136,7 +137,7 @@ pub(crate) async fn history(
 /// Everything the dashboard shows, in one document.
 #[utoipa::path(get, path = "/dashboard", tag = "metrics",
     responses(
-        (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health", body = Dashboard),
+        (status = 200, description = "Summary, metrics, history, trends, alerts, optimization, cache, health, and the business series the page shows", body = Dashboard),
         ReadRefusals,
     ))]
 pub(crate) async fn dashboard(
@@ -144,7 +145,8 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     AcceptsGzip(gzip): AcceptsGzip,
 ) -> Response {
-    prepared_or_refused(reader, state.answers.dashboard(&state.service, gzip)).await
+    let answer = state.answers.dashboard(&state.service, &state.config.dashboard, gzip);
+    prepared_or_refused(reader, answer).await
 }
 
 /// What `DELETE /metrics` answers.

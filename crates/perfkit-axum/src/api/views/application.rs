@@ -1,5 +1,5 @@
 //! `/metrics/application`: the recorder's figures, with the cache's reads, the open
-//! connections and the queue beside them, each from its owner.
+//! connections, the queue and the business series beside them, each from its owner.
 
 use perfkit::PerformanceService;
 use perfkit::metrics::ApplicationMetrics;
@@ -9,7 +9,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ApplicationView {
-    /// Requests, latency, throughput, errors, routes, database, WebSocket: the recorder's.
+    /// Requests, latency, throughput, errors, routes, database, WebSocket, and the series
+    /// emitted through the `metrics` facade (`business`): the recorder's, of the last closed
+    /// interval, the same figures the latest snapshot holds.
     #[serde(flatten)]
     pub(crate) recorder: ApplicationMetrics,
     /// Cache reads since start-up: the cache's own counters.

@@ -8,7 +8,8 @@ use perfkit::optimizer::{Recommendation, RunRecord};
 use perfkit::{HealthReport, PerformanceService, ServiceStatus};
 use serde::Serialize;
 
-use super::{MetricsView, Summary, recommendations};
+use super::{BusinessPanel, MetricsView, Summary, recommendations};
+use crate::api::dashboard_config::DashboardConfig;
 
 /// Snapshots the dashboard charts.
 const DASHBOARD_HISTORY: usize = 120;
@@ -73,14 +74,19 @@ pub(crate) struct Dashboard {
     pub(crate) health: HealthReport,
     /// The service itself: running, since when, its steps.
     pub(crate) service: ServiceStatus,
+    /// The business series the page shows (its Business panel and charts), as configured.
+    pub(crate) business: BusinessPanel,
 }
 
 impl Dashboard {
-    pub(crate) async fn of(service: &PerformanceService) -> Dashboard {
+    pub(crate) async fn of(service: &PerformanceService, config: &DashboardConfig) -> Dashboard {
         let parts = service.parts();
+        let summary = Summary::of(service).await;
+        // The same snapshot as the summary's, so the panel and the headline agree.
+        let business = BusinessPanel::of(config, summary.snapshot.as_ref());
         let optimizer = parts.optimizer.config();
         Dashboard {
-            summary: Summary::of(service).await,
+            summary,
             metrics: MetricsView::of(service),
             history: service.readout().history(DASHBOARD_HISTORY),
             trends: trends(&service.readout().history(service.config().trend_window)),
@@ -94,6 +100,7 @@ impl Dashboard {
             cache: parts.cache_admin.counters(),
             health: service.readout().health(),
             service: service.readout().status(),
+            business,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the orchestrator does not change.
 
 mod application;
+mod business;
 mod dashboard;
 mod system;
 
@@ -13,6 +14,7 @@ use perfkit::optimizer::Recommendation;
 use serde::Serialize;
 
 pub(crate) use application::ApplicationView;
+pub(crate) use business::BusinessPanel;
 pub(crate) use dashboard::{AlertsView, Dashboard};
 pub(crate) use system::SystemView;
 
@@ -59,7 +61,8 @@ impl Summary {
 pub(crate) struct MetricsView {
     /// The machine, this process and its runtime; `None` when the probe failed.
     pub(crate) system: Option<SystemView>,
-    /// Requests, errors, database, WebSocket, cache reads, connections, queue.
+    /// Requests, errors, database, WebSocket, cache reads, connections, queue, business
+    /// series.
     pub(crate) application: ApplicationView,
 }
 
