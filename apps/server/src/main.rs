@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Parser;
+use perfkit::core::SystemClock;
 use perfkit::core::Timestamp;
-use perfkit::metrics::Recorder;
+use perfkit::metrics::{Recorder, RecorderConfig};
 
 // A request allocates and frees a few dozen small blocks across the worker threads (headers,
 // futures, the layer stack's boxes, answer bodies); mimalloc's per-thread free lists serve
@@ -48,7 +49,15 @@ fn main() -> ExitCode {
         }
     };
     // The recorder exists before logging starts: the query-timing layer records into it.
-    let recorder = Arc::new(Recorder::default());
+    let config =
+        RecorderConfig { business: settings.business.clone(), ..RecorderConfig::default() };
+    let recorder = match Recorder::new(config, Arc::new(SystemClock)) {
+        Ok(recorder) => Arc::new(recorder),
+        Err(error) => {
+            eprintln!("perfkit-server: {error}");
+            return ExitCode::from(SETTINGS_ERROR);
+        }
+    };
     logging::init(settings.log_format, Arc::clone(&recorder));
     // Before the runtime starts, so every crate's counter!/gauge!/histogram! lands in it
     // from the first: the demo's business figures, and any library's.

@@ -280,7 +280,10 @@ async fn prometheus_and_perfkit_agree_on_the_demo_s_business_series() {
         .collect();
     assert!(!p95s.is_empty(), "no interval of the history has the body sizes' P95");
     for p95 in p95s {
-        assert!((p95 - prometheus_p95).abs() < 1e-6, "perfkit {p95} vs histogram_quantile {prometheus_p95}");
+        assert!(
+            (p95 - prometheus_p95).abs() < 1e-6,
+            "perfkit {p95} vs histogram_quantile {prometheus_p95}"
+        );
     }
     assert!((prometheus_p95 - 985.6).abs() < 1e-6, "{prometheus_p95}");
 }

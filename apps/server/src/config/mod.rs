@@ -52,6 +52,10 @@
 //! businessMetrics = ["orders_placed", 'page_reads{depth="1"}']   # absent: the demo's three
 //!                             # with the demo on, else the first series emitted
 //!
+//! [business]                  # perfkit::metrics::BusinessConfig (the metrics facade)
+//! maxSeriesPerName = 256      # label sets per name; the rest fold into one overflow series
+//! buckets = { checkout_value = [10, 50, 100, 500] }   # histogram bounds by name
+//!
 //! [service]                   # perfkit::ServiceConfig
 //! collectInterval = "30s"
 //!
@@ -92,6 +96,7 @@ use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
 use perfkit::alerting::{InhibitRule, NotifiersConfig, RuleSet};
 use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig, RedisTls};
+use perfkit::metrics::BusinessConfig;
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::{ApiConfig, BusinessMetric, DashboardConfig, MAX_BUSINESS_METRICS};
 use serde::Deserialize;
@@ -137,6 +142,8 @@ pub(crate) struct Settings {
     pub(crate) alert_rules: RuleSet,
     pub(crate) inhibit_rules: Vec<InhibitRule>,
     pub(crate) notifiers: NotifiersConfig,
+    /// Caps and buckets of the series emitted through the `metrics` facade.
+    pub(crate) business: BusinessConfig,
 }
 
 /// Which cache backs the service.
@@ -353,6 +360,7 @@ pub(crate) struct FileConfig {
     cache: CacheSection,
     api: ApiConfig,
     dashboard: DashboardSection,
+    business: BusinessSection,
     demo: DemoSection,
     service: ServiceConfig,
     optimizer: OptimizerConfig,
@@ -418,6 +426,46 @@ struct DashboardSection {
 }
 
 perfkit::core::maps_only!(DashboardSection);
+
+/// `[business]` as the file writes it: the caps and histogram buckets of the series emitted
+/// through the `metrics` facade.
+#[derive(Debug, Deserialize)]
+#[serde(remote = "Self", rename_all = "camelCase", default, deny_unknown_fields)]
+struct BusinessSection {
+    max_names: usize,
+    max_series_per_name: usize,
+    max_snapshot_series: usize,
+    buckets: std::collections::BTreeMap<String, Vec<f64>>,
+}
+
+impl Default for BusinessSection {
+    fn default() -> Self {
+        let defaults = BusinessConfig::default();
+        BusinessSection {
+            max_names: defaults.max_names,
+            max_series_per_name: defaults.max_series_per_name,
+            max_snapshot_series: defaults.max_snapshot_series,
+            buckets: defaults.buckets,
+        }
+    }
+}
+
+perfkit::core::maps_only!(BusinessSection);
+
+/// The facade's settings from `[business]`, every problem named by its field.
+fn business_config(section: BusinessSection) -> Result<BusinessConfig> {
+    let config = BusinessConfig {
+        max_names: section.max_names,
+        max_series_per_name: section.max_series_per_name,
+        max_snapshot_series: section.max_snapshot_series,
+        buckets: section.buckets,
+    };
+    let problems = config.problems();
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
+    }
+    Ok(config)
+}
 
 /// The dashboard's settings: the file's `businessMetrics`, each entry read and checked;
 /// absent, the demo's series when the demo is on.
@@ -647,6 +695,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     check_api(&file.api, chosen.admin_token.as_ref())?;
     crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
     let dashboard = dashboard_config(&file.dashboard, chosen.demo == Some(true))?;
+    let business = business_config(file.business)?;
     Ok(Settings {
         bind,
         log_format: chosen.log_format.unwrap_or_default(),
@@ -656,6 +705,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         cors_origins: file.server.cors_origins,
         cache,
         api: ApiConfig { dashboard, ..file.api },
+        business,
         demo: match chosen.demo {
             Some(true) => {
                 let replicas = chosen.read_database_urls.unwrap_or_default();

@@ -556,6 +556,33 @@ fn a_bad_business_metric_is_a_settings_error_naming_the_field_and_the_entry() {
 }
 
 #[test]
+fn business_caps_and_buckets_are_read_and_bad_ones_named() {
+    let file = "[business]\nmaxSeriesPerName = 10\nbuckets = { checkout_value = [10, 50, 100] }";
+    let business = settings(&[], &[], file).unwrap().business;
+    assert_eq!(business.max_series_per_name, 10);
+    assert_eq!(business.buckets["checkout_value"], [10.0, 50.0, 100.0]);
+    assert_eq!(
+        settings(&[], &[], "").unwrap().business,
+        perfkit::metrics::BusinessConfig::default()
+    );
+    for (file, said) in [
+        (
+            "[business]\nmaxSeriesPerName = 0",
+            "business.maxSeriesPerName must be in 1..=100000, got 0",
+        ),
+        (
+            "[business]\nbuckets = { sizes = [100, 10] }",
+            "business.buckets.sizes: bucket bounds must be strictly increasing",
+        ),
+        ("[business]\nbuckets = { sizes = [] }", "business.buckets.sizes: give 1..=64"),
+        ("[business]\nmaxLabels = 3", "unknown field `maxLabels`"),
+    ] {
+        let message = format!("{:#}", settings(&[], &[], file).unwrap_err());
+        assert!(message.contains(said), "{message}");
+    }
+}
+
+#[test]
 fn the_api_table_cannot_set_the_admin_token() {
     let error = settings(&[], &[], "[api]\nadminToken = \"sneaky\"").unwrap_err();
     assert!(format!("{error:#}").contains("unknown field `adminToken`"), "{error:#}");
