@@ -245,7 +245,7 @@ async fn with_a_read_replica_reads_go_to_it_writes_to_the_primary_and_a_frozen_o
     let server = Server::start(&args, &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
     let client = Client::new();
     server.wait_for_health(&client).await;
-    // The seed replayed: the replica has caught up with the primary.
+    // The initial posts replayed: the replica has caught up with the primary.
     wait_for_check(&client, &server, "db.replica-0", "healthy", "lag 0.0 s").await;
 
     let (on_replica, on_primary) =

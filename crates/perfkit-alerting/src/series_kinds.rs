@@ -40,23 +40,11 @@ impl SeriesKinds {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
 
     fn series(name: &str, kind: SeriesKind) -> BusinessSeries {
-        BusinessSeries {
-            name: name.to_owned(),
-            labels: BTreeMap::new(),
-            kind,
-            value: 0.0,
-            increase: None,
-            rate_per_second: None,
-            sum: None,
-            p50: None,
-            p95: None,
-            p99: None,
-        }
+        BusinessSeries::new(name, kind, 0.0)
     }
 
     #[test]

@@ -289,18 +289,7 @@ mod tests {
         assert_eq!(fields, ["series.name", "series.labels"]);
 
         let mut kinds = SeriesKinds::default();
-        kinds.observe(&[BusinessSeries {
-            name: "orders".to_owned(),
-            labels: BTreeMap::new(),
-            kind: SeriesKind::Counter,
-            value: 1.0,
-            increase: None,
-            rate_per_second: None,
-            sum: None,
-            p50: None,
-            p95: None,
-            p99: None,
-        }]);
+        kinds.observe(&[BusinessSeries::new("orders", SeriesKind::Counter, 1.0)]);
         let p95 = Watched::Series(SeriesSelector::new("orders", SeriesAggregation::P95));
         let problems = p95.kind_problems(&kinds);
         assert_eq!(problems.len(), 1);

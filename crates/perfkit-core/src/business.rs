@@ -74,6 +74,23 @@ pub struct BusinessSeries {
 }
 
 impl BusinessSeries {
+    /// A series with no labels holding `value` and no interval figures yet.
+    #[must_use]
+    pub fn new(name: impl Into<String>, kind: SeriesKind, value: f64) -> Self {
+        BusinessSeries {
+            name: name.into(),
+            labels: BTreeMap::new(),
+            kind,
+            value,
+            increase: None,
+            rate_per_second: None,
+            sum: None,
+            p50: None,
+            p95: None,
+            p99: None,
+        }
+    }
+
     /// Whether this series has the selector's name and every label it asks for.
     #[must_use]
     pub fn matches(&self, selector: &SeriesSelector) -> bool {

@@ -111,18 +111,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         write_json(out, &command, &machine, json)?;
     }
     if options.write_docs {
-        let section = match options.mode {
-            Mode::Seed if options.redis => "loadtest-redis",
-            Mode::Seed => "loadtest",
-            Mode::Compare => "loadtest-compare",
-            Mode::Scaling => "loadtest-scaling",
-            Mode::Cores => "loadtest-cores",
-            Mode::Near => "loadtest-near",
+        let section = match (options.mode, options.postgres_replicas) {
+            (Mode::Seed, _) if options.redis => "loadtest-redis".to_owned(),
+            // PostgreSQL, with and without replicas, each beside SQLite's table, not over it.
+            (Mode::Seed, Some(replicas)) => format!("loadtest-postgres-{replicas}-replicas"),
+            (Mode::Seed, None) => "loadtest".to_owned(),
+            (Mode::Compare, _) => "loadtest-compare".to_owned(),
+            (Mode::Scaling, _) => "loadtest-scaling".to_owned(),
+            (Mode::Cores, _) => "loadtest-cores".to_owned(),
+            (Mode::Near, _) => "loadtest-near".to_owned(),
         };
         let path = workspace_root().join("docs").join("BENCHMARKS.md");
         docs::write_section(
             &path,
-            section,
+            &section,
             &docs::Record {
                 title: &format!("{title} ({timing})"),
                 command: &command,

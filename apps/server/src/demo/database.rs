@@ -71,7 +71,7 @@ macro_rules! on_pools {
     };
 }
 
-/// The longest start-up waits for the replicas to replay the seed.
+/// The longest start-up waits for the replicas to replay the demo's initial posts.
 const REPLICA_CATCH_UP: Duration = Duration::from_secs(30);
 
 /// A health indicator of one of the demo's pools.

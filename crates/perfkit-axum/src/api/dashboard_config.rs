@@ -257,16 +257,8 @@ mod tests {
     #[test]
     fn an_entry_matches_every_series_with_its_name_and_labels() {
         let series = |labels: &[(&str, &str)]| BusinessSeries {
-            name: "reads".to_owned(),
             labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            kind: perfkit::core::SeriesKind::Counter,
-            value: 1.0,
-            increase: None,
-            rate_per_second: None,
-            sum: None,
-            p50: None,
-            p95: None,
-            p99: None,
+            ..BusinessSeries::new("reads", perfkit::core::SeriesKind::Counter, 1.0)
         };
         let all = parse("reads").unwrap();
         let one = parse(r#"reads{depth="1"}"#).unwrap();

@@ -330,18 +330,8 @@ fn series_figures(
     close: bool,
 ) -> BusinessSeries {
     let rate = |increase: u64| (seconds > 0.0).then(|| increase as f64 / seconds);
-    let mut figures = BusinessSeries {
-        name: name.to_owned(),
-        labels,
-        kind: SeriesKind::Gauge,
-        value: 0.0,
-        increase: None,
-        rate_per_second: None,
-        sum: None,
-        p50: None,
-        p95: None,
-        p99: None,
-    };
+    let mut figures =
+        BusinessSeries { labels, ..BusinessSeries::new(name, SeriesKind::Gauge, 0.0) };
     match cell {
         SeriesCell::Counter(counter) => {
             let (total, increase) = if close { counter.close() } else { counter.since_close() };
