@@ -302,6 +302,12 @@ const COMPARISONS: &[Comparison] = &[
         1.8,
     ),
     reference(
+        "metrics facade: 2-thread scaling, each thread its own series (the machine's own scaling)",
+        bench("facade_counter_cached_2_threads", "perfkit_separate_series"),
+        Some(bench("facade_counter_cached", "perfkit")),
+        Measure::Scaling,
+    ),
+    reference(
         "metrics facade: 2-thread scaling of metrics-exporter-prometheus 0.18, one cached handle",
         bench("facade_counter_cached_2_threads", "metrics_exporter_prometheus"),
         Some(bench("facade_counter_cached", "metrics_exporter_prometheus")),

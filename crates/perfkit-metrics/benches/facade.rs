@@ -9,7 +9,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use metrics::{Counter, Histogram, Key, Label};
+use metrics::{Counter, Histogram, Key, Label, Recorder as _};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 use perfkit_metrics::{FacadeRecorder, PrometheusExporter, Recorder};
 
@@ -122,18 +122,31 @@ fn exposition_1000_series(c: &mut Criterion) {
     group.finish();
 }
 
-/// Both threads increment the same handle `iterations` times; the slower bounds throughput.
+/// Both threads increment the same handle `iterations` times (and, for reference, each its own
+/// series); the slower thread bounds throughput.
 fn two_threads(c: &mut Criterion) {
     let subjects = Subjects::new();
     let mut group = c.benchmark_group("facade_counter_cached_2_threads");
-    for (name, recorder) in subjects.recorders() {
-        let counter = recorder.register_counter(&Key::from_name("orders"), &METADATA);
+    let separate = subjects.perfkit.register_counter(&Key::from_name("orders_b"), &METADATA);
+    let mut subjects_and_handles: Vec<(&str, Counter, Counter)> = subjects
+        .recorders()
+        .into_iter()
+        .map(|(name, recorder)| {
+            let counter = recorder.register_counter(&Key::from_name("orders"), &METADATA);
+            (name, counter.clone(), counter)
+        })
+        .collect();
+    // Each thread its own series: what this machine's two cores give with nothing shared.
+    let own = subjects.perfkit.register_counter(&Key::from_name("orders"), &METADATA);
+    subjects_and_handles.push(("perfkit_separate_series", own, separate));
+    for (name, first, second) in subjects_and_handles {
         group.bench_function(name, |b| {
             b.iter_custom(|iterations| {
                 let barrier = Arc::new(Barrier::new(2));
-                let workers: Vec<_> = (0..2)
-                    .map(|_| {
-                        let (counter, barrier) = (counter.clone(), Arc::clone(&barrier));
+                let workers: Vec<_> = [first.clone(), second.clone()]
+                    .into_iter()
+                    .map(|counter| {
+                        let barrier = Arc::clone(&barrier);
                         std::thread::spawn(move || {
                             barrier.wait();
                             let started = Instant::now();
