@@ -7,7 +7,9 @@
 //! `PoolOptions::acquire_time_level`, every connection acquire at target
 //! `sqlx::pool::acquire` with its wait (`aquired_after_secs`, sic). This layer reads those
 //! two events and nothing else: statements are normalized (literals out) and recorded with
-//! [`Recorder::record_db_statement`], acquires with [`Recorder::record_pool_acquire`].
+//! [`Recorder::record_db_statement`], acquires with [`Recorder::record_pool_acquire`]. With
+//! the `otel` feature, a statement run under a sampled span is also written as a client
+//! span (statement id, normalized text, rows; `statement_span.rs`).
 //!
 //! Queries run through a [`ReplicatedPool`](crate::ReplicatedPool) run inside a span of
 //! [`ROUTE_TARGET`]; the layer remembers the statement last run in it, so that when the pool
@@ -114,6 +116,8 @@ where
             if let Some((statement, elapsed, rows)) = fields.finish() {
                 let statement = normalize(statement);
                 self.recorder.record_db_statement(&statement, elapsed, rows);
+                #[cfg(feature = "otel")]
+                crate::statement_span::record(&statement, elapsed, rows);
                 let route = context.event_scope(event).and_then(|mut scope| {
                     scope.find(|span| span.metadata().target() == ROUTE_TARGET)
                 });
