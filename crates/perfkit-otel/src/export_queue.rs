@@ -13,6 +13,7 @@
 //! **Flush and shutdown** drain the queue in batches until a deadline; what is left then is
 //! counted, and the caller gets its answer by the deadline whatever the collector does.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -46,6 +47,31 @@ pub(crate) struct BoundedExport {
     sender: Sender<Message>,
     figures: Arc<ExportFigures>,
     flush_timeout: Duration,
+    stop_by: Arc<StopBy>,
+}
+
+/// The shutdown's deadline, seen by the export thread before it reaches the shutdown
+/// message: the spans queued ahead of it are sent by the deadline too, or counted.
+#[derive(Debug)]
+struct StopBy {
+    epoch: Instant,
+    /// Nanoseconds after `epoch`, plus one; zero: no shutdown asked.
+    at: std::sync::atomic::AtomicU64,
+}
+
+impl StopBy {
+    fn set(&self, deadline: Instant) {
+        let nanos = deadline.saturating_duration_since(self.epoch).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
+        self.at.store(nanos + 1, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<Instant> {
+        match self.at.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.epoch + Duration::from_nanos(nanos - 1)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Message {
@@ -73,7 +99,9 @@ impl BoundedExport {
             .build()
             .map_err(|error| OtelError::Exporter(format!("cannot build its runtime: {error}")))?;
         let (sender, receiver) = mpsc::channel();
+        let stop_by = Arc::new(StopBy { epoch: Instant::now(), at: 0.into() });
         let worker = Worker {
+            stop_by: Arc::clone(&stop_by),
             exporter,
             runtime,
             receiver,
@@ -86,7 +114,7 @@ impl BoundedExport {
             .name("perfkit-otel-export".to_owned())
             .spawn(move || worker.run())
             .map_err(|error| OtelError::Exporter(format!("cannot start its thread: {error}")))?;
-        Ok(BoundedExport { sender, figures, flush_timeout: settings.export_timeout })
+        Ok(BoundedExport { sender, figures, flush_timeout: settings.export_timeout, stop_by })
     }
 
     /// Sends `make(deadline, done)` and waits for the answer until the deadline.
@@ -133,12 +161,14 @@ impl SpanProcessor for BoundedExport {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.stop_by.set(Instant::now() + timeout);
         self.ask(timeout, |deadline, done| Message::Shutdown { deadline, done })
     }
 }
 
 /// The export thread's state.
 struct Worker<E> {
+    stop_by: Arc<StopBy>,
     exporter: E,
     runtime: tokio::runtime::Runtime,
     receiver: Receiver<Message>,
@@ -228,6 +258,10 @@ impl<E: SpanExporter> Worker<E> {
         let spans = std::mem::take(batch);
         let count = spans.len();
         let mut limit = self.timeout;
+        let deadline = match (deadline, self.stop_by.get()) {
+            (Some(one), Some(other)) => Some(one.min(other)),
+            (one, other) => one.or(other),
+        };
         if let Some(deadline) = deadline {
             limit = limit.min(deadline.saturating_duration_since(Instant::now()));
             if limit.is_zero() {
@@ -236,10 +270,15 @@ impl<E: SpanExporter> Worker<E> {
             }
         }
         let exporter = &self.exporter;
-        let outcome = self.runtime.block_on(tokio::time::timeout(limit, exporter.export(spans)));
+        let runtime = &self.runtime;
+        // A panic in the exporter costs its batch, not the thread (and with it every later
+        // span).
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            runtime.block_on(async { tokio::time::timeout(limit, exporter.export(spans)).await })
+        }));
         match outcome {
-            Ok(Ok(())) => ExportFigures::add(&self.figures.exported, count),
-            Ok(Err(_)) | Err(_) => {
+            Ok(Ok(Ok(()))) => ExportFigures::add(&self.figures.exported, count),
+            Ok(Ok(Err(_)) | Err(_)) | Err(_) => {
                 ExportFigures::add(&self.figures.dropped_export_failed, count);
                 ExportFigures::add(&self.figures.failed_exports, 1);
             }
