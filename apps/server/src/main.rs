@@ -15,6 +15,7 @@ mod logging;
 mod reload;
 mod security;
 mod serve;
+mod traces;
 mod wiring;
 
 use std::process::ExitCode;
@@ -42,9 +43,18 @@ fn main() -> ExitCode {
             return ExitCode::from(SETTINGS_ERROR);
         }
     };
+    // Traces start before logging: the pipeline's layer is one of the subscriber's. It
+    // needs no runtime (its exports run on a thread of their own).
+    let traces = match settings.tracing.as_ref().map(traces::start).transpose() {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("perfkit-server: cannot start traces: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     // The recorder exists before logging starts: the query-timing layer records into it.
     let recorder = Arc::new(Recorder::default());
-    logging::init(settings.log_format, Arc::clone(&recorder));
+    logging::init(settings.log_format, Arc::clone(&recorder), traces.as_ref());
     // Before the runtime starts, so every crate's counter!/gauge!/histogram! lands in it
     // from the first: the demo's business figures, and any library's.
     if let Err(error) = perfkit::metrics::facade::install(Arc::clone(&recorder)) {
@@ -55,7 +65,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli, recorder)));
+        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli, recorder, traces)));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

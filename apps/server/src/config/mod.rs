@@ -64,6 +64,11 @@
 //! sourceMatchers = [{ label = "severity", anyOf = ["critical"] }]
 //! targetMatchers = [{ label = "severity", anyOf = ["low"] }]
 //!
+//! [tracing]                   # traces over OTLP/HTTP: see `tracing_section`
+//! endpoint = "http://collector:4318"
+//! sampler = "parentbased_traceidratio"
+//! samplerArg = 0.1
+//!
 //! [notifiers]                 # perfkit::alerting::NotifiersConfig
 //! log = true
 //! alertmanagerResend = "1m"
@@ -132,6 +137,8 @@ pub(crate) struct Settings {
     pub(crate) alert_rules: RuleSet,
     pub(crate) inhibit_rules: Vec<InhibitRule>,
     pub(crate) notifiers: NotifiersConfig,
+    /// `None`: traces are off.
+    pub(crate) tracing: Option<TracingSettings>,
 }
 
 /// Which cache backs the service.
@@ -182,6 +189,8 @@ pub(crate) struct Layer {
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) keep_alive_timeout: Option<Duration>,
     pub(crate) max_connections: Option<usize>,
+    /// `[tracing]`, the `OTEL_*` variables and the tracing flags.
+    pub(crate) tracing: TracingLayer,
 }
 
 impl Layer {
@@ -208,6 +217,7 @@ impl Layer {
             header_read_timeout: cli.header_read_timeout,
             keep_alive_timeout: cli.keep_alive_timeout,
             max_connections: cli.max_connections,
+            tracing: TracingLayer::from_cli(cli),
         }
     }
 
@@ -275,6 +285,7 @@ impl Layer {
             webhook_urls: get("PERFKIT_WEBHOOK_URL").map(|v| url_list(&v)),
             webhook_token: get("PERFKIT_WEBHOOK_TOKEN").map(Secret),
             instance_id: get("PERFKIT_INSTANCE_ID"),
+            tracing: TracingLayer::from_env(var)?,
         })
     }
 
@@ -299,6 +310,7 @@ impl Layer {
             header_read_timeout: file.server.header_read_timeout,
             keep_alive_timeout: file.server.keep_alive_timeout,
             max_connections: file.server.max_connections,
+            tracing: TracingLayer::from_file(&file.tracing),
         }
     }
 
@@ -323,6 +335,7 @@ impl Layer {
             header_read_timeout: self.header_read_timeout.or(below.header_read_timeout),
             keep_alive_timeout: self.keep_alive_timeout.or(below.keep_alive_timeout),
             max_connections: self.max_connections.or(below.max_connections),
+            tracing: self.tracing.over(below.tracing),
         }
     }
 }
@@ -353,6 +366,7 @@ pub(crate) struct FileConfig {
     /// Kept as TOML so [`RuleSet::from_toml`] can report every bad rule at once.
     alerts: Option<toml::Table>,
     notifiers: NotifiersConfig,
+    tracing: TracingSection,
     /// Whether the file names `service.instance` (the type fills in a default otherwise).
     #[serde(skip)]
     instance_given: bool,
@@ -584,6 +598,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     crate::security::check_exposure(bind, chosen.admin_token.is_some())?;
     check_api(&file.api, chosen.admin_token.as_ref())?;
     crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
+    let tracing = tracing_section::resolve(chosen.tracing, &file.tracing)?;
     Ok(Settings {
         bind,
         log_format: chosen.log_format.unwrap_or_default(),
@@ -605,10 +620,15 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         alert_rules,
         inhibit_rules,
         notifiers,
+        tracing,
     })
 }
 
 mod sections;
+mod tracing_section;
+
+use tracing_section::TracingSection;
+pub(crate) use tracing_section::{TracingLayer, TracingSettings};
 
 #[cfg(test)]
 mod tests;
