@@ -9,13 +9,13 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use perfkit_axum::RequestTracing;
 use perfkit_otel::TracePipeline;
-use support::{Answer, Attr, Receiver, app, get_status, hex, settings, subscribe, text};
+use support::{Answer, Attr, Receiver, app, get_status, settings, subscribe, text};
 
 const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 #[tokio::test]
 async fn spans_reach_the_receiver_as_a_tree_with_the_conventions_and_the_resource() {
-    let receiver = Receiver::start(Answer::Accept);
+    let receiver = Receiver::start(Answer::Accept).unwrap();
     let settings = settings(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url()),
         ("OTEL_SERVICE_NAME", "checkout".to_owned()),
@@ -61,8 +61,8 @@ async fn spans_reach_the_receiver_as_a_tree_with_the_conventions_and_the_resourc
 
     // The second continues the caller's trace; its read is a hit.
     let (second, hit) = (requests[1], reads[1]);
-    assert_eq!(hex(&second.span.trace_id), "0af7651916cd43dd8448eb211c80319c");
-    assert_eq!(hex(&second.span.parent_span_id), "b7ad6b7169203331");
+    assert_eq!(second.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(second.parent_span_id(), "b7ad6b7169203331");
     assert_eq!(hit.span.parent_span_id, second.span.span_id);
     assert_eq!(hit.attribute("cache.hit"), Some(Attr::Bool(true)));
 
@@ -82,7 +82,7 @@ async fn spans_reach_the_receiver_as_a_tree_with_the_conventions_and_the_resourc
 
 #[tokio::test]
 async fn at_a_ratio_unsampled_requests_export_nothing_and_cost_no_queue_room() {
-    let receiver = Receiver::start(Answer::Accept);
+    let receiver = Receiver::start(Answer::Accept).unwrap();
     let settings = settings(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.endpoint())]);
     let pipeline = TracePipeline::build(&settings).unwrap();
     let _subscriber = subscribe(&pipeline);

@@ -83,14 +83,14 @@ fn assert_unhurt(outcome: &Outcome) {
 }
 
 fn collector_down(flavor: Flavor) {
-    let outcome = serve(flavor, Receiver::down_endpoint(), 32);
+    let outcome = serve(flavor, Receiver::down_endpoint().unwrap(), 32);
     assert_unhurt(&outcome);
     assert_eq!(outcome.counts.exported, 0);
     assert!(outcome.counts.failed_exports > 0, "{:?}", outcome.counts);
 }
 
 fn collector_hanging(flavor: Flavor) {
-    let receiver = Receiver::start(Answer::Hang);
+    let receiver = Receiver::start(Answer::Hang).unwrap();
     let outcome = serve(flavor, receiver.endpoint(), 32);
     assert_unhurt(&outcome);
     assert_eq!(outcome.counts.exported, 0);
@@ -103,7 +103,7 @@ fn collector_hanging(flavor: Flavor) {
 }
 
 fn collector_failing(flavor: Flavor) {
-    let receiver = Receiver::start(Answer::Fail);
+    let receiver = Receiver::start(Answer::Fail).unwrap();
     let outcome = serve(flavor, receiver.endpoint(), 32);
     assert_unhurt(&outcome);
     assert_eq!(outcome.counts.exported, 0);
@@ -111,7 +111,7 @@ fn collector_failing(flavor: Flavor) {
 }
 
 fn collector_accepting(flavor: Flavor) {
-    let receiver = Receiver::start(Answer::Accept);
+    let receiver = Receiver::start(Answer::Accept).unwrap();
     let outcome = serve(flavor, receiver.endpoint(), 2048);
     assert_unhurt(&outcome);
     assert_eq!(outcome.counts.exported, SPANS, "{:?}", outcome.counts);
@@ -160,7 +160,7 @@ fn collector_accepting_on_a_one_worker_runtime() {
 
 #[test]
 fn a_flush_against_a_hanging_collector_answers_within_its_timeout() {
-    let receiver = Receiver::start(Answer::Hang);
+    let receiver = Receiver::start(Answer::Hang).unwrap();
     let mut settings = settings(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.endpoint())]);
     settings.export_timeout = Duration::from_millis(200);
     let pipeline = TracePipeline::build(&settings).unwrap();

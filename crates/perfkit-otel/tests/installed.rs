@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use perfkit_axum::RequestTracing;
 use perfkit_otel::TracePipeline;
-use support::{Answer, Receiver, app, get_status, hex, settings, subscribe, text};
+use support::{Answer, Receiver, app, get_status, settings, subscribe, text};
 
 #[tokio::test]
 async fn kept_requests_reach_the_collector_and_shutdown_sends_the_queue() {
-    let receiver = Receiver::start(Answer::Accept);
+    let receiver = Receiver::start(Answer::Accept).unwrap();
     let mut settings = settings(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url()),
         ("OTEL_SERVICE_NAME", "kept".to_owned()),
@@ -41,8 +41,8 @@ async fn kept_requests_reach_the_collector_and_shutdown_sends_the_queue() {
     assert_eq!(spans.len(), 1, "only the failed request: {spans:#?}");
     let kept = &spans[0];
     assert_eq!(kept.span.name, "GET /boom");
-    assert_eq!(hex(&kept.span.trace_id), "0af7651916cd43dd8448eb211c80319c");
-    assert_eq!(hex(&kept.span.parent_span_id), "b7ad6b7169203331");
+    assert_eq!(kept.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(kept.parent_span_id(), "b7ad6b7169203331");
     assert_eq!(kept.attribute("perfkit.trace.kept"), text("error"));
     assert_eq!(kept.resource_attribute("service.name"), text("kept"));
     // A second shutdown does nothing and says so.

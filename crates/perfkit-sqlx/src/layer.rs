@@ -108,6 +108,20 @@ impl<S> Layer<S> for QueryTimingLayer
 where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    #[cfg(feature = "otel")]
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        context: Context<'_, S>,
+    ) {
+        if attributes.metadata().target() == ROUTE_TARGET
+            && let Some(span) = context.span(id)
+        {
+            crate::statement_span::remember_parent(&mut span.extensions_mut());
+        }
+    }
+
     fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
         let target = event.metadata().target();
         if target == QUERY_TARGET {
@@ -117,7 +131,12 @@ where
                 let statement = normalize(statement);
                 self.recorder.record_db_statement(&statement, elapsed, rows);
                 #[cfg(feature = "otel")]
-                crate::statement_span::record(&statement, elapsed, rows);
+                crate::statement_span::record(
+                    &statement,
+                    elapsed,
+                    rows,
+                    crate::statement_span::remembered_parent(context.event_scope(event)),
+                );
                 let route = context.event_scope(event).and_then(|mut scope| {
                     scope.find(|span| span.metadata().target() == ROUTE_TARGET)
                 });

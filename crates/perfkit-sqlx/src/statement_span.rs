@@ -4,10 +4,13 @@
 //! sqlx reports a statement once it has run, in an event: a `tracing` span cannot be made
 //! from inside a subscriber's callback (the dispatcher refuses re-entry), and its times
 //! would be wrong anyway. So the span is written with the OpenTelemetry API directly, under
-//! the current OpenTelemetry context: the span the statement ran in (a cache read, the
-//! request), which tracing-opentelemetry makes current on the thread that runs it (sqlx's
-//! SQLite worker thread enters the caller's span too). Under no span, or an unsampled one,
-//! nothing is written: a statement alone is not a trace.
+//! the OpenTelemetry context the statement ran in (a cache read, the request). That is the
+//! current one on the thread that runs it, where tracing-opentelemetry made it current;
+//! except that a [`ReplicatedPool`](crate::ReplicatedPool) runs each query in a DEBUG span of
+//! its own, which the OpenTelemetry layer does not see, and sqlx's SQLite worker thread
+//! enters that span alone: so the layer keeps the context current when such a span is made
+//! ([`remember_parent`]) and a statement under it takes that one. Under no span, or an
+//! unsampled one, nothing is written: a statement alone is not a trace.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,10 +20,31 @@ use opentelemetry::{Context, KeyValue};
 /// The instrumentation scope of statement spans.
 const SCOPE: &str = "perfkit-sqlx";
 
+/// The OpenTelemetry context current when a route span was made, kept in its extensions.
+pub(crate) struct RouteParent(Context);
+
+/// Keeps the current context in a route span's `extensions`, when it is a sampled one.
+pub(crate) fn remember_parent(extensions: &mut tracing_subscriber::registry::ExtensionsMut<'_>) {
+    let current = Context::current();
+    if current.span().span_context().is_sampled() {
+        extensions.insert(RouteParent(current));
+    }
+}
+
+/// The context kept by [`remember_parent`] in the nearest span of `scope` that has one.
+pub(crate) fn remembered_parent<'a, S>(
+    scope: Option<tracing_subscriber::registry::Scope<'a, S>>,
+) -> Option<Context>
+where
+    S: tracing_subscriber::registry::LookupSpan<'a>,
+{
+    scope?.find_map(|span| span.extensions().get::<RouteParent>().map(|kept| kept.0.clone()))
+}
+
 /// Writes the span of `statement` (normalized), which took `elapsed` and returned or
-/// changed `rows`, if a sampled span is current.
-pub(crate) fn record(statement: &str, elapsed: Duration, rows: u64) {
-    let parent = Context::current();
+/// changed `rows`, under `parent` (else the current context) if that is a sampled span.
+pub(crate) fn record(statement: &str, elapsed: Duration, rows: u64, parent: Option<Context>) {
+    let parent = parent.unwrap_or_else(Context::current);
     if !parent.span().span_context().is_sampled() {
         return;
     }

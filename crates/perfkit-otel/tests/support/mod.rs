@@ -1,194 +1,24 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // shared by test binaries
-//! Test support: an OTLP/HTTP receiver (a small axum server on a thread and runtime of its
-//! own, so it answers whatever runtime the test runs on) that decodes what it is sent with
-//! the official protobuf types, and can answer 500 or never answer; and an app behind the
-//! traced request layer, with a cache read under a route.
+//! Test support: perfkit-testing's OTLP/HTTP receiver under short names, settings read as
+//! from the environment, subscribers over a pipeline, and an app behind the traced request
+//! layer with a cache read under a route.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::Span;
+use axum::routing::get;
 use perfkit_axum::{RequestMetricsLayer, RequestTracing};
 use perfkit_cache::{CacheAside, MemoryCache};
 use perfkit_metrics::Recorder;
 use perfkit_otel::{TracePipeline, TraceSettings};
-use prost::Message as _;
-use tokio::sync::oneshot;
 
-/// How the receiver answers an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// 200, the spans kept.
-    Accept,
-    /// 500, nothing kept.
-    Fail,
-    /// Reads the request and never answers.
-    Hang,
-}
+pub use perfkit_testing::{OtlpAnswer as Answer, OtlpReceiver as Receiver, SpanAttribute as Attr};
 
-#[derive(Debug)]
-struct Shared {
-    answer: Mutex<Answer>,
-    requests: Mutex<Vec<ExportTraceServiceRequest>>,
-    posts: AtomicUsize,
-}
-
-/// An OTLP/HTTP receiver on a free port of loopback.
-#[derive(Debug)]
-pub struct Receiver {
-    address: SocketAddr,
-    shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Receiver {
-    pub fn start(answer: Answer) -> Receiver {
-        let shared = Arc::new(Shared {
-            answer: Mutex::new(answer),
-            requests: Mutex::new(Vec::new()),
-            posts: AtomicUsize::new(0),
-        });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (bound, address) = std::sync::mpsc::channel();
-        let state = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                bound.send(listener.local_addr().unwrap()).unwrap();
-                let app = Router::new().route("/v1/traces", post(receive)).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        Receiver { address: address.recv().unwrap(), shared, stop: Some(stop) }
-    }
-
-    /// A port nothing listens on: a collector that is down.
-    pub fn down_endpoint() -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap();
-        drop(listener);
-        format!("http://{address}/v1/traces")
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://{}/v1/traces", self.address)
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    pub fn answer(&self, answer: Answer) {
-        *self.shared.answer.lock().unwrap() = answer;
-    }
-
-    /// Export requests posted, answered or not.
-    pub fn posts(&self) -> usize {
-        self.shared.posts.load(Ordering::SeqCst)
-    }
-
-    /// Every request accepted, decoded.
-    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
-        self.shared.requests.lock().unwrap().clone()
-    }
-
-    /// Every span accepted, with its resource's `service.name`.
-    pub fn spans(&self) -> Vec<Received> {
-        let mut spans = Vec::new();
-        for request in self.requests() {
-            for resource_spans in request.resource_spans {
-                let resource = resource_spans.resource.map(|r| r.attributes).unwrap_or_default();
-                for scope in resource_spans.scope_spans {
-                    for span in scope.spans {
-                        spans.push(Received { span, resource: resource.clone() });
-                    }
-                }
-            }
-        }
-        spans
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn receive(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
-    shared.posts.fetch_add(1, Ordering::SeqCst);
-    let answer = *shared.answer.lock().unwrap();
-    match answer {
-        Answer::Accept => {
-            let request = ExportTraceServiceRequest::decode(body).unwrap();
-            shared.requests.lock().unwrap().push(request);
-            StatusCode::OK
-        }
-        Answer::Fail => StatusCode::INTERNAL_SERVER_ERROR,
-        Answer::Hang => std::future::pending().await,
-    }
-}
-
-/// One received span and its resource's attributes.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub span: Span,
-    pub resource: Vec<KeyValue>,
-}
-
-impl Received {
-    pub fn attribute(&self, key: &str) -> Option<Attr> {
-        attribute(&self.span.attributes, key)
-    }
-
-    pub fn resource_attribute(&self, key: &str) -> Option<Attr> {
-        attribute(&self.resource, key)
-    }
-}
-
-/// An attribute's value, as text or a number.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attr {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-    Other,
-}
-
-fn attribute(attributes: &[KeyValue], key: &str) -> Option<Attr> {
-    let value = attributes.iter().find(|kv| kv.key == key)?.value.clone()?;
-    Some(match value {
-        AnyValue { value: Some(any_value::Value::StringValue(text)) } => Attr::Text(text),
-        AnyValue { value: Some(any_value::Value::IntValue(number)) } => Attr::Int(number),
-        AnyValue { value: Some(any_value::Value::BoolValue(flag)) } => Attr::Bool(flag),
-        AnyValue { .. } => Attr::Other,
-    })
-}
-
+/// `Some(Text(value))`.
 pub fn text(value: &str) -> Option<Attr> {
-    Some(Attr::Text(value.to_owned()))
-}
-
-/// Hex of an id as OTLP carries it (bytes).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Attr::text(value)
 }
 
 /// Settings read from `env` as the process's variables would be, with a short interval.
