@@ -3,6 +3,7 @@
 //! attributed by the conventions, under `OTEL_SERVICE_NAME`, flushed at SIGTERM; and with
 //! the collector down, every request is still answered, the drops are counted in the
 //! exposition and `/health` reads degraded.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
