@@ -9,6 +9,7 @@
 //!   that traces other things pays for a layer whose tracing is off (target: within 5 ns).
 //! - `layer_sampled_100` / `layer_sampled_1`: tracing on, every request sampled / one in a
 //!   hundred (targets: at most 0.7x of the peer's added cost / at most 100 ns added).
+//! - `layer_unsampled`: tracing on, no request sampled: the unsampled path alone.
 //! - `peer_trace_layer`: `TraceLayer::new_for_http()` under tracing-opentelemetry's default
 //!   layer, every span sampled, over `service_alone`.
 
@@ -84,6 +85,8 @@ fn bench(c: &mut Criterion) {
         bench_service(&mut group, &runtime, "layer_sampled_100", sampled.layer(handler()));
         let one_in_100 = layer().with_tracing(RequestTracing::ratio(0.01));
         bench_service(&mut group, &runtime, "layer_sampled_1", one_in_100.layer(handler()));
+        let none = layer().with_tracing(RequestTracing::ratio(0.0));
+        bench_service(&mut group, &runtime, "layer_unsampled", none.layer(handler()));
     });
     let peer = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(pipeline.provider().tracer("peer")));

@@ -59,15 +59,21 @@ pub const SERVER_ERROR_KIND: &str = "server_error";
 /// ```
 #[derive(Debug, Clone)]
 pub struct RequestMetricsLayer {
+    shared: Arc<Shared>,
+}
+
+/// What every request of a layer reads: one reference count per request, tracing or not.
+#[derive(Debug)]
+struct Shared {
     recorder: Arc<Recorder>,
-    tracing: Option<Arc<RequestTracing>>,
+    tracing: Option<RequestTracing>,
 }
 
 impl RequestMetricsLayer {
     /// A layer recording into `recorder` (usually `service.recorder().clone()`).
     #[must_use]
     pub fn new(recorder: Arc<Recorder>) -> Self {
-        RequestMetricsLayer { recorder, tracing: None }
+        RequestMetricsLayer { shared: Arc::new(Shared { recorder, tracing: None }) }
     }
 
     /// Traces requests too: the sampled ones get a span named `METHOD /route` with the HTTP
@@ -86,7 +92,8 @@ impl RequestMetricsLayer {
     /// ```
     #[must_use]
     pub fn with_tracing(mut self, tracing: RequestTracing) -> Self {
-        self.tracing = Some(Arc::new(tracing));
+        let recorder = Arc::clone(&self.shared.recorder);
+        self.shared = Arc::new(Shared { recorder, tracing: Some(tracing) });
         self
     }
 }
@@ -95,11 +102,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
     type Service = RequestMetrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestMetrics {
-            inner,
-            recorder: Arc::clone(&self.recorder),
-            tracing: self.tracing.clone(),
-        }
+        RequestMetrics { inner, shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -107,8 +110,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
 #[derive(Debug, Clone)]
 pub struct RequestMetrics<S> {
     inner: S,
-    recorder: Arc<Recorder>,
-    tracing: Option<Arc<RequestTracing>>,
+    shared: Arc<Shared>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestMetrics<S>
@@ -129,19 +131,13 @@ where
         let start = Instant::now();
         let route = request.extensions().get::<MatchedPath>().cloned();
         let method = Method::from_name(request.method().as_str());
-        let trace = match &self.tracing {
+        let trace = match &self.shared.tracing {
             Some(tracing) => start_trace(tracing, &request, route.as_ref()),
             None => None,
         };
         RequestMetricsFuture {
             inner: self.inner.call(request),
-            done: Some(Pending {
-                recorder: Arc::clone(&self.recorder),
-                route,
-                method,
-                start,
-                trace,
-            }),
+            done: Some(Pending { shared: Arc::clone(&self.shared), route, method, start, trace }),
         }
     }
 }
@@ -149,7 +145,7 @@ where
 /// What the future needs to record once the response head is ready.
 #[derive(Debug)]
 struct Pending {
-    recorder: Arc<Recorder>,
+    shared: Arc<Shared>,
     route: Option<MatchedPath>,
     method: Method,
     start: Instant,
@@ -162,14 +158,15 @@ impl Pending {
         let route = self.route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(self.start);
-        self.recorder.record_request(Some(route), self.method, status.as_u16(), elapsed);
+        let recorder = &self.shared.recorder;
+        recorder.record_request(Some(route), self.method, status.as_u16(), elapsed);
         match kind {
-            Some(ErrorKind(kind)) => self.recorder.record_error(kind),
-            None if status.is_server_error() => self.recorder.record_error(SERVER_ERROR_KIND),
+            Some(ErrorKind(kind)) => recorder.record_error(kind),
+            None if status.is_server_error() => recorder.record_error(SERVER_ERROR_KIND),
             None => {}
         }
-        if let Some(trace) = self.trace {
-            trace.finish(status.as_u16(), elapsed, now, self.route.as_ref(), self.method);
+        if let (Some(trace), Some(tracing)) = (self.trace, &self.shared.tracing) {
+            trace.finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method);
         }
     }
 }
@@ -183,12 +180,14 @@ enum Entered<'a> {
 }
 
 #[inline]
-fn enter(trace: Option<&RequestTrace>) -> Option<Entered<'_>> {
-    match trace? {
+fn enter(pending: Option<&Pending>) -> Option<Entered<'_>> {
+    let pending = pending?;
+    match pending.trace.as_ref()? {
         RequestTrace::Recording(span) => Some(Entered::Span(span.enter())),
         #[cfg(feature = "otel")]
         RequestTrace::Unsampled(unsampled) => {
-            Some(Entered::Context(unsampled.context().clone().attach()))
+            let tracing = pending.shared.tracing.as_ref()?;
+            Some(Entered::Context(unsampled.context(tracing).clone().attach()))
         }
     }
 }
@@ -213,7 +212,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = enter(this.done.as_ref().and_then(|done| done.trace.as_ref()));
+            let _entered = enter(this.done.as_ref());
             std::task::ready!(this.inner.poll(cx))
         };
         if let Some(pending) = this.done.take() {

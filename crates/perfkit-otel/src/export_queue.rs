@@ -3,19 +3,28 @@
 //!
 //! **Why not the SDK's batch processor.** Ending a span must cost the same whatever the
 //! collector does, and exports must not depend on the host's runtime: the SDK's processors
-//! have hung or deadlocked on `current_thread` and one-worker runtimes for others. Here
-//! `on_end` is a counter and a channel send: past [`TraceSettings::queue_capacity`] spans
-//! waiting, a span is dropped and counted. The export thread owns a `current_thread` tokio
-//! runtime of its own, used only while an export runs; each export is cut off at
-//! [`TraceSettings::export_timeout`] and its spans counted as dropped. A collector that is
-//! down, slow, hanging or answering 500 therefore costs the service nothing but the spans.
+//! have hung or deadlocked on `current_thread` and one-worker runtimes for others, and they
+//! count their drops nowhere a scrape can read. Here `on_end` is a counter and a channel send:
+//! past [`TraceSettings::queue_capacity`] spans waiting, a span is dropped and counted.
 //!
-//! **Flush and shutdown** drain the queue in batches until a deadline; what is left then is
-//! counted, and the caller gets its answer by the deadline whatever the collector does.
+//! **No wake-up per span.** The export thread waits on a control channel, not on the spans:
+//! a span sent while it sleeps wakes nothing (a wake-up is a system call, dearer than the rest
+//! of a span's end). It drains the spans every [`TraceSettings::export_interval`], or sooner
+//! when a producer sees a batch's worth queued and sends one `Wake` (one at a time: a flag
+//! says one is on its way).
+//!
+//! **Exports** run on a `current_thread` tokio runtime the thread owns, used only while an
+//! export runs; each is cut off at [`TraceSettings::export_timeout`] and its spans counted as
+//! dropped, as are those of an export that fails or panics. A collector that is down, slow,
+//! hanging or answering 500 therefore costs the service nothing but the spans.
+//!
+//! **Flush and shutdown** drain the queue in batches until a deadline (a shutdown's deadline
+//! also bounds the export running when it is asked); what is left then is counted, and the
+//! caller gets its answer by the deadline whatever the collector does.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -26,37 +35,42 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use crate::figures::ExportFigures;
 use crate::{OtelError, TraceSettings};
 
-/// What the processor tells the export thread.
-enum Message {
-    Span(Box<SpanData>),
+/// What the processor tells the export thread, beside the spans themselves.
+enum Control {
+    /// A batch's worth is queued.
+    Wake,
     /// Export everything queued, then answer; stop trying at the deadline.
-    Flush {
-        deadline: Instant,
-        done: SyncSender<()>,
-    },
+    Flush { deadline: Instant, done: SyncSender<()> },
     /// Like `Flush`, then end the thread.
-    Shutdown {
-        deadline: Instant,
-        done: SyncSender<()>,
-    },
+    Shutdown { deadline: Instant, done: SyncSender<()> },
 }
 
 /// The span processor of a [`TracePipeline`](crate::TracePipeline).
 #[derive(Debug)]
 pub(crate) struct BoundedExport {
-    sender: Sender<Message>,
-    figures: Arc<ExportFigures>,
+    spans: Sender<SpanData>,
+    control: Sender<Control>,
+    shared: Arc<Shared>,
     flush_timeout: Duration,
-    stop_by: Arc<StopBy>,
+}
+
+/// What the processor and the export thread share.
+#[derive(Debug)]
+struct Shared {
+    figures: Arc<ExportFigures>,
+    max_batch: usize,
+    /// A `Wake` is on its way: producers send no other until the thread has woken.
+    wake_sent: AtomicBool,
+    stop_by: StopBy,
 }
 
 /// The shutdown's deadline, seen by the export thread before it reaches the shutdown
-/// message: the spans queued ahead of it are sent by the deadline too, or counted.
+/// message: the export running then, and the spans queued ahead, end by the deadline too.
 #[derive(Debug)]
 struct StopBy {
     epoch: Instant,
     /// Nanoseconds after `epoch`, plus one; zero: no shutdown asked.
-    at: std::sync::atomic::AtomicU64,
+    at: AtomicU64,
 }
 
 impl StopBy {
@@ -74,12 +88,12 @@ impl StopBy {
     }
 }
 
-impl std::fmt::Debug for Message {
+impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Message::Span(_) => "Span",
-            Message::Flush { .. } => "Flush",
-            Message::Shutdown { .. } => "Shutdown",
+            Control::Wake => "Wake",
+            Control::Flush { .. } => "Flush",
+            Control::Shutdown { .. } => "Shutdown",
         })
     }
 }
@@ -98,15 +112,20 @@ impl BoundedExport {
             .enable_all()
             .build()
             .map_err(|error| OtelError::Exporter(format!("cannot build its runtime: {error}")))?;
-        let (sender, receiver) = mpsc::channel();
-        let stop_by = Arc::new(StopBy { epoch: Instant::now(), at: 0.into() });
+        let (spans, span_receiver) = mpsc::channel();
+        let (control, control_receiver) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            figures,
+            max_batch: settings.max_batch,
+            wake_sent: AtomicBool::new(false),
+            stop_by: StopBy { epoch: Instant::now(), at: AtomicU64::new(0) },
+        });
         let worker = Worker {
-            stop_by: Arc::clone(&stop_by),
+            shared: Arc::clone(&shared),
             exporter,
             runtime,
-            receiver,
-            figures: Arc::clone(&figures),
-            max_batch: settings.max_batch,
+            spans: span_receiver,
+            control: control_receiver,
             interval: settings.export_interval,
             timeout: settings.export_timeout,
         };
@@ -114,18 +133,18 @@ impl BoundedExport {
             .name("perfkit-otel-export".to_owned())
             .spawn(move || worker.run())
             .map_err(|error| OtelError::Exporter(format!("cannot start its thread: {error}")))?;
-        Ok(BoundedExport { sender, figures, flush_timeout: settings.export_timeout, stop_by })
+        Ok(BoundedExport { spans, control, shared, flush_timeout: settings.export_timeout })
     }
 
     /// Sends `make(deadline, done)` and waits for the answer until the deadline.
     fn ask(
         &self,
         timeout: Duration,
-        make: impl FnOnce(Instant, SyncSender<()>) -> Message,
+        make: impl FnOnce(Instant, SyncSender<()>) -> Control,
     ) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
         let (done, answered) = mpsc::sync_channel(1);
-        if self.sender.send(make(deadline, done)).is_err() {
+        if self.control.send(make(deadline, done)).is_err() {
             return Err(OTelSdkError::AlreadyShutdown);
         }
         // A little past the deadline: the thread stops at it, then answers.
@@ -144,128 +163,113 @@ impl SpanProcessor for BoundedExport {
         if !span.span_context.is_sampled() {
             return;
         }
-        let figures = &self.figures;
-        if figures.queued.fetch_add(1, Ordering::Relaxed) >= figures.capacity {
+        let shared = &*self.shared;
+        let figures = &shared.figures;
+        let queued = figures.queued.fetch_add(1, Ordering::Relaxed);
+        if queued >= figures.capacity {
             figures.queued.fetch_sub(1, Ordering::Relaxed);
             ExportFigures::add(&figures.dropped_queue_full, 1);
             return;
         }
-        if self.sender.send(Message::Span(Box::new(span))).is_err() {
+        if self.spans.send(span).is_err() {
             figures.queued.fetch_sub(1, Ordering::Relaxed);
             ExportFigures::add(&figures.dropped_at_shutdown, 1);
+            return;
+        }
+        if queued + 1 >= shared.max_batch && !shared.wake_sent.swap(true, Ordering::AcqRel) {
+            let _ = self.control.send(Control::Wake);
         }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.ask(self.flush_timeout, |deadline, done| Message::Flush { deadline, done })
+        self.ask(self.flush_timeout, |deadline, done| Control::Flush { deadline, done })
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.stop_by.set(Instant::now() + timeout);
-        self.ask(timeout, |deadline, done| Message::Shutdown { deadline, done })
+        self.shared.stop_by.set(Instant::now() + timeout);
+        self.ask(timeout, |deadline, done| Control::Shutdown { deadline, done })
     }
 }
 
 /// The export thread's state.
 struct Worker<E> {
-    stop_by: Arc<StopBy>,
+    shared: Arc<Shared>,
     exporter: E,
     runtime: tokio::runtime::Runtime,
-    receiver: Receiver<Message>,
-    figures: Arc<ExportFigures>,
-    max_batch: usize,
+    spans: Receiver<SpanData>,
+    control: Receiver<Control>,
     interval: Duration,
     timeout: Duration,
 }
 
 impl<E: SpanExporter> Worker<E> {
     fn run(mut self) {
-        let mut batch = Vec::with_capacity(self.max_batch);
-        let mut send_by = Instant::now() + self.interval;
+        let mut next_round = Instant::now() + self.interval;
         loop {
-            let wait = send_by.saturating_duration_since(Instant::now());
-            match self.receiver.recv_timeout(wait) {
-                Ok(Message::Span(span)) => {
-                    self.figures.queued.fetch_sub(1, Ordering::Relaxed);
-                    if batch.is_empty() {
-                        send_by = Instant::now() + self.interval;
-                    }
-                    batch.push(*span);
-                    if batch.len() >= self.max_batch {
-                        self.export(&mut batch, None);
-                    }
+            let wait = next_round.saturating_duration_since(Instant::now());
+            match self.control.recv_timeout(wait) {
+                Ok(Control::Wake) => self.drain(None),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.drain(None);
+                    next_round = Instant::now() + self.interval;
                 }
-                Ok(Message::Flush { deadline, done }) => {
-                    self.drain(&mut batch, deadline);
+                Ok(Control::Flush { deadline, done }) => {
+                    self.drain(Some(deadline));
                     let _ = done.send(());
                 }
-                Ok(Message::Shutdown { deadline, done }) => {
-                    self.drain(&mut batch, deadline);
+                Ok(Control::Shutdown { deadline, done }) => {
+                    self.drain(Some(deadline));
                     let _ = self.exporter.shutdown_with_timeout(Duration::ZERO);
                     let _ = done.send(());
                     return;
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    if !batch.is_empty() {
-                        self.export(&mut batch, None);
-                    }
-                    send_by = Instant::now() + self.interval;
-                }
                 // Every processor handle is gone (the provider was dropped without a
                 // shutdown): send what is here and stop.
                 Err(RecvTimeoutError::Disconnected) => {
-                    let deadline = Instant::now() + self.timeout;
-                    self.drain(&mut batch, deadline);
+                    self.drain(Some(Instant::now() + self.timeout));
                     return;
                 }
             }
         }
     }
 
-    /// Exports everything queued now, batch by batch, until `deadline`; counts the rest as
-    /// dropped at shutdown. Another flush or shutdown asked meanwhile is answered too.
-    fn drain(&mut self, batch: &mut Vec<SpanData>, deadline: Instant) {
-        let mut answers = Vec::new();
-        // At most a queue's worth: spans still arriving cannot keep a shutdown draining.
-        let mut budget = self.figures.capacity;
-        while budget > 0 {
-            budget -= 1;
-            match self.receiver.try_recv() {
-                Ok(Message::Span(span)) => {
-                    self.figures.queued.fetch_sub(1, Ordering::Relaxed);
-                    batch.push(*span);
-                    if batch.len() >= self.max_batch {
-                        self.export(batch, Some(deadline));
-                    }
-                }
-                Ok(Message::Flush { done, .. } | Message::Shutdown { done, .. }) => {
-                    answers.push(done);
-                }
-                Err(_) => break,
+    /// Exports what is queued now, batch by batch, at most a queue's worth (spans still
+    /// arriving cannot hold the thread here); with a `deadline`, stops trying then and
+    /// counts the rest as dropped at shutdown.
+    fn drain(&mut self, deadline: Option<Instant>) {
+        // Cleared first: a producer that queues more from now on may wake the thread again.
+        self.shared.wake_sent.store(false, Ordering::Release);
+        let figures = Arc::clone(&self.shared.figures);
+        let mut left = figures.capacity;
+        let mut batch = Vec::with_capacity(self.shared.max_batch);
+        while left > 0 {
+            let Ok(span) = self.spans.try_recv() else { break };
+            left -= 1;
+            figures.queued.fetch_sub(1, Ordering::Relaxed);
+            batch.push(span);
+            if batch.len() >= self.shared.max_batch {
+                self.export(std::mem::take(&mut batch), deadline);
             }
         }
         if !batch.is_empty() {
-            self.export(batch, Some(deadline));
-        }
-        for done in answers {
-            let _ = done.send(());
+            self.export(batch, deadline);
         }
     }
 
-    /// One export of `batch`, cut off at the export timeout (or `deadline`, if sooner); its
-    /// spans are counted as exported or dropped either way.
-    fn export(&mut self, batch: &mut Vec<SpanData>, deadline: Option<Instant>) {
-        let spans = std::mem::take(batch);
-        let count = spans.len();
-        let mut limit = self.timeout;
-        let deadline = match (deadline, self.stop_by.get()) {
+    /// One export of `batch`, cut off at the export timeout (or the deadline, or the
+    /// shutdown's, if sooner); its spans are counted as exported or dropped either way.
+    fn export(&mut self, batch: Vec<SpanData>, deadline: Option<Instant>) {
+        let count = batch.len();
+        let figures = &self.shared.figures;
+        let deadline = match (deadline, self.shared.stop_by.get()) {
             (Some(one), Some(other)) => Some(one.min(other)),
             (one, other) => one.or(other),
         };
+        let mut limit = self.timeout;
         if let Some(deadline) = deadline {
             limit = limit.min(deadline.saturating_duration_since(Instant::now()));
             if limit.is_zero() {
-                ExportFigures::add(&self.figures.dropped_at_shutdown, count);
+                ExportFigures::add(&figures.dropped_at_shutdown, count);
                 return;
             }
         }
@@ -274,13 +278,13 @@ impl<E: SpanExporter> Worker<E> {
         // A panic in the exporter costs its batch, not the thread (and with it every later
         // span).
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            runtime.block_on(async { tokio::time::timeout(limit, exporter.export(spans)).await })
+            runtime.block_on(async { tokio::time::timeout(limit, exporter.export(batch)).await })
         }));
         match outcome {
-            Ok(Ok(Ok(()))) => ExportFigures::add(&self.figures.exported, count),
+            Ok(Ok(Ok(()))) => ExportFigures::add(&figures.exported, count),
             Ok(Ok(Err(_)) | Err(_)) | Err(_) => {
-                ExportFigures::add(&self.figures.dropped_export_failed, count);
-                ExportFigures::add(&self.figures.failed_exports, 1);
+                ExportFigures::add(&figures.dropped_export_failed, count);
+                ExportFigures::add(&figures.failed_exports, 1);
             }
         }
     }

@@ -51,7 +51,7 @@ mod settings;
 pub use error::OtelError;
 pub use figures::{ExportCounts, ExportFigures};
 pub use filter::SampledSpans;
-pub use pipeline::{TraceLayer, TracePipeline};
+pub use pipeline::{PipelineLayer, TracePipeline};
 pub use sampler::KeepTraceSampler;
 pub use settings::{
     DEFAULT_ENDPOINT, DEFAULT_EXPORT_INTERVAL, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH,

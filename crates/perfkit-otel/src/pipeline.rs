@@ -27,7 +27,7 @@ const SCOPE: &str = "perfkit";
 
 /// The `tracing` layer a pipeline gives: tracing-opentelemetry over its tracer, behind
 /// [`SampledSpans`].
-pub type TraceLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, SampledSpans, S>;
+pub type PipelineLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, SampledSpans, S>;
 
 /// Traces from this process to an OTLP/HTTP collector: a tracer provider with
 /// [`KeepTraceSampler`], a bounded export queue drained by a thread of its own, and the
@@ -105,7 +105,7 @@ impl TracePipeline {
     /// busy/idle times are left out: they are not the HTTP conventions and each costs on
     /// every span.
     #[must_use]
-    pub fn layer<S>(&self) -> TraceLayer<S>
+    pub fn layer<S>(&self) -> PipelineLayer<S>
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {

@@ -2,11 +2,9 @@
 //! adopts, the unsampled context handed down to an unsampled request's children, and the
 //! span a tail rule writes afterwards.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderMap, HeaderValue, header};
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId,
     TraceState, Tracer as _,
@@ -16,72 +14,91 @@ use perfkit_core::KeepTrace;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::RequestTracing;
-use super::span::{SpanName, kept_header, method_name, server_address, user_agent};
+use super::span::{SpanName, method_name};
 
 /// The instrumentation scope of the spans written here.
 const SCOPE: &str = "perfkit-axum";
 
 /// A sampled request's span continues `caller`'s trace (or starts one), marked as sampled
 /// by this layer's head decision so that perfkit-otel's sampler does not toss again.
-pub(crate) fn adopt(span: &tracing::Span, caller: Option<SpanContext>) {
+pub(crate) fn adopt(tracing: &RequestTracing, span: &tracing::Span, caller: Option<SpanContext>) {
     let parent = match caller {
-        Some(caller) => Context::new().with_remote_span_context(caller),
-        None => Context::new(),
+        Some(caller) => tracing.sampled_root.with_remote_span_context(caller),
+        None => tracing.sampled_root.clone(),
     };
     // Err only when no OpenTelemetry layer sees the span: then there is nothing to adopt.
-    let _ = span.set_parent(parent.with_value(KeepTrace::HeadSampled));
+    let _ = span.set_parent(parent);
 }
 
-/// An unsampled request: the context its children start under (the caller's unsampled
-/// span, or one made up for it so that they are dropped rather than start traces of their
-/// own), and what a tail rule needs to write the request's span afterwards.
+/// The parent of sampled requests without a caller: empty but for the mark of the layer's
+/// decision; made once (a context's values are a map: one allocation saved per request).
+pub(crate) fn sampled_root() -> Context {
+    Context::new().with_value(KeepTrace::HeadSampled)
+}
+
+/// An unsampled request: the context its children start under (its caller's unsampled
+/// span, or else the layer's made-up unsampled root, shared by all, so that they are dropped
+/// rather than start traces of their own), and its caller, for a span a tail rule writes
+/// afterwards.
 #[derive(Debug)]
 pub(crate) struct Unsampled {
-    context: Context,
-    caller: Option<SpanContext>,
-    tracing: Arc<RequestTracing>,
-    host: Option<HeaderValue>,
-    user_agent: Option<HeaderValue>,
+    /// The caller's span and the context made of it; `None`: the shared root.
+    caller: Option<(SpanContext, Context)>,
+}
+
+/// The made-up root's ids: valid, and a trace id that the trace-id ratio rule keeps at no
+/// ratio below 1. One context for every unsampled request without a caller (no allocation
+/// per request), so what leaves in a `traceparent` under it gets ids of its own
+/// ([`inject_trace_context`](super::inject_trace_context)).
+const ROOT_TRACE: u128 = u128::MAX;
+const ROOT_SPAN: u64 = u64::MAX;
+
+/// The made-up root every unsampled request without a caller shares: not sampled.
+pub(crate) fn unsampled_root() -> Context {
+    let root = SpanContext::new(
+        TraceId::from(ROOT_TRACE),
+        SpanId::from(ROOT_SPAN),
+        TraceFlags::default(),
+        true,
+        TraceState::NONE,
+    );
+    Context::new().with_remote_span_context(root)
+}
+
+/// Whether `span` is the made-up root.
+pub(crate) fn is_unsampled_root(span: &SpanContext) -> bool {
+    span.trace_id() == TraceId::from(ROOT_TRACE) && span.span_id() == SpanId::from(ROOT_SPAN)
 }
 
 impl Unsampled {
-    /// `root`: the trace id the head decision was taken on, when there is no caller.
-    pub(crate) fn new(
-        tracing: Arc<RequestTracing>,
-        caller: Option<SpanContext>,
-        root: Option<TraceId>,
-        headers: &HeaderMap,
-    ) -> Self {
-        let parent = match &caller {
-            Some(caller) => caller.clone(),
-            None => made_up_parent(root.unwrap_or_else(random_trace_id)),
-        };
-        let context = Context::new().with_remote_span_context(parent);
-        let keeps = tracing.keep_errors || tracing.keep_slower_than.is_some();
-        let (host, user_agent) = if keeps {
-            (kept_header(headers, header::HOST), kept_header(headers, header::USER_AGENT))
-        } else {
-            (None, None)
-        };
-        Unsampled { context, caller, tracing, host, user_agent }
+    pub(crate) fn new(caller: Option<SpanContext>) -> Self {
+        Unsampled {
+            caller: caller.map(|caller| {
+                let context = Context::new().with_remote_span_context(caller.clone());
+                (caller, context)
+            }),
+        }
     }
 
     /// The context to attach while the request's service runs.
     #[inline]
-    pub(crate) fn context(&self) -> &Context {
-        &self.context
+    pub(crate) fn context<'a>(&'a self, tracing: &'a RequestTracing) -> &'a Context {
+        self.caller.as_ref().map_or(&tracing.unsampled_root, |(_, context)| context)
     }
 
-    /// Writes the request's span now if a tail rule keeps it.
+    /// Writes the request's span now if a tail rule keeps it: its method, route, status and
+    /// why it was kept (what else the request carried was not kept: copying it for every
+    /// unsampled request would cost them all).
     pub(crate) fn finish(
         self,
+        tracing: &RequestTracing,
         status: u16,
         elapsed: Duration,
         now: Instant,
         route: Option<&MatchedPath>,
         method: perfkit_metrics::Method,
     ) {
-        let Some(reason) = self.tracing.keep_reason(status, elapsed, now) else {
+        let Some(reason) = tracing.keep_reason(status, elapsed, now) else {
             return;
         };
         let method = method_name(method.as_str());
@@ -96,28 +113,11 @@ impl Unsampled {
         if let Some(route) = route {
             attributes.push(KeyValue::new("http.route", route.to_owned()));
         }
-        let mut headers = HeaderMap::new();
-        if let Some(host) = self.host {
-            headers.insert(header::HOST, host);
-        }
-        if let Some(agent) = self.user_agent {
-            headers.insert(header::USER_AGENT, agent);
-        }
-        let (address, port) = server_address(&headers);
-        if let Some(address) = address {
-            attributes.push(KeyValue::new("server.address", address.to_owned()));
-        }
-        if let Some(port) = port {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
-        if let Some(agent) = user_agent(&headers) {
-            attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
-        }
         if status >= 500 {
             attributes.push(KeyValue::new("error.type", status.to_string()));
         }
         let parent = match self.caller {
-            Some(caller) => Context::new().with_remote_span_context(caller),
+            Some((_, caller)) => caller,
             None => Context::new(),
         }
         .with_value(reason);
@@ -133,14 +133,6 @@ impl Unsampled {
         }
         span.end_with_timestamp(end);
     }
-}
-
-/// A parent for an unsampled request with no caller: random ids, not sampled. Nothing is
-/// ever exported under it; a downstream service that gets it from
-/// [`inject_trace_context`](super::inject_trace_context) sees an unsampled caller.
-fn made_up_parent(trace_id: TraceId) -> SpanContext {
-    let span_id = SpanId::from(super::random::next_nonzero_u64());
-    SpanContext::new(trace_id, span_id, TraceFlags::default(), true, TraceState::NONE)
 }
 
 /// A random trace id, never all zeros.

@@ -10,8 +10,8 @@
 //!
 //! **Tail rules (feature `otel`).** An unsampled request that ends in a 5xx, or takes longer
 //! than [`RequestTracing::keep_slower_than`], is written afterwards as a lone server span
-//! (its real start and end, the caller as parent): nothing was buffered for it, so its
-//! children are not there. At most [`RequestTracing::max_kept_per_second`] such spans a
+//! (its real start and end, the caller as parent; method, route, status and why): nothing was
+//! kept of it while it ran, so its children and its other attributes are not there. At most [`RequestTracing::max_kept_per_second`] such spans a
 //! second, so an error storm cannot turn every request into a traced one.
 
 mod random;
@@ -57,6 +57,12 @@ pub struct RequestTracing {
     keep_errors: bool,
     keep_slower_than: Option<Duration>,
     kept: Arc<KeptBudget>,
+    /// The context unsampled requests without a caller hand down, made once.
+    #[cfg(feature = "otel")]
+    unsampled_root: opentelemetry::Context,
+    /// The parent sampled requests without a caller adopt, made once.
+    #[cfg(feature = "otel")]
+    sampled_root: opentelemetry::Context,
 }
 
 impl RequestTracing {
@@ -73,6 +79,10 @@ impl RequestTracing {
             keep_errors: true,
             keep_slower_than: None,
             kept: Arc::new(KeptBudget::new(DEFAULT_MAX_KEPT_PER_SECOND)),
+            #[cfg(feature = "otel")]
+            unsampled_root: context::unsampled_root(),
+            #[cfg(feature = "otel")]
+            sampled_root: context::sampled_root(),
         }
     }
 

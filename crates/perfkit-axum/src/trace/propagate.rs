@@ -6,9 +6,10 @@ use std::task::{Context as TaskContext, Poll};
 
 use axum::http::{HeaderMap, Request};
 use opentelemetry::Context;
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceState};
 use tower::{Layer, Service};
 
+use super::context::is_unsampled_root;
 use super::w3c;
 
 /// Writes the current OpenTelemetry context's span as `traceparent` (and `tracestate`) into
@@ -27,19 +28,31 @@ use super::w3c;
 pub fn inject_trace_context(headers: &mut HeaderMap) {
     let context = Context::current();
     let span = context.span();
-    let span_context = span.span_context();
+    let mut span_context = span.span_context().clone();
     if !span_context.is_valid() {
         return;
     }
+    // The unsampled root is shared by requests: each call leaves with ids of its own, so
+    // that what a downstream service keeps is not joined to others' traces.
+    if is_unsampled_root(&span_context) {
+        span_context = SpanContext::new(
+            super::context::random_trace_id(),
+            SpanId::from(super::random::next_nonzero_u64()),
+            TraceFlags::default(),
+            true,
+            TraceState::NONE,
+        );
+    }
+    let span_context = &span_context;
     if let Some(parent) = w3c::format_traceparent(span_context) {
-        headers.insert(w3c::TRACEPARENT, parent);
+        headers.insert(&w3c::TRACEPARENT, parent);
     }
     match w3c::format_tracestate(span_context) {
         Some(state) => {
-            headers.insert(w3c::TRACESTATE, state);
+            headers.insert(&w3c::TRACESTATE, state);
         }
         None => {
-            headers.remove(w3c::TRACESTATE);
+            headers.remove(&w3c::TRACESTATE);
         }
     }
 }
@@ -101,7 +114,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::TraceId;
 
     use super::*;
 
@@ -116,12 +129,12 @@ mod tests {
         );
         let _current = Context::new().with_remote_span_context(span).attach();
         let mut headers = HeaderMap::new();
-        headers.insert(w3c::TRACESTATE, "stale=1".parse().unwrap());
+        headers.insert(&w3c::TRACESTATE, "stale=1".parse().unwrap());
         inject_trace_context(&mut headers);
         assert_eq!(
-            headers[w3c::TRACEPARENT],
+            headers[&w3c::TRACEPARENT],
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         );
-        assert!(headers.get(w3c::TRACESTATE).is_none());
+        assert!(headers.get(&w3c::TRACESTATE).is_none());
     }
 }

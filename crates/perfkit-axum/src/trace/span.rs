@@ -1,11 +1,10 @@
 //! One request's trace: its span (sampled) or the unsampled context its children run under,
 //! the HTTP semantic-convention attributes, and what the response adds.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderMap, HeaderValue, Request, header};
+use axum::http::{HeaderMap, Request, header};
 use tracing::field::Empty;
 
 use super::RequestTracing;
@@ -35,7 +34,7 @@ pub(crate) enum RequestTrace {
 /// sampled and nothing to hand down, or no subscriber wants the span).
 #[inline]
 pub(crate) fn start_trace<B>(
-    tracing: &Arc<RequestTracing>,
+    tracing: &RequestTracing,
     request: &Request<B>,
     route: Option<&MatchedPath>,
 ) -> Option<RequestTrace> {
@@ -44,24 +43,16 @@ pub(crate) fn start_trace<B>(
     // A root's decision is the trace-id ratio rule on the id an unsampled request hands
     // down, so that a trace-id ratio sampler gives its children the same answer.
     #[cfg(feature = "otel")]
-    let (sampled, root) = match &caller {
-        Some(caller) if tracing.parent_based => (caller.is_sampled(), None),
-        Some(caller) => (super::w3c::ratio_keeps(caller.trace_id(), tracing.ratio), None),
-        None => {
-            let trace_id = super::context::random_trace_id();
-            (super::w3c::ratio_keeps(trace_id, tracing.ratio), Some(trace_id))
-        }
+    let sampled = match &caller {
+        Some(caller) if tracing.parent_based => caller.is_sampled(),
+        Some(caller) => super::w3c::ratio_keeps(caller.trace_id(), tracing.ratio),
+        None => super::w3c::ratio_keeps(super::context::random_trace_id(), tracing.ratio),
     };
     #[cfg(not(feature = "otel"))]
     let sampled = tracing.toss();
     if !sampled {
         #[cfg(feature = "otel")]
-        return Some(RequestTrace::Unsampled(super::context::Unsampled::new(
-            Arc::clone(tracing),
-            caller,
-            root,
-            request.headers(),
-        )));
+        return Some(RequestTrace::Unsampled(super::context::Unsampled::new(caller)));
         #[cfg(not(feature = "otel"))]
         return None;
     }
@@ -70,7 +61,7 @@ pub(crate) fn start_trace<B>(
         return None;
     }
     #[cfg(feature = "otel")]
-    super::context::adopt(&span, caller);
+    super::context::adopt(tracing, &span, caller);
     Some(RequestTrace::Recording(span))
 }
 
@@ -89,7 +80,6 @@ fn request_span<B>(request: &Request<B>, route: Option<&MatchedPath>) -> tracing
         http.request.method = method,
         http.route = route,
         url.path = request.uri().path(),
-        url.scheme = request.uri().scheme_str().unwrap_or("http"),
         server.address = address,
         // i64: tracing-opentelemetry records unsigned integers as text.
         server.port = port.map(i64::from),
@@ -181,6 +171,7 @@ impl RequestTrace {
     #[inline]
     pub(crate) fn finish(
         self,
+        tracing: &RequestTracing,
         status: u16,
         elapsed: Duration,
         now: Instant,
@@ -197,18 +188,12 @@ impl RequestTrace {
             }
             #[cfg(feature = "otel")]
             RequestTrace::Unsampled(unsampled) => {
-                unsampled.finish(status, elapsed, now, route, method);
+                unsampled.finish(tracing, status, elapsed, now, route, method);
             }
         }
         #[cfg(not(feature = "otel"))]
-        let _ = (elapsed, now, route, method);
+        let _ = (tracing, elapsed, now, route, method);
     }
-}
-
-/// A header value kept for a span written later (a reference count, not a copy).
-#[cfg_attr(not(feature = "otel"), allow(dead_code))]
-pub(crate) fn kept_header(headers: &HeaderMap, name: header::HeaderName) -> Option<HeaderValue> {
-    headers.get(name).cloned()
 }
 
 #[cfg(test)]
@@ -237,7 +222,10 @@ mod tests {
     fn user_agents_are_cut_at_a_character_boundary() {
         let mut headers = HeaderMap::new();
         let long = "é".repeat(USER_AGENT_MAX_LEN);
-        headers.insert(header::USER_AGENT, HeaderValue::from_str(&"x".repeat(10)).unwrap());
+        headers.insert(
+            header::USER_AGENT,
+            axum::http::HeaderValue::from_str(&"x".repeat(10)).unwrap(),
+        );
         assert_eq!(user_agent(&headers), Some("xxxxxxxxxx"));
         assert_eq!(cut(&long, USER_AGENT_MAX_LEN).len(), USER_AGENT_MAX_LEN);
         assert_eq!(cut(&long, 5), "éé");

@@ -5,12 +5,13 @@
 
 use std::str::FromStr;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
-/// The header names, lower case as HTTP/2 and the spec write them.
-pub(crate) const TRACEPARENT: &str = "traceparent";
-pub(crate) const TRACESTATE: &str = "tracestate";
+/// The header names, lower case as HTTP/2 and the spec write them; made once, so a lookup
+/// does not parse the name.
+pub(crate) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+pub(crate) static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 /// Longest `tracestate` taken from a caller (the spec asks to pass on at least 512
 /// characters); a longer one is dropped and the parent kept.
@@ -19,7 +20,7 @@ const MAX_TRACESTATE_LEN: usize = 512;
 /// The caller's span context from `headers`: a valid `traceparent` (its `tracestate` with
 /// it when that parses); `None` for a missing or malformed one, which starts a new trace.
 pub(crate) fn caller(headers: &HeaderMap) -> Option<SpanContext> {
-    let parent = headers.get(TRACEPARENT)?;
+    let parent = headers.get(&TRACEPARENT)?;
     let (trace_id, span_id, flags) = parse_traceparent(parent.as_bytes())?;
     let state = trace_state(headers).unwrap_or_default();
     Some(SpanContext::new(trace_id, span_id, flags, true, state))
@@ -28,7 +29,7 @@ pub(crate) fn caller(headers: &HeaderMap) -> Option<SpanContext> {
 /// The `tracestate` entries, several headers joined as one list.
 fn trace_state(headers: &HeaderMap) -> Option<TraceState> {
     let mut joined = String::new();
-    for value in headers.get_all(TRACESTATE) {
+    for value in headers.get_all(&TRACESTATE) {
         let text = value.to_str().ok()?;
         if !joined.is_empty() {
             joined.push(',');
@@ -155,15 +156,15 @@ mod tests {
     #[test]
     fn a_caller_comes_with_its_tracestate_and_a_bad_one_is_left_out() {
         let mut headers = HeaderMap::new();
-        headers.insert(TRACEPARENT, HeaderValue::from_static(SAMPLE));
-        headers.append(TRACESTATE, HeaderValue::from_static("vendor=one"));
-        headers.append(TRACESTATE, HeaderValue::from_static("other=two"));
+        headers.insert(&TRACEPARENT, HeaderValue::from_static(SAMPLE));
+        headers.append(&TRACESTATE, HeaderValue::from_static("vendor=one"));
+        headers.append(&TRACESTATE, HeaderValue::from_static("other=two"));
         let caller = caller(&headers).unwrap();
         assert!(caller.is_remote());
         assert_eq!(caller.trace_state().get("other"), Some("two"));
         assert_eq!(format_tracestate(&caller).unwrap(), "vendor=one,other=two");
 
-        headers.insert(TRACESTATE, HeaderValue::from_static("not a list"));
+        headers.insert(&TRACESTATE, HeaderValue::from_static("not a list"));
         assert_eq!(super::caller(&headers).unwrap().trace_state().header(), "");
     }
 
