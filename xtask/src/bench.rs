@@ -33,6 +33,10 @@ enum Measure {
     Scaling,
     /// The subject's time alone, in nanoseconds; no baseline.
     Time,
+    /// (subject - its base) / (baseline - its base): what one layer adds over what another
+    /// adds, each over its own base (tracing on over the layer alone, against a peer's
+    /// tracing over the bare service).
+    AddedRatio { subject_base: Bench, baseline_base: Bench },
 }
 
 impl Measure {
@@ -40,7 +44,9 @@ impl Measure {
     /// bound for speedup and scaling.
     fn meets(self, figure: f64, target: f64) -> bool {
         match self {
-            Measure::Ratio | Measure::AddedNanos | Measure::Time => figure <= target,
+            Measure::Ratio | Measure::AddedNanos | Measure::Time | Measure::AddedRatio { .. } => {
+                figure <= target
+            }
             Measure::Speedup | Measure::Scaling => figure >= target,
         }
     }
@@ -260,6 +266,36 @@ const COMPARISONS: &[Comparison] = &[
         150.0,
     ),
     judged(
+        "request tracing off: the layer under a subscriber with perfkit-otel's layer vs without",
+        bench("request_tracing_service", "layer_tracing_off"),
+        Some(bench("request_tracing_service", "layer")),
+        Measure::AddedNanos,
+        5.0,
+    ),
+    judged(
+        "request tracing at 100 %: added over the layer vs TraceLayer + tracing-opentelemetry's added",
+        bench("request_tracing_service", "layer_sampled_100"),
+        Some(bench("request_tracing_service", "peer_trace_layer")),
+        Measure::AddedRatio {
+            subject_base: bench("request_tracing_service", "layer"),
+            baseline_base: bench("request_tracing_service", "service_alone"),
+        },
+        0.7,
+    ),
+    judged(
+        "request tracing at 1 %: added over the layer (unsampled: a coin and a context)",
+        bench("request_tracing_service", "layer_sampled_1"),
+        Some(bench("request_tracing_service", "layer")),
+        Measure::AddedNanos,
+        100.0,
+    ),
+    reference(
+        "TraceLayer + tracing-opentelemetry (the peer), added over the bare service",
+        bench("request_tracing_service", "peer_trace_layer"),
+        Some(bench("request_tracing_service", "service_alone")),
+        Measure::AddedNanos,
+    ),
+    judged(
         "system probe, fresh reading (twice a second must stay cheap)",
         bench("system_probe", "sample_fresh"),
         None,
@@ -367,7 +403,7 @@ struct Row {
 
 fn figure_text(measure: Measure, figure: f64) -> String {
     match measure {
-        Measure::Ratio => format!("{figure:.2}x"),
+        Measure::Ratio | Measure::AddedRatio { .. } => format!("{figure:.2}x"),
         Measure::Speedup => format!("{figure:.1}x faster"),
         Measure::AddedNanos => format!("{} added", human(figure)),
         Measure::Scaling => format!("{figure:.2}x throughput"),
@@ -377,7 +413,7 @@ fn figure_text(measure: Measure, figure: f64) -> String {
 
 fn target_text(measure: Measure, target: f64) -> String {
     match measure {
-        Measure::Ratio => format!("<= {target:.2}x"),
+        Measure::Ratio | Measure::AddedRatio { .. } => format!("<= {target:.2}x"),
         Measure::Speedup => format!(">= {target}x faster"),
         Measure::AddedNanos => format!("<= {} added", human(target)),
         Measure::Scaling => format!(">= {target}x throughput"),
@@ -397,6 +433,15 @@ fn judge(criterion_dir: &Path, comparison: &Comparison) -> Row {
         (Some(subject), Some(base), Measure::AddedNanos) => Some(subject - base),
         (Some(two_threads), Some(one_thread), Measure::Scaling) => {
             Some(2.0 * one_thread / two_threads)
+        }
+        (Some(subject), Some(base), Measure::AddedRatio { subject_base, baseline_base }) => {
+            match (
+                mean_nanos(criterion_dir, subject_base),
+                mean_nanos(criterion_dir, baseline_base),
+            ) {
+                (Some(own), Some(peers)) if base > peers => Some((subject - own) / (base - peers)),
+                _ => None,
+            }
         }
         _ => None,
     };

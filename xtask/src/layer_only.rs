@@ -16,9 +16,11 @@ const HOST: &str = "perfkit-layer-only-host";
 pub(crate) const MAX_CRATES: usize = 80;
 
 pub(crate) fn check() -> Result<()> {
-    for features in
-        [&["--no-default-features"][..], &["--no-default-features", "--features", "api"]]
-    {
+    for features in [
+        &["--no-default-features"][..],
+        &["--no-default-features", "--features", "api"],
+        &["--no-default-features", "--features", "otel"],
+    ] {
         execute(cargo().args(["check", "-p", "perfkit-axum"]).args(features))?;
     }
     execute(cargo().args(["build", "-p", HOST]))?;

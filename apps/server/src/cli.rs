@@ -19,7 +19,8 @@ use crate::logging::LogFormat;
 #[derive(Debug, Default, Clone, Parser)]
 #[command(name = "perfkit-server", version)]
 pub(crate) struct Cli {
-    /// TOML config file (sections server, cache, api, demo, service, optimizer, alerts)
+    /// TOML config file (sections server, cache, api, demo, service, optimizer, alerts,
+    /// notifiers, tracing)
     /// [env: PERFKIT_CONFIG]
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -97,6 +98,40 @@ pub(crate) struct Cli {
     /// [env: PERFKIT_MAX_CONNECTIONS] [default: 10000]
     #[arg(long, value_name = "N")]
     pub(crate) max_connections: Option<usize>,
+
+    /// Send traces (request spans, cache reads, statements, perfkit's runs) to an
+    /// OpenTelemetry collector over OTLP/HTTP; on by itself when an endpoint is given
+    /// [env: PERFKIT_TRACING; OTEL_SDK_DISABLED=true turns it off] [default: off]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(crate) tracing: Option<bool>,
+
+    /// The collector's OTLP/HTTP base URL; /v1/traces is added
+    /// [env: OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given]
+    /// [default: http://localhost:4318]
+    #[arg(long, value_name = "URL")]
+    pub(crate) otlp_endpoint: Option<String>,
+
+    /// How traces are sampled: always_on, always_off, traceidratio, parentbased_always_on,
+    /// parentbased_always_off or parentbased_traceidratio [env: OTEL_TRACES_SAMPLER]
+    /// [default: parentbased_always_on]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) traces_sampler: Option<String>,
+
+    /// The ratio of the ratio samplers, 0 to 1 (alone: parentbased_traceidratio)
+    /// [env: OTEL_TRACES_SAMPLER_ARG]
+    #[arg(long, value_name = "RATIO")]
+    pub(crate) traces_sampler_arg: Option<f64>,
+
+    /// Keep the span of an unsampled request slower than this
+    /// [env: PERFKIT_TRACE_KEEP_SLOWER_THAN] [default: none]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) trace_keep_slower_than: Option<Duration>,
 
     /// Post alerts to this Alertmanager (its base URL; repeat for several); replaces the
     /// config file's [[notifiers.alertmanagers]]
@@ -221,6 +256,13 @@ mod tests {
             "PERFKIT_HEADER_READ_TIMEOUT",
             "PERFKIT_KEEP_ALIVE_TIMEOUT",
             "PERFKIT_MAX_CONNECTIONS",
+            "PERFKIT_TRACING",
+            "PERFKIT_TRACE_KEEP_SLOWER_THAN",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_TRACES_SAMPLER_ARG",
+            "OTEL_SDK_DISABLED",
         ] {
             assert!(help.contains(variable), "{variable} missing from --help:\n{help}");
         }

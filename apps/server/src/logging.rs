@@ -1,12 +1,14 @@
 //! Log output: JSON lines for machines, or a readable format for people. The level comes
 //! from `RUST_LOG` (default `info`). Beside it, perfkit-sqlx's layer turns sqlx's statement
-//! and acquire events into the recorder's figures, whatever the log level: each layer has
-//! its own filter.
+//! and acquire events into the recorder's figures, whatever the log level, and with traces
+//! on, perfkit-otel's layer turns spans into OpenTelemetry spans: each layer has its own
+//! filter.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
 use perfkit::metrics::Recorder;
+use perfkit_otel::TracePipeline;
 use serde::Deserialize;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -35,8 +37,9 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Installs the global subscriber: log lines to stdout, and query timing into `recorder`.
-pub(crate) fn init(format: LogFormat, recorder: Arc<Recorder>) {
+/// Installs the global subscriber: log lines to stdout, query timing into `recorder`, and
+/// spans into `traces` when it is on.
+pub(crate) fn init(format: LogFormat, recorder: Arc<Recorder>, traces: Option<&TracePipeline>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only for a terminal: escape codes would litter files and log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -46,7 +49,9 @@ pub(crate) fn init(format: LogFormat, recorder: Arc<Recorder>) {
     };
     // Per-layer filters: the log level must not switch off the DEBUG events sqlx times
     // statements with. A second initialisation (only possible in tests) keeps the first.
-    let registry = tracing_subscriber::registry().with(lines.with_filter(filter));
+    let registry = tracing_subscriber::registry()
+        .with(lines.with_filter(filter))
+        .with(traces.map(TracePipeline::layer));
     #[cfg(feature = "demo")]
     let _ = registry.with(perfkit_sqlx::layer(recorder)).try_init();
     // Without the demo there is no database, so no statement to time.

@@ -16,6 +16,7 @@ mod program_info;
 mod reload;
 mod security;
 mod serve;
+mod traces;
 mod wiring;
 
 use std::process::ExitCode;
@@ -48,6 +49,15 @@ fn main() -> ExitCode {
             return ExitCode::from(SETTINGS_ERROR);
         }
     };
+    // Traces start before logging: the pipeline's layer is one of the subscriber's. It
+    // needs no runtime (its exports run on a thread of their own).
+    let traces = match settings.tracing.as_ref().map(traces::start).transpose() {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("perfkit-server: cannot start traces: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     // The recorder exists before logging starts: the query-timing layer records into it.
     let config =
         RecorderConfig { business: settings.business.clone(), ..RecorderConfig::default() };
@@ -58,7 +68,7 @@ fn main() -> ExitCode {
             return ExitCode::from(SETTINGS_ERROR);
         }
     };
-    logging::init(settings.log_format, Arc::clone(&recorder));
+    logging::init(settings.log_format, Arc::clone(&recorder), traces.as_ref());
     // Before the runtime starts, so every crate's counter!/gauge!/histogram! lands in it
     // from the first: the demo's business figures, and any library's.
     if let Err(error) = perfkit::metrics::facade::install(Arc::clone(&recorder)) {
@@ -70,7 +80,9 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(wiring::run(settings, cli, recorder, program)));
+        .and_then(|runtime| {
+            runtime.block_on(wiring::run(settings, cli, recorder, program, traces))
+        });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -3,16 +3,18 @@
 //! request-metrics layer, then serving until a signal and stopping in order.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use perfkit::PerformanceService;
 use perfkit::alerting::EngineConfig;
 use perfkit::cache::{CacheBackend, MemoryCache, RedisCache, TieredCache};
 use perfkit::host::{WorkerPool, WorkerPoolConfig};
 use perfkit::metrics::Recorder;
+use perfkit::{HealthCheckOptions, PerformanceService};
 use perfkit_axum::ProgramInfo;
+use perfkit_otel::TracePipeline;
 use tokio::net::{TcpListener, TcpSocket};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -38,6 +40,7 @@ pub(crate) async fn run(
     cli: Cli,
     recorder: Arc<Recorder>,
     program: ProgramInfo,
+    traces: Option<TracePipeline>,
 ) -> Result<()> {
     let listener =
         listen(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -60,9 +63,10 @@ pub(crate) async fn run(
         None => None,
     };
     #[cfg(feature = "demo")]
-    let service = build_service(&settings, recorder, &jobs, database.as_ref()).await?;
+    let service =
+        build_service(&settings, recorder, &jobs, traces.as_ref(), database.as_ref()).await?;
     #[cfg(not(feature = "demo"))]
-    let service = build_service(&settings, recorder, &jobs).await?;
+    let service = build_service(&settings, recorder, &jobs, traces.as_ref()).await?;
     expose_build_info(&service, &program)?;
     #[cfg(feature = "demo")]
     let router = build_router(&service, &settings, token.0, program, &jobs, database.clone())?;
@@ -73,6 +77,9 @@ pub(crate) async fn run(
     #[cfg(not(feature = "demo"))]
     let database_kind = "none";
     let serving = serving(&service, settings.connections)?;
+    if let Some(traces) = &traces {
+        expose_traces(&service, traces)?;
+    }
     service.start();
     let reloading = tokio::spawn(reload::on_sighup(service.clone(), cli));
     tracing::info!(
@@ -85,6 +92,7 @@ pub(crate) async fn run(
         demo = settings.demo.is_some(),
         instance = %settings.service.instance,
         database = database_kind,
+        traces = settings.tracing.as_ref().map_or("off", |t| t.export.endpoint.as_str()),
         "perfkit-server listening"
     );
 
@@ -105,6 +113,11 @@ pub(crate) async fn run(
     #[cfg(feature = "demo")]
     if let Some(database) = database {
         database.close().await;
+    }
+    // Last: the spans of everything above are in the queue. Bounded by the export timeout,
+    // whatever the collector does.
+    if let (Some(traces), Some(tracing)) = (traces, &settings.tracing) {
+        crate::traces::stop(traces, tracing.export.export_timeout).await;
     }
     tracing::info!("perfkit-server stopped");
     drained.map(|_| ())
@@ -136,6 +149,18 @@ fn serving(service: &PerformanceService, limits: ConnectionLimits) -> Result<Ser
     Ok(Serving { limits, figures })
 }
 
+/// The trace export's figures in the service's Prometheus exposition.
+fn expose_traces(service: &PerformanceService, traces: &TracePipeline) -> Result<()> {
+    let collector = crate::traces::TraceCollector::new(traces.figures())
+        .context("cannot describe the trace export figures")?;
+    service
+        .parts()
+        .exporter
+        .registry()
+        .register(Box::new(collector))
+        .context("cannot add the trace export figures to the exposition")
+}
+
 /// Connections the kernel may hold for us before we accept them. tokio's default (1024)
 /// overflows under a burst of 1000 new clients on a busy machine, and a client whose
 /// handshake the kernel dropped is reset at shutdown; the kernel caps this at somaxconn.
@@ -157,6 +182,7 @@ pub(crate) async fn build_service(
     settings: &Settings,
     recorder: Arc<Recorder>,
     jobs: &WorkerPool,
+    traces: Option<&TracePipeline>,
     #[cfg(feature = "demo")] database: Option<&DemoDatabase>,
 ) -> Result<PerformanceService> {
     let engine = EngineConfig {
@@ -197,6 +223,16 @@ pub(crate) async fn build_service(
     if let (Some(database), Some(demo)) = (database, &settings.demo) {
         builder = demo::service::attach(builder, database, demo)?;
     }
+    if let Some(traces) = traces {
+        // Not critical: dropped spans degrade /health, they never make the server unready.
+        let check =
+            crate::traces::export_check(traces.figures(), traces.settings().endpoint.clone());
+        builder = builder.health_indicator(
+            crate::traces::INDICATOR,
+            HealthCheckOptions::non_critical(Duration::from_secs(1)),
+            check,
+        );
+    }
     for (notifier, policy) in
         settings.notifiers.build().context("cannot set up the alert notifiers")?
     {
@@ -232,8 +268,12 @@ pub(crate) fn build_router(
     // leaves paths outside its prefix to the host.
     // One `layer` call for the three: axum boxes and clones the wrapped routes per request
     // for each `Router::layer`. Listed outermost first: the metrics see every answer.
+    let mut metrics = perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder()));
+    if let Some(tracing) = &settings.tracing {
+        metrics = metrics.with_tracing(tracing.request_tracing());
+    }
     let outer = tower::ServiceBuilder::new()
-        .layer(perfkit_axum::RequestMetricsLayer::new(Arc::clone(service.recorder())))
+        .layer(metrics)
         // The demo's answers and the fallback's 404s carry the same headers as perfkit's.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

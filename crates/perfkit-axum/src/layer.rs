@@ -1,5 +1,5 @@
 //! `RequestMetricsLayer`: records every request of the host app into the recorder by
-//! matched route, method and status.
+//! matched route, method and status, and (opt-in) gives sampled requests a span.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +13,7 @@ use perfkit_metrics::{Method, Recorder};
 use tower::{Layer, Service};
 
 use crate::error::ErrorKind;
+use crate::trace::{RequestTrace, RequestTracing, start_trace};
 
 /// The route recorded for a request that matched no route (a 404 from the fallback):
 /// raw paths never become series, so scanners cannot grow the label set.
@@ -31,6 +32,9 @@ pub const SERVER_ERROR_KIND: &str = "server_error";
 /// Add it with `Router::layer` on the outermost router, so it sees the matched route
 /// (`MatchedPath` is set by the router before the layer runs) and every route, including
 /// the fallback.
+///
+/// With [`with_tracing`](Self::with_tracing) it also traces requests (see
+/// [`RequestTracing`]); without it, it creates no span and reads no trace header.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -55,14 +59,42 @@ pub const SERVER_ERROR_KIND: &str = "server_error";
 /// ```
 #[derive(Debug, Clone)]
 pub struct RequestMetricsLayer {
+    shared: Arc<Shared>,
+}
+
+/// What every request of a layer reads: one reference count per request, tracing or not.
+#[derive(Debug)]
+struct Shared {
     recorder: Arc<Recorder>,
+    tracing: Option<RequestTracing>,
 }
 
 impl RequestMetricsLayer {
     /// A layer recording into `recorder` (usually `service.recorder().clone()`).
     #[must_use]
     pub fn new(recorder: Arc<Recorder>) -> Self {
-        RequestMetricsLayer { recorder }
+        RequestMetricsLayer { shared: Arc::new(Shared { recorder, tracing: None }) }
+    }
+
+    /// Traces requests too: the sampled ones get a span named `METHOD /route` with the HTTP
+    /// semantic-convention attributes (see [`RequestTracing`]). The spans are ordinary
+    /// `tracing` spans; with the `otel` feature and an OpenTelemetry layer installed
+    /// (perfkit-otel), they continue a caller's W3C `traceparent` and reach a collector.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use perfkit_axum::{RequestMetricsLayer, RequestTracing};
+    /// use perfkit_metrics::Recorder;
+    ///
+    /// let layer = RequestMetricsLayer::new(Arc::new(Recorder::default()))
+    ///     .with_tracing(RequestTracing::ratio(0.05));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn with_tracing(mut self, tracing: RequestTracing) -> Self {
+        let recorder = Arc::clone(&self.shared.recorder);
+        self.shared = Arc::new(Shared { recorder, tracing: Some(tracing) });
+        self
     }
 }
 
@@ -70,7 +102,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
     type Service = RequestMetrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestMetrics { inner, recorder: Arc::clone(&self.recorder) }
+        RequestMetrics { inner, shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -78,7 +110,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
 #[derive(Debug, Clone)]
 pub struct RequestMetrics<S> {
     inner: S,
-    recorder: Arc<Recorder>,
+    shared: Arc<Shared>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestMetrics<S>
@@ -99,9 +131,13 @@ where
         let start = Instant::now();
         let route = request.extensions().get::<MatchedPath>().cloned();
         let method = Method::from_name(request.method().as_str());
+        let trace = match &self.shared.tracing {
+            Some(tracing) => start_trace(tracing, &request, route.as_ref()),
+            None => None,
+        };
         RequestMetricsFuture {
             inner: self.inner.call(request),
-            done: Some(Pending { recorder: Arc::clone(&self.recorder), route, method, start }),
+            done: Some(Pending { shared: Arc::clone(&self.shared), route, method, start, trace }),
         }
     }
 }
@@ -109,26 +145,49 @@ where
 /// What the future needs to record once the response head is ready.
 #[derive(Debug)]
 struct Pending {
-    recorder: Arc<Recorder>,
+    shared: Arc<Shared>,
     route: Option<MatchedPath>,
     method: Method,
     start: Instant,
+    trace: Option<RequestTrace>,
 }
 
 impl Pending {
     #[inline]
     fn record(self, status: StatusCode, kind: Option<&ErrorKind>) {
         let route = self.route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-        self.recorder.record_request(
-            Some(route),
-            self.method,
-            status.as_u16(),
-            self.start.elapsed(),
-        );
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(self.start);
+        let recorder = &self.shared.recorder;
+        recorder.record_request(Some(route), self.method, status.as_u16(), elapsed);
         match kind {
-            Some(ErrorKind(kind)) => self.recorder.record_error(kind),
-            None if status.is_server_error() => self.recorder.record_error(SERVER_ERROR_KIND),
+            Some(ErrorKind(kind)) => recorder.record_error(kind),
+            None if status.is_server_error() => recorder.record_error(SERVER_ERROR_KIND),
             None => {}
+        }
+        if let (Some(trace), Some(tracing)) = (self.trace, &self.shared.tracing) {
+            trace.finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method);
+        }
+    }
+}
+
+/// What is current while the inner service runs: the request's span, or (feature `otel`)
+/// the unsampled context its children start under.
+enum Entered<'a> {
+    Span(#[allow(dead_code)] tracing::span::Entered<'a>),
+    #[cfg(feature = "otel")]
+    Context(#[allow(dead_code)] opentelemetry::ContextGuard),
+}
+
+#[inline]
+fn enter(pending: Option<&Pending>) -> Option<Entered<'_>> {
+    let pending = pending?;
+    match pending.trace.as_ref()? {
+        RequestTrace::Recording(span) => Some(Entered::Span(span.enter())),
+        #[cfg(feature = "otel")]
+        RequestTrace::Unsampled(unsampled) => {
+            let tracing = pending.shared.tracing.as_ref()?;
+            Some(Entered::Context(unsampled.context(tracing).clone().attach()))
         }
     }
 }
@@ -152,7 +211,10 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
+        let result = {
+            let _entered = enter(this.done.as_ref());
+            std::task::ready!(this.inner.poll(cx))
+        };
         if let Some(pending) = this.done.take() {
             match &result {
                 Ok(response) => {

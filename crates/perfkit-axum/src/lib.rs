@@ -7,6 +7,7 @@
 //! | (none) | [`RequestMetricsLayer`], [`ApiError`]/[`ErrorKind`], the extractors ([`ApiJson`], [`ApiQuery`], [`ApiPath`], [`JsonBytes`]), [`middleware`] | `perfkit-metrics`, axum, tower |
 //! | `api` | `router`, `ApiConfig` (with `ProgramInfo`), `openapi`, `From` the perfkit crates' errors into [`ApiError`] | `perfkit` (with `openapi`), utoipa, tower-http |
 //! | `dashboard` (implies `api`) | the page at `/` and its assets under `/assets/` | |
+//! | `otel` | request spans continue a caller's W3C `traceparent`; [`PropagateTraceContextLayer`] and [`inject_trace_context`] for outgoing requests; unsampled requests kept afterwards by the tail rules | `opentelemetry` (the API), `tracing-opentelemetry` |
 //!
 //! The defaults are `api` and `dashboard`. The API's contract is `docs/openapi.json` in the
 //! repository, served by the router at `<api prefix>/openapi.json`.
@@ -102,6 +103,7 @@ mod error;
 mod extract;
 mod layer;
 pub mod middleware;
+mod trace;
 
 #[cfg(feature = "api")]
 mod api;
@@ -123,3 +125,8 @@ pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, JsonBytes, LimitQuery, 
 pub use layer::{
     RequestMetrics, RequestMetricsFuture, RequestMetricsLayer, SERVER_ERROR_KIND, UNMATCHED_ROUTE,
 };
+pub use trace::{
+    DEFAULT_MAX_KEPT_PER_SECOND, REQUEST_SPAN_TARGET, RequestTracing, USER_AGENT_MAX_LEN,
+};
+#[cfg(feature = "otel")]
+pub use trace::{PropagateTraceContext, PropagateTraceContextLayer, inject_trace_context};

@@ -40,6 +40,12 @@ use crate::{CacheError, CacheStats, OptimizeReport};
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Cache: Send + Sync + fmt::Debug {
+    /// A short name of the backend, for spans (`cache.backend`) and logs: `"memory"`,
+    /// `"redis"`, `"tiered"` for perfkit's; `"custom"` unless an implementation says.
+    fn backend_name(&self) -> &'static str {
+        "custom"
+    }
+
     /// The value at `key`, or `None` when absent, expired, or the backend is unreachable.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
 

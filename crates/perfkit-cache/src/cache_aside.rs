@@ -6,9 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tracing::Instrument as _;
+use tracing::field::Empty;
 
 use crate::single_flight::SingleFlight;
 use crate::{Cache, CacheError};
+
+/// The `tracing` target of [`CacheAside`]'s `cache.read` spans.
+pub const READ_SPAN_TARGET: &str = "perfkit_cache::read";
 
 /// How a [`CacheAside`] read was answered: a hit ([`Lookup::Hit`]), or a miss, computed by
 /// this caller ([`Lookup::Computed`]) or shared from another's computation
@@ -58,6 +63,11 @@ impl Lookup {
 ///   (`tracing`) and counted as an error by the backend, like any failed backend call; it is
 ///   not returned as an error.
 ///
+/// **Spans.** Each read is a `cache.read` span at INFO (target [`READ_SPAN_TARGET`]) with
+/// `cache.backend`, `cache.hit`, `cache.lookup` (hit, computed, joined) and, on the near
+/// cache, `cache.front_hit`; a computation on a miss (a database statement, say) runs inside
+/// it. Nothing is built when no subscriber wants it.
+///
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
@@ -103,6 +113,36 @@ impl CacheAside {
     /// # Errors
     /// The error of `compute`, or [`CacheError::ReservedKey`] for a refused key.
     pub async fn get_or_compute<F, Fut>(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        compute: F,
+    ) -> Result<(Bytes, Lookup), CacheError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, CacheError>>,
+    {
+        let span = tracing::info_span!(
+            target: READ_SPAN_TARGET,
+            "cache.read",
+            cache.backend = Empty,
+            cache.hit = Empty,
+            cache.lookup = Empty,
+            cache.front_hit = Empty,
+        );
+        if span.is_disabled() {
+            return self.read_or_compute(key, ttl, compute).await;
+        }
+        span.record("cache.backend", self.cache.backend_name());
+        let read = self.read_or_compute(key, ttl, compute).instrument(span.clone()).await;
+        if let Ok((_, lookup)) = &read {
+            span.record("cache.hit", lookup.is_hit());
+            span.record("cache.lookup", lookup.as_str());
+        }
+        read
+    }
+
+    async fn read_or_compute<F, Fut>(
         &self,
         key: &str,
         ttl: Option<Duration>,

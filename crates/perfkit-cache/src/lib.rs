@@ -87,7 +87,7 @@ pub use bytes::Bytes;
 pub use cache::{Cache, CacheAdmin, CacheBackend};
 #[cfg(any(test, feature = "mock"))]
 pub use cache::{MockCache, MockCacheAdmin};
-pub use cache_aside::{CacheAside, Lookup};
+pub use cache_aside::{CacheAside, Lookup, READ_SPAN_TARGET};
 #[cfg(any(test, feature = "mock"))]
 pub use coordination::MockCoordination;
 pub use coordination::{

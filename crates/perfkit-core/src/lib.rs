@@ -4,7 +4,7 @@
 //! orchestrator collects, what alert rules and optimization rules read, and what the HTTP API
 //! returns; a [`Metric`] names one figure of it; a [`Severity`] ranks alerts and
 //! recommendations; [`BusinessSeries`] and [`SeriesSelector`] carry and name the series
-//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`].
+//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`]; [`KeepTrace`] is an instrumentation's decision to keep a trace, carried in the tracing context.
 //!
 //! [`duration`] is the one form durations take in configuration, and [`map_only`] keeps a
 //! config struct from being read out of a sequence.
@@ -35,6 +35,7 @@ mod metric;
 mod severity;
 mod snapshot;
 mod timestamp;
+mod trace;
 
 pub use business::{
     BusinessSeries, MAX_NAME_LEN, SeriesAggregation, SeriesKind, SeriesSelector,
@@ -45,6 +46,7 @@ pub use metric::{Metric, ParseMetricError};
 pub use severity::{ParseSeverityError, Severity};
 pub use snapshot::MetricsSnapshot;
 pub use timestamp::{ParseTimestampError, Timestamp};
+pub use trace::KeepTrace;
 
 /// serde, for the code [`maps_only!`] writes in other crates.
 #[doc(hidden)]

@@ -7,7 +7,9 @@
 //! `PoolOptions::acquire_time_level`, every connection acquire at target
 //! `sqlx::pool::acquire` with its wait (`aquired_after_secs`, sic). This layer reads those
 //! two events and nothing else: statements are normalized (literals out) and recorded with
-//! [`Recorder::record_db_statement`], acquires with [`Recorder::record_pool_acquire`].
+//! [`Recorder::record_db_statement`], acquires with [`Recorder::record_pool_acquire`]. With
+//! the `otel` feature, a statement run under a sampled span is also written as a client
+//! span (statement id, normalized text, rows; `statement_span.rs`).
 //!
 //! Queries run through a [`ReplicatedPool`](crate::ReplicatedPool) run inside a span of
 //! [`ROUTE_TARGET`]; the layer remembers the statement last run in it, so that when the pool
@@ -106,6 +108,20 @@ impl<S> Layer<S> for QueryTimingLayer
 where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    #[cfg(feature = "otel")]
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        context: Context<'_, S>,
+    ) {
+        if attributes.metadata().target() == ROUTE_TARGET
+            && let Some(span) = context.span(id)
+        {
+            crate::statement_span::remember_parent(&mut span.extensions_mut());
+        }
+    }
+
     fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
         let target = event.metadata().target();
         if target == QUERY_TARGET {
@@ -114,6 +130,13 @@ where
             if let Some((statement, elapsed, rows)) = fields.finish() {
                 let statement = normalize(statement);
                 self.recorder.record_db_statement(&statement, elapsed, rows);
+                #[cfg(feature = "otel")]
+                crate::statement_span::record(
+                    &statement,
+                    elapsed,
+                    rows,
+                    crate::statement_span::remembered_parent(context.event_scope(event)),
+                );
                 let route = context.event_scope(event).and_then(|mut scope| {
                     scope.find(|span| span.metadata().target() == ROUTE_TARGET)
                 });

@@ -59,6 +59,8 @@ mod planner;
 mod pool;
 mod replicated_pool;
 mod role_collector;
+#[cfg(feature = "otel")]
+mod statement_span;
 mod timeouts;
 
 pub use error::{DbError, is_unreachable};

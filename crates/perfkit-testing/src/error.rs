@@ -69,4 +69,7 @@ pub enum TestingError {
         "could not make a test certificate with openssl ({0}): install it with `apt-get install openssl`"
     )]
     Certificate(String),
+    /// A test server of this process (the OTLP receiver) could not start.
+    #[error("could not start {0}")]
+    Start(String),
 }

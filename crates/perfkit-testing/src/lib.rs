@@ -12,6 +12,9 @@
 //! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another;
 //! [`PostgresServer::start_replica`] adds a real streaming replica (`pg_basebackup -R`) on its
 //! own port, and [`PostgresServer::pause`] freezes a server (SIGSTOP) for fault tests.
+//! With the `otlp` feature, `OtlpReceiver` is a trace collector of the test's own: OTLP/HTTP
+//! on a free loopback port, decoding what it is sent with the official protobuf types, able
+//! to answer 500 or never answer.
 //! [`RedisServer::try_start_private_with`] adds settings (a password, ACL users, TLS with
 //! [`TestCertificates`] made at test time by the `openssl` command).
 //!
@@ -30,6 +33,8 @@
 mod alertmanager_server;
 mod error;
 mod namespace;
+#[cfg(feature = "otlp")]
+mod otlp_receiver;
 mod postgres_server;
 mod redis_server;
 mod test_certificates;
@@ -37,6 +42,8 @@ mod test_certificates;
 pub use alertmanager_server::AlertmanagerServer;
 pub use error::TestingError;
 pub use namespace::unique_namespace;
+#[cfg(feature = "otlp")]
+pub use otlp_receiver::{OtlpAnswer, OtlpReceiver, ReceivedSpan, SpanAttribute};
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
 pub use test_certificates::TestCertificates;

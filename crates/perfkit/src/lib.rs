@@ -82,6 +82,10 @@ mod runtime_figures;
 mod service;
 
 pub use clock::TokioClock;
+
+/// The `tracing` target of the orchestrator's spans: `perfkit.collect` (each collection),
+/// its child `perfkit.alerts.evaluate`, and `perfkit.optimize` (each optimizer run), at INFO.
+pub const SPAN_TARGET: &str = "perfkit::service";
 pub use error::PerfkitError;
 pub use events::LiveEvent;
 pub use history::SnapshotHistory;

@@ -44,6 +44,10 @@ pub(crate) enum Fault {
     /// Connections that sent half a request head, and kept-alive ones silent after one
     /// request: each must be closed within the server's timeouts.
     IdleClients,
+    /// The trace collector killed (its port closed), then started again on the same port.
+    CollectorKilled,
+    /// The trace collector accepts connections and never answers.
+    CollectorHanging,
 }
 
 /// What a fault holds while it lasts.
@@ -54,7 +58,7 @@ pub(crate) enum Injected {
 
 impl Fault {
     /// Every fault, in the order they run.
-    pub(crate) const ALL: [Fault; 9] = [
+    pub(crate) const ALL: [Fault; 11] = [
         Fault::RedisKilled,
         Fault::RedisFrozen,
         Fault::RedisFull,
@@ -64,6 +68,8 @@ impl Fault {
         Fault::ReceiverDown,
         Fault::StalledStreamClients,
         Fault::IdleClients,
+        Fault::CollectorKilled,
+        Fault::CollectorHanging,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -77,7 +83,31 @@ impl Fault {
             Fault::ReceiverDown => "alert webhook dropping connections",
             Fault::StalledStreamClients => "50 stream clients that stop reading",
             Fault::IdleClients => "200 half heads and 200 idle keep-alives",
+            Fault::CollectorKilled => "trace collector killed, then restarted",
+            Fault::CollectorHanging => "trace collector hanging",
         }
+    }
+
+    /// The fault's short name, for `--only`.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Fault::RedisKilled => "redis-killed",
+            Fault::RedisFrozen => "redis-frozen",
+            Fault::RedisFull => "redis-full",
+            Fault::DatabaseStopped => "database-stopped",
+            Fault::ReplicaFrozen => "replica-frozen",
+            Fault::ReceiverHanging => "webhook-hanging",
+            Fault::ReceiverDown => "webhook-down",
+            Fault::StalledStreamClients => "stalled-stream-clients",
+            Fault::IdleClients => "idle-clients",
+            Fault::CollectorKilled => "collector-killed",
+            Fault::CollectorHanging => "collector-hanging",
+        }
+    }
+
+    /// Whether the fault breaks the trace collector (the drop counter must rise).
+    pub(crate) fn breaks_the_collector(self) -> bool {
+        matches!(self, Fault::CollectorKilled | Fault::CollectorHanging)
     }
 
     /// Whether answers of 500 or more during this fault count against the server. Cache,
@@ -92,6 +122,7 @@ impl Fault {
         match self {
             Fault::DatabaseStopped => "database",
             Fault::ReplicaFrozen => "db.replica-0",
+            Fault::CollectorKilled | Fault::CollectorHanging => "traceExport",
             _ => "cache",
         }
     }
@@ -133,6 +164,14 @@ impl Fault {
                 world.receiver.set(Behaviour::Drop);
                 Ok(Injected::Nothing)
             }
+            Fault::CollectorKilled => {
+                world.collector.kill();
+                Ok(Injected::Nothing)
+            }
+            Fault::CollectorHanging => {
+                world.collector.set(Behaviour::Hang);
+                Ok(Injected::Nothing)
+            }
         }
     }
 
@@ -141,6 +180,11 @@ impl Fault {
         match self {
             Fault::ReceiverHanging | Fault::ReceiverDown => {
                 world.receiver.set(Behaviour::Answer);
+                Ok(())
+            }
+            Fault::CollectorKilled => world.collector.revive(),
+            Fault::CollectorHanging => {
+                world.collector.set(Behaviour::Answer);
                 Ok(())
             }
             Fault::RedisKilled => redis.restart(),

@@ -7,7 +7,9 @@
 //! and then dropping connections (an alert fires and is re-sent every second throughout),
 //! WebSocket clients that stop reading, connections that send half a request head or idle
 //! after one request (closed by the server's header-read and keep-alive timeouts, shortened
-//! to 2 s for the run). For each it prints what the load saw during the fault (requests, answers of
+//! to 2 s for the run), and the trace collector (the server exports spans to it over
+//! OTLP/HTTP throughout) killed and started again, then accepting and never answering: the
+//! load sees nothing and the server's drop counter rises. For each it prints what the load saw during the fault (requests, answers of
 //! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
 //! again, memory before and after, and what health and alerts said meanwhile.
 //!
@@ -64,7 +66,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         .start_replica()
         .context("chaos gives the demo a streaming replica, for its replica fault")?;
     let receiver = Receiver::start()?;
-    let config = write_config(&receiver.url)?.display().to_string();
+    let mut collector = Receiver::start()?;
+    let config = write_config(&receiver.url, &collector.base)?.display().to_string();
     let mut server = Server::start(
         &binary_path(profile),
         &[
@@ -84,6 +87,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         database: &database,
         replica: &replica,
         receiver: &receiver,
+        collector: &mut collector,
         server: &server,
     };
     let outcome = run_faults(&mut world, &options);
@@ -142,6 +146,12 @@ repeatInterval = "1s"
 name = "chaos-receiver"
 url = "RECEIVER_URL"
 
+# Spans all along, to a collector the collector faults break; exports cut off at 1 s.
+[tracing]
+endpoint = "COLLECTOR_URL"
+samplerArg = 0.05
+exportTimeout = "1s"
+
 [[alerts.rules]]
 name = "memory_in_use"
 severity = "low"
@@ -152,12 +162,13 @@ threshold = 0.0
 for = "0s"
 "#;
 
-fn write_config(receiver_url: &str) -> Result<std::path::PathBuf> {
+fn write_config(receiver_url: &str, collector_url: &str) -> Result<std::path::PathBuf> {
     let dir = crate::server::target_dir().join("xtask-chaos");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("perfkit.toml");
-    std::fs::write(&path, CONFIG.replace("RECEIVER_URL", receiver_url))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let config =
+        CONFIG.replace("RECEIVER_URL", receiver_url).replace("COLLECTOR_URL", collector_url);
+    std::fs::write(&path, config).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 
@@ -167,6 +178,8 @@ pub(crate) struct World<'a> {
     pub(crate) database: &'a PostgresServer,
     pub(crate) replica: &'a PostgresServer,
     pub(crate) receiver: &'a Receiver,
+    /// The trace collector the server exports to.
+    pub(crate) collector: &'a mut Receiver,
     pub(crate) server: &'a Server,
 }
 
@@ -183,7 +196,7 @@ fn run_faults(world: &mut World<'_>, options: &Options) -> Result<Vec<FaultRow>>
     };
     wrk::run(&warm_up)?;
     let mut rows = Vec::new();
-    for fault in Fault::ALL {
+    for fault in Fault::ALL.into_iter().filter(|fault| options.runs(*fault)) {
         rows.push(one_fault(world, options, fault, &url, &script)?);
     }
     Ok(rows)
@@ -199,6 +212,7 @@ fn one_fault(
     println!("fault: {}", fault.name());
     let server = world.server;
     let rss_before_kib = resident_kib(server.pid())?;
+    let dropped_before = report::spans_dropped(&server.base)?;
     let duration = options.fault_duration;
     let load = std::thread::scope(|scope| -> Result<_> {
         let load = scope.spawn(|| {
@@ -222,6 +236,7 @@ fn one_fault(
         Ok((joined?, said, probe))
     })?;
     let (during, said, probe) = load;
+    let spans_dropped = report::spans_dropped(&server.base)?.saturating_sub(dropped_before);
     let started = Instant::now();
     let recovered = match fault.dependency() {
         "database" => wait_for_a_served_miss(&server.base),
@@ -248,6 +263,7 @@ fn one_fault(
         hit_rate_after: report::hit_rate(&stats_before, &stats_after),
         rss_before_kib,
         rss_after_kib: resident_kib(server.pid())?,
+        spans_dropped,
     })
 }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::faults::Fault;
+
 /// The longest a fault may last.
 const MAX_FAULT: Duration = Duration::from_secs(120);
 
@@ -17,6 +19,8 @@ pub(crate) struct Options {
     pub(crate) fault_duration: Duration,
     /// Replace the chaos section of docs/RELIABILITY.md.
     pub(crate) write_docs: bool,
+    /// Only these faults (their keys); empty: all.
+    pub(crate) only: Vec<String>,
 }
 
 impl Options {
@@ -26,6 +30,7 @@ impl Options {
             connections: 100,
             fault_duration: Duration::from_secs(10),
             write_docs: false,
+            only: Vec::new(),
         };
         let mut duration_given = false;
         let mut args = args.iter();
@@ -37,6 +42,18 @@ impl Options {
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
                 }
+                "--only" => {
+                    options.only = value()?.split(',').map(|key| key.trim().to_owned()).collect();
+                    let known: Vec<&str> = Fault::ALL.iter().map(|f| f.key()).collect();
+                    if let Some(unknown) =
+                        options.only.iter().find(|k| !known.contains(&k.as_str()))
+                    {
+                        bail!(
+                            "--only: unknown fault {unknown:?}; the faults: {}",
+                            known.join(", ")
+                        );
+                    }
+                }
                 "--duration" => {
                     let seconds: u64 = value()?.parse().context("--duration S (seconds)")?;
                     options.fault_duration = Duration::from_secs(seconds);
@@ -44,9 +61,12 @@ impl Options {
                 }
                 other => bail!(
                     "unknown chaos option {other:?} (--short, --connections N, --duration S, \
-                     --write-docs)"
+                     --only FAULT,..., --write-docs)"
                 ),
             }
+        }
+        if options.write_docs && !options.only.is_empty() {
+            bail!("--write-docs records a whole run: leave --only out");
         }
         if options.short && !duration_given {
             options.fault_duration = Duration::from_secs(3);
@@ -68,7 +88,15 @@ impl Options {
         }
         words.push(format!("--connections {}", self.connections));
         words.push(format!("--duration {}", self.fault_duration.as_secs()));
+        if !self.only.is_empty() {
+            words.push(format!("--only {}", self.only.join(",")));
+        }
         words.join(" ")
+    }
+
+    /// Whether `fault` is part of this run.
+    pub(crate) fn runs(&self, fault: Fault) -> bool {
+        self.only.is_empty() || self.only.iter().any(|key| key == fault.key())
     }
 }
 
@@ -95,5 +123,14 @@ mod tests {
         assert!(parse(&["--duration", "1"]).is_err());
         assert!(parse(&["--duration", "3600"]).is_err());
         assert!(parse(&["--connections", "0"]).is_err());
+        assert!(parse(&["--only", "collector-melted"]).is_err());
+        assert!(parse(&["--only", "collector-killed", "--write-docs"]).is_err());
+    }
+
+    #[test]
+    fn only_runs_the_faults_named() {
+        let options = parse(&["--only", "collector-killed,collector-hanging"]).unwrap();
+        assert!(options.runs(Fault::CollectorHanging) && !options.runs(Fault::RedisKilled));
+        assert!(parse(&[]).unwrap().runs(Fault::RedisKilled));
     }
 }

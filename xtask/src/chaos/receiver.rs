@@ -1,5 +1,7 @@
-//! An alert receiver the chaos run controls: a webhook endpoint on a free loopback port that
-//! answers 200, or hangs (accepts and never answers), or drops every connection.
+//! A receiver the chaos run controls, for the alert webhook and the trace collector: an HTTP
+//! endpoint on a free loopback port that answers 200, or hangs (accepts and never answers),
+//! or drops every connection; and that can be killed (its port closed) and started again on
+//! the same port.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -26,8 +28,11 @@ pub(crate) enum Behaviour {
 
 /// The running receiver; stopped when dropped.
 pub(crate) struct Receiver {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
     /// `http://127.0.0.1:PORT/alerts`.
     pub(crate) url: String,
+    port: u16,
     behaviour: Arc<AtomicU8>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -35,29 +40,54 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     pub(crate) fn start() -> Result<Receiver> {
-        let listener = TcpListener::bind("127.0.0.1:0").context("bind the alert receiver")?;
-        listener.set_nonblocking(true)?;
-        let url = format!("http://{}/alerts", listener.local_addr()?);
-        let behaviour = Arc::new(AtomicU8::new(Behaviour::Answer as u8));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (behaviour, stop) = (Arc::clone(&behaviour), Arc::clone(&stop));
-            std::thread::spawn(move || serve(&listener, &behaviour, &stop))
+        let listener = TcpListener::bind("127.0.0.1:0").context("bind the receiver")?;
+        let port = listener.local_addr()?.port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut receiver = Receiver {
+            url: format!("{base}/alerts"),
+            base,
+            port,
+            behaviour: Arc::new(AtomicU8::new(Behaviour::Answer as u8)),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
         };
-        Ok(Receiver { url, behaviour, stop, thread: Some(thread) })
+        receiver.serve_on(listener)?;
+        Ok(receiver)
+    }
+
+    fn serve_on(&mut self, listener: TcpListener) -> Result<()> {
+        listener.set_nonblocking(true)?;
+        self.stop = Arc::new(AtomicBool::new(false));
+        let (behaviour, stop) = (Arc::clone(&self.behaviour), Arc::clone(&self.stop));
+        self.thread = Some(std::thread::spawn(move || serve(&listener, &behaviour, &stop)));
+        Ok(())
     }
 
     pub(crate) fn set(&self, behaviour: Behaviour) {
         self.behaviour.store(behaviour as u8, Ordering::Relaxed);
     }
-}
 
-impl Drop for Receiver {
-    fn drop(&mut self) {
+    /// Closes the port and every connection, as a killed process would.
+    pub(crate) fn kill(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+
+    /// Listens on the same port again, answering.
+    pub(crate) fn revive(&mut self) -> Result<()> {
+        self.kill();
+        self.set(Behaviour::Answer);
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .with_context(|| format!("bind the receiver's port {} again", self.port))?;
+        self.serve_on(listener)
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -116,6 +116,28 @@ pub(crate) struct FaultRow {
     pub(crate) hit_rate_after: Option<f64>,
     pub(crate) rss_before_kib: u64,
     pub(crate) rss_after_kib: u64,
+    /// How much `perfkit_trace_spans_dropped_total` rose while the fault lasted.
+    pub(crate) spans_dropped: u64,
+}
+
+/// The server's `perfkit_trace_spans_dropped_total`, every reason added.
+pub(crate) fn spans_dropped(base: &str) -> anyhow::Result<u64> {
+    let text = crate::loadtest::http::get_text(base, "/api/performance/metrics/prometheus")?;
+    Ok(dropped_in(&text))
+}
+
+fn dropped_in(exposition: &str) -> u64 {
+    exposition
+        .lines()
+        .filter(|line| line.starts_with("perfkit_trace_spans_dropped_total"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        // Counts, whole and far below 2^52.
+        .map(|value| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let count = value as u64;
+            count
+        })
+        .sum()
 }
 
 /// Hits over lookups between two readings of `/cache/stats`.
@@ -131,15 +153,15 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
     let mut text = String::from(
         "| fault | requests during | ≥ 500 / timeouts | P99 during | slowest | a miss during | \
          recovered after | hit rate after | RSS before → after | health during | alerts during | \
-         alert delivery during |\n",
+         alert delivery during | spans dropped during |\n",
     );
-    text.push_str(&"|---".repeat(12));
+    text.push_str(&"|---".repeat(13));
     text.push_str("|\n");
     for row in rows {
         let d = &row.during;
         let _ = writeln!(
             text,
-            "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} | {} → {} MiB | {} ({}) | {} | {} |",
+            "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} | {} → {} MiB | {} ({}) | {} | {} | {} |",
             row.fault.name(),
             d.requests,
             d.non_2xx,
@@ -163,6 +185,7 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
             } else {
                 row.said.deliveries.join("; ").replace('|', "/")
             },
+            row.spans_dropped,
         );
     }
     text
@@ -198,6 +221,12 @@ pub(crate) fn failures(rows: &[FaultRow]) -> Vec<String> {
         if row.after_errors > 0 {
             failures.push(format!("{name}: {} errors after recovery", row.after_errors));
         }
+        if row.fault.breaks_the_collector() && row.spans_dropped == 0 {
+            failures.push(format!(
+                "{name}: perfkit_trace_spans_dropped_total did not rise: spans were not dropped \
+                 and counted while the collector was broken"
+            ));
+        }
     }
     failures
 }
@@ -228,6 +257,7 @@ mod tests {
             hit_rate_after: Some(0.9),
             rss_before_kib: 50 * 1024,
             rss_after_kib: 52 * 1024,
+            spans_dropped: 0,
         }
     }
 
@@ -247,6 +277,23 @@ mod tests {
         );
         assert!(failures(&rows).is_empty());
         assert_eq!(failures(&[row(3, None)]).len(), 2);
+    }
+
+    #[test]
+    fn a_collector_fault_needs_the_drop_counter_to_rise() {
+        let broken = |dropped| FaultRow {
+            fault: Fault::CollectorHanging,
+            spans_dropped: dropped,
+            ..row(0, Some(Duration::from_secs(1)))
+        };
+        assert_eq!(failures(&[broken(0)]).len(), 1);
+        assert!(failures(&[broken(120)]).is_empty());
+        assert!(table(&[broken(120)]).ends_with("| 120 |\n"));
+        let exposition = "# TYPE perfkit_trace_spans_dropped_total counter\n\
+            perfkit_trace_spans_dropped_total{reason=\"queue_full\"} 7\n\
+            perfkit_trace_spans_dropped_total{reason=\"export_failed\"} 5\n\
+            perfkit_trace_spans_exported_total 100\n";
+        assert_eq!(dropped_in(exposition), 12);
     }
 
     #[test]

@@ -73,6 +73,11 @@
 //! sourceMatchers = [{ label = "severity", anyOf = ["critical"] }]
 //! targetMatchers = [{ label = "severity", anyOf = ["low"] }]
 //!
+//! [tracing]                   # traces over OTLP/HTTP: see `tracing_section`
+//! endpoint = "http://collector:4318"
+//! sampler = "parentbased_traceidratio"
+//! samplerArg = 0.1
+//!
 //! [notifiers]                 # perfkit::alerting::NotifiersConfig
 //! log = true
 //! alertmanagerResend = "1m"
@@ -144,6 +149,8 @@ pub(crate) struct Settings {
     pub(crate) notifiers: NotifiersConfig,
     /// Caps and buckets of the series emitted through the `metrics` facade.
     pub(crate) business: BusinessConfig,
+    /// `None`: traces are off.
+    pub(crate) tracing: Option<TracingSettings>,
 }
 
 /// Which cache backs the service.
@@ -194,6 +201,8 @@ pub(crate) struct Layer {
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) keep_alive_timeout: Option<Duration>,
     pub(crate) max_connections: Option<usize>,
+    /// `[tracing]`, the `OTEL_*` variables and the tracing flags.
+    pub(crate) tracing: TracingLayer,
 }
 
 impl Layer {
@@ -220,6 +229,7 @@ impl Layer {
             header_read_timeout: cli.header_read_timeout,
             keep_alive_timeout: cli.keep_alive_timeout,
             max_connections: cli.max_connections,
+            tracing: TracingLayer::from_cli(cli),
         }
     }
 
@@ -287,6 +297,7 @@ impl Layer {
             webhook_urls: get("PERFKIT_WEBHOOK_URL").map(|v| url_list(&v)),
             webhook_token: get("PERFKIT_WEBHOOK_TOKEN").map(Secret),
             instance_id: get("PERFKIT_INSTANCE_ID"),
+            tracing: TracingLayer::from_env(var)?,
         })
     }
 
@@ -311,6 +322,7 @@ impl Layer {
             header_read_timeout: file.server.header_read_timeout,
             keep_alive_timeout: file.server.keep_alive_timeout,
             max_connections: file.server.max_connections,
+            tracing: TracingLayer::from_file(&file.tracing),
         }
     }
 
@@ -335,6 +347,7 @@ impl Layer {
             header_read_timeout: self.header_read_timeout.or(below.header_read_timeout),
             keep_alive_timeout: self.keep_alive_timeout.or(below.keep_alive_timeout),
             max_connections: self.max_connections.or(below.max_connections),
+            tracing: self.tracing.over(below.tracing),
         }
     }
 }
@@ -367,6 +380,7 @@ pub(crate) struct FileConfig {
     /// Kept as TOML so [`RuleSet::from_toml`] can report every bad rule at once.
     alerts: Option<toml::Table>,
     notifiers: NotifiersConfig,
+    tracing: TracingSection,
     /// Whether the file names `service.instance` (the type fills in a default otherwise).
     #[serde(skip)]
     instance_given: bool,
@@ -696,6 +710,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     crate::security::check_cors_origins(&file.server.cors_origins).context("server.corsOrigins")?;
     let dashboard = dashboard_config(&file.dashboard, chosen.demo == Some(true))?;
     let business = business_config(file.business)?;
+    let tracing = tracing_section::resolve(chosen.tracing, &file.tracing)?;
     Ok(Settings {
         bind,
         log_format: chosen.log_format.unwrap_or_default(),
@@ -718,10 +733,15 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         alert_rules,
         inhibit_rules,
         notifiers,
+        tracing,
     })
 }
 
 mod sections;
+mod tracing_section;
+
+use tracing_section::TracingSection;
+pub(crate) use tracing_section::{TracingLayer, TracingSettings};
 
 #[cfg(test)]
 mod tests;

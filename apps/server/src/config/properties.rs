@@ -35,6 +35,16 @@ userPostsTtl = "1s"
 collectInterval = "1s"
 [optimizer]
 mode = { auto = false, dryRun = true }
+[tracing]
+enabled = true
+endpoint = "http://127.0.0.1:4318"
+serviceName = "blog"
+resourceAttributes = { team = "blue" }
+sampler = "parentbased_traceidratio"
+samplerArg = 0.25
+keepSlowerThan = "500ms"
+queueCapacity = 64
+exportTimeout = "1s"
 [[alerts.rules]]
 name = "slow"
 severity = "high"
@@ -124,6 +134,10 @@ fn invariants(settings: &Settings) -> Result<(), TestCaseError> {
     prop_assert!(settings.service.validate().is_ok());
     prop_assert!(settings.optimizer.validate().is_ok());
     prop_assert!(settings.alert_rules.validate().is_ok());
+    if let Some(tracing) = &settings.tracing {
+        prop_assert!(tracing.export.validate().is_ok());
+        prop_assert!(tracing.export.max_batch <= tracing.export.queue_capacity);
+    }
     if let CacheSettings::Redis { redis, .. } = &settings.cache {
         prop_assert!(!redis.namespace.is_empty() && redis.namespace.len() <= MAX_NAMESPACE_LEN);
         prop_assert!(redis.validate().is_ok());

@@ -117,7 +117,135 @@ const SETTINGS: &[Setting] = &[
         from_file: "3",
         default: "10000",
     },
+    Setting {
+        flag: ["--otlp-endpoint", "http://flag:4318"],
+        env: ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318/"),
+        file: "[tracing]\nendpoint = \"http://file:4318\"",
+        shown: traces_endpoint,
+        from_flag: "http://flag:4318/v1/traces",
+        from_env: "http://env:4318/v1/traces",
+        from_file: "http://file:4318/v1/traces",
+        default: "off",
+    },
+    Setting {
+        flag: ["--traces-sampler-arg", "0.1"],
+        env: ("OTEL_TRACES_SAMPLER_ARG", "0.2"),
+        file: "[tracing]\nenabled = true\nsamplerArg = 0.3",
+        shown: |s| {
+            s.tracing.as_ref().map_or("off".to_owned(), |t| format!("{:?}", t.export.sampler))
+        },
+        from_flag: "ParentBasedTraceIdRatio(0.1)",
+        from_env: "ParentBasedTraceIdRatio(0.2)",
+        from_file: "ParentBasedTraceIdRatio(0.3)",
+        default: "off",
+    },
+    Setting {
+        flag: ["--trace-keep-slower-than", "1s"],
+        env: ("PERFKIT_TRACE_KEEP_SLOWER_THAN", "2s"),
+        file: "[tracing]\nenabled = true\nkeepSlowerThan = \"3s\"",
+        shown: |s| {
+            s.tracing.as_ref().map_or("off".to_owned(), |t| format!("{:?}", t.keep_slower_than))
+        },
+        from_flag: "Some(1s)",
+        from_env: "Some(2s)",
+        from_file: "Some(3s)",
+        default: "off",
+    },
 ];
+
+fn traces_endpoint(settings: &Settings) -> String {
+    settings.tracing.as_ref().map_or("off".to_owned(), |t| t.export.endpoint.clone())
+}
+
+#[test]
+fn tracing_is_on_when_asked_or_given_an_endpoint_and_off_the_standard_ways() {
+    let on = settings(&["--tracing"], &[], "").unwrap().tracing.unwrap();
+    assert_eq!(on.export.endpoint, "http://localhost:4318/v1/traces");
+    assert_eq!(on.export.service_name, "perfkit-server");
+    assert!(on.keep_errors);
+    let endpoint = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/custom");
+    assert_eq!(traces_endpoint(&settings(&[], &[endpoint], "").unwrap()), endpoint.1);
+    for off in [
+        ("OTEL_SDK_DISABLED", "true"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("PERFKIT_TRACING", "false"),
+    ] {
+        let resolved = settings(&[], &[endpoint, off], "[tracing]\nenabled = true").unwrap();
+        assert!(resolved.tracing.is_none(), "{off:?}");
+    }
+    // A flag still beats the environment.
+    let resolved =
+        settings(&["--tracing=true"], &[endpoint, ("PERFKIT_TRACING", "false")], "").unwrap();
+    assert!(resolved.tracing.is_some());
+}
+
+#[test]
+fn the_service_name_resource_and_sampler_come_through_the_layers() {
+    let file = "[tracing]\nenabled = true\nserviceName = \"file-name\"\nsampler = \"traceidratio\"\n\
+                samplerArg = 0.5\nresourceAttributes = { team = \"blue\" }\nqueueCapacity = 16\n\
+                exportTimeout = \"500ms\"\nmaxKeptPerSecond = 7\nkeepErrors = false";
+    let from_file = settings(&[], &[], file).unwrap().tracing.unwrap();
+    assert_eq!(from_file.export.service_name, "file-name");
+    assert_eq!(from_file.export.sampler, perfkit_otel::SamplerSetting::TraceIdRatio(0.5));
+    assert_eq!(from_file.export.resource_attributes, [("team".to_owned(), "blue".to_owned())]);
+    assert_eq!((from_file.export.queue_capacity, from_file.export.max_batch), (16, 16));
+    assert_eq!(from_file.export.export_timeout, Duration::from_millis(500));
+    assert_eq!((from_file.max_kept_per_second, from_file.keep_errors), (7, false));
+    let tracing = from_file.request_tracing();
+    assert_eq!((tracing.sample_ratio(), tracing.is_parent_based()), (0.5, false));
+
+    let env = [
+        ("OTEL_SERVICE_NAME", "env-name"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "team=red"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_off"),
+    ];
+    let from_env = settings(&[], &env, file).unwrap().tracing.unwrap();
+    assert_eq!(from_env.export.service_name, "env-name");
+    assert_eq!(from_env.export.resource_attributes, [("team".to_owned(), "red".to_owned())]);
+    // The environment's sampler with the file's argument: always_off takes none.
+    assert_eq!(from_env.export.sampler, perfkit_otel::SamplerSetting::ParentBasedAlwaysOff);
+    let from_flag =
+        settings(&["--traces-sampler", "always_on"], &env, file).unwrap().tracing.unwrap();
+    assert_eq!(from_flag.export.sampler, perfkit_otel::SamplerSetting::AlwaysOn);
+}
+
+#[test]
+fn bad_tracing_settings_are_refused_by_name() {
+    for (args, env, file, named) in [
+        (
+            &["--traces-sampler", "sometimes"][..],
+            &[][..],
+            "[tracing]\nenabled = true",
+            "--traces-sampler",
+        ),
+        (
+            &[],
+            &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "7")],
+            "",
+            "OTEL_TRACES_SAMPLER",
+        ),
+        (&["--otlp-endpoint", "https://collector:4318"], &[], "", "https is not supported"),
+        (
+            &[],
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
+            "",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        (&[], &[("PERFKIT_TRACING", "maybe")], "", "PERFKIT_TRACING"),
+        (&[], &[], "[tracing]\nenabled = true\nqueueCapacity = 0", "queueCapacity"),
+        (&[], &[], "[tracing]\nenabled = true\nexportTimeout = \"2m\"", "exportTimeout"),
+        (
+            &[],
+            &[],
+            "[tracing]\nenabled = true\nmaxKeptPerSecond = 1000000",
+            "tracing.maxKeptPerSecond",
+        ),
+        (&[], &[], "[tracing]\nsampling = 1", "unknown field `sampling`"),
+    ] {
+        let error = settings(args, env, file).map(|_| ()).unwrap_err();
+        assert!(format!("{error:#}").contains(named), "{named}: {error:#}");
+    }
+}
 
 #[test]
 fn connection_limits_out_of_range_are_refused_by_name() {

@@ -18,7 +18,7 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 17] = [
+const SERVER_VARIABLES: [&str; 27] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -36,6 +36,16 @@ const SERVER_VARIABLES: [&str; 17] = [
     "PERFKIT_HEADER_READ_TIMEOUT",
     "PERFKIT_KEEP_ALIVE_TIMEOUT",
     "PERFKIT_MAX_CONNECTIONS",
+    "PERFKIT_TRACING",
+    "PERFKIT_TRACE_KEEP_SLOWER_THAN",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_SDK_DISABLED",
+    "OTEL_TRACES_EXPORTER",
 ];
 
 /// The server binary with a clean `PERFKIT_*` environment and `info` logs.

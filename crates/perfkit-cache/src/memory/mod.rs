@@ -219,6 +219,10 @@ impl MemoryCache {
 
 #[async_trait]
 impl Cache for MemoryCache {
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         self.read(key, StoredFrame::into_value)
     }

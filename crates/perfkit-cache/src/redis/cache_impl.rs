@@ -118,6 +118,10 @@ impl RedisCache {
 
 #[async_trait]
 impl Cache for RedisCache {
+    fn backend_name(&self) -> &'static str {
+        "redis"
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         self.scope.check(key)?;
         let read = self.call("GET", self.pool().get(self.namespace.key(key))).await;

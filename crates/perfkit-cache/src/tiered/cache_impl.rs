@@ -50,6 +50,8 @@ impl TieredCache {
         let value = self.front.read(key);
         if value.is_some() {
             self.front_hits.hit();
+            // The read's span (CacheAside's), if one is current and declares it.
+            tracing::Span::current().record("cache.front_hit", true);
         }
         Ok(value)
     }
@@ -73,6 +75,10 @@ impl TieredCache {
 
 #[async_trait]
 impl Cache for TieredCache {
+    fn backend_name(&self) -> &'static str {
+        "tiered"
+    }
+
     // Written out rather than `async fn`: a front hit is answered before any future exists,
     // so it boxes only its ready result, and a miss boxes only the fill.
     fn get<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<Option<Vec<u8>>, CacheError>>

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use perfkit_alerting::AlertEventKind;
 use perfkit_core::MetricsSnapshot;
+use tracing::Instrument as _;
 
 use super::PerformanceService;
 use crate::events::LiveEvent;
@@ -23,10 +24,18 @@ enum Boundary {
 impl PerformanceService {
     /// Collects a snapshot now, outside the schedule, and takes it in exactly as a scheduled
     /// collection would (history, alert evaluation, live event).
+    ///
+    /// A `perfkit.collect` span at INFO (target [`SPAN_TARGET`](crate::SPAN_TARGET)), with
+    /// the alert evaluation as its `perfkit.alerts.evaluate` child.
     pub async fn collect_now(&self) -> MetricsSnapshot {
-        let snapshot = self.read_sources(Boundary::Close).await;
-        self.take_in(snapshot.clone()).await;
-        snapshot
+        let span = tracing::info_span!(target: crate::SPAN_TARGET, "perfkit.collect");
+        async {
+            let snapshot = self.read_sources(Boundary::Close).await;
+            self.take_in(snapshot.clone()).await;
+            snapshot
+        }
+        .instrument(span)
+        .await
     }
 
     /// Reads every source into a snapshot between collections (for an optimizer run): the
@@ -143,7 +152,16 @@ impl PerformanceService {
     /// announcement (renewing its TTL), persistence.
     pub(crate) async fn take_in(&self, snapshot: MetricsSnapshot) {
         let inner = &self.inner;
-        let events = inner.parts.alerts.evaluate(&snapshot);
+        let events = tracing::info_span!(
+            target: crate::SPAN_TARGET,
+            "perfkit.alerts.evaluate",
+            perfkit.alert.events = tracing::field::Empty,
+        )
+        .in_scope(|| {
+            let events = inner.parts.alerts.evaluate(&snapshot);
+            tracing::Span::current().record("perfkit.alert.events", events.len());
+            events
+        });
         // Read before the state lock is taken: the two locks are never nested.
         let delivery = inner.parts.alerts.delivery_stats();
         self.update_state(|state| {

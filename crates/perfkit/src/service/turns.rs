@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use perfkit_cache::{CacheError, ExclusiveRun, run_exclusive};
 use perfkit_optimizer::RunRecord;
+use tracing::Instrument as _;
 
 use super::PerformanceService;
 use crate::PerfkitError;
@@ -54,7 +55,13 @@ impl PerformanceService {
         wait: Duration,
     ) -> Result<RunRecord, PerfkitError> {
         let coordination = self.inner.parts.coordination.as_ref();
-        let record = run_exclusive(coordination, self.turn(OPTIMIZER_LOCK, wait), async {
+        let span = tracing::info_span!(
+            target: crate::SPAN_TARGET,
+            "perfkit.optimize",
+            perfkit.optimizer.run = tracing::field::Empty,
+            perfkit.optimizer.kind = tracing::field::Empty,
+        );
+        let turn = run_exclusive(coordination, self.turn(OPTIMIZER_LOCK, wait), async {
             let started_us = wall_micros();
             let optimizer = &self.inner.parts.optimizer;
             let kind = match run {
@@ -80,9 +87,12 @@ impl PerformanceService {
                 finished_us = %wall_micros(),
                 "optimizer run finished in its turn"
             );
+            let span = tracing::Span::current();
+            span.record("perfkit.optimizer.run", record.id);
+            span.record("perfkit.optimizer.kind", kind);
             record
-        })
-        .await?;
+        });
+        let record = turn.instrument(span).await?;
         self.publish(LiveEvent::Optimization(Box::new(record.clone())));
         Ok(record)
     }
