@@ -108,14 +108,7 @@ async fn a_rule_on_a_business_counter_s_rate_fires_notifies_and_resolves() {
     assert!(summary.starts_with("demo_posts_created at "), "{summary}");
 
     // perfkit lists it active, with the series' rate as its value.
-    let alerts: Value = client
-        .get(server.url("/api/performance/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts = server.get_json(&client, "/api/performance/alerts").await;
     let active = alerts["active"].as_array().unwrap();
     assert!(active.iter().any(|a| a["rule"] == "posts_burst"), "{alerts}");
 

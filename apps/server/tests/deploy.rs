@@ -238,7 +238,7 @@ async fn prometheus_and_perfkit_agree_on_the_demo_s_business_series() {
     }
     // While still fresh: both rates near the 5 per second the loop made.
     let perfkit_rate = {
-        let application = get(&client, &server, "/api/performance/metrics/application").await;
+        let application = server.get_json(&client, "/api/performance/metrics/application").await;
         business(&application, "demo_posts_created", None)["ratePerSecond"].as_f64().unwrap()
     };
     let prometheus_rate =
@@ -250,7 +250,7 @@ async fn prometheus_and_perfkit_agree_on_the_demo_s_business_series() {
 
     // At rest, after a collection and a scrape: the same totals and the same P95.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let application = get(&client, &server, "/api/performance/metrics/application").await;
+    let application = server.get_json(&client, "/api/performance/metrics/application").await;
     let posts = business(&application, "demo_posts_created", None);
     assert_eq!(posts["value"].as_f64(), Some(f64::from(created)));
     let total = instant(&client, &prometheus, "demo_posts_created_total").await;
@@ -269,7 +269,7 @@ async fn prometheus_and_perfkit_agree_on_the_demo_s_business_series() {
 
     let quantile = "histogram_quantile(0.95, demo_post_body_bytes_bucket)";
     let prometheus_p95 = instant(&client, &prometheus, quantile).await.unwrap();
-    let history = get(&client, &server, "/api/performance/history?limit=100").await;
+    let history = server.get_json(&client, "/api/performance/history?limit=100").await;
     let p95s: Vec<f64> = history
         .as_array()
         .unwrap()
@@ -286,10 +286,4 @@ async fn prometheus_and_perfkit_agree_on_the_demo_s_business_series() {
         );
     }
     assert!((prometheus_p95 - 985.6).abs() < 1e-6, "{prometheus_p95}");
-}
-
-async fn get(client: &Client, server: &Server, path: &str) -> Value {
-    let answer = client.get(server.url(path)).send().await.unwrap();
-    assert!(answer.status().is_success(), "{path}: {}", answer.status());
-    answer.json().await.unwrap()
 }

@@ -176,6 +176,13 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// `path` read as JSON, after checking the answer is a success.
+    pub(crate) async fn get_json(&self, client: &reqwest::Client, path: &str) -> Value {
+        let answer = client.get(self.url(path)).send().await.expect("the server answers");
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.expect("a JSON answer")
+    }
+
     /// Waits until `/api/performance/health` answers.
     pub(crate) async fn wait_for_health(&self, client: &reqwest::Client) {
         let started = Instant::now();
