@@ -29,6 +29,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "otel")]
+pub(crate) use context::current_sampled_span;
+#[cfg(feature = "otel")]
 pub use propagate::{PropagateTraceContext, PropagateTraceContextLayer, inject_trace_context};
 pub use span::{REQUEST_SPAN_TARGET, USER_AGENT_MAX_LEN};
 pub(crate) use span::{RequestTrace, start_trace};
