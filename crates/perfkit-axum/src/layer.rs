@@ -168,9 +168,9 @@ impl Pending {
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(self.start);
         let kept = match (self.trace, &self.shared.tracing) {
-            (Some(trace), Some(tracing)) => {
-                trace.finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method)
-            }
+            (Some(trace), Some(tracing)) => trace
+                .finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method)
+                .filter(|_| tracing.records_exemplars()),
             _ => None,
         };
         let recorder = &self.shared.recorder;
@@ -247,7 +247,16 @@ where
         let (result, sampled) = {
             let entered = enter(this.done.as_ref());
             let result = std::task::ready!(this.inner.poll(cx));
-            (result, entered.as_ref().and_then(Entered::sampled_span))
+            let exemplars = this
+                .done
+                .as_ref()
+                .and_then(|pending| pending.shared.tracing.as_ref())
+                .is_some_and(RequestTracing::records_exemplars);
+            let sampled = match &entered {
+                Some(entered) if exemplars => entered.sampled_span(),
+                _ => None,
+            };
+            (result, sampled)
         };
         if let Some(pending) = this.done.take() {
             match &result {
