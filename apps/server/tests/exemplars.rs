@@ -1,10 +1,12 @@
 //! From a figure to a trace, with real parts: the server traces every request (ratio 1.0) to an
 //! OTLP receiver, a real Prometheus with `--enable-feature=exemplar-storage` scrapes it (asking
 //! for OpenMetrics, as Prometheus does by itself), and `query_exemplars` returns exemplars on
-//! the request-duration buckets whose trace and span ids the receiver got as spans.
+//! the request-duration buckets whose trace and span ids the receiver got as spans; and a
+//! route's slow trace is one figure in the JSON route figures, the dashboard's document and
+//! the exposition's highest bucket.
 //!
-//! Needs the `prometheus` package (`cargo xtask ci` installs it); where it is absent the test
-//! says so and passes, as the deploy tests do.
+//! The first needs the `prometheus` package (`cargo xtask ci` installs it); where it is absent
+//! the test says so and passes, as the deploy tests do.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -129,4 +131,55 @@ async fn prometheus_keeps_exemplars_whose_traces_the_collector_received() {
         assert!(seconds > 0.0 && seconds < 10.0, "{exemplar}");
     }
     println!("{} exemplars, every one a received span, after {:?}", kept.len(), started.elapsed());
+}
+
+/// The trace id of the exemplar on the highest bucket of `route` that has one, in an
+/// OpenMetrics exposition.
+fn slowest_exemplar_of(exposition: &str, route: &str) -> Option<String> {
+    let prefix = format!("http_request_duration_seconds_bucket{{route=\"{route}\",");
+    exposition
+        .lines()
+        .filter(|line| line.starts_with(&prefix))
+        .filter_map(|line| line.split_once(" # {trace_id=\"").map(|(_, rest)| rest[..32].to_owned()))
+        .last()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_s_slow_trace_is_one_figure_in_json_dashboard_and_exposition() {
+    let receiver = OtlpReceiver::start(OtlpAnswer::Accept).unwrap();
+    let endpoint = receiver.base_url();
+    let server = Server::start(&["--demo"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]);
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+    for page in 1..=12 {
+        let url = server.url(&format!("/api/posts?page={page}&limit=5"));
+        assert!(client.get(url).send().await.unwrap().status().is_success());
+    }
+    // At rest: nothing records on /api/posts between the three reads.
+    let application = server.get_json(&client, "/api/performance/metrics/application").await;
+    let dashboard = server.get_json(&client, "/api/performance/dashboard").await;
+    let exposition = client
+        .get(server.url("/api/performance/metrics/prometheus"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let trace_of = |figures: &Value| {
+        let routes = figures["routes"]["slowest"].as_array().unwrap().clone();
+        let posts = routes.into_iter().find(|r| r["route"] == "/api/posts").unwrap();
+        posts["slowTraceId"].as_str().map(str::to_owned)
+    };
+    let json = trace_of(&application).expect("a slow trace for /api/posts");
+    assert_eq!(trace_of(&dashboard["metrics"]["application"]), Some(json.clone()));
+    assert_eq!(slowest_exemplar_of(&exposition, "/api/posts"), Some(json.clone()), "{exposition}");
+    assert_eq!(dashboard["traceUrl"], Value::Null, "no template configured");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+    assert!(
+        receiver.spans().iter().any(|s| s.trace_id() == json && s.span.name == "GET /api/posts"),
+        "the slow trace {json} is a request span the collector received"
+    );
 }
