@@ -553,7 +553,8 @@ async fn check_the_slow_trace_links(
     let figure = figures.iter().find(|r| r["route"] == route).unwrap_or_else(|| panic!("{route}"));
     assert!(figure["slowTraceId"].as_str().is_some_and(|t| t.len() == 32), "{figure}");
     // The span behind the link reached the collector (exports go out every second).
-    let span_name = if route == "__unmatched__" { "GET".to_owned() } else { format!("GET {route}") };
+    let span_name =
+        if route == "__unmatched__" { "GET".to_owned() } else { format!("GET {route}") };
     let started = std::time::Instant::now();
     while !receiver.spans().iter().any(|s| s.trace_id() == id && s.span.name == span_name) {
         assert!(started.elapsed() < support::PATIENCE, "no {span_name} span in trace {id}");

@@ -69,7 +69,15 @@ async fn prometheus_keeps_exemplars_whose_traces_the_collector_received() {
 
     // What Prometheus is offered when it asks as it does: OpenMetrics, with exemplars.
     let prometheus_accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-    assert!(client.get(server.url("/api/posts?page=1&limit=5")).send().await.unwrap().status().is_success());
+    assert!(
+        client
+            .get(server.url("/api/posts?page=1&limit=5"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
     let answer = client
         .get(server.url("/api/performance/metrics/prometheus"))
         .header("accept", prometheus_accept)
@@ -82,7 +90,9 @@ async fn prometheus_keeps_exemplars_whose_traces_the_collector_received() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("route=\"/api/posts\"") && text.contains(" # {trace_id=\""), "{text}");
     let plain = client.get(server.url("/api/performance/metrics/prometheus")).send().await.unwrap();
-    assert!(plain.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        plain.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4")
+    );
     assert!(!plain.text().await.unwrap().contains("# EOF"));
 
     let target = server.base.trim_start_matches("http://").to_owned();
@@ -140,8 +150,10 @@ fn slowest_exemplar_of(exposition: &str, route: &str) -> Option<String> {
     exposition
         .lines()
         .filter(|line| line.starts_with(&prefix))
-        .filter_map(|line| line.split_once(" # {trace_id=\"").map(|(_, rest)| rest[..32].to_owned()))
-        .last()
+        .rev()
+        .find_map(|line| {
+            line.split_once(" # {trace_id=\"").map(|(_, rest)| rest[..32].to_owned())
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -710,9 +710,13 @@ fn step_rule(
             // The rule's own annotations of these names win.
             if let Some(exemplar) = link.exemplar {
                 let trace = exemplar.span.trace_id;
-                annotations.entry(TRACE_ID_ANNOTATION.to_owned()).or_insert_with(|| trace.to_string());
+                annotations
+                    .entry(TRACE_ID_ANNOTATION.to_owned())
+                    .or_insert_with(|| trace.to_string());
                 if let Some(url) = link.url {
-                    annotations.entry(TRACE_URL_ANNOTATION.to_owned()).or_insert_with(|| url.link(trace));
+                    annotations
+                        .entry(TRACE_URL_ANNOTATION.to_owned())
+                        .or_insert_with(|| url.link(trace));
                 }
             }
             let alert = runtime.alert.get_or_insert_with(|| Alert {

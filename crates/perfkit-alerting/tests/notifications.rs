@@ -314,7 +314,8 @@ async fn a_latency_alert_names_the_slowest_request_s_trace_and_links_it() {
     })
     .await;
     let alerts: Vec<_> = sent.iter().flat_map(|n| n.alerts.iter()).collect();
-    let latency = alerts.iter().find(|a| a.labels["alertname"] == "slow").expect("the latency alert");
+    let latency =
+        alerts.iter().find(|a| a.labels["alertname"] == "slow").expect("the latency alert");
     let trace = "0000000000000000000000000000feed";
     assert_eq!(latency.annotations.get("trace_id").map(String::as_str), Some(trace));
     assert_eq!(
@@ -322,7 +323,8 @@ async fn a_latency_alert_names_the_slowest_request_s_trace_and_links_it() {
         Some(format!("http://jaeger:16686/trace/{trace}").as_str())
     );
     assert_eq!(latency.annotations["summary"], "p95 is 2500");
-    let errors = alerts.iter().find(|a| a.labels["alertname"] == "failing").expect("the error alert");
+    let errors =
+        alerts.iter().find(|a| a.labels["alertname"] == "failing").expect("the error alert");
     assert!(!errors.annotations.contains_key("trace_id"), "not a latency rule: {errors:?}");
 }
 

@@ -177,7 +177,13 @@ impl Pending {
         match sampled.or(kept) {
             None => recorder.record_request(Some(route), self.method, status.as_u16(), elapsed),
             Some(span) => {
-                recorder.record_request_traced(Some(route), self.method, status.as_u16(), elapsed, span);
+                recorder.record_request_traced(
+                    Some(route),
+                    self.method,
+                    status.as_u16(),
+                    elapsed,
+                    span,
+                );
             }
         }
         match kind {

@@ -302,13 +302,13 @@ async fn sampled_and_kept_requests_leave_their_span_as_their_bucket_s_exemplar()
         .unwrap()
         .render_as(ExpositionFormat::OpenMetrics)
         .unwrap();
-    let exemplar = format!(
-        "# {{trace_id=\"{}\",span_id=\"{}\"}}",
-        item.trace_id(),
-        item.span_id()
+    let exemplar = format!("# {{trace_id=\"{}\",span_id=\"{}\"}}", item.trace_id(), item.span_id());
+    let line =
+        text.lines().find(|line| line.contains(&exemplar)).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("http_request_duration_seconds_bucket{route=\"/items/{id}\""),
+        "{line}"
     );
-    let line = text.lines().find(|line| line.contains(&exemplar)).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.starts_with("http_request_duration_seconds_bucket{route=\"/items/{id}\""), "{line}");
     // The facade histogram observed in the handler, under the request's span.
     let work = text
         .lines()

@@ -320,7 +320,14 @@ mod tests {
         assert_eq!(format!("{trace:?}"), format!("TraceId({trace})"));
         let json = serde_json::to_string(&trace).unwrap();
         assert_eq!(serde_json::from_str::<TraceId>(&json).unwrap(), trace);
-        for bad in ["", "0", &"g".repeat(32), &"A".repeat(32), &"0".repeat(33), "+0000000000000000000000000000000"] {
+        for bad in [
+            "",
+            "0",
+            &"g".repeat(32),
+            &"A".repeat(32),
+            &"0".repeat(33),
+            "+0000000000000000000000000000000",
+        ] {
             assert!(bad.parse::<TraceId>().is_err(), "{bad:?}");
         }
         assert!("+00000000000000f".parse::<SpanId>().is_err());
@@ -329,7 +336,8 @@ mod tests {
 
     #[test]
     fn trace_urls_are_http_with_a_host_and_the_placeholder() {
-        let url: TraceUrl = "https://tempo.example/explore?trace={traceId}&x={traceId}".parse().unwrap();
+        let url: TraceUrl =
+            "https://tempo.example/explore?trace={traceId}&x={traceId}".parse().unwrap();
         assert_eq!(url.link(TraceId::from_u128(2)).matches("0000000000000002").count(), 2);
         for (bad, why) in [
             ("jaeger:16686/trace/{traceId}", "http:// or https://"),

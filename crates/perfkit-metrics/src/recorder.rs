@@ -233,7 +233,10 @@ impl Recorder {
             None => &self.unrouted,
             Some(route) => {
                 labels = self.labels.load();
-                labels.routes.get_or_insert_with(route, RequestSeries::default).unwrap_or(&labels.overflow)
+                labels
+                    .routes
+                    .get_or_insert_with(route, RequestSeries::default)
+                    .unwrap_or(&labels.overflow)
             }
         };
         series.record(index, method, class, micros);
@@ -575,11 +578,8 @@ impl Recorder {
     }
 
     fn route_figures(&self, labels: &LabelSets) -> RouteFigures {
-        let mut slowest: Vec<RouteSummary> = labels
-            .routes
-            .iter()
-            .map(|(route, series)| route_summary(route, series))
-            .collect();
+        let mut slowest: Vec<RouteSummary> =
+            labels.routes.iter().map(|(route, series)| route_summary(route, series)).collect();
         slowest.sort_by(|a, b| {
             b.p95
                 .partial_cmp(&a.p95)

@@ -165,7 +165,8 @@ fn parse_open_metrics(text: &str) -> (Vec<ParsedSample>, HashMap<String, String>
         let exemplar = exemplar.map(|text| {
             assert!(name.ends_with("_bucket"), "an exemplar on {name}, not a _bucket");
             let (labels, rest) = parse_labels(text);
-            let chars: usize = labels.iter().map(|(k, v)| k.chars().count() + v.chars().count()).sum();
+            let chars: usize =
+                labels.iter().map(|(k, v)| k.chars().count() + v.chars().count()).sum();
             assert!(chars <= 128, "an exemplar's label set is {chars} characters: {line}");
             let mut fields = rest.trim_start().split(' ');
             let value = number(fields.next().unwrap());
@@ -212,10 +213,17 @@ fn traced_recorder() -> Arc<Recorder> {
     recorder
 }
 
-fn exemplar_of<'a>(samples: &'a [ParsedSample], name: &str, labels: &[(&str, &str)]) -> Option<&'a ParsedExemplar> {
+fn exemplar_of<'a>(
+    samples: &'a [ParsedSample],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<&'a ParsedExemplar> {
     samples
         .iter()
-        .find(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .find(|s| {
+            s.name == name
+                && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .unwrap_or_else(|| panic!("no {name} {labels:?}"))
         .exemplar
         .as_ref()
@@ -297,7 +305,10 @@ fn open_metrics_follows_the_format_and_carries_the_text_format_s_samples() {
         .filter(|s| s.name == "checkout_value_bytes_bucket")
         .find_map(|s| s.exemplar.as_ref())
         .expect("the observation made under a span");
-    assert_eq!((traced.value, traced.labels["trace_id"].clone()), (300.0, span(7).trace_id.to_string()));
+    assert_eq!(
+        (traced.value, traced.labels["trace_id"].clone()),
+        (300.0, span(7).trace_id.to_string())
+    );
     assert_eq!(body("+Inf"), None);
     let with_exemplars = samples.iter().filter(|s| s.exemplar.is_some()).count();
     assert_eq!(with_exemplars, 6, "{open}");

@@ -126,6 +126,8 @@ mod tests {
     #[test]
     fn content_types_name_their_versions() {
         assert!(PrometheusText.content_type().contains("version=0.0.4"));
-        assert!(OpenMetrics.content_type().starts_with("application/openmetrics-text; version=1.0.0"));
+        assert!(
+            OpenMetrics.content_type().starts_with("application/openmetrics-text; version=1.0.0")
+        );
     }
 }

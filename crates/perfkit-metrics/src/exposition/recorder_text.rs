@@ -2,8 +2,8 @@
 //! every scrape takes. [`RecorderCollector`](super::RecorderCollector) builds the same
 //! families as protobuf for a `prometheus::Registry`; a test holds the two to the same samples.
 
-use super::recorder_families::{BOUNDS_MICROS, BOUNDS_TEXT, UNROUTED, help};
 use super::ExpositionFormat;
+use super::recorder_families::{BOUNDS_MICROS, BOUNDS_TEXT, UNROUTED, help};
 use super::text_format::{
     write_escaped, write_exemplar, write_header, write_label, write_micros_as_seconds, write_u64,
 };

@@ -169,7 +169,11 @@ pub(crate) fn write_micros_as_seconds(out: &mut String, micros: u64) {
 /// Appends the families a `prometheus::Registry` gathered, as `TextEncoder` would write them
 /// (and `untyped` families, which it cannot). In OpenMetrics a counter's samples end in
 /// `_total` even where the family's name does not, as the Go client writes them.
-pub(crate) fn write_families(out: &mut String, families: &[MetricFamily], format: ExpositionFormat) {
+pub(crate) fn write_families(
+    out: &mut String,
+    families: &[MetricFamily],
+    format: ExpositionFormat,
+) {
     let mut counter_name = String::new();
     for family in families {
         let mut name = family.name();
@@ -241,7 +245,15 @@ fn write_metric(
             for point in summary.get_quantile() {
                 quantile.clear();
                 write_f64(&mut quantile, point.quantile());
-                write_sample(out, name, "", metric, Some(("quantile", &quantile)), point.value(), format);
+                write_sample(
+                    out,
+                    name,
+                    "",
+                    metric,
+                    Some(("quantile", &quantile)),
+                    point.value(),
+                    format,
+                );
             }
             write_sample(out, name, "_sum", metric, None, summary.sample_sum(), format);
             #[allow(clippy::cast_precision_loss)]
@@ -308,7 +320,13 @@ mod tests {
     #[test]
     fn help_escapes_backslash_and_newline_but_not_quotes() {
         let mut out = String::new();
-        write_header(&mut out, "x_total", "say \"hi\"\\\nthere", "counter", ExpositionFormat::PrometheusText);
+        write_header(
+            &mut out,
+            "x_total",
+            "say \"hi\"\\\nthere",
+            "counter",
+            ExpositionFormat::PrometheusText,
+        );
         assert_eq!(out, "# HELP x_total say \"hi\"\\\\\\nthere\n# TYPE x_total counter\n");
     }
 
@@ -332,8 +350,13 @@ mod tests {
     fn exemplars_and_timestamps_are_in_seconds() {
         use perfkit_core::{SampledSpan, SpanId, Timestamp, TraceId};
         let mut out = String::new();
-        let span = SampledSpan { trace_id: TraceId::from_u128(0xabc), span_id: SpanId::from_u64(0xd) };
-        let exemplar = Exemplar { span, value: 0.042, timestamp: Timestamp::from_unix_millis(1_700_000_000_005) };
+        let span =
+            SampledSpan { trace_id: TraceId::from_u128(0xabc), span_id: SpanId::from_u64(0xd) };
+        let exemplar = Exemplar {
+            span,
+            value: 0.042,
+            timestamp: Timestamp::from_unix_millis(1_700_000_000_005),
+        };
         write_exemplar(&mut out, &exemplar);
         assert_eq!(
             out,
