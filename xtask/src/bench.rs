@@ -290,6 +290,12 @@ const COMPARISONS: &[Comparison] = &[
         100.0,
     ),
     reference(
+        "request tracing at 100 %: what the exemplar store adds (exemplars on vs off)",
+        bench("request_tracing_service", "layer_sampled_100"),
+        Some(bench("request_tracing_service", "layer_sampled_100_no_exemplars")),
+        Measure::AddedNanos,
+    ),
+    reference(
         "TraceLayer + tracing-opentelemetry (the peer), added over the bare service",
         bench("request_tracing_service", "peer_trace_layer"),
         Some(bench("request_tracing_service", "service_alone")),

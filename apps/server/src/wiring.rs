@@ -188,6 +188,7 @@ pub(crate) async fn build_service(
     let engine = EngineConfig {
         inhibit_rules: settings.inhibit_rules.clone(),
         generator_url: settings.notifiers.external_url.clone(),
+        trace_url: settings.trace_url.clone(),
         ..EngineConfig::default()
     };
     let mut builder = PerformanceService::builder();

@@ -10,7 +10,7 @@ mod support;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use perfkit::core::{MetricsSnapshot, Timestamp};
-use perfkit_testing::{RedisServer, unique_namespace};
+use perfkit_testing::{OtlpAnswer, OtlpReceiver, RedisServer, unique_namespace};
 use serde_json::{Value, json};
 use support::webdriver::{Browser, ChromeDriver};
 use support::{Server, redis_command};
@@ -18,6 +18,8 @@ use support::{Server, redis_command};
 const TOKEN: &str = "browser-test-admin-token";
 const ARROW_RIGHT: &str = "\u{E014}";
 const HOME: &str = "\u{E011}";
+/// Where the dashboard links a trace id (`tracing.traceUrl`).
+const TRACE_URL: &str = "http://jaeger.example:16686/trace/{traceId}";
 /// Snapshots restored into the server whose load time is measured.
 const HISTORY_POINTS: usize = 1000;
 
@@ -101,8 +103,18 @@ async fn overflows_sideways(browser: &Browser) -> Value {
 async fn the_dashboard_works_in_a_real_browser() {
     let driver = ChromeDriver::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(&dir, "fast.toml", "[service]\ncollectInterval = 500\n");
-    let server = Server::start(&["--demo", "--config", &config], &[("PERFKIT_ADMIN_TOKEN", TOKEN)]);
+    // Every request traced to a receiver, and a trace URL template for the slowest routes.
+    let receiver = OtlpReceiver::start(OtlpAnswer::Accept).unwrap();
+    let config = write_config(
+        &dir,
+        "fast.toml",
+        &format!("[service]\ncollectInterval = 500\n[tracing]\ntraceUrl = \"{TRACE_URL}\"\n"),
+    );
+    let endpoint = receiver.base_url();
+    let server = Server::start(
+        &["--demo", "--config", &config],
+        &[("PERFKIT_ADMIN_TOKEN", TOKEN), ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())],
+    );
     let client = reqwest::Client::new();
     server.wait_for_health(&client).await;
     let traffic = tokio::spawn(demo_traffic(client.clone(), server.base.clone()));
@@ -222,6 +234,7 @@ async fn the_dashboard_works_in_a_real_browser() {
             "return document.querySelectorAll('#routes-body td.route').length > 0",
         )
         .await;
+    check_the_slow_trace_links(&browser, &client, &server, &receiver).await;
     save_screenshot(&browser, "metrics", 1280).await;
 
     // Optimization: a wrong token is refused with the server's 401, the right one runs.
@@ -510,6 +523,45 @@ async fn the_business_panel_shows_the_demos_series_live() {
 
 /// Adds a low-severity rule that the demo traffic's throughput crosses at once, so the
 /// Overview has an active alert to show.
+/// A slowest route's trace: its link is the template with the route's latest slow trace id,
+/// opens apart from the page, names a request span of that route the collector received, and
+/// the JSON route figures name a trace for the route as well.
+async fn check_the_slow_trace_links(
+    browser: &Browser,
+    client: &reqwest::Client,
+    server: &Server,
+    receiver: &OtlpReceiver,
+) {
+    let link = browser
+        .wait_for(
+            "a slow trace's link",
+            "const link = document.querySelector('#routes-body td.trace a'); \
+             if (!link) return null; \
+             return { href: link.getAttribute('href'), id: link.dataset.traceId, \
+                      route: link.closest('tr').querySelector('td.route').textContent, \
+                      target: link.target, rel: link.rel, text: link.textContent };",
+        )
+        .await;
+    let id = link["id"].as_str().unwrap();
+    let route = link["route"].as_str().unwrap();
+    assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{link}");
+    assert_eq!(link["href"], TRACE_URL.replace("{traceId}", id), "{link}");
+    assert_eq!((&link["target"], &link["rel"]), (&json!("_blank"), &json!("noopener noreferrer")));
+    assert_eq!(link["text"], format!("{}…", &id[..8]));
+    let application = server.get_json(client, "/api/performance/metrics/application").await;
+    let figures = application["routes"]["slowest"].as_array().unwrap();
+    let figure = figures.iter().find(|r| r["route"] == route).unwrap_or_else(|| panic!("{route}"));
+    assert!(figure["slowTraceId"].as_str().is_some_and(|t| t.len() == 32), "{figure}");
+    // The span behind the link reached the collector (exports go out every second).
+    let span_name =
+        if route == "__unmatched__" { "GET".to_owned() } else { format!("GET {route}") };
+    let started = std::time::Instant::now();
+    while !receiver.spans().iter().any(|s| s.trace_id() == id && s.span.name == span_name) {
+        assert!(started.elapsed() < support::PATIENCE, "no {span_name} span in trace {id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn add_an_alert_rule_the_demo_fires(client: &reqwest::Client, server: &Server) {
     let url = server.url("/api/performance/alerts/rules");
     let mut rules: Value = client.get(&url).send().await.unwrap().json().await.unwrap();

@@ -9,31 +9,17 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use serde_json::Value;
+use support::prometheus::{Prometheus, program, query, start_prometheus};
 use support::{PATIENCE, Server};
 
 fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
-}
-
-/// The program on PATH, or `None` with a line saying the test is skipped and why.
-fn program(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).map(|dir| dir.join(name)).find(|file| file.is_file())
-    });
-    if found.is_none() {
-        eprintln!(
-            "SKIPPED: {name} is not installed (Debian: apt-get install prometheus; \
-             `cargo xtask ci` installs it)"
-        );
-    }
-    found
 }
 
 fn run(command: &mut Command) -> String {
@@ -66,48 +52,6 @@ fn promtool_checks_the_config_and_rules_and_their_unit_tests_pass() {
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
 
-/// A Prometheus for one test, killed on drop.
-struct Prometheus {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts `binary` scraping `target` (host:port) every second, on a free port.
-fn start_prometheus(binary: &Path, target: &str) -> Prometheus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         scrape_configs:\n  - job_name: perfkit\n    \
-         metrics_path: /api/performance/metrics/prometheus\n    \
-         static_configs:\n      - targets: [\"{target}\"]\n"
-    );
-    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-    let port = free_port();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    Prometheus { child, base: format!("http://127.0.0.1:{port}"), _dir: dir }
-}
-
 /// Every target expression of every panel, with Grafana's `$__rate_interval` made concrete.
 fn panel_expressions() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(deploy().join("grafana/perfkit.json")).unwrap();
@@ -121,20 +65,6 @@ fn panel_expressions() -> Vec<(String, String)> {
         }
     }
     expressions
-}
-
-async fn query(client: &Client, prometheus: &Prometheus, expr: &str) -> Vec<Value> {
-    let answer: Value = client
-        .get(format!("{}/api/v1/query", prometheus.base))
-        .query(&[("query", expr)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["status"], "success", "{expr}: {answer}");
-    answer["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,13 @@ fn a_bad_config_file_is_a_clear_error_naming_the_file_and_the_field() {
     let output = run_to_exit(command);
     assert_eq!(output.status.code(), Some(2), "a settings error: {}", stderr(&output));
     assert_clear_failure(&output, "dashboard.businessMetrics[0]");
+
+    for bad in ["jaeger:16686/trace/{traceId}", "http://jaeger:16686/trace/"] {
+        std::fs::write(&path, format!("[tracing]\ntraceUrl = \"{bad}\"\n")).unwrap();
+        let mut command = server_command();
+        command.arg("--config").arg(&path);
+        assert_settings_error(&run_to_exit(command), "tracing.traceUrl");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use perfkit_core::{Clock, MetricsSnapshot, Timestamp};
+use perfkit_core::{Clock, Exemplar, MetricsSnapshot, Timestamp, TraceUrl};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -42,6 +42,11 @@ pub struct EngineConfig {
     pub event_capacity: usize,
     /// The `generatorURL` put on notified alerts (a link back to perfkit); may be empty.
     pub generator_url: String,
+    /// Where a trace can be seen: an alert on request latency carries the slowest sampled
+    /// request of the snapshot it fired on as `trace_id`, and with this template also as
+    /// `trace_url`. Set by the program from its tracing settings, not read with the rest.
+    #[serde(skip)]
+    pub trace_url: Option<TraceUrl>,
 }
 
 perfkit_core::maps_only!(EngineConfig);
@@ -55,8 +60,21 @@ impl Default for EngineConfig {
             outbox_capacity: 256,
             event_capacity: 256,
             generator_url: String::new(),
+            trace_url: None,
         }
     }
+}
+
+/// The annotations that name the slowest request's trace.
+const TRACE_ID_ANNOTATION: &str = "trace_id";
+const TRACE_URL_ANNOTATION: &str = "trace_url";
+
+/// What links an alert on latency to one slow request: the snapshot's slowest exemplar and
+/// where traces can be seen.
+#[derive(Clone, Copy)]
+struct TraceLink<'a> {
+    exemplar: Option<&'a Exemplar>,
+    url: Option<&'a TraceUrl>,
 }
 
 /// One rule's phase, for listing rules with their state.
@@ -310,7 +328,14 @@ impl AlertEngine {
                     c.evaluate(current, series, now)
                 }
             };
-            if let Some(kind) = step_rule(runtime, verdict, now) {
+            let link = TraceLink {
+                exemplar: snapshot
+                    .slowest_exemplar
+                    .as_ref()
+                    .filter(|_| runtime.rule.condition.subject().is_request_latency()),
+                url: state.config.trace_url.as_ref(),
+            };
+            if let Some(kind) = step_rule(runtime, verdict, now, link) {
                 changed.push((index, kind));
                 let alert = runtime.alert.clone().unwrap_or_else(|| runtime.bare_alert(now));
                 events.push(AlertEvent { kind, at: now, alert });
@@ -673,6 +698,7 @@ fn step_rule(
     runtime: &mut RuleRuntime,
     verdict: Verdict,
     now: Timestamp,
+    link: TraceLink<'_>,
 ) -> Option<AlertEventKind> {
     let kind =
         runtime.state.step(verdict, runtime.rule.for_duration, runtime.rule.keep_firing_for, now);
@@ -680,7 +706,19 @@ fn step_rule(
     runtime.value = value;
     match kind {
         Some(AlertEventKind::Pending | AlertEventKind::Fired) => {
-            let annotations = runtime.render_annotations(value);
+            let mut annotations = runtime.render_annotations(value);
+            // The rule's own annotations of these names win.
+            if let Some(exemplar) = link.exemplar {
+                let trace = exemplar.span.trace_id;
+                annotations
+                    .entry(TRACE_ID_ANNOTATION.to_owned())
+                    .or_insert_with(|| trace.to_string());
+                if let Some(url) = link.url {
+                    annotations
+                        .entry(TRACE_URL_ANNOTATION.to_owned())
+                        .or_insert_with(|| url.link(trace));
+                }
+            }
             let alert = runtime.alert.get_or_insert_with(|| Alert {
                 fingerprint: runtime.fingerprint.clone(),
                 rule: runtime.rule.name.clone(),

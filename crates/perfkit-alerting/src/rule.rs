@@ -163,6 +163,16 @@ impl Subject<'_> {
             Subject::Outcomes(_) => Metric::ErrorRate.unit(),
         }
     }
+
+    /// Whether the subject is a request-latency figure (mean, P50, P95, P99): a rule on one
+    /// links its notification to the slowest request's trace.
+    #[must_use]
+    pub fn is_request_latency(&self) -> bool {
+        matches!(
+            self,
+            Subject::Metric(Metric::ResponseTime | Metric::P50 | Metric::P95 | Metric::P99)
+        )
+    }
 }
 
 impl fmt::Display for Subject<'_> {

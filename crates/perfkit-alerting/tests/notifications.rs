@@ -286,3 +286,65 @@ fn a_reload_with_bad_inhibit_rules_changes_neither_rules_nor_inhibit_rules() {
     assert_eq!(engine.rules(), new_rules);
     assert!(engine.inhibit_rules().is_empty());
 }
+
+#[tokio::test]
+async fn a_latency_alert_names_the_slowest_request_s_trace_and_links_it() {
+    use perfkit_core::{Exemplar, SampledSpan, SpanId, TraceId};
+    let slow = Exemplar {
+        span: SampledSpan { trace_id: TraceId::from_u128(0xfeed), span_id: SpanId::from_u64(1) },
+        value: 2.5,
+        timestamp: at(0),
+    };
+    let rules = vec![
+        threshold_rule("slow", Metric::P95, 1000.0, None, 0),
+        threshold_rule("failing", Metric::ErrorRate, 0.05, None, 0),
+    ];
+    let config = EngineConfig {
+        trace_url: Some("http://jaeger:16686/trace/{traceId}".parse().unwrap()),
+        ..EngineConfig::default()
+    };
+    let engine = AlertEngine::new(RuleSet { rules }, config, clock_at_start()).unwrap();
+    let sent = notifications_of(engine, NotificationPolicy::default(), |engine| {
+        for secs in (0..=120).step_by(30) {
+            let mut snapshot = snapshot(at(secs), Metric::P95, 2500.0);
+            snapshot.error_rate = Some(0.5);
+            snapshot.slowest_exemplar = Some(slow);
+            engine.evaluate(&snapshot);
+        }
+    })
+    .await;
+    let alerts: Vec<_> = sent.iter().flat_map(|n| n.alerts.iter()).collect();
+    let latency =
+        alerts.iter().find(|a| a.labels["alertname"] == "slow").expect("the latency alert");
+    let trace = "0000000000000000000000000000feed";
+    assert_eq!(latency.annotations.get("trace_id").map(String::as_str), Some(trace));
+    assert_eq!(
+        latency.annotations.get("trace_url").map(String::as_str),
+        Some(format!("http://jaeger:16686/trace/{trace}").as_str())
+    );
+    assert_eq!(latency.annotations["summary"], "p95 is 2500");
+    let errors =
+        alerts.iter().find(|a| a.labels["alertname"] == "failing").expect("the error alert");
+    assert!(!errors.annotations.contains_key("trace_id"), "not a latency rule: {errors:?}");
+}
+
+#[tokio::test]
+async fn without_a_template_a_latency_alert_carries_the_trace_id_alone() {
+    use perfkit_core::{Exemplar, SampledSpan, SpanId, TraceId};
+    let rules = vec![threshold_rule("slow", Metric::ResponseTime, 1000.0, None, 0)];
+    let sent = notifications_of(engine(rules), NotificationPolicy::default(), |engine| {
+        for secs in (0..=120).step_by(30) {
+            let mut snapshot = snapshot(at(secs), Metric::ResponseTime, 1500.0);
+            snapshot.slowest_exemplar = Some(Exemplar {
+                span: SampledSpan { trace_id: TraceId::from_u128(7), span_id: SpanId::from_u64(7) },
+                value: 1.5,
+                timestamp: at(secs),
+            });
+            engine.evaluate(&snapshot);
+        }
+    })
+    .await;
+    let alert = &sent[0].alerts[0];
+    assert_eq!(alert.annotations["trace_id"], TraceId::from_u128(7).to_string());
+    assert!(!alert.annotations.contains_key("trace_url"));
+}

@@ -1,6 +1,6 @@
 // The Metrics tab: charts over the history (the database's query times, replica lag and
 // recovery among them, and the business series'), system details, errors by kind, slowest
-// routes.
+// routes (each with its latest slow trace, linked through the configured trace URL).
 
 import { renderBusinessCharts } from "./business.js";
 import { lineChart } from "./chart.js";
@@ -78,12 +78,34 @@ function renderErrors() {
   fill("errors-body", ...(rows.length ? rows : [el("tr", null, null, el("td", "empty", `No errors recorded${errors ? ` (${count(errors.serverErrors)} server errors)` : ""}.`), el("td"))]));
 }
 
+/**
+ * A route's latest slow trace: its id linked through the configured template (`traceUrl`,
+ * `{traceId}` replaced), the id alone without one, a dash without a sampled request.
+ */
+function traceCell(traceId, template) {
+  if (!traceId) return el("td", "trace", "—");
+  const short = el("code", null, `${traceId.slice(0, 8)}…`);
+  if (!template || !/^https?:\/\//.test(template)) {
+    const cell = el("td", "trace", null, short);
+    cell.title = traceId;
+    return cell;
+  }
+  const link = el("a", null, null, short);
+  link.href = template.split("{traceId}").join(encodeURIComponent(traceId));
+  link.title = `trace ${traceId}`;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.dataset.traceId = traceId;
+  return el("td", "trace", null, link);
+}
+
 function renderRoutes() {
   const routes = state.dashboard?.metrics?.application?.routes?.slowest || [];
+  const template = state.dashboard?.traceUrl;
   fill(
     "routes-body",
     ...(routes.length
-      ? routes.map((route) => el("tr", null, null, el("td", "route", route.route), el("td", "num", count(route.count)), el("td", "num", count(route.errors)), el("td", "num", millis(route.avg)), el("td", "num", millis(route.p95))))
+      ? routes.map((route) => el("tr", null, null, el("td", "route", route.route), el("td", "num", count(route.count)), el("td", "num", count(route.errors)), el("td", "num", millis(route.avg)), el("td", "num", millis(route.p95)), traceCell(route.slowTraceId, template)))
       : [el("tr", null, null, el("td", "empty", "No requests recorded yet."))]),
   );
 }

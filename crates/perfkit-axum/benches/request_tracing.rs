@@ -9,6 +9,9 @@
 //!   that traces other things pays for a layer whose tracing is off (target: within 5 ns).
 //! - `layer_sampled_100` / `layer_sampled_1`: tracing on, every request sampled / one in a
 //!   hundred (targets: at most 0.7x of the peer's added cost / at most 100 ns added).
+//! - `layer_sampled_100_no_exemplars`: every request sampled, exemplars off: against
+//!   `layer_sampled_100` (exemplars on, the default), what the exemplar store costs a sampled
+//!   request (its span's ids read, its bucket found, one cell written).
 //! - `layer_unsampled`: tracing on, no request sampled: the unsampled path alone.
 //! - `peer_trace_layer`: `TraceLayer::new_for_http()` under tracing-opentelemetry's default
 //!   layer, every span sampled, over `service_alone`.
@@ -83,6 +86,9 @@ fn bench(c: &mut Criterion) {
         bench_service(&mut group, &runtime, "layer_tracing_off", layer().layer(handler()));
         let sampled = layer().with_tracing(RequestTracing::always());
         bench_service(&mut group, &runtime, "layer_sampled_100", sampled.layer(handler()));
+        let plain = layer().with_tracing(RequestTracing::always().exemplars(false));
+        let name = "layer_sampled_100_no_exemplars";
+        bench_service(&mut group, &runtime, name, plain.layer(handler()));
         let one_in_100 = layer().with_tracing(RequestTracing::ratio(0.01));
         bench_service(&mut group, &runtime, "layer_sampled_1", one_in_100.layer(handler()));
         let none = layer().with_tracing(RequestTracing::ratio(0.0));

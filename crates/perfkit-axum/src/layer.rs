@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use axum::http::{Request, Response, StatusCode};
+use perfkit_core::SampledSpan;
 use perfkit_metrics::{Method, Recorder};
 use tower::{Layer, Service};
 
@@ -79,7 +80,11 @@ impl RequestMetricsLayer {
     /// Traces requests too: the sampled ones get a span named `METHOD /route` with the HTTP
     /// semantic-convention attributes (see [`RequestTracing`]). The spans are ordinary
     /// `tracing` spans; with the `otel` feature and an OpenTelemetry layer installed
-    /// (perfkit-otel), they continue a caller's W3C `traceparent` and reach a collector.
+    /// (perfkit-otel), they continue a caller's W3C `traceparent` and reach a collector, and
+    /// each sampled or kept request becomes the exemplar of its route's duration bucket
+    /// ([`Recorder::record_request_traced`]). With `otel` this also installs perfkit-core's
+    /// current-span source ([`perfkit_core::set_current_span_source`]), so that a facade
+    /// histogram observed while a sampled span is current gets an exemplar too.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -92,6 +97,8 @@ impl RequestMetricsLayer {
     /// ```
     #[must_use]
     pub fn with_tracing(mut self, tracing: RequestTracing) -> Self {
+        #[cfg(feature = "otel")]
+        perfkit_core::set_current_span_source(crate::trace::current_sampled_span);
         let recorder = Arc::clone(&self.shared.recorder);
         self.shared = Arc::new(Shared { recorder, tracing: Some(tracing) });
         self
@@ -153,20 +160,36 @@ struct Pending {
 }
 
 impl Pending {
+    /// Records the request; `sampled` is its span's ids where it was sampled (read while the
+    /// span was current), and a span a tail rule keeps now gives its own.
     #[inline]
-    fn record(self, status: StatusCode, kind: Option<&ErrorKind>) {
+    fn record(self, status: StatusCode, kind: Option<&ErrorKind>, sampled: Option<SampledSpan>) {
         let route = self.route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(self.start);
+        let kept = match (self.trace, &self.shared.tracing) {
+            (Some(trace), Some(tracing)) => trace
+                .finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method)
+                .filter(|_| tracing.records_exemplars()),
+            _ => None,
+        };
         let recorder = &self.shared.recorder;
-        recorder.record_request(Some(route), self.method, status.as_u16(), elapsed);
+        match sampled.or(kept) {
+            None => recorder.record_request(Some(route), self.method, status.as_u16(), elapsed),
+            Some(span) => {
+                recorder.record_request_traced(
+                    Some(route),
+                    self.method,
+                    status.as_u16(),
+                    elapsed,
+                    span,
+                );
+            }
+        }
         match kind {
             Some(ErrorKind(kind)) => recorder.record_error(kind),
             None if status.is_server_error() => recorder.record_error(SERVER_ERROR_KIND),
             None => {}
-        }
-        if let (Some(trace), Some(tracing)) = (self.trace, &self.shared.tracing) {
-            trace.finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method);
         }
     }
 }
@@ -177,6 +200,22 @@ enum Entered<'a> {
     Span(#[allow(dead_code)] tracing::span::Entered<'a>),
     #[cfg(feature = "otel")]
     Context(#[allow(dead_code)] opentelemetry::ContextGuard),
+}
+
+impl Entered<'_> {
+    /// The ids of the request's span, where it is sampled: read while it is current, where
+    /// the OpenTelemetry layer has made its context the current one (feature `otel`).
+    #[inline]
+    fn sampled_span(&self) -> Option<SampledSpan> {
+        match self {
+            #[cfg(feature = "otel")]
+            Entered::Span(_) => crate::trace::current_sampled_span(),
+            #[cfg(not(feature = "otel"))]
+            Entered::Span(_) => None,
+            #[cfg(feature = "otel")]
+            Entered::Context(_) => None,
+        }
+    }
 }
 
 #[inline]
@@ -211,17 +250,28 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = {
-            let _entered = enter(this.done.as_ref());
-            std::task::ready!(this.inner.poll(cx))
+        let (result, sampled) = {
+            let entered = enter(this.done.as_ref());
+            let result = std::task::ready!(this.inner.poll(cx));
+            let exemplars = this
+                .done
+                .as_ref()
+                .and_then(|pending| pending.shared.tracing.as_ref())
+                .is_some_and(RequestTracing::records_exemplars);
+            let sampled = match &entered {
+                Some(entered) if exemplars => entered.sampled_span(),
+                _ => None,
+            };
+            (result, sampled)
         };
         if let Some(pending) = this.done.take() {
             match &result {
                 Ok(response) => {
-                    pending.record(response.status(), response.extensions().get::<ErrorKind>());
+                    let kind = response.extensions().get::<ErrorKind>();
+                    pending.record(response.status(), kind, sampled);
                 }
                 // The inner service failed outright: what the client sees is a server error.
-                Err(_) => pending.record(StatusCode::INTERNAL_SERVER_ERROR, None),
+                Err(_) => pending.record(StatusCode::INTERNAL_SERVER_ERROR, None, sampled),
             }
         }
         Poll::Ready(result)

@@ -16,7 +16,7 @@ use opentelemetry::{Context, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 use perfkit_axum::{RequestMetricsLayer, RequestTracing, inject_trace_context};
-use perfkit_metrics::Recorder;
+use perfkit_metrics::{ExpositionFormat, FacadeRecorder, PrometheusExporter, Recorder};
 use perfkit_otel::{KeepTraceSampler, SampledSpans, SamplerSetting};
 use tower::ServiceExt;
 use tracing_subscriber::Layer as _;
@@ -76,7 +76,21 @@ fn install(sampler: SamplerSetting) -> Installed {
 /// Items with a child span; `/fail` answers 500 after one; `/headers` answers the
 /// `traceparent` an outgoing request would carry.
 fn app(tracing: RequestTracing) -> Router {
+    app_with(tracing, Arc::new(Recorder::default()))
+}
+
+/// [`app`] recording into `recorder`, with `/observe`, which observes a facade histogram.
+fn app_with(tracing: RequestTracing, recorder: Arc<Recorder>) -> Router {
+    let facade = Arc::clone(&recorder);
     Router::new()
+        .route(
+            "/observe",
+            get(move || async move {
+                let facade = FacadeRecorder::new(facade);
+                metrics::with_local_recorder(&facade, || metrics::histogram!("work").record(2.0));
+                "observed"
+            }),
+        )
         .route(
             "/items/{id}",
             get(|| async {
@@ -102,7 +116,7 @@ fn app(tracing: RequestTracing) -> Router {
                     .unwrap_or_default()
             }),
         )
-        .layer(RequestMetricsLayer::new(Arc::new(Recorder::default())).with_tracing(tracing))
+        .layer(RequestMetricsLayer::new(recorder).with_tracing(tracing))
 }
 
 async fn send(app: &Router, path: &str, traceparent: Option<String>) -> (StatusCode, String) {
@@ -258,4 +272,48 @@ async fn with_no_subscriber_the_layer_records_and_answers_as_before() {
     );
     assert_eq!(send(&app, "/items/1", Some(format!("{CALLER}-01"))).await.0, 200);
     assert_eq!(recorder.snapshot().requests.total, 1);
+}
+
+#[tokio::test]
+async fn sampled_and_kept_requests_leave_their_span_as_their_bucket_s_exemplar() {
+    let installed = install(SamplerSetting::ParentBasedAlwaysOn);
+    let recorder = Arc::new(Recorder::default());
+    let sampled = app_with(RequestTracing::always(), Arc::clone(&recorder));
+    assert_eq!(send(&sampled, "/items/1", None).await.0, 200);
+    assert_eq!(send(&sampled, "/observe", None).await.0, 200);
+    let unsampled = app_with(RequestTracing::ratio(0.0), Arc::clone(&recorder));
+    assert_eq!(send(&unsampled, "/fail", None).await.0, 500);
+    assert_eq!(send(&unsampled, "/outgoing", None).await.0, 200);
+
+    let spans = installed.collected.spans();
+    let item = named(&spans, "GET /items/{id}")[0].span_context.clone();
+    let observe = named(&spans, "GET /observe")[0].span_context.clone();
+    let failed = named(&spans, "GET /fail")[0].span_context.clone();
+    let routes = recorder.snapshot().routes.slowest;
+    let trace_of = |route: &str| {
+        let summary = routes.iter().find(|r| r.route == route).unwrap();
+        summary.slow_trace_id.map(|id| id.to_string())
+    };
+    assert_eq!(trace_of("/items/{id}"), Some(item.trace_id().to_string()));
+    assert_eq!(trace_of("/fail"), Some(failed.trace_id().to_string()), "kept afterwards");
+    assert_eq!(trace_of("/outgoing"), None, "neither sampled nor kept");
+
+    let text = PrometheusExporter::new(Arc::clone(&recorder), None)
+        .unwrap()
+        .render_as(ExpositionFormat::OpenMetrics)
+        .unwrap();
+    let exemplar = format!("# {{trace_id=\"{}\",span_id=\"{}\"}}", item.trace_id(), item.span_id());
+    let line =
+        text.lines().find(|line| line.contains(&exemplar)).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("http_request_duration_seconds_bucket{route=\"/items/{id}\""),
+        "{line}"
+    );
+    // The facade histogram observed in the handler, under the request's span.
+    let work = text
+        .lines()
+        .find(|line| line.starts_with("work_bucket") && line.contains(" # {"))
+        .unwrap_or_else(|| panic!("no exemplar on work's buckets: {text}"));
+    assert!(work.contains(&format!("trace_id=\"{}\"", observe.trace_id())), "{work}");
+    assert!(work.contains(&format!("span_id=\"{}\"", observe.span_id())), "{work}");
 }

@@ -67,6 +67,7 @@ async fn the_business_series_are_served_where_the_snapshot_is_with_its_figures()
             "demo_post_body_bytes".parse().unwrap(),
             "demo_page_reads".parse().unwrap(),
         ],
+        trace_url: Some("https://tempo.example/trace/{traceId}".parse().unwrap()),
     };
     let (service, app) = support::app_with(ApiConfig { dashboard, ..support::config() }).await;
     let application = send(&app, Call::get(&path("/metrics/application"))).await.json();
@@ -105,6 +106,7 @@ async fn the_business_series_are_served_where_the_snapshot_is_with_its_figures()
     assert_eq!(summary["snapshot"]["business"], expected);
 
     let dashboard = send(&app, Call::get(&path("/dashboard"))).await.json();
+    assert_eq!(dashboard["traceUrl"], "https://tempo.example/trace/{traceId}", "as configured");
     let panel = &dashboard["business"];
     assert_eq!(panel["configured"], json!(["demo_post_body_bytes", "demo_page_reads"]));
     let shown: Vec<_> = panel["series"]
@@ -139,6 +141,7 @@ async fn an_unconfigured_dashboard_shows_the_first_series_and_a_long_list_is_ref
     });
     service.collect_now().await;
     let dashboard = send(&app, Call::get(&path("/dashboard"))).await.json();
+    assert_eq!(dashboard["traceUrl"], serde_json::Value::Null, "none configured");
     assert_eq!(dashboard["business"]["configured"], json!([]));
     assert_eq!(dashboard["business"]["series"].as_array().unwrap().len(), 8);
     assert_eq!(dashboard["business"]["series"][0]["name"], "s00");
@@ -146,6 +149,7 @@ async fn an_unconfigured_dashboard_shows_the_first_series_and_a_long_list_is_ref
 
     let too_many = DashboardConfig {
         business_metrics: vec!["a".parse().unwrap(); perfkit_axum::MAX_BUSINESS_METRICS + 1],
+        ..DashboardConfig::default()
     };
     let refused =
         perfkit_axum::router(service, ApiConfig { dashboard: too_many, ..support::config() });

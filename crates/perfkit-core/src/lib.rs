@@ -4,7 +4,8 @@
 //! orchestrator collects, what alert rules and optimization rules read, and what the HTTP API
 //! returns; a [`Metric`] names one figure of it; a [`Severity`] ranks alerts and
 //! recommendations; [`BusinessSeries`] and [`SeriesSelector`] carry and name the series
-//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`]; [`KeepTrace`] is an instrumentation's decision to keep a trace, carried in the tracing context.
+//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`]; [`KeepTrace`] is an instrumentation's decision to keep a trace, carried in the tracing context;
+//! [`TraceId`], [`Exemplar`] and [`TraceUrl`] get from a figure to a trace.
 //!
 //! [`duration`] is the one form durations take in configuration, and [`map_only`] keeps a
 //! config struct from being read out of a sequence.
@@ -46,7 +47,10 @@ pub use metric::{Metric, ParseMetricError};
 pub use severity::{ParseSeverityError, Severity};
 pub use snapshot::MetricsSnapshot;
 pub use timestamp::{ParseTimestampError, Timestamp};
-pub use trace::KeepTrace;
+pub use trace::{
+    Exemplar, KeepTrace, ParseIdError, ParseTraceUrlError, SampledSpan, SpanId,
+    TRACE_ID_PLACEHOLDER, TraceId, TraceUrl, current_sampled_span, set_current_span_source,
+};
 
 /// serde, for the code [`maps_only!`] writes in other crates.
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{BusinessSeries, Metric, Timestamp};
+use crate::{BusinessSeries, Exemplar, Metric, Timestamp};
 
 /// The headline figures of a service at one moment: the guide's `PerformanceMetrics`, extended.
 ///
@@ -63,6 +63,11 @@ pub struct MetricsSnapshot {
     /// name and labels. Absent from JSON when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub business: Vec<BusinessSeries>,
+    /// The slowest request of the interval that left an exemplar (a sampled span): where an
+    /// alert on latency points for one slow request. Kept in memory for the alert engine,
+    /// never serialized (the routes' figures carry their own trace ids).
+    #[serde(skip)]
+    pub slowest_exemplar: Option<Exemplar>,
 }
 
 impl MetricsSnapshot {
@@ -93,6 +98,7 @@ impl MetricsSnapshot {
             db_replica_lag: None,
             db_recovery_time: None,
             business: Vec::new(),
+            slowest_exemplar: None,
         }
     }
 

@@ -4,11 +4,12 @@
 
 use crate::http::StatusClass;
 use crate::report::{IntervalSpan, LatencySummary, RouteSummary};
-use crate::series::SeriesCounts;
+use crate::series::{RequestSeries, SeriesCounts};
 use crate::summarize::{latency_summary, ratio, route_latency};
 use crate::window::IntervalView;
 
-pub(crate) fn route_summary(route: &str, counts: &SeriesCounts) -> RouteSummary {
+pub(crate) fn route_summary(route: &str, series: &RequestSeries) -> RouteSummary {
+    let counts: SeriesCounts = series.read();
     let (avg, p95) = route_latency(&counts.latency, counts.duration_sum_micros);
     RouteSummary {
         route: route.to_owned(),
@@ -16,6 +17,7 @@ pub(crate) fn route_summary(route: &str, counts: &SeriesCounts) -> RouteSummary 
         errors: counts.in_class(StatusClass::ServerError),
         avg,
         p95,
+        slow_trace_id: series.exemplars.highest().map(|exemplar| exemplar.span.trace_id),
     }
 }
 

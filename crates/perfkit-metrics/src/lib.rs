@@ -44,6 +44,7 @@
 mod buckets;
 mod config;
 mod error;
+mod exemplars;
 mod exposition;
 pub mod facade;
 mod http;
@@ -64,7 +65,7 @@ mod window;
 pub use config::RecorderConfig;
 pub use error::MetricsError;
 pub use exposition::families::{Family as FamilyBuilder, FamilyLabels, desc as family_desc};
-pub use exposition::{PrometheusExporter, RecorderCollector};
+pub use exposition::{ExpositionFormat, PrometheusExporter, RecorderCollector};
 pub use facade::{BusinessConfig, BusinessRegistry, FacadeRecorder};
 pub use http::{Method, StatusClass};
 pub use probe::{

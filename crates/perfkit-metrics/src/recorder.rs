@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use perfkit_control::StatementSummary;
-use perfkit_core::{BusinessSeries, Clock, SystemClock, Timestamp};
+use perfkit_core::{BusinessSeries, Clock, Exemplar, SampledSpan, SystemClock, Timestamp};
 
 use crate::buckets::{FineBuckets, MAX_VALUE};
+use crate::exemplars::Exemplars;
 use crate::facade::BusinessRegistry;
 use crate::http::{Method, StatusClass};
 use crate::interval_figures::{IntervalFigures, interval_figures, route_summary};
@@ -17,7 +18,7 @@ use crate::report::{
     ApplicationMetrics, DatabaseFigures, ErrorFigures, LatencyFigures, RequestFigures,
     RouteFigures, RouteSummary, StatementFigures, Throughput, WebSocketFigures,
 };
-use crate::series::{RequestSeries, SeriesCounts};
+use crate::series::{RequestSeries, SeriesCounts, exposed_bucket};
 use crate::shard::{CachePadded, stripe_count, thread_stripe};
 use crate::slow_log::SlowLog;
 use crate::statement_series::{StatementCounts, StatementSeries, statement_id};
@@ -183,24 +184,77 @@ impl Recorder {
         status: u16,
         duration: Duration,
     ) {
+        self.record_request_with(route, method, status, duration, None);
+    }
+
+    /// Records one finished request that ran under the sampled span `span`, as
+    /// [`record_request`](Self::record_request) does, and makes it the exemplar of its route's
+    /// duration bucket (the latest sampled request of each bucket is kept, with its trace id,
+    /// duration and time): the OpenMetrics exposition shows it on the bucket's line, the
+    /// route's figures name its slowest one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use perfkit_core::{SampledSpan, SpanId, TraceId};
+    /// use perfkit_metrics::{Method, Recorder};
+    ///
+    /// let recorder = Recorder::default();
+    /// let span = SampledSpan { trace_id: TraceId::from_u128(42), span_id: SpanId::from_u64(7) };
+    /// recorder.record_request_traced(Some("/items"), Method::Get, 200, Duration::from_millis(30), span);
+    /// assert_eq!(recorder.snapshot().routes.slowest[0].slow_trace_id, Some(span.trace_id));
+    /// ```
+    #[inline]
+    pub fn record_request_traced(
+        &self,
+        route: Option<&str>,
+        method: Method,
+        status: u16,
+        duration: Duration,
+        span: SampledSpan,
+    ) {
+        self.record_request_with(route, method, status, duration, Some(span));
+    }
+
+    #[inline(always)]
+    fn record_request_with(
+        &self,
+        route: Option<&str>,
+        method: Method,
+        status: u16,
+        duration: Duration,
+        span: Option<SampledSpan>,
+    ) {
         let micros = micros_of(duration);
         let class = StatusClass::of(status);
         let (index, stripe) = self.stripe();
         stripe.latency.record(micros);
-        match route {
-            None => self.unrouted.record(index, method, class, micros),
+        let labels;
+        let series = match route {
+            None => &self.unrouted,
             Some(route) => {
-                let labels = self.labels.load();
-                let series = labels
+                labels = self.labels.load();
+                labels
                     .routes
                     .get_or_insert_with(route, RequestSeries::default)
-                    .unwrap_or(&labels.overflow);
-                series.record(index, method, class, micros);
+                    .unwrap_or(&labels.overflow)
             }
+        };
+        series.record(index, method, class, micros);
+        if let Some(span) = span {
+            self.note_exemplar(series, micros, span);
         }
         if micros >= self.slow_request_micros {
             self.note_slow_request(stripe, route, method, status, duration);
         }
+    }
+
+    /// The exemplar of a sampled request: its bucket, its duration in seconds, the time.
+    #[inline(never)]
+    fn note_exemplar(&self, series: &RequestSeries, micros: u64, span: SampledSpan) {
+        #[allow(clippy::cast_precision_loss)]
+        let value = micros as f64 / 1_000_000.0;
+        let exemplar = Exemplar { span, value, timestamp: self.clock.now() };
+        series.exemplars.record(exposed_bucket(micros), &exemplar);
     }
 
     #[cold]
@@ -498,6 +552,7 @@ impl Recorder {
                 messages: totals.ws_messages,
             },
             business,
+            slowest_exemplar: self.slowest_exemplar(labels, interval.span.start),
         }
     }
 
@@ -523,11 +578,8 @@ impl Recorder {
     }
 
     fn route_figures(&self, labels: &LabelSets) -> RouteFigures {
-        let mut slowest: Vec<RouteSummary> = labels
-            .routes
-            .iter()
-            .map(|(route, series)| route_summary(route, &series.read()))
-            .collect();
+        let mut slowest: Vec<RouteSummary> =
+            labels.routes.iter().map(|(route, series)| route_summary(route, series)).collect();
         slowest.sort_by(|a, b| {
             b.p95
                 .partial_cmp(&a.p95)
@@ -550,18 +602,30 @@ impl Recorder {
     pub(crate) fn for_each_series(
         &self,
         latency_up_to: Option<u64>,
-        mut visit: impl FnMut(Option<&str>, &SeriesCounts),
+        mut visit: impl FnMut(Option<&str>, &SeriesCounts, &Exemplars),
     ) {
         let labels = self.labels.load();
         let mut counts = SeriesCounts::default();
         for (route, series) in labels.routes.iter() {
             series.read_into(&mut counts, latency_up_to);
-            visit(Some(route), &counts);
+            visit(Some(route), &counts, &series.exemplars);
         }
         labels.overflow.read_into(&mut counts, latency_up_to);
-        visit(Some(OVERFLOW_ROUTE), &counts);
+        visit(Some(OVERFLOW_ROUTE), &counts, &labels.overflow.exemplars);
         self.unrouted.read_into(&mut counts, latency_up_to);
-        visit(None, &counts);
+        visit(None, &counts, &self.unrouted.exemplars);
+    }
+
+    /// The slowest exemplar recorded from `since` on, over every request series.
+    fn slowest_exemplar(&self, labels: &LabelSets, since: Timestamp) -> Option<Exemplar> {
+        labels
+            .routes
+            .iter()
+            .map(|(_, series)| series)
+            .chain([&labels.overflow, &self.unrouted])
+            .flat_map(|series| series.exemplars.iter())
+            .filter(|exemplar| exemplar.timestamp >= since)
+            .max_by(|a, b| a.value.total_cmp(&b.value))
     }
 
     /// Visits each statement series (tracked statements, then the overflow series as

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use perfkit_control::StatementSummary;
-use perfkit_core::{BusinessSeries, MetricsSnapshot, Timestamp};
+use perfkit_core::{BusinessSeries, Exemplar, MetricsSnapshot, Timestamp, TraceId};
 use serde::{Deserialize, Serialize};
 
 /// Everything the recorder knows, as of one read. Returned by
@@ -40,6 +40,10 @@ pub struct ApplicationMetrics {
     /// The series emitted through the `metrics` facade over the interval, sorted by name and
     /// labels, at most `business.maxSnapshotSeries` of them.
     pub business: Vec<BusinessSeries>,
+    /// The slowest request exemplar recorded within the interval, any route: what an alert
+    /// on latency links to. Not serialized (each route's figures carry their trace id).
+    #[serde(skip)]
+    pub slowest_exemplar: Option<Exemplar>,
 }
 
 /// The span of the interval that interval figures cover: a closed interval, or the running
@@ -165,6 +169,10 @@ pub struct RouteSummary {
     pub avg: Option<f64>,
     /// 95th percentile duration, ms (to within 3 %).
     pub p95: Option<f64>,
+    /// The trace of the route's latest slow sampled request: the exemplar of the highest
+    /// duration bucket that has one (`null` until a sampled request is recorded).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "4bf92f3577b34da6a3ce929d0e0e4736"))]
+    pub slow_trace_id: Option<TraceId>,
 }
 
 /// Database query timing: every query, each statement, and connection-pool acquires.
@@ -241,5 +249,6 @@ impl ApplicationMetrics {
         snapshot.db_pool_waiters =
             waited_ms.filter(|_| seconds >= 0.001).map(|ms| ms / 1000.0 / seconds);
         snapshot.business.clone_from(&self.business);
+        snapshot.slowest_exemplar = self.slowest_exemplar;
     }
 }

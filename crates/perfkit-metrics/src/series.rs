@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::buckets::{CoarseBuckets, CoarseCounts, CoarseLayout, MAX_VALUE};
+use crate::exemplars::Exemplars;
 use crate::http::{Method, StatusClass};
 use crate::shard::CachePadded;
 
@@ -31,15 +32,36 @@ impl Default for SeriesStripe {
     }
 }
 
+/// Buckets of the exposition's request-duration histogram: its bounds, then `+Inf`.
+pub(crate) const EXPOSED_BUCKETS: usize = EXPOSED_BOUNDS_MICROS.len() + 1;
+
+/// Upper bounds of the exposition's request-duration buckets, in microseconds (the
+/// Prometheus client libraries' defaults: 5 ms to 10 s).
+pub(crate) const EXPOSED_BOUNDS_MICROS: [u64; 11] = [
+    5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
+    10_000_000,
+];
+
+/// The exposition's bucket of a duration: the first bound at or above it (`le`).
+#[inline]
+pub(crate) fn exposed_bucket(micros: u64) -> usize {
+    EXPOSED_BOUNDS_MICROS.partition_point(|bound| *bound < micros)
+}
+
 /// One request series.
 #[derive(Debug)]
 pub(crate) struct RequestSeries {
     stripes: Box<[CachePadded<SeriesStripe>]>,
+    /// The latest sampled request of each exposed bucket.
+    pub(crate) exemplars: Exemplars,
 }
 
 impl Default for RequestSeries {
     fn default() -> Self {
-        RequestSeries { stripes: (0..SERIES_STRIPES).map(|_| CachePadded::default()).collect() }
+        RequestSeries {
+            stripes: (0..SERIES_STRIPES).map(|_| CachePadded::default()).collect(),
+            exemplars: Exemplars::new(EXPOSED_BUCKETS),
+        }
     }
 }
 
@@ -88,6 +110,7 @@ impl RequestSeries {
             stripe.duration_sum_micros.store(0, Ordering::Relaxed);
             stripe.latency.reset();
         }
+        self.exemplars.clear();
     }
 }
 

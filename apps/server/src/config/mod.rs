@@ -151,6 +151,8 @@ pub(crate) struct Settings {
     pub(crate) business: BusinessConfig,
     /// `None`: traces are off.
     pub(crate) tracing: Option<TracingSettings>,
+    /// `tracing.traceUrl`: where a trace id links to (the dashboard's and alerts').
+    pub(crate) trace_url: Option<perfkit::core::TraceUrl>,
 }
 
 /// Which cache backs the service.
@@ -500,7 +502,7 @@ fn dashboard_config(section: &DashboardSection, demo_on: bool) -> Result<Dashboa
             entry.parse::<BusinessMetric>().with_context(|| format!("{FIELD}[{at}]"))
         })
         .collect::<Result<_>>()?;
-    Ok(DashboardConfig { business_metrics })
+    Ok(DashboardConfig { business_metrics, ..DashboardConfig::default() })
 }
 
 impl Default for CacheSection {
@@ -711,6 +713,8 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     let dashboard = dashboard_config(&file.dashboard, chosen.demo == Some(true))?;
     let business = business_config(file.business)?;
     let tracing = tracing_section::resolve(chosen.tracing, &file.tracing)?;
+    let trace_url = tracing_section::trace_url(&file.tracing)?;
+    let dashboard = DashboardConfig { trace_url: trace_url.clone(), ..dashboard };
     Ok(Settings {
         bind,
         log_format: chosen.log_format.unwrap_or_default(),
@@ -734,6 +738,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         inhibit_rules,
         notifiers,
         tracing,
+        trace_url,
     })
 }
 

@@ -210,6 +210,17 @@ fn the_service_name_resource_and_sampler_come_through_the_layers() {
 }
 
 #[test]
+fn the_trace_url_reaches_the_dashboard_and_the_alert_engine_s_settings() {
+    let template = "http://jaeger:16686/trace/{traceId}";
+    let file = format!("[tracing]\ntraceUrl = \"{template}\"");
+    let resolved = settings(&[], &[], &file).unwrap();
+    assert_eq!(resolved.trace_url.as_ref().map(|url| url.as_str()), Some(template));
+    assert_eq!(resolved.api.dashboard.trace_url, resolved.trace_url);
+    assert!(resolved.tracing.is_none(), "a link template does not turn tracing on");
+    assert_eq!(settings(&[], &[], "").unwrap().trace_url, None);
+}
+
+#[test]
 fn bad_tracing_settings_are_refused_by_name() {
     for (args, env, file, named) in [
         (
@@ -241,6 +252,8 @@ fn bad_tracing_settings_are_refused_by_name() {
             "tracing.maxKeptPerSecond",
         ),
         (&[], &[], "[tracing]\nsampling = 1", "unknown field `sampling`"),
+        (&[], &[], "[tracing]\ntraceUrl = \"ftp://jaeger/{traceId}\"", "tracing.traceUrl"),
+        (&[], &[], "[tracing]\ntraceUrl = \"http://jaeger/trace/\"", "{traceId} is missing"),
     ] {
         let error = settings(args, env, file).map(|_| ()).unwrap_err();
         assert!(format!("{error:#}").contains(named), "{named}: {error:#}");

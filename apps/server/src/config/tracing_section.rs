@@ -16,12 +16,14 @@
 //! queueCapacity = 2048            # spans waiting for export; more are dropped, counted
 //! exportTimeout = "2s"            # longest one export, and the flush at shutdown, may take
 //! exportInterval = "1s"
+//! traceUrl = "http://jaeger:16686/trace/{traceId}"  # where the dashboard and alerts link a trace id
 //! ```
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use perfkit::core::TraceUrl;
 use perfkit_axum::RequestTracing;
 use perfkit_otel::{
     DEFAULT_ENDPOINT, DEFAULT_MAX_BATCH, SamplerSetting, StandardEnv, TraceSettings,
@@ -52,6 +54,8 @@ pub(super) struct TracingSection {
     export_timeout: Duration,
     #[serde(with = "perfkit::core::duration")]
     export_interval: Duration,
+    /// Read as text and checked by [`trace_url`], so the error names the setting.
+    trace_url: Option<String>,
 }
 
 perfkit::core::maps_only!(TracingSection);
@@ -72,8 +76,19 @@ impl Default for TracingSection {
             queue_capacity: defaults.queue_capacity,
             export_timeout: defaults.export_timeout,
             export_interval: defaults.export_interval,
+            trace_url: None,
         }
     }
+}
+
+/// `tracing.traceUrl`, checked: an http(s) URL template with `{traceId}` in it. It is read
+/// whether or not this server traces (its exemplars may come from spans another layer of the
+/// host traces, and the link is harmless without any).
+pub(super) fn trace_url(file: &TracingSection) -> Result<Option<TraceUrl>> {
+    file.trace_url
+        .as_deref()
+        .map(|text| text.parse::<TraceUrl>().context("tracing.traceUrl"))
+        .transpose()
 }
 
 /// The tracing settings of one layer (flags, environment, file); `None` leaves the choice to

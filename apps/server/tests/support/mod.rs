@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod prometheus;
 pub(crate) mod webdriver;
 
 /// Longest wait for the server to start, answer, or exit: generous for a loaded CI machine.

@@ -35,6 +35,11 @@ pub struct DashboardConfig {
     /// in this order, at most [`MAX_BUSINESS_METRICS`]; each entry shows every series it
     /// matches. Empty: the first series of the latest snapshot, whatever they are.
     pub business_metrics: Vec<BusinessMetric>,
+    /// Where the page links a route's slow trace id (`/dashboard`'s `traceUrl`): the
+    /// program's tracing setting (perfkit-server's `tracing.traceUrl`), not read from this
+    /// table. `None`: trace ids are shown without a link.
+    #[serde(skip)]
+    pub trace_url: Option<perfkit::core::TraceUrl>,
 }
 
 perfkit::core::maps_only!(deserialize: DashboardConfig);
@@ -277,6 +282,7 @@ mod tests {
         assert!(serde_json::from_str::<DashboardConfig>(r#"{"other": 1}"#).is_err());
         let many = DashboardConfig {
             business_metrics: vec![parse("a").unwrap(); MAX_BUSINESS_METRICS + 1],
+            ..DashboardConfig::default()
         };
         assert!(matches!(many.validate(), Err(ApiConfigError::TooManyBusinessMetrics { .. })));
         assert_eq!(

@@ -10,7 +10,7 @@ use opentelemetry::trace::{
     TraceState, Tracer as _,
 };
 use opentelemetry::{Context, KeyValue};
-use perfkit_core::KeepTrace;
+use perfkit_core::{KeepTrace, SampledSpan};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::RequestTracing;
@@ -88,7 +88,7 @@ impl Unsampled {
 
     /// Writes the request's span now if a tail rule keeps it: its method, route, status and
     /// why it was kept (what else the request carried was not kept: copying it for every
-    /// unsampled request would cost them all).
+    /// unsampled request would cost them all). Returns the span's ids where it is sampled.
     pub(crate) fn finish(
         self,
         tracing: &RequestTracing,
@@ -97,10 +97,8 @@ impl Unsampled {
         now: Instant,
         route: Option<&MatchedPath>,
         method: perfkit_metrics::Method,
-    ) {
-        let Some(reason) = tracing.keep_reason(status, elapsed, now) else {
-            return;
-        };
+    ) -> Option<SampledSpan> {
+        let reason = tracing.keep_reason(status, elapsed, now)?;
         let method = method_name(method.as_str());
         let route = route.map(MatchedPath::as_str);
         let end = SystemTime::now();
@@ -131,8 +129,28 @@ impl Unsampled {
         if status >= 500 {
             span.set_status(Status::error(""));
         }
+        let ids = sampled_span_of(span.span_context());
         span.end_with_timestamp(end);
+        ids
     }
+}
+
+/// The ids of `context`, where it is a valid, sampled span's.
+#[inline]
+fn sampled_span_of(context: &SpanContext) -> Option<SampledSpan> {
+    (context.is_sampled() && context.is_valid()).then(|| SampledSpan {
+        trace_id: perfkit_core::TraceId::from_bytes(context.trace_id().to_bytes()),
+        span_id: perfkit_core::SpanId::from_bytes(context.span_id().to_bytes()),
+    })
+}
+
+/// The ids of the span current on this thread, where it is sampled: the source perfkit-core's
+/// [`current_sampled_span`](perfkit_core::current_sampled_span) asks, and how the layer reads
+/// a sampled request's ids while its span is entered (tracing-opentelemetry makes an entered
+/// span's context the current one).
+#[inline]
+pub(crate) fn current_sampled_span() -> Option<SampledSpan> {
+    Context::map_current(|current| sampled_span_of(current.span().span_context()))
 }
 
 /// A random trace id, never all zeros.

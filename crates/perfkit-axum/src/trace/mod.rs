@@ -29,6 +29,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "otel")]
+pub(crate) use context::current_sampled_span;
+#[cfg(feature = "otel")]
 pub use propagate::{PropagateTraceContext, PropagateTraceContextLayer, inject_trace_context};
 pub use span::{REQUEST_SPAN_TARGET, USER_AGENT_MAX_LEN};
 pub(crate) use span::{RequestTrace, start_trace};
@@ -56,6 +58,7 @@ pub struct RequestTracing {
     parent_based: bool,
     keep_errors: bool,
     keep_slower_than: Option<Duration>,
+    exemplars: bool,
     kept: Arc<KeptBudget>,
     /// The context unsampled requests without a caller hand down, made once.
     #[cfg(feature = "otel")]
@@ -78,6 +81,7 @@ impl RequestTracing {
             parent_based: true,
             keep_errors: true,
             keep_slower_than: None,
+            exemplars: true,
             kept: Arc::new(KeptBudget::new(DEFAULT_MAX_KEPT_PER_SECOND)),
             #[cfg(feature = "otel")]
             unsampled_root: context::unsampled_root(),
@@ -112,6 +116,21 @@ impl RequestTracing {
     pub fn keep_slower_than(mut self, threshold: Duration) -> Self {
         self.keep_slower_than = Some(threshold);
         self
+    }
+
+    /// Whether a sampled or kept request becomes the exemplar of its route's duration bucket
+    /// (default `true`; feature `otel`, which knows the span's ids): the OpenMetrics
+    /// exposition and the route figures then name its trace.
+    #[must_use]
+    pub fn exemplars(mut self, on: bool) -> Self {
+        self.exemplars = on;
+        self
+    }
+
+    /// Whether sampled and kept requests become exemplars.
+    #[must_use]
+    pub fn records_exemplars(&self) -> bool {
+        self.exemplars
     }
 
     /// Most unsampled requests kept in one second (default

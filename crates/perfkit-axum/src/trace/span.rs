@@ -167,7 +167,8 @@ fn cut(text: &str, most: usize) -> &str {
 
 impl RequestTrace {
     /// The response head is ready: `status` after `elapsed`. A sampled span takes the status
-    /// and ends here; an unsampled request may be kept (feature `otel`).
+    /// and ends here; an unsampled request may be kept (feature `otel`): then the ids of the
+    /// span written for it.
     #[inline]
     pub(crate) fn finish(
         self,
@@ -177,7 +178,7 @@ impl RequestTrace {
         now: Instant,
         route: Option<&MatchedPath>,
         method: perfkit_metrics::Method,
-    ) {
+    ) -> Option<perfkit_core::SampledSpan> {
         match self {
             RequestTrace::Recording(span) => {
                 span.record("http.response.status_code", i64::from(status));
@@ -188,11 +189,12 @@ impl RequestTrace {
             }
             #[cfg(feature = "otel")]
             RequestTrace::Unsampled(unsampled) => {
-                unsampled.finish(tracing, status, elapsed, now, route, method);
+                return unsampled.finish(tracing, status, elapsed, now, route, method);
             }
         }
         #[cfg(not(feature = "otel"))]
         let _ = (tracing, elapsed, now, route, method);
+        None
     }
 }
 

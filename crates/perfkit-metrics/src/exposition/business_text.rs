@@ -11,7 +11,10 @@ use std::sync::atomic::Ordering;
 use metrics::Unit;
 use perfkit_core::SeriesKind;
 
-use super::text_format::{write_escaped, write_f64, write_header, write_label, write_u64};
+use super::ExpositionFormat;
+use super::text_format::{
+    write_escaped, write_exemplar, write_f64, write_header, write_label, write_u64,
+};
 use crate::facade::{BusinessRegistry, NameEntry, OVERFLOW_LABEL, SeriesCell};
 
 /// The registry's own families: name, help text, labels.
@@ -58,8 +61,14 @@ pub(crate) fn exposed_name(name: &str, kind: SeriesKind, unit: Option<Unit>) -> 
 }
 
 /// Appends every facade family whose exposed name is not in `taken` (the recorder's and the
-/// registry's families win a clash), then the registry's own figures.
-pub(super) fn write_business(out: &mut String, registry: &BusinessRegistry, taken: &HashSet<&str>) {
+/// registry's families win a clash), then the registry's own figures. In OpenMetrics a
+/// histogram's buckets carry their exemplars.
+pub(super) fn write_business(
+    out: &mut String,
+    registry: &BusinessRegistry,
+    taken: &HashSet<&str>,
+    format: ExpositionFormat,
+) {
     // Until something is emitted (or refused) there is nothing to show, not even zeros.
     if registry.names() == 0 && registry.refusals().total() == 0 {
         return;
@@ -77,17 +86,17 @@ pub(super) fn write_business(out: &mut String, registry: &BusinessRegistry, take
             _ => Cow::Owned(format!("{name}, emitted through the metrics facade.")),
         };
         let kind = entry.kind.to_string();
-        write_header(out, &exposed, &help, &kind);
+        write_header(out, &exposed, &help, &kind, format);
         for (set, cell) in entry.series.entries() {
             labels.clear();
             for (label, value) in set {
                 push_label(&mut labels, label, value);
             }
-            write_series(out, &exposed, &labels, cell);
+            write_series(out, &exposed, &labels, cell, format);
         }
-        write_overflow(out, &exposed, entry, &mut labels);
+        write_overflow(out, &exposed, entry, &mut labels, format);
     }
-    write_registry_figures(out, registry);
+    write_registry_figures(out, registry, format);
 }
 
 fn push_label(labels: &mut String, name: &str, value: &str) {
@@ -97,7 +106,13 @@ fn push_label(labels: &mut String, name: &str, value: &str) {
     write_label(labels, name, value);
 }
 
-fn write_overflow(out: &mut String, exposed: &str, entry: &NameEntry, labels: &mut String) {
+fn write_overflow(
+    out: &mut String,
+    exposed: &str,
+    entry: &NameEntry,
+    labels: &mut String,
+    format: ExpositionFormat,
+) {
     let used = match &entry.overflow {
         SeriesCell::Counter(counter) => counter.total() > 0,
         SeriesCell::Gauge(gauge) => gauge.value() != 0.0,
@@ -106,7 +121,7 @@ fn write_overflow(out: &mut String, exposed: &str, entry: &NameEntry, labels: &m
     if used {
         labels.clear();
         push_label(labels, OVERFLOW_LABEL, "true");
-        write_series(out, exposed, labels, &entry.overflow);
+        write_series(out, exposed, labels, &entry.overflow, format);
     }
 }
 
@@ -122,7 +137,13 @@ fn write_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
     out.push(' ');
 }
 
-fn write_series(out: &mut String, name: &str, labels: &str, cell: &SeriesCell) {
+fn write_series(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    cell: &SeriesCell,
+    format: ExpositionFormat,
+) {
     match cell {
         SeriesCell::Counter(counter) => {
             write_start(out, name, "", labels);
@@ -152,6 +173,12 @@ fn write_series(out: &mut String, name: &str, labels: &str, cell: &SeriesCell) {
                 }
                 out.push_str("\"} ");
                 write_u64(out, cumulative);
+                let exemplar = (format == ExpositionFormat::OpenMetrics)
+                    .then(|| histogram.exemplar(index))
+                    .flatten();
+                if let Some(exemplar) = exemplar {
+                    write_exemplar(out, &exemplar);
+                }
                 out.push('\n');
             }
             write_start(out, name, "_sum", labels);
@@ -164,17 +191,17 @@ fn write_series(out: &mut String, name: &str, labels: &str, cell: &SeriesCell) {
     }
 }
 
-fn write_registry_figures(out: &mut String, registry: &BusinessRegistry) {
+fn write_registry_figures(out: &mut String, registry: &BusinessRegistry, format: ExpositionFormat) {
     let [names, series, refused] = FACADE_FAMILIES;
-    write_header(out, names.0, names.1, "gauge");
+    write_header(out, names.0, names.1, "gauge", format);
     write_start(out, names.0, "", "");
     write_u64(out, registry.names() as u64);
     out.push('\n');
-    write_header(out, series.0, series.1, "gauge");
+    write_header(out, series.0, series.1, "gauge", format);
     write_start(out, series.0, "", "");
     write_u64(out, registry.series() as u64);
     out.push('\n');
-    write_header(out, refused.0, refused.1, "counter");
+    write_header(out, refused.0, refused.1, "counter", format);
     let refusals = registry.refusals();
     for (reason, count) in [
         ("series_cap", &refusals.series_cap),

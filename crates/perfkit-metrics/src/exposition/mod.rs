@@ -1,9 +1,11 @@
 //! Prometheus text exposition: the recorder's families written straight into text, then the
 //! series emitted through the `metrics` facade, then whatever else is registered in a
-//! `prometheus::Registry`, through the same writer.
+//! `prometheus::Registry`, through the same writer, in the text format 0.0.4 or (asked for
+//! with `Accept`) OpenMetrics 1.0 with exemplars.
 
 mod business_text;
 pub(crate) mod families;
+mod format;
 mod recorder_collector;
 mod recorder_families;
 mod recorder_text;
@@ -18,6 +20,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
 use crate::{MetricsError, Recorder, SystemProbe};
+pub use format::ExpositionFormat;
 pub use recorder_collector::RecorderCollector;
 use system_collector::SystemCollector;
 
@@ -49,7 +52,7 @@ pub struct PrometheusExporter {
 
 impl PrometheusExporter {
     /// The content type of the text exposition format 0.0.4.
-    pub const CONTENT_TYPE: &'static str = "text/plain; version=0.0.4; charset=utf-8";
+    pub const CONTENT_TYPE: &'static str = ExpositionFormat::PrometheusText.content_type();
 
     /// An exporter over `recorder`, and over `probe` when given.
     ///
@@ -80,8 +83,35 @@ impl PrometheusExporter {
     /// # Errors
     /// None today; kept for collectors that may fail to encode.
     pub fn render(&self) -> Result<String, MetricsError> {
+        self.render_as(ExpositionFormat::PrometheusText)
+    }
+
+    /// The exposition in `format`: the same families, samples and values in either; in
+    /// OpenMetrics the histograms' buckets carry exemplars (the latest sampled request of each
+    /// route's duration bucket, the latest observation under a sampled span of a facade
+    /// histogram's).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use perfkit_core::{SampledSpan, SpanId, TraceId};
+    /// use perfkit_metrics::{ExpositionFormat, Method, PrometheusExporter, Recorder};
+    ///
+    /// let recorder = Arc::new(Recorder::default());
+    /// let span = SampledSpan { trace_id: TraceId::from_u128(0xabc), span_id: SpanId::from_u64(1) };
+    /// recorder.record_request_traced(Some("/a"), Method::Get, 200, Duration::from_millis(3), span);
+    /// let text = PrometheusExporter::new(recorder, None)?.render_as(ExpositionFormat::OpenMetrics)?;
+    /// assert!(text.contains("# TYPE http_requests counter\n"));
+    /// assert!(text.contains(r#"le="0.005"} 1 # {trace_id="00000000000000000000000000000abc""#));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// # Ok::<(), perfkit_metrics::MetricsError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`render`](Self::render).
+    pub fn render_as(&self, format: ExpositionFormat) -> Result<String, MetricsError> {
         let mut text = String::with_capacity(self.last_len.load(Ordering::Relaxed) + 1024);
-        self.render_into(&mut text)?;
+        self.render_into_as(&mut text, format)?;
         self.last_len.store(text.len(), Ordering::Relaxed);
         Ok(text)
     }
@@ -91,16 +121,29 @@ impl PrometheusExporter {
     /// # Errors
     /// As [`render`](Self::render).
     pub fn render_into(&self, out: &mut String) -> Result<(), MetricsError> {
+        self.render_into_as(out, ExpositionFormat::PrometheusText)
+    }
+
+    /// Appends the exposition in `format` to `out`.
+    ///
+    /// # Errors
+    /// As [`render`](Self::render).
+    pub fn render_into_as(
+        &self,
+        out: &mut String,
+        format: ExpositionFormat,
+    ) -> Result<(), MetricsError> {
         let gathered = self.registry.gather();
-        recorder_text::write_recorder(out, &self.recorder);
+        recorder_text::write_recorder(out, &self.recorder, format);
         // A facade name that another family already has gives way: one family per name.
         let taken: HashSet<&str> = recorder_families::FAMILIES
             .iter()
             .map(|(name, _, _)| *name)
             .chain(gathered.iter().map(MetricFamily::name))
             .collect();
-        business_text::write_business(out, self.recorder.business(), &taken);
-        text_format::write_families(out, &gathered);
+        business_text::write_business(out, self.recorder.business(), &taken, format);
+        text_format::write_families(out, &gathered, format);
+        text_format::write_end(out, format);
         Ok(())
     }
 }

@@ -61,7 +61,7 @@ impl RecorderCollector {
         let mut cumulative = Vec::with_capacity(BOUNDS_MICROS.len());
         self.recorder.for_each_series(
             Some(BOUNDS_MICROS[BOUNDS_MICROS.len() - 1]),
-            |route, counts| {
+            |route, counts, _| {
                 let total = counts.total();
                 if total == 0 {
                     return;

@@ -5,11 +5,9 @@
 /// client libraries' defaults, so dashboards built for them work unchanged.
 pub(super) const BOUNDS_SECONDS: [f64; 11] =
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-/// The same bounds in microseconds, the recorder's unit.
-pub(super) const BOUNDS_MICROS: [u64; 11] = [
-    5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
-    10_000_000,
-];
+/// The same bounds in microseconds, the recorder's unit (declared beside the request series,
+/// whose exemplars are kept per exposed bucket).
+pub(super) const BOUNDS_MICROS: [u64; 11] = crate::series::EXPOSED_BOUNDS_MICROS;
 /// The same bounds as the text format spells them in an `le` label.
 pub(super) const BOUNDS_TEXT: [&str; 11] =
     ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"];

@@ -2,9 +2,10 @@
 //! every scrape takes. [`RecorderCollector`](super::RecorderCollector) builds the same
 //! families as protobuf for a `prometheus::Registry`; a test holds the two to the same samples.
 
+use super::ExpositionFormat;
 use super::recorder_families::{BOUNDS_MICROS, BOUNDS_TEXT, UNROUTED, help};
 use super::text_format::{
-    write_escaped, write_header, write_label, write_micros_as_seconds, write_u64,
+    write_escaped, write_exemplar, write_header, write_label, write_micros_as_seconds, write_u64,
 };
 use crate::Recorder;
 use crate::buckets::FineCounts;
@@ -26,15 +27,17 @@ const LE_SUFFIXES: [&str; 11] = [
     "\",le=\"10\"} ",
 ];
 
-/// Appends every family the recorder owns.
-pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
+/// Appends every family the recorder owns; in OpenMetrics, the request-duration buckets carry
+/// their exemplars.
+pub(super) fn write_recorder(out: &mut String, recorder: &Recorder, format: ExpositionFormat) {
+    let exemplars = format == ExpositionFormat::OpenMetrics;
     let mut route = String::with_capacity(64);
     let mut cumulative = Vec::with_capacity(BOUNDS_MICROS.len());
 
     // Two passes over the series, because a family's samples must be contiguous; the first
     // reads only the method and status counters, so the latency buckets are read once.
-    write_header(out, "http_requests_total", help("http_requests_total"), "counter");
-    recorder.for_each_series(None, |name, counts| {
+    write_header(out, "http_requests_total", help("http_requests_total"), "counter", format);
+    recorder.for_each_series(None, |name, counts, _| {
         if counts.total() == 0 {
             return;
         }
@@ -60,9 +63,9 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
     });
 
     let name = "http_request_duration_seconds";
-    write_header(out, name, help(name), "histogram");
+    write_header(out, name, help(name), "histogram", format);
     let last_bound = BOUNDS_MICROS[BOUNDS_MICROS.len() - 1];
-    recorder.for_each_series(Some(last_bound), |label, counts| {
+    recorder.for_each_series(Some(last_bound), |label, counts, kept| {
         let total = counts.total();
         if total == 0 {
             return;
@@ -70,17 +73,23 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
         route.clear();
         write_escaped(&mut route, label.unwrap_or(UNROUTED), true);
         counts.latency.cumulative_at(&BOUNDS_MICROS, &mut cumulative);
-        for (suffix, count) in LE_SUFFIXES.iter().zip(&cumulative) {
+        for (bucket, (suffix, count)) in LE_SUFFIXES.iter().zip(&cumulative).enumerate() {
             out.push_str("http_request_duration_seconds_bucket{route=\"");
             out.push_str(&route);
             out.push_str(suffix);
             write_u64(out, *count);
+            if let Some(exemplar) = kept.get(bucket).filter(|_| exemplars) {
+                write_exemplar(out, &exemplar);
+            }
             out.push('\n');
         }
         out.push_str("http_request_duration_seconds_bucket{route=\"");
         out.push_str(&route);
         out.push_str("\",le=\"+Inf\"} ");
         write_u64(out, total);
+        if let Some(exemplar) = kept.get(LE_SUFFIXES.len()).filter(|_| exemplars) {
+            write_exemplar(out, &exemplar);
+        }
         out.push_str("\nhttp_request_duration_seconds_sum{route=\"");
         out.push_str(&route);
         out.push_str("\"} ");
@@ -94,9 +103,10 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
 
     let figures = recorder.exposition_figures();
     let totals = &figures.totals;
-    write_kinds(out, "http_errors_total", &figures.error_kinds, figures.other_error_kinds);
-    write_scalar(out, "http_slow_requests_total", "counter", totals.slow_requests);
-    write_scalar(out, "http_routes_tracked", "gauge", figures.routes_tracked as u64);
+    let kinds = (&figures.error_kinds[..], figures.other_error_kinds);
+    write_kinds(out, "http_errors_total", kinds, format);
+    write_scalar(out, "http_slow_requests_total", "counter", totals.slow_requests, format);
+    write_scalar(out, "http_routes_tracked", "gauge", figures.routes_tracked as u64, format);
 
     write_plain_histogram(
         out,
@@ -104,18 +114,21 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
         &totals.db_latency,
         totals.db_duration_sum_micros,
         &mut cumulative,
+        format,
     );
-    write_statements(out, recorder, &mut cumulative);
-    write_scalar(out, "db_statements_tracked", "gauge", figures.statements_tracked as u64);
-    write_scalar(out, "db_slow_queries_total", "counter", totals.db_slow);
-    write_scalar(out, "websocket_connections_total", "counter", totals.ws_opened);
-    write_scalar(out, "websocket_messages_total", "counter", totals.ws_messages);
+    write_statements(out, recorder, &mut cumulative, format);
+    let statements = figures.statements_tracked as u64;
+    write_scalar(out, "db_statements_tracked", "gauge", statements, format);
+    write_scalar(out, "db_slow_queries_total", "counter", totals.db_slow, format);
+    write_scalar(out, "websocket_connections_total", "counter", totals.ws_opened, format);
+    write_scalar(out, "websocket_messages_total", "counter", totals.ws_messages, format);
     write_plain_histogram(
         out,
         "db_pool_acquire_duration_seconds",
         &totals.pool_acquire,
         totals.pool_acquire_sum_micros,
         &mut cumulative,
+        format,
     );
 }
 
@@ -126,8 +139,9 @@ fn write_plain_histogram(
     counts: &FineCounts,
     sum_micros: u64,
     cumulative: &mut Vec<u64>,
+    format: ExpositionFormat,
 ) {
-    write_header(out, name, help(name), "histogram");
+    write_header(out, name, help(name), "histogram", format);
     counts.cumulative_at(&BOUNDS_MICROS, cumulative);
     for (bound, count) in BOUNDS_TEXT.iter().zip(cumulative.iter()) {
         out.push_str(name);
@@ -154,9 +168,14 @@ fn write_plain_histogram(
 
 /// The per-statement families: a duration histogram and a rows counter, by statement
 /// (the overflow series as `__overflow__`), statements without calls left out.
-fn write_statements(out: &mut String, recorder: &Recorder, cumulative: &mut Vec<u64>) {
+fn write_statements(
+    out: &mut String,
+    recorder: &Recorder,
+    cumulative: &mut Vec<u64>,
+    format: ExpositionFormat,
+) {
     let name = "db_statement_duration_seconds";
-    write_header(out, name, help(name), "histogram");
+    write_header(out, name, help(name), "histogram", format);
     let mut label = String::with_capacity(128);
     recorder.for_each_statement(|statement, counts| {
         if counts.calls == 0 {
@@ -193,7 +212,7 @@ fn write_statements(out: &mut String, recorder: &Recorder, cumulative: &mut Vec<
         }
     });
     let name = "db_statement_rows_total";
-    write_header(out, name, help(name), "counter");
+    write_header(out, name, help(name), "counter", format);
     recorder.for_each_statement(|statement, counts| {
         if counts.calls == 0 {
             return;
@@ -209,8 +228,13 @@ fn write_statements(out: &mut String, recorder: &Recorder, cumulative: &mut Vec<
 
 /// A counter family with a `kind` label, ending with the `other` series kinds beyond the cap
 /// fold into.
-fn write_kinds(out: &mut String, name: &str, kinds: &[(String, u64)], other: u64) {
-    write_header(out, name, help(name), "counter");
+fn write_kinds(
+    out: &mut String,
+    name: &str,
+    (kinds, other): (&[(String, u64)], u64),
+    format: ExpositionFormat,
+) {
+    write_header(out, name, help(name), "counter", format);
     let others = std::iter::once(("other", other));
     for (kind, count) in kinds.iter().map(|(kind, count)| (kind.as_str(), *count)).chain(others) {
         out.push_str(name);
@@ -223,8 +247,8 @@ fn write_kinds(out: &mut String, name: &str, kinds: &[(String, u64)], other: u64
 }
 
 /// A family with one unlabelled sample.
-fn write_scalar(out: &mut String, name: &str, kind: &str, value: u64) {
-    write_header(out, name, help(name), kind);
+fn write_scalar(out: &mut String, name: &str, kind: &str, value: u64, format: ExpositionFormat) {
+    write_header(out, name, help(name), kind, format);
     out.push_str(name);
     out.push(' ');
     write_u64(out, value);

@@ -6,6 +6,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use perfkit_core::{Clock as _, Exemplar, SystemClock};
+
+use crate::exemplars::Exemplars;
 use crate::shard::{CachePadded, stripe_count, thread_stripe};
 
 /// Most stripes a facade series has: each is a 128-byte line, and a registry may hold tens
@@ -121,6 +124,8 @@ pub(crate) struct HistogramSeries {
     mask: usize,
     /// Bucket counts at the last interval close; only the close takes it.
     baseline: Mutex<Vec<u64>>,
+    /// Per bucket, the latest observation made under a sampled span.
+    exemplars: Exemplars,
 }
 
 /// A histogram's counts read at one moment.
@@ -153,6 +158,7 @@ impl HistogramSeries {
                 .collect(),
             mask: count - 1,
             baseline: Mutex::new(vec![0; buckets]),
+            exemplars: Exemplars::new(buckets),
             bounds,
         }
     }
@@ -173,6 +179,23 @@ impl HistogramSeries {
         stripe.counts[bucket].fetch_add(count, Ordering::Relaxed);
         #[allow(clippy::cast_precision_loss)]
         add_f64(&stripe.sum_bits, value * count as f64);
+        // One atomic load unless a span source is installed (perfkit-axum's `otel`).
+        if let Some(span) = perfkit_core::current_sampled_span() {
+            self.note_exemplar(bucket, value, span);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_exemplar(&self, bucket: usize, value: f64, span: perfkit_core::SampledSpan) {
+        let exemplar = Exemplar { span, value, timestamp: SystemClock.now() };
+        self.exemplars.record(bucket, &exemplar);
+    }
+
+    /// The latest exemplar of `bucket` (`+Inf` is the last), if a sampled span was current
+    /// at an observation in it.
+    pub(crate) fn exemplar(&self, bucket: usize) -> Option<Exemplar> {
+        self.exemplars.get(bucket)
     }
 
     pub(crate) fn read(&self) -> HistogramCounts {
@@ -207,6 +230,7 @@ impl HistogramSeries {
             stripe.sum_bits.store(0.0f64.to_bits(), Ordering::Relaxed);
         }
         self.baseline.lock().unwrap_or_else(PoisonError::into_inner).fill(0);
+        self.exemplars.clear();
     }
 }
 

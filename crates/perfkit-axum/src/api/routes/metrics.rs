@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use perfkit::PerformanceReport;
 use serde::Serialize;
@@ -20,9 +20,6 @@ use crate::extract::{ApiQuery, LimitQuery};
 
 /// Snapshots `/history` returns when no limit is given.
 const DEFAULT_HISTORY: usize = 100;
-
-/// The Prometheus text exposition format's content type.
-const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The latest snapshot, score, status, active alerts and top recommendations.
 #[utoipa::path(get, path = "/summary", tag = "metrics",
@@ -90,21 +87,29 @@ pub(crate) async fn application_metrics(
     Json(ApplicationMetrics::of(&state.service))
 }
 
-/// The Prometheus text exposition.
+/// The Prometheus exposition: the text format 0.0.4, or OpenMetrics 1.0 (with trace-id
+/// exemplars on the histograms' buckets) where `Accept` prefers `application/openmetrics-text`.
 #[utoipa::path(get, path = "/metrics/prometheus", tag = "metrics",
+    params(("Accept" = Option<String>, Header, description = "`application/openmetrics-text` (version 1.0.0, or none) with a quality no lower than `text/plain`'s asks for OpenMetrics; anything else, or none, gets the text format 0.0.4")),
     responses(
-        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 200, description = "The exposition, in the format negotiated", content(
+            (String = "text/plain; version=0.0.4"),
+            (String = "application/openmetrics-text; version=1.0.0"),
+        )),
         ReadRefusals,
         (status = 500, description = "The exposition could not be encoded", body = ErrorBody),
     ))]
 pub(crate) async fn prometheus(
     _: Reader,
     State(state): State<AppState>,
+    headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    let text = state.service.parts().exporter.render().map_err(|error| {
+    let accept = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok());
+    let format = perfkit_metrics::ExpositionFormat::negotiate(accept);
+    let text = state.service.parts().exporter.render_as(format).map_err(|error| {
         ApiError::Internal(format!("the exposition could not be encoded: {error}"))
     })?;
-    Ok(([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text))
+    Ok(([(header::CONTENT_TYPE, format.content_type()), (header::VARY, "accept")], text))
 }
 
 /// The latest periodic report.

@@ -91,7 +91,10 @@ mod tests {
     }
 
     fn config(entries: &[&str]) -> DashboardConfig {
-        DashboardConfig { business_metrics: entries.iter().map(|e| e.parse().unwrap()).collect() }
+        DashboardConfig {
+            business_metrics: entries.iter().map(|e| e.parse().unwrap()).collect(),
+            ..DashboardConfig::default()
+        }
     }
 
     fn names(panel: &BusinessPanel) -> Vec<String> {

@@ -76,6 +76,10 @@ pub(crate) struct Dashboard {
     pub(crate) service: ServiceStatus,
     /// The business series the page shows (its Business panel and charts), as configured.
     pub(crate) business: BusinessPanel,
+    /// Where a trace id links to: a URL template with `{traceId}` in it (the routes'
+    /// `slowTraceId` is shown through it); `null` when none is configured.
+    #[schema(example = "http://jaeger:16686/trace/{traceId}")]
+    pub(crate) trace_url: Option<String>,
 }
 
 impl Dashboard {
@@ -101,6 +105,7 @@ impl Dashboard {
             health: service.readout().health(),
             service: service.readout().status(),
             business,
+            trace_url: config.trace_url.as_ref().map(|url| url.as_str().to_owned()),
         }
     }
 }
