@@ -4,7 +4,7 @@
 //! orchestrator collects, what alert rules and optimization rules read, and what the HTTP API
 //! returns; a [`Metric`] names one figure of it; a [`Severity`] ranks alerts and
 //! recommendations; [`BusinessSeries`] and [`SeriesSelector`] carry and name the series
-//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`]; [`KeepTrace`] is an instrumentation's decision to keep a trace, carried in the tracing context.
+//! emitted through the `metrics` facade; a [`Clock`] tells the time, so that tests can run on a [`ManualClock`]; [`KeepTrace`] is an instrumentation's decision to keep a trace, carried in the tracing context; [`current_trace_id`] names the sampled trace current on this thread, from a source the tracing pipeline installs.
 //!
 //! [`duration`] is the one form durations take in configuration, and [`map_only`] keeps a
 //! config struct from being read out of a sequence.
@@ -29,6 +29,7 @@
 
 mod business;
 mod clock;
+mod current_trace;
 pub mod duration;
 pub mod map_only;
 mod metric;
@@ -42,6 +43,9 @@ pub use business::{
     is_valid_label_name, is_valid_metric_name,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use current_trace::{
+    CurrentTraceSource, current_trace_id, set_current_trace_source, trace_id_hex,
+};
 pub use metric::{Metric, ParseMetricError};
 pub use severity::{ParseSeverityError, Severity};
 pub use snapshot::MetricsSnapshot;
