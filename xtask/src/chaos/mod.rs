@@ -13,9 +13,10 @@
 //! and its memory stays put. The collector's faults run twice: on the server's default
 //! multi-thread runtime, and on a second server on a `current_thread` runtime (`--runtime
 //! current-thread`), where an exporter sharing the runtime would stall the requests.
-//! `--traces` runs those faults alone (their own section of docs/RELIABILITY.md). For each it prints what the load saw during the fault (requests, answers of
-//! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
-//! again, memory before and after, and what health and alerts said meanwhile.
+//! `--traces` runs those faults alone (their own section of docs/RELIABILITY.md). For each
+//! it prints what the load saw during the fault (requests, answers of 500 or more, P99, the
+//! slowest), how long the server took to say the cache is healthy again, memory before and
+//! after, and what health and alerts said meanwhile.
 //!
 //! Expected, and checked: no 5xx and no request past wrk's timeout because of a cache
 //! fault (the cache fails open), memory bounded, recovery without a restart. Without its
@@ -206,24 +207,15 @@ pub(crate) struct World<'a> {
 
 fn run_faults(world: &mut World<'_>, options: &Options) -> Result<Vec<FaultRow>> {
     let script = demo_script()?;
-    let servers: Vec<&Server> = std::iter::once(world.server).chain(world.current_thread).collect();
-    for server in &servers {
-        let url = format!("{}/api/posts", server.base);
-        let warm_up = Load {
-            url: &url,
-            script: &script,
-            connections: options.connections,
-            duration: Duration::from_secs(2),
-            label: "warm-up",
-        };
-        wrk::run(&warm_up)?;
-    }
     let mut rows = Vec::new();
     let server = world.server;
+    warm_up(server, options, &script)?;
     for fault in Fault::ALL.into_iter().filter(|fault| options.runs(*fault)) {
         rows.push(one_fault(world, options, fault, server, &script)?);
     }
     if let Some(server) = world.current_thread {
+        // Just before its faults: its cache is as warm as the first server's was.
+        warm_up(server, options, &script)?;
         for fault in Fault::COLLECTOR.into_iter().filter(|fault| options.runs(*fault)) {
             let mut row = one_fault(world, options, fault, server, &script)?;
             row.current_thread = true;
@@ -231,6 +223,19 @@ fn run_faults(world: &mut World<'_>, options: &Options) -> Result<Vec<FaultRow>>
         }
     }
     Ok(rows)
+}
+
+/// Two seconds of the run's load on `server`: connections open, the cache warm.
+fn warm_up(server: &Server, options: &Options, script: &std::path::Path) -> Result<()> {
+    let url = format!("{}/api/posts", server.base);
+    wrk::run(&Load {
+        url: &url,
+        script,
+        connections: options.connections,
+        duration: Duration::from_secs(2),
+        label: "warm-up",
+    })
+    .map(|_| ())
 }
 
 /// `fault` while `server` is under load: what the load saw, what the server said, and how
