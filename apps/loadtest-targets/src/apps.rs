@@ -1,5 +1,7 @@
 //! The apps compared: plain axum, the same with perfkit's router and `RequestMetricsLayer`,
-//! the same with `axum-prometheus`'s layer and its `/metrics`; and plain axum serving a
+//! the same with the layer's request tracing on at 1 % and perfkit-otel's pipeline exporting
+//! over OTLP/HTTP (to `OTEL_EXPORTER_OTLP_ENDPOINT`, a sink the xtask runs), the same with
+//! `axum-prometheus`'s layer and its `/metrics`; and plain axum serving a
 //! prepared answer of a given size on every path, the floor for answers as large as the
 //! demo's or `/summary`'s.
 
@@ -11,7 +13,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::{Json, Router};
 use perfkit::PerformanceService;
-use perfkit_axum::{ApiConfig, RequestMetricsLayer};
+use perfkit_axum::{ApiConfig, RequestMetricsLayer, RequestTracing};
 
 /// Which app to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,12 +22,17 @@ pub(crate) enum Target {
     Plain,
     /// The handler, perfkit's router merged in, every request recorded by perfkit's layer.
     Perfkit,
+    /// As `Perfkit`, with request spans sampled at [`TRACED_RATIO`] and exported.
+    PerfkitTraced,
     /// The handler with axum-prometheus's layer and its `/metrics` route.
     AxumPrometheus,
     /// Plain axum answering every GET with the same prepared JSON of this many bytes: what a
     /// user who kept rendered answers in memory would serve, with nothing around it.
     Sized(usize),
 }
+
+/// The sampling ratio of the traced target: 1 %, a production setting.
+const TRACED_RATIO: f64 = 0.01;
 
 /// The largest prepared answer `sized` serves.
 const MAX_SIZED: usize = 16 << 20;
@@ -37,11 +44,12 @@ impl FromStr for Target {
         Ok(match name {
             "plain" => Target::Plain,
             "perfkit" => Target::Perfkit,
+            "perfkit-traced" => Target::PerfkitTraced,
             "axum-prometheus" => Target::AxumPrometheus,
             other => match other.strip_prefix("sized=").map(str::parse::<usize>) {
                 Some(Ok(bytes)) if (2..=MAX_SIZED).contains(&bytes) => Target::Sized(bytes),
                 _ => bail!(
-                    "unknown target {other:?} (plain, perfkit, axum-prometheus, \
+                    "unknown target {other:?} (plain, perfkit, perfkit-traced, axum-prometheus, \
                      sized=BYTES with 2..={MAX_SIZED} bytes)"
                 ),
             },
@@ -62,23 +70,20 @@ fn prepared_json(bytes: usize) -> axum::body::Bytes {
     json.into()
 }
 
-fn app(target: Target) -> Result<Router> {
+/// The app, and the trace pipeline it exports through (kept as long as it serves).
+fn app(target: Target) -> Result<(Router, Option<perfkit_otel::TracePipeline>)> {
     let plain = Router::new().route("/api/hello", get(hello));
-    Ok(match target {
+    let mut pipeline = None;
+    let app = match target {
         Target::Plain => plain,
-        Target::Perfkit => {
-            let service =
-                PerformanceService::builder().build().context("cannot build the service")?;
-            let config = ApiConfig {
-                admin_token: "loadtest-admin-token".to_owned(),
-                ..ApiConfig::default()
-            };
-            let perfkit = perfkit_axum::router(service.clone(), config)?;
-            let app = plain
-                .merge(perfkit)
-                .layer(RequestMetricsLayer::new(Arc::clone(service.recorder())));
-            service.start();
-            app
+        Target::Perfkit => with_perfkit(plain, None)?,
+        Target::PerfkitTraced => {
+            let traces = trace_pipeline()?;
+            let sampler = traces.settings().sampler;
+            let tracing =
+                RequestTracing::ratio(sampler.ratio()).parent_based(sampler.is_parent_based());
+            pipeline = Some(traces);
+            with_perfkit(plain, Some(tracing))?
         }
         Target::AxumPrometheus => {
             let (layer, handle) = axum_prometheus::PrometheusMetricLayer::pair();
@@ -91,12 +96,47 @@ fn app(target: Target) -> Result<Router> {
                 async move { ([(CONTENT_TYPE, "application/json")], json) }
             }))
         }
-    })
+    };
+    Ok((app, pipeline))
+}
+
+/// `plain` with perfkit's router merged in and every request recorded by its layer, traced
+/// with `tracing` when given.
+fn with_perfkit(plain: Router, tracing: Option<RequestTracing>) -> Result<Router> {
+    let service = PerformanceService::builder().build().context("cannot build the service")?;
+    let config =
+        ApiConfig { admin_token: "loadtest-admin-token".to_owned(), ..ApiConfig::default() };
+    let perfkit = perfkit_axum::router(service.clone(), config)?;
+    let mut layer = RequestMetricsLayer::new(Arc::clone(service.recorder()));
+    if let Some(tracing) = tracing {
+        layer = layer.with_tracing(tracing);
+    }
+    let app = plain.merge(perfkit).layer(layer);
+    service.start();
+    Ok(app)
+}
+
+/// perfkit-otel's pipeline from the standard variables, at [`TRACED_RATIO`] unless they
+/// name a sampler, installed with its layer as the process's subscriber.
+fn trace_pipeline() -> Result<perfkit_otel::TracePipeline> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let env = |name: &str| match (name, std::env::var(name).ok()) {
+        ("OTEL_TRACES_SAMPLER_ARG", None) => Some(TRACED_RATIO.to_string()),
+        (_, value) => value,
+    };
+    let settings = perfkit_otel::TraceSettings::from_env(&env, "perfkit-loadtest-traced")?;
+    let pipeline = perfkit_otel::TracePipeline::install(&settings)?;
+    tracing_subscriber::registry()
+        .with(pipeline.layer())
+        .try_init()
+        .context("cannot install the tracing subscriber")?;
+    Ok(pipeline)
 }
 
 /// Serves `target` on a free loopback port until killed.
 pub(crate) async fn serve(target: Target) -> Result<()> {
-    let app = app(target)?;
+    let (app, _pipeline) = app(target)?;
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind 127.0.0.1:0")?;
     println!("listening on {}", listener.local_addr()?);

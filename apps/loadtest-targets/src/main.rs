@@ -11,8 +11,7 @@ mod routes_cost;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str =
-    "usage: perfkit-loadtest-targets <plain | perfkit | axum-prometheus | sized=BYTES | routes N>";
+const USAGE: &str = "usage: perfkit-loadtest-targets <plain | perfkit | perfkit-traced | axum-prometheus | sized=BYTES | routes N>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::logging::LogFormat;
+use crate::runtime::Runtime;
 
 /// perfkit-server: the perfkit HTTP API, a Prometheus endpoint and a live view of this
 /// process, over an in-memory or Redis cache.
@@ -82,6 +83,12 @@ pub(crate) struct Cli {
     /// Log lines as JSON objects or for people [env: PERFKIT_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub(crate) log_format: Option<LogFormat>,
+
+    /// The tokio runtime: multi-thread (a worker per core, or TOKIO_WORKER_THREADS) or
+    /// current-thread (every task on one thread) [env: PERFKIT_RUNTIME]
+    /// [default: multi-thread]
+    #[arg(long, value_name = "RUNTIME", value_enum)]
+    pub(crate) runtime: Option<Runtime>,
 
     /// Longest wait for a request head, from a connection's accept or a later request's
     /// first byte; then the connection is closed [env: PERFKIT_HEADER_READ_TIMEOUT]
@@ -194,6 +201,8 @@ mod tests {
             "1m 15s",
             "--max-connections",
             "500",
+            "--runtime",
+            "current-thread",
         ])
         .unwrap();
         assert_eq!(cli.alertmanager_url, ["http://am1:9093", "http://am2:9093"]);
@@ -209,6 +218,7 @@ mod tests {
         assert_eq!(cli.header_read_timeout, Some(Duration::from_secs(5)));
         assert_eq!(cli.keep_alive_timeout, Some(Duration::from_secs(75)));
         assert_eq!(cli.max_connections, Some(500));
+        assert_eq!(cli.runtime, Some(Runtime::CurrentThread));
     }
 
     #[test]
@@ -228,6 +238,7 @@ mod tests {
             &["perfkit-server", "--no-such-flag"],
             &["perfkit-server", "--header-read-timeout", "soon"],
             &["perfkit-server", "--max-connections", "-1"],
+            &["perfkit-server", "--runtime", "green-threads"],
         ] {
             let error = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}: {error}");
@@ -256,6 +267,8 @@ mod tests {
             "PERFKIT_HEADER_READ_TIMEOUT",
             "PERFKIT_KEEP_ALIVE_TIMEOUT",
             "PERFKIT_MAX_CONNECTIONS",
+            "PERFKIT_RUNTIME",
+            "TOKIO_WORKER_THREADS",
             "PERFKIT_TRACING",
             "PERFKIT_TRACE_KEEP_SLOWER_THAN",
             "OTEL_EXPORTER_OTLP_ENDPOINT",

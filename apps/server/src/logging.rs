@@ -1,5 +1,6 @@
-//! Log output: JSON lines for machines, or a readable format for people. The level comes
-//! from `RUST_LOG` (default `info`). Beside it, perfkit-sqlx's layer turns sqlx's statement
+//! Log output: JSON lines for machines (with the trace ids of a line written inside a
+//! sampled span: `json_lines`), or a readable format for people. The level comes from
+//! `RUST_LOG` (default `info`). Beside it, perfkit-sqlx's layer turns sqlx's statement
 //! and acquire events into the recorder's figures, whatever the log level, and with traces
 //! on, perfkit-otel's layer turns spans into OpenTelemetry spans: each layer has its own
 //! filter.
@@ -13,6 +14,8 @@ use serde::Deserialize;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
+
+use crate::json_lines::JsonWithTraceIds;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -44,7 +47,12 @@ pub(crate) fn init(format: LogFormat, recorder: Arc<Recorder>, traces: Option<&T
     // Colours only for a terminal: escape codes would litter files and log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let lines = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .event_format(JsonWithTraceIds::new(
+                tracing_subscriber::fmt::format().json().flatten_event(true),
+            ))
+            .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_ansi(ansi).boxed(),
     };
     // Per-layer filters: the log level must not switch off the DEBUG events sqlx times

@@ -11,9 +11,11 @@ mod admin_token;
 mod cli;
 mod config;
 mod demo;
+mod json_lines;
 mod logging;
 mod program_info;
 mod reload;
+mod runtime;
 mod security;
 mod serve;
 mod traces;
@@ -76,13 +78,9 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let program = program_info::program_info(started_at, config::source(&cli, &env));
-    let outcome = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|runtime| {
-            runtime.block_on(wiring::run(settings, cli, recorder, program, traces))
-        });
+    let outcome = settings.runtime.build().map_err(anyhow::Error::from).and_then(|runtime| {
+        runtime.block_on(wiring::run(settings, cli, recorder, program, traces))
+    });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

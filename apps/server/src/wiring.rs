@@ -90,6 +90,7 @@ pub(crate) async fn run(
         url = %format!("http://{address}/"),
         cache = cache_name(&settings.cache),
         demo = settings.demo.is_some(),
+        runtime = settings.runtime.as_str(),
         instance = %settings.service.instance,
         database = database_kind,
         traces = settings.tracing.as_ref().map_or("off", |t| t.export.endpoint.as_str()),

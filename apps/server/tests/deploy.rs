@@ -42,7 +42,7 @@ fn promtool_checks_the_config_and_rules_and_their_unit_tests_pass() {
         "rules",
         "perfkit-rules.yml",
     ]));
-    assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 9 rules found"), "{checked}");
     run(Command::new(&promtool).current_dir(&dir).args(["check", "config", "prometheus.yml"]));
     let tested = run(Command::new(&promtool).current_dir(&dir).args([
         "test",
@@ -72,7 +72,11 @@ async fn every_grafana_panel_has_data_from_a_real_prometheus_scraping_the_server
     let Some(binary) = program("prometheus") else { return };
     let expressions = panel_expressions();
     assert!(expressions.len() >= 9, "{expressions:?}");
-    let server = Server::start(&["--demo"], &[]);
+    // Traces on, for the trace export panel: spans to a receiver of this test.
+    let collector =
+        perfkit_testing::OtlpReceiver::start(perfkit_testing::OtlpAnswer::Accept).unwrap();
+    let endpoint = collector.base_url();
+    let server = Server::start(&["--demo"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]);
     let client = Client::new();
     server.wait_for_health(&client).await;
     let target = server.base.trim_start_matches("http://").to_owned();

@@ -1,6 +1,7 @@
 //! Traces from the real server: the demo's request → cache read → statement reach an OTLP
 //! receiver (decoded with the official protobuf types) in the caller's trace, named and
-//! attributed by the conventions, under `OTEL_SERVICE_NAME`, flushed at SIGTERM; and with
+//! attributed by the conventions, under `OTEL_SERVICE_NAME`, flushed at SIGTERM; a JSON log
+//! line written inside a sampled request names its trace and span; and with
 //! the collector down, every request is still answered, the drops are counted in the
 //! exposition and `/health` reads degraded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -79,6 +80,59 @@ async fn a_demo_request_is_a_trace_of_request_cache_read_and_statement() {
     assert!(statement.attribute("perfkit.statement.id").is_some());
     // The service's own runs are traces too.
     assert!(spans.iter().any(|s| s.span.name == "perfkit.collect"), "{spans:#?}");
+}
+
+#[tokio::test]
+async fn a_line_logged_inside_a_sampled_request_names_its_trace_and_span() {
+    const TOKEN: &str = "traces-test-token";
+    let receiver = OtlpReceiver::start(OtlpAnswer::Accept).unwrap();
+    let base = receiver.base_url();
+    let server = Server::start(
+        &[],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", base.as_str()), ("PERFKIT_ADMIN_TOKEN", TOKEN)],
+    );
+    let client = reqwest::Client::new();
+    server.wait_for_health(&client).await;
+    // Admin actions: each handler writes an audit line. The first caller sampled its trace,
+    // the second did not (parent-based sampling follows it).
+    for (path, flags) in [("/api/performance/alerts", "01"), ("/api/performance/metrics", "00")] {
+        let answer = client
+            .delete(server.url(path))
+            .bearer_auth(TOKEN)
+            .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-{flags}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+    }
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{status}");
+    let audit = |action: &str| {
+        logs.iter()
+            .find(|line| line["message"] == "admin action" && line["action"] == action)
+            .unwrap_or_else(|| panic!("no audit line for {action} in {logs:#?}"))
+            .clone()
+    };
+    let sampled = audit("DELETE /api/performance/alerts");
+    assert_eq!(sampled["trace_id"], CALLER_TRACE, "{sampled}");
+    let unsampled = audit("DELETE /api/performance/metrics");
+    assert!(
+        unsampled.get("trace_id").is_none() && unsampled.get("span_id").is_none(),
+        "{unsampled}"
+    );
+
+    let spans = receiver.spans();
+    let request = spans
+        .iter()
+        .find(|s| s.span.name == "DELETE /api/performance/alerts")
+        .unwrap_or_else(|| panic!("no request span in {:#?}", outline(&spans)));
+    assert_eq!(request.trace_id(), CALLER_TRACE);
+    assert_eq!(sampled["span_id"], request.span_id(), "the line names the request's span");
+    assert!(
+        !spans.iter().any(|s| s.span.name == "DELETE /api/performance/metrics"),
+        "the unsampled request was not exported: {:#?}",
+        outline(&spans)
+    );
 }
 
 /// Each span's name, id, parent and trace, for a failure's message.

@@ -1,6 +1,9 @@
 //! The general "log slow operations" aid: a guard (or a wrapped future) times a named
 //! operation; one that took longer than its threshold is counted and logged, at most once per
-//! log interval per name. Counts are exported in the Prometheus exposition.
+//! log interval per name. Counts are exported in the Prometheus exposition. The line names
+//! the trace the operation ran in (`trace_id`) where a sampled one is current, through
+//! perfkit-core's [`current_sampled_span`](perfkit_core::current_sampled_span): this crate does not
+//! know OpenTelemetry.
 //!
 //! Operation names are `&'static str`: the set is fixed by the program's code, never by its
 //! input, and is capped besides (names past the cap count as `other`).
@@ -211,12 +214,16 @@ impl SlowOperations {
             }
         };
         if let Some(suppressed) = permit {
+            // The trace the operation ran in, where one is current and sampled: a line in
+            // the log leads to the spans. Asked only for a line that is written.
+            let trace_id = perfkit_core::current_sampled_span().map(|span| span.trace_id.to_string());
             tracing::warn!(
                 target: "perfkit::slow",
                 operation = name,
                 elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                 threshold_ms = u64::try_from(threshold.as_millis()).unwrap_or(u64::MAX),
                 suppressed,
+                trace_id = trace_id.as_deref(),
                 "slow operation"
             );
         }

@@ -16,6 +16,8 @@
 //!   the standard rule ([`SamplerSetting`], `OTEL_TRACES_SAMPLER`).
 //! - [`SampledSpans`]: the layer's filter; nothing under an unsampled parent is built.
 //! - [`TraceSettings`] and [`StandardEnv`]: the standard `OTEL_*` variables.
+//! - [`current_span_ids`]: the sampled span current on this thread, for log lines; an
+//!   installed pipeline answers perfkit-core's `current_sampled_span` with it.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -39,6 +41,7 @@
 //! # Ok::<(), perfkit_otel::OtelError>(())
 //! ```
 
+mod current_span;
 mod error;
 mod export_queue;
 mod figures;
@@ -48,6 +51,7 @@ mod pipeline;
 mod sampler;
 mod settings;
 
+pub use current_span::current_span_ids;
 pub use error::OtelError;
 pub use figures::{ExportCounts, ExportFigures};
 pub use filter::SampledSpans;

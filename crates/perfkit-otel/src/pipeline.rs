@@ -55,7 +55,9 @@ pub struct TracePipeline {
 impl TracePipeline {
     /// Builds the pipeline for `settings` and installs it as the process's tracer provider
     /// (what `opentelemetry::global::tracer` answers, which perfkit-axum's kept spans and
-    /// perfkit-sqlx's statement spans use) with the W3C trace-context propagator.
+    /// perfkit-sqlx's statement spans use) with the W3C trace-context propagator, and as
+    /// perfkit-core's current-trace source ([`current_span_ids`](crate::current_span_ids)'s
+    /// trace id), so that perfkit's log lines name the trace they were written in.
     ///
     /// Needs no runtime: the export thread has its own.
     ///
@@ -65,6 +67,8 @@ impl TracePipeline {
         let pipeline = TracePipeline::build(settings)?;
         opentelemetry::global::set_tracer_provider(pipeline.provider.clone());
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        // Once per process; a second pipeline reads the same OpenTelemetry context.
+        let _ = perfkit_core::set_current_span_source(crate::current_span::current_sampled_span);
         Ok(pipeline)
     }
 

@@ -48,6 +48,8 @@ pub(crate) enum Fault {
     CollectorKilled,
     /// The trace collector accepts connections and never answers.
     CollectorHanging,
+    /// The trace collector reads every export and answers 500.
+    CollectorFailing,
 }
 
 /// What a fault holds while it lasts.
@@ -58,7 +60,7 @@ pub(crate) enum Injected {
 
 impl Fault {
     /// Every fault, in the order they run.
-    pub(crate) const ALL: [Fault; 11] = [
+    pub(crate) const ALL: [Fault; 12] = [
         Fault::RedisKilled,
         Fault::RedisFrozen,
         Fault::RedisFull,
@@ -70,7 +72,12 @@ impl Fault {
         Fault::IdleClients,
         Fault::CollectorKilled,
         Fault::CollectorHanging,
+        Fault::CollectorFailing,
     ];
+
+    /// The faults of the trace collector, which run on both runtimes.
+    pub(crate) const COLLECTOR: [Fault; 3] =
+        [Fault::CollectorKilled, Fault::CollectorHanging, Fault::CollectorFailing];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -85,6 +92,7 @@ impl Fault {
             Fault::IdleClients => "200 half heads and 200 idle keep-alives",
             Fault::CollectorKilled => "trace collector killed, then restarted",
             Fault::CollectorHanging => "trace collector hanging",
+            Fault::CollectorFailing => "trace collector answering 500",
         }
     }
 
@@ -102,12 +110,13 @@ impl Fault {
             Fault::IdleClients => "idle-clients",
             Fault::CollectorKilled => "collector-killed",
             Fault::CollectorHanging => "collector-hanging",
+            Fault::CollectorFailing => "collector-failing",
         }
     }
 
     /// Whether the fault breaks the trace collector (the drop counter must rise).
     pub(crate) fn breaks_the_collector(self) -> bool {
-        matches!(self, Fault::CollectorKilled | Fault::CollectorHanging)
+        Fault::COLLECTOR.contains(&self)
     }
 
     /// Whether answers of 500 or more during this fault count against the server. Cache,
@@ -122,7 +131,9 @@ impl Fault {
         match self {
             Fault::DatabaseStopped => "database",
             Fault::ReplicaFrozen => "db.replica-0",
-            Fault::CollectorKilled | Fault::CollectorHanging => "traceExport",
+            Fault::CollectorKilled | Fault::CollectorHanging | Fault::CollectorFailing => {
+                "traceExport"
+            }
             _ => "cache",
         }
     }
@@ -172,6 +183,10 @@ impl Fault {
                 world.collector.set(Behaviour::Hang);
                 Ok(Injected::Nothing)
             }
+            Fault::CollectorFailing => {
+                world.collector.set(Behaviour::Fail);
+                Ok(Injected::Nothing)
+            }
         }
     }
 
@@ -183,7 +198,7 @@ impl Fault {
                 Ok(())
             }
             Fault::CollectorKilled => world.collector.revive(),
-            Fault::CollectorHanging => {
+            Fault::CollectorHanging | Fault::CollectorFailing => {
                 world.collector.set(Behaviour::Answer);
                 Ok(())
             }

@@ -8,10 +8,15 @@
 //! WebSocket clients that stop reading, connections that send half a request head or idle
 //! after one request (closed by the server's header-read and keep-alive timeouts, shortened
 //! to 2 s for the run), and the trace collector (the server exports spans to it over
-//! OTLP/HTTP throughout) killed and started again, then accepting and never answering: the
-//! load sees nothing and the server's drop counter rises. For each it prints what the load saw during the fault (requests, answers of
-//! 500 or more, P99, the slowest), how long the server took to say the cache is healthy
-//! again, memory before and after, and what health and alerts said meanwhile.
+//! OTLP/HTTP throughout) killed and started again, then accepting and never answering, then
+//! answering every export with a 500: the load sees nothing, the server's drop counter rises
+//! and its memory stays put. The collector's faults run twice: on the server's default
+//! multi-thread runtime, and on a second server on a `current_thread` runtime (`--runtime
+//! current-thread`), where an exporter sharing the runtime would stall the requests.
+//! `--traces` runs those faults alone (their own section of docs/RELIABILITY.md). For each
+//! it prints what the load saw during the fault (requests, answers of 500 or more, P99, the
+//! slowest), how long the server took to say the cache is healthy again, memory before and
+//! after, and what health and alerts said meanwhile.
 //!
 //! Expected, and checked: no 5xx and no request past wrk's timeout because of a cache
 //! fault (the cache fails open), memory bounded, recovery without a restart. Without its
@@ -22,7 +27,7 @@
 mod faults;
 mod idle_clients;
 mod options;
-mod receiver;
+pub(crate) mod receiver;
 mod report;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -68,20 +73,25 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let receiver = Receiver::start()?;
     let mut collector = Receiver::start()?;
     let config = write_config(&receiver.url, &collector.base)?.display().to_string();
-    let mut server = Server::start(
-        &binary_path(profile),
-        &[
-            "--demo",
-            "--redis-url",
-            &redis.url,
-            "--database-url",
-            database.url(),
-            "--read-database-url",
-            replica.url(),
-            "--config",
-            &config,
-        ],
-    )?;
+    let demo = [
+        "--demo",
+        "--redis-url",
+        &redis.url,
+        "--database-url",
+        database.url(),
+        "--read-database-url",
+        replica.url(),
+        "--config",
+        &config,
+    ];
+    let mut server = Server::start(&binary_path(profile), &demo)?;
+    // Its own namespace: the two servers' caches and announcements stay apart.
+    let one_thread = ["--runtime", "current-thread", "--namespace", "perfkit-chaos-ct:"];
+    let mut current_thread = if options.runs_a_collector_fault() {
+        Some(Server::start(&binary_path(profile), &[&demo[..], &one_thread[..]].concat())?)
+    } else {
+        None
+    };
     let mut world = World {
         redis: &mut redis,
         database: &database,
@@ -89,11 +99,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         receiver: &receiver,
         collector: &mut collector,
         server: &server,
+        current_thread: current_thread.as_ref(),
     };
     let outcome = run_faults(&mut world, &options);
     let stopped = server.stop();
+    let stopped_too = current_thread.as_mut().map_or(Ok(()), Server::stop);
     let rows = outcome?;
     stopped?;
+    stopped_too?;
 
     let table = report::table(&rows);
     let command = options.command_line();
@@ -104,10 +117,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     );
     if options.write_docs {
         let path = workspace_root().join("docs").join("RELIABILITY.md");
-        let title = "Faults under load (`cargo xtask chaos`)";
+        let (section, title) = if options.traces {
+            (
+                "chaos-traces",
+                "The trace collector's faults under load (`cargo xtask chaos --traces`)",
+            )
+        } else {
+            ("chaos", "Faults under load (`cargo xtask chaos`)")
+        };
         docs::write_section(
             &path,
-            "chaos",
+            section,
             &docs::Record { title, command: &command, machine: &machine },
             &table,
         )?;
@@ -181,36 +201,54 @@ pub(crate) struct World<'a> {
     /// The trace collector the server exports to.
     pub(crate) collector: &'a mut Receiver,
     pub(crate) server: &'a Server,
+    /// The same demo on a `current_thread` runtime, for the collector's faults.
+    pub(crate) current_thread: Option<&'a Server>,
 }
 
 fn run_faults(world: &mut World<'_>, options: &Options) -> Result<Vec<FaultRow>> {
-    let server = world.server;
     let script = demo_script()?;
-    let url = format!("{}/api/posts", server.base);
-    let warm_up = Load {
-        url: &url,
-        script: &script,
-        connections: options.connections,
-        duration: Duration::from_secs(2),
-        label: "warm-up",
-    };
-    wrk::run(&warm_up)?;
     let mut rows = Vec::new();
+    let server = world.server;
+    warm_up(server, options, &script)?;
     for fault in Fault::ALL.into_iter().filter(|fault| options.runs(*fault)) {
-        rows.push(one_fault(world, options, fault, &url, &script)?);
+        rows.push(one_fault(world, options, fault, server, &script)?);
+    }
+    if let Some(server) = world.current_thread {
+        // Just before its faults: its cache is as warm as the first server's was.
+        warm_up(server, options, &script)?;
+        for fault in Fault::COLLECTOR.into_iter().filter(|fault| options.runs(*fault)) {
+            let mut row = one_fault(world, options, fault, server, &script)?;
+            row.current_thread = true;
+            rows.push(row);
+        }
     }
     Ok(rows)
 }
 
+/// Two seconds of the run's load on `server`: connections open, the cache warm.
+fn warm_up(server: &Server, options: &Options, script: &std::path::Path) -> Result<()> {
+    let url = format!("{}/api/posts", server.base);
+    wrk::run(&Load {
+        url: &url,
+        script,
+        connections: options.connections,
+        duration: Duration::from_secs(2),
+        label: "warm-up",
+    })
+    .map(|_| ())
+}
+
+/// `fault` while `server` is under load: what the load saw, what the server said, and how
+/// it came back.
 fn one_fault(
     world: &mut World<'_>,
     options: &Options,
     fault: Fault,
-    url: &str,
+    server: &Server,
     script: &std::path::Path,
 ) -> Result<FaultRow> {
-    println!("fault: {}", fault.name());
-    let server = world.server;
+    println!("fault: {} ({})", fault.name(), server.base);
+    let url = &format!("{}/api/posts", server.base);
     let rss_before_kib = resident_kib(server.pid())?;
     let dropped_before = report::spans_dropped(&server.base)?;
     let duration = options.fault_duration;
@@ -255,6 +293,7 @@ fn one_fault(
     let stats_after = get_json(&server.base, "/api/performance/cache/stats")?;
     Ok(FaultRow {
         fault,
+        current_thread: false,
         during,
         after_errors: after.socket_errors() + after.non_2xx,
         said,

@@ -21,6 +21,8 @@ pub(crate) struct Options {
     pub(crate) write_docs: bool,
     /// Only these faults (their keys); empty: all.
     pub(crate) only: Vec<String>,
+    /// The trace collector's faults alone, on both runtimes, with a docs section of their own.
+    pub(crate) traces: bool,
 }
 
 impl Options {
@@ -31,6 +33,7 @@ impl Options {
             fault_duration: Duration::from_secs(10),
             write_docs: false,
             only: Vec::new(),
+            traces: false,
         };
         let mut duration_given = false;
         let mut args = args.iter();
@@ -39,6 +42,7 @@ impl Options {
             match flag.as_str() {
                 "--short" => options.short = true,
                 "--write-docs" => options.write_docs = true,
+                "--traces" => options.traces = true,
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
                 }
@@ -61,12 +65,17 @@ impl Options {
                 }
                 other => bail!(
                     "unknown chaos option {other:?} (--short, --connections N, --duration S, \
-                     --only FAULT,..., --write-docs)"
+                     --only FAULT,..., --traces, --write-docs)"
                 ),
             }
         }
-        if options.write_docs && !options.only.is_empty() {
-            bail!("--write-docs records a whole run: leave --only out");
+        if options.traces {
+            if !options.only.is_empty() {
+                bail!("--traces runs the trace collector's faults: leave --only out");
+            }
+            options.only = Fault::COLLECTOR.iter().map(|fault| fault.key().to_owned()).collect();
+        } else if options.write_docs && !options.only.is_empty() {
+            bail!("--write-docs records a whole run (or --traces): leave --only out");
         }
         if options.short && !duration_given {
             options.fault_duration = Duration::from_secs(3);
@@ -88,10 +97,18 @@ impl Options {
         }
         words.push(format!("--connections {}", self.connections));
         words.push(format!("--duration {}", self.fault_duration.as_secs()));
-        if !self.only.is_empty() {
+        if self.traces {
+            words.push("--traces".into());
+        } else if !self.only.is_empty() {
             words.push(format!("--only {}", self.only.join(",")));
         }
         words.join(" ")
+    }
+
+    /// Whether any fault of the trace collector is part of this run (they also run on a
+    /// server with a `current_thread` runtime).
+    pub(crate) fn runs_a_collector_fault(&self) -> bool {
+        Fault::COLLECTOR.iter().any(|fault| self.runs(*fault))
     }
 
     /// Whether `fault` is part of this run.
@@ -132,5 +149,18 @@ mod tests {
         let options = parse(&["--only", "collector-killed,collector-hanging"]).unwrap();
         assert!(options.runs(Fault::CollectorHanging) && !options.runs(Fault::RedisKilled));
         assert!(parse(&[]).unwrap().runs(Fault::RedisKilled));
+        assert!(!parse(&["--only", "redis-killed"]).unwrap().runs_a_collector_fault());
+    }
+
+    #[test]
+    fn traces_runs_the_collector_faults_alone_and_may_write_docs() {
+        let options = parse(&["--traces", "--duration", "20", "--write-docs"]).unwrap();
+        assert!(Fault::COLLECTOR.iter().all(|fault| options.runs(*fault)));
+        assert!(!options.runs(Fault::RedisKilled) && options.runs_a_collector_fault());
+        assert_eq!(
+            options.command_line(),
+            "cargo xtask chaos --connections 100 --duration 20 --traces"
+        );
+        assert!(parse(&["--traces", "--only", "redis-killed"]).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! A receiver the chaos run controls, for the alert webhook and the trace collector: an HTTP
 //! endpoint on a free loopback port that answers 200, or hangs (accepts and never answers),
-//! or drops every connection; and that can be killed (its port closed) and started again on
+//! or drops every connection, or reads each request and answers 500; and that can be killed (its port closed) and started again on
 //! the same port.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,6 +24,8 @@ pub(crate) enum Behaviour {
     Answer = 0,
     Hang = 1,
     Drop = 2,
+    /// Reads the request and answers 500, as a collector failing inside would.
+    Fail = 3,
 }
 
 /// The running receiver; stopped when dropped.
@@ -100,7 +102,10 @@ fn serve(listener: &TcpListener, behaviour: &AtomicU8, stop: &AtomicBool) {
         };
         match behaviour.load(Ordering::Relaxed) {
             0 => {
-                let _ = answer(&stream);
+                let _ = answer(&stream, "200 OK");
+            }
+            3 => {
+                let _ = answer(&stream, "500 Internal Server Error");
             }
             1 if held.len() < MAX_HELD => held.push(stream),
             _ => drop(stream),
@@ -111,8 +116,8 @@ fn serve(listener: &TcpListener, behaviour: &AtomicU8, stop: &AtomicBool) {
     }
 }
 
-/// Reads one request (headers, then the body its length names) and answers 200.
-fn answer(stream: &TcpStream) -> Result<()> {
+/// Reads one request (headers, then the body its length names) and answers `status`.
+fn answer(stream: &TcpStream, status: &str) -> Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -131,6 +136,7 @@ fn answer(stream: &TcpStream) -> Result<()> {
     let mut body = vec![0; length.min(MAX_BODY)];
     reader.read_exact(&mut body)?;
     let mut writer = stream;
-    writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
+    let head = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    writer.write_all(head.as_bytes())?;
     Ok(())
 }

@@ -100,9 +100,15 @@ impl MissProbe {
     }
 }
 
+/// Most the server's RSS may grow while the trace collector is broken: spans beyond the
+/// export queue's capacity are dropped, so memory must not follow the backlog.
+const COLLECTOR_RSS_GROWTH_KIB: u64 = 32 * 1024;
+
 /// One fault's figures.
 pub(crate) struct FaultRow {
     pub(crate) fault: Fault,
+    /// The server ran on tokio's `current_thread` runtime (else the multi-thread one).
+    pub(crate) current_thread: bool,
     /// The load while the fault lasted.
     pub(crate) during: WrkResult,
     /// Socket errors and error answers in the short run after recovery.
@@ -118,6 +124,18 @@ pub(crate) struct FaultRow {
     pub(crate) rss_after_kib: u64,
     /// How much `perfkit_trace_spans_dropped_total` rose while the fault lasted.
     pub(crate) spans_dropped: u64,
+}
+
+impl FaultRow {
+    /// The fault's name, and the runtime where it is not the default one.
+    fn name(&self) -> String {
+        let name = self.fault.name();
+        if self.current_thread {
+            format!("{name} (current_thread runtime)")
+        } else {
+            name.to_owned()
+        }
+    }
 }
 
 /// The server's `perfkit_trace_spans_dropped_total`, every reason added.
@@ -162,7 +180,7 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
         let _ = writeln!(
             text,
             "| {} | {} | {} / {} | {:.1} ms | {:.0} ms | {} | {} | {} | {} → {} MiB | {} ({}) | {} | {} | {} |",
-            row.fault.name(),
+            row.name(),
             d.requests,
             d.non_2xx,
             d.timeouts,
@@ -195,7 +213,7 @@ pub(crate) fn table(rows: &[FaultRow]) -> String {
 pub(crate) fn failures(rows: &[FaultRow]) -> Vec<String> {
     let mut failures = Vec::new();
     for row in rows {
-        let name = row.fault.name();
+        let name = &row.name();
         let d = &row.during;
         if row.fault.must_absorb() && (d.non_2xx > 0 || d.connect_errors > 0) {
             failures.push(format!(
@@ -227,6 +245,15 @@ pub(crate) fn failures(rows: &[FaultRow]) -> Vec<String> {
                  and counted while the collector was broken"
             ));
         }
+        let grew = row.rss_after_kib.saturating_sub(row.rss_before_kib);
+        if row.fault.breaks_the_collector() && grew > COLLECTOR_RSS_GROWTH_KIB {
+            failures.push(format!(
+                "{name}: RSS grew {} MiB while the collector was broken (at most {} MiB): the \
+                 backlog is held in memory",
+                grew / 1024,
+                COLLECTOR_RSS_GROWTH_KIB / 1024
+            ));
+        }
     }
     failures
 }
@@ -238,6 +265,7 @@ mod tests {
     fn row(non_2xx: u64, recovered: Option<Duration>) -> FaultRow {
         FaultRow {
             fault: Fault::RedisKilled,
+            current_thread: false,
             during: WrkResult {
                 requests: 1000,
                 seconds: 1.0,
@@ -289,6 +317,13 @@ mod tests {
         assert_eq!(failures(&[broken(0)]).len(), 1);
         assert!(failures(&[broken(120)]).is_empty());
         assert!(table(&[broken(120)]).ends_with("| 120 |\n"));
+        let swollen = FaultRow { rss_after_kib: 90 * 1024, ..broken(120) };
+        assert_eq!(failures(&[swollen]).len(), 1, "50 → 90 MiB while dropping");
+        let on_one_thread = FaultRow { current_thread: true, ..broken(120) };
+        assert!(
+            table(&[on_one_thread])
+                .contains("| trace collector hanging (current_thread runtime) |")
+        );
         let exposition = "# TYPE perfkit_trace_spans_dropped_total counter\n\
             perfkit_trace_spans_dropped_total{reason=\"queue_full\"} 7\n\
             perfkit_trace_spans_dropped_total{reason=\"export_failed\"} 5\n\

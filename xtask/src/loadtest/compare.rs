@@ -1,13 +1,15 @@
 //! `--compare`: the same cheap JSON answer under the same load from plain axum, the same
-//! app with perfkit's router and `RequestMetricsLayer`, the same app with
-//! `axum-prometheus`, and perfkit-server's own `/health/live` and `/summary`, at c=100 and
-//! c=1000; each as a ratio of the plain app measured in the same run, the targets taken in
-//! turn within each round.
+//! app with perfkit's router and `RequestMetricsLayer`, the same with the layer's request
+//! tracing at 1 % exporting over OTLP/HTTP (to a sink here that answers 200, as a collector
+//! would), the same app with `axum-prometheus`, and perfkit-server's own `/health/live` and
+//! `/summary`, at c=100 and c=1000; each as a ratio of the plain app measured in the same
+//! run, the targets taken in turn within each round. `--only KEY,...` loads some of them
+//! beside the baseline.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
 use super::merge::merge;
@@ -16,27 +18,86 @@ use super::placement::Placement;
 use super::targets::TargetApp;
 use super::wrk::{self, Load, WrkResult};
 use super::{WARM_UP, fixed_script};
+use crate::chaos::receiver::Receiver;
 use crate::server::{Server, binary_path};
 
 /// The connection counts each target is loaded at.
 pub(crate) const CONNECTIONS: [u32; 2] = [100, 1000];
 
 /// Where a target's answer comes from.
+#[derive(Clone, Copy)]
 enum Source {
     /// A `perfkit-loadtest-targets` app, by its subcommand.
     App(&'static str),
+    /// The same app exporting traces to the run's sink.
+    TracedApp(&'static str),
     /// The release perfkit-server (no demo).
     Server,
 }
 
+/// One compared target: its row's name, its key for `--only`, where it is served, and the
+/// path loaded.
+#[derive(Clone, Copy)]
+struct Target {
+    name: &'static str,
+    key: &'static str,
+    source: Source,
+    path: &'static str,
+}
+
 /// What is compared, the baseline first.
-const TARGETS: [(&str, Source, &str); 5] = [
-    ("plain axum JSON handler", Source::App("plain"), "/api/hello"),
-    ("+ perfkit router and RequestMetricsLayer", Source::App("perfkit"), "/api/hello"),
-    ("+ axum-prometheus layer", Source::App("axum-prometheus"), "/api/hello"),
-    ("perfkit-server /api/performance/health/live", Source::Server, "/api/performance/health/live"),
-    ("perfkit-server /api/performance/summary", Source::Server, "/api/performance/summary"),
+const TARGETS: [Target; 6] = [
+    Target {
+        name: "plain axum JSON handler",
+        key: "plain",
+        source: Source::App("plain"),
+        path: "/api/hello",
+    },
+    Target {
+        name: "+ perfkit router and RequestMetricsLayer",
+        key: "perfkit",
+        source: Source::App("perfkit"),
+        path: "/api/hello",
+    },
+    Target {
+        name: "+ perfkit router and RequestMetricsLayer, traced at 1 % (OTLP/HTTP to a local sink)",
+        key: "perfkit-traced",
+        source: Source::TracedApp("perfkit-traced"),
+        path: "/api/hello",
+    },
+    Target {
+        name: "+ axum-prometheus layer",
+        key: "axum-prometheus",
+        source: Source::App("axum-prometheus"),
+        path: "/api/hello",
+    },
+    Target {
+        name: "perfkit-server /api/performance/health/live",
+        key: "server-live",
+        source: Source::Server,
+        path: "/api/performance/health/live",
+    },
+    Target {
+        name: "perfkit-server /api/performance/summary",
+        key: "server-summary",
+        source: Source::Server,
+        path: "/api/performance/summary",
+    },
 ];
+
+/// The targets `only` names (their keys), the baseline always first; every one when empty.
+fn chosen(only: &[String]) -> Result<Vec<Target>> {
+    if let Some(unknown) = only.iter().find(|key| !TARGETS.iter().any(|t| t.key == key.as_str())) {
+        let keys: Vec<&str> = TARGETS.iter().map(|t| t.key).collect();
+        bail!("--only: unknown target {unknown:?}; the targets: {}", keys.join(", "));
+    }
+    Ok(TARGETS
+        .iter()
+        .enumerate()
+        .filter(|(at, t)| *at == 0 || only.is_empty() || only.iter().any(|key| key == t.key))
+        .map(|(_, t)| *t)
+        .collect())
+}
 
 /// One target's runs, one per connection count asked for.
 pub(crate) struct CompareRow {
@@ -44,9 +105,11 @@ pub(crate) struct CompareRow {
     pub(crate) runs: Vec<WrkResult>,
 }
 
-/// Loads every target in turn at [`CONNECTIONS`], everything sharing the machine's cores.
+/// Loads every target chosen in turn at [`CONNECTIONS`], everything sharing the machine's
+/// cores.
 pub(crate) fn run(options: &Options) -> Result<Vec<CompareRow>> {
-    load_targets(&CONNECTIONS, options.duration, options.rounds, &Placement::shared())
+    let targets = chosen(&options.only)?;
+    load_chosen(&targets, &CONNECTIONS, options.duration, options.rounds, &Placement::shared())
 }
 
 /// Loads every target at each of `connections` for `duration` in all, the target and wrk
@@ -59,24 +122,45 @@ pub(crate) fn load_targets(
     rounds: u32,
     placement: &Placement,
 ) -> Result<Vec<CompareRow>> {
+    load_chosen(&TARGETS, connections, duration, rounds, placement)
+}
+
+fn load_chosen(
+    targets: &[Target],
+    connections: &[u32],
+    duration: Duration,
+    rounds: u32,
+    placement: &Placement,
+) -> Result<Vec<CompareRow>> {
     let script = fixed_script()?;
-    // One perfkit-server serves both of its rows.
-    let mut server = Server::start_with(
-        placement.server_command(&binary_path("release").display().to_string()),
-        &[],
-    )?;
+    // One perfkit-server serves both of its rows, when either is chosen.
+    let mut server = if targets.iter().any(|t| matches!(t.source, Source::Server)) {
+        Some(Server::start_with(
+            placement.server_command(&binary_path("release").display().to_string()),
+            &[],
+        )?)
+    } else {
+        None
+    };
+    // Where the traced app's spans go: answered 200 and dropped, off the measured process.
+    let sink = Receiver::start()?;
     let outcome = (|| {
         let mut apps = Vec::new();
         let mut urls = Vec::new();
-        for (_, source, path) in &TARGETS {
-            let base = match source {
-                Source::App(target) => {
-                    apps.push(TargetApp::start(target, placement)?);
+        for target in targets {
+            let base = match target.source {
+                Source::App(app) => {
+                    apps.push(TargetApp::start(app, placement, &[])?);
                     apps.last().map(|app| app.base.clone()).unwrap_or_default()
                 }
-                Source::Server => server.base.clone(),
+                Source::TracedApp(app) => {
+                    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", sink.base.as_str())];
+                    apps.push(TargetApp::start(app, placement, &env)?);
+                    apps.last().map(|app| app.base.clone()).unwrap_or_default()
+                }
+                Source::Server => server.as_ref().map(|s| s.base.clone()).unwrap_or_default(),
             };
-            urls.push(format!("{base}{path}"));
+            urls.push(format!("{base}{}", target.path));
         }
         for url in &urls {
             let warm_up = Load {
@@ -90,11 +174,11 @@ pub(crate) fn load_targets(
         }
         let segment = duration / rounds.max(1);
         // segments[target][connection count]
-        let mut segments = vec![vec![Vec::new(); connections.len()]; TARGETS.len()];
+        let mut segments = vec![vec![Vec::new(); connections.len()]; targets.len()];
         for round in 1..=rounds {
             for (at, &connections) in connections.iter().enumerate() {
-                for (target, ((name, _, _), url)) in TARGETS.iter().zip(&urls).enumerate() {
-                    let label = format!("{name} {round}/{rounds}");
+                for (index, (target, url)) in targets.iter().zip(&urls).enumerate() {
+                    let label = format!("{} {round}/{rounds}", target.name);
                     let load = Load {
                         url,
                         script: &script,
@@ -102,21 +186,23 @@ pub(crate) fn load_targets(
                         duration: segment,
                         label: &label,
                     };
-                    segments[target][at].push(wrk::run_on(&load, placement)?);
+                    segments[index][at].push(wrk::run_on(&load, placement)?);
                 }
             }
         }
         drop(apps);
-        Ok(TARGETS
+        Ok(targets
             .iter()
             .zip(segments)
-            .map(|((name, _, _), runs)| CompareRow {
-                name,
+            .map(|(target, runs)| CompareRow {
+                name: target.name,
                 runs: runs.iter().map(|segments| merge(segments)).collect(),
             })
             .collect())
     })();
-    server.stop()?;
+    if let Some(server) = server.as_mut() {
+        server.stop()?;
+    }
     outcome
 }
 
@@ -178,6 +264,17 @@ mod tests {
 
     fn run_at(requests: u64, p99_ms: f64) -> WrkResult {
         WrkResult { seconds: 1.0, requests, p99_ms, ..WrkResult::default() }
+    }
+
+    #[test]
+    fn only_keeps_the_baseline_and_the_targets_named() {
+        let names = |only: &[&str]| -> Vec<&str> {
+            let only: Vec<String> = only.iter().map(|k| (*k).to_owned()).collect();
+            chosen(&only).unwrap().iter().map(|t| t.key).collect()
+        };
+        assert_eq!(names(&["perfkit-traced"]), ["plain", "perfkit-traced"]);
+        assert_eq!(names(&[]).len(), TARGETS.len());
+        assert!(chosen(&["perfkit-melted".to_owned()]).is_err());
     }
 
     #[test]

@@ -162,8 +162,8 @@ fn measure(server: &Server, options: &Options, backend: &'static str) -> Result<
     let mut demo = Contender::new(&server.base, "/api/posts", script.clone(), &label);
     let warm = warm_up(&demo.url, &script, options.connections)?;
     let body = warm.mean_answer_bytes().saturating_sub(PLAIN_HEADER_BYTES).max(2);
-    let plain_app = TargetApp::start("plain", &Placement::shared())?;
-    let sized_app = TargetApp::start(&format!("sized={body}"), &Placement::shared())?;
+    let plain_app = TargetApp::start("plain", &Placement::shared(), &[])?;
+    let sized_app = TargetApp::start(&format!("sized={body}"), &Placement::shared(), &[])?;
     let mut plain =
         Contender::new(&plain_app.base, "/api/hello", fixed_script()?, "plain axum JSON handler");
     let mut sized = Contender::new(&sized_app.base, "/api/posts", script, "plain, sized");

@@ -60,6 +60,8 @@ pub(crate) struct Options {
     pub(crate) cores: Vec<usize>,
     /// Use the release binaries already built (a machine without cargo).
     pub(crate) no_build: bool,
+    /// `--compare` with these targets only (their keys), beside the baseline; empty: all.
+    pub(crate) only: Vec<String>,
 }
 
 impl Options {
@@ -77,6 +79,7 @@ impl Options {
             write_docs: false,
             cores: Vec::new(),
             no_build: false,
+            only: Vec::new(),
         };
         let mut duration_given = false;
         let mut connections_given = false;
@@ -91,6 +94,9 @@ impl Options {
                 "--near" => options.mode = Mode::Near,
                 "--write-docs" => options.write_docs = true,
                 "--no-build" => options.no_build = true,
+                "--only" => {
+                    options.only = value()?.split(',').map(|key| key.trim().to_owned()).collect();
+                }
                 "--cores" => {
                     options.mode = Mode::Cores;
                     options.cores = parse_cores(value()?)?;
@@ -118,7 +124,7 @@ impl Options {
                     "unknown loadtest option {other:?} (--redis, --database-url URL, \
                      --postgres-replicas N, --compare, \
                      --scaling, --near, --cores 1,2,4,8, --connections N, --duration S, \
-                     --rounds N, --out FILE, --write-docs, --no-build)"
+                     --rounds N, --only TARGET,..., --out FILE, --write-docs, --no-build)"
                 ),
             }
         }
@@ -148,6 +154,12 @@ impl Options {
         }
         if options.rounds == 0 || options.rounds > MAX_ROUNDS || options.rounds > seconds {
             bail!("--rounds must be 1..={MAX_ROUNDS} and at most --duration's seconds ({seconds})");
+        }
+        if !options.only.is_empty() && options.mode != Mode::Compare {
+            bail!("--only picks --compare's targets: add --compare");
+        }
+        if !options.only.is_empty() && options.write_docs {
+            bail!("--write-docs records every target: leave --only out");
         }
         // The core-scaling runs of the issue that asked for them: 256 connections.
         if !connections_given && options.mode == Mode::Cores {

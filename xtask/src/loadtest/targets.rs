@@ -43,13 +43,18 @@ pub(crate) struct TargetApp {
 }
 
 impl TargetApp {
-    /// Starts the app named `target` (`plain`, `perfkit`, `axum-prometheus`) where
-    /// `placement` puts the measured process.
-    pub(crate) fn start(target: &str, placement: &Placement) -> Result<TargetApp> {
+    /// Starts the app named `target` (`plain`, `perfkit`, `perfkit-traced`,
+    /// `axum-prometheus`) where `placement` puts the measured process, with `env` besides.
+    pub(crate) fn start(
+        target: &str,
+        placement: &Placement,
+        env: &[(&str, &str)],
+    ) -> Result<TargetApp> {
         let child = placement
             .server_command(&binary().display().to_string())
             .arg(target)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

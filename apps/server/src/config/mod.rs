@@ -14,6 +14,7 @@
 //! headerReadTimeout = "60s"   # longest wait for a request head, then the connection closes
 //! keepAliveTimeout = "75s"    # longest a connection may idle between requests
 //! maxConnections = 10000      # one more is accepted and closed at once
+//! runtime = "multi-thread"    # or "current-thread": every task on one thread
 //! corsOrigins = []            # origins whose pages may call the API; empty: CORS off
 //!
 //! [cache]
@@ -109,6 +110,7 @@ use serde::Deserialize;
 use crate::cli::Cli;
 use crate::demo::settings::{DemoSection, DemoSettings};
 use crate::logging::LogFormat;
+use crate::runtime::Runtime;
 use crate::serve::{
     ConnectionLimits, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -130,6 +132,8 @@ const MAX_NAMESPACE_LEN: usize = 128;
 pub(crate) struct Settings {
     pub(crate) bind: SocketAddr,
     pub(crate) log_format: LogFormat,
+    /// The tokio runtime the server runs on.
+    pub(crate) runtime: Runtime,
     /// `None`: make one at start-up.
     pub(crate) admin_token: Option<Secret>,
     pub(crate) shutdown_grace: Duration,
@@ -203,6 +207,7 @@ pub(crate) struct Layer {
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) keep_alive_timeout: Option<Duration>,
     pub(crate) max_connections: Option<usize>,
+    pub(crate) runtime: Option<Runtime>,
     /// `[tracing]`, the `OTEL_*` variables and the tracing flags.
     pub(crate) tracing: TracingLayer,
 }
@@ -231,6 +236,7 @@ impl Layer {
             header_read_timeout: cli.header_read_timeout,
             keep_alive_timeout: cli.keep_alive_timeout,
             max_connections: cli.max_connections,
+            runtime: cli.runtime,
             tracing: TracingLayer::from_cli(cli),
         }
     }
@@ -265,6 +271,13 @@ impl Layer {
                     .map_err(|why| anyhow::anyhow!("PERFKIT_LOG_FORMAT={value:?}: {why}"))
             })
             .transpose()?;
+        let runtime = get("PERFKIT_RUNTIME")
+            .map(|value| {
+                value
+                    .parse::<Runtime>()
+                    .map_err(|why| anyhow::anyhow!("PERFKIT_RUNTIME={value:?}: {why}"))
+            })
+            .transpose()?;
         let duration = |name: &str| {
             get(name)
                 .map(|value| {
@@ -285,6 +298,7 @@ impl Layer {
             header_read_timeout: duration("PERFKIT_HEADER_READ_TIMEOUT")?,
             keep_alive_timeout: duration("PERFKIT_KEEP_ALIVE_TIMEOUT")?,
             max_connections,
+            runtime,
             bind,
             redis_url: get("PERFKIT_REDIS_URL"),
             namespace: get("PERFKIT_NAMESPACE"),
@@ -324,6 +338,7 @@ impl Layer {
             header_read_timeout: file.server.header_read_timeout,
             keep_alive_timeout: file.server.keep_alive_timeout,
             max_connections: file.server.max_connections,
+            runtime: file.server.runtime,
             tracing: TracingLayer::from_file(&file.tracing),
         }
     }
@@ -349,6 +364,7 @@ impl Layer {
             header_read_timeout: self.header_read_timeout.or(below.header_read_timeout),
             keep_alive_timeout: self.keep_alive_timeout.or(below.keep_alive_timeout),
             max_connections: self.max_connections.or(below.max_connections),
+            runtime: self.runtime.or(below.runtime),
             tracing: self.tracing.over(below.tracing),
         }
     }
@@ -402,6 +418,7 @@ struct ServerSection {
     #[serde(with = "perfkit::core::duration::option")]
     keep_alive_timeout: Option<Duration>,
     max_connections: Option<usize>,
+    runtime: Option<Runtime>,
 }
 
 perfkit::core::maps_only!(ServerSection);
@@ -538,6 +555,7 @@ impl Default for ServerSection {
             header_read_timeout: None,
             keep_alive_timeout: None,
             max_connections: None,
+            runtime: None,
         }
     }
 }
@@ -718,6 +736,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
     Ok(Settings {
         bind,
         log_format: chosen.log_format.unwrap_or_default(),
+        runtime: chosen.runtime.unwrap_or_default(),
         admin_token: chosen.admin_token,
         shutdown_grace: file.server.shutdown_grace,
         connections,

@@ -118,6 +118,16 @@ const SETTINGS: &[Setting] = &[
         default: "10000",
     },
     Setting {
+        flag: ["--runtime", "current-thread"],
+        env: ("PERFKIT_RUNTIME", "multi-thread"),
+        file: "[server]\nruntime = \"current-thread\"",
+        shown: |s| s.runtime.as_str().to_owned(),
+        from_flag: "current-thread",
+        from_env: "multi-thread",
+        from_file: "current-thread",
+        default: "multi-thread",
+    },
+    Setting {
         flag: ["--otlp-endpoint", "http://flag:4318"],
         env: ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318/"),
         file: "[tracing]\nendpoint = \"http://file:4318\"",

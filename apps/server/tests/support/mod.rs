@@ -19,7 +19,7 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 /// Every environment variable the server reads, removed so the caller's shell cannot leak in.
-const SERVER_VARIABLES: [&str; 27] = [
+const SERVER_VARIABLES: [&str; 29] = [
     "PERFKIT_CONFIG",
     "PERFKIT_BIND",
     "PERFKIT_REDIS_URL",
@@ -37,6 +37,8 @@ const SERVER_VARIABLES: [&str; 27] = [
     "PERFKIT_HEADER_READ_TIMEOUT",
     "PERFKIT_KEEP_ALIVE_TIMEOUT",
     "PERFKIT_MAX_CONNECTIONS",
+    "PERFKIT_RUNTIME",
+    "TOKIO_WORKER_THREADS",
     "PERFKIT_TRACING",
     "PERFKIT_TRACE_KEEP_SLOWER_THAN",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
