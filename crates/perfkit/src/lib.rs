@@ -90,7 +90,7 @@ pub use error::PerfkitError;
 pub use events::LiveEvent;
 pub use history::SnapshotHistory;
 pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_INDICATORS};
-pub use report::{PerformanceReport, Period, averages};
+pub use report::{PerformanceReport, Period, availability_over, averages};
 pub use runtime_figures::RuntimeFigures;
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,
