@@ -72,6 +72,7 @@ mod clock;
 pub mod database;
 mod error;
 mod events;
+mod heap_collector;
 mod history;
 mod host_collector;
 mod indicators;

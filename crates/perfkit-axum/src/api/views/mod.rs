@@ -97,7 +97,7 @@ impl MetricsView {
 /// `None` when the probe fails.
 pub(crate) fn system_metrics(service: &PerformanceService) -> Option<SystemView> {
     match service.parts().probe.sample() {
-        Ok(system) => Some(SystemView::of(system)),
+        Ok(system) => Some(SystemView::of(system, &*service.parts().heap)),
         Err(error) => {
             tracing::warn!(%error, "system probe failed");
             None

@@ -1,0 +1,35 @@
+//! `HeapAllocator`: the allocator the process runs on, as perfkit reads and acts on it: its
+//! heap figures, and the call that hands freed memory back to the operating system.
+//!
+//! Which allocator that is, only the binary knows (its `#[global_allocator]`, or the C
+//! library's malloc). So it is chosen at one place: the binary hands its allocator to the
+//! service at start-up, and the library's default is the C library's (glibc's
+//! `malloc_trim` and `mallinfo2`) where there is one.
+
+use serde::Serialize;
+
+/// What the allocator holds, by its own count. A figure the allocator does not keep is
+/// `None`, never zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HeapFigures {
+    /// The allocator's name (`glibc`, `mimalloc`, `unknown`).
+    pub allocator: &'static str,
+    /// Bytes handed out to the program and not yet freed (glibc: `mallinfo2`'s `uordblks`
+    /// plus `hblkhd`; mimalloc keeps no such count in release builds).
+    pub allocated_bytes: Option<u64>,
+    /// Bytes the allocator holds from the operating system, in use or kept free for reuse
+    /// (glibc: `arena` plus `hblkhd`; mimalloc: its committed memory, `mi_process_info`).
+    /// Above `allocatedBytes` by what a release could return.
+    pub resident_bytes: Option<u64>,
+}
+
+/// The process's allocator: its figures, read at any time, and a release.
+pub trait HeapAllocator: Send + Sync + std::fmt::Debug {
+    /// The heap figures now. Cheap enough for a scrape.
+    fn figures(&self) -> HeapFigures;
+    /// Hands freed memory back to the operating system (glibc's `malloc_trim(0)`,
+    /// mimalloc's `mi_collect(true)`), so the resident set shrinks after a burst.
+    fn release(&self);
+}
