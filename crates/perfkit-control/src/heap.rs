@@ -19,9 +19,10 @@ pub struct HeapFigures {
     /// Bytes handed out to the program and not yet freed (glibc: `mallinfo2`'s `uordblks`
     /// plus `hblkhd`; mimalloc keeps no such count in release builds).
     pub allocated_bytes: Option<u64>,
-    /// Bytes the allocator holds from the operating system, in use or kept free for reuse
-    /// (glibc: `arena` plus `hblkhd`; mimalloc: its committed memory, `mi_process_info`).
-    /// Above `allocatedBytes` by what a release could return.
+    /// Bytes the allocator holds resident from the operating system, in use or kept free
+    /// for reuse (mimalloc: its committed memory, `mi_process_info`, which it decommits on
+    /// release). glibc counts no such figure: `mallinfo2`'s `arena` is address space, which
+    /// `malloc_trim` leaves as it is while giving the pages back.
     pub resident_bytes: Option<u64>,
 }
 

@@ -1,5 +1,5 @@
 //! `SystemHeap`: the C library's allocator, the library's default [`HeapAllocator`]. Under
-//! glibc it reads `mallinfo2` and releases with `malloc_trim(0)`; elsewhere it knows
+//! glibc it reads `mallinfo2` (bytes allocated; glibc counts nothing resident) and releases with `malloc_trim(0)`; elsewhere it knows
 //! nothing and releases nothing. A binary with its own `#[global_allocator]` hands the
 //! service its own `HeapAllocator` instead (perfkit-server does, for mimalloc).
 
@@ -31,7 +31,9 @@ impl HeapAllocator for SystemHeap {
         HeapFigures {
             allocator: "glibc",
             allocated_bytes: Some(as_u64(info.uordblks.saturating_add(info.hblkhd))),
-            resident_bytes: Some(as_u64(info.arena.saturating_add(info.hblkhd))),
+            // mallinfo2's `arena` is the arenas' address space: `malloc_trim` gives their free
+            // pages back without shrinking it, so it is no resident figure, and glibc has none.
+            resident_bytes: None,
         }
     }
 
