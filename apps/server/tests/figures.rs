@@ -180,10 +180,12 @@ async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
     assert_eq!(dashboard["summary"]["snapshot"]["availability"].as_f64(), Some(availability));
     assert_eq!(labelled(&exposition, "perfkit_availability_ratio", "window=\"interval\""), Some(availability));
     assert_eq!(labelled(&exposition, "perfkit_availability_ratio", "window=\"cumulative\""), Some(1.0));
-    // Uptime only grows: the exposition, read last, shows at least the snapshot's.
+    // Uptime: the exposition gives the start (a constant, so scrapes repeat), the snapshot
+    // the seconds from it to the snapshot's time.
     let uptime = snapshot["uptime"].as_f64().unwrap();
-    let scraped = sample(&exposition, "perfkit_uptime_seconds").unwrap();
-    assert!(uptime > 0.0 && scraped >= uptime && scraped < uptime + 2.5, "{uptime} {scraped}");
+    let started = sample(&exposition, "perfkit_start_time_seconds").unwrap();
+    let taken: perfkit::core::Timestamp = serde_json::from_value(snapshot["timestamp"].clone()).unwrap();
+    assert!(uptime > 0.0 && (started + uptime - taken.as_secs_f64()).abs() < 0.05, "{uptime} {started}");
     // The summary says which interval it shows and when the next one closes.
     let interval = &summary["interval"];
     // (closed just after the snapshot's time was read, in the same collection)

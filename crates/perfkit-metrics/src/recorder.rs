@@ -435,7 +435,7 @@ impl Recorder {
         let interval_availability = self.lock_window().last_closed_availability();
         ExpositionFigures {
             interval_availability,
-            uptime_seconds: self.uptime_seconds(self.clock.now()),
+            start_time_seconds: self.started.as_secs_f64(),
             own: self.own.read(),
             totals: self.stripe_totals(),
             error_kinds: labels
@@ -696,7 +696,8 @@ pub(crate) struct ExpositionFigures {
     /// Availability over the last closed interval (the latest snapshot's), `None` before
     /// the first close or when it had no requests.
     pub(crate) interval_availability: Option<f64>,
-    pub(crate) uptime_seconds: f64,
+    /// When the recorder started, Unix seconds.
+    pub(crate) start_time_seconds: f64,
     /// perfkit's own requests.
     pub(crate) own: SeriesCounts,
     pub(crate) error_kinds: Vec<(String, u64)>,

@@ -216,7 +216,11 @@ impl Collector for RecorderCollector {
             }
         }
         families.push(available.finish());
-        families.push(scalar(Family::gauge, "perfkit_uptime_seconds", figures.uptime_seconds));
+        families.push(scalar(
+            Family::gauge,
+            "perfkit_start_time_seconds",
+            figures.start_time_seconds,
+        ));
         let name = "perfkit_own_requests_total";
         let mut own = Family::counter(name, help(name));
         for class in StatusClass::ALL {

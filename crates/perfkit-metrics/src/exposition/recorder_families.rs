@@ -70,7 +70,11 @@ pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
         "Share of requests not answered 5xx: over the latest snapshot's interval, and since start.",
         &["window"],
     ),
-    ("perfkit_uptime_seconds", "Seconds since the recorder (the process) started.", &[]),
+    (
+        "perfkit_start_time_seconds",
+        "When the recorder (the process) started, Unix seconds: uptime is time() minus this.",
+        &[],
+    ),
     (
         "perfkit_own_requests_total",
         "Requests to perfkit itself (API, dashboard, scrapes), never in http_requests_total.",

@@ -125,12 +125,16 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
     write_scalar(out, "http_upgrades_total", "counter", totals.upgrades);
 
     let name = "perfkit_availability_ratio";
-    write_header(out, name, help(name), "gauge");
-    for (window, value) in [
+    let windows = [
         (WINDOW_INTERVAL, figures.interval_availability),
         (WINDOW_CUMULATIVE, availability(server_errors, all_requests)),
-    ] {
-        // No requests, no measurement: the sample is left out rather than shown as 0 or 1.
+    ];
+    // No requests, no measurement: a sample is left out rather than shown as 0 or 1, and a
+    // family without samples altogether (as the protobuf encoder leaves it out).
+    if windows.iter().any(|(_, value)| value.is_some()) {
+        write_header(out, name, help(name), "gauge");
+    }
+    for (window, value) in windows {
         if let Some(value) = value {
             out.push_str(name);
             out.push_str("{window=\"");
@@ -140,15 +144,19 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder) {
             out.push('\n');
         }
     }
-    let name = "perfkit_uptime_seconds";
+    // The start, not the uptime: a constant, so two scrapes of the same figures are the
+    // same text, and Prometheus gives the uptime as `time() - perfkit_start_time_seconds`.
+    let name = "perfkit_start_time_seconds";
     write_header(out, name, help(name), "gauge");
     out.push_str(name);
     out.push(' ');
-    write_f64(out, figures.uptime_seconds);
+    write_f64(out, figures.start_time_seconds);
     out.push('\n');
 
     let name = "perfkit_own_requests_total";
-    write_header(out, name, help(name), "counter");
+    if figures.own.total() > 0 {
+        write_header(out, name, help(name), "counter");
+    }
     for class in StatusClass::ALL {
         let count = figures.own.in_class(class);
         if count > 0 {
