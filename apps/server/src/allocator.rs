@@ -24,7 +24,16 @@ impl HeapAllocator for Mimalloc {
         // SAFETY: every out-parameter of mi_process_info is optional (null is allowed);
         // the one given is a valid, exclusive `usize` on this stack frame.
         unsafe {
-            libmimalloc_sys::mi_process_info(null, null, null, null, null, &raw mut commit, null, null);
+            libmimalloc_sys::mi_process_info(
+                null,
+                null,
+                null,
+                null,
+                null,
+                &raw mut commit,
+                null,
+                null,
+            );
         }
         HeapFigures {
             allocator: "mimalloc",

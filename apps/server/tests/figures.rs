@@ -173,19 +173,33 @@ async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
     assert_eq!(snapshot["timestamp"], first["timestamp"], "read within one interval");
     let availability = snapshot["availability"].as_f64().expect("requests, so availability");
     assert_eq!(availability, 1.0, "no 5xx in the burst: {snapshot}");
-    let target = summary["targets"].as_array().unwrap().iter().find(|t| t["metric"] == "availability");
+    let target =
+        summary["targets"].as_array().unwrap().iter().find(|t| t["metric"] == "availability");
     let target = target.expect("the availability target");
-    assert_eq!((target["value"].as_f64(), target["met"].as_bool()), (Some(availability), Some(true)));
+    assert_eq!(
+        (target["value"].as_f64(), target["met"].as_bool()),
+        (Some(availability), Some(true))
+    );
     assert_eq!(target["target"], 0.999);
     assert_eq!(dashboard["summary"]["snapshot"]["availability"].as_f64(), Some(availability));
-    assert_eq!(labelled(&exposition, "perfkit_availability_ratio", "window=\"interval\""), Some(availability));
-    assert_eq!(labelled(&exposition, "perfkit_availability_ratio", "window=\"cumulative\""), Some(1.0));
+    assert_eq!(
+        labelled(&exposition, "perfkit_availability_ratio", "window=\"interval\""),
+        Some(availability)
+    );
+    assert_eq!(
+        labelled(&exposition, "perfkit_availability_ratio", "window=\"cumulative\""),
+        Some(1.0)
+    );
     // Uptime: the exposition gives the start (a constant, so scrapes repeat), the snapshot
     // the seconds from it to the snapshot's time.
     let uptime = snapshot["uptime"].as_f64().unwrap();
     let started = sample(&exposition, "perfkit_start_time_seconds").unwrap();
-    let taken: perfkit::core::Timestamp = serde_json::from_value(snapshot["timestamp"].clone()).unwrap();
-    assert!(uptime > 0.0 && (started + uptime - taken.as_secs_f64()).abs() < 0.05, "{uptime} {started}");
+    let taken: perfkit::core::Timestamp =
+        serde_json::from_value(snapshot["timestamp"].clone()).unwrap();
+    assert!(
+        uptime > 0.0 && (started + uptime - taken.as_secs_f64()).abs() < 0.05,
+        "{uptime} {started}"
+    );
     // The summary says which interval it shows and when the next one closes.
     let interval = &summary["interval"];
     // (closed just after the snapshot's time was read, in the same collection)
@@ -194,7 +208,8 @@ async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
     assert!(summary["nextCloseAt"].as_str() > interval["end"].as_str(), "{summary}");
 
     let second = next_snapshot(&client, &server, first["timestamp"].as_str()).await;
-    let counted = first["requestCount"].as_f64().unwrap() + second["requestCount"].as_f64().unwrap();
+    let counted =
+        first["requestCount"].as_f64().unwrap() + second["requestCount"].as_f64().unwrap();
     assert_eq!(counted, 40.0, "the burst, and none of the API's polls: {first} {second}");
 
     // perfkit's own requests: the application figures and the exposition read in turn
@@ -205,7 +220,10 @@ async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
     let own = application["own"]["requests"].as_f64().unwrap();
     assert!(own > 10.0, "{application}");
     assert_eq!(sum(&exposition, "perfkit_own_requests_total"), own + 1.0);
-    assert_eq!(sum(&exposition, "http_requests_total"), application["requests"]["total"].as_f64().unwrap());
+    assert_eq!(
+        sum(&exposition, "http_requests_total"),
+        application["requests"]["total"].as_f64().unwrap()
+    );
     assert_eq!(application["requests"]["total"], 40, "only the burst is the host's");
 
     // The allocator's figures: /metrics/system's process section and the exposition name
@@ -213,5 +231,7 @@ async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
     let system = get_json(&client, &server, "/api/performance/metrics/system").await;
     assert_eq!(system["process"]["heap"]["allocator"], "mimalloc", "{system}");
     assert!(system["process"]["heap"]["residentBytes"].as_u64().unwrap() > 0);
-    assert!(labelled(&exposition, "perfkit_heap_resident_bytes", "allocator=\"mimalloc\"").is_some());
+    assert!(
+        labelled(&exposition, "perfkit_heap_resident_bytes", "allocator=\"mimalloc\"").is_some()
+    );
 }

@@ -6,7 +6,7 @@
 //! service at start-up, and the library's default is the C library's (glibc's
 //! `malloc_trim` and `mallinfo2`) where there is one.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// What the allocator holds, by its own count. A figure the allocator does not keep is
 /// `None`, never zero.
@@ -14,7 +14,8 @@ use serde::Serialize;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HeapFigures {
-    /// The allocator's name (`glibc`, `mimalloc`, `unknown`).
+    /// The allocator's name (`glibc`, `mimalloc`, `jemalloc`, `unknown`; read back from
+    /// JSON, any other name is `other`).
     pub allocator: &'static str,
     /// Bytes handed out to the program and not yet freed (glibc: `mallinfo2`'s `uordblks`
     /// plus `hblkhd`; mimalloc keeps no such count in release builds).
@@ -26,6 +27,33 @@ pub struct HeapFigures {
     pub resident_bytes: Option<u64>,
 }
 
+/// Allocator names a figure read back from JSON keeps (the name is `&'static str`, so
+/// figures stay `Copy`).
+const KNOWN_ALLOCATORS: [&str; 5] = ["glibc", "mimalloc", "jemalloc", "system", "unknown"];
+
+/// [`HeapFigures`] as JSON holds it, the allocator's name owned.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeapFiguresText {
+    allocator: String,
+    #[serde(default)]
+    allocated_bytes: Option<u64>,
+    #[serde(default)]
+    resident_bytes: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for HeapFigures {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = HeapFiguresText::deserialize(deserializer)?;
+        let name = KNOWN_ALLOCATORS.into_iter().find(|known| *known == text.allocator);
+        Ok(HeapFigures {
+            allocator: name.unwrap_or("other"),
+            allocated_bytes: text.allocated_bytes,
+            resident_bytes: text.resident_bytes,
+        })
+    }
+}
+
 /// The process's allocator: its figures, read at any time, and a release.
 pub trait HeapAllocator: Send + Sync + std::fmt::Debug {
     /// The heap figures now. Cheap enough for a scrape.
@@ -33,4 +61,20 @@ pub trait HeapAllocator: Send + Sync + std::fmt::Debug {
     /// Hands freed memory back to the operating system (glibc's `malloc_trim(0)`,
     /// mimalloc's `mi_collect(true)`), so the resident set shrinks after a burst.
     fn release(&self);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_back_from_json_keep_known_names() {
+        let figures =
+            HeapFigures { allocator: "mimalloc", allocated_bytes: None, resident_bytes: Some(7) };
+        let json = serde_json::to_string(&figures).unwrap();
+        assert_eq!(json, r#"{"allocator":"mimalloc","allocatedBytes":null,"residentBytes":7}"#);
+        assert_eq!(serde_json::from_str::<HeapFigures>(&json).unwrap(), figures);
+        let other: HeapFigures = serde_json::from_str(r#"{"allocator":"tcmalloc"}"#).unwrap();
+        assert_eq!(other.allocator, "other");
+    }
 }

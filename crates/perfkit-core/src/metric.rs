@@ -155,7 +155,10 @@ impl Metric {
     /// (latency, errors, usage). Trends and scores need this to call a slope good or bad.
     #[must_use]
     pub const fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Throughput | Metric::CacheHitRate | Metric::Availability | Metric::Uptime)
+        matches!(
+            self,
+            Metric::Throughput | Metric::CacheHitRate | Metric::Availability | Metric::Uptime
+        )
     }
 }
 

@@ -523,7 +523,10 @@ fn availability_is_the_share_not_5xx_and_nothing_without_requests() {
     recorder.record_request(Some("/a"), Method::Get, 200, Duration::from_millis(1));
     clock.advance(Duration::from_secs(30));
     let second = recorder.close_interval();
-    assert_eq!((second.availability.interval, second.availability.cumulative), (Some(1.0), Some(0.8)));
+    assert_eq!(
+        (second.availability.interval, second.availability.cumulative),
+        (Some(1.0), Some(0.8))
+    );
     second.apply_to(&mut snapshot);
     assert_eq!((snapshot.availability, snapshot.uptime), (Some(1.0), Some(60.0)));
 

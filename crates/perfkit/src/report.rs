@@ -93,12 +93,15 @@ pub fn averages(snapshots: &[MetricsSnapshot]) -> BTreeMap<Metric, f64> {
 /// (a mean of the snapshots' ratios would let a quiet interval count as much as a busy one).
 #[must_use]
 pub fn availability_over(snapshots: &[MetricsSnapshot]) -> Option<f64> {
-    let (requests, available) = snapshots.iter().fold((0.0, 0.0), |(requests, available), s| {
-        match (s.get(Metric::RequestCount), s.get(Metric::Availability)) {
-            (Some(count), Some(share)) if count > 0.0 => (requests + count, available + count * share),
-            _ => (requests, available),
-        }
-    });
+    let (requests, available) =
+        snapshots.iter().fold((0.0, 0.0), |(requests, available), s| {
+            match (s.get(Metric::RequestCount), s.get(Metric::Availability)) {
+                (Some(count), Some(share)) if count > 0.0 => {
+                    (requests + count, available + count * share)
+                }
+                _ => (requests, available),
+            }
+        });
     (requests > 0.0).then(|| available / requests)
 }
 

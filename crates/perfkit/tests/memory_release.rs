@@ -56,10 +56,7 @@ async fn a_cleared_cache_is_returned_to_the_os_by_the_memory_action() {
     service.clear_cache().await.unwrap();
     let record = service.optimize(OptimizationRun::Forced).await.unwrap();
     let release = record.actions.iter().find(|a| a.action == ActionKind::ReleaseMemory);
-    assert!(
-        matches!(release.map(|a| &a.outcome), Some(ActionOutcome::Taken { .. })),
-        "{record:?}"
-    );
+    assert!(matches!(release.map(|a| &a.outcome), Some(ActionOutcome::Taken { .. })), "{record:?}");
     let released = rss_bytes();
     assert!(
         released <= filled / 2,

@@ -10,7 +10,8 @@ use crate::middleware::{OwnTrafficMark, RESTRICTIVE_CSP};
 
 /// The headers the layer stack gives every answer, and its mark of perfkit's own traffic,
 /// for the routes served outside it (see `routes::unlayered`), which set them themselves.
-pub(crate) fn stack_headers() -> ([(header::HeaderName, HeaderValue); 3], Extension<OwnTrafficMark>) {
+pub(crate) fn stack_headers() -> ([(header::HeaderName, HeaderValue); 3], Extension<OwnTrafficMark>)
+{
     let headers = [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),

@@ -64,7 +64,11 @@ pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
         "Time to acquire a connection from the database pool.",
         &[],
     ),
-    ("http_upgrades_total", "Answers 101 Switching Protocols (WebSocket upgrades), no requests.", &[]),
+    (
+        "http_upgrades_total",
+        "Answers 101 Switching Protocols (WebSocket upgrades), no requests.",
+        &[],
+    ),
     (
         "perfkit_availability_ratio",
         "Share of requests not answered 5xx: over the latest snapshot's interval, and since start.",

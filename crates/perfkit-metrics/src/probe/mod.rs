@@ -164,6 +164,6 @@ pub struct ProcessFigures {
     /// The allocator's heap figures: not the probe's (it cannot know the allocator), put
     /// here by whoever holds the process's `HeapAllocator` (the HTTP view does); `None`
     /// from the probe.
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap: Option<perfkit_control::HeapFigures>,
 }

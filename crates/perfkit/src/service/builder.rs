@@ -7,10 +7,10 @@ use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, 
 use perfkit_cache::{
     Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
 };
+use perfkit_control::HeapAllocator;
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SysinfoProbe, SystemProbe};
-use perfkit_control::HeapAllocator;
 use perfkit_optimizer::{
     CacheControl, ConnectionControl, Controls, MemoryControl, Optimizer, OptimizerConfig,
     PoolControl, QueueControl,

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use perfkit_alerting::AlertEngine;
 use perfkit_cache::{Cache, CacheAdmin, Coordination};
+use perfkit_control::HeapAllocator;
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
-use perfkit_control::HeapAllocator;
 use perfkit_optimizer::{Optimizer, PoolControl};
 
 use crate::database::QueryPlanner;

@@ -57,13 +57,12 @@ impl Summary {
             None => &MetricsSnapshot::empty(Timestamp::UNIX_EPOCH),
         };
         let status = service.readout().status();
-        let next_close_at = status.last_collection.or(status.started_at).filter(|_| status.running).map(
-            |last| {
+        let next_close_at =
+            status.last_collection.or(status.started_at).filter(|_| status.running).map(|last| {
                 let every = service.config().collect_interval.as_millis();
                 let every = i64::try_from(every).unwrap_or(i64::MAX);
                 Timestamp::from_unix_millis(last.as_unix_millis().saturating_add(every))
-            },
-        );
+            });
         Summary {
             interval: snapshot.as_ref().map(|_| service.recorder().reported_interval()),
             next_close_at,
