@@ -8,6 +8,7 @@
 //! rules and optimizer config from the config file (see `reload`).
 
 mod admin_token;
+mod allocator;
 mod cli;
 mod config;
 mod demo;
@@ -29,12 +30,6 @@ use clap::Parser;
 use perfkit::core::SystemClock;
 use perfkit::core::Timestamp;
 use perfkit::metrics::{Recorder, RecorderConfig};
-
-// A request allocates and frees a few dozen small blocks across the worker threads (headers,
-// futures, the layer stack's boxes, answer bodies); mimalloc's per-thread free lists serve
-// that pattern for a fraction of glibc malloc's cost (see docs/BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit code for a settings error (bad environment variable or config file, a Redis URL or
 /// credentials that cannot work), like clap's usage errors.

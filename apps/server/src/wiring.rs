@@ -216,6 +216,8 @@ pub(crate) async fn build_service(
     builder = builder
         .config(settings.service.clone())
         .recorder(recorder)
+        // The allocator the binary runs on: the memory action releases through it.
+        .heap_allocator(Arc::new(crate::allocator::Mimalloc))
         .cache(cache)
         .queue_control(Arc::new(jobs.clone()))
         .alert_rules(settings.alert_rules.clone())

@@ -86,6 +86,60 @@ async fn save_screenshot(browser: &Browser, name: &str, width: u32) {
     browser.resize(width, 900).await;
 }
 
+/// The targets table, availability and uptime included, shows the server's figures: each
+/// row's value is that of the summary's snapshot, found in the history by its
+/// time (the page computes none of them).
+async fn targets_come_from_the_api(browser: &Browser) {
+    let checked = browser
+        .run(
+            "return (async () => { \
+             const body = document.getElementById('targets-body'); \
+             const at = body.dataset.snapshot; \
+             const history = await (await fetch('/api/performance/history?limit=1000')).json(); \
+             const snapshot = history.find(s => s.timestamp === at); \
+             if (!snapshot) return `no snapshot at ${at}`; \
+             const rows = [...body.querySelectorAll('tr[data-metric]')]; \
+             const wrong = rows.filter(r => { \
+               const value = snapshot[r.dataset.metric]; \
+               return typeof value === 'number' ? Number(r.dataset.value) !== value : r.dataset.value !== undefined; \
+             }).map(r => r.dataset.metric); \
+             const metrics = rows.map(r => r.dataset.metric).join(','); \
+             return wrong.length ? `rows not from the API: ${wrong}` : metrics; })()",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        checked,
+        json!("p95,errorRate,cacheHitRate,memoryUsage,cpuUsage,availability,uptime"),
+        "the targets are the summary's, availability and uptime included"
+    );
+}
+
+/// The words beside the score and under the recommendations say what the figures say: a
+/// missed target or an active alert is named, never "every check passes" alone, and an
+/// empty recommendation list says "nothing to do" only while nothing is off.
+async fn words_follow_the_figures(browser: &Browser) {
+    let verdict = browser
+        .run(
+            "const line = document.getElementById('health-line').textContent; \
+             const missed = [...document.querySelectorAll('#targets-body tr')] \
+               .filter(r => r.querySelector('.met.no')).map(r => r.querySelector('th').textContent); \
+             const alerts = Number(document.getElementById('alerts-count').textContent); \
+             const recs = document.getElementById('top-recs'); \
+             const empty = recs.querySelector('.empty')?.textContent ?? null; \
+             const problems = []; \
+             for (const name of missed) if (!line.includes(name)) problems.push(`${name} missed, not named`); \
+             if (alerts > 0 && !line.includes(`${alerts} alert`)) problems.push('active alerts not named'); \
+             if ((missed.length || alerts) && line.includes('every target met')) problems.push('all-clear beside a problem'); \
+             if (empty !== null && (missed.length || alerts) && empty.startsWith('Nothing to do')) problems.push(`'${empty}' beside a problem`); \
+             return { line, missed, alerts, empty, problems }",
+            json!([]),
+        )
+        .await;
+    assert_eq!(verdict["problems"], json!([]), "{verdict}");
+    assert!(verdict["alerts"].as_u64().unwrap() > 0, "the demo's alert is active: {verdict}");
+}
+
 /// Whether the page is wider than the window (something overflows sideways).
 async fn overflows_sideways(browser: &Browser) -> Value {
     browser
@@ -150,6 +204,13 @@ async fn the_dashboard_works_in_a_real_browser() {
              return row && /[0-9]/.test(row.querySelector('td.num').textContent)",
         )
         .await;
+    targets_come_from_the_api(&browser).await;
+    browser
+        .wait_for(
+            "the interval the figures cover",
+            "return /^Figures of the .* interval .* · next closes at /.test(document.getElementById('interval-line').textContent)",
+        )
+        .await;
 
     // The footer names the build, from /info, with the uptime ticking.
     browser
@@ -169,6 +230,8 @@ async fn the_dashboard_works_in_a_real_browser() {
                && item.textContent.includes('Busy demo')",
         )
         .await;
+
+    words_follow_the_figures(&browser).await;
 
     // A live update arrives without a reload.
     browser.run("window.notReloaded = true", json!([])).await;

@@ -1,6 +1,7 @@
 //! One owner per figure, seen from outside: the real server's endpoints and its Prometheus
 //! exposition show the same cache figures at the same moment, with no wait for a collection,
-//! and the snapshot's hit rate is the one the cache's counters give over its interval.
+//! and the snapshot's hit rate is the one the cache's counters give over its interval; the
+//! same for availability, uptime, perfkit's own requests and the allocator's figures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -131,4 +132,106 @@ async fn snapshot_summary_cache_stats_and_prometheus_give_one_hit_rate() {
         // A later interval without reads has no hit rate rather than a made-up one.
         assert!(summarized["cacheHitRate"].is_null(), "{summary}");
     }
+}
+
+/// The sum of every sample of `family` (all label sets).
+fn sum(exposition: &str, family: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| line.split(['{', ' ']).next() == Some(family))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// The value of `family`'s sample with exactly `labels` (`window="interval"`).
+fn labelled(exposition: &str, family: &str, labels: &str) -> Option<f64> {
+    let prefix = format!("{family}{{{labels}}} ");
+    exposition.lines().find_map(|line| line.strip_prefix(&prefix)?.parse().ok())
+}
+
+#[tokio::test]
+async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    writeln!(config, "[service]\ncollectInterval = \"2s\"\n\n[demo]\nenabled = true").unwrap();
+    let server = Server::start(&["--config", config.path().to_str().unwrap()], &[]);
+    let client = Client::new();
+    server.wait_for_health(&client).await;
+
+    // The demo's 40 reads are the host's requests; every poll of the API here is perfkit's
+    // own, so the intervals that hold the burst count exactly 40.
+    let before = next_snapshot(&client, &server, None).await;
+    let before = next_snapshot(&client, &server, before["timestamp"].as_str()).await;
+    burst_of_cached_reads(&client, &server).await;
+    let first = next_snapshot(&client, &server, before["timestamp"].as_str()).await;
+
+    // At one moment (right after a collection, 2 s before the next): the snapshot, the
+    // summary's targets, the dashboard and the exposition give one availability.
+    let summary = get_json(&client, &server, "/api/performance/summary").await;
+    let dashboard = get_json(&client, &server, "/api/performance/dashboard").await;
+    let exposition = get_text(&client, &server, "/api/performance/metrics/prometheus").await;
+    let snapshot = &summary["snapshot"];
+    assert_eq!(snapshot["timestamp"], first["timestamp"], "read within one interval");
+    let availability = snapshot["availability"].as_f64().expect("requests, so availability");
+    assert_eq!(availability, 1.0, "no 5xx in the burst: {snapshot}");
+    let target =
+        summary["targets"].as_array().unwrap().iter().find(|t| t["metric"] == "availability");
+    let target = target.expect("the availability target");
+    assert_eq!(
+        (target["value"].as_f64(), target["met"].as_bool()),
+        (Some(availability), Some(true))
+    );
+    assert_eq!(target["target"], 0.999);
+    assert_eq!(dashboard["summary"]["snapshot"]["availability"].as_f64(), Some(availability));
+    assert_eq!(
+        labelled(&exposition, "perfkit_availability_ratio", "window=\"interval\""),
+        Some(availability)
+    );
+    assert_eq!(
+        labelled(&exposition, "perfkit_availability_ratio", "window=\"cumulative\""),
+        Some(1.0)
+    );
+    // Uptime: the exposition gives the start (a constant, so scrapes repeat), the snapshot
+    // the seconds from it to the snapshot's time.
+    let uptime = snapshot["uptime"].as_f64().unwrap();
+    let started = sample(&exposition, "perfkit_start_time_seconds").unwrap();
+    let taken: perfkit::core::Timestamp =
+        serde_json::from_value(snapshot["timestamp"].clone()).unwrap();
+    assert!(
+        uptime > 0.0 && (started + uptime - taken.as_secs_f64()).abs() < 0.05,
+        "{uptime} {started}"
+    );
+    // The summary says which interval it shows and when the next one closes.
+    let interval = &summary["interval"];
+    // (closed just after the snapshot's time was read, in the same collection)
+    assert!(interval["end"].as_str() >= first["timestamp"].as_str(), "{summary}");
+    assert!(interval["start"].as_str() < interval["end"].as_str(), "{summary}");
+    assert!(summary["nextCloseAt"].as_str() > interval["end"].as_str(), "{summary}");
+
+    let second = next_snapshot(&client, &server, first["timestamp"].as_str()).await;
+    let counted =
+        first["requestCount"].as_f64().unwrap() + second["requestCount"].as_f64().unwrap();
+    assert_eq!(counted, 40.0, "the burst, and none of the API's polls: {first} {second}");
+
+    // perfkit's own requests: the application figures and the exposition read in turn
+    // agree, the scrape counting the application read before it (each request is counted
+    // once answered).
+    let application = get_json(&client, &server, "/api/performance/metrics/application").await;
+    let exposition = get_text(&client, &server, "/api/performance/metrics/prometheus").await;
+    let own = application["own"]["requests"].as_f64().unwrap();
+    assert!(own > 10.0, "{application}");
+    assert_eq!(sum(&exposition, "perfkit_own_requests_total"), own + 1.0);
+    assert_eq!(
+        sum(&exposition, "http_requests_total"),
+        application["requests"]["total"].as_f64().unwrap()
+    );
+    assert_eq!(application["requests"]["total"], 40, "only the burst is the host's");
+
+    // The allocator's figures: /metrics/system's process section and the exposition name
+    // the same one (the figures move with every allocation, so only presence is compared).
+    let system = get_json(&client, &server, "/api/performance/metrics/system").await;
+    assert_eq!(system["process"]["heap"]["allocator"], "mimalloc", "{system}");
+    assert!(system["process"]["heap"]["residentBytes"].as_u64().unwrap() > 0);
+    assert!(
+        labelled(&exposition, "perfkit_heap_resident_bytes", "allocator=\"mimalloc\"").is_some()
+    );
 }

@@ -5,14 +5,23 @@ import { scoreRing, sparkline } from "./chart.js";
 import { MISSING, ago, clock, count, duration, el, fill, millis, percent, text, words } from "./format.js";
 import { figure, state, trendOf } from "./state.js";
 
-const TARGETS = [
-  { label: "P95 response time", metric: "p95", target: "< 500 ms", met: (v) => v < 500, format: millis },
-  { label: "Error rate", metric: "errorRate", target: "< 1 %", met: (v) => v < 0.01, format: (v) => percent(v, 2) },
-  { label: "Cache hit rate", metric: "cacheHitRate", target: "> 80 %", met: (v) => v > 0.8, format: percent },
-  { label: "Memory", metric: "memoryUsage", target: "< 70 %", met: (v) => v < 0.7, format: percent },
-  { label: "CPU", metric: "cpuUsage", target: "< 60 %", met: (v) => v < 0.6, format: percent },
-  { label: "Availability", metric: "availability", target: "> 99.9 %", met: (v) => v > 0.999, format: (v) => percent(v, 2) },
-];
+/** How each of the server's targets (`summary.targets`) is written; whether one is met is the server's word. */
+const TARGET_LABELS = {
+  p95: { label: "P95 response time", format: millis },
+  errorRate: { label: "Error rate", format: (v) => percent(v, 2) },
+  cacheHitRate: { label: "Cache hit rate", format: percent },
+  memoryUsage: { label: "Memory", format: percent },
+  cpuUsage: { label: "CPU", format: percent },
+  availability: { label: "Availability", format: (v) => percent(v, 2) },
+};
+
+const targetLabel = (check) => TARGET_LABELS[check.metric]?.label || words(check.metric);
+const targetLine = (check) => {
+  const line = check.metric === "p95" ? `${check.target} ms` : `${+(check.target * 100).toFixed(3)} %`;
+  return `${check.side === "below" ? "<" : ">"} ${line}`;
+};
+const targets = () => state.dashboard?.summary?.targets || [];
+const missedTargets = () => targets().filter((check) => check.met === false);
 
 /** The eight key figures; `higherIsBetter` says which way an arrow is good news. */
 const KEY_FIGURES = [
@@ -35,35 +44,60 @@ function renderScore() {
   const badge = text("score-status", status === "unknown" ? "waiting for data" : words(status));
   badge.className = `status-badge status-${status}`;
   const health = state.dashboard?.health;
-  if (health) {
-    const down = Object.entries(health.checks || {}).filter(([, check]) => check.status !== "healthy");
-    const detail = down.length ? down.map(([name, check]) => `${words(name)}: ${check.detail}`).join(" · ") : "every check passes";
-    text("health-line", `${words(health.status)} · ${detail}`);
-  }
+  if (health) text("health-line", healthLine(health));
+  text("interval-line", intervalLine());
+}
+
+/**
+ * The words under the score, from the same figures the page shows: the server's targets,
+ * the alerts firing and the components' health checks. "Every check passes" speaks of the
+ * components only, and never stands alone beside a missed target or a firing alert.
+ */
+function healthLine(health) {
+  const parts = [];
+  const missed = missedTargets();
+  if (missed.length) parts.push(`${missed.length} ${missed.length === 1 ? "target" : "targets"} missed: ${missed.map(targetLabel).join(", ")}`);
+  const firing = state.dashboard?.summary?.activeAlerts || 0;
+  if (firing) parts.push(`${firing} ${firing === 1 ? "alert" : "alerts"} active`);
+  const down = Object.entries(health.checks || {}).filter(([, check]) => check.status !== "healthy");
+  parts.push(...down.map(([name, check]) => `${words(name)}: ${check.detail}`));
+  if (parts.length === 0) return `${words(health.status)} · every target met · no alert active · every check passes`;
+  parts.push(down.length ? `components ${health.status}` : "every component check passes");
+  return parts.join(" · ");
+}
+
+/** Which interval the figures cover and when the next one closes (the summary's words). */
+function intervalLine() {
+  const summary = state.dashboard?.summary;
+  const interval = summary?.interval;
+  if (!interval) return "No interval closed yet: figures appear at the first collection.";
+  const covered = `Figures of the ${duration(interval.seconds)} interval ${clock(interval.start)}–${clock(interval.end)}`;
+  return summary.nextCloseAt ? `${covered} · next closes at ${clock(summary.nextCloseAt)}` : covered;
 }
 
 export function renderTargets() {
-  const rows = TARGETS.map((target) => {
-    const value = figure(target.metric);
-    const known = typeof value === "number";
-    const met = known && target.met(value);
-    const mark = el("span", `met ${known ? (met ? "yes" : "no") : "unknown"}`, known ? (met ? "✓" : "✗") : "·");
-    mark.setAttribute("aria-label", known ? (met ? "met" : "missed") : "not measured");
-    return el("tr", null, null, el("th", null, target.label), el("td", "muted", target.target), el("td", "num", target.format(value)), el("td", null, null, mark));
+  const rows = targets().map((check) => {
+    const format = TARGET_LABELS[check.metric]?.format || String;
+    const known = typeof check.met === "boolean";
+    const mark = el("span", `met ${known ? (check.met ? "yes" : "no") : "unknown"}`, known ? (check.met ? "✓" : "✗") : "·");
+    mark.setAttribute("aria-label", known ? (check.met ? "met" : "missed") : "not measured");
+    const row = el("tr", null, null, el("th", null, targetLabel(check)), el("td", "muted", targetLine(check)), el("td", "num", format(check.value)), el("td", null, null, mark));
+    row.dataset.metric = check.metric;
+    if (typeof check.value === "number") row.dataset.value = String(check.value);
+    return row;
   });
   const span = historySpan();
   const covers = el("tr", "uptime-row", null, el("th", null, "History covers"), el("td", "muted", ""), el("td", "num", span === null ? MISSING : duration(span)), el("td"));
   covers.title = "Time covered by the history the server keeps";
-  const up = processUptime();
-  const uptime = el("tr", "uptime-row", null, el("th", null, "Process uptime"), el("td", "muted", "since start"), el("td", "num", up === null ? MISSING : duration(up)), el("td"));
-  uptime.title = "Time since the service's schedule started";
+  const snapshot = state.dashboard?.summary?.snapshot;
+  const up = snapshot?.uptime;
+  const uptime = el("tr", "uptime-row", null, el("th", null, "Process uptime"), el("td", "muted", "since start"), el("td", "num", typeof up === "number" ? duration(up) : MISSING), el("td"));
+  uptime.title = "The recorder's uptime at the summary's snapshot";
+  uptime.dataset.metric = "uptime";
+  if (typeof up === "number") uptime.dataset.value = String(up);
   fill("targets-body", ...rows, uptime, covers);
-}
-
-/** Seconds since the service started (the dashboard's `service.startedAt`), or null. */
-function processUptime() {
-  const started = Date.parse(state.dashboard?.service?.startedAt ?? "");
-  return Number.isNaN(started) ? null : Math.max(0, (Date.now() - started) / 1000);
+  const body = document.getElementById("targets-body");
+  if (body && snapshot) body.dataset.snapshot = snapshot.timestamp;
 }
 
 function historySpan() {
@@ -135,9 +169,23 @@ function recommendationItem(recommendation, withFigures) {
 
 function renderRecommendations() {
   const top = state.dashboard?.summary?.topRecommendations || [];
-  fill("top-recs", ...(top.length ? top.map((r) => recommendationItem(r, false)) : [el("li", "empty", "Nothing to do: every rule is satisfied.")]));
+  fill("top-recs", ...(top.length ? top.map((r) => recommendationItem(r, false)) : [el("li", "empty", nothingRecommended())]));
   const all = state.dashboard?.optimization?.recommendations || [];
   fill("recs-list", ...(all.length ? all.map((r) => recommendationItem(r, true)) : [el("li", "empty", "No recommendations right now.")]));
+}
+
+/**
+ * What an empty recommendation list says, from the same figures: "nothing to do" only while
+ * every target is met and no alert is active; otherwise it names what is off and says that
+ * no rule recommends an action for it now.
+ */
+function nothingRecommended() {
+  const missed = missedTargets();
+  const firing = state.dashboard?.summary?.activeAlerts || 0;
+  if (!missed.length && !firing) return "Nothing to do: every target is met and no rule recommends an action.";
+  const off = missed.map((check) => `${targetLabel(check).toLowerCase()} ${(TARGET_LABELS[check.metric]?.format || String)(check.value)} misses ${targetLine(check)}`);
+  if (firing) off.push(`${firing} ${firing === 1 ? "alert is" : "alerts are"} active`);
+  return `No rule recommends an action now, though ${off.join("; ")}.`;
 }
 
 /** Everything on the Overview (and the recommendations, which the Optimization tab shows too). */

@@ -22,21 +22,7 @@ export const refresher = { soon: (delay) => void delay };
 
 export const latest = () => state.history[state.history.length - 1] || state.dashboard?.summary?.snapshot || null;
 
-/** Requests answered without a 5xx over the history (request-weighted). */
-export function availability() {
-  let requests = 0;
-  let failed = 0;
-  for (const snapshot of state.history) {
-    const n = snapshot.requestCount;
-    if (typeof n !== "number" || !(n > 0)) continue;
-    requests += n;
-    failed += n * (typeof snapshot.errorRate === "number" ? snapshot.errorRate : 0);
-  }
-  return requests > 0 ? 1 - failed / requests : null;
-}
-
 export function figure(metric) {
-  if (metric === "availability") return availability();
   const snapshot = latest();
   const value = snapshot ? snapshot[metric] : null;
   if (metric === "cacheHitRate" && (value === null || value === undefined)) {

@@ -14,6 +14,7 @@ use perfkit_metrics::{Method, Recorder};
 use tower::{Layer, Service};
 
 use crate::error::ErrorKind;
+use crate::middleware::OwnTrafficMark;
 use crate::trace::{RequestTrace, RequestTracing, start_trace};
 
 /// The route recorded for a request that matched no route (a 404 from the fallback):
@@ -29,6 +30,12 @@ pub const SERVER_ERROR_KIND: &str = "server_error";
 /// [`ErrorKind`] extension (every [`ApiError`](crate::ApiError)) is counted with
 /// `record_error(kind)`; a 5xx without one as [`SERVER_ERROR_KIND`]. The recorder's route
 /// cap bounds the series: routes beyond it fold into one overflow series, counted.
+///
+/// A response marked [`OwnTrafficMark`] (every answer of perfkit's own router: its API,
+/// dashboard, assets, scrapes and live stream) is perfkit's, not the host's: it is
+/// recorded with [`Recorder::record_own_request`], apart from every figure of the host's
+/// (or not at all, as the recorder's `own_traffic` says). A `101` (a WebSocket upgrade)
+/// is an upgrade, never a "1xx" request.
 ///
 /// Add it with `Router::layer` on the outermost router, so it sees the matched route
 /// (`MatchedPath` is set by the router before the layer runs) and every route, including
@@ -160,6 +167,20 @@ struct Pending {
 }
 
 impl Pending {
+    /// perfkit's own answer: counted apart from the host's figures (its span, if traced,
+    /// ends as any other).
+    #[inline]
+    fn record_own(self, status: StatusCode) {
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(self.start);
+        self.shared.recorder.record_own_request(self.method, status.as_u16(), elapsed);
+        if let (Some(trace), Some(tracing)) = (self.trace, &self.shared.tracing) {
+            // perfkit's own answers give no exemplar: they are not the host's latency.
+            let _kept =
+                trace.finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method);
+        }
+    }
+
     /// Records the request; `sampled` is its span's ids where it was sampled (read while the
     /// span was current), and a span a tail rule keeps now gives its own.
     #[inline]
@@ -266,6 +287,9 @@ where
         };
         if let Some(pending) = this.done.take() {
             match &result {
+                Ok(response) if response.extensions().get::<OwnTrafficMark>().is_some() => {
+                    pending.record_own(response.status());
+                }
                 Ok(response) => {
                     let kind = response.extensions().get::<ErrorKind>();
                     pending.record(response.status(), kind, sampled);

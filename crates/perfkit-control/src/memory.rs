@@ -23,6 +23,8 @@ pub struct MemoryUsage {
 pub trait MemoryControl: Send + Sync {
     /// Memory now.
     async fn usage(&self) -> Result<MemoryUsage, ControlError>;
-    /// Shrinks caches and returns freed memory to the OS (e.g. `malloc_trim` on glibc).
+    /// Shrinks caches and returns freed memory to the OS through the process's
+    /// [`HeapAllocator`](crate::HeapAllocator) (`malloc_trim` on glibc, `mi_collect` under
+    /// mimalloc).
     async fn release(&self) -> Result<(), ControlError>;
 }

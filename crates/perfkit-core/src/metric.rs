@@ -57,11 +57,15 @@ pub enum Metric {
     /// How long the latest database outage lasted, from the breaker opening to the first
     /// success, in milliseconds.
     DbRecoveryTime,
+    /// Share of requests not answered with a server error over the last interval, 0..1.
+    Availability,
+    /// Seconds since the recorder (the process) started.
+    Uptime,
 }
 
 impl Metric {
     /// Every metric, in snapshot field order.
-    pub const ALL: [Metric; 21] = [
+    pub const ALL: [Metric; 23] = [
         Metric::ResponseTime,
         Metric::P50,
         Metric::P95,
@@ -83,6 +87,8 @@ impl Metric {
         Metric::DbPoolAcquireP95,
         Metric::DbReplicaLag,
         Metric::DbRecoveryTime,
+        Metric::Availability,
+        Metric::Uptime,
     ];
 
     /// The camelCase name: the snapshot's JSON field and the name used in configuration.
@@ -110,6 +116,8 @@ impl Metric {
             Metric::DbPoolAcquireP95 => "dbPoolAcquireP95",
             Metric::DbReplicaLag => "dbReplicaLag",
             Metric::DbRecoveryTime => "dbRecoveryTime",
+            Metric::Availability => "availability",
+            Metric::Uptime => "uptime",
         }
     }
 
@@ -126,9 +134,12 @@ impl Metric {
             | Metric::DbReplicaLag
             | Metric::DbRecoveryTime => "ms",
             Metric::Throughput => "req/s",
-            Metric::ErrorRate | Metric::CacheHitRate | Metric::MemoryUsage | Metric::CpuUsage => {
-                "ratio"
-            }
+            Metric::ErrorRate
+            | Metric::CacheHitRate
+            | Metric::MemoryUsage
+            | Metric::CpuUsage
+            | Metric::Availability => "ratio",
+            Metric::Uptime => "s",
             Metric::ActiveConnections
             | Metric::QueueLength
             | Metric::RequestCount
@@ -144,7 +155,10 @@ impl Metric {
     /// (latency, errors, usage). Trends and scores need this to call a slope good or bad.
     #[must_use]
     pub const fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Throughput | Metric::CacheHitRate)
+        matches!(
+            self,
+            Metric::Throughput | Metric::CacheHitRate | Metric::Availability | Metric::Uptime
+        )
     }
 }
 

@@ -58,6 +58,14 @@ pub struct MetricsSnapshot {
     pub db_replica_lag: Option<f64>,
     /// How long the latest database outage lasted (breaker open to first success), ms.
     pub db_recovery_time: Option<f64>,
+    /// Share of the last interval's requests not answered with a 5xx, 0..1; `None` when the
+    /// interval had no requests (no request, no measurement: neither 100 % nor 0 %).
+    #[serde(default)]
+    pub availability: Option<f64>,
+    /// Seconds since the recorder started (the process's start, for a host that builds it
+    /// at start-up), as of the snapshot.
+    #[serde(default)]
+    pub uptime: Option<f64>,
     /// The series emitted through the `metrics` facade (business figures and any crate's),
     /// each with its figures over the interval; at most the recorder's cap of them, sorted by
     /// name and labels. Absent from JSON when there are none.
@@ -97,6 +105,8 @@ impl MetricsSnapshot {
             db_pool_acquire_p95: None,
             db_replica_lag: None,
             db_recovery_time: None,
+            availability: None,
+            uptime: None,
             business: Vec::new(),
             slowest_exemplar: None,
         }
@@ -128,6 +138,8 @@ impl MetricsSnapshot {
             Metric::DbPoolAcquireP95 => self.db_pool_acquire_p95,
             Metric::DbReplicaLag => self.db_replica_lag,
             Metric::DbRecoveryTime => self.db_recovery_time,
+            Metric::Availability => self.availability,
+            Metric::Uptime => self.uptime,
         };
         value.filter(|v| v.is_finite())
     }
@@ -156,6 +168,8 @@ impl MetricsSnapshot {
             Metric::DbPoolAcquireP95 => &mut self.db_pool_acquire_p95,
             Metric::DbReplicaLag => &mut self.db_replica_lag,
             Metric::DbRecoveryTime => &mut self.db_recovery_time,
+            Metric::Availability => &mut self.availability,
+            Metric::Uptime => &mut self.uptime,
         };
         *slot = value;
     }

@@ -25,6 +25,20 @@ pub struct RecorderConfig {
     pub slow_log_interval: Duration,
     /// Caps and histogram buckets of the series emitted through the `metrics` facade.
     pub business: BusinessConfig,
+    /// What becomes of perfkit's own requests (see [`Recorder::record_own_request`](crate::Recorder::record_own_request)).
+    pub own_traffic: OwnTraffic,
+}
+
+/// What the recorder does with requests to perfkit itself (its API, dashboard, assets,
+/// scrapes and live stream, marked by perfkit's router): they are never the host's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OwnTraffic {
+    /// Counted in figures of their own (`own` in the application figures,
+    /// `perfkit_own_requests_total` in the exposition).
+    #[default]
+    Apart,
+    /// Not recorded at all.
+    Ignored,
 }
 
 impl Default for RecorderConfig {
@@ -37,6 +51,7 @@ impl Default for RecorderConfig {
             slow_query_threshold: Duration::from_millis(100),
             slow_log_interval: Duration::from_secs(1),
             business: BusinessConfig::default(),
+            own_traffic: OwnTraffic::Apart,
         }
     }
 }

@@ -62,7 +62,7 @@ mod table;
 mod totals;
 mod window;
 
-pub use config::RecorderConfig;
+pub use config::{OwnTraffic, RecorderConfig};
 pub use error::MetricsError;
 pub use exposition::families::{Family as FamilyBuilder, FamilyLabels, desc as family_desc};
 pub use exposition::{ExpositionFormat, PrometheusExporter, RecorderCollector};
@@ -74,9 +74,9 @@ pub use probe::{
 };
 pub use recorder::{OVERFLOW_ROUTE, OVERFLOW_STATEMENT, Recorder};
 pub use report::{
-    ApplicationMetrics, DatabaseFigures, ErrorFigures, IntervalSpan, LatencyFigures,
-    LatencySummary, RequestFigures, RouteFigures, RouteSummary, StatementFigures, Throughput,
-    WebSocketFigures,
+    ApplicationMetrics, AvailabilityFigures, DatabaseFigures, ErrorFigures, IntervalSpan,
+    LatencyFigures, LatencySummary, OwnTrafficFigures, RequestFigures, RouteFigures, RouteSummary,
+    StatementFigures, Throughput, WebSocketFigures,
 };
 // One measured statement: perfkit-control owns the type (the optimizer reads the same one),
 // re-exported here because the recorder's report holds it.

@@ -15,8 +15,9 @@ use crate::facade::BusinessRegistry;
 use crate::http::{Method, StatusClass};
 use crate::interval_figures::{IntervalFigures, interval_figures, route_summary};
 use crate::report::{
-    ApplicationMetrics, DatabaseFigures, ErrorFigures, LatencyFigures, RequestFigures,
-    RouteFigures, RouteSummary, StatementFigures, Throughput, WebSocketFigures,
+    ApplicationMetrics, AvailabilityFigures, DatabaseFigures, ErrorFigures, IntervalSpan,
+    LatencyFigures, OwnTrafficFigures, RequestFigures, RouteFigures, RouteSummary,
+    StatementFigures, Throughput, WebSocketFigures,
 };
 use crate::series::{RequestSeries, SeriesCounts, exposed_bucket};
 use crate::shard::{CachePadded, stripe_count, thread_stripe};
@@ -26,7 +27,7 @@ use crate::summarize::{coarse_quantile_millis, latency_summary, mean_millis, rat
 use crate::table::BoundedTable;
 use crate::totals::Totals;
 use crate::window::Window;
-use crate::{MetricsError, RecorderConfig};
+use crate::{MetricsError, OwnTraffic, RecorderConfig};
 
 /// Hot counters of one thread stripe.
 #[derive(Debug, Default)]
@@ -41,6 +42,10 @@ struct Stripe {
     ws_opened: AtomicU64,
     errors_recorded: AtomicU64,
     slow_requests: AtomicU64,
+    /// Host responses `101 Switching Protocols`: a connection handed over, not a request.
+    upgrades: AtomicU64,
+    /// perfkit's own `101`s (its live stream).
+    own_upgrades: AtomicU64,
 }
 
 /// The named, capped label sets. Swapped whole on reset, so a reset also forgets the names
@@ -106,6 +111,11 @@ pub struct Recorder {
     stripes: Box<[CachePadded<Stripe>]>,
     stripe_mask: usize,
     unrouted: RequestSeries,
+    /// perfkit's own requests (its API, dashboard, scrapes, stream), kept out of every
+    /// figure of the host's: never in `totals`, the routes or the latency stripes.
+    own: RequestSeries,
+    /// When this recorder was built: uptime counts from here, and a reset does not move it.
+    started: Timestamp,
     labels: ArcSwap<LabelSets>,
     slow_request_micros: u64,
     slow_query_micros: u64,
@@ -145,6 +155,8 @@ impl Recorder {
             stripes: (0..stripes).map(|_| CachePadded::default()).collect(),
             stripe_mask: stripes - 1,
             unrouted: RequestSeries::default(),
+            own: RequestSeries::default(),
+            started: now,
             labels: ArcSwap::from_pointee(LabelSets::new(&config)),
             slow_request_micros: micros_of(config.slow_request_threshold),
             slow_query_micros: micros_of(config.slow_query_threshold),
@@ -176,6 +188,10 @@ impl Recorder {
 
     /// Records one finished request. `route` is the matched route template
     /// (`/api/posts/{id}`), never the raw path, or `None` when there is no route.
+    ///
+    /// A `101 Switching Protocols` (a WebSocket upgrade) is counted as an upgrade, not a
+    /// request: the connection outlives the answer, so its "duration" is no latency, and
+    /// it is neither a success nor an error of the request path.
     #[inline]
     pub fn record_request(
         &self,
@@ -224,9 +240,13 @@ impl Recorder {
         duration: Duration,
         span: Option<SampledSpan>,
     ) {
+        let (index, stripe) = self.stripe();
+        if status == SWITCHING_PROTOCOLS {
+            stripe.upgrades.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let micros = micros_of(duration);
         let class = StatusClass::of(status);
-        let (index, stripe) = self.stripe();
         stripe.latency.record(micros);
         let labels;
         let series = match route {
@@ -255,6 +275,37 @@ impl Recorder {
         let value = micros as f64 / 1_000_000.0;
         let exemplar = Exemplar { span, value, timestamp: self.clock.now() };
         series.exemplars.record(exposed_bucket(micros), &exemplar);
+    }
+
+    /// Records one request to perfkit itself (its API, dashboard, assets, scrapes, live
+    /// stream) in figures of its own, apart from the host's: it never counts in the
+    /// request totals, throughput, error rate, latency, routes or slow requests, and so
+    /// never in a snapshot or the score. With [`OwnTraffic::Ignored`] it is not recorded
+    /// at all. A `101` counts as one of perfkit's upgrades.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use perfkit_metrics::{Method, Recorder};
+    ///
+    /// let recorder = Recorder::default();
+    /// recorder.record_request(Some("/items"), Method::Get, 200, Duration::from_millis(3));
+    /// recorder.record_own_request(Method::Get, 200, Duration::from_millis(1));
+    /// recorder.record_own_request(Method::Get, 101, Duration::from_millis(1));
+    /// let metrics = recorder.snapshot();
+    /// assert_eq!(metrics.requests.total, 1);
+    /// assert_eq!((metrics.own.requests, metrics.own.upgrades), (1, 1));
+    /// ```
+    #[inline]
+    pub fn record_own_request(&self, method: Method, status: u16, duration: Duration) {
+        if self.config.own_traffic == OwnTraffic::Ignored {
+            return;
+        }
+        let (index, stripe) = self.stripe();
+        if status == SWITCHING_PROTOCOLS {
+            stripe.own_upgrades.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.own.record(index, method, StatusClass::of(status), micros_of(duration));
     }
 
     #[cold]
@@ -425,6 +476,8 @@ impl Recorder {
             totals.ws_opened += stripe.ws_opened.load(Ordering::Relaxed);
             totals.errors_recorded += stripe.errors_recorded.load(Ordering::Relaxed);
             totals.slow_requests += stripe.slow_requests.load(Ordering::Relaxed);
+            totals.upgrades += stripe.upgrades.load(Ordering::Relaxed);
+            totals.own_upgrades += stripe.own_upgrades.load(Ordering::Relaxed);
         }
         totals
     }
@@ -433,7 +486,11 @@ impl Recorder {
     /// the interval or summarizing anything.
     pub(crate) fn exposition_figures(&self) -> ExpositionFigures {
         let labels = self.labels.load();
+        let interval_availability = self.lock_window().last_closed_availability();
         ExpositionFigures {
+            interval_availability,
+            start_time_seconds: self.started.as_secs_f64(),
+            own: self.own.read(),
             totals: self.stripe_totals(),
             error_kinds: labels
                 .error_kinds
@@ -444,6 +501,19 @@ impl Recorder {
             routes_tracked: labels.routes.len(),
             statements_tracked: labels.statements.len(),
         }
+    }
+
+    /// Seconds from this recorder's start to `now`.
+    fn uptime_seconds(&self, now: Timestamp) -> f64 {
+        now.duration_since(self.started).as_secs_f64()
+    }
+
+    /// The interval that reads report now (and that the latest snapshot covers, when one
+    /// owner closes intervals): the last closed one, or the running one before any close.
+    #[must_use]
+    pub fn reported_interval(&self) -> IntervalSpan {
+        let window = self.lock_window();
+        window.reported_span(self.clock.now())
     }
 
     fn lock_window(&self) -> MutexGuard<'_, Window> {
@@ -523,10 +593,18 @@ impl Recorder {
         business: Vec<BusinessSeries>,
     ) -> ApplicationMetrics {
         let database = database_figures(&self.config, labels, totals, &interval);
+        let server_errors = totals.requests.in_class(StatusClass::ServerError);
         ApplicationMetrics {
             timestamp: now,
             interval: interval.span,
+            uptime_seconds: self.uptime_seconds(now),
+            availability: AvailabilityFigures {
+                interval: interval.error_rate.map(|rate| 1.0 - rate),
+                cumulative: ratio(server_errors, totals.requests.total()).map(|rate| 1.0 - rate),
+            },
+            own: own_figures(&self.own.read(), totals.own_upgrades),
             requests: RequestFigures {
+                upgrades: totals.upgrades,
                 total: totals.requests.total(),
                 interval: interval.requests,
                 by_status_class: StatusClass::ALL
@@ -650,6 +728,7 @@ impl Recorder {
         let mut window = self.lock_window();
         self.labels.store(Arc::new(LabelSets::new(&self.config)));
         self.unrouted.reset();
+        self.own.reset();
         for stripe in &*self.stripes {
             stripe.latency.reset();
             stripe.db_latency.reset();
@@ -662,6 +741,8 @@ impl Recorder {
                 &stripe.ws_opened,
                 &stripe.errors_recorded,
                 &stripe.slow_requests,
+                &stripe.upgrades,
+                &stripe.own_upgrades,
             ] {
                 counter.store(0, Ordering::Relaxed);
             }
@@ -676,10 +757,29 @@ impl Recorder {
 pub(crate) struct ExpositionFigures {
     /// Striped counters; `requests` is empty (series are visited one by one instead).
     pub(crate) totals: Totals,
+    /// Availability over the last closed interval (the latest snapshot's), `None` before
+    /// the first close or when it had no requests.
+    pub(crate) interval_availability: Option<f64>,
+    /// When the recorder started, Unix seconds.
+    pub(crate) start_time_seconds: f64,
+    /// perfkit's own requests.
+    pub(crate) own: SeriesCounts,
     pub(crate) error_kinds: Vec<(String, u64)>,
     pub(crate) other_error_kinds: u64,
     pub(crate) routes_tracked: usize,
     pub(crate) statements_tracked: usize,
+}
+
+/// `101 Switching Protocols`: an upgrade, not a request.
+const SWITCHING_PROTOCOLS: u16 = 101;
+
+fn own_figures(counts: &SeriesCounts, upgrades: u64) -> OwnTrafficFigures {
+    OwnTrafficFigures {
+        requests: counts.total(),
+        server_errors: counts.in_class(StatusClass::ServerError),
+        upgrades,
+        avg: mean_millis(counts.duration_sum_micros, counts.total()),
+    }
 }
 
 /// The route label of requests folded into the overflow series.

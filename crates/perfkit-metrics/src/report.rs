@@ -23,6 +23,13 @@ pub struct ApplicationMetrics {
     pub timestamp: Timestamp,
     /// The interval that interval figures cover.
     pub interval: IntervalSpan,
+    /// Seconds since the recorder started (a reset does not move it).
+    pub uptime_seconds: f64,
+    /// Share of requests not answered with a 5xx.
+    pub availability: AvailabilityFigures,
+    /// Requests to perfkit itself (its API, dashboard, scrapes, stream), counted apart:
+    /// none of them is in any other figure here.
+    pub own: OwnTrafficFigures,
     /// Request counts.
     pub requests: RequestFigures,
     /// Request durations.
@@ -73,6 +80,37 @@ pub struct RequestFigures {
     pub by_status_class: BTreeMap<String, u64>,
     /// Requests at least as slow as the slow-request threshold, since reset.
     pub slow: u64,
+    /// `101 Switching Protocols` answers (WebSocket upgrades) since reset: connections
+    /// handed over, counted here and in no request figure.
+    pub upgrades: u64,
+}
+
+/// Share of requests not answered with a 5xx, 0..1. With no requests there is nothing
+/// to measure: `None` (JSON `null`), neither 100 % nor 0 %.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityFigures {
+    /// Over the reported interval (the snapshot's `availability`).
+    pub interval: Option<f64>,
+    /// Since start (or the last reset of the metrics).
+    pub cumulative: Option<f64>,
+}
+
+/// perfkit's own requests, kept apart from the host's figures; all zero when the
+/// recorder's `own_traffic` is [`OwnTraffic::Ignored`](crate::OwnTraffic::Ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OwnTrafficFigures {
+    /// Requests since reset (upgrades not included).
+    pub requests: u64,
+    /// Of those, answered with a 5xx.
+    pub server_errors: u64,
+    /// Live-stream upgrades (`101`) since reset.
+    pub upgrades: u64,
+    /// Mean duration, ms; `None` without requests.
+    pub avg: Option<f64>,
 }
 
 /// Latency over the reported interval and since reset.
@@ -223,8 +261,8 @@ pub struct WebSocketFigures {
 
 impl ApplicationMetrics {
     /// Writes the figures the recorder owns into `snapshot`: latency, throughput, error rate,
-    /// DB P95, pool acquire P95 and waiters, and request count, all over the reported
-    /// interval. Cache hit rate, connections, pool sizes, queue length, memory and CPU have
+    /// availability, DB P95, pool acquire P95 and waiters, and request count, all over the
+    /// reported interval, and uptime. Cache hit rate, connections, pool sizes, queue length, memory and CPU have
     /// other owners and are left as they are.
     pub fn apply_to(&self, snapshot: &mut MetricsSnapshot) {
         let latency = &self.response_time.interval;
@@ -238,6 +276,8 @@ impl ApplicationMetrics {
         {
             snapshot.request_count = Some(self.requests.interval as f64);
         }
+        snapshot.availability = self.availability.interval;
+        snapshot.uptime = Some(self.uptime_seconds);
         snapshot.db_query_p95 = self.database.interval.p95;
         let acquire = &self.database.pool_acquire.interval;
         snapshot.db_pool_acquire_p95 = acquire.p95;

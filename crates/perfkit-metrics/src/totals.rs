@@ -19,6 +19,8 @@ pub(crate) struct Totals {
     pub(crate) ws_opened: u64,
     pub(crate) errors_recorded: u64,
     pub(crate) slow_requests: u64,
+    pub(crate) upgrades: u64,
+    pub(crate) own_upgrades: u64,
 }
 
 impl Totals {
@@ -49,6 +51,8 @@ impl Totals {
             ws_opened: self.ws_opened.saturating_sub(earlier.ws_opened),
             errors_recorded: self.errors_recorded.saturating_sub(earlier.errors_recorded),
             slow_requests: self.slow_requests.saturating_sub(earlier.slow_requests),
+            upgrades: self.upgrades.saturating_sub(earlier.upgrades),
+            own_upgrades: self.own_upgrades.saturating_sub(earlier.own_upgrades),
         }
     }
 }

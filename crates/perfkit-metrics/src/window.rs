@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use perfkit_core::Timestamp;
 
+use crate::http::StatusClass;
+use crate::report::IntervalSpan;
+use crate::summarize::ratio;
 use crate::totals::Totals;
 
 /// An interval (closed, or the running one) and what happened in it.
@@ -107,6 +110,22 @@ impl Window {
         }
     }
 
+    /// The span [`reported`](Self::reported) would cover, without reading any totals.
+    pub(crate) fn reported_span(&self, now: Timestamp) -> IntervalSpan {
+        let (start, end) = match &self.last_closed {
+            Some(closed) => (closed.start, closed.end),
+            None => (self.started, now.max(self.started)),
+        };
+        IntervalSpan { start, end, seconds: end.duration_since(start).as_secs_f64() }
+    }
+
+    /// Requests not answered 5xx over the last closed interval; `None` before the first
+    /// close or when it had no requests.
+    pub(crate) fn last_closed_availability(&self) -> Option<f64> {
+        let delta = &self.last_closed.as_ref()?.delta.requests;
+        ratio(delta.in_class(StatusClass::ServerError), delta.total()).map(|rate| 1.0 - rate)
+    }
+
     fn running(&self, now: Timestamp, totals: &Totals) -> IntervalView {
         IntervalView {
             start: self.started,
@@ -150,7 +169,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Method, StatusClass};
+    use crate::http::Method;
 
     fn totals_with(requests: u64) -> Totals {
         let mut totals = Totals::default();

@@ -246,6 +246,11 @@ fn busy_recorder() -> Arc<Recorder> {
         ..RecorderConfig::default()
     };
     let recorder = Arc::new(Recorder::new(config, Arc::new(SystemClock)).unwrap());
+    // perfkit's own answers and upgrades, host and own, in families of their own.
+    recorder.record_own_request(Method::Get, 200, Duration::from_millis(2));
+    recorder.record_own_request(Method::Get, 503, Duration::from_millis(2));
+    recorder.record_own_request(Method::Get, 101, Duration::from_millis(2));
+    recorder.record_request(Some("/ws"), Method::Get, 101, Duration::from_millis(2));
     let escaped_route = "/q/\"quoted\"/back\\slash/new\nline";
     for (index, route) in
         ["/api/posts/:id", "/api/users", escaped_route, "/beyond/the/cap"].iter().enumerate()

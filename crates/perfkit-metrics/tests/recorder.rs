@@ -502,3 +502,54 @@ fn huge_durations_are_clamped_not_lost() {
     assert_eq!(latency.count, 1);
     assert!(latency.p99.unwrap() > 60.0 * 60.0 * 1000.0);
 }
+
+#[test]
+fn availability_is_the_share_not_5xx_and_nothing_without_requests() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0)));
+    let recorder = Recorder::new(RecorderConfig::default(), clock.clone()).unwrap();
+    // No request yet: nothing measured, neither 100 % nor 0 %.
+    let idle = recorder.close_interval();
+    assert_eq!((idle.availability.interval, idle.availability.cumulative), (None, None));
+    let mut snapshot = MetricsSnapshot::empty(Timestamp::UNIX_EPOCH);
+    idle.apply_to(&mut snapshot);
+    assert_eq!(snapshot.availability, None);
+
+    for status in [200, 200, 404, 503] {
+        recorder.record_request(Some("/a"), Method::Get, status, Duration::from_millis(1));
+    }
+    clock.advance(Duration::from_secs(30));
+    let first = recorder.close_interval();
+    assert_eq!(first.availability.interval, Some(0.75));
+    recorder.record_request(Some("/a"), Method::Get, 200, Duration::from_millis(1));
+    clock.advance(Duration::from_secs(30));
+    let second = recorder.close_interval();
+    assert_eq!(
+        (second.availability.interval, second.availability.cumulative),
+        (Some(1.0), Some(0.8))
+    );
+    second.apply_to(&mut snapshot);
+    assert_eq!((snapshot.availability, snapshot.uptime), (Some(1.0), Some(60.0)));
+
+    // A reset zeroes the figures, not the uptime: the process did not restart.
+    recorder.reset();
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(recorder.snapshot().uptime_seconds, 65.0);
+}
+
+#[test]
+fn upgrades_and_perfkits_own_requests_stay_out_of_the_request_figures() {
+    let recorder = Recorder::default();
+    recorder.record_request(Some("/items"), Method::Get, 200, Duration::from_millis(2));
+    recorder.record_request(Some("/ws"), Method::Get, 101, Duration::from_secs(600));
+    recorder.record_own_request(Method::Get, 200, Duration::from_millis(1));
+    recorder.record_own_request(Method::Get, 500, Duration::from_millis(1));
+    recorder.record_own_request(Method::Get, 101, Duration::from_millis(1));
+    let metrics = recorder.snapshot();
+    assert_eq!((metrics.requests.total, metrics.requests.upgrades), (1, 1));
+    assert!(!metrics.requests.by_status_class.contains_key("1xx"));
+    assert_eq!(metrics.errors.server_errors, 0, "perfkit's 500 is not the host's");
+    assert_eq!(metrics.response_time.cumulative.count, 1, "an upgrade has no latency");
+    assert_eq!(metrics.routes.slowest.len(), 1, "{:?}", metrics.routes.slowest);
+    let own = metrics.own;
+    assert_eq!((own.requests, own.server_errors, own.upgrades), (2, 1, 1));
+}

@@ -72,6 +72,7 @@ mod clock;
 pub mod database;
 mod error;
 mod events;
+mod heap_collector;
 mod history;
 mod host_collector;
 mod indicators;
@@ -90,7 +91,7 @@ pub use error::PerfkitError;
 pub use events::LiveEvent;
 pub use history::SnapshotHistory;
 pub use indicators::{HealthCheckOptions, HealthIndicator, IndicatorReading, MAX_INDICATORS};
-pub use report::{PerformanceReport, Period, averages};
+pub use report::{PerformanceReport, Period, availability_over, averages};
 pub use runtime_figures::RuntimeFigures;
 pub use service::{
     ComponentHealth, HealthReport, HealthStatus, InstanceInfo, MemoryProfile, OptimizationRun,

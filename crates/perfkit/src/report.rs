@@ -35,8 +35,13 @@ pub struct PerformanceReport {
     pub generated_at: Timestamp,
     /// What it covers; `None` when there were no snapshots.
     pub period: Option<Period>,
-    /// Mean of each metric over the period, where measured.
+    /// Mean of each metric over the period, where measured (uptime has none: see `uptime`).
     pub averages: BTreeMap<Metric, f64>,
+    /// Share of the period's requests not answered with a 5xx, 0..1, weighted by each
+    /// snapshot's request count; `None` when the period had no requests.
+    pub availability: Option<f64>,
+    /// Seconds the process had been up at the period's last snapshot.
+    pub uptime: Option<f64>,
     /// Trend of each metric over the period.
     pub trends: Vec<Trend>,
     /// Trend of each business series of the period's last snapshot (at most 32, the
@@ -75,6 +80,7 @@ pub(crate) const REPORT_ROUTES: usize = 10;
 pub fn averages(snapshots: &[MetricsSnapshot]) -> BTreeMap<Metric, f64> {
     Metric::ALL
         .into_iter()
+        .filter(|metric| *metric != Metric::Uptime)
         .filter_map(|metric| {
             let values: Vec<f64> = snapshots.iter().filter_map(|s| s.get(metric)).collect();
             #[allow(clippy::cast_precision_loss)]
@@ -83,12 +89,31 @@ pub fn averages(snapshots: &[MetricsSnapshot]) -> BTreeMap<Metric, f64> {
         .collect()
 }
 
+/// Requests not answered 5xx over `snapshots`, each snapshot weighted by its request count
+/// (a mean of the snapshots' ratios would let a quiet interval count as much as a busy one).
+#[must_use]
+pub fn availability_over(snapshots: &[MetricsSnapshot]) -> Option<f64> {
+    let (requests, available) =
+        snapshots.iter().fold((0.0, 0.0), |(requests, available), s| {
+            match (s.get(Metric::RequestCount), s.get(Metric::Availability)) {
+                (Some(count), Some(share)) if count > 0.0 => {
+                    (requests + count, available + count * share)
+                }
+                _ => (requests, available),
+            }
+        });
+    (requests > 0.0).then(|| available / requests)
+}
+
 pub(crate) fn build(inputs: ReportInputs<'_>) -> PerformanceReport {
     let averages = averages(inputs.snapshots);
     let mut average_snapshot = MetricsSnapshot::empty(inputs.now);
     for (metric, value) in &averages {
         average_snapshot.set(*metric, Some(*value));
     }
+    // The score's availability is the period's, weighted by requests like the report's.
+    let availability = availability_over(inputs.snapshots);
+    average_snapshot.availability = availability;
     let period = match (inputs.snapshots.first(), inputs.snapshots.last()) {
         (Some(first), Some(last)) => Some(Period {
             start: first.timestamp,
@@ -106,6 +131,8 @@ pub(crate) fn build(inputs: ReportInputs<'_>) -> PerformanceReport {
         business_trends: series_trends(inputs.snapshots),
         score: score(&average_snapshot, inputs.targets),
         averages,
+        availability,
+        uptime: inputs.snapshots.last().and_then(|last| last.get(Metric::Uptime)),
         active_alerts: inputs.active_alerts,
         alerts_fired: inputs.alerts_fired,
         recommendations: inputs.recommendations,

@@ -20,7 +20,9 @@ use crate::api::respond;
 use crate::api::routes;
 use crate::api::state::AppState;
 use crate::extract::BodyLimit;
-use crate::middleware::{JsonErrorsLayer, RESTRICTIVE_CSP, RequestTimeoutLayer};
+use crate::middleware::{
+    JsonErrorsLayer, MarkOwnTrafficLayer, RESTRICTIVE_CSP, RequestTimeoutLayer,
+};
 
 /// The router serving every endpoint of `docs/openapi.json` under `config.api_prefix`
 /// (default `/api/performance`), with `/` (the live dashboard, with its assets under
@@ -44,7 +46,10 @@ use crate::middleware::{JsonErrorsLayer, RESTRICTIVE_CSP, RequestTimeoutLayer};
 ///
 /// Add [`RequestMetricsLayer`](crate::RequestMetricsLayer) to the outermost router to
 /// record requests; this router does not add it, so an app that merges it records each
-/// request once.
+/// request once. Every answer of this router carries
+/// [`OwnTrafficMark`](crate::middleware::OwnTrafficMark), so the layer records perfkit's
+/// own traffic (API, dashboard, assets, scrapes, stream) apart from the host's, or not at
+/// all (the recorder's `own_traffic`).
 ///
 /// # Errors
 /// The config's problem ([`ApiConfig::validate`]): an empty or weak admin token, an API
@@ -100,6 +105,8 @@ pub fn router(
     // service on every request, so ten route layers cost ten boxes; one stack costs one.
     // In a `ServiceBuilder` the layer listed first runs outermost.
     let stack = ServiceBuilder::new()
+        // perfkit's answers are perfkit's: the host's metrics layer keeps them apart.
+        .layer(MarkOwnTrafficLayer)
         .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
         // Error statuses and panics below as perfkit's JSON error, in a concrete future that
         // acts on errors only (no box, no state clone).

@@ -5,9 +5,11 @@
 //! can put the same behaviour around its own routes, and so the bench can measure them.
 
 mod json_errors;
+mod own_traffic;
 mod timeout;
 
 pub use json_errors::{JsonErrors, JsonErrorsFuture, JsonErrorsLayer};
+pub use own_traffic::{MarkOwnTraffic, MarkOwnTrafficFuture, MarkOwnTrafficLayer, OwnTrafficMark};
 pub use timeout::{RequestTimeout, RequestTimeoutFuture, RequestTimeoutLayer};
 
 /// The Content-Security-Policy of every response that does not set its own: JSON and text

@@ -7,7 +7,10 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
 use super::families::{Family, desc};
-use super::recorder_families::{BOUNDS_MICROS, BOUNDS_SECONDS, FAMILIES, UNROUTED, help, seconds};
+use super::recorder_families::{
+    BOUNDS_MICROS, BOUNDS_SECONDS, FAMILIES, UNROUTED, WINDOW_CUMULATIVE, WINDOW_INTERVAL,
+    availability, help, seconds,
+};
 use crate::http::{Method, StatusClass};
 use crate::{MetricsError, Recorder};
 
@@ -52,13 +55,15 @@ impl RecorderCollector {
         Ok(RecorderCollector { recorder, descs })
     }
 
-    fn request_families(&self) -> [MetricFamily; 2] {
+    /// The request families, and the requests and 5xx answers they count in all.
+    fn request_families(&self) -> ([MetricFamily; 2], u64, u64) {
         let mut requests = Family::counter("http_requests_total", help("http_requests_total"));
         let mut durations = Family::histogram(
             "http_request_duration_seconds",
             help("http_request_duration_seconds"),
         );
         let mut cumulative = Vec::with_capacity(BOUNDS_MICROS.len());
+        let (mut all_requests, mut server_errors) = (0, 0);
         self.recorder.for_each_series(
             Some(BOUNDS_MICROS[BOUNDS_MICROS.len() - 1]),
             |route, counts, _| {
@@ -66,6 +71,8 @@ impl RecorderCollector {
                 if total == 0 {
                     return;
                 }
+                all_requests += total;
+                server_errors += counts.in_class(StatusClass::ServerError);
                 let route = route.unwrap_or(UNROUTED);
                 for method in Method::ALL {
                     for class in StatusClass::ALL {
@@ -92,7 +99,7 @@ impl RecorderCollector {
                 );
             },
         );
-        [requests.finish(), durations.finish()]
+        ([requests.finish(), durations.finish()], all_requests, server_errors)
     }
 
     fn statement_families(&self) -> [MetricFamily; 2] {
@@ -129,7 +136,8 @@ impl Collector for RecorderCollector {
         let figures = self.recorder.exposition_figures();
         let totals = &figures.totals;
         let mut families = Vec::with_capacity(FAMILIES.len());
-        families.extend(self.request_families());
+        let (request_families, all_requests, server_errors) = self.request_families();
+        families.extend(request_families);
 
         let mut errors = Family::counter("http_errors_total", help("http_errors_total"));
         for (kind, count) in &figures.error_kinds {
@@ -195,6 +203,38 @@ impl Collector for RecorderCollector {
             seconds(totals.pool_acquire_sum_micros),
         );
         families.push(acquire.finish());
+        families.push(scalar(Family::counter, "http_upgrades_total", float(totals.upgrades)));
+
+        let name = "perfkit_availability_ratio";
+        let mut available = Family::gauge(name, help(name));
+        for (window, value) in [
+            (WINDOW_INTERVAL, figures.interval_availability),
+            (WINDOW_CUMULATIVE, availability(server_errors, all_requests)),
+        ] {
+            if let Some(value) = value {
+                available.value(&[("window", window)], value);
+            }
+        }
+        families.push(available.finish());
+        families.push(scalar(
+            Family::gauge,
+            "perfkit_start_time_seconds",
+            figures.start_time_seconds,
+        ));
+        let name = "perfkit_own_requests_total";
+        let mut own = Family::counter(name, help(name));
+        for class in StatusClass::ALL {
+            let count = figures.own.in_class(class);
+            if count > 0 {
+                own.value(&[("status", class.as_str())], float(count));
+            }
+        }
+        families.push(own.finish());
+        families.push(scalar(
+            Family::counter,
+            "perfkit_own_upgrades_total",
+            float(totals.own_upgrades),
+        ));
         families
     }
 }

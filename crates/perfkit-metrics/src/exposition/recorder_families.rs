@@ -62,7 +62,39 @@ pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
         "Time to acquire a connection from the database pool.",
         &[],
     ),
+    (
+        "http_upgrades_total",
+        "Answers 101 Switching Protocols (WebSocket upgrades), no requests.",
+        &[],
+    ),
+    (
+        "perfkit_availability_ratio",
+        "Share of requests not answered 5xx: over the latest snapshot's interval, and since start.",
+        &["window"],
+    ),
+    (
+        "perfkit_start_time_seconds",
+        "When the recorder (the process) started, Unix seconds: uptime is time() minus this.",
+        &[],
+    ),
+    (
+        "perfkit_own_requests_total",
+        "Requests to perfkit itself (API, dashboard, scrapes), never in http_requests_total.",
+        &["status"],
+    ),
+    ("perfkit_own_upgrades_total", "Live-stream upgrades of perfkit's own dashboard.", &[]),
 ];
+
+/// The `window` label of the interval availability (the latest snapshot's).
+pub(super) const WINDOW_INTERVAL: &str = "interval";
+/// The `window` label of the availability since start (or reset).
+pub(super) const WINDOW_CUMULATIVE: &str = "cumulative";
+
+/// Requests not answered 5xx out of `total`, as a ratio; `None` without requests.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn availability(server_errors: u64, total: u64) -> Option<f64> {
+    (total > 0).then(|| 1.0 - server_errors as f64 / total as f64)
+}
 
 /// The help text of one of [`FAMILIES`].
 pub(super) fn help(name: &str) -> &'static str {

@@ -3,9 +3,12 @@
 //! families as protobuf for a `prometheus::Registry`; a test holds the two to the same samples.
 
 use super::ExpositionFormat;
-use super::recorder_families::{BOUNDS_MICROS, BOUNDS_TEXT, UNROUTED, help};
+use super::recorder_families::{
+    BOUNDS_MICROS, BOUNDS_TEXT, UNROUTED, WINDOW_CUMULATIVE, WINDOW_INTERVAL, availability, help,
+};
 use super::text_format::{
-    write_escaped, write_exemplar, write_header, write_label, write_micros_as_seconds, write_u64,
+    write_escaped, write_exemplar, write_f64, write_header, write_label, write_micros_as_seconds,
+    write_u64,
 };
 use crate::Recorder;
 use crate::buckets::FineCounts;
@@ -37,10 +40,13 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder, format: Expo
     // Two passes over the series, because a family's samples must be contiguous; the first
     // reads only the method and status counters, so the latency buckets are read once.
     write_header(out, "http_requests_total", help("http_requests_total"), "counter", format);
+    let (mut all_requests, mut server_errors) = (0, 0);
     recorder.for_each_series(None, |name, counts, _| {
         if counts.total() == 0 {
             return;
         }
+        all_requests += counts.total();
+        server_errors += counts.in_class(StatusClass::ServerError);
         route.clear();
         write_escaped(&mut route, name.unwrap_or(UNROUTED), true);
         for method in Method::ALL {
@@ -130,6 +136,53 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder, format: Expo
         &mut cumulative,
         format,
     );
+    write_scalar(out, "http_upgrades_total", "counter", totals.upgrades, format);
+
+    let name = "perfkit_availability_ratio";
+    let windows = [
+        (WINDOW_INTERVAL, figures.interval_availability),
+        (WINDOW_CUMULATIVE, availability(server_errors, all_requests)),
+    ];
+    // No requests, no measurement: a sample is left out rather than shown as 0 or 1, and a
+    // family without samples altogether (as the protobuf encoder leaves it out).
+    if windows.iter().any(|(_, value)| value.is_some()) {
+        write_header(out, name, help(name), "gauge", format);
+    }
+    for (window, value) in windows {
+        if let Some(value) = value {
+            out.push_str(name);
+            out.push_str("{window=\"");
+            out.push_str(window);
+            out.push_str("\"} ");
+            write_f64(out, value);
+            out.push('\n');
+        }
+    }
+    // The start, not the uptime: a constant, so two scrapes of the same figures are the
+    // same text, and Prometheus gives the uptime as `time() - perfkit_start_time_seconds`.
+    let name = "perfkit_start_time_seconds";
+    write_header(out, name, help(name), "gauge", format);
+    out.push_str(name);
+    out.push(' ');
+    write_f64(out, figures.start_time_seconds);
+    out.push('\n');
+
+    let name = "perfkit_own_requests_total";
+    if figures.own.total() > 0 {
+        write_header(out, name, help(name), "counter", format);
+    }
+    for class in StatusClass::ALL {
+        let count = figures.own.in_class(class);
+        if count > 0 {
+            out.push_str(name);
+            out.push_str("{status=\"");
+            out.push_str(class.as_str());
+            out.push_str("\"} ");
+            write_u64(out, count);
+            out.push('\n');
+        }
+    }
+    write_scalar(out, "perfkit_own_upgrades_total", "counter", totals.own_upgrades, format);
 }
 
 /// A histogram family with one unlabelled series.

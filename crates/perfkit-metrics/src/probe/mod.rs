@@ -161,4 +161,9 @@ pub struct ProcessFigures {
     pub virtual_memory_bytes: u64,
     /// Share of total CPU capacity this process used since the previous reading, 0..1.
     pub cpu_usage: Option<f64>,
+    /// The allocator's heap figures: not the probe's (it cannot know the allocator), put
+    /// here by whoever holds the process's `HeapAllocator` (the HTTP view does); `None`
+    /// from the probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<perfkit_control::HeapFigures>,
 }

@@ -186,6 +186,7 @@ impl SystemProbe for SysinfoProbe {
             resident_memory_bytes: process.memory(),
             virtual_memory_bytes: process.virtual_memory(),
             cpu_usage: (!first).then_some(process_cpu.clamp(0.0, 1.0)),
+            heap: None,
         };
 
         let total = system.total_memory();

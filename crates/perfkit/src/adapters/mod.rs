@@ -4,6 +4,8 @@
 
 mod cache_control;
 mod memory_control;
+mod system_heap;
 
 pub use cache_control::CacheController;
 pub use memory_control::ProcessMemoryControl;
+pub use system_heap::SystemHeap;

@@ -21,6 +21,7 @@
 //! | cache miss rate | 20 % (hit rate 80 %) | 40 % | 15 |
 //! | memory usage | 70 % | 85 % | 15 |
 //! | CPU usage | 60 % | 80 % | 15 |
+//! | unavailability (1 - availability) | 0.1 % (availability 99.9 %) | 1 % | 10 |
 //!
 //! The overall score is `100 × Σ wᵢ·scoreᵢ / Σ wᵢ` over the metrics that were measured (a
 //! missing metric neither helps nor hurts), rounded to one decimal, and the status follows
@@ -44,6 +45,8 @@ pub struct ScoreTargets {
     pub memory_usage: f64,
     /// CPU usage target, 0..1.
     pub cpu_usage: f64,
+    /// Availability target, 0..1 (higher is better): the guide's uptime > 99.9 %.
+    pub availability: f64,
 }
 
 perfkit_core::maps_only!(ScoreTargets);
@@ -56,6 +59,7 @@ impl Default for ScoreTargets {
             cache_hit_rate: 0.80,
             memory_usage: 0.70,
             cpu_usage: 0.60,
+            availability: 0.999,
         }
     }
 }
@@ -155,7 +159,8 @@ type ScoredMetric = (Metric, fn(f64) -> f64, f64, f64, f64);
 #[must_use]
 pub fn score(snapshot: &MetricsSnapshot, targets: &ScoreTargets) -> PerformanceScore {
     let miss_target = 1.0 - targets.cache_hit_rate;
-    let parts: [ScoredMetric; 5] = [
+    let down_target = (1.0 - targets.availability).max(1e-6);
+    let parts: [ScoredMetric; 6] = [
         (Metric::P95, |v| v, targets.p95_ms, targets.p95_ms * 3.0, 30.0),
         (Metric::ErrorRate, |v| v, targets.error_rate, targets.error_rate * 5.0, 25.0),
         (Metric::CacheHitRate, |v| 1.0 - v, miss_target, (miss_target * 2.0).min(0.99), 15.0),
@@ -167,6 +172,7 @@ pub fn score(snapshot: &MetricsSnapshot, targets: &ScoreTargets) -> PerformanceS
             15.0,
         ),
         (Metric::CpuUsage, |v| v, targets.cpu_usage, median_between(targets.cpu_usage), 15.0),
+        (Metric::Availability, |v| 1.0 - v, down_target, (down_target * 10.0).min(0.99), 10.0),
     ];
     let breakdown: Vec<MetricScore> = parts
         .iter()

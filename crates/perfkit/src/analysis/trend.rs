@@ -120,10 +120,15 @@ impl Fit {
     }
 }
 
-/// Trends of the metrics that have enough points, in [`Metric::ALL`] order.
+/// Trends of the metrics that have enough points, in [`Metric::ALL`] order. Uptime has
+/// none: it rises by construction, so its slope says nothing.
 #[must_use]
 pub fn trends(snapshots: &[MetricsSnapshot]) -> Vec<Trend> {
-    Metric::ALL.into_iter().filter_map(|metric| trend(metric, snapshots)).collect()
+    Metric::ALL
+        .into_iter()
+        .filter(|metric| *metric != Metric::Uptime)
+        .filter_map(|metric| trend(metric, snapshots))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, 
 use perfkit_cache::{
     Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
 };
+use perfkit_control::HeapAllocator;
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SysinfoProbe, SystemProbe};
@@ -19,9 +20,10 @@ use tokio::sync::broadcast;
 use super::state::ServiceState;
 use super::{EVENT_CAPACITY, Inner, Parts, PerformanceService, ServiceConfig, lock};
 use crate::PerfkitError;
-use crate::adapters::{CacheController, ProcessMemoryControl};
+use crate::adapters::{CacheController, ProcessMemoryControl, SystemHeap};
 use crate::cache_collector::CacheStatsCollector;
 use crate::database::{QueryPlanner, RecorderStatements};
+use crate::heap_collector::HeapCollector;
 use crate::host_collector::HostCollector;
 use crate::indicators::{self, HealthCheckOptions, HealthIndicator, Indicator};
 use crate::runtime_collector::RuntimeCollector;
@@ -45,6 +47,7 @@ pub struct PerformanceServiceBuilder {
     connections: Option<ConnectionRegistry>,
     cache_control: Option<Arc<dyn CacheControl>>,
     memory_control: Option<Arc<dyn MemoryControl>>,
+    heap: Option<Arc<dyn HeapAllocator>>,
     connection_control: Option<Arc<dyn ConnectionControl>>,
     queue_control: Option<Arc<dyn QueueControl>>,
     coordination: Option<Arc<dyn Coordination>>,
@@ -185,6 +188,16 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// The allocator this process runs on (default: [`SystemHeap`], glibc's malloc where
+    /// there is one). A binary with its own `#[global_allocator]` gives its own here, at
+    /// start-up: the memory action releases through it, and its heap figures are in
+    /// `/metrics/system`, the memory profile and the exposition.
+    #[must_use]
+    pub fn heap_allocator(mut self, heap: Arc<dyn HeapAllocator>) -> Self {
+        self.heap = Some(heap);
+        self
+    }
+
     /// What the optimizer acts on for connections (default: the connection registry).
     #[must_use]
     pub fn connection_control(mut self, control: Arc<dyn ConnectionControl>) -> Self {
@@ -275,6 +288,7 @@ impl PerformanceServiceBuilder {
         let registry_owns_connections = self.connection_control.is_none();
         let connection_control: Arc<dyn ConnectionControl> =
             self.connection_control.unwrap_or_else(|| Arc::new(connections.clone()));
+        let heap: Arc<dyn HeapAllocator> = self.heap.unwrap_or_else(|| Arc::new(SystemHeap));
         let controls = Controls {
             cache: Some(
                 self.cache_control
@@ -285,6 +299,7 @@ impl PerformanceServiceBuilder {
                 Arc::new(ProcessMemoryControl::new(
                     Arc::clone(&probe),
                     Some(Arc::clone(&cache_admin)),
+                    Arc::clone(&heap),
                 ))
             })),
             queue: self.queue_control.clone(),
@@ -323,6 +338,7 @@ impl PerformanceServiceBuilder {
             .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
             .map_err(setup_error)?;
         registry.register(Box::new(RuntimeCollector::new()?)).map_err(setup_error)?;
+        registry.register(Box::new(HeapCollector::new(Arc::clone(&heap))?)).map_err(setup_error)?;
         registry
             .register(Box::new(HostCollector::new(
                 registry_owns_connections.then(|| connections.clone()),
@@ -349,6 +365,7 @@ impl PerformanceServiceBuilder {
                 slow_operations,
                 pool: self.pool,
                 planner: self.planner,
+                heap,
             },
             clock,
             reserved_cache,

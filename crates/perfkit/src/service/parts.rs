@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use perfkit_alerting::AlertEngine;
 use perfkit_cache::{Cache, CacheAdmin, Coordination};
+use perfkit_control::HeapAllocator;
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
 use perfkit_optimizer::{Optimizer, PoolControl};
@@ -59,6 +60,8 @@ pub struct Parts {
     pub pool: Option<Arc<dyn PoolControl>>,
     /// Explains measured statements, when the host gave a planner (PostgreSQL).
     pub planner: Option<Arc<dyn QueryPlanner>>,
+    /// The allocator the process runs on: heap figures, and the memory action's release.
+    pub heap: Arc<dyn HeapAllocator>,
 }
 
 impl std::fmt::Debug for Parts {

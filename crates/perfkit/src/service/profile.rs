@@ -1,7 +1,8 @@
 //! The periodic memory profile: one log line with what the process holds and where perfkit's
-//! own memory goes (process RSS, cache bytes and keys, history size, recorder tables,
+//! own memory goes (process RSS, the allocator's heap figures, cache bytes and keys, history size, recorder tables,
 //! slow-operation names), so a leak or a cache outgrowing its budget shows in the logs.
 
+use perfkit_control::HeapFigures;
 use serde::Serialize;
 
 use super::readout::Readout;
@@ -14,6 +15,8 @@ pub struct MemoryProfile {
     /// The process's resident set size at the latest collection, in bytes (`None` before
     /// one, or when the probe failed).
     pub rss_bytes: Option<u64>,
+    /// The allocator's name and its heap figures now (`HeapAllocator::figures`).
+    pub heap: HeapFigures,
     /// Bytes the application's cache holds, by its own count.
     pub cache_bytes: u64,
     /// Keys the application's cache holds.
@@ -41,6 +44,9 @@ impl PerformanceService {
         tracing::info!(
             target: "perfkit::memory",
             rss_bytes = profile.rss_bytes,
+            allocator = profile.heap.allocator,
+            heap_allocated_bytes = profile.heap.allocated_bytes,
+            heap_resident_bytes = profile.heap.resident_bytes,
             cache_bytes = profile.cache_bytes,
             cache_keys = profile.cache_keys,
             history_len = profile.history_len,
@@ -70,6 +76,7 @@ impl Readout<'_> {
         };
         MemoryProfile {
             rss_bytes,
+            heap: parts.heap.figures(),
             cache_bytes: cache.bytes,
             cache_keys: cache.keys,
             history_len,

@@ -8,8 +8,9 @@ mod dashboard;
 mod system;
 
 use perfkit::PerformanceService;
-use perfkit::analysis::{PerformanceScore, score};
-use perfkit::core::MetricsSnapshot;
+use perfkit::analysis::{PerformanceScore, TargetCheck, score, targets_met};
+use perfkit::core::{MetricsSnapshot, Timestamp};
+use perfkit::metrics::IntervalSpan;
 use perfkit::optimizer::Recommendation;
 use serde::Serialize;
 
@@ -29,6 +30,15 @@ pub(crate) struct Summary {
     pub(crate) snapshot: Option<MetricsSnapshot>,
     /// Score and status of that snapshot.
     pub(crate) score: PerformanceScore,
+    /// The guide's targets judged on that snapshot, each with its value and its line.
+    pub(crate) targets: Vec<TargetCheck>,
+    /// The interval the snapshot's interval figures cover (the last one the collector
+    /// closed): requests made since its end show in the next snapshot, not this one.
+    /// `None` before the first collection.
+    pub(crate) interval: Option<IntervalSpan>,
+    /// When the next interval closes (the next scheduled collection); `None` when the
+    /// schedule is not running.
+    pub(crate) next_close_at: Option<Timestamp>,
     /// Alerts firing now.
     pub(crate) active_alerts: usize,
     /// The most urgent recommendations.
@@ -41,14 +51,24 @@ impl Summary {
         let mut top_recommendations = recommendations(service).await;
         top_recommendations.truncate(TOP_RECOMMENDATIONS);
         let targets = &service.config().targets;
-        let score = match &snapshot {
-            Some(snapshot) => score(snapshot, targets),
-            // Nothing measured yet: every figure is missing, and so is the score.
-            None => score(&MetricsSnapshot::empty(perfkit::core::Timestamp::UNIX_EPOCH), targets),
+        // Nothing measured yet: every figure is missing, and so are the score and targets.
+        let judged = match &snapshot {
+            Some(snapshot) => snapshot,
+            None => &MetricsSnapshot::empty(Timestamp::UNIX_EPOCH),
         };
+        let status = service.readout().status();
+        let next_close_at =
+            status.last_collection.or(status.started_at).filter(|_| status.running).map(|last| {
+                let every = service.config().collect_interval.as_millis();
+                let every = i64::try_from(every).unwrap_or(i64::MAX);
+                Timestamp::from_unix_millis(last.as_unix_millis().saturating_add(every))
+            });
         Summary {
+            interval: snapshot.as_ref().map(|_| service.recorder().reported_interval()),
+            next_close_at,
+            score: score(judged, targets),
+            targets: targets_met(judged, targets),
             snapshot,
-            score,
             active_alerts: service.parts().alerts.active_alerts().len(),
             top_recommendations,
         }
@@ -76,7 +96,7 @@ impl MetricsView {
 /// `None` when the probe fails.
 pub(crate) fn system_metrics(service: &PerformanceService) -> Option<SystemView> {
     match service.parts().probe.sample() {
-        Ok(system) => Some(SystemView::of(system)),
+        Ok(system) => Some(SystemView::of(system, &*service.parts().heap)),
         Err(error) => {
             tracing::warn!(%error, "system probe failed");
             None

@@ -1,7 +1,9 @@
-//! `/metrics/system`: the probe's figures of the machine and this process, with the tokio
-//! runtime's beside them, each from its owner.
+//! `/metrics/system`: the probe's figures of the machine and this process, the allocator's
+//! heap figures in the process section, and the tokio runtime's beside them, each from its
+//! owner.
 
 use perfkit::RuntimeFigures;
+use perfkit::control::HeapAllocator;
 use perfkit::metrics::SystemMetrics;
 use serde::Serialize;
 
@@ -18,7 +20,10 @@ pub(crate) struct SystemView {
 }
 
 impl SystemView {
-    pub(crate) fn of(probe: SystemMetrics) -> SystemView {
+    /// The probe's figures, with the allocator's heap figures (`heap`, read now) in the
+    /// process section.
+    pub(crate) fn of(mut probe: SystemMetrics, heap: &dyn HeapAllocator) -> SystemView {
+        probe.process.heap = Some(heap.figures());
         SystemView { probe, runtime: RuntimeFigures::read() }
     }
 }
