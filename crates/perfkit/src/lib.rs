@@ -73,6 +73,7 @@ pub mod database;
 mod error;
 mod events;
 mod history;
+mod host_cache_collector;
 mod host_collector;
 mod indicators;
 pub mod metrics_facade;
