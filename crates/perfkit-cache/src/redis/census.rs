@@ -216,10 +216,7 @@ impl RedisCache {
 /// `[cursor, [key, ...]]`.
 fn scan_reply(reply: Value) -> Option<(String, Vec<Key>)> {
     let Value::Array(mut parts) = reply else { return None };
-    let keys = match parts.pop()? {
-        Value::Array(keys) => keys,
-        _ => return None,
-    };
+    let Value::Array(keys) = parts.pop()? else { return None };
     let cursor = parts.pop()?.as_string()?;
     let keys = keys.into_iter().filter_map(|key| key.as_bytes().map(Key::from)).collect();
     Some((cursor, keys))
