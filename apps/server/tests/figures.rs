@@ -14,6 +14,15 @@ use reqwest::Client;
 use serde_json::Value;
 use support::Server;
 
+/// The value of the sample of `family` whose labels include `label` (`prefix="demo:posts:"`).
+fn labelled(exposition: &str, family: &str, label: &str) -> Option<f64> {
+    exposition.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let (name_and_labels, value) = line.rsplit_once(' ')?;
+        let (name, labels) = name_and_labels.split_once('{')?;
+        (name == family && labels.contains(label)).then(|| value.parse().ok()).flatten()
+    })
+}
+
 /// The value of the first sample of `family` in a text exposition (any labels).
 fn sample(exposition: &str, family: &str) -> Option<f64> {
     exposition.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
@@ -67,6 +76,34 @@ async fn one_scrape_after_a_burst_agrees_with_the_cache_stats() {
     assert_eq!(sample(&exposition, "cache_hit_rate"), stats["hitRate"].as_f64());
     assert_eq!(sample(&exposition, "cache_hit_rate"), Some(BURST_HIT_RATE));
     assert_eq!(sample(&exposition, "perfkit_cache_keys"), stats["keys"].as_f64());
+    assert_eq!(sample(&exposition, "perfkit_cache_bytes"), stats["bytes"].as_f64());
+
+    // Per key prefix (depth 2: `demo:posts:`), the same figures on every surface. The
+    // dashboard's cache panel reads its document's `cache`.
+    let dashboard = get_json(&client, &server, "/api/performance/dashboard").await;
+    let cache = &dashboard["cache"];
+    let posts = |stats: &Value| {
+        stats["prefixes"].as_array().unwrap().iter().find(|p| p["prefix"] == "demo:posts:").cloned()
+    };
+    let from_stats = posts(&stats).unwrap_or_else(|| panic!("no demo:posts: prefix: {stats}"));
+    assert_eq!(posts(cache), Some(from_stats.clone()), "{cache}");
+    // Every demo read is a `demo:posts:page:` key (the pages and their post count).
+    assert_eq!(from_stats["hits"], BURST_HITS, "{from_stats}");
+    assert_eq!(from_stats["misses"], BURST_MISSES, "{from_stats}");
+    assert_eq!(from_stats["keys"], 9, "{from_stats}");
+    let label = r#"prefix="demo:posts:""#;
+    for (family, field) in [
+        ("perfkit_cache_prefix_hits_total", "hits"),
+        ("perfkit_cache_prefix_misses_total", "misses"),
+        ("perfkit_cache_prefix_keys", "keys"),
+        ("perfkit_cache_prefix_hit_rate", "hitRate"),
+    ] {
+        assert_eq!(labelled(&exposition, family, label), from_stats[field].as_f64(), "{family}");
+    }
+    for field in ["hits", "misses", "keys", "bytes", "estimated"] {
+        assert_eq!(cache[field], stats[field], "{field}");
+    }
+    assert_eq!(cache["hostCaches"], stats["hostCaches"]);
 }
 
 #[tokio::test]

@@ -19,13 +19,23 @@ function renderCache() {
     fill("cache-stats", ...detail("Cache", "not reachable"));
     return;
   }
+  // Keys and bytes are the namespace's own; on Redis they are counted by a background scan.
+  const counting = cache.count && !cache.count.complete ? ", first count under way" : "";
+  const estimate = cache.estimated ? ` (estimated${counting})` : "";
+  const server = cache.server;
+  // A prefix ends with ":" and stands for its keys; "(none)" and "(other)" are buckets.
+  const pattern = (prefix) => (prefix.endsWith(":") ? `${prefix}*` : prefix);
+  const reads = (figures) => `${percent(figures.hitRate)} of ${count(figures.hits + figures.misses)} reads`;
   fill(
     "cache-stats",
     ...detail("Backend", `${cache.backend}${cache.connected ? "" : " (disconnected)"}`),
     ...detail("Hit rate", `${percent(cache.hitRate)} (${count(cache.hits)} hits, ${count(cache.misses)} misses)`),
-    ...detail("Keys", `${count(cache.keys)} · ${bytes(cache.bytes)}`),
+    ...detail("Keys", `${count(cache.keys)} · ${bytes(cache.bytes)}${estimate}`),
+    ...(server ? detail("Redis server", `${count(server.dbKeys)} keys · ${bytes(server.usedMemory)}, every application's`) : []),
     ...detail("Evictions", count(cache.evictions)),
     ...detail("Errors", count(cache.errors)),
+    ...(cache.prefixes || []).slice(0, 10).flatMap((p) => detail(pattern(p.prefix), `${reads(p)} · ${count(p.keys)} keys`)),
+    ...(cache.hostCaches || []).flatMap((h) => detail(`${h.name} (host's cache)`, `${reads(h)} · ${count(h.writes)} writes`)),
   );
 }
 

@@ -159,3 +159,33 @@ async fn an_unconfigured_dashboard_shows_the_first_series_and_a_long_list_is_ref
             if count == perfkit_axum::MAX_BUSINESS_METRICS + 1
     ));
 }
+
+/// A host's own cache, reported in one call a read, shows beside perfkit's cache with the
+/// same figures in `/cache/stats`, `/dashboard` and the exposition.
+#[tokio::test]
+async fn a_host_cache_is_shown_beside_the_cache_with_one_set_of_figures() {
+    let (service, app) = support::app().await;
+    let lru = service.host_cache("session-lru");
+    for hit in [true, true, true, false] {
+        lru.record_read(hit);
+    }
+    lru.record_write();
+
+    let stats = send(&app, Call::get(&path("/cache/stats"))).await.json();
+    let dashboard = send(&app, Call::get(&path("/dashboard"))).await.json();
+    let exposition = send(&app, Call::get(&path("/metrics/prometheus"))).await.text();
+    let expected = json!([{
+        "name": "session-lru", "hits": 3, "misses": 1, "hitRate": 0.75, "writes": 1
+    }]);
+    assert_eq!(stats["hostCaches"], expected, "{stats}");
+    assert_eq!(dashboard["cache"]["hostCaches"], expected);
+    assert_eq!(stats["backend"], "memory", "perfkit's own cache stays at the top level");
+    for line in [
+        r#"perfkit_host_cache_hits_total{cache="session-lru"} 3"#,
+        r#"perfkit_host_cache_misses_total{cache="session-lru"} 1"#,
+        r#"perfkit_host_cache_writes_total{cache="session-lru"} 1"#,
+        r#"perfkit_host_cache_hit_rate{cache="session-lru"} 0.75"#,
+    ] {
+        assert!(exposition.lines().any(|l| l == line), "{line} missing:\n{exposition}");
+    }
+}

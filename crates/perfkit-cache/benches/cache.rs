@@ -7,6 +7,9 @@
 //!   eviction listener `MemoryCache` needs to count size evictions exactly: once a listener
 //!   is installed moka takes a per-key lock and notifies on every overwrite, so this line
 //!   shows how much of `memory_set/perfkit` is moka's listener cost rather than ours.
+//! - `memory_get/perfkit_no_prefixes`, `memory_set/perfkit_no_prefixes`: `MemoryCache` with
+//!   per-prefix figures off (`KeyPrefixConfig { depth: 0, .. }`), beside `perfkit` (on, the
+//!   default): what counting reads and TTLs per key prefix costs a hit and a write.
 //! - `memory_get_5k`: a 5 KB answer (the demo's page size) read with `MemoryCache::get_shared`
 //!   (`perfkit_shared`, the stored bytes shared, not copied) and with `get` (`perfkit_copy`),
 //!   beside raw moka holding `Bytes` (`moka_bytes`: what a user who wanted reads without a
@@ -37,7 +40,7 @@ use fred::prelude::{Expiration, KeysInterface, Value};
 use futures::future::join_all;
 use moka::notification::RemovalCause;
 use perfkit_cache::{
-    Bytes, Cache, CacheAdmin, MemoryCache, MemoryConfig, NearCacheConfig, RedisCache, RedisConfig,
+    Bytes, Cache, CacheAdmin, KeyPrefixConfig, MemoryCache, MemoryConfig, NearCacheConfig, RedisCache, RedisConfig,
     TieredCache,
 };
 use perfkit_testing::RedisServer;
@@ -112,11 +115,14 @@ fn memory(c: &mut Criterion) {
     let rt = runtime();
     let keys = keys();
     let ours = MemoryCache::new(MemoryConfig::default());
+    let no_prefixes = KeyPrefixConfig { depth: 0, ..KeyPrefixConfig::default() };
+    let flat = MemoryCache::new(MemoryConfig { key_prefixes: no_prefixes, ..MemoryConfig::default() });
     let moka = raw_moka();
     let moka_listener = raw_moka_with_listener();
     rt.block_on(async {
         for key in &keys {
             ours.set(key, VALUE, Some(TTL)).await.unwrap();
+            flat.set(key, VALUE, Some(TTL)).await.unwrap();
             moka.insert(key.clone(), VALUE.to_vec());
             moka_listener.insert(key.clone(), VALUE.to_vec());
         }
@@ -127,6 +133,9 @@ fn memory(c: &mut Criterion) {
     group.bench_function("perfkit", |b| {
         b.to_async(&rt).iter(|| async { black_box(ours.get(next(&keys, &cursor)).await.unwrap()) });
     });
+    group.bench_function("perfkit_no_prefixes", |b| {
+        b.to_async(&rt).iter(|| async { black_box(flat.get(next(&keys, &cursor)).await.unwrap()) });
+    });
     group.bench_function("moka", |b| {
         b.iter(|| black_box(moka.get(next(&keys, &cursor))));
     });
@@ -136,6 +145,10 @@ fn memory(c: &mut Criterion) {
     group.bench_function("perfkit", |b| {
         b.to_async(&rt)
             .iter(|| async { ours.set(next(&keys, &cursor), VALUE, Some(TTL)).await.unwrap() });
+    });
+    group.bench_function("perfkit_no_prefixes", |b| {
+        b.to_async(&rt)
+            .iter(|| async { flat.set(next(&keys, &cursor), VALUE, Some(TTL)).await.unwrap() });
     });
     group.bench_function("moka", |b| {
         b.iter(|| moka.insert(next(&keys, &cursor).to_owned(), VALUE.to_vec()));

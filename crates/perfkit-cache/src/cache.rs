@@ -118,7 +118,8 @@ pub trait CacheAdmin: Send + Sync + fmt::Debug {
     /// before the first); `connected` and the breaker state are current.
     fn counters(&self) -> CacheStats;
 
-    /// The figures after a refresh: for Redis, asks the server (`INFO`) and keeps its answer
+    /// The figures after a refresh: for Redis, asks the server (`INFO`), takes one bounded
+    /// step of the namespace's key count (at most one per `count_interval`), and keeps both
     /// for [`counters`](Self::counters); for memory, the same as `counters`.
     async fn stats(&self) -> CacheStats;
 

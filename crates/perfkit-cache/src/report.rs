@@ -30,7 +30,8 @@ pub struct OptimizeReport {
     pub duration_ms: u64,
 }
 
-/// Keys and bytes held, as the backend counts them (see [`CacheStats`](crate::CacheStats)).
+/// Keys and bytes held, as the backend counts them (see [`CacheStats`](crate::CacheStats)):
+/// for Redis, before is the namespace count's, after this run's own scan of the namespace.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::BreakerState;
+use crate::{BreakerState, KeyPrefixStats};
 
 /// Which kind of backend produced the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,10 +31,24 @@ pub struct CacheStats {
     pub misses: u64,
     /// `hits / (hits + misses)`, 0 before any read.
     pub hit_rate: f64,
-    /// Keys held: exact for memory; for Redis, the keys of the selected database.
+    /// Keys of the application's part of the namespace (perfkit's reserved keys and other
+    /// applications' keys never counted): exact for memory; for Redis, counted by a bounded
+    /// `SCAN` of every primary (see [`count`](Self::count)).
     pub keys: u64,
-    /// Bytes held: keys plus stored frames for memory; `used_memory` for Redis.
+    /// Bytes those keys hold: keys plus stored frames for memory; for Redis, the average
+    /// `MEMORY USAGE` of the sampled keys times `keys`. Redis's own `used_memory` is
+    /// [`server`](Self::server)'s.
     pub bytes: u64,
+    /// Whether `keys` and `bytes` are estimates (Redis) rather than exact (memory).
+    #[serde(default)]
+    pub estimated: bool,
+    /// How a Redis cache counted `keys` and `bytes`; absent for memory and before the first
+    /// count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<NamespaceCount>,
+    /// Hits, misses and keys per key prefix, most read first (empty when prefixes are off).
+    #[serde(default)]
+    pub prefixes: Vec<KeyPrefixStats>,
     /// Entries evicted to respect the size limit (for Redis, the server's `evicted_keys`).
     pub evictions: u64,
     /// Operations that failed (backend errors, timeouts, calls refused by the breaker).
@@ -82,7 +96,26 @@ pub struct NearCacheStats {
     pub tracking: bool,
 }
 
-/// Figures from the Redis server's `INFO`: the whole server, not only our namespace.
+/// How a Redis cache counts its namespace: `SCAN MATCH <namespace>*` over every primary, at
+/// most [`count_pages_per_step`](crate::RedisConfig::count_pages_per_step) pages per
+/// refresh, with `MEMORY USAGE` read for a sample of each page's keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceCount {
+    /// Whether the figures are a finished pass over every primary; false until the first
+    /// pass finishes (the figures are then the pass so far: a lower bound).
+    pub complete: bool,
+    /// Passes finished since start-up.
+    pub passes: u64,
+    /// Keys whose `MEMORY USAGE` the pass read.
+    pub bytes_sampled: u64,
+    /// Primaries counted (1 outside a cluster).
+    pub primaries: u32,
+}
+
+/// Figures from the Redis server's `INFO`: the whole server, not only our namespace, summed
+/// over every primary of a cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -99,8 +132,11 @@ pub struct RedisServerStats {
     pub used_memory: u64,
     /// `maxmemory` in bytes (0: no limit).
     pub maxmemory: u64,
-    /// Keys in the selected database (`dbN:keys=`).
+    /// Keys in the selected database (`dbN:keys=`), every application's.
     pub db_keys: u64,
+    /// Servers whose `INFO` is summed here: the primaries of a cluster, else 1.
+    #[serde(default)]
+    pub primaries: u32,
 }
 
 /// The counters a backend keeps itself; lock-free so the hot path stays cheap.
@@ -146,6 +182,9 @@ impl Counters {
             hit_rate,
             keys: 0,
             bytes: 0,
+            estimated: false,
+            count: None,
+            prefixes: Vec::new(),
             evictions: self.evictions.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             connected: true,

@@ -5,7 +5,7 @@
 //!
 //! | trait | what it reaches | figures |
 //! |---|---|---|
-//! | [`CacheControl`] | a cache: compact, evict a prefix | [`CacheFigures`] |
+//! | [`CacheControl`] | a cache: compact, evict a prefix | [`CacheFigures`], [`CachePrefixFigures`] |
 //! | [`ConnectionControl`] | client connections: count, close idle ones | [`ConnectionCounts`] |
 //! | [`MemoryControl`] | the process's memory: measure, release | [`MemoryUsage`] |
 //! | [`QueueControl`] | a job queue: length, resize its workers | |
@@ -79,7 +79,7 @@ mod pool;
 mod queue;
 mod statements;
 
-pub use cache::{CacheControl, CacheFigures};
+pub use cache::{CacheControl, CacheFigures, CachePrefixFigures};
 pub use connections::{ConnectionControl, ConnectionCounts};
 pub use controls::Controls;
 pub use error::{ControlError, ControlKind};

@@ -8,7 +8,9 @@
 //! [`TraceId`], [`Exemplar`] and [`TraceUrl`] get from a figure to a trace.
 //!
 //! [`duration`] is the one form durations take in configuration, and [`map_only`] keeps a
-//! config struct from being read out of a sequence.
+//! config struct from being read out of a sequence. [`BoundedTable`] is the one capped,
+//! lock-free name table behind every bounded label set (the recorder's routes, the cache's key
+//! prefixes, host caches).
 //!
 //! This crate does no I/O and has no async code: it is vocabulary only, and stays small so
 //! that everything can depend on it.
@@ -28,6 +30,7 @@
 //! assert_eq!(clock.now().duration_since(snapshot.timestamp), Duration::from_secs(30));
 //! ```
 
+mod bounded_table;
 mod business;
 mod clock;
 pub mod duration;
@@ -38,6 +41,7 @@ mod snapshot;
 mod timestamp;
 mod trace;
 
+pub use bounded_table::BoundedTable;
 pub use business::{
     BusinessSeries, MAX_NAME_LEN, SeriesAggregation, SeriesKind, SeriesSelector,
     is_valid_label_name, is_valid_metric_name,

@@ -58,7 +58,6 @@ mod slow_log;
 mod slow_operations;
 mod statement_series;
 mod summarize;
-mod table;
 mod totals;
 mod window;
 

@@ -24,7 +24,7 @@ use crate::shard::{CachePadded, stripe_count, thread_stripe};
 use crate::slow_log::SlowLog;
 use crate::statement_series::{StatementCounts, StatementSeries, statement_id};
 use crate::summarize::{coarse_quantile_millis, latency_summary, mean_millis, ratio};
-use crate::table::BoundedTable;
+use perfkit_core::BoundedTable;
 use crate::totals::Totals;
 use crate::window::Window;
 use crate::{MetricsError, OwnTraffic, RecorderConfig};

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use perfkit_control::{PoolFigures, StatementSummary};
+use perfkit_control::{CachePrefixFigures, PoolFigures, StatementSummary};
 use perfkit_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,9 @@ pub struct Observed {
     /// The measured statements; empty without a statement source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statements: Vec<StatementSummary>,
+    /// The cache's figures per key prefix; empty without a cache control or prefixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_prefixes: Vec<CachePrefixFigures>,
 }
 
 impl CheckHistory {

@@ -227,6 +227,11 @@ impl Optimizer {
         {
             observed.statements = source.statements();
         }
+        if let Some(cache) =
+            self.controls.cache.as_ref().filter(|_| config.cache_optimization.enabled)
+        {
+            observed.cache_prefixes = cache.prefixes();
+        }
         let connections_on = config.connection_optimization.enabled;
         if let Some(connections) = self.controls.connections.as_ref().filter(|_| connections_on) {
             match connections.counts(config.connection_optimization.idle_timeout).await {

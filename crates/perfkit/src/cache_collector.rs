@@ -6,6 +6,8 @@
 //! makes one). The cache crate stays free of any metrics dependency: this collector is the
 //! orchestrator's. A near cache (`TieredCache`) adds its front's figures
 //! (`perfkit_cache_front_*`, and hits split by tier); other caches leave those families out.
+//! Keys and bytes are the namespace's own (`CacheStats::keys`); a Redis server's whole-server
+//! figures are `perfkit_cache_server_*`. Per key prefix: `perfkit_cache_prefix_*{prefix}`.
 
 use std::sync::Arc;
 
@@ -62,6 +64,29 @@ const TIER_HITS: (&str, &str) = (
     "Cache reads that hit, by the tier that answered (near cache only).",
 );
 
+/// The Redis server's own figures (`CacheStats::server`: every application's, summed over
+/// the primaries), kept apart from the namespace's keys and bytes.
+const SERVER_FAMILIES: &[(&str, &str, bool)] = &[
+    (
+        "perfkit_cache_server_used_memory_bytes",
+        "The Redis server's used_memory, every application's (summed over a cluster's primaries).",
+        false,
+    ),
+    (
+        "perfkit_cache_server_keys",
+        "Keys in the Redis database, every application's (summed over a cluster's primaries).",
+        false,
+    ),
+];
+
+/// Per key prefix (`CacheStats::prefixes`), labelled with the backend and the prefix.
+const PREFIX_FAMILIES: &[(&str, &str, bool)] = &[
+    ("perfkit_cache_prefix_hits_total", "Cache reads that hit, by key prefix.", true),
+    ("perfkit_cache_prefix_misses_total", "Cache reads that missed, by key prefix.", true),
+    ("perfkit_cache_prefix_hit_rate", "Hits per read by key prefix since start-up, 0..1.", false),
+    ("perfkit_cache_prefix_keys", "Keys held by key prefix (as perfkit_cache_keys counts them).", false),
+];
+
 /// The guide's name for the hit rate: hits over reads since start-up, the same figure as
 /// `/cache/stats`'s `hitRate` (0 before any read). Unlabelled, as the guide shows it.
 const HIT_RATE: (&str, &str) =
@@ -77,7 +102,13 @@ impl CacheStatsCollector {
         let descs = FAMILIES
             .iter()
             .chain(FRONT_FAMILIES)
+            .chain(SERVER_FAMILIES)
             .map(|(name, help, _)| family_desc(name, help, &["backend"]))
+            .chain(
+                PREFIX_FAMILIES
+                    .iter()
+                    .map(|(name, help, _)| family_desc(name, help, &["backend", "prefix"])),
+            )
             .chain(std::iter::once(family_desc(TIER_HITS.0, TIER_HITS.1, &["backend", "tier"])))
             .chain(std::iter::once(family_desc(HIT_RATE.0, HIT_RATE.1, &[])))
             .collect::<Result<_, _>>()
@@ -116,6 +147,36 @@ impl Collector for CacheStatsCollector {
             .map(|(family, value)| one_value(*family, &backend, value))
             .chain(std::iter::once(hit_rate.finish()))
             .collect();
+        if let Some(server) = &stats.server {
+            let values = [server.used_memory as f64, server.db_keys as f64];
+            families.extend(
+                SERVER_FAMILIES
+                    .iter()
+                    .zip(values)
+                    .map(|(family, value)| one_value(*family, &backend, value)),
+            );
+        }
+        if !stats.prefixes.is_empty() {
+            let mut builders: Vec<FamilyBuilder> = PREFIX_FAMILIES
+                .iter()
+                .map(|(name, help, counter)| {
+                    if *counter {
+                        FamilyBuilder::counter(name, help)
+                    } else {
+                        FamilyBuilder::gauge(name, help)
+                    }
+                })
+                .collect();
+            for prefix in &stats.prefixes {
+                let labels = [("backend", backend.as_str()), ("prefix", prefix.prefix.as_str())];
+                let values =
+                    [prefix.hits as f64, prefix.misses as f64, prefix.hit_rate, prefix.keys as f64];
+                for (builder, value) in builders.iter_mut().zip(values) {
+                    builder.value(&labels, value);
+                }
+            }
+            families.extend(builders.into_iter().map(FamilyBuilder::finish));
+        }
         if let Some(near) = &stats.near {
             let values = [
                 near.invalidations as f64,

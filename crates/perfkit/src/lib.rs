@@ -74,6 +74,7 @@ mod error;
 mod events;
 mod heap_collector;
 mod history;
+mod host_cache_collector;
 mod host_collector;
 mod indicators;
 pub mod metrics_facade;

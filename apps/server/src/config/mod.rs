@@ -28,6 +28,8 @@
 //! nearCache = true            # with redisUrl: a local front over Redis (--no-near-cache)
 //! nearCacheMaxBytes = 33554432
 //! nearCacheTtl = "10s"        # the longest a key stays in the front
+//! keyPrefixDepth = 2          # segments per key prefix in the per-prefix figures (0: off)
+//! maxKeyPrefixes = 64         # prefixes tracked; later ones are counted as "(other)"
 //! tlsCaFile = "ca.pem"        # rediss:// only (the `tls` feature): the CA that signed Redis's
 //! tlsCertFile = "client.pem"  # certificate, and a client certificate with its key
 //! tlsKeyFile = "client.key"
@@ -101,7 +103,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use perfkit::ServiceConfig;
 use perfkit::alerting::{InhibitRule, NotifiersConfig, RuleSet};
-use perfkit::cache::{MemoryConfig, NearCacheConfig, RedisConfig, RedisTls};
+use perfkit::cache::{KeyPrefixConfig, MemoryConfig, NearCacheConfig, RedisConfig, RedisTls};
 use perfkit::metrics::BusinessConfig;
 use perfkit::optimizer::{OptimizerConfig, OptimizerError};
 use perfkit_axum::{ApiConfig, BusinessMetric, DashboardConfig, MAX_BUSINESS_METRICS};
@@ -442,6 +444,9 @@ struct CacheSection {
     near_cache_max_bytes: u64,
     #[serde(with = "perfkit::core::duration")]
     near_cache_ttl: Duration,
+    /// Segments per key prefix (`demo:posts:` at 2); 0 turns per-prefix figures off.
+    key_prefix_depth: u8,
+    max_key_prefixes: usize,
     tls_ca_file: Option<PathBuf>,
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
@@ -540,6 +545,9 @@ impl Default for CacheSection {
             near_cache: None,
             near_cache_max_bytes: near.max_bytes,
             near_cache_ttl: near.ttl,
+            // Two: the demo's keys (and many applications') start with the app's own name.
+            key_prefix_depth: 2,
+            max_key_prefixes: KeyPrefixConfig::default().max_prefixes,
         }
     }
 }
@@ -644,6 +652,13 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         );
     }
     let default_ttl = Some(file.cache.default_ttl).filter(|ttl| !ttl.is_zero());
+    if file.cache.max_key_prefixes > 1000 {
+        bail!("cache.maxKeyPrefixes must be at most 1000, got {}", file.cache.max_key_prefixes);
+    }
+    let key_prefixes = KeyPrefixConfig {
+        depth: file.cache.key_prefix_depth,
+        max_prefixes: file.cache.max_key_prefixes,
+    };
     let cache = match chosen.redis_url {
         Some(url) => {
             if file.cache.redis_pool_size == 0 || file.cache.redis_pool_size > 256 {
@@ -667,6 +682,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
                 command_timeout: file.cache.command_timeout,
                 namespace,
                 default_ttl,
+                key_prefixes,
                 tls: RedisTls {
                     ca_file: file.cache.tls_ca_file.clone(),
                     cert_file: file.cache.tls_cert_file.clone(),
@@ -682,6 +698,7 @@ pub(crate) fn resolve(flags: Layer, env: Layer, file: FileConfig) -> Result<Sett
         None => CacheSettings::Memory(MemoryConfig {
             max_bytes: file.cache.memory_max_bytes,
             default_ttl,
+            key_prefixes,
             ..MemoryConfig::default()
         }),
     };

@@ -17,9 +17,13 @@ use perfkit_core::{Clock, SystemClock};
 
 use self::entry::{Entry, EntryExpiry};
 use self::stored_frame::StoredFrame;
+use crate::key_prefixes::{KeyPrefixes, KeyTally, count_key};
 use crate::reserved::Scope;
 use crate::stats::Counters;
-use crate::{Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, OptimizeReport, frame};
+use crate::{
+    Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, KeyPrefixConfig,
+    OptimizeReport, frame,
+};
 
 /// Settings of a [`MemoryCache`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +41,8 @@ pub struct MemoryConfig {
     /// The size limit of the separate store that holds perfkit's own keys
     /// ([`CacheAdmin::reserved`]), so they never compete with the application's for space.
     pub reserved_max_bytes: u64,
+    /// How reads and keys are counted per key prefix (`CacheStats::prefixes`).
+    pub key_prefixes: KeyPrefixConfig,
 }
 
 impl Default for MemoryConfig {
@@ -46,6 +52,7 @@ impl Default for MemoryConfig {
             default_ttl: Some(Duration::from_secs(300)),
             compression_threshold: 16 * 1024,
             reserved_max_bytes: 16 * 1024 * 1024,
+            key_prefixes: KeyPrefixConfig::default(),
         }
     }
 }
@@ -83,6 +90,8 @@ pub struct MemoryCache {
     /// every read so tests can expire entries by moving it.
     reads_check_clock: bool,
     counters: Arc<Counters>,
+    /// Reads, TTLs and keys per prefix (off on the reserved store).
+    prefixes: KeyPrefixes,
     scope: Scope,
     /// The store of perfkit's own keys, made on first use (application handle only).
     reserved: OnceLock<Arc<MemoryCache>>,
@@ -131,12 +140,17 @@ impl MemoryCache {
                 }
             })
             .build();
+        let prefixes = KeyPrefixes::new(match scope {
+            Scope::Application => config.key_prefixes,
+            Scope::Reserved => KeyPrefixConfig { depth: 0, max_prefixes: 0 },
+        });
         MemoryCache {
             store,
             config,
             clock,
             reads_check_clock,
             counters,
+            prefixes,
             scope,
             reserved: OnceLock::new(),
         }
@@ -182,12 +196,24 @@ impl MemoryCache {
                 self.counters.error();
             }
         }
+        self.prefixes.read(key, matches!(value, Ok(Some(_))));
         value
     }
 
     /// Whether an entry moka returned is still live for readers.
     fn is_live(&self, entry: &Entry) -> bool {
         !(self.reads_check_clock && entry.is_expired_at(|| self.clock.now()))
+    }
+
+    /// Keys per prefix, counted over the store (only when prefixes are tracked).
+    fn key_tally(&self) -> KeyTally {
+        let mut tally = KeyTally::new();
+        if self.prefixes.enabled() {
+            for (key, _) in &self.store {
+                count_key(&mut tally, self.prefixes.bucket(&key));
+            }
+        }
+        tally
     }
 
     fn footprint(&self) -> Footprint {
@@ -235,8 +261,9 @@ impl Cache for MemoryCache {
         self.scope.check(key)?;
         let encoded = frame::encode(value, self.config.compression_threshold);
         self.counters.saved(encoded.saved);
-        let entry =
-            Entry::new(encoded.frame.into_owned(), self.ttl_or_default(ttl), self.clock.now());
+        let ttl = self.ttl_or_default(ttl);
+        self.prefixes.wrote(key, ttl);
+        let entry = Entry::new(encoded.frame.into_owned(), ttl, self.clock.now());
         self.store.insert(key.to_owned(), entry);
         Ok(())
     }
@@ -293,6 +320,7 @@ impl Cache for MemoryCache {
             match live {
                 None => {
                     outcome = Ok(1);
+                    self.prefixes.wrote(key, ttl);
                     Op::Put(Entry::new(b"1".to_vec(), ttl, now))
                 }
                 Some(entry) => match parse_counter(&entry.frame).and_then(|n| n.checked_add(1)) {
@@ -315,6 +343,7 @@ impl CacheAdmin for MemoryCache {
         CacheStats {
             keys: footprint.keys,
             bytes: footprint.bytes,
+            prefixes: self.prefixes.figures(&self.key_tally()),
             ..self.counters.snapshot(Backend::Memory)
         }
     }

@@ -47,6 +47,7 @@ impl RedisCache {
                 self.counters.error();
             }
         }
+        self.prefixes.read(key, matches!(decoded, Ok(Some(_))));
         decoded
     }
 
@@ -94,7 +95,10 @@ impl RedisCache {
             Ok(replies) => replies,
             Err(error) => {
                 tracing::debug!(%error, "near cache read failed open");
-                keys.iter().for_each(|_| self.counters.miss());
+                for key in keys {
+                    self.counters.miss();
+                    self.prefixes.read(key, false);
+                }
                 return Ok(vec![None; keys.len()]);
             }
         };
@@ -108,11 +112,10 @@ impl RedisCache {
         Ok(values)
     }
 
-    async fn footprint(&self) -> Footprint {
-        self.server_stats()
-            .await
-            .map(|s| Footprint { keys: s.db_keys, bytes: s.used_memory })
-            .unwrap_or_default()
+    /// A read of `key` answered by a near cache's front, counted under its prefix here so
+    /// the prefix figures cover both tiers.
+    pub(crate) fn count_front_hit(&self, key: &str) {
+        self.prefixes.read(key, true);
     }
 }
 
@@ -131,6 +134,7 @@ impl Cache for RedisCache {
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
         self.scope.check(key)?;
         let frame = self.encode(value);
+        self.prefixes.wrote(key, self.write_ttl(ttl));
         let expire = self.px(ttl).map(Expiration::PX);
         self.call(
             "SET",
@@ -182,7 +186,10 @@ impl Cache for RedisCache {
                 .collect(),
             Err(error) => {
                 tracing::debug!(%error, "cache mget failed open");
-                keys.iter().for_each(|_| self.counters.miss());
+                for key in keys {
+                    self.counters.miss();
+                    self.prefixes.read(key, false);
+                }
                 Ok(vec![None; keys.len()])
             }
         }
@@ -198,6 +205,9 @@ impl Cache for RedisCache {
             return Ok(());
         }
         let expire = self.px(ttl).map(Expiration::PX);
+        for (key, _) in entries {
+            self.prefixes.wrote(key, self.write_ttl(ttl));
+        }
         // MSET cannot set a TTL: one SET PX per entry, sent together on one connection, where
         // fred's auto-pipelining writes them in a single batch.
         let client = self.writer();
@@ -217,6 +227,7 @@ impl Cache for RedisCache {
     async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError> {
         self.scope.check(key)?;
         let ttl_ms = self.px(ttl).unwrap_or(0);
+        self.prefixes.wrote(key, self.write_ttl(ttl));
         let full = self.namespace.key(key);
         match self.call("EVAL", self.writer().eval(INCREMENT_SCRIPT, full, ttl_ms)).await {
             Err(CacheError::Backend { message, .. }) if message.contains("not an integer") => {
@@ -235,23 +246,29 @@ impl CacheAdmin for RedisCache {
         stats.breaker = self.breaker().state();
         let server = self.last_server().clone();
         if let Some(server) = &server {
-            stats.keys = server.db_keys;
-            stats.bytes = server.used_memory;
             stats.evictions = server.evicted_keys;
         }
         stats.server = server;
+        let counted = self.census.counted();
+        stats.keys = counted.keys;
+        stats.bytes = counted.bytes;
+        stats.estimated = true;
+        stats.count = counted.count;
+        stats.prefixes = self.prefixes.figures(&counted.tally);
         stats
     }
 
     async fn stats(&self) -> CacheStats {
         let server = self.server_stats().await;
         *self.last_server() = server;
+        self.census.step(self).await;
         self.counters()
     }
 
     async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
         let started = Instant::now();
-        let before = self.footprint().await;
+        let counted = self.census.counted();
+        let before = Footprint { keys: counted.keys, bytes: counted.bytes };
         let default_ttl = self.px(None);
         let (mut keys_scanned, mut ttl_applied, mut namespace_bytes) = (0_u64, 0_u64, 0_u64);
         let mut pages = self.scan(self.namespace.match_prefix(""))?;
@@ -274,7 +291,15 @@ impl CacheAdmin for RedisCache {
             }
         }
         let memory_purged = self.call("MEMORY PURGE", self.pool().memory_purge()).await.is_ok();
-        let after = self.footprint().await;
+        // This run's own full scan: every key, bytes from the measured ones.
+        let measured = keys_scanned.min(self.config().memory_sample_limit);
+        let bytes = if measured == 0 {
+            0
+        } else {
+            let total = u128::from(namespace_bytes) * u128::from(keys_scanned);
+            u64::try_from(total / u128::from(measured)).unwrap_or(u64::MAX)
+        };
+        let after = Footprint { keys: keys_scanned, bytes };
         Ok(OptimizeReport {
             backend: Backend::Redis,
             before,

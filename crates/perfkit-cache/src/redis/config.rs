@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::tls::RedisTls;
-use crate::{BreakerConfig, CacheError};
+use crate::{BreakerConfig, CacheError, KeyPrefixConfig};
 
 /// Settings of a [`RedisCache`](crate::RedisCache).
 ///
@@ -30,8 +30,20 @@ pub struct RedisConfig {
     pub compression_threshold: usize,
     /// Keys asked per `SCAN` page, and so deleted per `UNLINK`.
     pub scan_batch: u32,
-    /// Keys whose `MEMORY USAGE` one `optimize` run measures at most.
+    /// Keys whose `MEMORY USAGE` one `optimize` run, or one pass of the namespace count,
+    /// measures at most.
     pub memory_sample_limit: u64,
+    /// `SCAN` pages one refresh ([`stats`](crate::CacheAdmin::stats)) reads at most to count
+    /// the namespace's keys; a pass over a large database spans several refreshes.
+    pub count_pages_per_step: u32,
+    /// Keys per `SCAN` page whose `MEMORY USAGE` the count reads; bytes are their average
+    /// times the keys counted.
+    pub count_samples_per_page: u32,
+    /// The shortest time between two steps of the count, so a client calling
+    /// `/cache/stats` in a loop cannot make it scan faster.
+    pub count_interval: Duration,
+    /// How reads and keys are counted per key prefix (`CacheStats::prefixes`).
+    pub key_prefixes: KeyPrefixConfig,
     /// When the circuit breaker opens.
     pub breaker: BreakerConfig,
     /// The files of a `rediss://` connection (CA, client certificate and key); empty: the
@@ -52,6 +64,10 @@ impl std::fmt::Debug for RedisConfig {
             .field("compression_threshold", &self.compression_threshold)
             .field("scan_batch", &self.scan_batch)
             .field("memory_sample_limit", &self.memory_sample_limit)
+            .field("count_pages_per_step", &self.count_pages_per_step)
+            .field("count_samples_per_page", &self.count_samples_per_page)
+            .field("count_interval", &self.count_interval)
+            .field("key_prefixes", &self.key_prefixes)
             .field("breaker", &self.breaker)
             .field("tls", &self.tls)
             .finish()
@@ -94,6 +110,10 @@ impl Default for RedisConfig {
             compression_threshold: 1024,
             scan_batch: 500,
             memory_sample_limit: 10_000,
+            count_pages_per_step: 64,
+            count_samples_per_page: 16,
+            count_interval: Duration::from_secs(1),
+            key_prefixes: KeyPrefixConfig::default(),
             breaker: BreakerConfig::default(),
             tls: RedisTls::default(),
         }

@@ -6,7 +6,7 @@ use crate::RedisServerStats;
 /// Reads the figures we report from the text of `INFO` (all default sections), for database
 /// `db`.
 pub(crate) fn parse_info(text: &str, db: u8) -> RedisServerStats {
-    let mut stats = RedisServerStats::default();
+    let mut stats = RedisServerStats { primaries: 1, ..RedisServerStats::default() };
     let db_prefix = format!("db{db}:");
     for line in text.lines() {
         let line = line.trim_end();
@@ -33,6 +33,20 @@ pub(crate) fn parse_info(text: &str, db: u8) -> RedisServerStats {
     stats
 }
 
+impl RedisServerStats {
+    /// Adds another primary's figures to these.
+    pub(crate) fn add(&mut self, other: &RedisServerStats) {
+        self.keyspace_hits += other.keyspace_hits;
+        self.keyspace_misses += other.keyspace_misses;
+        self.evicted_keys += other.evicted_keys;
+        self.expired_keys += other.expired_keys;
+        self.used_memory += other.used_memory;
+        self.maxmemory += other.maxmemory;
+        self.db_keys += other.db_keys;
+        self.primaries += other.primaries;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +68,7 @@ mod tests {
                 used_memory: 1_048_576,
                 maxmemory: 0,
                 db_keys: 17,
+                primaries: 1,
             }
         );
         assert_eq!(parse_info(info, 1).db_keys, 99);

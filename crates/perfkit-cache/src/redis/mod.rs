@@ -1,6 +1,7 @@
 //! The Redis backend on fred.
 
 mod cache_impl;
+mod census;
 mod config;
 mod coordination;
 mod info;
@@ -14,8 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use fred::prelude::{
-    Builder, Client, ClientLike, Config, Error as FredError, ErrorKind, KeysInterface, Pool,
-    ReconnectPolicy,
+    Builder, Client, ClientLike, ClusterInterface, Config, Error as FredError, ErrorKind,
+    KeysInterface, Pool, ReconnectPolicy,
 };
 use fred::types::Key;
 use fred::types::scan::ScanResult;
@@ -27,10 +28,12 @@ use perfkit_core::{Clock, SystemClock};
 pub use self::config::RedisConfig;
 pub use self::coordination::RedisCoordination;
 pub use self::tls::RedisTls;
+use self::census::NamespaceCensus;
+use crate::key_prefixes::KeyPrefixes;
 use crate::namespace::Namespace;
 use crate::reserved::Scope;
 use crate::stats::Counters;
-use crate::{CacheError, CircuitBreaker, RESERVED_PREFIX, RedisServerStats};
+use crate::{CacheError, CircuitBreaker, KeyPrefixConfig, RESERVED_PREFIX, RedisServerStats};
 
 type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
 
@@ -50,8 +53,11 @@ type KeyPages<'a> = BoxStream<'a, Result<ScanResult, FredError>>;
 /// `optimize` neither touches nor counts them.
 ///
 /// What the figures count: hits, misses and errors are this handle's own (reserved reads are
-/// counted on the reserved handle); keys, bytes and evictions come from the server's `INFO`
-/// and so cover the whole database: reserved keys and other applications' keys included.
+/// counted on the reserved handle); keys and bytes are the namespace's own, counted by a
+/// bounded `SCAN` of every primary a step per refresh, bytes from sampled `MEMORY USAGE`
+/// (estimates: see [`NamespaceCount`](crate::NamespaceCount)); evictions and
+/// [`server`](crate::CacheStats::server) come from `INFO`, summed over the primaries, and
+/// cover the whole server.
 ///
 /// ```no_run
 /// use perfkit_cache::{Cache, CacheAdmin, RedisCache, RedisConfig};
@@ -75,6 +81,10 @@ pub struct RedisCache {
     namespace: Namespace,
     scope: Scope,
     counters: Counters,
+    /// Reads, TTLs and keys per prefix (off on the reserved handle).
+    prefixes: KeyPrefixes,
+    /// The namespace's keys and bytes, counted a bounded step per `stats()`.
+    census: NamespaceCensus,
     /// The server's figures from the most recent `stats()`, for `counters()`.
     last_server: Mutex<Option<RedisServerStats>>,
     /// The handle on perfkit's own keys, made on first use (application handle only).
@@ -91,6 +101,8 @@ struct Link {
     writer: Option<Client>,
     config: RedisConfig,
     breaker: CircuitBreaker,
+    /// The breaker's clock, which also spaces the namespace count's steps.
+    clock: Arc<dyn Clock>,
     clustered: bool,
     db: u8,
 }
@@ -146,7 +158,7 @@ impl RedisCache {
         let pool = builder
             .build_pool(config.pool_size.max(1))
             .map_err(|error| invalid_url(&config, &error))?;
-        let breaker = CircuitBreaker::new(config.breaker, clock);
+        let breaker = CircuitBreaker::new(config.breaker, Arc::clone(&clock));
         match start_up::probe(&fred_config, config.connect_timeout).await {
             start_up::Probe::Refused(why) => {
                 return Err(CacheError::InvalidConfig(format!(
@@ -170,16 +182,22 @@ impl RedisCache {
             }
         }
         let namespace = Namespace::new(&config.namespace);
-        let link = Link { pool, writer, config, breaker, clustered, db };
+        let link = Link { pool, writer, config, breaker, clock, clustered, db };
         Ok(RedisCache::handle(Arc::new(link), namespace, Scope::Application))
     }
 
     fn handle(link: Arc<Link>, namespace: Namespace, scope: Scope) -> Self {
+        let prefixes = KeyPrefixes::new(match scope {
+            Scope::Application => link.config.key_prefixes,
+            Scope::Reserved => KeyPrefixConfig { depth: 0, max_prefixes: 0 },
+        });
         RedisCache {
             link,
             namespace,
             scope,
             counters: Counters::default(),
+            prefixes,
+            census: NamespaceCensus::default(),
             last_server: Mutex::new(None),
             reserved: OnceLock::new(),
         }
@@ -274,10 +292,22 @@ impl RedisCache {
             .map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1))
     }
 
-    /// The server's figures, unless Redis is unreachable.
+    /// The server's figures, summed over every primary of a cluster, unless Redis (or one
+    /// primary) is unreachable.
     async fn server_stats(&self) -> Option<RedisServerStats> {
-        let text: String = self.call("INFO", self.pool().info(None)).await.ok()?;
-        Some(info::parse_info(&text, self.link.db))
+        if !self.clustered() {
+            let text: String = self.call("INFO", self.pool().info(None)).await.ok()?;
+            return Some(info::parse_info(&text, self.link.db));
+        }
+        let client = self.pool().next();
+        let primaries = client.cached_cluster_state()?.unique_primary_nodes();
+        let mut sum = RedisServerStats::default();
+        for primary in primaries {
+            let on_node = client.with_cluster_node(primary);
+            let text: String = self.call("INFO", on_node.info(None)).await.ok()?;
+            sum.add(&info::parse_info(&text, self.link.db));
+        }
+        Some(sum)
     }
 
     /// Starts a `SCAN MATCH pattern` (on every primary of a cluster), read page by page with

@@ -50,6 +50,7 @@ impl TieredCache {
         let value = self.front.read(key);
         if value.is_some() {
             self.front_hits.hit();
+            self.back.count_front_hit(key);
             // The read's span (CacheAside's), if one is current and declares it.
             tracing::Span::current().record("cache.front_hit", true);
         }
@@ -150,6 +151,7 @@ impl Cache for TieredCache {
             let value = self.front.read(key);
             if value.is_some() {
                 self.front_hits.hit();
+                self.back.count_front_hit(key);
             } else {
                 missing.push((i, *key, self.front.ticket(key)));
             }

@@ -48,7 +48,8 @@ const INVALIDATION_BUFFER: usize = 4096;
 ///
 /// **Figures.** `hits` counts front and back hits; [`CacheStats::near`](crate::CacheStats)
 /// has the front's own figures (front and back hits, invalidations, flushes, evictions,
-/// keys, bytes). Keys and bytes at the top level are Redis's, as for `RedisCache`.
+/// keys, bytes). Keys and bytes at the top level are the namespace's in Redis, counted as
+/// for `RedisCache`; per-prefix hits count both tiers.
 ///
 /// Needs Redis 6 or later, not in cluster mode.
 ///

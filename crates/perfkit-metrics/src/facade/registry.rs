@@ -22,7 +22,7 @@ use super::bounds::default_bounds;
 use super::names::{label_name, label_value, labels_are_clean, metric_name};
 use super::series::{CounterSeries, GaugeSeries, HistogramSeries, bucket_quantile};
 use super::thread_cache;
-use crate::table::BoundedTable;
+use perfkit_core::BoundedTable;
 
 /// The label that marks a name's overflow series, which holds every label set past the cap.
 pub const OVERFLOW_LABEL: &str = "perfkit_overflow";

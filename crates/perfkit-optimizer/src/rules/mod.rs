@@ -154,7 +154,7 @@ pub(crate) fn assess(
     }
     let needed = config.guardrails.stabilization_checks;
     let simple = [
-        (ActionKind::OptimizeCache, cache::trigger(snapshot, config)),
+        (ActionKind::OptimizeCache, cache::trigger(snapshot, history, config)),
         (ActionKind::CloseIdleConnections, connections::trigger(snapshot, history, config)),
         (ActionKind::ReleaseMemory, memory::trigger(snapshot, config)),
         (ActionKind::ReportSlowQueries, queries::trigger(snapshot, history, config)),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use perfkit_cache::CacheAdmin;
-use perfkit_control::{CacheControl, CacheFigures, ControlError, ControlKind};
+use perfkit_control::{CacheControl, CacheFigures, CachePrefixFigures, ControlError, ControlKind};
 
 /// [`CacheControl`] over any [`CacheAdmin`].
 #[derive(Debug, Clone)]
@@ -43,5 +43,20 @@ impl CacheControl for CacheController {
             keys: stats.keys,
             bytes: stats.bytes,
         })
+    }
+
+    fn prefixes(&self) -> Vec<CachePrefixFigures> {
+        self.cache
+            .counters()
+            .prefixes
+            .into_iter()
+            .map(|p| CachePrefixFigures {
+                prefix: p.prefix,
+                hits: p.hits,
+                misses: p.misses,
+                keys: p.keys,
+                ttl_ms: p.ttl_ms,
+            })
+            .collect()
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
 use perfkit_cache::{
+    HostCaches,
     Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
 };
 use perfkit_control::HeapAllocator;
@@ -24,6 +25,7 @@ use crate::adapters::{CacheController, ProcessMemoryControl, SystemHeap};
 use crate::cache_collector::CacheStatsCollector;
 use crate::database::{QueryPlanner, RecorderStatements};
 use crate::heap_collector::HeapCollector;
+use crate::host_cache_collector::{HostCachesCollector, MAX_HOST_CACHES};
 use crate::host_collector::HostCollector;
 use crate::indicators::{self, HealthCheckOptions, HealthIndicator, Indicator};
 use crate::runtime_collector::RuntimeCollector;
@@ -337,6 +339,10 @@ impl PerformanceServiceBuilder {
         registry
             .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
             .map_err(setup_error)?;
+        let host_caches = Arc::new(HostCaches::new(MAX_HOST_CACHES));
+        registry
+            .register(Box::new(HostCachesCollector::new(Arc::clone(&host_caches))?))
+            .map_err(setup_error)?;
         registry.register(Box::new(RuntimeCollector::new()?)).map_err(setup_error)?;
         registry.register(Box::new(HeapCollector::new(Arc::clone(&heap))?)).map_err(setup_error)?;
         registry
@@ -357,6 +363,7 @@ impl PerformanceServiceBuilder {
                 probe,
                 cache,
                 cache_admin,
+                host_caches,
                 alerts: Arc::new(alerts),
                 optimizer: Arc::new(optimizer),
                 connections,

@@ -143,6 +143,32 @@ impl PerformanceService {
         &self.inner.parts.cache
     }
 
+    /// The handle through which the host reports a cache of its own, one that perfkit does
+    /// not own (an in-process LRU, an HTTP client's cache), under `name`: each read with
+    /// whether it hit, each write. Its figures are shown beside perfkit's own cache's, named
+    /// (`/cache/stats`'s `hostCaches`, the exposition's `perfkit_host_cache_*{cache}`, the
+    /// dashboard's cache panel). At most 32 names; reports beyond them, or under a name
+    /// longer than 64 bytes, are counted together as `(other)`. Keep the handle: it is
+    /// cheap to clone, and each call of this method looks the name up.
+    ///
+    /// ```
+    /// use perfkit::PerformanceService;
+    ///
+    /// let service = PerformanceService::builder().build()?;
+    /// let sessions = service.host_cache("session-lru");
+    /// sessions.record_read(false);
+    /// sessions.record_write();
+    /// sessions.record_read(true);
+    /// let figures = &service.parts().host_caches.stats()[0];
+    /// assert_eq!((figures.hits, figures.misses, figures.writes), (1, 1, 1));
+    /// assert!(service.parts().exporter.render()?.contains(r#"perfkit_host_cache_hits_total{cache="session-lru"} 1"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn host_cache(&self, name: &str) -> perfkit_cache::HostCache {
+        self.inner.parts.host_caches.cache(name)
+    }
+
     /// Every part: recorder, probe, cache, alerts, optimizer, connections, exposition.
     #[must_use]
     pub fn parts(&self) -> &Parts {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use perfkit_alerting::AlertEngine;
-use perfkit_cache::{Cache, CacheAdmin, Coordination};
+use perfkit_cache::{Cache, CacheAdmin, Coordination, HostCaches};
 use perfkit_control::HeapAllocator;
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
@@ -40,6 +40,10 @@ pub struct Parts {
     pub cache: Arc<dyn Cache>,
     /// The application's cache, administration and figures.
     pub cache_admin: Arc<dyn CacheAdmin>,
+    /// The figures of the host's own caches, which perfkit does not own: the host reports
+    /// each read and write (see
+    /// [`PerformanceService::host_cache`](crate::PerformanceService::host_cache)).
+    pub host_caches: Arc<HostCaches>,
     /// The alert engine the collector evaluates on each snapshot; it holds its own lock and
     /// stamps what people do (clear, replace rules, silence) with the service's clock.
     pub alerts: Arc<AlertEngine>,

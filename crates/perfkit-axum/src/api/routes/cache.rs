@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use perfkit::PerfkitError;
-use perfkit::cache::{CacheStats, OptimizeReport};
+use perfkit::cache::OptimizeReport;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::auth::{Admin, Reader};
 use crate::api::refusals::{AdminRefusals, ReadRefusals};
 use crate::api::state::AppState;
+use crate::api::views::CacheView;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 
@@ -37,14 +38,16 @@ pub(crate) struct Deleted {
     pattern: Option<String>,
 }
 
-/// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected.
+/// Hits, misses, hit rate, keys, bytes (the namespace's own), evictions, errors, backend,
+/// connected, per key prefix; the host's own caches beside them.
 #[utoipa::path(get, path = "/cache/stats", tag = "cache",
     responses(
-        (status = 200, description = "Cache statistics", body = perfkit::cache::CacheStats),
+        (status = 200, description = "Cache statistics", body = CacheView),
         ReadRefusals,
     ))]
-pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
-    Json(state.service.parts().cache_admin.stats().await)
+pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheView> {
+    let stats = state.service.parts().cache_admin.stats().await;
+    Json(CacheView::with(&state.service, stats))
 }
 
 /// Clears every key in the cache's own namespace, nothing else. With Redis, that namespace

@@ -2,13 +2,12 @@
 
 use perfkit::alerting::{Alert, AlertEvent};
 use perfkit::analysis::{Trend, trends};
-use perfkit::cache::CacheStats;
 use perfkit::core::MetricsSnapshot;
 use perfkit::optimizer::{Recommendation, RunRecord};
 use perfkit::{HealthReport, PerformanceService, ServiceStatus};
 use serde::Serialize;
 
-use super::{BusinessPanel, MetricsView, Summary, recommendations};
+use super::{BusinessPanel, CacheView, MetricsView, Summary, recommendations};
 use crate::api::dashboard_config::DashboardConfig;
 
 /// Snapshots the dashboard charts.
@@ -68,8 +67,8 @@ pub(crate) struct Dashboard {
     pub(crate) alerts: AlertsView,
     /// The optimizer.
     pub(crate) optimization: OptimizationView,
-    /// The cache's figures, read now.
-    pub(crate) cache: CacheStats,
+    /// The cache's figures, read now, with the host's own caches.
+    pub(crate) cache: CacheView,
     /// Health.
     pub(crate) health: HealthReport,
     /// The service itself: running, since when, its steps.
@@ -101,7 +100,7 @@ impl Dashboard {
                 recommendations: recommendations(service).await,
                 recent_runs: parts.optimizer.history(DASHBOARD_RUNS),
             },
-            cache: parts.cache_admin.counters(),
+            cache: CacheView::now(service),
             health: service.readout().health(),
             service: service.readout().status(),
             business,

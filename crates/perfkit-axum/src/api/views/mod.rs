@@ -4,6 +4,7 @@
 
 mod application;
 mod business;
+mod cache;
 mod dashboard;
 mod system;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub(crate) use application::ApplicationView;
 pub(crate) use business::BusinessPanel;
+pub(crate) use cache::CacheView;
 pub(crate) use dashboard::{AlertsView, Dashboard};
 pub(crate) use system::SystemView;
 

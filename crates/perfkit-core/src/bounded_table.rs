@@ -1,7 +1,7 @@
 //! A fixed-capacity, lock-free table from names to values, for bounded label sets.
 //!
-//! Routes, error kinds and statements come from outside (a scanner can send a million paths),
-//! so every such set has a cap, and lookups happen on the hot path, so they must not take a
+//! Routes, error kinds, statements, cache key prefixes and host cache names come from outside
+//! (a scanner can send a million paths), so every such set has a cap, and lookups happen on the hot path, so they must not take a
 //! lock that threads contend on. This table is open addressing over `OnceLock` slots: a lookup
 //! is a hash and a few acquire loads; an insert claims one of `capacity` reservations and then
 //! fills an empty slot. Entries are never removed; a reset swaps in a new table. Keys are
@@ -18,7 +18,7 @@ struct Entry<K, V> {
 }
 
 /// A table of at most `capacity` entries, keyed by string unless `K` says otherwise.
-pub(crate) struct BoundedTable<V, K = Box<str>> {
+pub struct BoundedTable<V, K = Box<str>> {
     slots: Box<[OnceLock<Entry<K, V>>]>,
     reserved: AtomicUsize,
     capacity: usize,
@@ -37,7 +37,8 @@ impl<V, K> std::fmt::Debug for BoundedTable<V, K> {
 
 impl<V, K> BoundedTable<V, K> {
     /// A table that accepts at most `capacity` keys.
-    pub(crate) fn new(capacity: usize) -> Self {
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
         // At most half full, so probe sequences stay short.
         let slot_count = (capacity.max(1) * 2).next_power_of_two();
         BoundedTable {
@@ -49,13 +50,26 @@ impl<V, K> BoundedTable<V, K> {
     }
 
     /// Number of keys in the table.
-    pub(crate) fn len(&self) -> usize {
+    #[must_use]
+    pub fn len(&self) -> usize {
         self.reserved.load(Ordering::Relaxed).min(self.capacity)
+    }
+
+    /// Whether the table holds no key.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most keys the table accepts.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// The table's own seeded hasher, for callers that hash composite keys themselves
     /// (see [`get_or_insert_hashed`](Self::get_or_insert_hashed)).
-    pub(crate) fn hasher(&self) -> &foldhash::fast::RandomState {
+    pub fn hasher(&self) -> &foldhash::fast::RandomState {
         &self.hasher
     }
 
@@ -64,7 +78,7 @@ impl<V, K> BoundedTable<V, K> {
     /// given key to the same `hash` (with [`hasher`](Self::hasher)), and `matches` must agree
     /// with key equality.
     #[inline]
-    pub(crate) fn get_or_insert_hashed(
+    pub fn get_or_insert_hashed(
         &self,
         hash: u64,
         matches: impl Fn(&K) -> bool,
@@ -124,7 +138,7 @@ impl<V, K> BoundedTable<V, K> {
     }
 
     /// Every `(key, value)` in the table, in no particular order.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
+    pub fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
         self.slots.iter().filter_map(OnceLock::get).map(|entry| (&entry.key, &entry.value))
     }
 }
@@ -133,13 +147,13 @@ impl<V> BoundedTable<V> {
     /// The value for `key`, inserting `make()` when the name is new; `None` when the name is
     /// new and the table is full.
     #[inline]
-    pub(crate) fn get_or_insert_with(&self, key: &str, make: impl FnOnce() -> V) -> Option<&V> {
+    pub fn get_or_insert_with(&self, key: &str, make: impl FnOnce() -> V) -> Option<&V> {
         let hash = self.hasher.hash_one(key);
         self.get_or_insert_hashed(hash, |stored| &**stored == key, || (key.into(), make()))
     }
 
     /// Every `(name, value)` in the table, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.entries().map(|(key, value)| (&**key, value))
     }
 }
