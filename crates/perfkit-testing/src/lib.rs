@@ -7,6 +7,8 @@
 //! variable is set, [`RedisServer::start`] uses that server instead (CI may provide one);
 //! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
 //!
+//! [`RedisCluster`] joins private nodes into a Redis Cluster (replicas too) and can fail a
+//! primary over or kill it.
 //! [`AlertmanagerServer`] does the same for Debian's `prometheus-alertmanager`.
 //! [`PostgresServer`] does the same for PostgreSQL: `initdb` into a temporary directory and
 //! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another;
@@ -36,6 +38,7 @@ mod namespace;
 #[cfg(feature = "otlp")]
 mod otlp_receiver;
 mod postgres_server;
+mod redis_cluster;
 mod redis_server;
 mod test_certificates;
 
@@ -45,5 +48,6 @@ pub use namespace::unique_namespace;
 #[cfg(feature = "otlp")]
 pub use otlp_receiver::{OtlpAnswer, OtlpReceiver, ReceivedSpan, SpanAttribute};
 pub use postgres_server::PostgresServer;
+pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 pub use test_certificates::TestCertificates;
