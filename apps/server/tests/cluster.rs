@@ -1,6 +1,6 @@
 //! perfkit-server on a Redis Cluster with its defaults: two `--demo` instances on a private
 //! cluster of three primaries start with the near cache on, serve the demo's pages from
-//! their fronts, and a clear by one instance reaches the other's front through the
+//! their fronts, list each other at `/instances`, and a clear by one instance reaches the other's front through the
 //! invalidations of every primary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -51,6 +51,18 @@ async fn two_demo_instances_on_a_cluster_keep_their_near_caches_coherent() {
     for server in [&first, &second] {
         server.wait_for_health(&client).await;
         until_tracking(&client, server).await;
+    }
+    // Announcements are keys too, spread over the primaries: each lists both.
+    for server in [&first, &second] {
+        let started = Instant::now();
+        loop {
+            let answer = server.get_json(&client, "/api/performance/instances").await;
+            if answer["instances"].as_array().is_some_and(|list| list.len() == 2) {
+                break;
+            }
+            assert!(started.elapsed() < PATIENCE, "instances never listed both: {answer}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     // Pages spread over the primaries' slots: each is a miss once, then a hit.
