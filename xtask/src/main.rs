@@ -15,6 +15,7 @@
 mod bench;
 mod chaos;
 mod ci;
+mod cluster;
 mod doc_links;
 mod fuzz;
 mod layer_only;
@@ -87,6 +88,12 @@ commands:
                  scrapes, pattern deletes, stream clients coming and going, config
                  updates); RSS, open descriptors and tokio tasks sampled, charted (SVG)
                  and checked: each grows under 5 % after the warm-up (first fifth)
+  cluster [--delay-ms 0.5] [--instances 1,2,3] [--duration S] [--connections N]
+          [--write-docs] [--no-build]
+                 a Redis Cluster (3 primaries, 3 replicas) behind a delaying proxy per
+                 node and 1..N perfkit-server --demo instances on it, near cache off and
+                 on: throughput, P95, hit rate, Redis commands per request, staleness
+                 of a writer/reader pair across instances; fails on errors under load
   schemathesis [--max-examples N] [--seed N|random]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
@@ -109,6 +116,7 @@ fn main() -> ExitCode {
         Some("bench-report") => bench::report(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
+        Some("cluster") => cluster::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("schemathesis") => schemathesis::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),

@@ -120,7 +120,7 @@ async fn a_pass_spans_refreshes_within_its_budget_and_its_interval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_cluster_every_primary_is_counted() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::start(3, 0).unwrap();
     let namespace = unique_namespace("cluster");
     let (cache, clock) = connect(config(&cluster.url(), &namespace)).await;
     write_foreign(&cache, 50).await;

@@ -7,7 +7,8 @@
 //! variable is set, [`RedisServer::start`] uses that server instead (CI may provide one);
 //! [`RedisServer::start_private`] always starts a process, for tests that must kill it.
 //!
-//! [`RedisCluster`] starts three such servers as the primaries of a Redis Cluster.
+//! [`RedisCluster`] joins private nodes into a Redis Cluster (replicas too) and can fail a
+//! primary over or kill it.
 //! [`AlertmanagerServer`] does the same for Debian's `prometheus-alertmanager`.
 //! [`PostgresServer`] does the same for PostgreSQL: `initdb` into a temporary directory and
 //! `pg_ctl` on a free loopback port, stopped on drop; `DATABASE_URL` names another;

@@ -5,12 +5,13 @@ mod cache_impl;
 mod coherence;
 mod config;
 mod front;
+mod subscribers;
 mod tracking;
 
 use std::fmt;
 use std::sync::Arc;
 
-use fred::prelude::{Client, ClientLike};
+use fred::prelude::ClientLike;
 use fred::types::RespVersion;
 use perfkit_core::{Clock, SystemClock};
 use tokio::task::JoinHandle;
@@ -19,6 +20,7 @@ use self::coherence::CoherentFront;
 pub use self::config::NearCacheConfig;
 use self::front::Front;
 pub(crate) use self::front::Remaining;
+use self::subscribers::Subscribers;
 use self::tracking::Channel;
 use crate::redis::client_builder;
 use crate::{CacheError, RedisCache, RedisConfig};
@@ -51,7 +53,13 @@ const INVALIDATION_BUFFER: usize = 4096;
 /// keys, bytes). Keys and bytes at the top level are the namespace's in Redis, counted as
 /// for `RedisCache`; per-prefix hits count both tiers.
 ///
-/// Needs Redis 6 or later, not in cluster mode.
+/// **Redis Cluster.** Tracking is set on every primary, each redirecting to a subscriber on
+/// that primary. A changed set of primaries (a failover, a node added or removed) is seen at
+/// the latest at the next heartbeat, which asks the cluster for its topology: the front is
+/// emptied and tracking set up again on the new primaries, so a front entry is at most one
+/// heartbeat (plus the cluster's own failover time) behind a write made on a new primary.
+///
+/// Needs Redis 6 or later.
 ///
 /// ```no_run
 /// use perfkit_cache::{Cache, NearCacheConfig, RedisConfig, TieredCache};
@@ -70,9 +78,9 @@ pub struct TieredCache {
     config: NearCacheConfig,
     /// Reads the front answered (the back counts its own).
     front_hits: crate::stats::Counters,
+    /// Owns the subscribers, which close when it ends (the back closes the writer with its
+    /// pool).
     channel: JoinHandle<()>,
-    /// Kept to close it on drop (the back closes the writer with its pool).
-    subscriber: Client,
 }
 
 impl fmt::Debug for TieredCache {
@@ -92,8 +100,7 @@ impl TieredCache {
     /// the front stays empty until invalidations flow.
     ///
     /// # Errors
-    /// [`CacheError::InvalidConfig`] as for [`RedisCache::connect`], and for a Redis Cluster
-    /// URL (broadcast tracking would have to be set on every primary).
+    /// [`CacheError::InvalidConfig`] as for [`RedisCache::connect`].
     pub async fn connect(redis: RedisConfig, near: NearCacheConfig) -> Result<Self, CacheError> {
         TieredCache::connect_with_clock(redis, near, Arc::new(SystemClock)).await
     }
@@ -108,35 +115,29 @@ impl TieredCache {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CacheError> {
         let mut builder = client_builder(&redis)?;
-        if builder.get_config().is_some_and(|c| c.server.is_clustered()) {
-            return Err(CacheError::InvalidConfig(format!(
-                "the near cache needs a single Redis, not the cluster at {:?}: use RedisCache",
-                redis.url
-            )));
-        }
+        let clustered = builder.get_config().is_some_and(|c| c.server.is_clustered());
         let invalid = |error: fred::error::Error| {
             CacheError::InvalidConfig(format!("redis url {:?}: {error}", redis.url))
         };
         let writer = builder.build().map_err(invalid)?;
-        // RESP3: the subscriber still answers PING and CLIENT ID while subscribed.
-        let subscriber = builder
-            .with_config(|c| c.version = RespVersion::RESP3)
-            .with_performance_config(|p| p.broadcast_channel_capacity = INVALIDATION_BUFFER)
-            .build()
-            .map_err(invalid)?;
+        builder.with_performance_config(|p| p.broadcast_channel_capacity = INVALIDATION_BUFFER);
+        let subscribers = if clustered {
+            // One subscriber per primary, made when tracking is set up (subscribers.rs).
+            Subscribers::Cluster { builder: Box::new(builder), current: Vec::new() }
+        } else {
+            // RESP3: the subscriber still answers PING and CLIENT ID while subscribed.
+            let subscriber =
+                builder.with_config(|c| c.version = RespVersion::RESP3).build().map_err(invalid)?;
+            drop(subscriber.connect());
+            Subscribers::Single(subscriber)
+        };
         drop(writer.connect());
-        drop(subscriber.connect());
         let timeout = redis.command_timeout.max(redis.connect_timeout);
         let namespace = redis.namespace.clone();
         let back = RedisCache::connect_with_writer(redis, clock, Some(writer.clone())).await?;
         let front = Arc::new(CoherentFront::new(Front::new(near.max_bytes)));
-        let channel = Channel {
-            subscriber: subscriber.clone(),
-            writer,
-            namespace,
-            heartbeat: near.heartbeat,
-            timeout,
-        };
+        let channel =
+            Channel { subscribers, writer, namespace, heartbeat: near.heartbeat, timeout };
         let channel = tokio::spawn(channel.run(Arc::clone(&front)));
         Ok(TieredCache {
             back,
@@ -144,7 +145,6 @@ impl TieredCache {
             config: near,
             front_hits: crate::stats::Counters::default(),
             channel,
-            subscriber,
         })
     }
 
@@ -170,13 +170,7 @@ impl TieredCache {
 
 impl Drop for TieredCache {
     fn drop(&mut self) {
+        // Dropping the task's future closes its subscribers.
         self.channel.abort();
-        // Stop the subscriber's reconnect loop; without a runtime it ends with it anyway.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let subscriber = self.subscriber.clone();
-            runtime.spawn(async move {
-                let _ = subscriber.quit().await;
-            });
-        }
     }
 }
