@@ -56,12 +56,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = Options::from_args(args)?;
     wrk::ensure_wrk()?;
     let profile = if options.short { "debug" } else { "release" };
-    let mut build = cargo();
-    build.args(["build", "-p", "perfkit-server"]);
-    if !options.short {
-        build.arg("--release");
+    if !options.no_build {
+        let mut build = cargo();
+        build.args(["build", "-p", "perfkit-server"]);
+        if !options.short {
+            build.arg("--release");
+        }
+        execute(&mut build).context("cannot build perfkit-server")?;
     }
-    execute(&mut build).context("cannot build perfkit-server")?;
     let machine = machine::describe();
 
     let mut redis = PrivateRedis::start()?;

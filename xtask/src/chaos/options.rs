@@ -23,6 +23,8 @@ pub(crate) struct Options {
     pub(crate) only: Vec<String>,
     /// The trace collector's faults alone, on both runtimes, with a docs section of their own.
     pub(crate) traces: bool,
+    /// Use the perfkit-server already built (as `loadtest --no-build`).
+    pub(crate) no_build: bool,
 }
 
 impl Options {
@@ -34,6 +36,7 @@ impl Options {
             write_docs: false,
             only: Vec::new(),
             traces: false,
+            no_build: false,
         };
         let mut duration_given = false;
         let mut args = args.iter();
@@ -43,6 +46,7 @@ impl Options {
                 "--short" => options.short = true,
                 "--write-docs" => options.write_docs = true,
                 "--traces" => options.traces = true,
+                "--no-build" => options.no_build = true,
                 "--connections" => {
                     options.connections = value()?.parse().context("--connections N")?;
                 }
@@ -65,7 +69,7 @@ impl Options {
                 }
                 other => bail!(
                     "unknown chaos option {other:?} (--short, --connections N, --duration S, \
-                     --only FAULT,..., --traces, --write-docs)"
+                     --only FAULT,..., --traces, --write-docs, --no-build)"
                 ),
             }
         }
