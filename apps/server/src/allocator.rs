@@ -59,15 +59,15 @@ impl HeapAllocator for Mimalloc {
 mod tests {
     use super::*;
 
+    // The release itself is tested against the real server (tests/memory_release.rs: RSS
+    // halves); here only that the figures are mimalloc's and count what is live.
     #[test]
-    fn reads_and_releases_the_heap_it_runs_on() {
+    fn reads_the_heap_it_runs_on() {
         let burst: Vec<Vec<u8>> = (0..64).map(|i| vec![i; 1 << 20]).collect();
-        let held = Mimalloc.figures().resident_bytes.unwrap();
-        assert!(held >= 64 << 20, "64 MiB live, {held} committed");
+        let held = Mimalloc.figures();
+        assert_eq!(held.allocator, "mimalloc");
+        assert!(held.resident_bytes.unwrap() >= 64 << 20, "64 MiB live: {held:?}");
         drop(burst);
         Mimalloc.release();
-        let after = Mimalloc.figures().resident_bytes.unwrap();
-        assert!(after < held, "{after} after the release, {held} before");
-        assert_eq!(Mimalloc.figures().allocator, "mimalloc");
     }
 }
