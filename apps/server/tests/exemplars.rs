@@ -151,9 +151,7 @@ fn slowest_exemplar_of(exposition: &str, route: &str) -> Option<String> {
         .lines()
         .filter(|line| line.starts_with(&prefix))
         .rev()
-        .find_map(|line| {
-            line.split_once(" # {trace_id=\"").map(|(_, rest)| rest[..32].to_owned())
-        })
+        .find_map(|line| line.split_once(" # {trace_id=\"").map(|(_, rest)| rest[..32].to_owned()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

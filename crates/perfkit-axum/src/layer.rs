@@ -239,6 +239,14 @@ impl Entered<'_> {
     }
 }
 
+/// Whether the request's tracing keeps exemplars.
+#[inline]
+fn records_exemplars(pending: Option<&Pending>) -> bool {
+    pending
+        .and_then(|pending| pending.shared.tracing.as_ref())
+        .is_some_and(RequestTracing::records_exemplars)
+}
+
 #[inline]
 fn enter(pending: Option<&Pending>) -> Option<Entered<'_>> {
     let pending = pending?;
@@ -274,13 +282,9 @@ where
         let (result, sampled) = {
             let entered = enter(this.done.as_ref());
             let result = std::task::ready!(this.inner.poll(cx));
-            let exemplars = this
-                .done
-                .as_ref()
-                .and_then(|pending| pending.shared.tracing.as_ref())
-                .is_some_and(RequestTracing::records_exemplars);
+            // Tracing off: `entered` is `None`, and nothing more is read.
             let sampled = match &entered {
-                Some(entered) if exemplars => entered.sampled_span(),
+                Some(entered) if records_exemplars(this.done.as_ref()) => entered.sampled_span(),
                 _ => None,
             };
             (result, sampled)
