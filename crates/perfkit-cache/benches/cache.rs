@@ -40,8 +40,8 @@ use fred::prelude::{Expiration, KeysInterface, Value};
 use futures::future::join_all;
 use moka::notification::RemovalCause;
 use perfkit_cache::{
-    Bytes, Cache, CacheAdmin, KeyPrefixConfig, MemoryCache, MemoryConfig, NearCacheConfig, RedisCache, RedisConfig,
-    TieredCache,
+    Bytes, Cache, CacheAdmin, KeyPrefixConfig, MemoryCache, MemoryConfig, NearCacheConfig,
+    RedisCache, RedisConfig, TieredCache,
 };
 use perfkit_testing::RedisServer;
 use tokio::runtime::Runtime;
@@ -116,7 +116,8 @@ fn memory(c: &mut Criterion) {
     let keys = keys();
     let ours = MemoryCache::new(MemoryConfig::default());
     let no_prefixes = KeyPrefixConfig { depth: 0, ..KeyPrefixConfig::default() };
-    let flat = MemoryCache::new(MemoryConfig { key_prefixes: no_prefixes, ..MemoryConfig::default() });
+    let flat =
+        MemoryCache::new(MemoryConfig { key_prefixes: no_prefixes, ..MemoryConfig::default() });
     let moka = raw_moka();
     let moka_listener = raw_moka_with_listener();
     rt.block_on(async {

@@ -123,9 +123,10 @@ impl KeyPrefixes {
         }
         Some(match prefix_of(key, self.depth) {
             None => &self.none,
-            Some(prefix) => {
-                self.table.get_or_insert_with(prefix, PrefixCounters::default).unwrap_or(&self.other)
-            }
+            Some(prefix) => self
+                .table
+                .get_or_insert_with(prefix, PrefixCounters::default)
+                .unwrap_or(&self.other),
         })
     }
 
@@ -157,7 +158,8 @@ impl KeyPrefixes {
         if self.depth == 0 {
             return Vec::new();
         }
-        let named = self.table.iter().chain([(NO_PREFIX, &self.none), (OTHER_PREFIXES, &self.other)]);
+        let named =
+            self.table.iter().chain([(NO_PREFIX, &self.none), (OTHER_PREFIXES, &self.other)]);
         let mut figures: Vec<KeyPrefixStats> = named
             .map(|(prefix, counters)| {
                 let hits = counters.hits.load(Ordering::Relaxed);
@@ -173,7 +175,9 @@ impl KeyPrefixes {
                 KeyPrefixStats { prefix: prefix.to_owned(), hits, misses, hit_rate, keys, ttl_ms }
             })
             .filter(|f| {
-                f.hits + f.misses + f.keys > 0 || f.ttl_ms.is_some() || tally.contains_key(&f.prefix)
+                f.hits + f.misses + f.keys > 0
+                    || f.ttl_ms.is_some()
+                    || tally.contains_key(&f.prefix)
             })
             .collect();
         figures.sort_by(|a, b| {

@@ -97,12 +97,12 @@ pub use coordination::{
     run_exclusive,
 };
 pub use error::{BoxError, CacheError};
+pub use host_caches::{HostCache, HostCacheStats, HostCaches, MAX_HOST_CACHE_NAME};
+pub use key_prefixes::{KeyPrefixConfig, KeyPrefixStats, NO_PREFIX, OTHER_PREFIXES};
 pub use memory::{MemoryCache, MemoryConfig};
 pub use redis::{RedisCache, RedisConfig, RedisCoordination, RedisTls};
 pub use report::{Footprint, OptimizeReport};
 pub use reserved::RESERVED_PREFIX;
-pub use host_caches::{HostCache, HostCacheStats, HostCaches, MAX_HOST_CACHE_NAME};
-pub use key_prefixes::{KeyPrefixConfig, KeyPrefixStats, NO_PREFIX, OTHER_PREFIXES};
 pub use stats::{Backend, CacheStats, NamespaceCount, NearCacheStats, RedisServerStats};
 pub use stored::{decode_stored, encode_stored};
 pub use tiered::{NearCacheConfig, TieredCache};

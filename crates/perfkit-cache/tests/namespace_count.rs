@@ -32,7 +32,13 @@ async fn connect(config: RedisConfig) -> (RedisCache, Arc<ManualClock>) {
 async fn write_foreign(cache: &RedisCache, count: usize) {
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
         let writes = chunk.iter().map(|i| {
-            cache.pool().set::<(), _, _>(format!("other-app:item:{i}"), "x".repeat(100), None, None, false)
+            cache.pool().set::<(), _, _>(
+                format!("other-app:item:{i}"),
+                "x".repeat(100),
+                None,
+                None,
+                false,
+            )
         });
         futures::future::try_join_all(writes).await.unwrap();
     }
@@ -60,7 +66,8 @@ async fn keys_and_bytes_count_the_namespace_only() {
     assert!(server_figures.db_keys > FOREIGN as u64, "the server's own figure is kept apart");
     let mut measured = 0;
     for key in ours {
-        let usage: u64 = cache.pool().memory_usage(format!("{namespace}{key}"), None).await.unwrap();
+        let usage: u64 =
+            cache.pool().memory_usage(format!("{namespace}{key}"), None).await.unwrap();
         measured += usage;
     }
     // Few keys: every one is measured, so the estimate is their sum.
@@ -82,11 +89,8 @@ async fn keys_and_bytes_count_the_namespace_only() {
 async fn a_pass_spans_refreshes_within_its_budget_and_its_interval() {
     let server = RedisServer::start_private();
     let namespace = unique_namespace("budget");
-    let config = RedisConfig {
-        count_pages_per_step: 1,
-        scan_batch: 50,
-        ..config(server.url(), &namespace)
-    };
+    let config =
+        RedisConfig { count_pages_per_step: 1, scan_batch: 50, ..config(server.url(), &namespace) };
     let (cache, clock) = connect(config).await;
     write_foreign(&cache, 2_000).await;
     for i in 0..10 {

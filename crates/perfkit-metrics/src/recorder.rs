@@ -24,10 +24,10 @@ use crate::shard::{CachePadded, stripe_count, thread_stripe};
 use crate::slow_log::SlowLog;
 use crate::statement_series::{StatementCounts, StatementSeries, statement_id};
 use crate::summarize::{coarse_quantile_millis, latency_summary, mean_millis, ratio};
-use perfkit_core::BoundedTable;
 use crate::totals::Totals;
 use crate::window::Window;
 use crate::{MetricsError, OwnTraffic, RecorderConfig};
+use perfkit_core::BoundedTable;
 
 /// Hot counters of one thread stripe.
 #[derive(Debug, Default)]

@@ -64,6 +64,7 @@ fn is_taken(run: &RunRecord, action: ActionKind) -> bool {
 /// Mocks whose reads answer and whose effects must never be called.
 fn read_only_controls() -> Controls {
     let mut cache = MockCacheControl::new();
+    cache.expect_prefixes().returning(Vec::new);
     cache.expect_stats().returning(|| Ok(CacheFigures::default()));
     cache.expect_optimize().times(0);
     cache.expect_evict_prefix().times(0);
@@ -150,6 +151,7 @@ async fn actions_call_their_controls_with_the_right_arguments() {
     config.queue_scaling.max_workers = 32;
 
     let mut cache = MockCacheControl::new();
+    cache.expect_prefixes().returning(Vec::new);
     let mut stats = [
         CacheFigures { hit_rate: Some(0.4), keys: 1000, bytes: 50_000 },
         CacheFigures { hit_rate: Some(0.4), keys: 600, bytes: 20_000 },

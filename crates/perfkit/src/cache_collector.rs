@@ -84,7 +84,11 @@ const PREFIX_FAMILIES: &[(&str, &str, bool)] = &[
     ("perfkit_cache_prefix_hits_total", "Cache reads that hit, by key prefix.", true),
     ("perfkit_cache_prefix_misses_total", "Cache reads that missed, by key prefix.", true),
     ("perfkit_cache_prefix_hit_rate", "Hits per read by key prefix since start-up, 0..1.", false),
-    ("perfkit_cache_prefix_keys", "Keys held by key prefix (as perfkit_cache_keys counts them).", false),
+    (
+        "perfkit_cache_prefix_keys",
+        "Keys held by key prefix (as perfkit_cache_keys counts them).",
+        false,
+    ),
 ];
 
 /// The guide's name for the hit rate: hits over reads since start-up, the same figure as

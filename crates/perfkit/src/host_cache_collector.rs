@@ -13,10 +13,14 @@ use crate::PerfkitError;
 /// Host caches kept by name; reports under further names are counted as `(other)`.
 pub(crate) const MAX_HOST_CACHES: usize = 32;
 
-const HITS: (&str, &str) =
-    ("perfkit_host_cache_hits_total", "Reads of a host's own cache that hit, as the host reported them.");
-const MISSES: (&str, &str) =
-    ("perfkit_host_cache_misses_total", "Reads of a host's own cache that missed, as the host reported them.");
+const HITS: (&str, &str) = (
+    "perfkit_host_cache_hits_total",
+    "Reads of a host's own cache that hit, as the host reported them.",
+);
+const MISSES: (&str, &str) = (
+    "perfkit_host_cache_misses_total",
+    "Reads of a host's own cache that missed, as the host reported them.",
+);
 const WRITES: (&str, &str) =
     ("perfkit_host_cache_writes_total", "Writes to a host's own cache, as the host reported them.");
 const HIT_RATE: (&str, &str) =

@@ -21,8 +21,8 @@ use crate::key_prefixes::{KeyPrefixes, KeyTally, count_key};
 use crate::reserved::Scope;
 use crate::stats::Counters;
 use crate::{
-    Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, KeyPrefixConfig,
-    OptimizeReport, frame,
+    Backend, Cache, CacheAdmin, CacheError, CacheStats, Footprint, KeyPrefixConfig, OptimizeReport,
+    frame,
 };
 
 /// Settings of a [`MemoryCache`].

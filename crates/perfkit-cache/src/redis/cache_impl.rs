@@ -267,6 +267,8 @@ impl CacheAdmin for RedisCache {
 
     async fn optimize(&self) -> Result<OptimizeReport, CacheError> {
         let started = Instant::now();
+        // Before: the namespace count, brought up to date by one step (none within its interval).
+        self.census.step(self).await;
         let counted = self.census.counted();
         let before = Footprint { keys: counted.keys, bytes: counted.bytes };
         let default_ttl = self.px(None);

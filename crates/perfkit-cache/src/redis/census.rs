@@ -179,21 +179,28 @@ impl RedisCache {
         let reply: Value = match node {
             Some(server) => {
                 let on_node = client.with_cluster_node(server);
-                self.call("SCAN", on_node.scan_page(cursor.to_owned(), pattern, count, None)).await?
+                self.call("SCAN", on_node.scan_page(cursor.to_owned(), pattern, count, None))
+                    .await?
             }
-            None => self.call("SCAN", client.scan_page(cursor.to_owned(), pattern, count, None)).await?,
+            None => {
+                self.call("SCAN", client.scan_page(cursor.to_owned(), pattern, count, None)).await?
+            }
         };
-        let (next, found) = scan_reply(reply)
-            .ok_or(CacheError::Backend { command: "SCAN", message: "unexpected reply".to_owned() })?;
-        let mut page = Page { cursor: next, keys: 0, sampled: 0, sampled_bytes: 0, tally: KeyTally::new() };
+        let (next, found) = scan_reply(reply).ok_or(CacheError::Backend {
+            command: "SCAN",
+            message: "unexpected reply".to_owned(),
+        })?;
+        let mut page =
+            Page { cursor: next, keys: 0, sampled: 0, sampled_bytes: 0, tally: KeyTally::new() };
         let mut measured = Vec::new();
         for key in found {
             if !self.owns(&key) {
                 continue;
             }
             page.keys += 1;
-            let relative = String::from_utf8_lossy(&key.as_bytes()[self.namespace.as_str().len()..])
-                .into_owned();
+            let relative =
+                String::from_utf8_lossy(&key.as_bytes()[self.namespace.as_str().len()..])
+                    .into_owned();
             if self.prefixes.enabled() {
                 count_key(&mut page.tally, self.prefixes.bucket(&relative));
             }
@@ -204,7 +211,8 @@ impl RedisCache {
         if !measured.is_empty() {
             // Sent together: fred pipelines them on the connection (on a cluster, each to the
             // primary of its slot, which is the node just scanned).
-            let usages = measured.into_iter().map(|key| client.memory_usage::<Option<u64>, _>(key, None));
+            let usages =
+                measured.into_iter().map(|key| client.memory_usage::<Option<u64>, _>(key, None));
             let usages = self.call("MEMORY USAGE", futures::future::try_join_all(usages)).await?;
             page.sampled = usages.len() as u64;
             page.sampled_bytes = usages.into_iter().map(|usage| usage.unwrap_or(0)).sum();

@@ -25,10 +25,10 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use perfkit_core::{Clock, SystemClock};
 
+use self::census::NamespaceCensus;
 pub use self::config::RedisConfig;
 pub use self::coordination::RedisCoordination;
 pub use self::tls::RedisTls;
-use self::census::NamespaceCensus;
 use crate::key_prefixes::KeyPrefixes;
 use crate::namespace::Namespace;
 use crate::reserved::Scope;

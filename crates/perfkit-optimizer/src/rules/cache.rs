@@ -159,8 +159,8 @@ mod tests {
         let mut history = CheckHistory::new();
         history.observed.cache_prefixes = vec![
             prefix("user:", 12, 88, Some(60_000)),
-            prefix("post:", 95, 5, Some(60_000)),    // hits well: not named
-            prefix("tag:", 1, 9, Some(60_000)),      // too few reads to judge
+            prefix("post:", 95, 5, Some(60_000)), // hits well: not named
+            prefix("tag:", 1, 9, Some(60_000)),   // too few reads to judge
             prefix("session:", 30, 70, None),
             prefix("(other)", 20, 80, Some(3_600_000)),
         ];
@@ -170,7 +170,9 @@ mod tests {
         assert_eq!(t.details.len(), 3, "{:?}", t.details);
         assert_eq!(t.details[0], "`user:*` hits 12.0% of 100 reads (7 keys), TTL 60 s: raise it");
         assert!(t.details[1].starts_with("keys (other) hits 20.0%"), "{:?}", t.details);
-        assert!(t.details[2].starts_with("`session:*` hits 30.0% of 100 reads (7 keys), no expiry"));
+        assert!(
+            t.details[2].starts_with("`session:*` hits 30.0% of 100 reads (7 keys), no expiry")
+        );
 
         // A hit rate above the threshold names nothing.
         snapshot.cache_hit_rate = Some(0.9);

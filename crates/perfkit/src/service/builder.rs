@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
 use perfkit_cache::{
-    HostCaches,
-    Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
+    Cache, CacheAdmin, CacheBackend, Coordination, HostCaches, LocalCoordination, MemoryCache,
+    MemoryConfig,
 };
 use perfkit_control::HeapAllocator;
 use perfkit_core::{Clock, SystemClock};
