@@ -11,6 +11,8 @@ mod admin_token;
 mod cli;
 mod config;
 mod demo;
+#[cfg(feature = "leak-stream-descriptors")]
+mod leak;
 mod logging;
 mod program_info;
 mod reload;

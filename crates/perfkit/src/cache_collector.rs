@@ -6,6 +6,8 @@
 //! makes one). The cache crate stays free of any metrics dependency: this collector is the
 //! orchestrator's. A near cache (`TieredCache`) adds its front's figures
 //! (`perfkit_cache_front_*`, and hits split by tier); other caches leave those families out.
+//! A host's cache warmer adds the warming's figures (`perfkit_cache_warm*`, hot keys), read
+//! from the warmer, which owns them.
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use perfkit_metrics::{FamilyBuilder, family_desc};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
-use perfkit_cache::CacheAdmin;
+use perfkit_cache::{CacheAdmin, CacheWarmer, WarmingStats};
 
 use crate::PerfkitError;
 
@@ -55,6 +57,28 @@ const FRONT_FAMILIES: &[(&str, &str, bool)] = &[
     ),
 ];
 
+/// The warming's figures, when the host gave a warmer (`CacheStats::warming`).
+const WARMING_FAMILIES: &[(&str, &str, bool)] = &[
+    ("perfkit_cache_warm_runs_total", "Cache warming runs (at start-up, after a clear).", true),
+    ("perfkit_cache_warmed_keys_total", "Keys loaded into the cache by warming.", true),
+    ("perfkit_cache_warm_failed_keys_total", "Keys warming could not load (source failed).", true),
+    (
+        "perfkit_cache_warmed_hits_total",
+        "Cache reads answered by a warmed entry before it was next computed.",
+        true,
+    ),
+    (
+        "perfkit_cache_hot_keys_tracked",
+        "Keys whose accesses are counted for the TTL and warming.",
+        false,
+    ),
+    (
+        "perfkit_cache_hot_keys_untracked_reads_total",
+        "Reads left uncounted because the hot-key table was full.",
+        true,
+    ),
+];
+
 /// Hits by tier: `front` (answered in process) and `back` (answered by Redis); their sum is
 /// `perfkit_cache_hits_total`.
 const TIER_HITS: (&str, &str) = (
@@ -69,14 +93,19 @@ const HIT_RATE: (&str, &str) =
 
 pub(crate) struct CacheStatsCollector {
     cache: Arc<dyn CacheAdmin>,
+    warmer: Option<Arc<dyn CacheWarmer>>,
     descs: Vec<Desc>,
 }
 
 impl CacheStatsCollector {
-    pub(crate) fn new(cache: Arc<dyn CacheAdmin>) -> Result<Self, PerfkitError> {
+    pub(crate) fn new(
+        cache: Arc<dyn CacheAdmin>,
+        warmer: Option<Arc<dyn CacheWarmer>>,
+    ) -> Result<Self, PerfkitError> {
         let descs = FAMILIES
             .iter()
             .chain(FRONT_FAMILIES)
+            .chain(WARMING_FAMILIES)
             .map(|(name, help, _)| family_desc(name, help, &["backend"]))
             .chain(std::iter::once(family_desc(TIER_HITS.0, TIER_HITS.1, &["backend", "tier"])))
             .chain(std::iter::once(family_desc(HIT_RATE.0, HIT_RATE.1, &[])))
@@ -85,7 +114,7 @@ impl CacheStatsCollector {
                 part: "prometheus exposition",
                 message: e.to_string(),
             })?;
-        Ok(CacheStatsCollector { cache, descs })
+        Ok(CacheStatsCollector { cache, warmer, descs })
     }
 }
 
@@ -137,8 +166,28 @@ impl Collector for CacheStatsCollector {
             tiers.value(&[("backend", &backend), ("tier", "back")], near.back_hits as f64);
             families.push(tiers.finish());
         }
+        if let Some(warmer) = &self.warmer {
+            families.extend(warming_families(&warmer.figures(), &backend));
+        }
         families
     }
+}
+
+#[allow(clippy::cast_precision_loss)] // counts far below 2^53
+fn warming_families(warming: &WarmingStats, backend: &str) -> Vec<MetricFamily> {
+    let values = [
+        warming.runs as f64,
+        warming.warmed_keys as f64,
+        warming.failed_keys as f64,
+        warming.warmed_hits as f64,
+        warming.tracked_keys as f64,
+        warming.untracked_reads as f64,
+    ];
+    WARMING_FAMILIES
+        .iter()
+        .zip(values)
+        .map(|(family, value)| one_value(*family, backend, value))
+        .collect()
 }
 
 /// A family of one series labelled with the backend.

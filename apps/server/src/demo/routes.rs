@@ -21,6 +21,7 @@ use super::posts::{CachedPosts, Lookup};
 use super::query::{self, PageParams};
 use super::read_ahead;
 use super::settings::DemoSettings;
+use super::warming::DemoWarmer;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
@@ -36,12 +37,14 @@ struct Demo {
 /// `GET /api/posts`, `GET /api/users/{id}/posts` (both `?page=N&limit=M`) and
 /// `POST /api/users/{id}/posts`, over the
 /// service's cache and `database`; with `[demo] readAhead` on, read-ahead jobs go to `jobs`
-/// (the pool the service watches as its queue).
+/// (the pool the service watches as its queue). Reads are counted in `warmer`'s table,
+/// and warming loads through these routes' data access.
 pub(crate) fn routes(
     service: &PerformanceService,
     database: DemoDatabase,
     settings: &DemoSettings,
     jobs: WorkerPool,
+    warmer: &DemoWarmer,
 ) -> Router {
     let parts = service.parts();
     let posts = Arc::new(CachedPosts::new(
@@ -49,7 +52,9 @@ pub(crate) fn routes(
         Arc::clone(&parts.cache_admin),
         database,
         settings.ttls,
+        (warmer.hot_keys(), settings.hot.clone()),
     ));
+    warmer.serve(Arc::clone(&posts));
     Router::new()
         .route("/api/posts", get(list_posts).fallback(wrong_method_read_only))
         .route("/api/users/{id}/posts", get(user_posts).post(create_post).fallback(wrong_method))
@@ -130,7 +135,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::demo::settings::{DatabaseChoice, PoolSettings, Ttls};
+    use crate::demo::settings::{DatabaseChoice, HotSettings, PoolSettings, Ttls};
 
     async fn app() -> (Router, tempfile::TempDir) {
         app_with(jobs(), false).await
@@ -152,10 +157,18 @@ mod tests {
             database: DatabaseChoice::Sqlite(dir.path().to_owned()),
             pool,
             ttls: Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) },
+            hot: HotSettings {
+                window: Duration::from_secs(3600),
+                per_access: Duration::from_secs(60),
+                max_ttl: Duration::from_secs(3600),
+                warm_keys: 5,
+                saved: dir.path().join("hot-keys.json"),
+            },
             read_ahead,
             read_database_urls: Vec::new(),
         };
-        (routes(&service, database, &settings, jobs), dir)
+        let warmer = DemoWarmer::new(&settings.hot).unwrap();
+        (routes(&service, database, &settings, jobs, &warmer), dir)
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
 use perfkit_cache::{
-    Cache, CacheAdmin, CacheBackend, Coordination, LocalCoordination, MemoryCache, MemoryConfig,
+    Cache, CacheAdmin, CacheBackend, CacheWarmer, Coordination, LocalCoordination, MemoryCache,
+    MemoryConfig,
 };
 use perfkit_core::{Clock, SystemClock};
 use perfkit_host::{ConnectionRegistry, ConnectionRegistryConfig};
@@ -50,6 +51,7 @@ pub struct PerformanceServiceBuilder {
     coordination: Option<Arc<dyn Coordination>>,
     pool: Option<Arc<dyn PoolControl>>,
     planner: Option<Arc<dyn QueryPlanner>>,
+    warmer: Option<Arc<dyn CacheWarmer>>,
 }
 
 impl std::fmt::Debug for PerformanceServiceBuilder {
@@ -227,6 +229,15 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// Loads the hottest keys back after each cache clear (default: none); its figures join
+    /// the cache's in `/cache/stats` and the exposition. The host warms at start-up itself,
+    /// before it serves.
+    #[must_use]
+    pub fn cache_warmer(mut self, warmer: Arc<dyn CacheWarmer>) -> Self {
+        self.warmer = Some(warmer);
+        self
+    }
+
     /// Builds the service; it does nothing until [`start`](PerformanceService::start).
     ///
     /// # Errors
@@ -320,7 +331,10 @@ impl PerformanceServiceBuilder {
             .register(Box::new(SlowOperationsCollector(Arc::clone(&slow_operations))))
             .map_err(setup_error)?;
         registry
-            .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
+            .register(Box::new(CacheStatsCollector::new(
+                Arc::clone(&cache_admin),
+                self.warmer.clone(),
+            )?))
             .map_err(setup_error)?;
         registry.register(Box::new(RuntimeCollector::new()?)).map_err(setup_error)?;
         registry
@@ -349,6 +363,7 @@ impl PerformanceServiceBuilder {
                 slow_operations,
                 pool: self.pool,
                 planner: self.planner,
+                warmer: self.warmer,
             },
             clock,
             reserved_cache,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use perfkit_alerting::AlertEngine;
-use perfkit_cache::{Cache, CacheAdmin, Coordination};
+use perfkit_cache::{Cache, CacheAdmin, CacheWarmer, Coordination};
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
 use perfkit_optimizer::{Optimizer, PoolControl};
@@ -59,6 +59,9 @@ pub struct Parts {
     pub pool: Option<Arc<dyn PoolControl>>,
     /// Explains measured statements, when the host gave a planner (PostgreSQL).
     pub planner: Option<Arc<dyn QueryPlanner>>,
+    /// Loads the hottest keys after a cache clear, when the host gave a warmer; its
+    /// figures are `/cache/stats`'s `warming` and the `perfkit_cache_warm*` series.
+    pub warmer: Option<Arc<dyn CacheWarmer>>,
 }
 
 impl std::fmt::Debug for Parts {

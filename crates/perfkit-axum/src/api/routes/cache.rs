@@ -37,14 +37,18 @@ pub(crate) struct Deleted {
     pattern: Option<String>,
 }
 
-/// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected.
+/// Hits, misses, hit rate, keys, bytes, evictions, errors, backend, connected; with a host's
+/// cache warmer, its figures under `warming` (the warmer owns them).
 #[utoipa::path(get, path = "/cache/stats", tag = "cache",
     responses(
         (status = 200, description = "Cache statistics", body = perfkit::cache::CacheStats),
         ReadRefusals,
     ))]
 pub(crate) async fn stats(_: Reader, State(state): State<AppState>) -> Json<CacheStats> {
-    Json(state.service.parts().cache_admin.stats().await)
+    let parts = state.service.parts();
+    let mut stats = parts.cache_admin.stats().await;
+    stats.warming = parts.warmer.as_ref().map(|warmer| warmer.figures());
+    Json(stats)
 }
 
 /// Clears every key in the cache's own namespace, nothing else. With Redis, that namespace

@@ -97,7 +97,10 @@ impl Dashboard {
                 recommendations: recommendations(service).await,
                 recent_runs: parts.optimizer.history(DASHBOARD_RUNS),
             },
-            cache: parts.cache_admin.counters(),
+            cache: perfkit::cache::CacheStats {
+                warming: parts.warmer.as_ref().map(|warmer| warmer.figures()),
+                ..parts.cache_admin.counters()
+            },
             health: service.readout().health(),
             service: service.readout().status(),
             business,
