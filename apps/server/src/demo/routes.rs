@@ -146,6 +146,14 @@ mod tests {
     }
 
     async fn app_with(jobs: WorkerPool, read_ahead: bool) -> (Router, tempfile::TempDir) {
+        let (app, dir, _) = app_with_service(jobs, read_ahead).await;
+        (app, dir)
+    }
+
+    async fn app_with_service(
+        jobs: WorkerPool,
+        read_ahead: bool,
+    ) -> (Router, tempfile::TempDir, PerformanceService) {
         let dir = tempfile::tempdir().unwrap();
         let pool = PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) };
         let database =
@@ -168,7 +176,7 @@ mod tests {
             read_database_urls: Vec::new(),
         };
         let warmer = DemoWarmer::new(&settings.hot).unwrap();
-        (routes(&service, database, &settings, jobs, &warmer), dir)
+        (routes(&service, database, &settings, jobs, &warmer), dir, service)
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
@@ -207,6 +215,33 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let posts = posts.as_array().unwrap();
         assert!(!posts.is_empty() && posts.iter().all(|p| p["userId"] == 7));
+    }
+
+    /// The guide's intelligent TTL: a page read often is cached longer when next computed
+    /// (base 5 min + 1 min per read counted, at most the cap); a page read once keeps the base.
+    #[tokio::test]
+    async fn a_hot_page_is_cached_longer_than_a_cold_one() {
+        let (app, _dir, service) = app_with_service(jobs(), false).await;
+        for _ in 0..10 {
+            get(&app, "/api/posts?page=1&limit=10").await;
+        }
+        let cache = &service.parts().cache;
+        let ttl = |key: &'static str| async move { cache.ttl(key).await.unwrap().unwrap() };
+        assert!(ttl("demo:posts:page:1:limit:10").await <= Duration::from_secs(300));
+        service.parts().cache_admin.delete_pattern("demo:posts:page:").await.unwrap();
+        let (_, lookup, _) = get(&app, "/api/posts?page=1&limit=10").await;
+        assert_eq!(lookup.as_deref(), Some("miss"));
+        get(&app, "/api/posts?page=2&limit=10").await;
+        let hot = ttl("demo:posts:page:1:limit:10").await;
+        assert!(hot > Duration::from_secs(890) && hot <= Duration::from_secs(900), "{hot:?}");
+        assert!(ttl("demo:posts:page:2:limit:10").await <= Duration::from_secs(300));
+        for _ in 0..100 {
+            get(&app, "/api/posts?page=1&limit=10").await;
+        }
+        service.parts().cache_admin.delete_pattern("demo:posts:page:").await.unwrap();
+        get(&app, "/api/posts?page=1&limit=10").await;
+        let capped = ttl("demo:posts:page:1:limit:10").await;
+        assert!(capped <= Duration::from_secs(3600) && capped > Duration::from_secs(3590));
     }
 
     #[tokio::test]
