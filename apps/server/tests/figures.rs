@@ -1,6 +1,7 @@
 //! One owner per figure, seen from outside: the real server's endpoints and its Prometheus
 //! exposition show the same cache figures at the same moment, with no wait for a collection,
-//! and the snapshot's hit rate is the one the cache's counters give over its interval.
+//! and the snapshot's hit rate is the one the cache's counters give over its interval; the
+//! demo's warming figures agree between `/cache/stats`, `/dashboard` and the exposition.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -66,6 +67,21 @@ async fn one_scrape_after_a_burst_agrees_with_the_cache_stats() {
     assert_eq!(sample(&exposition, "cache_hit_rate"), stats["hitRate"].as_f64());
     assert_eq!(sample(&exposition, "cache_hit_rate"), Some(BURST_HIT_RATE));
     assert_eq!(sample(&exposition, "perfkit_cache_keys"), stats["keys"].as_f64());
+
+    // The demo's warming figures, owned by its hot-key table: the same in `/cache/stats`,
+    // `/dashboard` and the exposition (the eight pages counted; nothing warmed yet).
+    let dashboard = get_json(&client, &server, "/api/performance/dashboard").await;
+    for (field, family, expected) in [
+        ("trackedKeys", "perfkit_cache_hot_keys_tracked", 8.0),
+        ("untrackedReads", "perfkit_cache_hot_keys_untracked_reads_total", 0.0),
+        ("runs", "perfkit_cache_warm_runs_total", 0.0),
+        ("warmedKeys", "perfkit_cache_warmed_keys_total", 0.0),
+        ("warmedHits", "perfkit_cache_warmed_hits_total", 0.0),
+    ] {
+        assert_eq!(stats["warming"][field].as_f64(), Some(expected), "{field}: {stats}");
+        assert_eq!(dashboard["cache"]["warming"][field].as_f64(), Some(expected), "{field}");
+        assert_eq!(sample(&exposition, family), Some(expected), "{family}");
+    }
 }
 
 #[tokio::test]
