@@ -83,6 +83,9 @@ pub struct WarmingStats {
     pub last_run: Option<WarmRun>,
 }
 
+/// One shard of the table: key to entry, under its own lock.
+type Shard = Mutex<HashMap<Box<str>, Entry>>;
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     accesses: u64,
@@ -109,7 +112,7 @@ struct Entry {
 /// ```
 #[derive(Debug)]
 pub struct HotKeys {
-    shards: Box<[Mutex<HashMap<Box<str>, Entry>>]>,
+    shards: Box<[Shard]>,
     per_shard: usize,
     hasher: RandomState,
     window: Duration,

@@ -53,7 +53,7 @@ fn shown(samples: &[Sample]) -> impl Iterator<Item = &Sample> {
             let edge = *index == 0
                 || samples[index - 1].phase != sample.phase
                 || next_phase != Some(sample.phase);
-            let keep = match sample.phase {
+            match sample.phase {
                 Phase::Loaded => {
                     let keep = edge || loaded_index % step == 0;
                     loaded_index += 1;
@@ -61,8 +61,7 @@ fn shown(samples: &[Sample]) -> impl Iterator<Item = &Sample> {
                 }
                 Phase::WarmUp => edge,
                 Phase::Start | Phase::QuietBaseline | Phase::QuietAfter => true,
-            };
-            keep
+            }
         })
         .map(|(_, sample)| sample)
 }
@@ -96,12 +95,9 @@ mod tests {
         for phase in [Phase::Start, Phase::QuietBaseline, Phase::QuietAfter] {
             assert!(rows.iter().any(|s| s.phase == phase), "{phase:?}");
         }
+        assert_eq!(rows.iter().find(|s| s.phase == Phase::Loaded).unwrap().at.as_secs(), 730);
         assert_eq!(
-            rows.iter().filter(|s| s.phase == Phase::Loaded).next().unwrap().at.as_secs(),
-            730
-        );
-        assert_eq!(
-            rows.iter().filter(|s| s.phase == Phase::Loaded).last().unwrap().at.as_secs(),
+            rows.iter().rev().find(|s| s.phase == Phase::Loaded).unwrap().at.as_secs(),
             3590
         );
         let table = table(&samples, &verdicts(&samples).unwrap(), &Counts::default());

@@ -59,7 +59,7 @@ impl fmt::Display for Verdict {
 pub(crate) fn verdicts(samples: &[Sample]) -> Result<Vec<Verdict>> {
     let in_phase = |phase: Phase| samples.iter().filter(move |s| s.phase == phase);
     let (Some(first_loaded), Some(last_loaded)) =
-        (in_phase(Phase::Loaded).next(), in_phase(Phase::Loaded).last())
+        (in_phase(Phase::Loaded).next(), in_phase(Phase::Loaded).next_back())
     else {
         bail!("no sample was taken under load after the warm-up");
     };
@@ -67,7 +67,7 @@ pub(crate) fn verdicts(samples: &[Sample]) -> Result<Vec<Verdict>> {
         bail!("only one sample was taken under load after the warm-up: nothing to compare");
     }
     let (Some(baseline), Some(after)) =
-        (in_phase(Phase::QuietBaseline).last(), in_phase(Phase::QuietAfter).last())
+        (in_phase(Phase::QuietBaseline).next_back(), in_phase(Phase::QuietAfter).next_back())
     else {
         bail!("the quiet baseline or the quiet sample after the load is missing");
     };

@@ -44,7 +44,8 @@ impl DemoWarmer {
         match read_saved(&settings.saved) {
             Ok(saved) => hot.restore(&saved),
             Err(error) => {
-                tracing::warn!(%error, file = %settings.saved.display(), "demo: saved hot keys not read; starting cold")
+                let file = settings.saved.display();
+                tracing::warn!(%error, %file, "demo: saved hot keys not read; starting cold");
             }
         }
         Ok(Arc::new(DemoWarmer { hot, posts: OnceLock::new(), settings: settings.clone() }))
