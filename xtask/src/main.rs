@@ -83,11 +83,14 @@ commands:
                  clients that stop reading; per fault: requests, >= 500s, P99,
                  recovery time, memory, what health and alerts said; fails on any
                  5xx, timeout or missed recovery. --short (CI): 3 s faults, debug build
-  soak [--duration 10m] [--sample-every 10s] [--connections N] [--write-docs]
+  soak [--duration 10m] [--sample-every 10s] [--connections N] [--write-docs] [--leaky]
                  mixed load on perfkit-server --demo over a private Redis (demo reads,
                  scrapes, pattern deletes, stream clients coming and going, config
                  updates); RSS, open descriptors and tokio tasks sampled, charted (SVG)
-                 and checked: each grows under 5 % after the warm-up (first fifth)
+                 and checked: each grows under 5 % from the first to the last loaded
+                 sample after the warm-up (first fifth), and is back within 5 % of the
+                 quiet baseline once the load stops. --leaky: a test-only leaking server
+                 build (one descriptor per stream client) that the check must fail
   cluster [--delay-ms 0.5] [--instances 1,2,3] [--duration S] [--connections N]
           [--write-docs] [--no-build]
                  a Redis Cluster (3 primaries, 3 replicas) behind a delaying proxy per

@@ -13,6 +13,8 @@ mod cli;
 mod config;
 mod demo;
 mod json_lines;
+#[cfg(feature = "leak-stream-descriptors")]
+mod leak;
 mod logging;
 mod program_info;
 mod reload;

@@ -22,7 +22,7 @@ use crate::admin_token;
 use crate::cli::Cli;
 use crate::config::{CacheSettings, Settings};
 #[cfg(feature = "demo")]
-use crate::demo::{self, DemoDatabase};
+use crate::demo::{self, DemoDatabase, DemoWarmer};
 use crate::program_info::BuildInfoCollector;
 use crate::reload;
 use crate::security;
@@ -62,18 +62,37 @@ pub(crate) async fn run(
         }
         None => None,
     };
+    // The demo's hot keys, from the list its previous run saved: they set its TTLs and
+    // name what is warmed.
     #[cfg(feature = "demo")]
-    let service =
-        build_service(&settings, recorder, &jobs, traces.as_ref(), database.as_ref()).await?;
+    let demo_parts = match (&settings.demo, database) {
+        (Some(demo), Some(database)) => Some((database, DemoWarmer::new(&demo.hot)?)),
+        _ => None,
+    };
+    #[cfg(feature = "demo")]
+    let service = build_service(
+        &settings,
+        recorder,
+        &jobs,
+        traces.as_ref(),
+        demo_parts.as_ref().map(|(database, warmer)| (database, warmer)),
+    )
+    .await?;
     #[cfg(not(feature = "demo"))]
     let service = build_service(&settings, recorder, &jobs, traces.as_ref()).await?;
     expose_build_info(&service, &program)?;
     #[cfg(feature = "demo")]
-    let router = build_router(&service, &settings, token.0, program, &jobs, database.clone())?;
+    let router = build_router(&service, &settings, token.0, program, &jobs, demo_parts.clone())?;
+    // Before the server says it listens, so its first answers are the warmed keys' hits.
+    #[cfg(feature = "demo")]
+    let saving = match &demo_parts {
+        Some((_, warmer)) => Some(demo::warming::before_serving(warmer).await),
+        None => None,
+    };
     #[cfg(not(feature = "demo"))]
     let router = build_router(&service, &settings, token.0, program)?;
     #[cfg(feature = "demo")]
-    let database_kind = database.as_ref().map_or("none", DemoDatabase::kind);
+    let database_kind = demo_parts.as_ref().map_or("none", |(database, _)| database.kind());
     #[cfg(not(feature = "demo"))]
     let database_kind = "none";
     let serving = serving(&service, settings.connections)?;
@@ -112,7 +131,10 @@ pub(crate) async fn run(
     service.shutdown().await;
     jobs.shutdown().await;
     #[cfg(feature = "demo")]
-    if let Some(database) = database {
+    if let Some((database, warmer)) = demo_parts {
+        if let Some(saving) = &saving {
+            demo::warming::after_serving(&warmer, saving);
+        }
         database.close().await;
     }
     // Last: the spans of everything above are in the queue. Bounded by the export timeout,
@@ -184,7 +206,7 @@ pub(crate) async fn build_service(
     recorder: Arc<Recorder>,
     jobs: &WorkerPool,
     traces: Option<&TracePipeline>,
-    #[cfg(feature = "demo")] database: Option<&DemoDatabase>,
+    #[cfg(feature = "demo")] demo_parts: Option<(&DemoDatabase, &Arc<DemoWarmer>)>,
 ) -> Result<PerformanceService> {
     let engine = EngineConfig {
         inhibit_rules: settings.inhibit_rules.clone(),
@@ -224,8 +246,8 @@ pub(crate) async fn build_service(
         .alert_engine_config(engine)
         .optimizer_config(settings.optimizer.clone());
     #[cfg(feature = "demo")]
-    if let (Some(database), Some(demo)) = (database, &settings.demo) {
-        builder = demo::service::attach(builder, database, demo)?;
+    if let (Some((database, warmer)), Some(demo_settings)) = (demo_parts, &settings.demo) {
+        builder = demo::service::attach(builder, database, demo_settings, warmer)?;
     }
     if let Some(traces) = traces {
         // Not critical: dropped spans degrade /health, they never make the server unready.
@@ -244,7 +266,7 @@ pub(crate) async fn build_service(
     }
     let service = builder.build().context("cannot build the performance service")?;
     #[cfg(feature = "demo")]
-    if let Some(database) = database {
+    if let Some((database, _)) = demo_parts {
         demo::service::expose(&service, database)?;
     }
     Ok(service)
@@ -258,15 +280,16 @@ pub(crate) fn build_router(
     admin_token: String,
     program: ProgramInfo,
     #[cfg(feature = "demo")] jobs: &WorkerPool,
-    #[cfg(feature = "demo")] database: Option<DemoDatabase>,
+    #[cfg(feature = "demo")] demo_parts: Option<(DemoDatabase, Arc<DemoWarmer>)>,
 ) -> Result<Router> {
     let api = perfkit_axum::ApiConfig { admin_token, program, ..settings.api.clone() };
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut router =
         perfkit_axum::router(service.clone(), api).context("the admin API refused its settings")?;
     #[cfg(feature = "demo")]
-    if let (Some(demo), Some(database)) = (&settings.demo, database) {
-        router = router.merge(demo::routes(service, database, demo, jobs.clone()));
+    if let (Some(demo_settings), Some((database, warmer))) = (&settings.demo, demo_parts) {
+        router =
+            router.merge(demo::routes(service, database, demo_settings, jobs.clone(), &warmer));
     }
     // The whole server is perfkit's, so its 404s are perfkit's JSON too; the router alone
     // leaves paths outside its prefix to the host.
@@ -288,6 +311,8 @@ pub(crate) fn build_router(
             HeaderValue::from_static("nosniff"),
         ));
     let router = router.fallback(|| async { perfkit_axum::ApiError::NotFound }).layer(outer);
+    #[cfg(feature = "leak-stream-descriptors")]
+    let router = crate::leak::keep_stream_descriptors(router);
     // Outermost, so a preflight is answered before routing; absent unless origins are listed.
     Ok(match security::cors_layer(&settings.cors_origins) {
         Some(cors) => router.layer(cors),

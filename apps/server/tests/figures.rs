@@ -1,7 +1,8 @@
 //! One owner per figure, seen from outside: the real server's endpoints and its Prometheus
 //! exposition show the same cache figures at the same moment, with no wait for a collection,
 //! and the snapshot's hit rate is the one the cache's counters give over its interval; the
-//! same for availability, uptime, perfkit's own requests and the allocator's figures.
+//! same for availability, uptime, perfkit's own requests and the allocator's figures; the demo's
+//! warming figures agree between `/cache/stats`, `/dashboard` and the exposition.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -104,6 +105,20 @@ async fn one_scrape_after_a_burst_agrees_with_the_cache_stats() {
         assert_eq!(cache[field], stats[field], "{field}");
     }
     assert_eq!(cache["hostCaches"], stats["hostCaches"]);
+
+    // The demo's warming figures, owned by its hot-key table: the same in `/cache/stats`,
+    // `/dashboard` and the exposition (the eight pages counted; nothing warmed yet).
+    for (field, family, expected) in [
+        ("trackedKeys", "perfkit_cache_hot_keys_tracked", 8.0),
+        ("untrackedReads", "perfkit_cache_hot_keys_untracked_reads_total", 0.0),
+        ("runs", "perfkit_cache_warm_runs_total", 0.0),
+        ("warmedKeys", "perfkit_cache_warmed_keys_total", 0.0),
+        ("warmedHits", "perfkit_cache_warmed_hits_total", 0.0),
+    ] {
+        assert_eq!(stats["warming"][field].as_f64(), Some(expected), "{field}: {stats}");
+        assert_eq!(dashboard["cache"]["warming"][field].as_f64(), Some(expected), "{field}");
+        assert_eq!(sample(&exposition, family), Some(expected), "{family}");
+    }
 }
 
 #[tokio::test]
@@ -181,11 +196,6 @@ fn sum(exposition: &str, family: &str) -> f64 {
 }
 
 /// The value of `family`'s sample with exactly `labels` (`window="interval"`).
-fn labelled(exposition: &str, family: &str, labels: &str) -> Option<f64> {
-    let prefix = format!("{family}{{{labels}}} ");
-    exposition.lines().find_map(|line| line.strip_prefix(&prefix)?.parse().ok())
-}
-
 #[tokio::test]
 async fn availability_uptime_and_own_traffic_agree_across_the_surfaces() {
     let mut config = tempfile::NamedTempFile::new().unwrap();

@@ -25,7 +25,9 @@
 //!   with a TTL, list the live ones, take turns under named locks ([`run_exclusive`]);
 //!   [`LocalCoordination`] for one process, [`RedisCoordination`] over a Redis cache.
 //! - [`CacheExt`] adds serde values (JSON) and the prefix and warming helpers over any cache;
-//!   [`TtlPolicy`] is the guide's access-count TTL rule.
+//!   [`TtlPolicy`] is the guide's access-count TTL rule (accesses over 24 h);
+//!   [`HotKeys`] counts accesses in the process, names the keys to warm and owns the
+//!   warming figures.
 //! - With the `mock` feature, mockall mocks of both traits (`MockCache`, `MockCacheAdmin`)
 //!   for the tests of crates that use them.
 //!
@@ -70,6 +72,7 @@ mod error;
 mod frame;
 mod host_caches;
 mod key_prefixes;
+mod hot_keys;
 mod memory;
 mod namespace;
 mod redis;
@@ -81,6 +84,7 @@ mod stored;
 mod tiered;
 mod ttl_policy;
 mod typed;
+mod warmer;
 
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 /// The shared byte buffer [`Cache::get_shared`] and [`CacheAside`] hand out (axum's and
@@ -99,6 +103,7 @@ pub use coordination::{
 pub use error::{BoxError, CacheError};
 pub use host_caches::{HostCache, HostCacheStats, HostCaches, MAX_HOST_CACHE_NAME};
 pub use key_prefixes::{KeyPrefixConfig, KeyPrefixStats, NO_PREFIX, OTHER_PREFIXES};
+pub use hot_keys::{HotKey, HotKeys, MAX_HOT_KEYS_CAPACITY, WarmReason, WarmRun, WarmingStats};
 pub use memory::{MemoryCache, MemoryConfig};
 pub use redis::{RedisCache, RedisConfig, RedisCoordination, RedisTls};
 pub use report::{Footprint, OptimizeReport};
@@ -108,3 +113,4 @@ pub use stored::{decode_stored, encode_stored};
 pub use tiered::{NearCacheConfig, TieredCache};
 pub use ttl_policy::{ACCESS_COUNTER_PREFIX, TtlPolicy};
 pub use typed::CacheExt;
+pub use warmer::CacheWarmer;

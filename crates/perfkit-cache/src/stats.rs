@@ -66,6 +66,11 @@ pub struct CacheStats {
     /// front over Redis. `hits` above counts front and back hits together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub near: Option<NearCacheStats>,
+    /// The warming's figures, when the host gave perfkit a
+    /// [`CacheWarmer`](crate::CacheWarmer) (the warmer owns them; the cache leaves this
+    /// `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warming: Option<crate::WarmingStats>,
 }
 
 /// The figures of a [`TieredCache`](crate::TieredCache)'s local front, which it owns (the
@@ -192,6 +197,7 @@ impl Counters {
             compressed_bytes_saved: self.compressed_bytes_saved.load(Ordering::Relaxed),
             server: None,
             near: None,
+            warming: None,
         }
     }
 }

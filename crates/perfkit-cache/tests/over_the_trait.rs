@@ -17,11 +17,12 @@ fn backend_down(command: &'static str) -> CacheError {
 }
 
 #[tokio::test]
-async fn record_access_counts_in_the_cache_and_grows_the_ttl() {
+async fn record_access_counts_in_the_cache_over_a_day_and_grows_the_ttl() {
     let mut cache = MockCache::new();
+    // The counter lives for the guide's 24 h window, not for the TTL's 1 h cap.
     cache
         .expect_increment()
-        .with(eq(format!("{ACCESS_COUNTER_PREFIX}user:1")), eq(Some(Duration::from_secs(3600))))
+        .with(eq(format!("{ACCESS_COUNTER_PREFIX}user:1")), eq(Some(Duration::from_secs(86_400))))
         .times(1)
         .returning(|_, _| Ok(3));
     let ttl = TtlPolicy::default().record_access(&cache, "user:1").await.unwrap();

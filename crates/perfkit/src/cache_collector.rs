@@ -8,6 +8,8 @@
 //! (`perfkit_cache_front_*`, and hits split by tier); other caches leave those families out.
 //! Keys and bytes are the namespace's own (`CacheStats::keys`); a Redis server's whole-server
 //! figures are `perfkit_cache_server_*`. Per key prefix: `perfkit_cache_prefix_*{prefix}`.
+//! A host's cache warmer adds the warming's figures (`perfkit_cache_warm*`, hot keys), read
+//! from the warmer, which owns them.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use perfkit_metrics::{FamilyBuilder, family_desc};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
-use perfkit_cache::CacheAdmin;
+use perfkit_cache::{CacheAdmin, CacheWarmer, WarmingStats};
 
 use crate::PerfkitError;
 
@@ -54,6 +56,28 @@ const FRONT_FAMILIES: &[(&str, &str, bool)] = &[
         "perfkit_cache_front_tracking",
         "1 while Redis invalidations flow and the near cache's front serves.",
         false,
+    ),
+];
+
+/// The warming's figures, when the host gave a warmer (`CacheStats::warming`).
+const WARMING_FAMILIES: &[(&str, &str, bool)] = &[
+    ("perfkit_cache_warm_runs_total", "Cache warming runs (at start-up, after a clear).", true),
+    ("perfkit_cache_warmed_keys_total", "Keys loaded into the cache by warming.", true),
+    ("perfkit_cache_warm_failed_keys_total", "Keys warming could not load (source failed).", true),
+    (
+        "perfkit_cache_warmed_hits_total",
+        "Cache reads answered by a warmed entry before it was next computed.",
+        true,
+    ),
+    (
+        "perfkit_cache_hot_keys_tracked",
+        "Keys whose accesses are counted for the TTL and warming.",
+        false,
+    ),
+    (
+        "perfkit_cache_hot_keys_untracked_reads_total",
+        "Reads left uncounted because the hot-key table was full.",
+        true,
     ),
 ];
 
@@ -98,15 +122,20 @@ const HIT_RATE: (&str, &str) =
 
 pub(crate) struct CacheStatsCollector {
     cache: Arc<dyn CacheAdmin>,
+    warmer: Option<Arc<dyn CacheWarmer>>,
     descs: Vec<Desc>,
 }
 
 impl CacheStatsCollector {
-    pub(crate) fn new(cache: Arc<dyn CacheAdmin>) -> Result<Self, PerfkitError> {
+    pub(crate) fn new(
+        cache: Arc<dyn CacheAdmin>,
+        warmer: Option<Arc<dyn CacheWarmer>>,
+    ) -> Result<Self, PerfkitError> {
         let descs = FAMILIES
             .iter()
             .chain(FRONT_FAMILIES)
             .chain(SERVER_FAMILIES)
+            .chain(WARMING_FAMILIES)
             .map(|(name, help, _)| family_desc(name, help, &["backend"]))
             .chain(
                 PREFIX_FAMILIES
@@ -120,7 +149,7 @@ impl CacheStatsCollector {
                 part: "prometheus exposition",
                 message: e.to_string(),
             })?;
-        Ok(CacheStatsCollector { cache, descs })
+        Ok(CacheStatsCollector { cache, warmer, descs })
     }
 }
 
@@ -202,8 +231,28 @@ impl Collector for CacheStatsCollector {
             tiers.value(&[("backend", &backend), ("tier", "back")], near.back_hits as f64);
             families.push(tiers.finish());
         }
+        if let Some(warmer) = &self.warmer {
+            families.extend(warming_families(&warmer.figures(), &backend));
+        }
         families
     }
+}
+
+#[allow(clippy::cast_precision_loss)] // counts far below 2^53
+fn warming_families(warming: &WarmingStats, backend: &str) -> Vec<MetricFamily> {
+    let values = [
+        warming.runs as f64,
+        warming.warmed_keys as f64,
+        warming.failed_keys as f64,
+        warming.warmed_hits as f64,
+        warming.tracked_keys as f64,
+        warming.untracked_reads as f64,
+    ];
+    WARMING_FAMILIES
+        .iter()
+        .zip(values)
+        .map(|(family, value)| one_value(*family, backend, value))
+        .collect()
 }
 
 /// A family of one series labelled with the backend.

@@ -28,6 +28,19 @@ pub(crate) struct Counts {
     pub(crate) failures: u64,
 }
 
+impl Counts {
+    /// Adds another stretch's counts to these.
+    pub(crate) fn add(&mut self, other: &Counts) {
+        self.reads += other.reads;
+        self.read_errors += other.read_errors;
+        self.scrapes += other.scrapes;
+        self.pattern_deletes += other.pattern_deletes;
+        self.stream_clients += other.stream_clients;
+        self.config_updates += other.config_updates;
+        self.failures += other.failures;
+    }
+}
+
 impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

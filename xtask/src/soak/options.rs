@@ -14,6 +14,8 @@ pub(crate) struct Options {
     pub(crate) sample_every: Duration,
     pub(crate) connections: u32,
     pub(crate) write_docs: bool,
+    /// Build the server with its test-only descriptor leak; the run must then fail.
+    pub(crate) leaky: bool,
 }
 
 impl Options {
@@ -23,6 +25,7 @@ impl Options {
             sample_every: Duration::from_secs(10),
             connections: 50,
             write_docs: false,
+            leaky: false,
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
@@ -34,11 +37,15 @@ impl Options {
                     options.connections = value()?.parse().context("--connections N")?;
                 }
                 "--write-docs" => options.write_docs = true,
+                "--leaky" => options.leaky = true,
                 other => bail!(
                     "unknown soak option {other:?} (--duration 10m, --sample-every 10s, \
-                     --connections N, --write-docs)"
+                     --connections N, --write-docs, --leaky)"
                 ),
             }
+        }
+        if options.leaky && options.write_docs {
+            bail!("--leaky runs a deliberately broken build: its figures are not the record");
         }
         if options.duration > MAX_DURATION || options.duration < Duration::from_secs(10) {
             bail!("--duration must be 10s..=24h");
@@ -109,5 +116,6 @@ mod tests {
         assert!(parse(&["--duration", "60s", "--sample-every", "30s"]).is_err());
         assert!(parse(&["--connections", "0"]).is_err());
         assert!(parse(&["--nope"]).is_err());
+        assert!(parse(&["--leaky", "--write-docs"]).is_err());
     }
 }

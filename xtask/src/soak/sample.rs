@@ -1,21 +1,48 @@
-//! One sample of the server's resources, and how much each grew after the warm-up.
+//! One sample of the server's resources, taken in one of the soak's phases.
 
-use std::fmt;
-use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::activity::Counts;
 use crate::loadtest::http::get_text;
 use crate::loadtest::process::resident_kib;
 use crate::server::Server;
+
+/// Where in the soak a sample was taken. Only samples taken under load are compared with
+/// each other, and only quiet ones with each other: a quiet server holds fewer descriptors
+/// and tasks than a loaded one, so a comparison across the two hides a leak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Before any load.
+    Start,
+    /// Under load, while caches fill and pools open.
+    WarmUp,
+    /// Load stopped after the warm-up and the server settled: the baseline.
+    QuietBaseline,
+    /// Under load after the warm-up: the samples that are compared.
+    Loaded,
+    /// Load stopped at the end and the server settled: must be back at the baseline.
+    QuietAfter,
+}
+
+impl Phase {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Phase::Start => "start",
+            Phase::WarmUp => "warm-up",
+            Phase::QuietBaseline => "quiet (baseline)",
+            Phase::Loaded => "loaded",
+            Phase::QuietAfter => "quiet after",
+        }
+    }
+}
 
 /// The server's resources at one moment.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sample {
     /// Since the soak started.
     pub(crate) at: Duration,
+    pub(crate) phase: Phase,
     pub(crate) rss_kib: u64,
     pub(crate) open_fds: u64,
     /// `tokio_alive_tasks` from the exposition.
@@ -23,16 +50,40 @@ pub(crate) struct Sample {
 }
 
 impl Sample {
-    pub(crate) fn take(server: &Server, at: Duration) -> Result<Sample> {
+    pub(crate) fn take(server: &Server, started: Instant, phase: Phase) -> Result<Sample> {
         let pid = server.pid();
         let open_fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
             .context("the server's descriptors")?
             .count() as u64;
         let exposition = get_text(&server.base, "/api/performance/metrics/prometheus")?;
-        Ok(Sample { at, rss_kib: resident_kib(pid)?, open_fds, tasks: alive_tasks(&exposition)? })
+        Ok(Sample {
+            at: started.elapsed(),
+            phase,
+            rss_kib: resident_kib(pid)?,
+            open_fds,
+            tasks: alive_tasks(&exposition)?,
+        })
     }
 
-    /// The three series, by name, for the table and the chart.
+    /// A quiet sample once the server has settled: the load's connections closed and their
+    /// tasks ended. Descriptors and tasks are read each second until two readings agree
+    /// (at most `SETTLE_LIMIT`), so a straggling close is not taken for a leak.
+    pub(crate) fn take_settled(server: &Server, started: Instant, phase: Phase) -> Result<Sample> {
+        const SETTLE_LIMIT: Duration = Duration::from_secs(20);
+        let settling = Instant::now();
+        let mut previous = Sample::take(server, started, phase)?;
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let sample = Sample::take(server, started, phase)?;
+            let steady = sample.open_fds == previous.open_fds && sample.tasks == previous.tasks;
+            if steady || settling.elapsed() >= SETTLE_LIMIT {
+                return Ok(sample);
+            }
+            previous = sample;
+        }
+    }
+
+    /// The three series, by name, for the table, the chart and the verdicts.
     pub(crate) fn values(&self) -> [(&'static str, f64); 3] {
         #[allow(clippy::cast_precision_loss)] // figures for people
         [
@@ -52,89 +103,9 @@ fn alive_tasks(exposition: &str) -> Result<u64> {
         .context("no tokio_alive_tasks in the exposition")
 }
 
-/// How much one series grew from the first sample after warm-up to the last.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Growth {
-    pub(crate) series: &'static str,
-    pub(crate) after_warm_up: f64,
-    pub(crate) at_end: f64,
-    /// `(at_end - after_warm_up) / after_warm_up`.
-    pub(crate) ratio: f64,
-}
-
-impl fmt::Display for Growth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {:.1} → {:.1} ({:+.1} %)",
-            self.series,
-            self.after_warm_up,
-            self.at_end,
-            self.ratio * 100.0
-        )
-    }
-}
-
-/// Each series' growth after `warm_up`.
-pub(crate) fn growth(samples: &[Sample], warm_up: Duration) -> Vec<Growth> {
-    let Some(first) = samples.iter().find(|s| s.at >= warm_up) else { return Vec::new() };
-    let Some(last) = samples.last() else { return Vec::new() };
-    first
-        .values()
-        .iter()
-        .zip(last.values())
-        .map(|(&(series, after_warm_up), (_, at_end))| Growth {
-            series,
-            after_warm_up,
-            at_end,
-            ratio: (at_end - after_warm_up) / after_warm_up.max(f64::MIN_POSITIVE),
-        })
-        .collect()
-}
-
-/// The samples, the growth verdicts and what the run did, as markdown.
-pub(crate) fn table(samples: &[Sample], growth: &[Growth], counts: &Counts) -> String {
-    let mut text =
-        String::from("| at | RSS | open descriptors | tokio tasks |\n|---|---|---|---|\n");
-    for sample in samples {
-        let _ = writeln!(
-            text,
-            "| {} s | {:.1} MiB | {} | {} |",
-            sample.at.as_secs(),
-            sample.rss_kib as f64 / 1024.0,
-            sample.open_fds,
-            sample.tasks
-        );
-    }
-    text.push_str("\n| after warm-up → end | growth | under 5 % |\n|---|---|---|\n");
-    for g in growth {
-        let verdict = if g.ratio <= super::GROWTH_LIMIT { "yes" } else { "NO" };
-        let _ = writeln!(text, "| {g} | {:+.1} % | {verdict} |", g.ratio * 100.0);
-    }
-    let _ = write!(text, "\nWork done: {counts}.");
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(seconds: u64, rss_mib: u64, fds: u64, tasks: u64) -> Sample {
-        Sample { at: Duration::from_secs(seconds), rss_kib: rss_mib * 1024, open_fds: fds, tasks }
-    }
-
-    #[test]
-    fn growth_is_measured_from_the_first_sample_after_warm_up() {
-        let samples = [sample(0, 20, 10, 5), sample(20, 40, 60, 30), sample(100, 41, 60, 36)];
-        let growth = growth(&samples, Duration::from_secs(20));
-        assert_eq!(growth.len(), 3);
-        assert!((growth[0].ratio - 0.025).abs() < 1e-9, "{:?}", growth[0]);
-        assert!(growth[1].ratio.abs() < 1e-9);
-        assert!((growth[2].ratio - 0.2).abs() < 1e-9);
-        let table = table(&samples, &growth, &Counts::default());
-        assert!(table.contains("| tokio tasks 30.0 → 36.0 (+20.0 %) | +20.0 % | NO |"), "{table}");
-        assert!(table.contains("| 100 s | 41.0 MiB | 60 | 36 |"), "{table}");
-    }
 
     #[test]
     fn tasks_are_read_from_the_exposition() {

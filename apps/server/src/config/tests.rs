@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use clap::Parser;
 
 use super::*;
-use crate::demo::settings::{DEFAULT_DATA_DIR, DatabaseChoice, PoolSettings, Ttls};
+use crate::demo::settings::{DEFAULT_DATA_DIR, DatabaseChoice, HotSettings, PoolSettings, Ttls};
 
 /// Environment variables as name-value pairs.
 type Env<'a> = &'a [(&'a str, &'a str)];
@@ -380,6 +380,10 @@ fn every_section_is_read() {
         poolSize = 4
         pageTtl = 1000
         userPostsTtl = 2000
+        accessWindow = "12h"
+        ttlPerAccess = "30s"
+        maxTtl = "2h"
+        warmKeys = 20
         readAhead = true
         [service]
         collectInterval = 1000
@@ -415,6 +419,13 @@ fn every_section_is_read() {
             database: DatabaseChoice::Sqlite("/var/lib/blog".into()),
             pool: PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) },
             ttls: Ttls { page: Duration::from_secs(1), user_posts: Duration::from_secs(2) },
+            hot: HotSettings {
+                window: Duration::from_secs(12 * 3600),
+                per_access: Duration::from_secs(30),
+                max_ttl: Duration::from_secs(7200),
+                warm_keys: 20,
+                saved: "/var/lib/blog/hot-keys.json".into(),
+            },
             read_ahead: true,
             read_database_urls: Vec::new(),
         })

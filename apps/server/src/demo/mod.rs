@@ -4,14 +4,18 @@
 //! statement timings, pool figures and invalidation move.
 //!
 //! - `GET /api/posts?page=N&limit=M`: one page of posts (page 1..=10000, limit 1..=100),
-//!   cached 5 minutes.
-//! - `GET /api/users/{id}/posts`: the posts of user `id` (1..=1000), cached 10 minutes.
+//!   cached 5 minutes plus a minute per read in the last 24 h, at most an hour.
+//! - `GET /api/users/{id}/posts`: the posts of user `id` (1..=1000), cached 10 minutes
+//!   plus the same, at most an hour.
 //! - `POST /api/users/{id}/posts` with `{ "title", "body" }`: adds a post and invalidates that
 //!   user's posts and every page.
 //!
 //! Each handler also emits business figures through the `metrics` facade (`business`: posts
 //! created, page reads by depth, post body sizes; their names in `series`), which the
 //! dashboard's Business panel shows by default when the demo is on.
+//!
+//! The 50 most read keys are loaded before the server serves (saved in the data directory
+//! by the previous run) and after each cache clear (`warming`).
 //!
 //! With `[demo] readAhead = true`, a page read from the database queues the next page's load
 //! on the server's job queue (`read_ahead`), so the queue's figures move too.
@@ -23,6 +27,8 @@
 mod business;
 #[cfg(feature = "demo")]
 pub(crate) mod database;
+#[cfg(feature = "demo")]
+mod keys;
 #[cfg(feature = "demo")]
 mod model;
 #[cfg(feature = "demo")]
@@ -38,6 +44,8 @@ pub(crate) mod seed;
 pub(crate) mod series;
 #[cfg(feature = "demo")]
 pub(crate) mod service;
+#[cfg(feature = "demo")]
+pub(crate) mod warming;
 // Without the demo, its settings are read and refused, never used.
 #[cfg_attr(not(feature = "demo"), allow(dead_code))]
 pub(crate) mod settings;
@@ -46,3 +54,5 @@ pub(crate) mod settings;
 pub(crate) use database::DemoDatabase;
 #[cfg(feature = "demo")]
 pub(crate) use routes::routes;
+#[cfg(feature = "demo")]
+pub(crate) use warming::DemoWarmer;

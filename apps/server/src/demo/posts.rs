@@ -3,22 +3,26 @@
 //! write invalidates exactly the keys whose answers it changed. While the database is
 //! unreachable its pools' breakers refuse queries at once, so a miss answers 503 without
 //! waiting out the acquire timeout.
+//!
+//! The TTL is the guide's access-count rule: each answer's base TTL plus a minute (by
+//! default) per read of its key in the last 24 h, at most an hour, so hot pages live longer
+//! and cold ones leave soon. The reads are counted in the process ([`HotKeys`], no round
+//! trip per read), which also names the keys warming loads ([`CachedPosts::warm`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfkit::cache::{Bytes, Cache, CacheAdmin, CacheAside, CacheError};
+use perfkit::cache::{Bytes, Cache, CacheAdmin, CacheAside, CacheError, HotKeys, TtlPolicy};
 use perfkit_axum::ApiError;
 use perfkit_sqlx::DbError;
 
 use super::database::DemoDatabase;
+use super::keys::{self, DemoKey, PAGE_PREFIX, user_page_key, user_prefix};
 use super::model::{NewPost, PostsPage};
-use super::settings::Ttls;
+use super::settings::{HotSettings, Ttls};
 
 /// Most posts one user may have: the write path is open, so the table stays bounded.
 pub(crate) const MAX_POSTS_PER_USER: i64 = 1_000;
-/// The prefix of every page key: a new post changes every page's `total`.
-const PAGE_PREFIX: &str = "demo:posts:page:";
 
 /// Whether an answer came from the cache (a caller that joined another's computation
 /// missed too).
@@ -46,18 +50,30 @@ impl Lookup {
 /// The demo's data access: JSON answers, cached.
 pub(crate) struct CachedPosts {
     cache: CacheAside,
+    /// The same cache, for warming's writes (no read counted).
+    store: Arc<dyn Cache>,
     admin: Arc<dyn CacheAdmin>,
     database: DemoDatabase,
     ttls: Ttls,
+    hot: Arc<HotKeys>,
+    rule: HotSettings,
 }
 
-/// The prefix of every cached page of `user`'s posts: a new post of theirs changes them all.
-fn user_prefix(user: i64) -> String {
-    format!("demo:users:{user}:posts:")
+impl std::fmt::Debug for CachedPosts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedPosts").field("ttls", &self.ttls).finish_non_exhaustive()
+    }
 }
 
-fn user_page_key(user: i64, page: u32, limit: u32) -> String {
-    format!("{}page:{page}:limit:{limit}", user_prefix(user))
+/// Why a key could not be warmed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WarmError {
+    #[error("the database: {0}")]
+    Database(#[from] DbError),
+    #[error("the cache: {0}")]
+    Cache(#[from] CacheError),
+    #[error("the answer did not serialize: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 fn database_error(error: DbError) -> perfkit::cache::BoxError {
@@ -70,8 +86,50 @@ impl CachedPosts {
         admin: Arc<dyn CacheAdmin>,
         database: DemoDatabase,
         ttls: Ttls,
+        (hot, rule): (Arc<HotKeys>, HotSettings),
     ) -> Self {
-        CachedPosts { cache: CacheAside::new(cache), admin, database, ttls }
+        CachedPosts {
+            cache: CacheAside::new(Arc::clone(&cache)),
+            store: cache,
+            admin,
+            database,
+            ttls,
+            hot,
+            rule,
+        }
+    }
+
+    /// The TTL `key` deserves now: `base` plus the rule's time per read counted, capped.
+    fn ttl_for(&self, key: &str, base: Duration) -> Duration {
+        let policy = TtlPolicy {
+            base,
+            per_access: self.rule.per_access,
+            max: self.rule.max_ttl,
+            window: self.rule.window,
+        };
+        policy.ttl_for(self.hot.accesses(key))
+    }
+
+    /// Loads the answer `key` names from the database into the cache, as a miss would but
+    /// without reading the cache (so warming is no read in the figures). `Ok(false)`: not a
+    /// key the demo makes, or a user that does not exist.
+    pub(crate) async fn warm(&self, key: &str) -> Result<bool, WarmError> {
+        let (json, base) = match keys::parse(key) {
+            Some(DemoKey::Page { page, limit }) => {
+                let total = self.database.count_posts().await?;
+                let posts = self.database.posts_page(page, limit).await?;
+                (serde_json::to_vec(&PostsPage { page, limit, total, posts })?, self.ttls.page)
+            }
+            Some(DemoKey::UserPosts { user, page, limit }) => {
+                match self.database.user_posts(user, page, limit).await? {
+                    Some(posts) => (serde_json::to_vec(&posts)?, self.ttls.user_posts),
+                    None => return Ok(false),
+                }
+            }
+            None => return Ok(false),
+        };
+        self.store.set(key, &json, Some(self.ttl_for(key, base))).await?;
+        Ok(true)
     }
 
     /// One page of posts, as JSON. The total every page carries is cached on its own (under
@@ -83,7 +141,7 @@ impl CachedPosts {
         limit: u32,
     ) -> Result<(Bytes, Lookup), ApiError> {
         let this = Arc::clone(self);
-        let key = format!("{PAGE_PREFIX}{page}:limit:{limit}");
+        let key = keys::page_key(page, limit);
         self.cached(&key, self.ttls.page, async move {
             let total = this.total().await?;
             let posts = this.database.posts_page(page, limit).await.map_err(database_error)?;
@@ -97,7 +155,7 @@ impl CachedPosts {
     /// the page that needed it answers as [`database_failure`] says.
     async fn total(&self) -> Result<i64, perfkit::cache::BoxError> {
         let database = self.database.clone();
-        let key = format!("{PAGE_PREFIX}total");
+        let key = keys::total_key();
         let compute = || async {
             let total = database.count_posts().await;
             let total = total.map_err(|source| CacheError::Compute {
@@ -172,12 +230,13 @@ impl CachedPosts {
     }
 
     /// The answer for `key`: from the cache, or from `load` (once for concurrent misses),
-    /// cached for `ttl`. A hit is the cached bytes themselves (shared, not copied), sent on
-    /// as the answer's body. `load` gives `None` for "no such thing", which is not cached.
+    /// cached for the TTL the rule gives `base` and the key's reads. A hit is the cached
+    /// bytes themselves (shared, not copied), sent on as the answer's body. `load` gives
+    /// `None` for "no such thing", which is not cached. Every answered read is counted.
     async fn cached(
         &self,
         key: &str,
-        ttl: Duration,
+        base: Duration,
         load: impl Future<Output = Result<Option<Vec<u8>>, perfkit::cache::BoxError>> + Send + 'static,
     ) -> Result<Option<(Bytes, Lookup)>, ApiError> {
         const ABSENT: &str = "absent";
@@ -188,8 +247,12 @@ impl CachedPosts {
                 Err(source) => Err(CacheError::Compute { key: key.to_owned(), source }),
             }
         };
+        let ttl = self.ttl_for(key, base);
         match self.cache.get_or_compute(key, Some(ttl), compute).await {
-            Ok((value, lookup)) => Ok(Some((value, Lookup::from(lookup)))),
+            Ok((value, lookup)) => {
+                self.hot.record_read(key, lookup.is_hit());
+                Ok(Some((value, Lookup::from(lookup))))
+            }
             Err(CacheError::Compute { source, .. }) if source.to_string() == ABSENT => Ok(None),
             Err(CacheError::Compute { source, .. }) => match source.downcast_ref::<DbError>() {
                 Some(error) => Err(database_failure(error)),

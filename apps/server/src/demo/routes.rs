@@ -21,6 +21,7 @@ use super::posts::{CachedPosts, Lookup};
 use super::query::{self, PageParams};
 use super::read_ahead;
 use super::settings::DemoSettings;
+use super::warming::DemoWarmer;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
@@ -36,12 +37,14 @@ struct Demo {
 /// `GET /api/posts`, `GET /api/users/{id}/posts` (both `?page=N&limit=M`) and
 /// `POST /api/users/{id}/posts`, over the
 /// service's cache and `database`; with `[demo] readAhead` on, read-ahead jobs go to `jobs`
-/// (the pool the service watches as its queue).
+/// (the pool the service watches as its queue). Reads are counted in `warmer`'s table,
+/// and warming loads through these routes' data access.
 pub(crate) fn routes(
     service: &PerformanceService,
     database: DemoDatabase,
     settings: &DemoSettings,
     jobs: WorkerPool,
+    warmer: &DemoWarmer,
 ) -> Router {
     let parts = service.parts();
     let posts = Arc::new(CachedPosts::new(
@@ -49,7 +52,9 @@ pub(crate) fn routes(
         Arc::clone(&parts.cache_admin),
         database,
         settings.ttls,
+        (warmer.hot_keys(), settings.hot.clone()),
     ));
+    warmer.serve(Arc::clone(&posts));
     Router::new()
         .route("/api/posts", get(list_posts).fallback(wrong_method_read_only))
         .route("/api/users/{id}/posts", get(user_posts).post(create_post).fallback(wrong_method))
@@ -130,7 +135,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::demo::settings::{DatabaseChoice, PoolSettings, Ttls};
+    use crate::demo::settings::{DatabaseChoice, HotSettings, PoolSettings, Ttls};
 
     async fn app() -> (Router, tempfile::TempDir) {
         app_with(jobs(), false).await
@@ -141,6 +146,14 @@ mod tests {
     }
 
     async fn app_with(jobs: WorkerPool, read_ahead: bool) -> (Router, tempfile::TempDir) {
+        let (app, dir, _) = app_with_service(jobs, read_ahead).await;
+        (app, dir)
+    }
+
+    async fn app_with_service(
+        jobs: WorkerPool,
+        read_ahead: bool,
+    ) -> (Router, tempfile::TempDir, PerformanceService) {
         let dir = tempfile::tempdir().unwrap();
         let pool = PoolSettings { size: 4, acquire_timeout: Duration::from_secs(2) };
         let database =
@@ -152,10 +165,18 @@ mod tests {
             database: DatabaseChoice::Sqlite(dir.path().to_owned()),
             pool,
             ttls: Ttls { page: Duration::from_secs(300), user_posts: Duration::from_secs(600) },
+            hot: HotSettings {
+                window: Duration::from_secs(3600),
+                per_access: Duration::from_secs(60),
+                max_ttl: Duration::from_secs(3600),
+                warm_keys: 5,
+                saved: dir.path().join("hot-keys.json"),
+            },
             read_ahead,
             read_database_urls: Vec::new(),
         };
-        (routes(&service, database, &settings, jobs), dir)
+        let warmer = DemoWarmer::new(&settings.hot).unwrap();
+        (routes(&service, database, &settings, jobs, &warmer), dir, service)
     }
 
     async fn get(app: &Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
@@ -194,6 +215,33 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let posts = posts.as_array().unwrap();
         assert!(!posts.is_empty() && posts.iter().all(|p| p["userId"] == 7));
+    }
+
+    /// The guide's intelligent TTL: a page read often is cached longer when next computed
+    /// (base 5 min + 1 min per read counted, at most the cap); a page read once keeps the base.
+    #[tokio::test]
+    async fn a_hot_page_is_cached_longer_than_a_cold_one() {
+        let (app, _dir, service) = app_with_service(jobs(), false).await;
+        for _ in 0..10 {
+            get(&app, "/api/posts?page=1&limit=10").await;
+        }
+        let cache = &service.parts().cache;
+        let ttl = |key: &'static str| async move { cache.ttl(key).await.unwrap().unwrap() };
+        assert!(ttl("demo:posts:page:1:limit:10").await <= Duration::from_secs(300));
+        service.parts().cache_admin.delete_pattern("demo:posts:page:").await.unwrap();
+        let (_, lookup, _) = get(&app, "/api/posts?page=1&limit=10").await;
+        assert_eq!(lookup.as_deref(), Some("miss"));
+        get(&app, "/api/posts?page=2&limit=10").await;
+        let hot = ttl("demo:posts:page:1:limit:10").await;
+        assert!(hot > Duration::from_secs(890) && hot <= Duration::from_secs(900), "{hot:?}");
+        assert!(ttl("demo:posts:page:2:limit:10").await <= Duration::from_secs(300));
+        for _ in 0..100 {
+            get(&app, "/api/posts?page=1&limit=10").await;
+        }
+        service.parts().cache_admin.delete_pattern("demo:posts:page:").await.unwrap();
+        get(&app, "/api/posts?page=1&limit=10").await;
+        let capped = ttl("demo:posts:page:1:limit:10").await;
+        assert!(capped <= Duration::from_secs(3600) && capped > Duration::from_secs(3590));
     }
 
     #[tokio::test]

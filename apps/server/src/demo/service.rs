@@ -11,8 +11,8 @@ use perfkit::{HealthCheckOptions, PerformanceService, PerformanceServiceBuilder}
 use perfkit_sqlx::PgPlanner;
 use sqlx::postgres::PgConnectOptions;
 
-use super::DemoDatabase;
 use super::settings::{DatabaseChoice, DemoSettings};
+use super::{DemoDatabase, DemoWarmer};
 
 /// How long the demo database's health check may take.
 const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -20,13 +20,17 @@ const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a plan of a demo statement may take on PostgreSQL.
 const PLAN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `builder` watching `database`'s pool and health, and explaining its statements when it is
-/// PostgreSQL.
+/// `builder` watching `database`'s pool and health, explaining its statements when it is
+/// PostgreSQL, and warming through `warmer` after each clear when warming is on.
 pub(crate) fn attach(
     mut builder: PerformanceServiceBuilder,
     database: &DemoDatabase,
     settings: &DemoSettings,
+    warmer: &Arc<DemoWarmer>,
 ) -> Result<PerformanceServiceBuilder> {
+    if settings.hot.warm_keys > 0 {
+        builder = builder.cache_warmer(Arc::clone(warmer) as Arc<dyn perfkit::cache::CacheWarmer>);
+    }
     let checked = database.clone();
     builder = builder.database_pool(database.pool_control()).health_indicator(
         "database",

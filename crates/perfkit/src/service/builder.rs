@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
 use perfkit_cache::{
-    Cache, CacheAdmin, CacheBackend, Coordination, HostCaches, LocalCoordination, MemoryCache,
+    Cache, CacheAdmin, CacheBackend, CacheWarmer, Coordination, HostCaches, LocalCoordination,
+    MemoryCache,
     MemoryConfig,
 };
 use perfkit_control::HeapAllocator;
@@ -55,6 +56,7 @@ pub struct PerformanceServiceBuilder {
     coordination: Option<Arc<dyn Coordination>>,
     pool: Option<Arc<dyn PoolControl>>,
     planner: Option<Arc<dyn QueryPlanner>>,
+    warmer: Option<Arc<dyn CacheWarmer>>,
 }
 
 impl std::fmt::Debug for PerformanceServiceBuilder {
@@ -242,6 +244,15 @@ impl PerformanceServiceBuilder {
         self
     }
 
+    /// Loads the hottest keys back after each cache clear (default: none); its figures join
+    /// the cache's in `/cache/stats` and the exposition. The host warms at start-up itself,
+    /// before it serves.
+    #[must_use]
+    pub fn cache_warmer(mut self, warmer: Arc<dyn CacheWarmer>) -> Self {
+        self.warmer = Some(warmer);
+        self
+    }
+
     /// Builds the service; it does nothing until [`start`](PerformanceService::start).
     ///
     /// # Errors
@@ -337,7 +348,10 @@ impl PerformanceServiceBuilder {
             .register(Box::new(SlowOperationsCollector(Arc::clone(&slow_operations))))
             .map_err(setup_error)?;
         registry
-            .register(Box::new(CacheStatsCollector::new(Arc::clone(&cache_admin))?))
+            .register(Box::new(CacheStatsCollector::new(
+                Arc::clone(&cache_admin),
+                self.warmer.clone(),
+            )?))
             .map_err(setup_error)?;
         let host_caches = Arc::new(HostCaches::new(MAX_HOST_CACHES));
         registry
@@ -373,6 +387,7 @@ impl PerformanceServiceBuilder {
                 pool: self.pool,
                 planner: self.planner,
                 heap,
+                warmer: self.warmer,
             },
             clock,
             reserved_cache,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use perfkit_alerting::AlertEngine;
-use perfkit_cache::{Cache, CacheAdmin, Coordination, HostCaches};
+use perfkit_cache::{Cache, CacheAdmin, CacheWarmer, Coordination, HostCaches};
 use perfkit_control::HeapAllocator;
 use perfkit_host::ConnectionRegistry;
 use perfkit_metrics::{PrometheusExporter, Recorder, SlowOperations, SystemProbe};
@@ -66,6 +66,9 @@ pub struct Parts {
     pub planner: Option<Arc<dyn QueryPlanner>>,
     /// The allocator the process runs on: heap figures, and the memory action's release.
     pub heap: Arc<dyn HeapAllocator>,
+    /// Loads the hottest keys after a cache clear, when the host gave a warmer; its
+    /// figures are `/cache/stats`'s `warming` and the `perfkit_cache_warm*` series.
+    pub warmer: Option<Arc<dyn CacheWarmer>>,
 }
 
 impl std::fmt::Debug for Parts {

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use perfkit_cache::{CacheError, ExclusiveRun, run_exclusive};
+use perfkit_cache::{CacheError, ExclusiveRun, WarmReason, run_exclusive};
 use perfkit_optimizer::RunRecord;
 use tracing::Instrument as _;
 
@@ -111,6 +111,18 @@ impl PerformanceService {
             run_exclusive(inner.parts.coordination.as_ref(), turn, inner.parts.cache_admin.clear())
                 .await??;
         tracing::info!(instance = %inner.config.instance, deleted = cleared, "cache cleared");
+        // Before answering, so the hottest keys are back by the time the clear is reported;
+        // a failed warming leaves a cold cache, not a failed clear.
+        if let Some(warmer) = &inner.parts.warmer {
+            match warmer.warm(WarmReason::AfterClear).await {
+                Ok(run) => tracing::info!(
+                    warmed = run.warmed,
+                    failed = run.failed,
+                    "cache warmed after the clear"
+                ),
+                Err(error) => tracing::warn!(%error, "cache not warmed after the clear"),
+            }
+        }
         Ok(cleared)
     }
 

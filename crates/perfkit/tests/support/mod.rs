@@ -70,6 +70,7 @@ pub(crate) fn cache_stats(hits: u64, misses: u64, connected: bool) -> CacheStats
         compressed_bytes_saved: 0,
         server: None,
         near: None,
+        warming: None,
     }
 }
 

@@ -39,7 +39,8 @@ pub(crate) struct Deleted {
 }
 
 /// Hits, misses, hit rate, keys, bytes (the namespace's own), evictions, errors, backend,
-/// connected, per key prefix; the host's own caches beside them.
+/// connected, per key prefix; the host's own caches beside them; with a host's cache warmer,
+/// its figures under `warming` (the warmer owns them).
 #[utoipa::path(get, path = "/cache/stats", tag = "cache",
     responses(
         (status = 200, description = "Cache statistics", body = CacheView),

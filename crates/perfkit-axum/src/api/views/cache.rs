@@ -23,7 +23,9 @@ impl CacheView {
     }
 
     /// With `stats` (a refresh's).
-    pub(crate) fn with(service: &PerformanceService, stats: CacheStats) -> CacheView {
-        CacheView { stats, host_caches: service.parts().host_caches.stats() }
+    pub(crate) fn with(service: &PerformanceService, mut stats: CacheStats) -> CacheView {
+        let parts = service.parts();
+        stats.warming = parts.warmer.as_ref().map(|warmer| warmer.figures());
+        CacheView { stats, host_caches: parts.host_caches.stats() }
     }
 }
