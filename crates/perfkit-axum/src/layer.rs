@@ -176,8 +176,14 @@ impl Pending {
         self.shared.recorder.record_own_request(self.method, status.as_u16(), elapsed);
         if let (Some(trace), Some(tracing)) = (self.trace, &self.shared.tracing) {
             // perfkit's own answers give no exemplar: they are not the host's latency.
-            let _kept =
-                trace.finish(tracing, status.as_u16(), elapsed, now, self.route.as_ref(), self.method);
+            let _kept = trace.finish(
+                tracing,
+                status.as_u16(),
+                elapsed,
+                now,
+                self.route.as_ref(),
+                self.method,
+            );
         }
     }
 

@@ -216,7 +216,8 @@ impl SlowOperations {
         if let Some(suppressed) = permit {
             // The trace the operation ran in, where one is current and sampled: a line in
             // the log leads to the spans. Asked only for a line that is written.
-            let trace_id = perfkit_core::current_sampled_span().map(|span| span.trace_id.to_string());
+            let trace_id =
+                perfkit_core::current_sampled_span().map(|span| span.trace_id.to_string());
             tracing::warn!(
                 target: "perfkit::slow",
                 operation = name,

@@ -66,25 +66,20 @@ fn join(client: TcpStream, server: TcpStream, delay: Duration) {
 
 /// Reads from `from`, and writes each chunk to `to` once `delay` has passed since it was
 /// read. A second thread does the writing, so reading never waits for the delay.
-fn pump(mut from: TcpStream, to: TcpStream, delay: Duration) {
+fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
     let (chunks, pending) = mpsc::channel::<(Instant, Vec<u8>)>();
-    let writer = {
-        let mut to = match to.try_clone() {
-            Ok(to) => to,
-            Err(_) => return,
-        };
-        thread::spawn(move || {
-            for (due, chunk) in pending {
-                let now = Instant::now();
-                if due > now {
-                    thread::sleep(due - now);
-                }
-                if to.write_all(&chunk).is_err() {
-                    return;
-                }
+    let writer = thread::spawn(move || {
+        for (due, chunk) in pending {
+            let now = Instant::now();
+            if due > now {
+                thread::sleep(due - now);
             }
-        })
-    };
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
     let mut buffer = vec![0_u8; 64 * 1024];
     loop {
         match from.read(&mut buffer) {
@@ -98,7 +93,6 @@ fn pump(mut from: TcpStream, to: TcpStream, delay: Duration) {
     }
     drop(chunks);
     let _ = writer.join();
-    let _ = to.shutdown(Shutdown::Write);
     let _ = from.shutdown(Shutdown::Read);
 }
 

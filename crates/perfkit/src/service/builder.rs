@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 use perfkit_alerting::{AlertEngine, EngineConfig, NotificationPolicy, Notifier, RuleSet};
 use perfkit_cache::{
     Cache, CacheAdmin, CacheBackend, CacheWarmer, Coordination, HostCaches, LocalCoordination,
-    MemoryCache,
-    MemoryConfig,
+    MemoryCache, MemoryConfig,
 };
 use perfkit_control::HeapAllocator;
 use perfkit_core::{Clock, SystemClock};
