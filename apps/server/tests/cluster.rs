@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use perfkit_testing::{RedisCluster, unique_namespace};
@@ -16,9 +17,20 @@ use support::{PATIENCE, Server};
 
 const TOKEN: &str = "cluster-admin-token-0123456789abcd";
 
-fn start(cluster: &RedisCluster, namespace: &str, id: &str) -> Server {
+fn start(cluster: &RedisCluster, namespace: &str, id: &str, config: &str) -> Server {
+    let url = cluster.url();
     Server::start(
-        &["--demo", "--redis-url", &cluster.url(), "--namespace", namespace, "--instance-id", id],
+        &[
+            "--config",
+            config,
+            "--demo",
+            "--redis-url",
+            &url,
+            "--namespace",
+            namespace,
+            "--instance-id",
+            id,
+        ],
         &[("PERFKIT_ADMIN_TOKEN", TOKEN)],
     )
 }
@@ -45,8 +57,14 @@ async fn x_cache(client: &Client, server: &Server, path: &str) -> String {
 async fn two_demo_instances_on_a_cluster_keep_their_near_caches_coherent() {
     let cluster = RedisCluster::start(3, 0).unwrap();
     let namespace = unique_namespace("cluster-demo");
-    let (first, second) =
-        (start(&cluster, &namespace, "cluster-1"), start(&cluster, &namespace, "cluster-2"));
+    // Warming off: the pages must be misses after the clear, not warmed back.
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    writeln!(config, "[demo]\nwarmKeys = 0").unwrap();
+    let config = config.path().to_str().unwrap().to_owned();
+    let (first, second) = (
+        start(&cluster, &namespace, "cluster-1", &config),
+        start(&cluster, &namespace, "cluster-2", &config),
+    );
     let client = Client::new();
     for server in [&first, &second] {
         server.wait_for_health(&client).await;

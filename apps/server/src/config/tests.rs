@@ -341,7 +341,7 @@ fn the_near_cache_is_on_with_redis_unless_a_layer_turns_it_off() {
     assert!(near(&settings(&[], &on_in_env, off_in_file).unwrap()).is_some(), "env beats file");
     // Without Redis there is nothing to be near: the flag is accepted and changes nothing.
     let memory = settings(&["--no-near-cache"], &[], "").unwrap();
-    assert_eq!(memory.cache, CacheSettings::Memory(MemoryConfig::default()));
+    assert_eq!(memory.cache, CacheSettings::Memory(server_memory_default()));
 }
 
 #[test]
@@ -474,7 +474,7 @@ fn the_demo_database_is_sqlite_in_the_data_dir_unless_a_postgres_url_is_given() 
 fn defaults_are_the_documented_ones() {
     let s = settings(&[], &[], "").unwrap();
     assert_eq!(s.bind, DEFAULT_BIND);
-    assert_eq!(s.cache, CacheSettings::Memory(MemoryConfig::default()));
+    assert_eq!(s.cache, CacheSettings::Memory(server_memory_default()));
     assert_eq!(s.api, ApiConfig::default());
     assert_eq!(s.demo, None);
     assert_eq!(s.alert_rules, RuleSet::default());
@@ -845,5 +845,14 @@ fn a_build_without_the_demo_refuses_every_demo_setting_by_name() {
         let message = refuse_demo(&layer).unwrap_err().to_string();
         assert!(message.starts_with(named), "{message}");
         assert!(message.contains("built without the demo"), "{message}");
+    }
+}
+
+/// The in-memory cache the server runs by default: the library's, with key prefixes counted
+/// two segments deep (the demo's keys start with the app's own name).
+fn server_memory_default() -> MemoryConfig {
+    MemoryConfig {
+        key_prefixes: perfkit::cache::KeyPrefixConfig { depth: 2, ..Default::default() },
+        ..MemoryConfig::default()
     }
 }
