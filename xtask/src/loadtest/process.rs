@@ -100,9 +100,16 @@ mod tests {
         let pid = std::process::id();
         assert!(resident_kib(pid).unwrap() > 0);
         assert!(machine_memory_kib().unwrap() > resident_kib(pid).unwrap());
+        // Spin long enough that the tick counter's 10 ms steps cannot dominate: two readings
+        // a microsecond apart can straddle one tick and look like a hundred busy cores.
         let first = CpuReading::now(pid).unwrap();
+        let spin = Instant::now();
+        while spin.elapsed().as_millis() < 200 {
+            std::hint::black_box(spin.elapsed());
+        }
         let (busy, seconds) = first.busy_since(&CpuReading::now(pid).unwrap());
-        let share = busy / seconds / cores() as f64;
-        assert!((0.0..=1.0).contains(&share), "{share}");
+        let one_tick_per_core = cores() as f64 / clock_ticks_per_second();
+        assert!(busy > 0.0, "200 ms of spinning took no CPU time");
+        assert!(busy <= seconds * cores() as f64 + one_tick_per_core, "{busy} s in {seconds} s");
     }
 }
