@@ -80,16 +80,20 @@ impl Server {
     }
 
     /// Starts `command` (the server binary, perhaps under `taskset`) with `extra_args`.
+    /// The demo's data lives under target/ unless `command` names its own
+    /// `PERFKIT_DATA_DIR` (two demos at once must not share one SQLite file).
     pub(crate) fn start_with(mut command: Command, extra_args: &[&str]) -> Result<Server> {
+        if !command.get_envs().any(|(name, _)| name == "PERFKIT_DATA_DIR") {
+            // The demo's SQLite database, seeded once and kept between runs, under target/
+            // rather than wherever xtask was started.
+            command.env("PERFKIT_DATA_DIR", target_dir().join("perfkit-data"));
+        }
         let child = command
             .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
             .args(extra_args)
             .env("RUST_LOG", "warn,perfkit_server=info")
             // Not a secret: it only keeps the server from generating and logging one.
             .env("PERFKIT_ADMIN_TOKEN", ADMIN_TOKEN)
-            // The demo's SQLite database, seeded once and kept between runs, under target/
-            // rather than wherever xtask was started.
-            .env("PERFKIT_DATA_DIR", target_dir().join("perfkit-data"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

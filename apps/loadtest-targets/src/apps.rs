@@ -1,9 +1,9 @@
 //! The apps compared: plain axum, the same with perfkit's router and `RequestMetricsLayer`,
 //! the same with the layer's request tracing on at 1 % and perfkit-otel's pipeline exporting
 //! over OTLP/HTTP (to `OTEL_EXPORTER_OTLP_ENDPOINT`, a sink the xtask runs), the same with
-//! `axum-prometheus`'s layer and its `/metrics`; and plain axum serving a
-//! prepared answer of a given size on every path, the floor for answers as large as the
-//! demo's or `/summary`'s.
+//! `axum-prometheus`'s layer and its `/metrics`; plain axum serving a prepared answer of a
+//! given size on every path, the floor for answers as large as the demo's or `/summary`'s;
+//! and plain axum on the demo's routes answering from a map (`pages`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub(crate) enum Target {
     /// Plain axum answering every GET with the same prepared JSON of this many bytes: what a
     /// user who kept rendered answers in memory would serve, with nothing around it.
     Sized(usize),
+    /// Plain axum on the demo's read routes, reading their query and path and answering
+    /// from a map of prepared pages of this many bytes (see `pages`).
+    Pages(usize),
 }
 
 /// The sampling ratio of the traced target: 1 %, a production setting.
@@ -36,6 +39,8 @@ const TRACED_RATIO: f64 = 0.01;
 
 /// The largest prepared answer `sized` serves.
 const MAX_SIZED: usize = 16 << 20;
+/// The largest page `pages` prepares: 11 000 of them are kept.
+const MAX_PAGE: usize = 64 << 10;
 
 impl FromStr for Target {
     type Err = anyhow::Error;
@@ -46,13 +51,23 @@ impl FromStr for Target {
             "perfkit" => Target::Perfkit,
             "perfkit-traced" => Target::PerfkitTraced,
             "axum-prometheus" => Target::AxumPrometheus,
-            other => match other.strip_prefix("sized=").map(str::parse::<usize>) {
-                Some(Ok(bytes)) if (2..=MAX_SIZED).contains(&bytes) => Target::Sized(bytes),
-                _ => bail!(
-                    "unknown target {other:?} (plain, perfkit, perfkit-traced, axum-prometheus, \
-                     sized=BYTES with 2..={MAX_SIZED} bytes)"
-                ),
-            },
+            other => {
+                let sized = |prefix: &str| {
+                    other
+                        .strip_prefix(prefix)
+                        .and_then(|bytes| bytes.parse::<usize>().ok())
+                        .filter(|bytes| (2..=MAX_SIZED).contains(bytes))
+                };
+                match (sized("sized="), sized("pages=")) {
+                    (Some(bytes), _) => Target::Sized(bytes),
+                    (_, Some(bytes)) if bytes <= MAX_PAGE => Target::Pages(bytes),
+                    _ => bail!(
+                        "unknown target {other:?} (plain, perfkit, perfkit-traced, \
+                         axum-prometheus, sized=BYTES with 2..={MAX_SIZED} bytes, pages=BYTES \
+                         with 2..={MAX_PAGE} bytes)"
+                    ),
+                }
+            }
         })
     }
 }
@@ -67,6 +82,17 @@ fn prepared_json(bytes: usize) -> axum::body::Bytes {
     let mut json = vec![b'x'; bytes];
     json[0] = b'"';
     json[bytes - 1] = b'"';
+    json.into()
+}
+
+/// As [`prepared_json`], starting with `key`'s digits where they fit, so that each key's
+/// answer is its own allocation and its own bytes, as rendered pages would be.
+pub(crate) fn prepared_json_marked(bytes: usize, key: u32) -> axum::body::Bytes {
+    let mut json = prepared_json(bytes).to_vec();
+    let digits = key.to_string();
+    if digits.len() + 2 <= bytes {
+        json[1..=digits.len()].copy_from_slice(digits.as_bytes());
+    }
     json.into()
 }
 
@@ -89,6 +115,7 @@ fn app(target: Target) -> Result<(Router, Option<perfkit_otel::TracePipeline>)> 
             let (layer, handle) = axum_prometheus::PrometheusMetricLayer::pair();
             plain.route("/metrics", get(move || async move { handle.render() })).layer(layer)
         }
+        Target::Pages(bytes) => super::pages::app(bytes),
         Target::Sized(bytes) => {
             let json = prepared_json(bytes);
             Router::new().fallback(get(move || {
@@ -150,7 +177,10 @@ mod tests {
     #[test]
     fn a_sized_target_names_its_answer_size_within_bounds() {
         assert_eq!("sized=5300".parse::<Target>().unwrap(), Target::Sized(5300));
-        for refused in ["sized=1", "sized=", "sized=x", "sized=99999999999", "huge"] {
+        assert_eq!("pages=5300".parse::<Target>().unwrap(), Target::Pages(5300));
+        for refused in
+            ["sized=1", "sized=", "sized=x", "sized=99999999999", "huge", "pages=1", "pages=99999"]
+        {
             assert!(refused.parse::<Target>().is_err(), "{refused}");
         }
     }

@@ -3,15 +3,17 @@
 //! listens. Also `routes N`, which measures the recorder's memory and scrape time with N
 //! recorded routes and prints them as one JSON line.
 //!
-//! Every app serves the same cheap JSON answer on `GET /api/hello`, so the ratio between
-//! them is the cost of what each adds around it.
+//! The first four serve the same cheap JSON answer on `GET /api/hello`, so the ratio
+//! between them is the cost of what each adds around it; `sized` and `pages` are the floors
+//! for larger answers.
 
 mod apps;
+mod pages;
 mod routes_cost;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: perfkit-loadtest-targets <plain | perfkit | perfkit-traced | axum-prometheus | sized=BYTES | routes N>";
+const USAGE: &str = "usage: perfkit-loadtest-targets <plain | perfkit | perfkit-traced | axum-prometheus | sized=BYTES | pages=BYTES | routes N>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -54,34 +54,48 @@ pub(crate) fn run(options: &Options) -> Result<Vec<CoresRow>> {
         .collect()
 }
 
-/// One row per core count, one column per target: requests/s, the ratio to the plain app
-/// on the same cores, and P99.
+/// One row per core count, one column per target: requests/s and server CPU per request,
+/// each as a ratio to the target's baseline on the same cores, and P99.
 pub(crate) fn table(rows: &[CoresRow], connections: u32) -> String {
     let mut text = String::from("| server cores |");
     let names = rows.first().map(|row| row.targets.as_slice()).unwrap_or_default();
     for target in names {
-        let _ = write!(text, " {} |", target.name);
+        let _ = write!(text, " {} (against {}) |", target.name(), target.target.baseline);
     }
     text.push('\n');
     text.push_str(&"|---".repeat(names.len() + 1));
     text.push_str("|\n");
     for row in rows {
         let _ = write!(text, "| {} |", row.cores);
-        let baseline = row.targets.first().and_then(|target| target.runs.first());
-        for run in row.targets.iter().filter_map(|target| target.runs.first()) {
-            let base = baseline.map_or(f64::MIN_POSITIVE, |base| base.requests_per_sec());
-            let ratio = run.requests_per_sec() / base.max(f64::MIN_POSITIVE);
+        for target in &row.targets {
+            let Some(run) = target.runs.first() else { continue };
+            let baseline = target.baseline(&row.targets);
+            let ratio = |own: Option<f64>, base: Option<f64>| match (own, base) {
+                (Some(own), Some(base)) if base > 0.0 => format!("{:.2}x", own / base),
+                _ => "—".to_owned(),
+            };
+            let rate = ratio(
+                Some(run.requests_per_sec()),
+                baseline.and_then(|b| b.runs.first()).map(|b| b.requests_per_sec()),
+            );
+            let cpu =
+                ratio(target.cpu_us_per_request(0), baseline.and_then(|b| b.cpu_us_per_request(0)));
             let _ = write!(
                 text,
-                " {:.0} ({ratio:.2}x), P99 {:.1} ms |",
+                " {:.0} ({rate}), {:.1} µs CPU ({cpu}), P99 {:.1} ms |",
                 run.requests_per_sec(),
+                target.cpu_us_per_request(0).unwrap_or(0.0),
                 run.p99_ms
             );
         }
         text.push('\n');
     }
-    let _ =
-        write!(text, "\n{connections} connections; ratios are to plain axum on the same cores.");
+    let _ = write!(
+        text,
+        "\n{connections} connections; ratios are to each target's baseline on the same cores \
+         (`plain`: plain axum's JSON handler; `pages`: plain axum serving the demo's pages \
+         from a map); CPU is the server's user + system time per completed request."
+    );
     text
 }
 
@@ -95,7 +109,11 @@ pub(crate) fn to_json(rows: &[CoresRow], connections: u32) -> Value {
                 .iter()
                 .map(|target| {
                     let run = target.runs.first().map(super::wrk::WrkResult::to_json);
-                    json!({ "target": target.name, "wrk": run })
+                    json!({
+                        "target": target.name(),
+                        "wrk": run,
+                        "server_cpu_us_per_request": target.cpu_us_per_request(0),
+                    })
                 })
                 .collect();
             json!({ "server_cores": row.cores, "targets": targets })
@@ -110,7 +128,7 @@ pub(crate) fn errors(rows: &[CoresRow]) -> Vec<String> {
         .flat_map(|row| {
             row.targets.iter().filter_map(move |target| {
                 let errors = target.runs.first()?.errors_in_words()?;
-                Some(format!("{} on {} core(s): {errors}", target.name, row.cores))
+                Some(format!("{} on {} core(s): {errors}", target.name(), row.cores))
             })
         })
         .collect()
@@ -121,23 +139,36 @@ mod tests {
     use super::*;
     use crate::loadtest::wrk::WrkResult;
 
-    fn target(name: &'static str, requests: u64) -> CompareRow {
+    fn target(key: &str, requests: u64, cpu_seconds: f64) -> CompareRow {
+        let target = *super::super::compare::TARGETS.iter().find(|t| t.key == key).unwrap();
         CompareRow {
-            name,
+            target,
             runs: vec![WrkResult { seconds: 1.0, requests, p99_ms: 2.0, ..WrkResult::default() }],
+            cpu_seconds: vec![cpu_seconds],
         }
     }
 
     #[test]
-    fn each_cell_is_a_ratio_of_plain_on_the_same_cores() {
+    fn each_cell_is_a_ratio_of_its_baseline_on_the_same_cores() {
         let rows = vec![
-            CoresRow { cores: 1, targets: vec![target("plain", 1000), target("ours", 900)] },
-            CoresRow { cores: 2, targets: vec![target("plain", 2000), target("ours", 1000)] },
+            CoresRow {
+                cores: 1,
+                targets: vec![target("plain", 1000, 0.01), target("perfkit", 900, 0.0099)],
+            },
+            CoresRow {
+                cores: 2,
+                targets: vec![target("plain", 2000, 0.02), target("perfkit", 1000, 0.0121)],
+            },
         ];
         let table = table(&rows, 256);
-        assert!(table.starts_with("| server cores | plain | ours |\n|---|---|---|\n"), "{table}");
-        assert!(table.contains("| 1 | 1000 (1.00x), P99 2.0 ms | 900 (0.90x), P99 2.0 ms |"));
-        assert!(table.contains("| 2 | 2000 (1.00x), P99 2.0 ms | 1000 (0.50x), P99 2.0 ms |"));
+        assert!(
+            table.starts_with(
+                "| server cores | plain axum JSON handler (16 bytes) (against plain) |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("| 1 | 1000 (1.00x), 10.0 µs CPU (1.00x), P99 2.0 ms | 900 (0.90x), 11.0 µs CPU (1.10x), P99 2.0 ms |"), "{table}");
+        assert!(table.contains("| 2 | 2000 (1.00x), 10.0 µs CPU (1.00x), P99 2.0 ms | 1000 (0.50x), 12.1 µs CPU (1.21x), P99 2.0 ms |"), "{table}");
         assert!(errors(&rows).is_empty());
         assert_eq!(to_json(&rows, 256)["rows"][1]["server_cores"], 2);
     }

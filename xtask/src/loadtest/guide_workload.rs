@@ -119,7 +119,7 @@ fn private_postgres(replicas: u32) -> Result<(PostgresServer, Vec<PostgresServer
 
 /// What plain axum's own headers take of an answer (status line, content-type,
 /// content-length, date): the rest of the demo's mean answer is the sized app's body.
-const PLAIN_HEADER_BYTES: u64 = 110;
+pub(crate) const PLAIN_HEADER_BYTES: u64 = 110;
 
 /// One app loaded in the rounds: where, with which script, and its segments so far.
 struct Contender {

@@ -44,7 +44,8 @@ pub(crate) struct TargetApp {
 
 impl TargetApp {
     /// Starts the app named `target` (`plain`, `perfkit`, `perfkit-traced`,
-    /// `axum-prometheus`) where `placement` puts the measured process, with `env` besides.
+    /// `axum-prometheus`, `sized=BYTES`, `pages=BYTES`) where `placement` puts the measured
+    /// process, with `env` besides.
     pub(crate) fn start(
         target: &str,
         placement: &Placement,
@@ -65,6 +66,13 @@ impl TargetApp {
         })?;
         app.base = format!("http://{address}");
         Ok(app)
+    }
+}
+
+impl TargetApp {
+    /// The app's process id, to read its CPU time.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
