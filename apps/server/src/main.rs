@@ -26,11 +26,9 @@ mod wiring;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use clap::Parser;
 use perfkit::core::SystemClock;
-use perfkit::core::Timestamp;
 use perfkit::metrics::{Recorder, RecorderConfig};
 
 /// Exit code for a settings error (bad environment variable or config file, a Redis URL or
@@ -38,7 +36,6 @@ use perfkit::metrics::{Recorder, RecorderConfig};
 const SETTINGS_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let started_at = Timestamp::from_system_time(SystemTime::now());
     let cli = cli::Cli::parse();
     let env = |name: &str| std::env::var(name).ok();
     let settings = match config::load(&cli, &env) {
@@ -74,7 +71,7 @@ fn main() -> ExitCode {
         eprintln!("perfkit-server: {error}");
         return ExitCode::FAILURE;
     }
-    let program = program_info::program_info(started_at, config::source(&cli, &env));
+    let program = program_info::program_info(config::source(&cli, &env));
     let outcome = settings.runtime.build().map_err(anyhow::Error::from).and_then(|runtime| {
         runtime.block_on(wiring::run(settings, cli, recorder, program, traces))
     });

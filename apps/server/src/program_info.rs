@@ -14,8 +14,8 @@ const BUILD_INFO: (&str, &str) = (
     "Always 1; the labels say which perfkit-server build is running (version, git_commit, rustc).",
 );
 
-/// This binary's build, started at `started_at`, configured from `config_source`.
-pub(crate) fn program_info(started_at: Timestamp, config_source: String) -> ProgramInfo {
+/// This binary's build, configured from `config_source`.
+pub(crate) fn program_info(config_source: String) -> ProgramInfo {
     ProgramInfo {
         name: env!("CARGO_PKG_NAME").to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -24,7 +24,6 @@ pub(crate) fn program_info(started_at: Timestamp, config_source: String) -> Prog
         rustc: env!("PERFKIT_RUSTC_VERSION").to_owned(),
         features: features(env!("PERFKIT_FEATURES")),
         config_source,
-        started_at: Some(started_at),
     }
 }
 
@@ -77,14 +76,12 @@ mod tests {
 
     #[test]
     fn the_build_is_described_with_what_build_rs_found() {
-        let started = Timestamp::from_unix_millis(1_000);
-        let program = program_info(started, "defaults".to_owned());
+        let program = program_info("defaults".to_owned());
         assert_eq!(program.name, "perfkit-server");
         assert_eq!(program.version, env!("CARGO_PKG_VERSION"));
         assert!(!program.git_commit.is_empty());
         assert!(program.rustc.starts_with("rustc ") || program.rustc == ProgramInfo::UNKNOWN);
         assert_eq!(program.features.contains(&"demo".to_owned()), cfg!(feature = "demo"));
-        assert_eq!(program.started_at, Some(started));
         assert!(program.build_time.is_some());
     }
 

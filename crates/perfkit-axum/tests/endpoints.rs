@@ -7,7 +7,6 @@ mod support;
 
 use axum::http::{Method, StatusCode, header};
 use perfkit::HealthStatus;
-use perfkit::core::Timestamp;
 use perfkit_axum::{ApiConfig, ProgramInfo};
 use serde_json::{Value, json};
 use support::{Call, TOKEN, app, app_with, path, send};
@@ -337,7 +336,6 @@ async fn reads_can_be_put_behind_the_token() {
 
 #[tokio::test]
 async fn info_says_what_the_host_gave_and_is_a_read() {
-    let started_at: Timestamp = "2026-01-02T03:04:05.000Z".parse().unwrap();
     let program = ProgramInfo {
         name: "perfkit-server".to_owned(),
         version: "9.8.7".to_owned(),
@@ -346,7 +344,6 @@ async fn info_says_what_the_host_gave_and_is_a_read() {
         rustc: "rustc 1.90.0 (1159e78c4 2025-09-14)".to_owned(),
         features: vec!["demo".to_owned(), "tls".to_owned()],
         config_source: "/etc/perfkit.toml".to_owned(),
-        started_at: Some(started_at),
     };
     let config = ApiConfig {
         admin_token: TOKEN.to_owned(),
@@ -354,7 +351,7 @@ async fn info_says_what_the_host_gave_and_is_a_read() {
         program,
         ..ApiConfig::default()
     };
-    let (_, app) = app_with(config).await;
+    let (service, app) = app_with(config).await;
     let refused = send(&app, Call::get(&path("/info"))).await;
     assert_eq!(refused.status, 401, "a read, behind the token where reads are protected");
     assert_eq!(refused.error_code(), "unauthorized");
@@ -362,10 +359,10 @@ async fn info_says_what_the_host_gave_and_is_a_read() {
     let answer = send(&app, Call::get(&path("/info")).admin()).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let body = answer.json();
+    // The recorder owns the start and the uptime: the snapshot's and the exposition's too.
+    let started_at = service.recorder().started_at();
     let uptime = body["uptimeSeconds"].as_u64().unwrap();
-    let expected = Timestamp::from_system_time(std::time::SystemTime::now())
-        .duration_since(started_at)
-        .as_secs();
+    let expected = service.recorder().uptime().as_secs();
     assert!(uptime <= expected && uptime + 5 >= expected, "{uptime} vs {expected}");
     assert_eq!(
         body,
@@ -375,7 +372,7 @@ async fn info_says_what_the_host_gave_and_is_a_read() {
             "gitCommit": "abc1234",
             "buildTime": "2026-01-01T00:00:00.000Z",
             "rustc": "rustc 1.90.0 (1159e78c4 2025-09-14)",
-            "startTime": "2026-01-02T03:04:05.000Z",
+            "startTime": started_at,
             "uptimeSeconds": uptime,
             "configSource": "/etc/perfkit.toml",
             "features": ["demo", "tls"],

@@ -110,6 +110,9 @@ async fn fifty_seven_host_requests_show_as_fifty_seven_whatever_perfkit_serves()
     let own = own_requests();
     assert_eq!(metrics.own.requests, own);
     assert_eq!(metrics.own.upgrades, 1);
+    assert_eq!(metrics.websocket.total_connections, 0, "the stream is not a host WebSocket");
+    assert_eq!(metrics.websocket.messages, 0, "nor are its messages");
+    assert!(metrics.own.stream_messages >= 1, "the first snapshot was sent: {:?}", metrics.own);
 
     // A scrape (itself perfkit's) shows the same: 57 host requests, the rest apart.
     let response = app
@@ -127,6 +130,12 @@ async fn fifty_seven_host_requests_show_as_fifty_seven_whatever_perfkit_serves()
     assert_eq!(sum("http_requests_total"), 57.0, "{text}");
     // The scrape itself is counted when its answer is ready, after it was written.
     assert_eq!(sum("perfkit_own_requests_total"), own as f64);
+    let scalar = |family: &str| {
+        text.lines().find_map(|line| line.strip_prefix(&format!("{family} "))?.parse::<f64>().ok())
+    };
+    // A later snapshot's event may still reach the closing stream: at least as many.
+    let messages = scalar("perfkit_own_stream_messages_total").unwrap();
+    assert!(messages >= metrics.own.stream_messages as f64, "{messages}");
     assert!(!text.contains("route=\"/api/performance"), "no perfkit route among the host's");
 }
 
@@ -140,4 +149,5 @@ async fn own_traffic_can_be_left_unrecorded() {
     let metrics = service.recorder().snapshot();
     assert_eq!(metrics.requests.total, HOST_OK + HOST_FAILED);
     assert_eq!((metrics.own.requests, metrics.own.upgrades), (0, 0));
+    assert_eq!((metrics.own.stream_messages, metrics.websocket.messages), (0, 0));
 }

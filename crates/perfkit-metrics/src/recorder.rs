@@ -46,6 +46,8 @@ struct Stripe {
     upgrades: AtomicU64,
     /// perfkit's own `101`s (its live stream).
     own_upgrades: AtomicU64,
+    /// Messages of perfkit's live stream, either direction.
+    own_stream_messages: AtomicU64,
 }
 
 /// The named, capped label sets. Swapped whole on reset, so a reset also forgets the names
@@ -354,6 +356,15 @@ impl Recorder {
         self.stripe().1.ws_messages.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records one message of perfkit's own live stream, either direction: with its
+    /// upgrades, apart from the host's WebSocket figures (not at all with
+    /// [`OwnTraffic::Ignored`]).
+    pub fn record_own_stream_message(&self) {
+        if self.config.own_traffic != OwnTraffic::Ignored {
+            self.stripe().1.own_stream_messages.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Records one database query of `duration`, without naming its statement.
     pub fn record_db_query(&self, duration: Duration) {
         let micros = micros_of(duration);
@@ -478,6 +489,7 @@ impl Recorder {
             totals.slow_requests += stripe.slow_requests.load(Ordering::Relaxed);
             totals.upgrades += stripe.upgrades.load(Ordering::Relaxed);
             totals.own_upgrades += stripe.own_upgrades.load(Ordering::Relaxed);
+            totals.own_stream_messages += stripe.own_stream_messages.load(Ordering::Relaxed);
         }
         totals
     }
@@ -501,6 +513,19 @@ impl Recorder {
             routes_tracked: labels.routes.len(),
             statements_tracked: labels.statements.len(),
         }
+    }
+
+    /// When this recorder started: the process's start for every figure that says uptime
+    /// (the snapshot's `uptime`, `perfkit_start_time_seconds`, `/info`).
+    #[must_use]
+    pub fn started_at(&self) -> Timestamp {
+        self.started
+    }
+
+    /// How long since [`Recorder::started_at`], on the recorder's clock.
+    #[must_use]
+    pub fn uptime(&self) -> Duration {
+        self.clock.now().duration_since(self.started)
     }
 
     /// Seconds from this recorder's start to `now`.
@@ -602,7 +627,7 @@ impl Recorder {
                 interval: interval.error_rate.map(|rate| 1.0 - rate),
                 cumulative: ratio(server_errors, totals.requests.total()).map(|rate| 1.0 - rate),
             },
-            own: own_figures(&self.own.read(), totals.own_upgrades),
+            own: own_figures(&self.own.read(), totals),
             requests: RequestFigures {
                 upgrades: totals.upgrades,
                 total: totals.requests.total(),
@@ -743,6 +768,7 @@ impl Recorder {
                 &stripe.slow_requests,
                 &stripe.upgrades,
                 &stripe.own_upgrades,
+                &stripe.own_stream_messages,
             ] {
                 counter.store(0, Ordering::Relaxed);
             }
@@ -773,11 +799,12 @@ pub(crate) struct ExpositionFigures {
 /// `101 Switching Protocols`: an upgrade, not a request.
 const SWITCHING_PROTOCOLS: u16 = 101;
 
-fn own_figures(counts: &SeriesCounts, upgrades: u64) -> OwnTrafficFigures {
+fn own_figures(counts: &SeriesCounts, totals: &Totals) -> OwnTrafficFigures {
     OwnTrafficFigures {
         requests: counts.total(),
         server_errors: counts.in_class(StatusClass::ServerError),
-        upgrades,
+        upgrades: totals.own_upgrades,
+        stream_messages: totals.own_stream_messages,
         avg: mean_millis(counts.duration_sum_micros, counts.total()),
     }
 }

@@ -109,6 +109,8 @@ pub struct OwnTrafficFigures {
     pub server_errors: u64,
     /// Live-stream upgrades (`101`) since reset.
     pub upgrades: u64,
+    /// Live-stream messages since reset, either direction.
+    pub stream_messages: u64,
     /// Mean duration, ms; `None` without requests.
     pub avg: Option<f64>,
 }

@@ -21,6 +21,7 @@ pub(crate) struct Totals {
     pub(crate) slow_requests: u64,
     pub(crate) upgrades: u64,
     pub(crate) own_upgrades: u64,
+    pub(crate) own_stream_messages: u64,
 }
 
 impl Totals {
@@ -53,6 +54,9 @@ impl Totals {
             slow_requests: self.slow_requests.saturating_sub(earlier.slow_requests),
             upgrades: self.upgrades.saturating_sub(earlier.upgrades),
             own_upgrades: self.own_upgrades.saturating_sub(earlier.own_upgrades),
+            own_stream_messages: self
+                .own_stream_messages
+                .saturating_sub(earlier.own_stream_messages),
         }
     }
 }

@@ -44,8 +44,6 @@ pub struct ProgramInfo {
     pub features: Vec<String>,
     /// Where its settings came from: a config file's path, or words such as `defaults`.
     pub config_source: String,
-    /// When the process started; `None`: when the router was built.
-    pub started_at: Option<Timestamp>,
 }
 
 impl ProgramInfo {
@@ -63,7 +61,6 @@ impl Default for ProgramInfo {
             rustc: ProgramInfo::UNKNOWN.to_owned(),
             features: Vec::new(),
             config_source: ProgramInfo::UNKNOWN.to_owned(),
-            started_at: None,
         }
     }
 }

@@ -1,14 +1,12 @@
 //! Assembles the routes and the layers every response passes through.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Uri, header};
 use axum::routing::any;
 use axum::{Extension, Router};
 use perfkit::PerformanceService;
-use perfkit::core::Timestamp;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -77,13 +75,8 @@ use crate::middleware::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
-pub fn router(
-    service: PerformanceService,
-    mut config: ApiConfig,
-) -> Result<Router, ApiConfigError> {
+pub fn router(service: PerformanceService, config: ApiConfig) -> Result<Router, ApiConfigError> {
     config.validate()?;
-    // A host that did not say when it started is taken to have started now.
-    config.program.started_at.get_or_insert_with(|| Timestamp::from_system_time(SystemTime::now()));
     let prefix = config.api_prefix.clone();
     let (routes, mut document) = routes::api(&prefix).split_for_parts();
     let (unlayered, unlayered_document) = routes::unlayered(&prefix).split_for_parts();

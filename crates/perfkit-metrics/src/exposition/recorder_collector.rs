@@ -235,6 +235,11 @@ impl Collector for RecorderCollector {
             "perfkit_own_upgrades_total",
             float(totals.own_upgrades),
         ));
+        families.push(scalar(
+            Family::counter,
+            "perfkit_own_stream_messages_total",
+            float(totals.own_stream_messages),
+        ));
         families
     }
 }

@@ -83,6 +83,11 @@ pub(super) const FAMILIES: &[(&str, &str, &[&str])] = &[
         &["status"],
     ),
     ("perfkit_own_upgrades_total", "Live-stream upgrades of perfkit's own dashboard.", &[]),
+    (
+        "perfkit_own_stream_messages_total",
+        "Messages of perfkit's own live stream, never in the host's WebSocket figures.",
+        &[],
+    ),
 ];
 
 /// The `window` label of the interval availability (the latest snapshot's).

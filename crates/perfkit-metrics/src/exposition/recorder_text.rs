@@ -183,6 +183,8 @@ pub(super) fn write_recorder(out: &mut String, recorder: &Recorder, format: Expo
         }
     }
     write_scalar(out, "perfkit_own_upgrades_total", "counter", totals.own_upgrades, format);
+    let messages = totals.own_stream_messages;
+    write_scalar(out, "perfkit_own_stream_messages_total", "counter", messages, format);
 }
 
 /// A histogram family with one unlabelled series.

@@ -1,7 +1,5 @@
 //! `GET /info`: the program serving the API (what the host put in `ApiConfig::program`),
-//! its start time and uptime.
-
-use std::time::SystemTime;
+//! and its start time and uptime as the recorder, their one owner, tells them.
 
 use axum::Json;
 use axum::extract::State;
@@ -47,17 +45,15 @@ pub(crate) struct Info {
     ))]
 pub(crate) async fn info(_: Reader, State(state): State<AppState>) -> Json<Info> {
     let program = &state.config.program;
-    let now = Timestamp::from_system_time(SystemTime::now());
-    // `router` sets the start time when the host gave none.
-    let start_time = program.started_at.unwrap_or(now);
+    let recorder = state.service.recorder();
     Json(Info {
         name: program.name.clone(),
         version: program.version.clone(),
         git_commit: program.git_commit.clone(),
         build_time: program.build_time,
         rustc: program.rustc.clone(),
-        start_time,
-        uptime_seconds: now.duration_since(start_time).as_secs(),
+        start_time: recorder.started_at(),
+        uptime_seconds: recorder.uptime().as_secs(),
         config_source: program.config_source.clone(),
         features: program.features.clone(),
     })
