@@ -115,6 +115,28 @@ async fn targets_come_from_the_api(browser: &Browser) {
     );
 }
 
+/// The key figures and the targets are of one moment: each figure both show reads the same,
+/// sampled for 4 s (snapshots arrive every second, faster than the page refreshes its
+/// summary, so figures from the stream beside targets from the summary would differ).
+async fn key_figures_agree_with_the_targets(browser: &Browser) {
+    let differing = browser
+        .run(
+            "return (async () => { \
+             const card = (m) => document.querySelector(`#key-figures [data-metric=\"${m}\"] .figure-value`)?.textContent; \
+             const row = (m) => document.querySelector(`#targets-body tr[data-metric=\"${m}\"] td.num`)?.textContent; \
+             const seen = []; \
+             for (let i = 0; i < 40; i++) { \
+               for (const m of ['p95', 'errorRate', 'memoryUsage', 'cpuUsage']) \
+                 if (card(m) !== row(m)) seen.push(`${m}: ${card(m)} vs ${row(m)}`); \
+               await new Promise(r => setTimeout(r, 100)); \
+             } \
+             return seen.slice(0, 5); })()",
+            json!([]),
+        )
+        .await;
+    assert_eq!(differing, json!([]), "key figures and targets from different snapshots");
+}
+
 /// The words beside the score and under the recommendations say what the figures say: a
 /// missed target or an active alert is named, never "every check passes" alone, and an
 /// empty recommendation list says "nothing to do" only while nothing is off.
@@ -205,6 +227,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         )
         .await;
     targets_come_from_the_api(&browser).await;
+    key_figures_agree_with_the_targets(&browser).await;
     browser
         .wait_for(
             "the interval the figures cover",

@@ -71,7 +71,9 @@ function intervalLine() {
   const summary = state.dashboard?.summary;
   const interval = summary?.interval;
   if (!interval) return "No interval closed yet: figures appear at the first collection.";
-  const covered = `Figures of the ${duration(interval.seconds)} interval ${clock(interval.start)}–${clock(interval.end)}`;
+  // Under a minute the tenths count (a 1 s interval must not read "0 s").
+  const length = interval.seconds < 60 ? `${+interval.seconds.toFixed(1)} s` : duration(interval.seconds);
+  const covered = `Figures of the ${length} interval ${clock(interval.start)}–${clock(interval.end)}`;
   return summary.nextCloseAt ? `${covered} · next closes at ${clock(summary.nextCloseAt)}` : covered;
 }
 

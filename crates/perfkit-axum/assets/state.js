@@ -22,8 +22,15 @@ export const refresher = { soon: (delay) => void delay };
 
 export const latest = () => state.history[state.history.length - 1] || state.dashboard?.summary?.snapshot || null;
 
+/**
+ * The snapshot the key figures show: the summary's, which the targets, the score and the
+ * words under it are judged on, so that every figure on the Overview is of one moment; the
+ * stream's latest only before the first summary. The charts draw the whole history.
+ */
+const shown = () => state.dashboard?.summary?.snapshot || latest();
+
 export function figure(metric) {
-  const snapshot = latest();
+  const snapshot = shown();
   const value = snapshot ? snapshot[metric] : null;
   if (metric === "cacheHitRate" && (value === null || value === undefined)) {
     // The cache's own running figure, when the last interval saw no lookups; none before any.
