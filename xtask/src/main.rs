@@ -92,11 +92,12 @@ commands:
                  quiet baseline once the load stops. --leaky: a test-only leaking server
                  build (one descriptor per stream client) that the check must fail
   cluster [--delay-ms 0.5] [--instances 1,2,3] [--duration S] [--connections N]
-          [--write-docs] [--no-build]
+          [--write-docs] [--no-build] [--faults]
                  a Redis Cluster (3 primaries, 3 replicas) behind a delaying proxy per
                  node and 1..N perfkit-server --demo instances on it, near cache off and
                  on: throughput, P95, hit rate, Redis commands per request, staleness
-                 of a writer/reader pair across instances; fails on errors under load
+                 of a writer/reader pair across instances; fails on errors under load.
+                 --faults: a primary failed over under load instead (docs/RELIABILITY.md)
   schemathesis [--max-examples N] [--seed N|random]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per

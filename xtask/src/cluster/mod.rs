@@ -13,6 +13,7 @@
 //! fails, and Ctrl-C reaches them too (they share the terminal's process group).
 
 mod delay_proxy;
+mod faults;
 mod nodes;
 
 use std::fmt::Write as _;
@@ -37,6 +38,8 @@ struct Options {
     connections: u32,
     write_docs: bool,
     build: bool,
+    /// Run the failover under load instead of the throughput table.
+    faults: bool,
 }
 
 /// One shape's figures.
@@ -69,6 +72,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         options.delay
     );
     let cluster = nodes::Cluster::start(3, 1, options.delay)?;
+    if options.faults {
+        return run_faults(&cluster, &options, &script, &described);
+    }
     let mut shapes = Vec::new();
     for &instances in &options.instances {
         for near in [false, true] {
@@ -104,16 +110,46 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn measure(
+/// The failover under load, written to docs/RELIABILITY.md with `--write-docs`; an error
+/// when any request failed.
+fn run_faults(
     cluster: &nodes::Cluster,
     options: &Options,
     script: &std::path::Path,
-    instances: usize,
-    near: bool,
-) -> Result<Shape> {
+    described: &str,
+) -> Result<()> {
+    let run = faults::failover_under_load(cluster, options, script)?;
+    let body = run.table(options);
+    println!("\n{body}");
+    if options.write_docs {
+        docs::write_section(
+            &crate::shell::workspace_root().join("docs/RELIABILITY.md"),
+            "cluster-faults",
+            &docs::Record {
+                title: "Faults on the Redis Cluster rig (`cargo xtask cluster --faults`)",
+                command: &format!(
+                    "cargo xtask cluster --faults --delay-ms {} --duration {} --connections {} --write-docs",
+                    options.delay.as_secs_f64() * 1_000.0,
+                    options.duration.as_secs(),
+                    options.connections
+                ),
+                machine: described,
+            },
+            &body,
+        )?;
+    }
+    let errors = run.errors();
+    if !errors.is_empty() {
+        bail!("requests failed across the failover: {}", errors.join("; "));
+    }
+    Ok(())
+}
+
+/// `count` demo instances on the cluster, near cache on or off, each its own instance id.
+fn start_instances(cluster: &nodes::Cluster, count: usize, near: bool) -> Result<Vec<Server>> {
     let url = cluster.url();
     let mut servers = Vec::new();
-    for index in 0..instances {
+    for index in 0..count {
         let id = format!("rig-{index}");
         let mut args =
             vec!["--demo", "--redis-url", &url, "--namespace", "rig:", "--instance-id", &id];
@@ -122,6 +158,17 @@ fn measure(
         }
         servers.push(Server::start(&binary_path("release"), &args)?);
     }
+    Ok(servers)
+}
+
+fn measure(
+    cluster: &nodes::Cluster,
+    options: &Options,
+    script: &std::path::Path,
+    instances: usize,
+    near: bool,
+) -> Result<Shape> {
+    let mut servers = start_instances(cluster, instances, near)?;
     if near {
         for server in &servers {
             wait_for_tracking(&server.base)?;
@@ -295,6 +342,7 @@ fn parse(args: &[String]) -> Result<Options> {
         connections: 50,
         write_docs: false,
         build: true,
+        faults: false,
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
@@ -323,6 +371,7 @@ fn parse(args: &[String]) -> Result<Options> {
             }
             "--write-docs" => options.write_docs = true,
             "--no-build" => options.build = false,
+            "--faults" => options.faults = true,
             other => bail!("unknown flag {other}: see cargo xtask help"),
         }
     }
