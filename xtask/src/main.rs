@@ -97,7 +97,8 @@ commands:
                  node and 1..N perfkit-server --demo instances on it, near cache off and
                  on: throughput, P95, hit rate, Redis commands per request, staleness
                  of a writer/reader pair across instances; fails on errors under load.
-                 --faults: a primary failed over under load instead (docs/RELIABILITY.md)
+                 --faults: a primary failed over, then one killed, under load instead
+                 (docs/RELIABILITY.md)
   schemathesis [--max-examples N] [--seed N|random]
                  start perfkit-server and run schemathesis (--checks all, admin
                  token) against its OpenAPI document; default 100 examples per
