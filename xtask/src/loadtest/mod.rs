@@ -67,7 +67,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
         Mode::Compare => {
             let rows = compare::run(&options)?;
-            let title = "Load test: perfkit beside plain axum and axum-prometheus".to_owned();
+            let title = "Load test: perfkit beside plain axum and axum-prometheus, throughput and CPU per request".to_owned();
             (title, compare::table(&rows), compare::to_json(&rows), compare::errors(&rows))
         }
         Mode::Scaling => {
