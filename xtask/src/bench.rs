@@ -523,7 +523,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut command = cargo();
     command.arg("bench");
     if cargo_args.is_empty() {
-        command.arg("--workspace");
+        // perfkit-axum's request-tracing bench needs its `otel` feature, off by default.
+        command.args(["--workspace", "--features", "perfkit-axum/otel"]);
     } else {
         command.args(&cargo_args);
     }
