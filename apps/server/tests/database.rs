@@ -117,14 +117,7 @@ async fn with_a_database_url_the_demo_serves_posts_from_postgres() {
         .send()
         .await
         .unwrap();
-    let text = client
-        .get(server.url("/api/performance/metrics/prometheus"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.exposition(&client).await;
     assert!(text.contains("db_statement_duration_seconds_count{statement="), "{text}");
     assert!(text.contains("db_pool_acquire_duration_seconds_count"), "{text}");
     let (status, _) = server.terminate();
@@ -287,14 +280,7 @@ async fn with_a_read_replica_reads_go_to_it_writes_to_the_primary_and_a_frozen_o
     let health = wait_for_check(&client, &server, "db.replica-0", "degraded", "unreachable").await;
     assert_eq!(health["status"], "degraded", "{health}");
     // Each pool's figures in the exposition, by role: the replica refused and fallen back from.
-    let text = client
-        .get(server.url("/api/performance/metrics/prometheus"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.exposition(&client).await;
     for line in ["db_role_up{role=\"primary\"} 1", "db_role_up{role=\"replica-0\"} 0"] {
         assert!(text.contains(line), "{line} not in {text}");
     }

@@ -13,8 +13,8 @@ use support::Server;
 
 const TOKEN: &str = "memory-release-admin-token";
 
-/// Users whose pages are filled (the seed's last ones, with about a dozen small posts
-/// each: prolific authors are the low ids), posts added to each, and the body of each
+/// Users whose pages are filled (the last of the demo's sample users, with about a dozen
+/// small posts each: prolific authors are the low ids), posts added to each, and the body of each
 /// post: with the page limits below, about 240 MB of cached pages.
 const USERS: std::ops::RangeInclusive<u32> = 992..=999;
 const POSTS_PER_USER: usize = 100;
@@ -99,13 +99,6 @@ async fn a_cleared_cache_is_returned_to_the_os_under_mimalloc() {
     );
 
     // The exposition shows mimalloc's own figure, as /metrics/system does.
-    let text = client
-        .get(server.url("/api/performance/metrics/prometheus"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.exposition(&client).await;
     assert!(text.contains("perfkit_heap_resident_bytes{allocator=\"mimalloc\"}"), "{text}");
 }

@@ -34,14 +34,7 @@ async fn a_demo_request_is_a_trace_of_request_cache_read_and_statement() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
-    let exposition = client
-        .get(server.url("/api/performance/metrics/prometheus"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exposition = server.exposition(&client).await;
     assert!(exposition.contains("perfkit_trace_spans_exported_total"), "{exposition}");
     let (status, logs) = server.terminate();
     assert!(status.success(), "{status}");
@@ -147,14 +140,7 @@ fn outline(spans: &[perfkit_testing::ReceivedSpan]) -> Vec<String> {
 
 /// The exposition's `perfkit_trace_spans_dropped_total`, every reason added.
 async fn dropped(client: &reqwest::Client, server: &Server) -> f64 {
-    let text = client
-        .get(server.url("/api/performance/metrics/prometheus"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.exposition(client).await;
     text.lines()
         .filter(|line| line.starts_with("perfkit_trace_spans_dropped_total"))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())

@@ -23,14 +23,7 @@ async fn read(client: &Client, server: &Server, path: &str) -> String {
 
 /// The value of the exposition's series `name{backend="memory"}`.
 async fn series(client: &Client, server: &Server, name: &str) -> f64 {
-    let text = client
-        .get(server.url("/api/performance/metrics/prometheus"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.exposition(client).await;
     let prefix = format!("{name}{{backend=\"memory\"}} ");
     let line = text.lines().find_map(|line| line.strip_prefix(&prefix));
     line.unwrap_or_else(|| panic!("no {prefix} in the exposition")).trim().parse().unwrap()

@@ -200,6 +200,12 @@ impl Server {
         answer.json().await.expect("a JSON answer")
     }
 
+    /// The Prometheus exposition, as text.
+    pub(crate) async fn exposition(&self, client: &reqwest::Client) -> String {
+        let answer = client.get(self.url("/api/performance/metrics/prometheus")).send().await;
+        answer.expect("the server answers").text().await.expect("the exposition's text")
+    }
+
     /// Waits until `/api/performance/health` answers.
     pub(crate) async fn wait_for_health(&self, client: &reqwest::Client) {
         let started = Instant::now();
